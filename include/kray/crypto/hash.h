@@ -1,0 +1,50 @@
+// Hash functions used across krayd, backed by OpenSSL libcrypto.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "kray/core/bytes.h"
+
+namespace kray::crypto {
+
+using Hash160 = std::array<std::uint8_t, 20>;
+using Hash512 = std::array<std::uint8_t, 64>;
+
+Hash256 Sha256(ByteSpan data);
+Hash256 Sha256d(ByteSpan data);  // SHA256(SHA256(x)), Bitcoin's txid hash
+Hash512 Sha512(ByteSpan data);
+Hash160 Ripemd160(ByteSpan data);
+Hash160 HashOf160(ByteSpan data);  // RIPEMD160(SHA256(x)), Bitcoin's HASH160
+
+// Incremental SHA-256. Not thread-safe; cheap to copy-construct from a prefix
+// state via Clone(), which tagged hashes use to precompute the tag prefix.
+class Sha256Hasher {
+ public:
+  Sha256Hasher();
+  ~Sha256Hasher();
+  Sha256Hasher(const Sha256Hasher& other);
+  Sha256Hasher& operator=(const Sha256Hasher&) = delete;
+
+  Sha256Hasher& Write(ByteSpan data);
+  Sha256Hasher& Write(std::string_view s) { return Write(AsBytes(s)); }
+  Hash256 Finalize();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+// BIP-340 tagged hash: SHA256(SHA256(tag) || SHA256(tag) || data).
+Hash256 TaggedHash(std::string_view tag, ByteSpan data);
+// A hasher already primed with the tag prefix, for incremental tagged hashing.
+Sha256Hasher TaggedHasher(std::string_view tag);
+
+Hash512 HmacSha512(ByteSpan key, ByteSpan data);
+Hash256 HmacSha256(ByteSpan key, ByteSpan data);
+// PBKDF2-HMAC-SHA512 with a 64-byte output (BIP-39 seed derivation).
+Hash512 Pbkdf2HmacSha512(ByteSpan password, ByteSpan salt, int iterations);
+
+}  // namespace kray::crypto

@@ -1,0 +1,98 @@
+#include "kray/crypto/hash.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+#include <stdexcept>
+
+namespace kray::crypto {
+
+namespace {
+template <std::size_t N>
+std::array<std::uint8_t, N> Digest(const EVP_MD* md, ByteSpan data) {
+  std::array<std::uint8_t, N> out{};
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) != 1 || len != N)
+    throw std::runtime_error("EVP_Digest failed");
+  return out;
+}
+}  // namespace
+
+Hash256 Sha256(ByteSpan data) {
+  Hash256 out;
+  SHA256(data.data(), data.size(), out.data());
+  return out;
+}
+
+Hash256 Sha256d(ByteSpan data) {
+  Hash256 once = Sha256(data);
+  return Sha256(once);
+}
+
+Hash512 Sha512(ByteSpan data) {
+  Hash512 out;
+  SHA512(data.data(), data.size(), out.data());
+  return out;
+}
+
+Hash160 Ripemd160(ByteSpan data) { return Digest<20>(EVP_ripemd160(), data); }
+
+Hash160 HashOf160(ByteSpan data) { return Ripemd160(Sha256(data)); }
+
+// SHA256_CTX is a plain struct, so copying the state clones the hash.
+struct Sha256Hasher::State {
+  SHA256_CTX ctx;
+};
+
+Sha256Hasher::Sha256Hasher() : state_(std::make_unique<State>()) { SHA256_Init(&state_->ctx); }
+Sha256Hasher::~Sha256Hasher() = default;
+Sha256Hasher::Sha256Hasher(const Sha256Hasher& other) : state_(std::make_unique<State>(*other.state_)) {}
+
+Sha256Hasher& Sha256Hasher::Write(ByteSpan data) {
+  SHA256_Update(&state_->ctx, data.data(), data.size());
+  return *this;
+}
+
+Hash256 Sha256Hasher::Finalize() {
+  Hash256 out;
+  SHA256_Final(out.data(), &state_->ctx);
+  return out;
+}
+
+Sha256Hasher TaggedHasher(std::string_view tag) {
+  Hash256 tag_hash = Sha256(AsBytes(tag));
+  Sha256Hasher h;
+  h.Write(tag_hash).Write(tag_hash);
+  return h;
+}
+
+Hash256 TaggedHash(std::string_view tag, ByteSpan data) {
+  Sha256Hasher h = TaggedHasher(tag);
+  return h.Write(data).Finalize();
+}
+
+Hash512 HmacSha512(ByteSpan key, ByteSpan data) {
+  Hash512 out;
+  unsigned int len = 0;
+  HMAC(EVP_sha512(), key.data(), static_cast<int>(key.size()), data.data(), data.size(), out.data(), &len);
+  return out;
+}
+
+Hash256 HmacSha256(ByteSpan key, ByteSpan data) {
+  Hash256 out;
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(), out.data(), &len);
+  return out;
+}
+
+Hash512 Pbkdf2HmacSha512(ByteSpan password, ByteSpan salt, int iterations) {
+  Hash512 out;
+  if (PKCS5_PBKDF2_HMAC(reinterpret_cast<const char*>(password.data()), static_cast<int>(password.size()),
+                        salt.data(), static_cast<int>(salt.size()), iterations, EVP_sha512(),
+                        static_cast<int>(out.size()), out.data()) != 1)
+    throw std::runtime_error("PKCS5_PBKDF2_HMAC failed");
+  return out;
+}
+
+}  // namespace kray::crypto

@@ -1,0 +1,76 @@
+// BIP-340 official vectors (tests/vectors/bip340-test-vectors.csv).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "kray/crypto/hash.h"
+#include "kray/crypto/secp256k1.h"
+
+namespace kray::crypto {
+namespace {
+
+std::vector<std::vector<std::string>> ReadCsv(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::vector<std::string>> rows;
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::vector<std::string> cols;
+    std::stringstream ss(line);
+    std::string col;
+    while (std::getline(ss, col, ',')) cols.push_back(col);
+    if (line.back() == ',') cols.emplace_back();
+    rows.push_back(cols);
+  }
+  return rows;
+}
+
+TEST(Bip340, OfficialVectors) {
+  auto rows = ReadCsv(std::string(KRAY_TEST_VECTORS_DIR) + "/bip340-test-vectors.csv");
+  ASSERT_EQ(rows.size(), 19u);
+  for (const auto& r : rows) {
+    SCOPED_TRACE("vector " + r[0] + " " + (r.size() > 7 ? r[7] : ""));
+    auto pub = FromHexFixed<32>(r[2]);
+    auto msg = FromHex(r[4]);
+    auto sig = FromHexFixed<64>(r[5]);
+    ASSERT_TRUE(msg && sig);
+    bool expected = r[6] == "TRUE";
+    if (!r[1].empty()) {
+      auto sk = FromHexFixed<32>(r[1]);
+      auto aux = FromHexFixed<32>(r[3]);
+      ASSERT_TRUE(sk && aux && pub);
+      EXPECT_EQ(ToHex(*XOnlyFromSecret(*sk)), ToHex(*pub));
+      auto made = SchnorrSign(*sk, *msg, *aux);
+      ASSERT_TRUE(made);
+      EXPECT_EQ(ToHex(*made), ToHex(*sig));
+    }
+    bool verified = pub && SchnorrVerify(*pub, *msg, *sig);
+    EXPECT_EQ(verified, expected);
+  }
+}
+
+TEST(Hash, KnownDigests) {
+  EXPECT_EQ(ToHex(Sha256(AsBytes("abc"))), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(ToHex(Ripemd160(AsBytes(""))), "9c1185a5c5e9fc54612808977ee8f548b2258d31");
+  Sha256Hasher h;
+  h.Write(AsBytes("a")).Write(AsBytes("bc"));
+  EXPECT_EQ(h.Finalize(), Sha256(AsBytes("abc")));
+}
+
+TEST(Secp256k1, SignVerifyRoundTripAndTamper) {
+  SecretKey sk = GenerateSecretKey();
+  auto pub = XOnlyFromSecret(sk);
+  Hash256 msg = Sha256(AsBytes("hello"));
+  auto sig = SchnorrSign(sk, msg);
+  ASSERT_TRUE(sig && pub);
+  EXPECT_TRUE(SchnorrVerify(*pub, msg, *sig));
+  (*sig)[10] ^= 1;
+  EXPECT_FALSE(SchnorrVerify(*pub, msg, *sig));
+}
+
+}  // namespace
+}  // namespace kray::crypto
