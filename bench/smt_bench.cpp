@@ -1,0 +1,152 @@
+// Sparse Merkle tree benchmark (docs/ROLLUP.md, "Benchmark"): root update for
+// a batch of 10,000 changed leaves over a state of N accounts.
+//
+//   BM_SmtBatchUpdate_Memory/N   tree in a MemoryNodeStore (pure hashing and
+//                                node bookkeeping: the O(k log N) cost)
+//   BM_SmtBatchUpdate_Sqlite/N   what the node does at batch time: the tree
+//                                behind the write-back cache, every dirty
+//                                node flushed to rollup_smt_nodes inside one
+//                                SQLite transaction (synchronous=FULL, WAL)
+//
+// The state is built once per N (static fixture) and reused by iterations.
+#include <benchmark/benchmark.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "kray/crypto/hash.h"
+#include "kray/rollup/node_store.h"
+#include "kray/rollup/smt.h"
+#include "kray/store/database.h"
+
+namespace {
+
+using kray::Hash256;
+using namespace kray::rollup;
+
+constexpr int kBatch = 10000;
+
+Hash256 KeyOf(std::uint64_t i) {
+  std::uint8_t buf[8];
+  for (int b = 0; b < 8; ++b) buf[b] = static_cast<std::uint8_t>(i >> (8 * b));
+  return kray::crypto::TaggedHash("bench/key", kray::ByteSpan(buf, 8));
+}
+
+std::vector<SmtUpdate> RandomBatch(std::uint64_t n, std::mt19937_64& rng) {
+  std::vector<SmtUpdate> ups;
+  ups.reserve(kBatch);
+  for (int i = 0; i < kBatch; ++i) {
+    std::uint64_t r = rng();
+    Hash256 v = KeyOf(r);
+    ups.push_back({KeyOf(r % n), v});
+  }
+  return ups;
+}
+
+std::vector<SmtUpdate> AllLeaves(std::uint64_t n) {
+  std::vector<SmtUpdate> ups;
+  ups.reserve(n);
+  for (std::uint64_t i = 0; i < n; ++i) ups.push_back({KeyOf(i), KeyOf(i + (1ULL << 40))});
+  return ups;
+}
+
+struct MemState {
+  MemoryNodeStore store;
+  std::unique_ptr<SparseMerkleTree> tree;
+};
+
+MemState& MemFixture(std::uint64_t n) {
+  static std::map<std::uint64_t, std::unique_ptr<MemState>> states;
+  auto& s = states[n];
+  if (!s) {
+    s = std::make_unique<MemState>();
+    s->tree = std::make_unique<SparseMerkleTree>(s->store);
+    if (!s->tree->ApplyUpdates(AllLeaves(n)).ok()) std::abort();
+  }
+  return *s;
+}
+
+void BM_SmtBatchUpdate_Memory(benchmark::State& state) {
+  std::uint64_t n = static_cast<std::uint64_t>(state.range(0));
+  MemState& s = MemFixture(n);
+  std::mt19937_64 rng(n);
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto ups = RandomBatch(n, rng);
+    state.ResumeTiming();
+    if (!s.tree->ApplyUpdates(std::move(ups)).ok()) state.SkipWithError("apply failed");
+    auto root = s.tree->Root();
+    benchmark::DoNotOptimize(root);
+  }
+  state.counters["nodes"] = static_cast<double>(s.store.size());
+  state.counters["leaves_per_s"] = benchmark::Counter(kBatch, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_SmtBatchUpdate_Memory)->Arg(10000)->Arg(100000)->Arg(1000000)->Unit(benchmark::kMillisecond)->Iterations(5);
+
+struct SqlState {
+  std::string path;
+  std::unique_ptr<kray::store::Database> db;
+  std::unique_ptr<SqliteNodeStore> sql;
+  std::unique_ptr<CachedNodeStore> cache;
+  std::int64_t version = 0;
+};
+
+SqlState& SqlFixture(std::uint64_t n) {
+  static std::map<std::uint64_t, std::unique_ptr<SqlState>> states;
+  auto& s = states[n];
+  if (!s) {
+    s = std::make_unique<SqlState>();
+    s->path = (std::filesystem::temp_directory_path() / ("kray_smt_bench_" + std::to_string(n) + ".sqlite")).string();
+    for (const char* ext : {"", "-wal", "-shm"}) std::filesystem::remove(s->path + ext);
+    auto db = kray::store::Database::Open(s->path);
+    if (!db.ok()) std::abort();
+    s->db = std::move(*db);
+    s->sql = std::make_unique<SqliteNodeStore>(*s->db, 0, 0);
+    s->cache = std::make_unique<CachedNodeStore>(s->sql.get());
+    kray::store::Transaction tx(*s->db);
+    SparseMerkleTree tree(*s->cache);
+    if (!tx.ok() || !tree.ApplyUpdates(AllLeaves(n)).ok() || !s->cache->Flush().ok() || !tx.Commit().ok())
+      std::abort();
+  }
+  return *s;
+}
+
+void BM_SmtBatchUpdate_Sqlite(benchmark::State& state) {
+  std::uint64_t n = static_cast<std::uint64_t>(state.range(0));
+  SqlState& s = SqlFixture(n);
+  std::mt19937_64 rng(n + 1);
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto ups = RandomBatch(n, rng);
+    ++s.version;
+    s.sql->Reset(*s.db, s.version, s.version);
+    state.ResumeTiming();
+    kray::store::Transaction tx(*s.db);
+    SparseMerkleTree tree(*s.cache);
+    if (!tx.ok() || !tree.ApplyUpdates(std::move(ups)).ok() || !s.cache->Flush().ok() || !tx.Commit().ok())
+      state.SkipWithError("apply failed");
+    auto root = tree.Root();
+    benchmark::DoNotOptimize(root);
+  }
+  state.counters["cached_nodes"] = static_cast<double>(s.cache->size());
+}
+BENCHMARK(BM_SmtBatchUpdate_Sqlite)->Arg(10000)->Arg(100000)->Arg(1000000)->Unit(benchmark::kMillisecond)->Iterations(5);
+
+// Proof generation (read path of GET /api/account/:address/proof).
+void BM_SmtProve_Memory(benchmark::State& state) {
+  std::uint64_t n = static_cast<std::uint64_t>(state.range(0));
+  MemState& s = MemFixture(n);
+  std::uint64_t i = 0;
+  for (auto _ : state) {
+    auto p = s.tree->Prove(KeyOf(i++ % n));
+    benchmark::DoNotOptimize(p);
+  }
+}
+BENCHMARK(BM_SmtProve_Memory)->Arg(1000000);
+
+}  // namespace
+
+BENCHMARK_MAIN();

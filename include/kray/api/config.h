@@ -1,0 +1,70 @@
+// krayd configuration, bitcoind style: a key=value file (# comments) plus
+// -key=value command-line options; the command line wins. Every key is
+// documented with its default in config/krayd.conf.example.
+//
+// Relative paths (datadir, genesis, portfile) given in the config file are
+// resolved against the config file's directory; on the command line, against
+// the current directory. Unknown keys are an error naming the key.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kray/core/result.h"
+
+namespace kray::api {
+
+struct Config {
+  std::string conf;                 // config file actually read ("" if none)
+  std::string bind = "127.0.0.1";
+  int port = 5000;                  // 0: ephemeral port (see portfile)
+  std::string network = "regtest";
+  std::string chainid;              // default: kray-<network>-1 (kray-regtest-1)
+  std::string datadir = "./data";
+  std::string genesis;              // resolved path of the genesis JSON ("" until resolved)
+  std::string synchronous = "FULL";
+  int rpcthreads = 0;               // 0 until resolved: hardware threads
+  std::string rpctoken;             // operator token; empty disables operator endpoints
+  double ratelimit = 0;             // requests/s per client IP; 0 = off
+  double ratelimitburst = 0;        // 0 = 2 x ratelimit
+  std::string loglevel = "info";
+  std::uint64_t maxgroup = 2048;    // max txs per group commit
+  std::uint64_t batchinterval = 3600;  // seconds between rollup batches
+  std::uint64_t maxbatchtxs = 10000;   // max txs per rollup batch
+  std::string portfile;             // write the bound port here after listening
+  int rpctimeout = 30;              // seconds: header / body read timeout
+
+  // Positional words on the command line (e.g. "checkconservation").
+  std::vector<std::string> commands;
+  bool help = false;
+  bool version = false;
+};
+
+// One documented key (for -help and the example file).
+struct ConfigKey {
+  const char* name;
+  const char* default_text;
+  const char* help;
+};
+const std::vector<ConfigKey>& ConfigKeys();
+
+// Parses argv (argv[0] skipped) and the config file named by -conf (or, if no
+// -conf, <datadir>/krayd.conf when it exists), applies defaults and resolves
+// paths (including the genesis search, see FindDefaultGenesis). Errors are
+// one line, e.g. "unknown option -foo" or "krayd.conf:3: unknown key 'x'".
+Result<Config> ParseConfig(int argc, const char* const* argv);
+
+// Same, with the command line given as separate arguments (tests).
+Result<Config> ParseConfigArgs(const std::vector<std::string>& args);
+
+// Default genesis when `genesis` is not set: the first existing file named
+// genesis.<network>.json in (1) the config file's directory, (2) ./config,
+// (3) the source tree's config/ directory (running from a build dir).
+// Returns "" if none exists.
+std::string FindDefaultGenesis(const std::string& network, const std::string& conf_path);
+
+// Text printed by -help.
+std::string HelpText();
+
+}  // namespace kray::api

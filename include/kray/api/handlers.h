@@ -1,0 +1,35 @@
+// Route registration for the REST API handlers. Handlers are thin: parse and
+// validate the request, make one Ledger call, map the typed result to JSON.
+// The ApiContext must outlive the Router that the handlers are added to.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace kray::state {
+class Ledger;
+}
+
+namespace kray::api {
+
+class Router;
+
+struct ApiContext {
+  state::Ledger* ledger = nullptr;
+  std::string rpctoken;     // operator token ("" = operator endpoints disabled)
+  std::string version;      // krayd version string
+  std::int64_t started_at = 0;  // unix seconds
+};
+
+// GET /health, GET /api/node/conservation (operator).
+void RegisterNodeRoutes(Router& router, const ApiContext& ctx);
+// POST /api/account/create, GET /api/account/:address/{balance,transactions,stats},
+// GET /api/account/list (operator).
+void RegisterAccountRoutes(Router& router, const ApiContext& ctx);
+// POST /api/transaction/{send,batch,estimate-gas}, GET /api/transaction/{:hash,pending,stats}.
+void RegisterTransactionRoutes(Router& router, const ApiContext& ctx);
+
+// All of the above.
+void RegisterAllRoutes(Router& router, const ApiContext& ctx);
+
+}  // namespace kray::api

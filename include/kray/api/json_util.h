@@ -1,0 +1,58 @@
+// JSON helpers for handlers: parsing request bodies into typed fields with
+// the API's error codes, and building error responses. Included only by
+// src/api and its tests (it pulls in nlohmann/json).
+//
+// Error codes produced here (all 400 unless noted):
+//   invalid_json   body is not valid JSON or not a JSON object
+//   missing_field  a required field is absent or null (message names it)
+//   invalid_type   a field has the wrong JSON type (message names it)
+//   invalid_amount negative, fractional, exponent, empty or > 2^63-1 amount
+//   invalid_field  a field has the right type but an invalid value
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "kray/api/http.h"
+#include "kray/core/amount.h"
+#include "kray/core/result.h"
+
+namespace kray::api {
+
+using Json = nlohmann::json;
+
+// Parses a request body that must be a JSON object. Never throws.
+Result<Json> ParseJsonObject(std::string_view body);
+
+// Required string field. Wrong type -> invalid_type; absent/null -> missing_field.
+Result<std::string> RequireString(const Json& obj, std::string_view key);
+// Optional string field: `fallback` when absent or null.
+Result<std::string> OptionalString(const Json& obj, std::string_view key, std::string_view fallback);
+
+// Amount from a decimal string or a JSON integer (kray::ParseAmount rules):
+// rejects negatives, floats, exponents, empty strings and values > 2^63-1.
+Result<Amount> ParseAmountValue(const Json& value, std::string_view key);
+Result<Amount> RequireAmount(const Json& obj, std::string_view key);
+
+// Unsigned 64-bit integer (e.g. a nonce) from a JSON integer or a decimal
+// string; same rules as amounts.
+Result<std::uint64_t> RequireU64(const Json& obj, std::string_view key);
+
+// Query parameter as a bounded int: absent -> fallback; non-numeric or out of
+// [min, max] -> 400 invalid_field naming `key`.
+Result<int> QueryInt(const HttpRequest& req, std::string_view key, int fallback, int min, int max);
+
+// {"error": message, "code": code} with HttpStatusFor(kind). Internal errors
+// are logged here.
+HttpResponse ErrorResponse(const Error& error);
+// A JSON response with `status`.
+HttpResponse JsonResponse(const Json& body, int status = 200);
+
+// Decimal string of an amount (responses always give amounts as strings).
+std::string AmountString(Amount a);
+
+}  // namespace kray::api

@@ -1,0 +1,64 @@
+// Per-client token-bucket rate limiting (one bucket per client IP).
+//
+// Each client may make `rate` requests per second on average with bursts of
+// up to `burst` requests. A bucket starts full; every request takes one token;
+// tokens refill continuously at `rate` per second up to `burst`.
+//
+// Memory is bounded: when more than `max_clients` buckets exist, buckets that
+// are full again (idle clients) are dropped; if all are busy, the oldest-seen
+// ones are dropped.
+//
+// Thread-safety: Allow() may be called concurrently (internally sharded
+// mutexes). The clock is injectable so tests need no sleeps.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace kray::api {
+
+class RateLimiter {
+ public:
+  using Clock = std::function<std::chrono::steady_clock::time_point()>;
+
+  struct Decision {
+    bool allowed = true;
+    int retry_after_seconds = 0;  // >= 1 when !allowed: when one token is back
+  };
+
+  // rate == 0 disables limiting (Allow() always allows). burst == 0 means
+  // burst = max(1, rate).
+  RateLimiter(double rate, double burst, std::size_t max_clients = 100000, Clock clock = {});
+  RateLimiter(const RateLimiter&) = delete;
+  RateLimiter& operator=(const RateLimiter&) = delete;
+
+  bool enabled() const { return rate_ > 0; }
+  Decision Allow(std::string_view client);
+  std::size_t tracked_clients() const;
+
+ private:
+  struct Bucket {
+    double tokens = 0;
+    std::chrono::steady_clock::time_point last;
+  };
+  struct Shard {
+    mutable std::mutex mu;
+    std::unordered_map<std::string, Bucket> buckets;
+  };
+  static constexpr std::size_t kShards = 16;
+
+  void Prune(Shard& shard, std::chrono::steady_clock::time_point now);
+
+  double rate_, burst_;
+  std::size_t max_per_shard_;
+  Clock clock_;
+  std::array<Shard, kShards> shards_;
+};
+
+}  // namespace kray::api

@@ -1,0 +1,69 @@
+// Method + path routing for the REST API.
+//
+// Patterns are '/'-separated segments; a segment starting with ':' is a
+// parameter matching any one non-empty segment. When several patterns match
+// a path, the most specific wins: segments are compared left to right and the
+// first segment that is a literal in one pattern and a parameter in the other
+// decides (so "/api/transaction/pending" beats "/api/transaction/:hash", and
+// "/api/validator/consensus/state" beats "/api/validator/:id/..."). This is
+// independent of registration order.
+//
+// Unknown path: 404 {"error":"route not found: GET /x","code":"route_not_found","path":"/x"}.
+// Known path, wrong method: 405 {"code":"method_not_allowed"} with an Allow header.
+// A handler that throws gets a logged 500 (a bug, never bad input).
+//
+// Thread-safety: Add() before serving; Dispatch() is then safe from any thread.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "kray/api/http.h"
+
+namespace kray::api {
+
+using Handler = std::function<void(const HttpRequest& req, Reply reply)>;
+
+class Router {
+ public:
+  // Registers `handler` for `method` ("GET", "POST", ...) and `pattern`.
+  // Registering the same method+pattern twice replaces the handler.
+  void Add(std::string method, std::string_view pattern, Handler handler);
+
+  // Routes `req` (fills req.params) and calls the handler, or replies with a
+  // 404/405 error. Calls `reply` exactly once (possibly later, from another
+  // thread, for asynchronous handlers).
+  void Dispatch(HttpRequest& req, Reply reply) const;
+
+  // Result of matching without calling anything (tests, diagnostics).
+  struct Match {
+    bool path_known = false;   // some pattern matches the path
+    const Handler* handler = nullptr;  // the route for this method, if any
+    std::string pattern;       // the matched pattern
+    KeyValues params;
+    std::string allow;         // methods allowed on this path, "GET, POST"
+  };
+  Match Find(std::string_view method, std::string_view path) const;
+
+ private:
+  struct Segment {
+    std::string text;
+    bool is_param = false;
+  };
+  struct Route {
+    std::string method;
+    std::string pattern;
+    std::vector<Segment> segments;
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+// Splits a path into segments: "/a/b/" -> {"a","b"} (one trailing slash is
+// ignored, like Express's non-strict routing). Empty inner segments are kept
+// (so "//x" never matches a route).
+std::vector<std::string_view> SplitPath(std::string_view path);
+
+}  // namespace kray::api

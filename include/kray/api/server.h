@@ -1,0 +1,58 @@
+// The HTTP/1.1 server (Boost.Beast, advanced-server style): one io_context,
+// `threads` worker threads, one strand per connection, keep-alive, 1 MiB body
+// limit (413), header/body read timeouts, CORS as Express's cors() default,
+// optional per-IP rate limiting (429 + Retry-After), TCP_NODELAY.
+//
+// Shutdown (Stop(), or SIGINT/SIGTERM after Run()): stops accepting, closes
+// idle connections, lets in-flight requests finish (including ones waiting
+// for the sequencer), then Run() returns.
+//
+// Beast lives only in server.cpp; this header is plain C++.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "kray/core/result.h"
+
+namespace kray::api {
+
+class Router;
+class RateLimiter;
+
+struct ServerOptions {
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 5000;  // 0: ephemeral
+  int threads = 1;
+  int read_timeout_seconds = 30;  // per header read (incl. keep-alive idle) and per body read
+  std::size_t body_limit = 1 << 20;
+  bool handle_signals = true;  // SIGINT/SIGTERM trigger Stop()
+};
+
+class HttpServer {
+ public:
+  // `router` and `limiter` (nullable) are not owned and must outlive the server.
+  HttpServer(ServerOptions options, const Router& router, RateLimiter* limiter);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and listens. Errors: "bind_failed" (port in use, bad address).
+  // Returns the bound port (the chosen one when options.port == 0).
+  Result<std::uint16_t> Listen();
+
+  // Serves on options.threads threads (the caller's thread is one of them)
+  // until Stop() or a signal; returns after in-flight requests are answered.
+  void Run();
+
+  // Thread-safe; idempotent.
+  void Stop();
+
+  struct Impl;  // defined in server.cpp (public so its session class can name it)
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace kray::api

@@ -1,0 +1,321 @@
+// krayd configuration parsing (see config.h). Table-driven: each key has a
+// default text, a help line and a setter, so -help, the example file and the
+// parser cannot drift apart.
+#include "kray/api/config.h"
+
+#include <charconv>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+#include "kray/core/params.h"
+
+#ifndef KRAY_SOURCE_CONFIG_DIR
+#define KRAY_SOURCE_CONFIG_DIR ""
+#endif
+
+namespace kray::api {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Parsed {
+  Config cfg;
+  bool ratelimit_set = false, burst_set = false, chainid_set = false, genesis_set = false;
+};
+
+using Setter = std::function<Status(Parsed&, const std::string& value, const std::string& base_dir)>;
+
+struct KeyDef {
+  ConfigKey doc;
+  Setter set;
+};
+
+Error Bad(const std::string& key, const std::string& why) {
+  return Error::Invalid("invalid_config", "invalid value for " + key + ": " + why);
+}
+
+std::string ResolvePath(const std::string& value, const std::string& base_dir) {
+  if (value.empty() || base_dir.empty()) return value;
+  fs::path p(value);
+  if (p.is_absolute()) return value;
+  return (fs::path(base_dir) / p).lexically_normal().string();
+}
+
+template <class T>
+Status ParseUnsigned(const std::string& key, const std::string& v, T min, T max, T& out) {
+  T x{};
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+  if (v.empty() || ec != std::errc() || p != v.data() + v.size() || x < min || x > max) {
+    return Bad(key, "'" + v + "' (expected an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "])");
+  }
+  out = x;
+  return Ok();
+}
+
+Status ParseRate(const std::string& key, const std::string& v, double& out) {
+  double x = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+  if (v.empty() || ec != std::errc() || p != v.data() + v.size() || !(x >= 0) || x > 1e9) {
+    return Bad(key, "'" + v + "' (expected a number >= 0)");
+  }
+  out = x;
+  return Ok();
+}
+
+const std::vector<KeyDef>& Keys() {
+  static const std::vector<KeyDef> keys = {
+      {{"bind", "127.0.0.1", "Address to listen on for the REST API"},
+       [](Parsed& p, const std::string& v, const std::string&) -> Status {
+         if (v.empty()) return Bad("bind", "empty");
+         p.cfg.bind = v;
+         return Ok();
+       }},
+      {{"port", "5000", "TCP port of the REST API (0: an ephemeral port, see portfile)"},
+       [](Parsed& p, const std::string& v, const std::string&) { return ParseUnsigned("port", v, 0, 65535, p.cfg.port); }},
+      {{"network", "regtest", "Bitcoin network: mainnet, testnet, signet or regtest"},
+       [](Parsed& p, const std::string& v, const std::string&) -> Status {
+         auto n = ParseNetwork(v);
+         if (!n) return Bad("network", "'" + v + "' (expected mainnet, testnet, signet or regtest)");
+         p.cfg.network = std::string(NetworkName(*n));
+         return Ok();
+       }},
+      {{"chainid", "kray-<network>-1", "L2 chain id bound into v1 signatures (kray-regtest-1 on regtest)"},
+       [](Parsed& p, const std::string& v, const std::string&) -> Status {
+         if (v.empty() || v.size() > 64) return Bad("chainid", "must be 1..64 characters");
+         p.cfg.chainid = v;
+         p.chainid_set = true;
+         return Ok();
+       }},
+      {{"datadir", "./data", "Data directory (store file krayd.sqlite); created if missing"},
+       [](Parsed& p, const std::string& v, const std::string& base) -> Status {
+         if (v.empty()) return Bad("datadir", "empty");
+         p.cfg.datadir = ResolvePath(v, base);
+         return Ok();
+       }},
+      {{"genesis", "genesis.<network>.json next to the config file, else ./config/, else the source tree's config/",
+        "Genesis allocation JSON, applied once when the datadir is created"},
+       [](Parsed& p, const std::string& v, const std::string& base) -> Status {
+         if (v.empty()) return Bad("genesis", "empty");
+         p.cfg.genesis = ResolvePath(v, base);
+         p.genesis_set = true;
+         return Ok();
+       }},
+      {{"synchronous", "FULL", "SQLite synchronous mode: NORMAL, FULL or EXTRA (FULL: an acknowledged tx survives power loss)"},
+       [](Parsed& p, const std::string& v, const std::string&) -> Status {
+         std::string u;
+         for (char c : v) u.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+         if (u != "NORMAL" && u != "FULL" && u != "EXTRA") return Bad("synchronous", "'" + v + "' (NORMAL, FULL or EXTRA)");
+         p.cfg.synchronous = u;
+         return Ok();
+       }},
+      {{"rpcthreads", "<number of cores>", "HTTP worker threads"},
+       [](Parsed& p, const std::string& v, const std::string&) { return ParseUnsigned("rpcthreads", v, 1, 256, p.cfg.rpcthreads); }},
+      {{"rpctoken", "(empty: operator endpoints disabled)",
+        "Operator token: clients send 'Authorization: Bearer <token>' to operator-only endpoints"},
+       [](Parsed& p, const std::string& v, const std::string&) -> Status {
+         p.cfg.rpctoken = v;
+         return Ok();
+       }},
+      {{"ratelimit", "0 on regtest, 100 on other networks", "Requests per second per client IP (token bucket); 0 = off"},
+       [](Parsed& p, const std::string& v, const std::string&) -> Status {
+         p.ratelimit_set = true;
+         return ParseRate("ratelimit", v, p.cfg.ratelimit);
+       }},
+      {{"ratelimitburst", "2 x ratelimit", "Token bucket size: requests a client may burst above the rate"},
+       [](Parsed& p, const std::string& v, const std::string&) -> Status {
+         p.burst_set = true;
+         return ParseRate("ratelimitburst", v, p.cfg.ratelimitburst);
+       }},
+      {{"loglevel", "info", "trace, debug (one line per request), info, warn, error, critical, off"},
+       [](Parsed& p, const std::string& v, const std::string&) -> Status {
+         static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+         for (auto* l : kLevels)
+           if (v == l) {
+             p.cfg.loglevel = v;
+             return Ok();
+           }
+         return Bad("loglevel", "'" + v + "'");
+       }},
+      {{"maxgroup", "2048", "Max transactions applied per group commit (one fsync)"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("maxgroup", v, 1, 1000000, p.cfg.maxgroup);
+       }},
+      {{"batchinterval", "3600", "Seconds between rollup batches"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("batchinterval", v, 1, 86400 * 365, p.cfg.batchinterval);
+       }},
+      {{"maxbatchtxs", "10000", "Max transactions per rollup batch"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("maxbatchtxs", v, 1, 100000000, p.cfg.maxbatchtxs);
+       }},
+      {{"portfile", "(none)", "After binding, write the listening port (decimal) to this file"},
+       [](Parsed& p, const std::string& v, const std::string& base) -> Status {
+         p.cfg.portfile = ResolvePath(v, base);
+         return Ok();
+       }},
+      {{"rpctimeout", "30", "Seconds allowed for reading a request's headers (incl. keep-alive idle) and its body"},
+       [](Parsed& p, const std::string& v, const std::string&) { return ParseUnsigned("rpctimeout", v, 1, 3600, p.cfg.rpctimeout); }},
+  };
+  return keys;
+}
+
+const KeyDef* FindKey(std::string_view name) {
+  for (const auto& k : Keys())
+    if (name == k.doc.name) return &k;
+  return nullptr;
+}
+
+std::string Trim(std::string_view s) {
+  auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return {};
+  auto e = s.find_last_not_of(" \t\r\n");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+Status ReadConfFile(const std::string& path, Parsed& p) {
+  std::ifstream in(path);
+  if (!in) return Error::Invalid("invalid_config", "cannot read config file " + path);
+  std::string base = fs::path(path).parent_path().string();
+  if (base.empty()) base = ".";
+  std::string line;
+  int lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    auto hash = line.find('#');
+    if (hash != std::string::npos) line.erase(hash);
+    std::string t = Trim(line);
+    if (t.empty()) continue;
+    std::string where = path + ":" + std::to_string(lineno) + ": ";
+    auto eq = t.find('=');
+    if (eq == std::string::npos) return Error::Invalid("invalid_config", where + "expected key=value, got '" + t + "'");
+    std::string key = Trim(std::string_view(t).substr(0, eq));
+    std::string value = Trim(std::string_view(t).substr(eq + 1));
+    if (key == "conf") return Error::Invalid("invalid_config", where + "'conf' cannot be set in a config file");
+    const KeyDef* def = FindKey(key);
+    if (!def) return Error::Invalid("unknown_config_key", where + "unknown key '" + key + "'");
+    auto st = def->set(p, value, base);
+    if (!st.ok()) return Error::Invalid("invalid_config", where + st.error().message);
+  }
+  return Ok();
+}
+
+}  // namespace
+
+const std::vector<ConfigKey>& ConfigKeys() {
+  static const std::vector<ConfigKey> docs = [] {
+    std::vector<ConfigKey> d;
+    for (const auto& k : Keys()) d.push_back(k.doc);
+    return d;
+  }();
+  return docs;
+}
+
+std::string FindDefaultGenesis(const std::string& network, const std::string& conf_path) {
+  std::string name = "genesis." + network + ".json";
+  std::vector<fs::path> dirs;
+  if (!conf_path.empty()) {
+    auto d = fs::path(conf_path).parent_path();
+    dirs.push_back(d.empty() ? fs::path(".") : d);
+  }
+  dirs.push_back(fs::path("config"));
+  if (std::string_view(KRAY_SOURCE_CONFIG_DIR).size() > 0) dirs.push_back(fs::path(KRAY_SOURCE_CONFIG_DIR));
+  for (const auto& d : dirs) {
+    std::error_code ec;
+    auto p = d / name;
+    if (fs::is_regular_file(p, ec)) {
+      auto abs = fs::absolute(p, ec);
+      return (ec ? p : abs).lexically_normal().string();
+    }
+  }
+  return {};
+}
+
+Result<Config> ParseConfigArgs(const std::vector<std::string>& args) {
+  Parsed p;
+  std::vector<std::pair<std::string, std::string>> cli;  // key, value
+  std::string conf;
+  bool conf_set = false;
+  // -help/-version win over everything else on the line (even bad options).
+  for (const auto& a : args) {
+    std::string_view s(a);
+    while (!s.empty() && s.front() == '-') s.remove_prefix(1);
+    if (s == "help" || s == "h" || s == "?") p.cfg.help = true;
+    if (s == "version") p.cfg.version = true;
+  }
+  if (p.cfg.help || p.cfg.version) return p.cfg;
+  for (const auto& a : args) {
+    if (a.empty() || a[0] != '-' || a == "-") {
+      p.cfg.commands.push_back(a);
+      continue;
+    }
+    std::string_view s(a);
+    s.remove_prefix(s.size() > 1 && s[1] == '-' ? 2 : 1);  // -key or --key
+    auto eq = s.find('=');
+    std::string key(s.substr(0, eq));
+    bool has_value = eq != std::string_view::npos;
+    std::string value = has_value ? std::string(s.substr(eq + 1)) : std::string();
+    if (key == "conf") {
+      if (value.empty()) return Error::Invalid("invalid_config", "-conf needs a file: -conf=<file>");
+      conf = value;
+      conf_set = true;
+      continue;
+    }
+    if (!FindKey(key)) return Error::Invalid("unknown_config_key", "unknown option -" + key + " (see krayd -help)");
+    if (!has_value) return Error::Invalid("invalid_config", "option -" + key + " needs a value: -" + key + "=<value>");
+    cli.emplace_back(std::move(key), std::move(value));
+  }
+  if (!conf_set) {
+    // bitcoind's convention: <datadir>/krayd.conf is read when present.
+    std::string datadir = p.cfg.datadir;
+    for (auto& [k, v] : cli)
+      if (k == "datadir") datadir = v;
+    std::error_code ec;
+    auto candidate = fs::path(datadir) / "krayd.conf";
+    if (fs::is_regular_file(candidate, ec)) conf = candidate.string();
+  }
+  if (!conf.empty()) {
+    KRAY_TRY(ReadConfFile(conf, p));
+    p.cfg.conf = conf;
+  }
+  for (auto& [k, v] : cli) {
+    auto st = FindKey(k)->set(p, v, "");
+    if (!st.ok()) return std::move(st).error();
+  }
+
+  Config& c = p.cfg;
+  if (!p.chainid_set) c.chainid = "kray-" + c.network + "-1";
+  if (!p.ratelimit_set) c.ratelimit = c.network == "regtest" ? 0 : 100;
+  if (!p.burst_set || c.ratelimitburst <= 0) c.ratelimitburst = c.ratelimit * 2;
+  if (c.ratelimit > 0 && c.ratelimitburst < 1) c.ratelimitburst = 1;
+  if (c.rpcthreads <= 0) c.rpcthreads = std::max(1u, std::thread::hardware_concurrency());
+  if (!p.genesis_set) c.genesis = FindDefaultGenesis(c.network, c.conf);
+  return c;
+}
+
+Result<Config> ParseConfig(int argc, const char* const* argv) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  return ParseConfigArgs(args);
+}
+
+std::string HelpText() {
+  std::ostringstream o;
+  o << "Usage: krayd [-conf=<file>] [-datadir=<dir>] [-<key>=<value> ...]\n"
+       "       krayd checkconservation -datadir=<dir> [-conf=<file>]\n"
+       "       krayd -help | -version\n\n"
+       "Every key below may be set in the config file (key=value, # comments) or on the\n"
+       "command line as -key=value; the command line wins. Without -conf, <datadir>/krayd.conf\n"
+       "is read if it exists. Relative paths in the config file are relative to its directory.\n\n"
+       "Keys (default):\n";
+  for (const auto& k : ConfigKeys()) {
+    o << "  -" << k.name << "=<v>  (" << k.default_text << ")\n      " << k.help << "\n";
+  }
+  o << "  -conf=<file>\n      Config file to read\n";
+  return o.str();
+}
+
+}  // namespace kray::api

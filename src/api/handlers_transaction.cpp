@@ -1,0 +1,182 @@
+// Transaction endpoints:
+//   POST /api/transaction/send          one signed transfer -> receipt once committed
+//   POST /api/transaction/batch         many signed transfers, one result each
+//   POST /api/transaction/estimate-gas  gas of a tx type
+//   GET  /api/transaction/pending       queued, not yet committed
+//   GET  /api/transaction/stats         totals, by type, gas
+//   GET  /api/transaction/:hash         one committed tx (404 if unknown)
+// Writes are asynchronous: the Ledger calls back on its sequencer thread after
+// the group commit, and the server re-enters the connection's strand.
+#include <cctype>
+#include <memory>
+
+#include "kray/api/handlers.h"
+#include "kray/api/router.h"
+#include "kray/state/ledger.h"
+#include "state_json.h"
+
+namespace kray::api {
+
+namespace {
+
+// The body limit (1 MiB) already bounds a batch to a few thousand items; this
+// keeps one request from monopolising the sequencer.
+constexpr std::size_t kMaxBatchItems = 5000;
+
+void Send(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
+  auto body = ParseJsonObject(req.body);
+  if (!body.ok()) return reply(ErrorResponse(body.error()));
+  auto tx = ParseTransferJson(*body, ctx.ledger->params());
+  if (!tx.ok()) return reply(ErrorResponse(tx.error()));
+  ctx.ledger->SubmitTransfer(std::move(*tx), [reply = std::move(reply)](Result<state::Receipt> r) {
+    if (!r.ok()) return reply(ErrorResponse(r.error()));
+    reply(JsonResponse(ReceiptJson(*r)));
+  });
+}
+
+Json ItemError(std::size_t index, const Error& e) {
+  return Json{{"index", index},
+              {"ok", false},
+              {"status", "rejected"},
+              {"http_status", HttpStatusFor(e.kind)},
+              {"error", e.message},
+              {"code", e.code}};
+}
+
+void Batch(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
+  auto body = ParseJsonObject(req.body);
+  if (!body.ok()) return reply(ErrorResponse(body.error()));
+  auto it = body->find("transactions");
+  if (it == body->end() || it->is_null()) {
+    return reply(ErrorResponse(Error::Invalid("missing_field", "missing field 'transactions'")));
+  }
+  if (!it->is_array()) {
+    return reply(ErrorResponse(Error::Invalid("invalid_type", "field 'transactions' must be an array")));
+  }
+  if (it->empty()) {
+    return reply(ErrorResponse(Error::Invalid("invalid_field", "field 'transactions' must not be empty")));
+  }
+  if (it->size() > kMaxBatchItems) {
+    return reply(ErrorResponse(Error::Invalid(
+        "batch_too_large", "at most " + std::to_string(kMaxBatchItems) + " transactions per batch")));
+  }
+  // Items that fail to parse get their error now; the rest go to the
+  // sequencer together, in order.
+  struct State {
+    std::vector<Json> results;
+    std::vector<std::size_t> submitted_index;
+  };
+  auto st = std::make_shared<State>();
+  st->results.resize(it->size());
+  std::vector<state::TransferTx> txs;
+  txs.reserve(it->size());
+  for (std::size_t i = 0; i < it->size(); ++i) {
+    auto tx = ParseTransferJson((*it)[i], ctx.ledger->params());
+    if (!tx.ok()) {
+      st->results[i] = ItemError(i, tx.error());
+    } else {
+      txs.push_back(std::move(*tx));
+      st->submitted_index.push_back(i);
+    }
+  }
+  auto finish = [st, reply](const std::vector<Result<state::Receipt>>* receipts) {
+    std::size_t accepted = 0;
+    if (receipts) {
+      for (std::size_t k = 0; k < receipts->size() && k < st->submitted_index.size(); ++k) {
+        std::size_t i = st->submitted_index[k];
+        const auto& r = (*receipts)[k];
+        if (r.ok()) {
+          Json j = ReceiptJson(*r);
+          j["index"] = i;
+          j["ok"] = true;
+          st->results[i] = std::move(j);
+          ++accepted;
+        } else {
+          st->results[i] = ItemError(i, r.error());
+        }
+      }
+    }
+    Json results = Json::array();
+    for (auto& r : st->results) results.push_back(std::move(r));
+    reply(JsonResponse({{"results", std::move(results)},
+                        {"accepted", accepted},
+                        {"rejected", st->results.size() - accepted}}));
+  };
+  if (txs.empty()) return finish(nullptr);
+  ctx.ledger->SubmitBatch(std::move(txs), [finish](std::vector<Result<state::Receipt>> receipts) {
+    finish(&receipts);
+  });
+}
+
+void EstimateGas(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
+  // An empty body means a plain transfer.
+  std::string type_name = "transfer";
+  if (!req.body.empty()) {
+    auto body = ParseJsonObject(req.body);
+    if (!body.ok()) return reply(ErrorResponse(body.error()));
+    auto t = OptionalString(*body, "tx_type", "transfer");
+    if (!t.ok()) return reply(ErrorResponse(t.error()));
+    type_name = std::move(*t);
+  }
+  auto type = ParseTxType(type_name);
+  if (!type) return reply(ErrorResponse(Error::Invalid("invalid_tx_type", "unknown tx_type '" + type_name + "'")));
+  Amount gas = GasFor(*type);
+  auto split = SplitGas(gas);
+  reply(JsonResponse({{"tx_type", TxTypeName(*type)},
+                      {"gas_fee_credits", AmountString(gas)},
+                      {"gas_fee_kray", KrayString(gas)},
+                      {"burned_credits", AmountString(split.burned)},
+                      {"to_validators_credits", AmountString(split.to_validators)},
+                      {"gas_asset", kGasAsset}}));
+}
+
+void Pending(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
+  auto limit = QueryInt(req, "limit", 100, 1, 1000);
+  if (!limit.ok()) return reply(ErrorResponse(limit.error()));
+  auto txs = ctx.ledger->Pending(*limit);
+  Json arr = Json::array();
+  for (const auto& t : txs) arr.push_back(TxRecordJson(t));
+  reply(JsonResponse({{"pending", std::move(arr)}, {"count", txs.size()}, {"limit", *limit}}));
+}
+
+void Stats(const ApiContext& ctx, const HttpRequest&, Reply reply) {
+  auto s = ctx.ledger->GetTxStats();
+  if (!s.ok()) return reply(ErrorResponse(s.error()));
+  Json by_type = Json::object();
+  for (const auto& [k, v] : s->by_type) by_type[k] = v;
+  reply(JsonResponse({{"total_transactions", s->total},
+                      {"by_type", std::move(by_type)},
+                      {"gas_collected_credits", AmountString(s->gas_collected)},
+                      {"gas_collected_kray", KrayString(s->gas_collected)},
+                      {"gas_burned_credits", AmountString(s->gas_burned)},
+                      {"fee_pool_credits", AmountString(s->fee_pool)},
+                      {"pending", s->pending},
+                      {"accounts", s->accounts}}));
+}
+
+void Get(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
+  std::string hash(req.Param("hash"));
+  for (auto& c : hash) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (hash.size() != 64 || !FromHex(hash)) {
+    return reply(ErrorResponse(Error::Invalid("invalid_tx_hash", "tx hash must be 64 hex characters")));
+  }
+  auto tx = ctx.ledger->GetTransaction(hash);
+  if (!tx.ok()) return reply(ErrorResponse(tx.error()));
+  reply(JsonResponse(TxRecordJson(*tx)));
+}
+
+}  // namespace
+
+void RegisterTransactionRoutes(Router& router, const ApiContext& ctx) {
+  auto bind = [&ctx](void (*fn)(const ApiContext&, const HttpRequest&, Reply)) {
+    return [&ctx, fn](const HttpRequest& req, Reply reply) { fn(ctx, req, std::move(reply)); };
+  };
+  router.Add("POST", "/api/transaction/send", bind(Send));
+  router.Add("POST", "/api/transaction/batch", bind(Batch));
+  router.Add("POST", "/api/transaction/estimate-gas", bind(EstimateGas));
+  router.Add("GET", "/api/transaction/pending", bind(Pending));
+  router.Add("GET", "/api/transaction/stats", bind(Stats));
+  router.Add("GET", "/api/transaction/:hash", bind(Get));
+}
+
+}  // namespace kray::api

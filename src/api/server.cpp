@@ -1,0 +1,343 @@
+// HTTP server on Boost.Beast (after Beast's advanced server example): one
+// io_context, a thread pool, a strand per connection, a timeout on every
+// read, keep-alive, graceful shutdown. This is the only translation unit of
+// krayd that includes Beast; requests are converted to kray::api::HttpRequest
+// and handed to the Router.
+#include "kray/api/server.h"
+
+#include <atomic>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "kray/api/http.h"
+#include "kray/api/json_util.h"
+#include "kray/api/rate_limiter.h"
+#include "kray/api/router.h"
+
+namespace kray::api {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+constexpr std::size_t kHeaderLimit = 16 * 1024;
+
+// Express cors() defaults (wallet extensions call the node cross-origin).
+constexpr const char* kCorsMethods = "GET,HEAD,PUT,PATCH,POST,DELETE";
+constexpr const char* kCorsDefaultHeaders = "Content-Type, Authorization";
+
+std::string ErrorJson(std::string_view message, std::string_view code) {
+  Json j = {{"error", message}, {"code", code}};
+  return j.dump();
+}
+
+}  // namespace
+
+class Session;
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  Impl(ServerOptions o, const Router& r, RateLimiter* l)
+      : options(std::move(o)), router(r), limiter(l), acceptor(ioc), signals(ioc) {}
+
+  ServerOptions options;
+  const Router& router;
+  RateLimiter* limiter;
+  net::io_context ioc;
+  tcp::acceptor acceptor;
+  net::signal_set signals;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> guard;
+  std::atomic<bool> stopping{false};
+
+  std::mutex sessions_mu;
+  std::unordered_set<Session*> sessions;  // live sessions (for shutdown)
+
+  void DoAccept();
+  void StopOnIoThread();
+};
+
+// One connection. All of its handlers run on its strand.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, std::shared_ptr<HttpServer::Impl> server)
+      : stream_(std::move(socket)), server_(std::move(server)) {}
+
+  ~Session() {
+    std::lock_guard lock(server_->sessions_mu);
+    server_->sessions.erase(this);
+  }
+
+  void Start() {
+    {
+      std::lock_guard lock(server_->sessions_mu);
+      server_->sessions.insert(this);
+    }
+    beast::error_code ec;
+    stream_.socket().set_option(tcp::no_delay(true), ec);
+    auto ep = stream_.socket().remote_endpoint(ec);
+    client_ip_ = ec ? std::string("unknown") : ep.address().to_string();
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::ReadHeader, shared_from_this()));
+  }
+
+  // Called (via the strand) on shutdown: an idle connection is closed now;
+  // a busy one closes after its response is written.
+  void Shutdown() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->reading_) {
+        beast::error_code ec;
+        self->stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+        self->stream_.socket().close(ec);
+      }
+    });
+  }
+
+ private:
+  void ReadHeader() {
+    if (server_->stopping) return DoClose();
+    parser_.emplace();
+    parser_->header_limit(kHeaderLimit);
+    parser_->body_limit(server_->options.body_limit);
+    reading_ = true;
+    stream_.expires_after(std::chrono::seconds(server_->options.read_timeout_seconds));
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
+  }
+
+  void OnHeader(beast::error_code ec, std::size_t) {
+    if (ec) return OnReadError(ec);
+    // Fast path: a small body usually arrives in the same segment as the
+    // header; parse it from the buffer without another async operation.
+    while (!parser_->is_done() && buffer_.size() > 0) {
+      beast::error_code pec;
+      auto n = parser_->put(buffer_.data(), pec);
+      buffer_.consume(n);
+      if (pec == http::error::need_more) break;
+      if (pec) return OnReadError(pec);
+      if (n == 0) break;
+    }
+    if (parser_->is_done()) return OnRead({}, 0);
+    // The body gets its own timeout, so a slow body cannot hold a thread-free
+    // connection forever, and an idle keep-alive connection is timed by the header read.
+    stream_.expires_after(std::chrono::seconds(server_->options.read_timeout_seconds));
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  }
+
+  void OnReadError(beast::error_code ec) {
+    reading_ = false;
+    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || ec == net::error::eof ||
+        ec == net::error::connection_reset || ec == beast::error::timeout) {
+      return DoClose();
+    }
+    if (ec == http::error::body_limit) {
+      return WriteError(413, "request body exceeds the 1 MiB limit", "body_too_large");
+    }
+    if (ec == http::error::header_limit) {
+      return WriteError(431, "request headers too large", "headers_too_large");
+    }
+    if (&ec.category() == &http::make_error_code(http::error::bad_target).category()) {
+      return WriteError(400, "malformed HTTP request", "bad_request");
+    }
+    DoClose();
+  }
+
+  void WriteError(int status, std::string_view message, std::string_view code) {
+    HttpResponse r;
+    r.status = status;
+    r.body = ErrorJson(message, code);
+    keep_alive_ = false;
+    version_ = 11;
+    Write(std::move(r));
+  }
+
+  void OnRead(beast::error_code ec, std::size_t) {
+    if (ec) return OnReadError(ec);
+    reading_ = false;
+    stream_.expires_never();
+    auto& msg = parser_->get();
+    keep_alive_ = msg.keep_alive();
+    version_ = msg.version();
+
+    HttpRequest req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    auto q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string::npos) req.query = ParseQuery(std::string_view(req.target).substr(q + 1));
+    if (auto it = msg.find(http::field::authorization); it != msg.end()) req.authorization = std::string(it->value());
+    req.client_ip = client_ip_;
+    req.body = std::move(msg.body());
+
+    if (spdlog::should_log(spdlog::level::debug)) {
+      spdlog::debug("http {} {} {} ({} bytes)", req.client_ip, req.method, req.target, req.body.size());
+    }
+
+    if (server_->limiter && server_->limiter->enabled()) {
+      auto d = server_->limiter->Allow(req.client_ip);
+      if (!d.allowed) {
+        HttpResponse r;
+        r.status = 429;
+        r.body = ErrorJson("rate limit exceeded, retry later", "rate_limited");
+        r.headers.emplace_back("Retry-After", std::to_string(d.retry_after_seconds));
+        return Write(std::move(r));
+      }
+    }
+
+    if (req.method == "OPTIONS") {  // CORS preflight (cors() answers 204 for any path)
+      HttpResponse r;
+      r.status = 204;
+      r.content_type.clear();
+      r.headers.emplace_back("Access-Control-Allow-Methods", kCorsMethods);
+      auto it = msg.find("Access-Control-Request-Headers");
+      r.headers.emplace_back("Access-Control-Allow-Headers",
+                             it != msg.end() ? std::string(it->value()) : std::string(kCorsDefaultHeaders));
+      r.headers.emplace_back("Vary", "Access-Control-Request-Headers");
+      return Write(std::move(r));
+    }
+
+    // The reply may come from another thread (the sequencer); re-enter the
+    // strand. The tracked executor keeps io_context::run() alive until the
+    // answer is written, so shutdown waits for in-flight requests.
+    auto work = net::prefer(server_->ioc.get_executor(), net::execution::outstanding_work.tracked);
+    server_->router.Dispatch(req, [self = shared_from_this(), work = std::move(work)](HttpResponse resp) mutable {
+      net::dispatch(self->stream_.get_executor(),
+                    [self, resp = std::move(resp)]() mutable { self->Write(std::move(resp)); });
+    });
+  }
+
+  void Write(HttpResponse r) {
+    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), version_);
+    res->set(http::field::server, "krayd");
+    if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
+    res->set(http::field::access_control_allow_origin, "*");
+    for (auto& [k, v] : r.headers) res->set(k, v);
+    bool keep = keep_alive_ && !server_->stopping;
+    res->keep_alive(keep);
+    res->body() = std::move(r.body);
+    res->prepare_payload();
+    stream_.expires_after(std::chrono::seconds(server_->options.read_timeout_seconds));
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res, keep](beast::error_code ec, std::size_t) {
+                        self->OnWrite(ec, keep);
+                      });
+  }
+
+  void OnWrite(beast::error_code ec, bool keep) {
+    if (ec || !keep) return DoClose();
+    ReadHeader();
+  }
+
+  void DoClose() {
+    reading_ = false;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<HttpServer::Impl> server_;
+  std::string client_ip_;
+  bool keep_alive_ = true;
+  unsigned version_ = 11;
+  bool reading_ = false;
+};
+
+void HttpServer::Impl::DoAccept() {
+  acceptor.async_accept(net::make_strand(ioc), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+    if (self->stopping) return;
+    if (ec) {
+      if (ec == net::error::operation_aborted) return;
+      spdlog::warn("accept failed: {}", ec.message());
+    } else {
+      std::make_shared<Session>(std::move(socket), self)->Start();
+    }
+    self->DoAccept();
+  });
+}
+
+void HttpServer::Impl::StopOnIoThread() {
+  beast::error_code ec;
+  acceptor.close(ec);
+  signals.cancel(ec);
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard lock(sessions_mu);
+    for (Session* s : sessions) {
+      // weak_from_this fails for a session already being destroyed; skip it.
+      if (auto sp = s->weak_from_this().lock()) live.push_back(std::move(sp));
+    }
+  }
+  for (auto& s : live) s->Shutdown();
+  guard.reset();
+}
+
+HttpServer::HttpServer(ServerOptions options, const Router& router, RateLimiter* limiter)
+    : impl_(std::make_shared<Impl>(std::move(options), router, limiter)) {}
+
+HttpServer::~HttpServer() {
+  Stop();
+}
+
+Result<std::uint16_t> HttpServer::Listen() {
+  beast::error_code ec;
+  auto address = net::ip::make_address(impl_->options.bind, ec);
+  if (ec) return Error::Invalid("bad_bind_address", "invalid bind address '" + impl_->options.bind + "'");
+  tcp::endpoint ep(address, impl_->options.port);
+  auto& acc = impl_->acceptor;
+  acc.open(ep.protocol(), ec);
+  if (!ec) acc.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acc.bind(ep, ec);
+  if (!ec) acc.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error::Unavailable("bind_failed", "cannot listen on " + impl_->options.bind + ":" +
+                                                 std::to_string(impl_->options.port) + ": " + ec.message());
+  }
+  return acc.local_endpoint().port();
+}
+
+void HttpServer::Run() {
+  auto impl = impl_;
+  impl->guard.emplace(impl->ioc.get_executor());
+  if (impl->options.handle_signals) {
+    impl->signals.add(SIGINT);
+    impl->signals.add(SIGTERM);
+    impl->signals.async_wait([impl](beast::error_code ec, int sig) {
+      if (ec) return;
+      spdlog::info("received signal {}, shutting down", sig);
+      impl->stopping = true;
+      impl->StopOnIoThread();
+    });
+  }
+  net::post(impl->ioc, [impl] { impl->DoAccept(); });
+  int n = std::max(1, impl->options.threads);
+  std::vector<std::thread> threads;
+  threads.reserve(n - 1);
+  for (int i = 1; i < n; ++i) threads.emplace_back([impl] { impl->ioc.run(); });
+  impl->ioc.run();
+  for (auto& t : threads) t.join();
+}
+
+void HttpServer::Stop() {
+  auto impl = impl_;
+  if (impl->stopping.exchange(true)) return;
+  net::post(impl->ioc, [impl] { impl->StopOnIoThread(); });
+}
+
+}  // namespace kray::api

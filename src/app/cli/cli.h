@@ -1,0 +1,62 @@
+// kray-cli internals shared by the command files: options (bitcoin-cli
+// style -key=value before the command), the node connection and output
+// helpers. Every command returns the process exit code and writes errors as
+// one line on `err`.
+#pragma once
+
+#include <cstdint>
+#include <iosfwd>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "kray/core/params.h"
+#include "kray/core/result.h"
+#include "kray/crypto/secp256k1.h"
+
+namespace kray::cli {
+
+struct Options {
+  std::string rpcconnect = "127.0.0.1";
+  std::uint16_t rpcport = 5000;
+  std::string rpctoken;
+  Network network = Network::kRegtest;
+  std::string chainid;  // default kray-<network>-1
+  int rpctimeout = 30;  // seconds
+  bool legacy = false;  // send: sign the legacy transfer message (KRAY only)
+};
+
+using Args = std::vector<std::string>;
+
+// The result of one API call.
+struct ApiReply {
+  int status = 0;
+  std::string body;
+};
+
+// Calls the node; nullopt after printing a one-line connection error.
+std::optional<ApiReply> CallApi(const Options& o, const std::string& method, const std::string& target,
+                                const std::string& body, std::ostream& err);
+// Prints a reply: pretty JSON on `out` for 2xx (exit 0); otherwise one line
+// "error: <status> <code>: <message>" on `err` (exit 1).
+int PrintReply(const ApiReply& r, std::ostream& out, std::ostream& err);
+
+// Parses a 64-hex secret key; prints the error and returns nullopt if bad.
+std::optional<crypto::SecretKey> ParseSecret(const std::string& hex, std::ostream& err);
+// BIP-86 taproot address (network hrp) of an internal x-only key.
+std::string Bip86Address(const Options& o, const crypto::XOnlyPubKey& internal);
+std::string ChainId(const Options& o);
+
+// Commands (cmd_keys.cpp).
+int CmdKeygen(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
+int CmdAddress(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
+int CmdSign(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
+// Commands (cmd_node.cpp).
+int CmdSend(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
+int CmdCreateAccount(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
+int CmdBalance(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
+int CmdTx(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
+int CmdStatus(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
+int CmdCheckConservation(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
+
+}  // namespace kray::cli

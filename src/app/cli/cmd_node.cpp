@@ -1,0 +1,188 @@
+// Commands that talk to krayd over its REST API (docs/API.md).
+#include <nlohmann/json.hpp>
+#include <ostream>
+
+#include "cli.h"
+#include "kray/api/client.h"
+#include "kray/bitcoin/taproot_key.h"
+#include "kray/core/bytes.h"
+#include "kray/state/tx_message.h"
+
+namespace kray::cli {
+
+using nlohmann::json;
+
+// Operator endpoint that runs Ledger::CheckConservation (docs/API.md).
+constexpr const char* kConservationPath = "/api/node/conservation";
+
+std::optional<ApiReply> CallApi(const Options& o, const std::string& method, const std::string& target,
+                                const std::string& body, std::ostream& err) {
+  client::ClientOptions copts;
+  copts.request_timeout = std::chrono::seconds(o.rpctimeout);
+  client::HttpClient http(o.rpcconnect, o.rpcport, copts);
+  client::Headers headers;
+  if (!o.rpctoken.empty()) headers.emplace_back("Authorization", "Bearer " + o.rpctoken);
+  auto r = http.Request(method, target, body, headers);
+  if (!r.ok()) {
+    err << "error: " << r.error().message << " (is krayd running? -rpcconnect/-rpcport)\n";
+    return std::nullopt;
+  }
+  return ApiReply{r->status, r->body};
+}
+
+int PrintReply(const ApiReply& r, std::ostream& out, std::ostream& err) {
+  json j = json::parse(r.body, nullptr, /*allow_exceptions=*/false);
+  if (r.status >= 200 && r.status < 300) {
+    if (j.is_discarded()) out << r.body << "\n";
+    else out << j.dump(2) << "\n";
+    return 0;
+  }
+  if (!j.is_discarded() && j.is_object() && j.contains("error")) {
+    err << "error: " << r.status << " " << j.value("code", std::string("?")) << ": "
+        << (j["error"].is_string() ? j["error"].get<std::string>() : j["error"].dump()) << "\n";
+  } else {
+    err << "error: HTTP " << r.status << ": " << r.body.substr(0, 200) << "\n";
+  }
+  return 1;
+}
+
+namespace {
+
+// Percent-encodes a path segment (account ids and addresses are safe, but a
+// user may type anything).
+std::string Seg(const std::string& s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '_' || c == '-' || c == '.' || c == '~') out += static_cast<char>(c);
+    else {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+
+int Usage(std::ostream& err, const char* text) {
+  err << "error: usage: " << text << "\n";
+  return 1;
+}
+
+}  // namespace
+
+// send <secret> <to> <amount> [asset]: nonce from GET balance, sign, submit.
+int CmdSend(const Options& o, const Args& a, std::ostream& out, std::ostream& err) {
+  if (a.size() < 3 || a.size() > 4) return Usage(err, "send <secret> <to> <amount> [asset]");
+  auto sk = ParseSecret(a[0], err);
+  if (!sk) return 1;
+  auto amount = ParseAmount(a[2]);
+  if (!amount.ok()) {
+    err << "error: invalid amount '" << a[2] << "': " << amount.error().message << "\n";
+    return 1;
+  }
+  std::string asset = a.size() > 3 ? a[3] : "KRAY";
+  auto pub = crypto::XOnlyFromSecret(*sk);
+  std::string from_id = state::AccountIdFromAddress(Bip86Address(o, *pub));
+  std::string to = a[1];
+  std::string to_id;
+  if (state::IsAccountId(to)) to_id = to;
+  else if (bitcoin::DecodeP2trAddress(Bech32Hrp(o.network), to).ok()) to_id = state::AccountIdFromAddress(to);
+  else {
+    err << "error: '" << to << "' is neither a kray_ account id nor a P2TR address of " << NetworkName(o.network)
+        << "\n";
+    return 1;
+  }
+
+  auto bal = CallApi(o, "GET", "/api/account/" + Seg(from_id) + "/balance", "", err);
+  if (!bal) return 1;
+  if (bal->status != 200) return PrintReply(*bal, out, err);
+  json bj = json::parse(bal->body, nullptr, false);
+  if (bj.is_discarded() || !bj.contains("nonce")) {
+    err << "error: balance response has no nonce\n";
+    return 1;
+  }
+  std::uint64_t nonce = 0;
+  if (bj["nonce"].is_number_unsigned()) nonce = bj["nonce"].get<std::uint64_t>();
+  else if (bj["nonce"].is_string()) {
+    auto n = ParseAmount(bj["nonce"].get<std::string>());
+    if (!n.ok()) {
+      err << "error: bad nonce in balance response\n";
+      return 1;
+    }
+    nonce = *n;
+  }
+
+  // The legacy message binds neither asset nor chain: only for KRAY, and only
+  // when asked for (-legacy). Default: the chain-bound v1 message.
+  bool legacy = o.legacy;
+  if (legacy && asset != "KRAY") {
+    err << "error: -legacy signatures are only accepted for KRAY transfers\n";
+    return 1;
+  }
+  Hash256 msg = legacy ? state::LegacyTransferMessage(from_id, to, *amount, nonce)
+                       : state::TransferMessageV1(ChainId(o), "transfer", from_id, to_id, asset, *amount, nonce, "");
+  auto sig = crypto::SchnorrSign(*sk, msg);
+  if (!sig) {
+    err << "error: signing failed\n";
+    return 1;
+  }
+  json req{{"from_account", from_id}, {"to_account", to},         {"amount", std::to_string(*amount)},
+           {"nonce", nonce},          {"signature", ToHex(*sig)}, {"asset", asset},
+           {"tx_type", "transfer"},   {"sig_scheme", legacy ? "legacy" : "v1"}};
+  auto r = CallApi(o, "POST", "/api/transaction/send", req.dump(), err);
+  if (!r) return 1;
+  return PrintReply(*r, out, err);
+}
+
+// createaccount <secret>: binds the key to its BIP-86 address.
+int CmdCreateAccount(const Options& o, const Args& a, std::ostream& out, std::ostream& err) {
+  if (a.size() != 1) return Usage(err, "createaccount <secret>");
+  auto sk = ParseSecret(a[0], err);
+  if (!sk) return 1;
+  auto pub = crypto::XOnlyFromSecret(*sk);
+  json req{{"l1_address", Bip86Address(o, *pub)}, {"pubkey", ToHex(*pub)}};
+  auto r = CallApi(o, "POST", "/api/account/create", req.dump(), err);
+  if (!r) return 1;
+  return PrintReply(*r, out, err);
+}
+
+int CmdBalance(const Options& o, const Args& a, std::ostream& out, std::ostream& err) {
+  if (a.size() != 1) return Usage(err, "balance <account_id|l1_address>");
+  auto r = CallApi(o, "GET", "/api/account/" + Seg(a[0]) + "/balance", "", err);
+  if (!r) return 1;
+  return PrintReply(*r, out, err);
+}
+
+int CmdTx(const Options& o, const Args& a, std::ostream& out, std::ostream& err) {
+  if (a.size() != 1) return Usage(err, "tx <tx_hash>");
+  auto r = CallApi(o, "GET", "/api/transaction/" + Seg(a[0]), "", err);
+  if (!r) return 1;
+  return PrintReply(*r, out, err);
+}
+
+int CmdStatus(const Options& o, const Args& a, std::ostream& out, std::ostream& err) {
+  if (!a.empty()) return Usage(err, "status");
+  auto r = CallApi(o, "GET", "/health", "", err);
+  if (!r) return 1;
+  return PrintReply(*r, out, err);
+}
+
+// Exit 0 only if the node reports conservation OK.
+int CmdCheckConservation(const Options& o, const Args& a, std::ostream& out, std::ostream& err) {
+  if (!a.empty()) return Usage(err, "checkconservation");
+  if (o.rpctoken.empty()) {
+    err << "error: checkconservation is an operator call: pass -rpctoken=<token>\n";
+    return 1;
+  }
+  auto r = CallApi(o, "GET", kConservationPath, "", err);
+  if (!r) return 1;
+  int rc = PrintReply(*r, out, err);
+  if (rc != 0) return rc;
+  json j = json::parse(r->body, nullptr, false);
+  if (j.is_object() && j.contains("ok") && j["ok"] == true) return 0;
+  err << "error: conservation VIOLATED\n";
+  return 2;
+}
+
+}  // namespace kray::cli

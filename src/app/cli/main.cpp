@@ -1,0 +1,158 @@
+// kray-cli: the command-line client of krayd (bitcoin-cli conventions).
+//   kray-cli [options] <command> [args...]
+// Options (before the command): -rpcconnect=<host> -rpcport=<port>
+// -rpctoken=<token> -network=<regtest|testnet|signet|mainnet> -chainid=<id>
+// -rpctimeout=<s> -legacy. See docs/CLI.md.
+#include <charconv>
+#include <functional>
+#include <iostream>
+#include <map>
+
+#include "cli.h"
+#if __has_include("bitcoin_commands.h")
+#include "bitcoin_commands.h"
+#define KRAY_CLI_HAS_BITCOIN 1
+#endif
+
+namespace {
+
+using kray::cli::Args;
+using kray::cli::Options;
+
+const char* kHelp = R"(kray-cli [options] <command> [args...]
+
+Options (before the command):
+  -rpcconnect=<host>   node address (default 127.0.0.1)
+  -rpcport=<port>      node port (default 5000)
+  -rpctoken=<token>    operator token (Authorization: Bearer)
+  -network=<net>       regtest (default), testnet, signet, mainnet
+  -chainid=<id>        chain id bound by v1 signatures (default kray-<network>-1)
+  -rpctimeout=<s>      request timeout in seconds (default 30)
+  -legacy              send: sign the legacy transfer message (KRAY only)
+
+Keys (offline):
+  keygen                                  new secret key, x-only pubkey, BIP-86 address, account id
+  address <hex> [secret|pubkey]           address of a key (64 hex: secret by default; 66 hex: pubkey)
+  sign legacy <secret> <from> <to> <amount> <nonce>
+  sign transfer <secret> <to> <amount> <nonce> [asset] [data] [tx_type]
+  sign v1 <secret> <op> <nonce> [key=value ...]   any chain-bound message (docs/SIGNING.md)
+
+Node:
+  send|transfer <secret> <to> <amount> [asset]    fetch nonce, sign, submit
+  createaccount <secret>                  bind the key to its BIP-86 address
+  balance <account_id|l1_address>
+  tx <tx_hash>
+  status                                  GET /health
+  checkconservation                       operator: supply conservation check (exit 2 if violated)
+
+Bitcoin (offline):
+  multisig ...  decodepsbt <base64>  decoderunestone <hex>  derive ...
+)";
+
+bool ParseOption(const std::string& arg, Options& o, std::ostream& err) {
+  std::string s = arg.substr(arg.rfind("--", 0) == 0 ? 2 : 1);
+  auto eq = s.find('=');
+  std::string key = s.substr(0, eq);
+  std::string val = eq == std::string::npos ? "" : s.substr(eq + 1);
+  auto need = [&]() {
+    if (eq == std::string::npos || val.empty()) {
+      err << "error: option -" << key << " needs a value (-" << key << "=...)\n";
+      return false;
+    }
+    return true;
+  };
+  auto to_int = [&](long min, long max, long& out) {
+    auto [p, ec] = std::from_chars(val.data(), val.data() + val.size(), out);
+    if (ec != std::errc() || p != val.data() + val.size() || out < min || out > max) {
+      err << "error: invalid value for -" << key << ": '" << val << "'\n";
+      return false;
+    }
+    return true;
+  };
+  long n = 0;
+  if (key == "rpcconnect") {
+    if (!need()) return false;
+    o.rpcconnect = val;
+  } else if (key == "rpcport") {
+    if (!need() || !to_int(1, 65535, n)) return false;
+    o.rpcport = static_cast<std::uint16_t>(n);
+  } else if (key == "rpctoken") {
+    if (!need()) return false;
+    o.rpctoken = val;
+  } else if (key == "network") {
+    if (!need()) return false;
+    auto net = kray::ParseNetwork(val);
+    if (!net) {
+      err << "error: unknown network '" << val << "'\n";
+      return false;
+    }
+    o.network = *net;
+  } else if (key == "chainid") {
+    if (!need()) return false;
+    o.chainid = val;
+  } else if (key == "rpctimeout") {
+    if (!need() || !to_int(1, 3600, n)) return false;
+    o.rpctimeout = static_cast<int>(n);
+  } else if (key == "legacy") {
+    o.legacy = val.empty() || val == "1";
+  } else {
+    err << "error: unknown option -" << key << " (see kray-cli -help)\n";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  int i = 1;
+  for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-help" || arg == "--help" || arg == "-h" || arg == "-?") {
+      std::cout << kHelp;
+      return 0;
+    }
+    if (!ParseOption(arg, o, std::cerr)) return 1;
+  }
+  if (i >= argc) {
+    std::cerr << "error: no command given (see kray-cli -help)\n";
+    return 1;
+  }
+  std::string cmd = argv[i++];
+  Args args(argv + i, argv + argc);
+
+  using Fn = std::function<int(const Options&, const Args&, std::ostream&, std::ostream&)>;
+  const std::map<std::string, Fn> commands = {
+      {"keygen", kray::cli::CmdKeygen},
+      {"address", kray::cli::CmdAddress},
+      {"sign", kray::cli::CmdSign},
+      {"send", kray::cli::CmdSend},
+      {"transfer", kray::cli::CmdSend},
+      {"createaccount", kray::cli::CmdCreateAccount},
+      {"balance", kray::cli::CmdBalance},
+      {"tx", kray::cli::CmdTx},
+      {"status", kray::cli::CmdStatus},
+      {"checkconservation", kray::cli::CmdCheckConservation},
+  };
+  if (auto it = commands.find(cmd); it != commands.end()) return it->second(o, args, std::cout, std::cerr);
+  if (cmd == "help") {
+    std::cout << kHelp;
+    return 0;
+  }
+
+  // Bitcoin commands (src/app/cli/bitcoin_commands.h, written by the Bitcoin
+  // module engineers). They take their own arguments and need no node.
+  using BtcFn = std::function<int(const std::vector<std::string>&, std::ostream&, std::ostream&)>;
+  std::map<std::string, BtcFn> btc;
+#ifdef KRAY_CLI_HAS_BITCOIN
+  KRAY_CLI_BITCOIN_COMMANDS
+#endif
+  if (auto it = btc.find(cmd); it != btc.end()) return it->second(args, std::cout, std::cerr);
+  if (cmd == "multisig" || cmd == "decodepsbt" || cmd == "decoderunestone" || cmd == "derive") {
+    std::cerr << "error: command '" << cmd << "' is not available in this build\n";
+    return 1;
+  }
+  std::cerr << "error: unknown command '" << cmd << "' (see kray-cli -help)\n";
+  return 1;
+}

@@ -1,0 +1,153 @@
+// krayd: the KRAY layer-2 node.
+//
+//   krayd [-conf=<file>] [-datadir=<dir>] [-key=value ...]   run the node
+//   krayd checkconservation -datadir=<dir>                    audit a store, exit 1 if violated
+//   krayd -help | -version
+//
+// Lifecycle: parse config -> open the Ledger (store, migrations, genesis,
+// sequencer) -> listen -> serve until SIGINT/SIGTERM -> stop accepting and
+// finish in-flight requests -> destroy the Ledger (drains the queue, closes
+// the store) -> exit 0. Every startup failure is one line on stderr and exit 1.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "kray/api/config.h"
+#include "kray/api/handlers.h"
+#include "kray/api/rate_limiter.h"
+#include "kray/api/router.h"
+#include "kray/api/server.h"
+#include "kray/state/ledger.h"
+
+#ifndef KRAY_VERSION
+#define KRAY_VERSION "0.0.0"
+#endif
+
+namespace {
+
+int Fail(const std::string& msg) {
+  std::fprintf(stderr, "krayd: error: %s\n", msg.c_str());
+  return 1;
+}
+
+kray::Result<kray::state::LedgerOptions> LedgerOptionsFrom(const kray::api::Config& cfg) {
+  kray::state::LedgerOptions o;
+  o.datadir = cfg.datadir;
+  auto net = kray::ParseNetwork(cfg.network);
+  if (!net) return kray::Error::Invalid("invalid_config", "unknown network " + cfg.network);
+  o.params.network = *net;
+  o.params.chain_id = cfg.chainid;
+  if (cfg.genesis.empty()) {
+    return kray::Error::Invalid("invalid_config", "no genesis file found (genesis." + cfg.network +
+                                                      ".json); set -genesis=<path>");
+  }
+  o.genesis_path = cfg.genesis;
+  o.synchronous = cfg.synchronous;
+  o.max_group = cfg.maxgroup;
+  o.read_connections = static_cast<std::size_t>(std::max(2, cfg.rpcthreads));
+  return o;
+}
+
+int CheckConservationCommand(const kray::api::Config& cfg) {
+  spdlog::set_level(spdlog::level::warn);  // stdout is the report
+  std::error_code ec;
+  auto store = std::filesystem::path(cfg.datadir) / "krayd.sqlite";
+  if (!std::filesystem::exists(store, ec)) return Fail("no store at " + store.string());
+  auto opts = LedgerOptionsFrom(cfg);
+  if (!opts.ok()) return Fail(opts.error().message);
+  auto ledger = kray::state::Ledger::Open(*opts);
+  if (!ledger.ok()) return Fail(ledger.error().message);
+  auto report = (*ledger)->CheckConservation();
+  if (!report.ok()) return Fail(report.error().message);
+  std::string text = report->ToString();
+  if (!text.empty() && text.back() != '\n') text += '\n';
+  std::printf("%s", text.c_str());
+  return report->ok ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = kray::api::ParseConfig(argc, argv);
+  if (!parsed.ok()) return Fail(parsed.error().message);
+  kray::api::Config cfg = std::move(*parsed);
+  if (cfg.help) {
+    std::printf("krayd %s\n\n%s", KRAY_VERSION, kray::api::HelpText().c_str());
+    return 0;
+  }
+  if (cfg.version) {
+    std::printf("krayd %s\n", KRAY_VERSION);
+    return 0;
+  }
+  spdlog::set_level(spdlog::level::from_str(cfg.loglevel));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%eZ [%l] %v", spdlog::pattern_time_type::utc);
+
+  if (!cfg.commands.empty()) {
+    if (cfg.commands.size() == 1 && cfg.commands[0] == "checkconservation") return CheckConservationCommand(cfg);
+    return Fail("unknown command '" + cfg.commands[0] + "' (commands: checkconservation)");
+  }
+
+  auto opts = LedgerOptionsFrom(cfg);
+  if (!opts.ok()) return Fail(opts.error().message);
+  spdlog::info("krayd {} starting: network {}, chain id {}, datadir {}, genesis {}", KRAY_VERSION, cfg.network,
+               cfg.chainid, cfg.datadir, cfg.genesis);
+  if (!cfg.conf.empty()) spdlog::info("config file {}", cfg.conf);
+
+  // Routes capture ctx by reference; ctx.ledger is set once the store is open
+  // (before Run(), so no request can see it null).
+  kray::api::ApiContext ctx;
+  ctx.rpctoken = cfg.rpctoken;
+  ctx.version = KRAY_VERSION;
+  ctx.started_at =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  kray::api::Router router;
+  kray::api::RegisterAllRoutes(router, ctx);
+
+  kray::api::RateLimiter limiter(cfg.ratelimit, cfg.ratelimitburst);
+  kray::api::ServerOptions so;
+  so.bind = cfg.bind;
+  so.port = static_cast<std::uint16_t>(cfg.port);
+  so.threads = cfg.rpcthreads;
+  so.read_timeout_seconds = cfg.rpctimeout;
+  std::unique_ptr<kray::state::Ledger> ledger;
+  {
+    kray::api::HttpServer server(so, router, limiter.enabled() ? &limiter : nullptr);
+    // Bind first: "port in use" must fail before the datadir is touched.
+    // Connections that arrive meanwhile wait in the listen backlog.
+    auto port = server.Listen();
+    if (!port.ok()) return Fail(port.error().message);
+
+    auto opened = kray::state::Ledger::Open(*opts);
+    if (!opened.ok()) return Fail(opened.error().message);
+    ledger = std::move(*opened);
+    ctx.ledger = ledger.get();
+    spdlog::info("store open: version {}, genesis {}, synchronous={}", ledger->store_version(),
+                 ledger->genesis_hash(), cfg.synchronous);
+    if (cfg.rpctoken.empty()) spdlog::info("rpctoken not set: operator endpoints are disabled");
+    if (limiter.enabled()) spdlog::info("rate limit {} req/s per IP, burst {}", cfg.ratelimit, cfg.ratelimitburst);
+
+    if (!cfg.portfile.empty()) {
+      // Write to a temp file and rename, so a reader never sees a partial
+      // port; written only once the node is ready to answer.
+      std::string tmp = cfg.portfile + ".tmp";
+      {
+        std::ofstream out(tmp, std::ios::trunc);
+        out << *port << "\n";
+        if (!out) return Fail("cannot write portfile " + tmp);
+      }
+      std::error_code ec;
+      std::filesystem::rename(tmp, cfg.portfile, ec);
+      if (ec) return Fail("cannot write portfile " + cfg.portfile + ": " + ec.message());
+    }
+    spdlog::info("listening on {}:{} ({} threads)", cfg.bind, *port, cfg.rpcthreads);
+    server.Run();
+    spdlog::info("HTTP server stopped; all in-flight requests answered");
+  }
+  ledger.reset();  // drains the sequencer, flushes and closes the store
+  spdlog::info("store closed, exiting");
+  return 0;
+}

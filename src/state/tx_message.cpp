@@ -1,0 +1,84 @@
+#include "kray/state/tx_message.h"
+
+#include <algorithm>
+
+#include "kray/crypto/hash.h"
+
+namespace kray::state {
+namespace {
+
+void PutU32(Bytes& out, std::uint32_t v) {
+  for (int i = 3; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+void PutU64(Bytes& out, std::uint64_t v) {
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+void PutLp(Bytes& out, std::string_view s) {
+  PutU32(out, static_cast<std::uint32_t>(s.size()));
+  out.insert(out.end(), s.begin(), s.end());
+}
+
+}  // namespace
+
+std::string LegacyTransferString(std::string_view from, std::string_view to, Amount amount, std::uint64_t nonce) {
+  std::string s;
+  s.reserve(from.size() + to.size() + 48);
+  s.append(from).append(":").append(to).append(":").append(std::to_string(amount)).append(":");
+  s.append(std::to_string(nonce)).append(":transfer");
+  return s;
+}
+
+Hash256 LegacyTransferMessage(std::string_view from, std::string_view to, Amount amount, std::uint64_t nonce) {
+  return crypto::Sha256(AsBytes(LegacyTransferString(from, to, amount, nonce)));
+}
+
+Bytes SerializeV1(std::string_view chain_id, std::string_view op, std::string_view account_id, std::uint64_t nonce,
+                  MessageFields fields) {
+  // Sorting makes the encoding independent of the order callers list fields.
+  std::sort(fields.begin(), fields.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  Bytes out;
+  out.reserve(64 + chain_id.size() + op.size() + account_id.size() + fields.size() * 48);
+  PutLp(out, chain_id);
+  PutLp(out, op);
+  PutLp(out, account_id);
+  PutU64(out, nonce);
+  PutU32(out, static_cast<std::uint32_t>(fields.size()));
+  for (const auto& [k, v] : fields) {
+    PutLp(out, k);
+    PutLp(out, v);
+  }
+  return out;
+}
+
+Hash256 SigningMessageV1(std::string_view chain_id, std::string_view op, std::string_view account_id,
+                         std::uint64_t nonce, const MessageFields& fields) {
+  Bytes ser = SerializeV1(chain_id, op, account_id, nonce, fields);
+  return crypto::TaggedHash(kTxTagV1, ser);
+}
+
+MessageFields TransferFields(std::string_view to_id, std::string_view asset, Amount amount, std::string_view data) {
+  return {{"amount", std::to_string(amount)},
+          {"asset", std::string(asset)},
+          {"data", std::string(data)},
+          {"to", std::string(to_id)}};
+}
+
+Hash256 TransferMessageV1(std::string_view chain_id, std::string_view op, std::string_view from_id,
+                          std::string_view to_id, std::string_view asset, Amount amount, std::uint64_t nonce,
+                          std::string_view data) {
+  return SigningMessageV1(chain_id, op, from_id, nonce, TransferFields(to_id, asset, amount, data));
+}
+
+std::string AccountIdFromAddress(std::string_view l1_address) {
+  Hash256 h = crypto::Sha256(AsBytes(l1_address));
+  return "kray_" + ToHex(h).substr(0, 32);
+}
+
+bool IsAccountId(std::string_view s) {
+  if (s.size() != 37 || s.substr(0, 5) != "kray_") return false;
+  for (char c : s.substr(5))
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  return true;
+}
+
+}  // namespace kray::state

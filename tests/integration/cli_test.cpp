@@ -1,0 +1,111 @@
+// Runs the built kray-cli binary against a live krayd.
+#include <sys/wait.h>
+
+#include <cstdio>
+
+#include "node_fixture.h"
+
+namespace kray::itest {
+namespace {
+
+struct CliResult {
+  int rc = -1;
+  std::string out, err;
+};
+
+class CliTest : public NodeTest {
+ protected:
+  CliResult Cli(const std::string& args) {
+    std::string errfile = dir_ + "/cli.err";
+    std::string cmd = std::string(KRAY_CLI_PATH) + " -rpcport=" + std::to_string(node_.port()) +
+                      " -rpctoken=" + kToken + " " + args + " 2>" + errfile;
+    CliResult r;
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p) return r;
+    char buf[4096];
+    std::size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    int status = pclose(p);
+    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.err = ReadFile(errfile);
+    return r;
+  }
+};
+
+std::string Hex(const crypto::SecretKey& k) {
+  static const char* d = "0123456789abcdef";
+  std::string s;
+  for (auto b : k) {
+    s += d[b >> 4];
+    s += d[b & 15];
+  }
+  return s;
+}
+
+TEST_F(CliTest, KeygenBalanceSendTx) {
+  CliResult k = Cli("keygen");
+  ASSERT_EQ(k.rc, 0) << k.err;
+  json kj = json::parse(k.out);
+  std::string secret = kj["secret_key"];
+  DevKey mine = MakeKey(*FromHexFixed<32>(secret));
+  EXPECT_EQ(kj["address"], mine.address);
+  EXPECT_EQ(kj["account_id"], mine.account_id);
+
+  CliResult a = Cli("address " + Hex(dev1_.secret));
+  ASSERT_EQ(a.rc, 0) << a.err;
+  EXPECT_EQ(json::parse(a.out)["address"], dev1_.address);
+
+  CliResult b = Cli("balance " + dev1_.account_id);
+  ASSERT_EQ(b.rc, 0) << b.err;
+  EXPECT_EQ(json::parse(b.out)["nonce"], 0);
+
+  // KRAY with the default (v1) message, then DOG, then KRAY with -legacy.
+  CliResult s = Cli("send " + Hex(dev1_.secret) + " " + mine.address + " 5000");
+  ASSERT_EQ(s.rc, 0) << s.err;
+  std::string hash = json::parse(s.out)["tx_hash"];
+  CliResult s2 = Cli("transfer " + Hex(dev1_.secret) + " " + mine.account_id + " 77 DOG");
+  ASSERT_EQ(s2.rc, 0) << s2.err;
+  CliResult s3 = Cli("-legacy send " + Hex(dev1_.secret) + " " + dev2_.account_id + " 1");
+  ASSERT_EQ(s3.rc, 0) << s3.err;
+
+  CliResult t = Cli("tx " + hash);
+  ASSERT_EQ(t.rc, 0) << t.err;
+  EXPECT_EQ(json::parse(t.out)["amount"], "5000");
+  json mb = json::parse(Cli("balance " + mine.address).out);
+  EXPECT_EQ(mb["balance_credits"], "5000");
+  EXPECT_EQ(mb["balances"]["DOG"]["available"], "77");
+  EXPECT_EQ(Balance(dev1_.account_id)["nonce"], 3);
+
+  // The new key binds and spends.
+  CliResult c = Cli("createaccount " + secret);
+  ASSERT_EQ(c.rc, 0) << c.err;
+  CliResult back = Cli("send " + secret + " " + dev1_.address + " 100");
+  ASSERT_EQ(back.rc, 0) << back.err;
+
+  CliResult st = Cli("status");
+  ASSERT_EQ(st.rc, 0) << st.err;
+  EXPECT_EQ(json::parse(st.out)["status"], "ok");
+  CliResult cc = Cli("checkconservation");
+  EXPECT_EQ(cc.rc, 0) << cc.err;
+}
+
+TEST_F(CliTest, ErrorsAreOneLineAndNonZero) {
+  for (const std::string& args :
+       {std::string("balance kray_00000000000000000000000000000000"), std::string("tx ") + std::string(64, 'b'),
+        std::string("send 00 x 1"), std::string("send ") + Hex(dev1_.secret) + " " + dev2_.account_id + " 1.5",
+        std::string("nosuchcommand"), std::string("-bogus=1 status")}) {
+    CliResult r = Cli(args);
+    EXPECT_NE(r.rc, 0) << args;
+    EXPECT_EQ(r.out, "") << args;
+    ASSERT_FALSE(r.err.empty()) << args;
+    EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << args << ": " << r.err;
+    EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
+  }
+  // Insufficient balance from the node is reported the same way.
+  CliResult r = Cli("send " + Hex(dev1_.secret) + " " + dev2_.account_id + " 9000000000000");
+  EXPECT_NE(r.rc, 0);
+  EXPECT_NE(r.err.find("insufficient_balance"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace kray::itest

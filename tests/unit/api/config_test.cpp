@@ -1,0 +1,190 @@
+// Config: file + command line (command line wins), unknown keys, defaults,
+// path resolution.
+#include "kray/api/config.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace kray::api {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("kray_api_config_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string Write(const std::string& name, const std::string& text) {
+    auto p = dir_ / name;
+    std::ofstream(p) << text;
+    return p.string();
+  }
+  fs::path dir_;
+};
+
+TEST_F(ConfigTest, Defaults) {
+  auto c = ParseConfigArgs({"-datadir=" + (dir_ / "none").string()});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->bind, "127.0.0.1");
+  EXPECT_EQ(c->port, 5000);
+  EXPECT_EQ(c->network, "regtest");
+  EXPECT_EQ(c->chainid, "kray-regtest-1");
+  EXPECT_EQ(c->synchronous, "FULL");
+  EXPECT_EQ(c->ratelimit, 0);
+  EXPECT_GE(c->rpcthreads, 1);
+  EXPECT_EQ(c->rpctoken, "");
+  EXPECT_EQ(c->maxgroup, 2048u);
+  EXPECT_EQ(c->batchinterval, 3600u);
+  EXPECT_EQ(c->maxbatchtxs, 10000u);
+  EXPECT_EQ(c->conf, "");
+}
+
+TEST_F(ConfigTest, FileThenCommandLineWins) {
+  auto conf = Write("k.conf",
+                    "# comment line\n"
+                    "port=6000   # trailing comment\n"
+                    "  bind = 0.0.0.0  \n"
+                    "\n"
+                    "rpctoken=filetoken\n"
+                    "datadir=mydata\n"
+                    "genesis=g.json\n"
+                    "ratelimit=20\n"
+                    "synchronous=normal\n"
+                    "maxbatchtxs=50\n");
+  auto c = ParseConfigArgs({"-conf=" + conf, "-port=7000", "--rpctoken=cli"});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->conf, conf);
+  EXPECT_EQ(c->port, 7000);
+  EXPECT_EQ(c->bind, "0.0.0.0");
+  EXPECT_EQ(c->rpctoken, "cli");
+  EXPECT_EQ(c->ratelimit, 20);
+  EXPECT_EQ(c->ratelimitburst, 40);  // default 2 x rate
+  EXPECT_EQ(c->synchronous, "NORMAL");
+  EXPECT_EQ(c->maxbatchtxs, 50u);
+  // Relative paths in the file are relative to the file's directory.
+  EXPECT_EQ(fs::path(c->datadir), (dir_ / "mydata").lexically_normal());
+  EXPECT_EQ(fs::path(c->genesis), (dir_ / "g.json").lexically_normal());
+}
+
+TEST_F(ConfigTest, CommandLinePathsAreRelativeToCwd) {
+  auto conf = Write("k.conf", "datadir=fromfile\n");
+  auto c = ParseConfigArgs({"-conf=" + conf, "-datadir=rel/dir"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->datadir, "rel/dir");
+}
+
+TEST_F(ConfigTest, UnknownKeysAreErrorsNamingTheKey) {
+  auto conf = Write("k.conf", "port=1\nfrobnicate=1\n");
+  auto c = ParseConfigArgs({"-conf=" + conf});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().code, "unknown_config_key");
+  EXPECT_NE(c.error().message.find("frobnicate"), std::string::npos);
+  EXPECT_NE(c.error().message.find(":2:"), std::string::npos);  // line number
+
+  auto c2 = ParseConfigArgs({"-prot=5000"});
+  ASSERT_FALSE(c2.ok());
+  EXPECT_NE(c2.error().message.find("-prot"), std::string::npos);
+}
+
+TEST_F(ConfigTest, BadValuesAreErrors) {
+  for (const std::string& arg : {"-port=70000", "-port=abc", "-port=", "-network=moon", "-synchronous=OFF",
+                                 "-rpcthreads=0", "-ratelimit=-1", "-loglevel=loud", "-maxgroup=0", "-port"}) {
+    auto c = ParseConfigArgs({arg});
+    EXPECT_FALSE(c.ok()) << arg;
+  }
+  auto bad_line = Write("b.conf", "justakey\n");
+  EXPECT_FALSE(ParseConfigArgs({"-conf=" + bad_line}).ok());
+  EXPECT_FALSE(ParseConfigArgs({"-conf=" + (dir_ / "missing.conf").string()}).ok());
+  auto conf_in_conf = Write("c.conf", "conf=other\n");
+  EXPECT_FALSE(ParseConfigArgs({"-conf=" + conf_in_conf}).ok());
+}
+
+TEST_F(ConfigTest, NetworkDrivesDefaults) {
+  auto c = ParseConfigArgs({"-network=testnet", "-datadir=" + dir_.string()});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->chainid, "kray-testnet-1");
+  EXPECT_GT(c->ratelimit, 0);  // public networks are rate limited by default
+  auto c2 = ParseConfigArgs({"-network=testnet", "-ratelimit=0", "-chainid=x-1"});
+  ASSERT_TRUE(c2.ok());
+  EXPECT_EQ(c2->ratelimit, 0);
+  EXPECT_EQ(c2->chainid, "x-1");
+}
+
+TEST_F(ConfigTest, DatadirConfIsReadWithoutConf) {
+  Write("krayd.conf", "port=5555\n");
+  auto c = ParseConfigArgs({"-datadir=" + dir_.string()});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->port, 5555);
+}
+
+TEST_F(ConfigTest, GenesisNextToConfigFileIsFound) {
+  auto g = Write("genesis.regtest.json", "{}");
+  auto conf = Write("k.conf", "port=1\n");
+  auto c = ParseConfigArgs({"-conf=" + conf});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(fs::path(c->genesis), fs::path(g).lexically_normal());
+}
+
+TEST_F(ConfigTest, HelpVersionAndCommands) {
+  auto c = ParseConfigArgs({"-help", "-bogus=1"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_TRUE(c->help);
+  EXPECT_TRUE(ParseConfigArgs({"-version"})->version);
+  auto cmd = ParseConfigArgs({"checkconservation", "-datadir=" + dir_.string()});
+  ASSERT_TRUE(cmd.ok());
+  ASSERT_EQ(cmd->commands.size(), 1u);
+  EXPECT_EQ(cmd->commands[0], "checkconservation");
+  auto help = HelpText();
+  for (const auto& k : ConfigKeys()) EXPECT_NE(help.find(std::string("-") + k.name + "="), std::string::npos) << k.name;
+}
+
+}  // namespace
+}  // namespace kray::api
+
+namespace kray::api {
+namespace {
+
+// The example file documents every key and is itself a valid config.
+TEST(ConfigExample, DocumentsEveryKeyAndParses) {
+  std::string path = std::string(KRAY_SOURCE_DIR) + "/config/krayd.conf.example";
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << path;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const auto& k : ConfigKeys()) {
+    EXPECT_NE(text.find(std::string("#") + k.name + "="), std::string::npos) << "undocumented key " << k.name;
+  }
+  auto c = ParseConfigArgs({"-conf=" + path});
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->port, 5000);
+  // Uncommenting every line must parse too (the documented values are valid).
+  std::string uncommented;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    for (const auto& k : ConfigKeys()) {
+      if (line.rfind(std::string("#") + k.name + "=", 0) == 0) {
+        std::string kv = line.substr(1);
+        if (kv.back() == '=') continue;  // empty default (portfile, rpctoken)
+        if (std::string(k.name) == "genesis" || std::string(k.name) == "datadir") continue;
+        uncommented += kv + "\n";
+      }
+    }
+  }
+  auto tmp = std::filesystem::temp_directory_path() / ("kray_example_" + std::to_string(::getpid()) + ".conf");
+  std::ofstream(tmp) << uncommented;
+  auto c2 = ParseConfigArgs({"-conf=" + tmp.string()});
+  std::filesystem::remove(tmp);
+  ASSERT_TRUE(c2.ok()) << c2.error().message << "\n" << uncommented;
+  EXPECT_EQ(c2->ratelimit, 0);
+  EXPECT_EQ(c2->rpcthreads, 2);
+}
+
+}  // namespace
+}  // namespace kray::api

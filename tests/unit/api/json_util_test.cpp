@@ -1,0 +1,120 @@
+// Amount and field parsing from JSON bodies, error mapping.
+#include "kray/api/json_util.h"
+
+#include <gtest/gtest.h>
+
+namespace kray::api {
+namespace {
+
+Result<Amount> AmountFrom(const std::string& json_value) {
+  auto obj = ParseJsonObject("{\"amount\": " + json_value + "}");
+  EXPECT_TRUE(obj.ok()) << json_value;
+  return RequireAmount(*obj, "amount");
+}
+
+TEST(JsonAmount, AcceptsDecimalStringsAndIntegers) {
+  EXPECT_EQ(*AmountFrom("\"100000\""), 100000u);
+  EXPECT_EQ(*AmountFrom("100000"), 100000u);
+  EXPECT_EQ(*AmountFrom("0"), 0u);
+  EXPECT_EQ(*AmountFrom("\"0\""), 0u);
+  EXPECT_EQ(*AmountFrom("\"007\""), 7u);
+  EXPECT_EQ(*AmountFrom("9223372036854775807"), 9223372036854775807u);
+  EXPECT_EQ(*AmountFrom("\"9223372036854775807\""), 9223372036854775807u);
+}
+
+TEST(JsonAmount, RejectsEverythingElseWith400) {
+  for (const char* bad : {"-1", "\"-1\"", "1.5", "\"1.5\"", "1e3", "\"1e3\"", "1.0", "\"\"", "\" 1\"", "\"+1\"",
+                          "9223372036854775808", "\"9223372036854775808\"", "18446744073709551615",
+                          "18446744073709551616", "\"99999999999999999999999\"", "-9223372036854775808", "\"0x10\""}) {
+    auto r = AmountFrom(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.error().code, "invalid_amount") << bad;
+    EXPECT_EQ(HttpStatusFor(r.error().kind), 400) << bad;
+  }
+  for (const char* wrong_type : {"true", "[1]", "{}"}) {
+    auto r = AmountFrom(wrong_type);
+    ASSERT_FALSE(r.ok()) << wrong_type;
+    EXPECT_EQ(r.error().code, "invalid_type") << wrong_type;
+  }
+}
+
+TEST(JsonAmount, MissingOrNullIsMissingField) {
+  auto obj = ParseJsonObject(R"({"amount": null})");
+  auto r = RequireAmount(*obj, "amount");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "missing_field");
+  EXPECT_NE(r.error().message.find("amount"), std::string::npos);
+  auto r2 = RequireAmount(*obj, "other");
+  ASSERT_FALSE(r2.ok());
+  EXPECT_NE(r2.error().message.find("'other'"), std::string::npos);
+}
+
+TEST(JsonBody, InvalidJsonAndNonObjects) {
+  for (const char* body : {"", "{", "{bad}", "[1,2]", "\"str\"", "12", "{\"a\":1}}", "\xff\xfe"}) {
+    auto r = ParseJsonObject(body);
+    ASSERT_FALSE(r.ok()) << body;
+    EXPECT_EQ(r.error().code, "invalid_json");
+    EXPECT_EQ(HttpStatusFor(r.error().kind), 400);
+  }
+  EXPECT_TRUE(ParseJsonObject("  {\"a\": [1, {\"b\": null}]}  ").ok());
+}
+
+TEST(JsonBody, DeepNestingDoesNotCrash) {
+  std::string deep(100000, '[');
+  deep += std::string(100000, ']');
+  EXPECT_FALSE(ParseJsonObject(deep).ok());  // valid JSON but not an object
+  std::string obj = "{\"a\":" + deep + "}";
+  EXPECT_TRUE(ParseJsonObject(obj).ok());
+}
+
+TEST(JsonFields, StringsAndNonces) {
+  auto obj = *ParseJsonObject(R"({"s": "x", "n": 5, "ns": "6", "bad": 1.5, "num": 3})");
+  EXPECT_EQ(*RequireString(obj, "s"), "x");
+  EXPECT_EQ(RequireString(obj, "num").error().code, "invalid_type");
+  EXPECT_EQ(RequireString(obj, "none").error().code, "missing_field");
+  EXPECT_EQ(*OptionalString(obj, "none", "dflt"), "dflt");
+  EXPECT_EQ(OptionalString(obj, "num", "d").error().code, "invalid_type");
+  EXPECT_EQ(*RequireU64(obj, "n"), 5u);
+  EXPECT_EQ(*RequireU64(obj, "ns"), 6u);
+  EXPECT_EQ(RequireU64(obj, "bad").error().code, "invalid_field");
+}
+
+TEST(JsonQuery, BoundedInts) {
+  HttpRequest req;
+  req.query = ParseQuery("limit=10&offset=-1&x=abc&big=99999999999");
+  EXPECT_EQ(*QueryInt(req, "limit", 50, 1, 100), 10);
+  EXPECT_EQ(*QueryInt(req, "absent", 50, 1, 100), 50);
+  EXPECT_EQ(QueryInt(req, "offset", 0, 0, 100).error().code, "invalid_field");
+  EXPECT_EQ(QueryInt(req, "x", 0, 0, 100).error().code, "invalid_field");
+  EXPECT_FALSE(QueryInt(req, "big", 0, 0, 100).ok());
+  EXPECT_FALSE(QueryInt(req, "limit", 50, 1, 5).ok());
+}
+
+TEST(ErrorMapping, StatusAndBodyPerKind) {
+  struct Case {
+    Error e;
+    int status;
+  } cases[] = {
+      {Error::Invalid("invalid_amount", "m"), 400},     {Error::Unauthorized("invalid_signature", "m"), 401},
+      {Error::NotFound("account_not_found", "m"), 404}, {Error::Conflict("nonce_mismatch", "m"), 409},
+      {Error::Unavailable("operator_disabled", "m"), 503}, {Error::Internal("m"), 500},
+      {Error{ErrorKind::kTooLarge, "body_too_large", "m"}, 413},
+      {Error{ErrorKind::kRateLimited, "rate_limited", "m"}, 429},
+  };
+  for (const auto& c : cases) {
+    auto r = ErrorResponse(c.e);
+    EXPECT_EQ(r.status, c.status) << c.e.code;
+    auto j = Json::parse(r.body);
+    EXPECT_EQ(j["code"], c.e.code);
+    EXPECT_EQ(j["error"], "m");
+    EXPECT_EQ(j.size(), 2u);
+    EXPECT_EQ(r.content_type, "application/json");
+  }
+  // Invalid UTF-8 echoed in a message must not throw.
+  auto r = ErrorResponse(Error::Invalid("x", std::string("bad \xff byte")));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NO_THROW(Json::parse(r.body));
+}
+
+}  // namespace
+}  // namespace kray::api

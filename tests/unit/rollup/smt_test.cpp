@@ -1,0 +1,246 @@
+// Sparse Merkle tree: incremental updates vs. full rebuild, proofs, golden roots.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <random>
+#include <string>
+
+#include "kray/crypto/hash.h"
+#include "kray/rollup/node_store.h"
+#include "kray/rollup/smt.h"
+#include "kray/store/database.h"
+
+namespace kray::rollup {
+namespace {
+
+Hash256 H(const std::string& s) { return crypto::Sha256(AsBytes(s)); }
+
+Hash256 Root(SparseMerkleTree& t) {
+  auto r = t.Root();
+  EXPECT_TRUE(r.ok());
+  return r.ok() ? *r : Hash256{};
+}
+
+Hash256 NaiveRoot(const std::map<Hash256, Hash256>& m) {
+  return SmtRootOf(std::vector<std::pair<Hash256, Hash256>>(m.begin(), m.end()));
+}
+
+// Golden roots, computed independently from the encoding in docs/ROLLUP.md
+// by a 15-line Python script (hashlib), for key_i = SHA256("key<i>"),
+// value_i = SHA256("value<i>").
+TEST(SmtTest, GoldenRoots) {
+  const std::pair<int, const char*> golden[] = {
+      {0, "0000000000000000000000000000000000000000000000000000000000000000"},
+      {1, "9fa518c1a2ea4a69f72e6b06df454b4607dc052d8f9c45e627ae66ffe00db1a6"},
+      {2, "550d802db2cd83569e51e96eeeafcf457c82f8f92338ce35452faac6e398a35e"},
+      {5, "6f776e2bccb00e5cabfd41f412b4712e4092bff7d21fb89395da0d382ef8cb84"},
+      {100, "24a77a17d289cf5316a82d081e08fedfd02168995e3d7ec88d61529e4d2144e7"},
+  };
+  for (auto [n, hex] : golden) {
+    MemoryNodeStore store;
+    SparseMerkleTree tree(store);
+    std::vector<SmtUpdate> ups;
+    std::vector<std::pair<Hash256, Hash256>> leaves;
+    for (int i = 0; i < n; ++i) {
+      ups.push_back({H("key" + std::to_string(i)), H("value" + std::to_string(i))});
+      leaves.push_back({H("key" + std::to_string(i)), H("value" + std::to_string(i))});
+    }
+    ASSERT_TRUE(tree.ApplyUpdates(ups).ok());
+    EXPECT_EQ(ToHex(Root(tree)), hex) << n;
+    EXPECT_EQ(ToHex(SmtRootOf(leaves)), hex) << n;
+  }
+}
+
+TEST(SmtTest, SingleLeafIsLeafHash) {
+  MemoryNodeStore store;
+  SparseMerkleTree tree(store);
+  Hash256 k = H("a"), v = H("b");
+  ASSERT_TRUE(tree.ApplyUpdates({{k, v}}).ok());
+  EXPECT_EQ(Root(tree), SmtLeafHash(k, v));
+  ASSERT_TRUE(tree.ApplyUpdates({{k, std::nullopt}}).ok());
+  EXPECT_EQ(Root(tree), kEmptyHash);
+  EXPECT_EQ(store.size(), 0u);  // deleting the last leaf leaves no node behind
+}
+
+// Random insert/update/delete sequences checked against a full rebuild after
+// every batch, plus the number of stored nodes (no garbage left behind).
+TEST(SmtTest, RandomOperationsMatchFullRebuild) {
+  std::mt19937_64 rng(20261124);
+  int cases = 0;
+  for (int round = 0; round < 40; ++round) {
+    MemoryNodeStore store;
+    SparseMerkleTree tree(store);
+    std::map<Hash256, Hash256> model;
+    std::vector<Hash256> universe;
+    // Small universes with shared prefixes stress collapsing/splitting.
+    int usize = 2 + static_cast<int>(rng() % 200);
+    for (int i = 0; i < usize; ++i) {
+      Hash256 k = H("r" + std::to_string(round) + "k" + std::to_string(i));
+      if (i % 3 == 0 && !universe.empty()) {  // neighbour of an earlier key: long common prefix
+        k = universe[rng() % universe.size()];
+        k[31] ^= static_cast<std::uint8_t>(1u << (rng() % 8));
+        k[20 + rng() % 10] ^= static_cast<std::uint8_t>(rng() % 2);
+      }
+      universe.push_back(k);
+    }
+    for (int batch = 0; batch < 30; ++batch) {
+      std::vector<SmtUpdate> ups;
+      int n = 1 + static_cast<int>(rng() % 25);
+      for (int i = 0; i < n; ++i) {
+        const Hash256& k = universe[rng() % universe.size()];
+        if (rng() % 4 == 0) {
+          ups.push_back({k, std::nullopt});
+          model.erase(k);
+        } else {
+          Hash256 v = H(std::to_string(rng()));
+          ups.push_back({k, v});
+          model[k] = v;
+        }
+      }
+      ASSERT_TRUE(tree.ApplyUpdates(ups).ok());
+      ASSERT_EQ(Root(tree), NaiveRoot(model)) << "round " << round << " batch " << batch;
+      ++cases;
+      // Every stored key reads back; a random absent key reads as absent.
+      for (int probe = 0; probe < 3; ++probe) {
+        const Hash256& k = universe[rng() % universe.size()];
+        auto got = tree.Get(k);
+        ASSERT_TRUE(got.ok());
+        auto it = model.find(k);
+        if (it == model.end()) {
+          EXPECT_FALSE(got->has_value());
+        } else {
+          ASSERT_TRUE(got->has_value());
+          EXPECT_EQ(**got, it->second);
+        }
+      }
+    }
+    // Node count of a compact tree rebuilt from scratch must equal ours.
+    MemoryNodeStore fresh;
+    SparseMerkleTree rebuilt(fresh);
+    std::vector<SmtUpdate> all;
+    for (auto& [k, v] : model) all.push_back({k, v});
+    ASSERT_TRUE(rebuilt.ApplyUpdates(all).ok());
+    EXPECT_EQ(fresh.size(), store.size()) << "stale nodes left in round " << round;
+  }
+  EXPECT_GE(cases, 1000);
+}
+
+TEST(SmtTest, ProofsVerifyAndTamperedProofsFail) {
+  MemoryNodeStore store;
+  SparseMerkleTree tree(store);
+  std::vector<SmtUpdate> ups;
+  for (int i = 0; i < 300; ++i) ups.push_back({H("p" + std::to_string(i)), H("v" + std::to_string(i))});
+  ASSERT_TRUE(tree.ApplyUpdates(ups).ok());
+  Hash256 root = Root(tree);
+  for (int i = 0; i < 300; i += 7) {
+    Hash256 k = H("p" + std::to_string(i)), v = H("v" + std::to_string(i));
+    auto proof = tree.Prove(k);
+    ASSERT_TRUE(proof.ok());
+    ASSERT_TRUE(proof->Includes());
+    EXPECT_TRUE(VerifySmtProof(root, k, v, *proof).ok());
+    EXPECT_FALSE(VerifySmtProof(root, k, std::nullopt, *proof).ok());
+    EXPECT_FALSE(VerifySmtProof(root, k, H("wrong"), *proof).ok());
+    Hash256 other_root = root;
+    other_root[0] ^= 1;
+    EXPECT_FALSE(VerifySmtProof(other_root, k, v, *proof).ok());
+    ASSERT_FALSE(proof->siblings.empty());
+    for (std::size_t s = 0; s < proof->siblings.size(); ++s) {
+      SmtProof bad = *proof;
+      bad.siblings[s][s % 32] ^= 0x40;
+      EXPECT_FALSE(VerifySmtProof(root, k, v, bad).ok());
+    }
+    SmtProof shorter = *proof;
+    shorter.siblings.pop_back();
+    EXPECT_FALSE(VerifySmtProof(root, k, v, shorter).ok());
+    SmtProof flipped = *proof;
+    flipped.leaf_value_hash[3] ^= 1;
+    EXPECT_FALSE(VerifySmtProof(root, k, v, flipped).ok());
+  }
+  // Non-inclusion: absent keys prove absent, and cannot be shown present.
+  int via_leaf = 0, via_empty = 0;
+  for (int i = 0; i < 200; ++i) {
+    Hash256 k = H("absent" + std::to_string(i));
+    auto proof = tree.Prove(k);
+    ASSERT_TRUE(proof.ok());
+    ASSERT_FALSE(proof->Includes());
+    (proof->terminal_is_leaf ? via_leaf : via_empty)++;
+    EXPECT_TRUE(VerifySmtProof(root, k, std::nullopt, *proof).ok());
+    EXPECT_FALSE(VerifySmtProof(root, k, H("x"), *proof).ok());
+    if (proof->terminal_is_leaf) {
+      // Reusing another key's proof for this key must fail.
+      SmtProof stolen = *proof;
+      stolen.key = proof->leaf_key;
+      EXPECT_FALSE(VerifySmtProof(root, k, std::nullopt, stolen).ok());
+      EXPECT_FALSE(VerifySmtProof(root, proof->leaf_key, std::nullopt, stolen).ok());
+    }
+  }
+  EXPECT_GT(via_leaf, 0);
+  EXPECT_GT(via_empty, 0);
+  SmtProof huge;
+  huge.siblings.resize(257);
+  EXPECT_FALSE(VerifySmtProof(root, huge.key, std::nullopt, huge).ok());
+}
+
+TEST(SmtTest, NodePosEncodingRoundTrips) {
+  NodePos p = NodePos::Root();
+  Hash256 k = H("walk");
+  for (int d = 0; d < 256; ++d) {
+    auto dec = NodePos::Decode(p.Encode());
+    ASSERT_TRUE(dec.has_value());
+    EXPECT_EQ(*dec, p);
+    p = p.Child(KeyBit(k, d));
+  }
+  EXPECT_EQ(p.prefix, k);
+  EXPECT_FALSE(NodePos::Decode(Bytes{0x01}).has_value());
+  EXPECT_FALSE(NodePos::Decode(Bytes{0x01, 0x01}).has_value());       // depth 257
+  EXPECT_FALSE(NodePos::Decode(Bytes{0x00, 0x01, 0x40}).has_value());  // bit beyond depth set
+}
+
+// The SQLite store (through the write-back cache) gives the same roots, and
+// old versions stay readable for historical proofs.
+TEST(SmtTest, SqliteVersionedStoreKeepsHistory) {
+  auto db = store::Database::Open(":memory:");
+  ASSERT_TRUE(db.ok()) << db.error().message;
+  std::mt19937_64 rng(7);
+  std::map<Hash256, Hash256> model;
+  std::vector<Hash256> roots;
+  std::vector<std::map<Hash256, Hash256>> snapshots;
+  SqliteNodeStore sql(**db, 0, 0);
+  CachedNodeStore cache(&sql);
+  for (std::int64_t version = 1; version <= 12; ++version) {
+    sql.Reset(**db, version, version);
+    SparseMerkleTree tree(cache);
+    std::vector<SmtUpdate> ups;
+    for (int i = 0; i < 40; ++i) {
+      Hash256 k = H("s" + std::to_string(rng() % 120));
+      if (rng() % 5 == 0) {
+        ups.push_back({k, std::nullopt});
+        model.erase(k);
+      } else {
+        Hash256 v = H(std::to_string(rng()));
+        ups.push_back({k, v});
+        model[k] = v;
+      }
+    }
+    ASSERT_TRUE(tree.ApplyUpdates(ups).ok());
+    ASSERT_TRUE(cache.Flush().ok());
+    if (version % 4 == 0) cache.Clear();  // force reads from SQLite
+    roots.push_back(Root(tree));
+    snapshots.push_back(model);
+    ASSERT_EQ(roots.back(), NaiveRoot(model));
+  }
+  for (std::size_t i = 0; i < roots.size(); ++i) {
+    SqliteNodeStore past(**db, static_cast<std::int64_t>(i + 1), static_cast<std::int64_t>(i + 1));
+    SparseMerkleTree tree(past);
+    EXPECT_EQ(Root(tree), roots[i]) << "version " << i + 1;
+    for (auto& [k, v] : snapshots[i]) {
+      auto proof = tree.Prove(k);
+      ASSERT_TRUE(proof.ok());
+      EXPECT_TRUE(VerifySmtProof(roots[i], k, v, *proof).ok());
+      break;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace kray::rollup
