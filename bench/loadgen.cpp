@@ -114,6 +114,21 @@ std::string ReadFile(const std::string& p) {
   return ss.str();
 }
 
+// utime+stime of a process in seconds (/proc/<pid>/stat fields 14 and 15).
+double CpuSeconds(pid_t pid) {
+  std::string s = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  auto rp = s.rfind(')');
+  if (rp == std::string::npos) return 0;
+  std::istringstream in(s.substr(rp + 2));
+  std::string f;
+  double ut = 0, st = 0;
+  for (int i = 3; i <= 15 && in >> f; ++i) {
+    if (i == 14) ut = std::atof(f.c_str());
+    if (i == 15) st = std::atof(f.c_str());
+  }
+  return (ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 double Pct(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
   std::size_t i = std::min(v.size() - 1, static_cast<std::size_t>(p * (v.size() - 1) + 0.5));
@@ -246,11 +261,13 @@ int main(int argc, char** argv) {
     });
   }
   while (ready.load() < o.connections) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  double node_cpu0 = CpuSeconds(pid), gen_cpu0 = CpuSeconds(getpid());
   auto start = Clock::now();
   deadline = start + std::chrono::seconds(o.duration);
   go = true;
   for (auto& t : threads) t.join();
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
+  double node_cpu = CpuSeconds(pid) - node_cpu0, gen_cpu = CpuSeconds(getpid()) - gen_cpu0;
 
   // 5. Report, then check the node's view: conservation and tx count.
   std::vector<double> all;
@@ -281,6 +298,12 @@ int main(int argc, char** argv) {
   json codes = json::object();
   for (auto [k, v] : st) codes[std::to_string(k)] = v;
   report["status_counts"] = codes;
+  // CPU actually consumed during the measured phase: on a shared machine this
+  // says what one request costs, independent of what others were running.
+  report["krayd_cpu_seconds"] = node_cpu;
+  report["loadgen_cpu_seconds"] = gen_cpu;
+  report["krayd_cpu_us_per_request"] = total ? node_cpu * 1e6 / static_cast<double>(total) : 0;
+  report["loadgen_cpu_us_per_request"] = total ? gen_cpu * 1e6 / static_cast<double>(total) : 0;
 
   client::HttpClient http("127.0.0.1", port);
   auto cons = http.Get("/api/node/conservation", {{"Authorization", "Bearer bench"}});

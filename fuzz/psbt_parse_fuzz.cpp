@@ -3,11 +3,13 @@
 // violation), besides "no crash / no sanitizer report":
 //   - an accepted PSBT serializes to bytes that parse again to an equal PSBT,
 //     and re-serializing those gives the same bytes (serialization is canonical);
-//   - base64 encode/decode round-trips the serialization;
+//   - base64 encode/decode round-trips the serialization, and the input read
+//     as text that decodes as (strict, canonical) base64 re-encodes to itself;
 //   - every typed accessor decodes the records the parser accepted;
 //   - the finalizer/extractor/fee helpers do not crash on accepted input.
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "kray/bitcoin/psbt.h"
 
@@ -21,6 +23,9 @@ void Check(bool ok) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  if (auto decoded = Base64Decode(text); decoded.ok()) Check(Base64Encode(*decoded) == text);
+  (void)ParsePsbtBase64(text);
   auto parsed = ParsePsbt(ByteSpan(data, size));
   if (!parsed.ok()) {
     Check(!parsed.error().code.empty());

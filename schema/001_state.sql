@@ -31,6 +31,8 @@ CREATE TABLE transactions (
   from_id      TEXT,
   to_id        TEXT,
   to_address   TEXT NOT NULL DEFAULT '',
+  signed_from  TEXT NOT NULL DEFAULT '',   -- legacy scheme: from/to exactly as signed
+  signed_to    TEXT NOT NULL DEFAULT '',
   asset        TEXT NOT NULL,
   amount       INTEGER NOT NULL CHECK (amount >= 0),
   gas_fee      INTEGER NOT NULL DEFAULT 0 CHECK (gas_fee >= 0),

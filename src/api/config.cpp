@@ -306,6 +306,7 @@ std::string HelpText() {
   std::ostringstream o;
   o << "Usage: krayd [-conf=<file>] [-datadir=<dir>] [-<key>=<value> ...]\n"
        "       krayd checkconservation -datadir=<dir> [-conf=<file>]\n"
+       "       krayd verify -datadir=<dir>              (replay and check every rollup batch)\n"
        "       krayd -help | -version\n\n"
        "Every key below may be set in the config file (key=value, # comments) or on the\n"
        "command line as -key=value; the command line wins. Without -conf, <datadir>/krayd.conf\n"

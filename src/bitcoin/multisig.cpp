@@ -46,7 +46,10 @@ std::string BridgePolicy::Address(Network net) const { return P2trAddress(Bech32
 
 std::string BridgePolicy::Descriptor() const {
   std::string d = "tr(" + ToHex(internal_key) + ",sortedmulti_a(2";
-  for (const auto& k : keys) d += "," + ToHex(k);
+  for (const auto& k : keys) {
+    d += ',';
+    d += ToHex(k);
+  }
   d += "))";
   // Hex and the descriptor punctuation are all in INPUT_CHARSET.
   return d + "#" + *DescriptorChecksum(d);

@@ -395,6 +395,8 @@ Status FinalizePsbtInput(Psbt& psbt, std::size_t index) {
     in.SetFinalScriptWitness({sig});
     return Ok();
   }
+  if (!in.TapLeafScripts().empty() || in.TapInternalKey())
+    return Invalid("psbt_not_enough_signatures", InputName(index) + ": taproot input without signatures");
   auto info = CheckInputForEcdsaSigning(psbt, index);
   if (!info.ok()) return std::move(info).error();
   auto stack = EcdsaStack(psbt, index, *info);

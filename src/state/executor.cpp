@@ -143,6 +143,10 @@ Result<TxRecord> ApplyTransfer(WriteContext& ctx, const ResolvedTransfer& rt, st
   rec.nonce = tx.nonce;
   rec.signature = ToHex(tx.signature);
   rec.sig_scheme = std::string(SigSchemeName(tx.scheme));
+  if (tx.scheme == SigScheme::kLegacy) {
+    rec.signed_from = tx.from;
+    rec.signed_to = tx.to;
+  }
   rec.data = tx.data;
   rec.status = "confirmed";
   rec.created_at = now;
@@ -167,6 +171,20 @@ Result<ResolvedTransfer> TransferFromRecord(const ChainParams& params, const TxR
   rt.tx.data = rec.data;
   rt.tx.signature = *sig;
   rt.tx.scheme = rec.sig_scheme == "v1" ? SigScheme::kV1 : SigScheme::kLegacy;
+  if (rt.tx.scheme == SigScheme::kLegacy && !rec.signed_from.empty()) {
+    // The legacy message covers the strings as sent; they must still resolve
+    // to the recorded accounts.
+    auto f = PrepareTransfer(params, [&] {
+      TransferTx t = rt.tx;
+      t.from = rec.signed_from;
+      t.to = rec.signed_to;
+      return t;
+    }());
+    if (!f.ok() || f->from_id != rec.from_id || f->to_id != rec.to_id)
+      return Error::Invalid("invalid_account", "record signed_from/signed_to do not resolve to its accounts");
+    rt.tx.from = rec.signed_from;
+    rt.tx.to = rec.signed_to;
+  }
   rt.from_id = rec.from_id;
   rt.to_id = rec.to_id;
   rt.to_address = rec.to_address;

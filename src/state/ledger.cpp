@@ -128,9 +128,11 @@ void Ledger::Impl::Tick() {
 }
 
 void Ledger::Impl::ProcessGroup(std::vector<QueueItem>& group) {
+  using Clock = std::chrono::steady_clock;
   std::vector<Status> results(group.size());
   const std::int64_t now = NowSeconds();
   Status group_status = Ok();
+  auto t0 = Clock::now(), t1 = t0, t2 = t0, t3 = t0;
   {
     store::Transaction tx(*writer);
     group_status = tx.status();
@@ -142,13 +144,21 @@ void Ledger::Impl::ProcessGroup(std::vector<QueueItem>& group) {
         else ctx->Rollback();
         results[i] = std::move(s);
       }
+      t1 = Clock::now();
       group_status = ctx->Flush();
+      t2 = Clock::now();
       CommitObserver* obs = observer.load();
       if (group_status.ok() && obs && !ctx->applied().empty())
         group_status = obs->OnGroupApplied(*writer, ctx->applied(), ctx->touched());
+      t3 = Clock::now();
       if (group_status.ok()) group_status = tx.Commit();
     }
     if (!group_status.ok()) tx.Rollback();
+  }
+  if (spdlog::should_log(spdlog::level::debug)) {
+    auto us = [](auto a, auto b) { return std::chrono::duration_cast<std::chrono::microseconds>(b - a).count(); };
+    spdlog::debug("sequencer group: {} items, apply {}us, flush {}us, observer {}us, commit {}us", group.size(),
+                  us(t0, t1), us(t1, t2), us(t2, t3), us(t3, Clock::now()));
   }
   if (!group_status.ok()) {
     spdlog::error("sequencer: group of {} rolled back: {}", group.size(), group_status.error().message);
@@ -204,6 +214,10 @@ void Ledger::SubmitTransfer(TransferTx tx, std::function<void(Result<Receipt>)> 
   preview.nonce = tx.nonce;
   preview.signature = ToHex(tx.signature);
   preview.sig_scheme = std::string(SigSchemeName(tx.scheme));
+  if (tx.scheme == SigScheme::kLegacy) {
+    preview.signed_from = tx.from;
+    preview.signed_to = tx.to;
+  }
   preview.data = tx.data;
   preview.status = "pending";
   preview.created_at = NowSeconds();

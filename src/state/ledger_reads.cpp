@@ -41,7 +41,8 @@ struct Use {
 
 constexpr const char* kTxCols =
     "seq, tx_hash, type, COALESCE(from_id,''), COALESCE(to_id,''), to_address, asset, amount, gas_fee, nonce, "
-    "signature, sig_scheme, data, status, created_at, COALESCE(confirmed_at,0), COALESCE(batch_id,-1)";
+    "signature, sig_scheme, data, status, created_at, COALESCE(confirmed_at,0), COALESCE(batch_id,-1), signed_from, "
+    "signed_to";
 
 TxRecord ReadTx(const store::Statement& s) {
   TxRecord t;
@@ -62,6 +63,8 @@ TxRecord ReadTx(const store::Statement& s) {
   t.created_at = s.Int64(14);
   t.confirmed_at = s.Int64(15);
   t.batch_id = s.Int64(16);
+  t.signed_from = s.Text(17);
+  t.signed_to = s.Text(18);
   return t;
 }
 

@@ -291,8 +291,8 @@ Status WriteContext::Impl::FlushAll() {
   for (const auto& t : unflushed_txs) {
     auto st = Stmt(
         "INSERT INTO transactions (seq, tx_hash, type, from_id, to_id, to_address, asset, amount, gas_fee, nonce, "
-        "signature, sig_scheme, data, status, created_at, confirmed_at, batch_id) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        "signature, sig_scheme, data, status, created_at, confirmed_at, batch_id, signed_from, signed_to) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     if (!st.ok()) return std::move(st).error();
     auto& s = **st;
     s.Bind(1, static_cast<std::int64_t>(t.seq)).Bind(2, t.tx_hash).Bind(3, t.type);
@@ -303,6 +303,7 @@ Status WriteContext::Impl::FlushAll() {
     s.Bind(11, t.signature).Bind(12, t.sig_scheme).Bind(13, t.data).Bind(14, t.status);
     s.Bind(15, t.created_at).Bind(16, t.confirmed_at);
     if (t.batch_id < 0) s.BindNull(17); else s.Bind(17, t.batch_id);
+    s.Bind(18, t.signed_from).Bind(19, t.signed_to);
     KRAY_TRY(s.Run());
   }
   unflushed_txs.clear();

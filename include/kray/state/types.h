@@ -62,6 +62,9 @@ struct TxRecord {
   std::string type;       // TxTypeName or a module's own type ("deposit", ...)
   std::string from_id, to_id;
   std::string to_address;  // recipient L1 address when the tx named it by address, else ""
+  // For legacy-signed txs: from/to exactly as sent (the legacy message covers
+  // them), so replay can re-verify the signature. Empty for v1.
+  std::string signed_from, signed_to;
   std::string asset;
   Amount amount = 0, gas_fee = 0;
   std::uint64_t nonce = 0;

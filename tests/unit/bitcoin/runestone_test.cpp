@@ -289,6 +289,9 @@ TEST(RunestoneDecipher, OrdMessageCases) {
   EXPECT_EQ(Decipher({kBody, 1, 0, 0, 0, UINT64_MAX, 0, 0, 0}), CenotaphWith(Flaw::kEdictRuneId));
   EXPECT_EQ(Decipher({kBody, 1, 1, 0, 0, 0, UINT64_MAX, 0, 0}), CenotaphWith(Flaw::kEdictRuneId));
   EXPECT_EQ(Decipher({kBody, 1, 1, 2, 2}), CenotaphWith(Flaw::kEdictOutput));
+  // output == number of outputs is allowed (ord: split among all non-OP_RETURN outputs).
+  Runestone split{{Edict{Id(1), 2, 1}}, std::nullopt, std::nullopt, std::nullopt};
+  EXPECT_EQ(Decipher({kBody, 1, 1, 2, 1}), RuneArtifact{split});
   EXPECT_EQ(Decipher({kFlags, 1, kFlags}), CenotaphWith(Flaw::kTruncatedField));
   std::vector<u128> ints{kBody, 1, 1, 2, 0};
   for (int i = 0; i < 4; ++i) {
@@ -489,6 +492,20 @@ TEST(RunestoneEncipher, OrdEncipherAndSizes) {
   EXPECT_EQ(EncipherRunestone(five).size(), 73u);
   five.edicts.assign(5, Edict{RuneId{1000000, UINT32_MAX}, 1000000000000000000ULL, 0});
   EXPECT_EQ(EncipherRunestone(five).size(), 70u);
+}
+
+// ord `runestone_payloads_are_not_chunked`: one push, whatever the size.
+TEST(RunestoneEncipher, OrdPayloadsAreNotChunked) {
+  for (int n : {129, 130}) {
+    Runestone rs;
+    rs.edicts.assign(n, Edict{});
+    Bytes script = EncipherRunestone(rs);
+    const std::size_t payload = 1 + 4 * static_cast<std::size_t>(n);
+    ASSERT_EQ(script[2], 0x4d);  // OP_PUSHDATA2
+    EXPECT_EQ(script[3] | (script[4] << 8), static_cast<int>(payload));
+    EXPECT_EQ(script.size(), 5 + payload);
+    EXPECT_EQ(*DecipherRunestone(std::vector<Bytes>{script}), RuneArtifact{rs});
+  }
 }
 
 // Withdrawal shape: move a rune to output 1, change via pointer to output 2.

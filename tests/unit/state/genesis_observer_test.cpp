@@ -144,7 +144,7 @@ TEST(Executor, ReplayOfStoredTransfersReproducesState) {
   {
     auto l = Ledger::Open(Options(dir));
     ASSERT_TRUE(l.ok());
-    ASSERT_TRUE((*l)->SubmitTransferSync(Legacy(a, a.id, b.id, 10, 0)).ok());
+    ASSERT_TRUE((*l)->SubmitTransferSync(Legacy(a, a.address, b.id, 10, 0)).ok());
     ASSERT_TRUE((*l)->SubmitTransferSync(testing::V1((*l)->params(), a, c.address, "BTC", 7, 1, "hi")).ok());
     auto txs = (*l)->AccountTransactions(a.id, 100, 0);
     ASSERT_TRUE(txs.ok());
@@ -159,6 +159,8 @@ TEST(Executor, ReplayOfStoredTransfersReproducesState) {
     auto rt = TransferFromRecord(params, rec);
     ASSERT_TRUE(rt.ok()) << rt.error().message;
     EXPECT_EQ(rt->tx_hash, rec.tx_hash);
+    // The stored signature re-verifies (legacy: over the strings as sent).
+    EXPECT_TRUE(VerifyTransfer(params, *rt, a.pub).ok()) << rec.sig_scheme;
     TxRecord out;
     Status s = (*l2)->SubmitSync("replay", [&](WriteContext& ctx, std::int64_t now) -> Status {
       auto r = ApplyTransfer(ctx, *rt, rec.confirmed_at);
@@ -175,6 +177,9 @@ TEST(Executor, ReplayOfStoredTransfersReproducesState) {
   TxRecord bad = log[0];
   bad.amount += 1;
   EXPECT_EQ(TransferFromRecord(params, bad).error().code, "invalid_tx_hash");
+  bad = log[0];
+  bad.signed_from = b.address;  // resolves to another account
+  EXPECT_EQ(TransferFromRecord(params, bad).error().code, "invalid_account");
 }
 
 }  // namespace
