@@ -230,7 +230,15 @@ Result<Psbt> ParsePsbt(ByteSpan data) {
     auto map = ReadMap(r, where);
     if (!map.ok()) return std::move(map).error();
     for (const auto& [key, value] : *map) KRAY_TRY(CheckInput(key, value, where));
-    psbt.inputs.push_back(PsbtInput{std::move(*map)});
+    PsbtInput input{std::move(*map)};
+    // As Bitcoin Core's deserializer: a non-witness UTXO must be the spent
+    // transaction and have the spent output.
+    if (auto prev = input.NonWitnessUtxo()) {
+      const OutPoint& prevout = psbt.tx.vin[i].prevout;
+      if (Txid(*prev) != prevout.txid || prevout.n >= prev->vout.size())
+        return Invalid("psbt_non_witness_utxo_mismatch", where + ": non-witness UTXO does not match the outpoint");
+    }
+    psbt.inputs.push_back(std::move(input));
   }
   for (std::size_t i = 0; i < psbt.tx.vout.size(); ++i) {
     const std::string where = "output " + std::to_string(i);

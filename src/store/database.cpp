@@ -141,6 +141,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   KRAY_TRY(db->Exec("PRAGMA foreign_keys=ON"));
   KRAY_TRY(db->Exec("PRAGMA cache_size=-" + std::to_string(opts.cache_size_kib)));
   KRAY_TRY(db->Exec("PRAGMA mmap_size=" + std::to_string(opts.mmap_size)));
+  if (!opts.read_only) KRAY_TRY(db->Exec("PRAGMA wal_autocheckpoint=" + std::to_string(opts.wal_autocheckpoint)));
   // Refuse a datadir from a newer binary even when not migrating.
   auto uv = db->UserVersion();
   if (!uv.ok()) return std::move(uv).error();

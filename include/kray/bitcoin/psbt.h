@@ -180,7 +180,9 @@ bool operator==(const Psbt& a, const Psbt& b);
 // "psbt_bad_magic", "psbt_truncated", "psbt_duplicate_key",
 // "psbt_missing_unsigned_tx", "psbt_unsigned_tx_not_empty",
 // "psbt_bad_key_length", "psbt_bad_value", "psbt_invalid_pubkey",
-// "psbt_unsupported_version", "psbt_input_count_mismatch",
+// "psbt_unsupported_version", "psbt_non_witness_utxo_mismatch" (its txid or
+// output count does not fit the outpoint, as Bitcoin Core checks),
+// "psbt_input_count_mismatch",
 // "psbt_output_count_mismatch", "psbt_trailing_data"; the message names the
 // map and field.
 Result<Psbt> ParsePsbt(ByteSpan data);

@@ -4,6 +4,7 @@
 // Thread-safe: uses the shared immutable context of secp256k1.h.
 #pragma once
 
+#include <array>
 #include <optional>
 
 #include "kray/core/bytes.h"

@@ -22,6 +22,7 @@
 #include "kray/api/router.h"
 #include "kray/api/server.h"
 #include "kray/state/ledger.h"
+#include "kray/store/database.h"
 
 #ifdef KRAY_HAVE_ROLLUP
 #include "kray/api/handlers_rollup.h"
@@ -58,16 +59,20 @@ kray::Result<kray::state::LedgerOptions> LedgerOptionsFrom(const kray::api::Conf
   return o;
 }
 
+// `krayd checkconservation`: opens the store READ-ONLY (safe next to a
+// running node: WAL readers never block the writer) and runs the same check
+// as GET /api/node/conservation. Exit 0 if every asset balances, else 1.
 int CheckConservationCommand(const kray::api::Config& cfg) {
   spdlog::set_level(spdlog::level::warn);  // stdout is the report
   std::error_code ec;
   auto store = std::filesystem::path(cfg.datadir) / "krayd.sqlite";
   if (!std::filesystem::exists(store, ec)) return Fail("no store at " + store.string());
-  auto opts = LedgerOptionsFrom(cfg);
-  if (!opts.ok()) return Fail(opts.error().message);
-  auto ledger = kray::state::Ledger::Open(*opts);
-  if (!ledger.ok()) return Fail(ledger.error().message);
-  auto report = (*ledger)->CheckConservation();
+  kray::store::OpenOptions oo;
+  oo.read_only = true;
+  oo.migrate = false;
+  auto db = kray::store::Database::Open(store.string(), oo);
+  if (!db.ok()) return Fail(db.error().message);
+  auto report = kray::state::CheckConservation(**db, {});
   if (!report.ok()) return Fail(report.error().message);
   std::string text = report->ToString();
   if (!text.empty() && text.back() != '\n') text += '\n';

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "kray/bitcoin/psbt.h"
 #include "kray/bitcoin/sighash.h"
 #include "kray/bitcoin/taproot_key.h"
 #include "kray/bitcoin/transaction.h"
@@ -158,6 +159,56 @@ TEST(TaprootSighash, ScriptPathAndAnnex) {
   crypto::SchnorrSig raw;
   std::copy(sig->begin(), sig->begin() + 64, raw.begin());
   EXPECT_TRUE(crypto::SchnorrVerify(*crypto::XOnlyFromSecret(sk), *sighash, raw));
+}
+
+// BIP-341 has no script-path sighash vector, but BIP-371's valid PSBTs carry
+// real BIP-340 signatures: key-path (PSBT_IN_TAP_KEY_SIG) and script-path
+// (PSBT_IN_TAP_SCRIPT_SIG, keyed by x-only key and leaf hash). They must
+// verify under our sighashes, which checks the script-path extension
+// (ext_flag, tapleaf hash, key_version, codesep_pos) independently.
+TEST(Bip371Vectors, SignaturesVerifyUnderOurSighash) {
+  const json v = LoadVector("bip371-psbt.json");
+  int key_sigs = 0, script_sigs = 0;
+  for (const json& e : v.at("valid")) {
+    SCOPED_TRACE(e["description"].get<std::string>());
+    auto psbt = ParsePsbt(*FromHex(e["hex"].get<std::string>()));
+    ASSERT_TRUE(psbt.ok()) << psbt.error().message;
+    std::vector<TxOut> spent;
+    for (const PsbtInput& in : psbt->inputs) {
+      if (auto u = in.WitnessUtxo()) spent.push_back(*u);
+    }
+    if (spent.size() != psbt->inputs.size()) continue;  // sighash needs every spent output
+    for (std::size_t i = 0; i < psbt->inputs.size(); ++i) {
+      const PsbtInput& in = psbt->inputs[i];
+      auto check = [&](const crypto::XOnlyPubKey& key, const Bytes& sig, const std::optional<TapscriptExt>& ext) {
+        ASSERT_TRUE(sig.size() == 64 || sig.size() == 65);
+        const std::uint8_t ht = sig.size() == 65 ? sig[64] : kSighashDefault;
+        auto h = TaprootSighash(psbt->tx, spent, i, ht, std::nullopt, ext);
+        ASSERT_TRUE(h.ok()) << h.error().message;
+        crypto::SchnorrSig raw;
+        std::copy(sig.begin(), sig.begin() + 64, raw.begin());
+        EXPECT_TRUE(crypto::SchnorrVerify(key, *h, raw));
+        // The same signature must not verify as the other spend type.
+        auto other = TaprootSighash(psbt->tx, spent, i, ht, std::nullopt,
+                                    ext ? std::nullopt : std::optional<TapscriptExt>(TapscriptExt{}));
+        ASSERT_TRUE(other.ok());
+        EXPECT_FALSE(crypto::SchnorrVerify(key, *other, raw));
+      };
+      if (auto ks = in.TapKeySig()) {
+        crypto::XOnlyPubKey q;
+        ASSERT_EQ(spent[i].script_pubkey.size(), 34u);
+        std::copy(spent[i].script_pubkey.begin() + 2, spent[i].script_pubkey.end(), q.begin());
+        check(q, *ks, std::nullopt);
+        ++key_sigs;
+      }
+      for (const auto& [key_leaf, sig] : in.TapScriptSigs()) {
+        check(key_leaf.first, sig, TapscriptExt{key_leaf.second, 0xffffffff});
+        ++script_sigs;
+      }
+    }
+  }
+  EXPECT_GE(key_sigs, 1);
+  EXPECT_GE(script_sigs, 3);
 }
 
 TEST(TaprootSighash, Errors) {
