@@ -257,8 +257,25 @@ Result<std::vector<Bytes>> GenesisLeaves(store::Database& db) {
   return out;
 }
 
+namespace {
+Result<AccountProof> ProveAccountIn(store::Database& db, std::string_view account_id,
+                                    std::optional<std::int64_t> batch);
+}  // namespace
+
 Result<AccountProof> ProveAccount(store::Database& db, std::string_view account_id,
                                   std::optional<std::int64_t> batch) {
+  // One read transaction: the head root and the head nodes must come from the
+  // same snapshot (the writer updates both about once a second).
+  bool own = !db.InTransaction();
+  if (own) KRAY_TRY(db.Exec("BEGIN"));
+  auto r = ProveAccountIn(db, account_id, batch);
+  if (own) (void)db.Exec("ROLLBACK");
+  return r;
+}
+
+namespace {
+Result<AccountProof> ProveAccountIn(store::Database& db, std::string_view account_id,
+                                    std::optional<std::int64_t> batch) {
   auto status = GetRollupStatus(db);
   if (!status.ok()) return std::move(status).error();
   AccountProof p;
@@ -304,6 +321,7 @@ Result<AccountProof> ProveAccount(store::Database& db, std::string_view account_
   }
   return p;
 }
+}  // namespace
 
 Status VerifyAccountProof(const AccountProof& p, const Hash256& root) {
   Hash256 key = AccountKey(p.account_id);

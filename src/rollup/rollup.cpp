@@ -183,28 +183,30 @@ Status Rollup::Sync(store::Database& db, RollupStatus& st) {
 
 Status Rollup::OnGroupApplied(store::Database& db, const std::vector<state::TxRecord>& txs,
                               const std::set<std::string>& touched_accounts) {
-  // Touched accounts are also in rollup_dirty (triggers); mark them anyway in
-  // case a module changed state the triggers do not see.
-  for (const auto& id : touched_accounts) {
-    auto st = db.Cached("INSERT OR IGNORE INTO rollup_dirty (account_id) VALUES (?1)");
-    if (!st.ok()) return std::move(st).error();
-    (*st)->Bind(1, id);
-    KRAY_TRY((*st)->Run());
-  }
+  // The accounts this group changed are already queued in rollup_dirty by
+  // the triggers (in this same transaction), so the tree itself is brought
+  // up to date once per tick (and at every batch close) rather than per
+  // group: that dedups hot accounts and keeps the sequencer's per-group cost
+  // to a few statements. Account events must be ordered against this
+  // group's txs now, though.
   Status s = [&]() -> Status {
-    RollupStatus st;
-    KRAY_TRY(Sync(db, st));
+    auto st = GetRollupStatus(db);
+    if (!st.ok() && st.error().code == "rollup_not_initialized") {
+      KRAY_TRY(Init(db, 0));  // not attached through Attach(): start from the current state
+      st = GetRollupStatus(db);
+    }
+    if (!st.ok()) return std::move(st).error();
     std::int64_t first = 0;
     for (const auto& t : txs)
       if (first == 0 || static_cast<std::int64_t>(t.seq) < first) first = static_cast<std::int64_t>(t.seq);
     if (first > 0) {
-      KRAY_TRY(StampEvents(db, first - 1, st.open_batch));
+      KRAY_TRY(StampEvents(db, first - 1, st->open_batch));
     } else {
       auto max = MaxSeq(db);
       if (!max.ok()) return std::move(max).error();
-      KRAY_TRY(StampEvents(db, *max, st.open_batch));
+      KRAY_TRY(StampEvents(db, *max, st->open_batch));
     }
-    auto open_txs = QueryInt(db, "SELECT COUNT(*) FROM transactions WHERE seq > ?1", st.last_seq);
+    auto open_txs = QueryInt(db, "SELECT COUNT(*) FROM transactions WHERE seq > ?1", st->last_seq);
     if (!open_txs.ok()) return std::move(open_txs).error();
     if (*open_txs >= opts_.max_batch_txs) {
       std::int64_t now = 0;

@@ -1,6 +1,7 @@
 // WriteContext: write-back cache of accounts, balances and supply with a
 // per-unit overlay (one unit = one tx, all-or-nothing). See executor.h.
 #include <array>
+#include <optional>
 #include <unordered_map>
 
 #include "kray/state/executor.h"
@@ -61,6 +62,9 @@ struct WriteContext::Impl {
   std::vector<TxRecord> u_txs;
   std::vector<std::string> u_touched;
   bool in_unit = false, savepoint = false;
+  // Set when db() could not flush or open the unit's savepoint: the unit's
+  // SQL could then not be undone, so Flush() fails and the group rolls back.
+  std::optional<Error> broken;
   std::int64_t next_seq = -1;
   std::int64_t unit_seq = -1;
   std::vector<TxRecord> applied;
@@ -311,6 +315,11 @@ Status WriteContext::Impl::FlushAll() {
 }
 
 Status WriteContext::Flush() {
+  if (impl_->broken) {
+    Error e = *impl_->broken;
+    ClearCache();
+    return e;
+  }
   Status s = impl_->FlushAll();
   if (!s.ok()) ClearCache();
   return s;
@@ -328,6 +337,7 @@ void WriteContext::ClearCache() {
   m.next_seq = -1;
   m.applied.clear();
   m.touched.clear();
+  m.broken.reset();
 }
 
 std::size_t WriteContext::CachedEntries() const { return impl_->accts.size() + impl_->bals.size(); }
@@ -337,9 +347,13 @@ store::Database& WriteContext::db() {
   if (m.in_unit && !m.savepoint) {
     // Committed units first, outside the savepoint, so a rollback of this
     // unit cannot undo them; then the unit's own SQL runs in the savepoint.
-    if (m.FlushAll().ok() && m.db.Exec("SAVEPOINT kray_unit").ok()) m.savepoint = true;
+    Status s = m.FlushAll();
+    if (s.ok()) s = m.db.Exec("SAVEPOINT kray_unit");
+    if (s.ok()) m.savepoint = true;
+    else if (!m.broken) m.broken = s.error();
   } else if (!m.in_unit) {
-    (void)m.FlushAll();
+    Status s = m.FlushAll();
+    if (!s.ok() && !m.broken) m.broken = s.error();
   }
   return m.db;
 }

@@ -1,14 +1,16 @@
 // The rollup engine: keeps the state tree in step with the ledger and closes
 // batches. Runs on the sequencer thread through state::CommitObserver, inside
-// the group's write transaction, so the tree, the batch rows and the state
-// they commit to are always committed together (or not at all).
+// the sequencer's write transactions, so the tree, the batch rows and the
+// state they commit to are always committed together (or not at all).
 //
-// Change tracking does not depend on the observer's arguments alone: SQLite
-// triggers (schema/002_rollup.sql) record every changed account in
-// rollup_dirty and every account creation / key binding in
-// rollup_account_events, so changes made outside a tx (key binding) reach the
-// tree too, at the next group or tick (<= 1 s), and `krayd verify` can replay
-// them in order.
+// Change tracking: SQLite triggers (schema/002_rollup.sql) record every
+// changed account in rollup_dirty and every account creation / key binding
+// in rollup_account_events, in the same transaction as the change (so also
+// changes made outside a tx, or behind the node's back). Per group the
+// observer only orders the new events against the group's txs and checks the
+// batch size; the tree is brought up to date from rollup_dirty on every tick
+// (about once a second, so the head root lags by <= ~1 s) and always right
+// before a batch is closed, so every batch's state root is exact.
 //
 // Thread-safety: one Rollup per Ledger; its observer methods are called by
 // the sequencer only. Reads go through the free functions in batch.h.

@@ -155,7 +155,8 @@ json FraudProof(client::HttpClient& http, rollup::ChainReplayer& replay, const r
   }
   if (e.code == "verify_state_root_mismatch") {
     auto p = e.message.find("replayed state root ");
-    if (p != std::string::npos) j["expected_state_root"] = e.message.substr(p + 20, 64);
+    if (p != std::string::npos && p + 20 + 64 <= e.message.size())
+      j["expected_state_root"] = e.message.substr(p + 20, 64);
     j["differing_leaves"] = diff;
   }
   j["pre_state_proofs"] = pre;

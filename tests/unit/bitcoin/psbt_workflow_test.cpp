@@ -233,6 +233,13 @@ TEST(Bip174Workflow, SignerRejectsNonWitnessUtxoTxidMismatch) {
   auto r = CheckInputForEcdsaSigning(p, 0);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "psbt_non_witness_utxo_mismatch");
+  auto s = SignPsbtEcdsa(p, DecodeWif("cP53pDbR5WtAD8dYAW9hhTjuvvTVaEiQBdrz9XPrgLBeRFiyCbQr")->key);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.error().code, "psbt_non_witness_utxo_mismatch");
+  // The parser rejects such a PSBT too, as Bitcoin Core does.
+  auto parsed = ParsePsbt(SerializePsbt(p));
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.error().code, "psbt_non_witness_utxo_mismatch");
 }
 
 TEST(Bip174Workflow, FeeAndWif) {

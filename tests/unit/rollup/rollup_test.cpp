@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "../state/test_util.h"
+#include "kray/rollup/json.h"
 #include "kray/rollup/leaves.h"
 #include "kray/rollup/verify.h"
 #include "kray/store/database.h"
@@ -89,6 +90,7 @@ TEST_F(RollupTest, BatchesBySizeWithRootsProofsAndRestart) {
     EXPECT_EQ(st->open_batch, 1);
   });
   for (int i = 0; i < 12; ++i) Send(i % 3 ? a_ : b_, i % 3 ? b_ : a_, 1000 + i, i % 2 ? "KRAY" : "DOG");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));  // the head tree follows on the next tick
   Read([&](store::Database& db) {
     EXPECT_EQ(*CountBatches(db), 2);
     auto st = GetRollupStatus(db);
@@ -136,6 +138,23 @@ TEST_F(RollupTest, BatchesBySizeWithRootsProofsAndRestart) {
       EXPECT_FALSE(VerifyAccountProof(*p, wrong).ok());
     }
     EXPECT_EQ(ProveAccount(db, a_.id, 3).error().code, "batch_not_found");
+    // The wire format round-trips, and a tampered sibling in it is caught.
+    auto p1 = ProveAccount(db, b_.id, 1);
+    ASSERT_TRUE(p1.ok());
+    auto back = AccountProofFromJson(AccountProofJson(*p1));
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    auto r1 = *FromHexFixed<32>(back->root);
+    EXPECT_TRUE(VerifyAccountProof(*back, r1).ok());
+    ASSERT_FALSE(back->proof.siblings.empty());
+    back->proof.siblings[0][0] ^= 1;
+    EXPECT_FALSE(VerifyAccountProof(*back, r1).ok());
+    EXPECT_FALSE(AccountProofFromJson("{\"account_id\": 5}").ok());
+    EXPECT_FALSE(AccountProofFromJson("not json").ok());
+    auto contents = BatchTransactionsFromJson(BatchTransactionsJson(*b2, *txs, {}));
+    ASSERT_TRUE(contents.ok()) << contents.error().message;
+    EXPECT_EQ(contents->header.state_root, b2->state_root);
+    ASSERT_EQ(contents->txs.size(), 5u);
+    EXPECT_EQ(contents->txs[4].signature, (*txs)[4].signature);
     auto absent = ProveAccount(db, "kray_00000000000000000000000000000000", std::nullopt);
     ASSERT_TRUE(absent.ok());
     EXPECT_TRUE(absent->leaf_data.empty());
@@ -145,6 +164,7 @@ TEST_F(RollupTest, BatchesBySizeWithRootsProofsAndRestart) {
   Close();
   Open();
   for (int i = 0; i < 3; ++i) Send(a_, b_, 7);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));
   Read([&](store::Database& db) {
     EXPECT_EQ(*CountBatches(db), 3);
     auto b3 = GetBatch(db, 3);

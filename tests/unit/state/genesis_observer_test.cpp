@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <fstream>
 #include <mutex>
 
@@ -180,6 +181,55 @@ TEST(Executor, ReplayOfStoredTransfersReproducesState) {
   bad = log[0];
   bad.signed_from = b.address;  // resolves to another account
   EXPECT_EQ(TransferFromRecord(params, bad).error().code, "invalid_account");
+}
+
+}  // namespace
+}  // namespace kray::state
+
+namespace kray::state {
+namespace {
+
+TEST(WriteOps, FailedUnitUndoesItsSqlAndCacheOnly) {
+  TempDir dir;
+  auto l = Ledger::Open(Options(dir));
+  ASSERT_TRUE(l.ok());
+  auto& ledger = **l;
+  auto a = Dev1();
+  auto op = [&](std::string key, bool fail) -> WriteOp {
+    return [a, key, fail](WriteContext& ctx, std::int64_t) -> Status {
+      KRAY_TRY(ctx.Credit(a.id, "DOG", Bucket::kAvailable, 5));
+      KRAY_TRY(ctx.Move(a.id, "DOG", Bucket::kAvailable, Bucket::kLocked, 2));
+      auto st = ctx.db().Prepare("INSERT INTO meta (key, value) VALUES (?, 'x')");
+      if (!st.ok()) return std::move(st).error();
+      st->Bind(1, key);
+      KRAY_TRY(st->Run());
+      if (fail) return Error::Conflict("nope", "op failed after writing");
+      return Ok();
+    };
+  };
+  // Enqueue without waiting so the three ops share a group.
+  std::vector<std::promise<Status>> ps(3);
+  for (int i = 0; i < 3; ++i)
+    ledger.Submit("t", op("k" + std::to_string(i), i == 1), [&ps, i](Status s) { ps[i].set_value(std::move(s)); });
+  EXPECT_TRUE(ps[0].get_future().get().ok());
+  EXPECT_EQ(ps[1].get_future().get().error().code, "nope");
+  EXPECT_TRUE(ps[2].get_future().get().ok());
+  auto bal = ledger.GetAccount(a.id)->BalanceOf("DOG");
+  EXPECT_EQ(bal.available, 100000000000u + 6);
+  EXPECT_EQ(bal.locked, 4u);
+  int keys = 0;
+  ASSERT_TRUE(ledger.WithReader([&](store::Database& db) -> Status {
+    auto st = db.Prepare("SELECT key FROM meta WHERE key LIKE 'k%' ORDER BY key");
+    if (!st.ok()) return std::move(st).error();
+    while (st->Step().value()) {
+      EXPECT_NE(st->Text(0), "k1");
+      ++keys;
+    }
+    return Ok();
+  }).ok());
+  EXPECT_EQ(keys, 2);
+  // The unconserved credits (made from nothing) are caught.
+  EXPECT_FALSE(ledger.CheckConservation()->ok);
 }
 
 }  // namespace

@@ -1,0 +1,234 @@
+// Handlers over a real Ledger (temp datadir, regtest genesis), driven through
+// the Router exactly as the HTTP server drives them (minus the socket).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <future>
+
+#include "../../../src/api/state_json.h"
+#include "kray/api/handlers.h"
+#include "kray/api/json_util.h"
+#include "kray/api/router.h"
+#include "kray/crypto/hash.h"
+#include "kray/crypto/secp256k1.h"
+#include "kray/state/ledger.h"
+#include "kray/state/tx_message.h"
+
+namespace kray::api {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The two funded development accounts of config/genesis.regtest.json.
+constexpr const char* kAddrA = "bcrt1p5mlukaswwcm5awfd26l3n0dy6sf2al6d47sp6nm8np43meh3j0tq6kghfj";
+constexpr const char* kAddrB = "bcrt1p7vj0cv366fkpahwzunnmslxu3nxk827tyxp9cyylmnmwuwdvtq4swmmrvf";
+
+crypto::SecretKey DevKey(const char* seed) {
+  return crypto::Sha256(AsBytes(seed));
+}
+
+class HandlersTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("kray_api_handlers_" + std::to_string(::getpid()) + "_" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    state::LedgerOptions o;
+    o.datadir = (dir_ / "data").string();
+    o.genesis_path = std::string(KRAY_SOURCE_DIR) + "/config/genesis.regtest.json";
+    o.synchronous = "NORMAL";
+    auto l = state::Ledger::Open(o);
+    ASSERT_TRUE(l.ok()) << l.error().message;
+    ledger_ = std::move(*l);
+    ctx_.ledger = ledger_.get();
+    ctx_.version = "test";
+    ctx_.rpctoken = "tok";
+    RegisterAllRoutes(router_, ctx_);
+  }
+  void TearDown() override {
+    ledger_.reset();
+    fs::remove_all(dir_);
+  }
+
+  HttpResponse Call(std::string method, std::string target, std::string body = "", std::string auth = "") {
+    HttpRequest req;
+    req.method = std::move(method);
+    req.target = target;
+    auto q = target.find('?');
+    req.path = target.substr(0, q);
+    if (q != std::string::npos) req.query = ParseQuery(target.substr(q + 1));
+    req.body = std::move(body);
+    req.authorization = std::move(auth);
+    std::promise<HttpResponse> p;
+    auto f = p.get_future();
+    router_.Dispatch(req, [&p](HttpResponse r) { p.set_value(std::move(r)); });
+    EXPECT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    return f.get();
+  }
+
+  std::string Transfer(const char* seed, const char* from, const char* to, Amount amount, std::uint64_t nonce) {
+    auto msg = state::LegacyTransferMessage(from, to, amount, nonce);
+    auto sig = crypto::SchnorrSign(DevKey(seed), msg);
+    Json j = {{"from_account", from}, {"to_account", to}, {"amount", std::to_string(amount)},
+              {"nonce", nonce}, {"signature", ToHex(*sig)}};
+    return j.dump();
+  }
+
+  fs::path dir_;
+  std::unique_ptr<state::Ledger> ledger_;
+  ApiContext ctx_;
+  Router router_;
+};
+
+TEST_F(HandlersTest, HealthReportsChainId) {
+  auto r = Call("GET", "/health");
+  ASSERT_EQ(r.status, 200);
+  auto j = Json::parse(r.body);
+  EXPECT_EQ(j["status"], "ok");
+  EXPECT_EQ(j["network"], "kray-regtest-1");
+  EXPECT_EQ(j["stats"]["accounts"], 2);
+}
+
+TEST_F(HandlersTest, SendTransferThenReplayIsRejected) {
+  auto body = Transfer("krayd-dev-account-1", kAddrA, kAddrB, 1500, 0);
+  auto r = Call("POST", "/api/transaction/send", body);
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = Json::parse(r.body);
+  EXPECT_EQ(j["status"], "confirmed");
+  EXPECT_EQ(j["amount"], "1500");
+  EXPECT_EQ(j["gas_fee"], "1");
+  EXPECT_EQ(j["new_nonce"], 1);
+  std::string hash = j["tx_hash"];
+
+  auto replay = Call("POST", "/api/transaction/send", body);
+  EXPECT_EQ(replay.status, 409);
+  EXPECT_EQ(Json::parse(replay.body)["code"], "nonce_conflict");
+
+  auto tx = Call("GET", "/api/transaction/" + hash);
+  ASSERT_EQ(tx.status, 200);
+  EXPECT_EQ(Json::parse(tx.body)["sig_scheme"], "legacy");
+
+  auto bal = Json::parse(Call("GET", std::string("/api/account/") + kAddrB + "/balance").body);
+  EXPECT_EQ(bal["balance_credits"], "1000001500");
+  EXPECT_EQ(bal["balance_kray"], "1000001.500");
+  EXPECT_EQ(bal["balances"]["KRAY"]["decimals"], 3);
+
+  auto txs = Json::parse(Call("GET", std::string("/api/account/") + kAddrA + "/transactions?limit=1").body);
+  ASSERT_EQ(txs["transactions"].size(), 1u);
+  EXPECT_EQ(txs["transactions"][0]["tx_hash"], hash);
+}
+
+TEST_F(HandlersTest, BadInputIs400NeverCrash) {
+  struct Case {
+    std::string body, code;
+  } cases[] = {
+      {"{bad", "invalid_json"},
+      {"[]", "invalid_json"},
+      {R"({"to_account":"x"})", "missing_field"},
+      {R"({"from_account":1,"to_account":"x","amount":1,"nonce":0,"signature":"00"})", "invalid_type"},
+      {std::string(R"({"from_account":")") + kAddrA + R"(","to_account":")" + kAddrB +
+           R"(","amount":1.5,"nonce":0,"signature":"00"})",
+       "invalid_amount"},
+      {std::string(R"({"from_account":")") + kAddrA + R"(","to_account":")" + kAddrB +
+           R"(","amount":"1","nonce":0,"signature":"zz"})",
+       "invalid_signature_format"},
+      {std::string(R"({"from_account":")") + kAddrA + R"(","to_account":")" + kAddrB +
+           R"(","amount":"1","nonce":0,"signature":")" + std::string(128, '0') + R"(","asset":"NOPE"})",
+       "unknown_asset"},
+  };
+  for (const auto& c : cases) {
+    auto r = Call("POST", "/api/transaction/send", c.body);
+    EXPECT_EQ(r.status, 400) << c.body;
+    EXPECT_EQ(Json::parse(r.body)["code"], c.code) << c.body;
+  }
+  auto sig = Call("POST", "/api/transaction/send", Transfer("krayd-dev-account-2", kAddrA, kAddrB, 5, 0));
+  EXPECT_EQ(sig.status, 401);
+}
+
+TEST_F(HandlersTest, BatchGivesPerItemResults) {
+  Json items = Json::array();
+  items.push_back(Json::parse(Transfer("krayd-dev-account-1", kAddrA, kAddrB, 10, 0)));
+  items.push_back(Json::parse(Transfer("krayd-dev-account-1", kAddrA, kAddrB, 10, 0)));  // replay
+  items.push_back(Json{{"from_account", kAddrA}});
+  items.push_back(Json::parse(Transfer("krayd-dev-account-1", kAddrA, kAddrB, 20, 1)));
+  auto r = Call("POST", "/api/transaction/batch", Json{{"transactions", items}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = Json::parse(r.body);
+  EXPECT_EQ(j["accepted"], 2);
+  EXPECT_EQ(j["rejected"], 2);
+  EXPECT_EQ(j["results"][0]["ok"], true);
+  EXPECT_EQ(j["results"][1]["code"], "nonce_conflict");
+  EXPECT_EQ(j["results"][2]["code"], "missing_field");
+  EXPECT_EQ(j["results"][3]["new_nonce"], 2);
+  EXPECT_EQ(Call("POST", "/api/transaction/batch", R"({"transactions":[]})").status, 400);
+}
+
+TEST_F(HandlersTest, LiteralTransactionRoutes) {
+  auto p = Call("GET", "/api/transaction/pending");
+  ASSERT_EQ(p.status, 200);
+  EXPECT_TRUE(Json::parse(p.body)["pending"].is_array());
+  auto s = Call("GET", "/api/transaction/stats");
+  ASSERT_EQ(s.status, 200);
+  EXPECT_EQ(Json::parse(s.body)["total_transactions"], 0);
+  auto g = Call("POST", "/api/transaction/estimate-gas", R"({"tx_type":"withdrawal"})");
+  ASSERT_EQ(g.status, 200);
+  EXPECT_EQ(Json::parse(g.body)["gas_fee_credits"], "100");
+  EXPECT_EQ(Json::parse(g.body)["gas_fee_kray"], "0.100");
+  EXPECT_EQ(Call("POST", "/api/transaction/estimate-gas", R"({"tx_type":"warp"})").status, 400);
+  EXPECT_EQ(Call("GET", "/api/transaction/" + std::string(64, 'a')).status, 404);
+  EXPECT_EQ(Call("GET", "/api/transaction/xyz").status, 400);
+}
+
+TEST_F(HandlersTest, OperatorEndpointsNeedTheToken) {
+  EXPECT_EQ(Call("GET", "/api/account/list").status, 401);
+  EXPECT_EQ(Call("GET", "/api/account/list", "", "Bearer wrong").status, 401);
+  EXPECT_EQ(Call("GET", "/api/account/list", "", "Bearer tokX").status, 401);
+  auto ok = Call("GET", "/api/account/list", "", "Bearer tok");
+  ASSERT_EQ(ok.status, 200);
+  EXPECT_EQ(Json::parse(ok.body)["count"], 2);
+  auto c = Call("GET", "/api/node/conservation", "", "Bearer tok");
+  ASSERT_EQ(c.status, 200);
+  EXPECT_EQ(Json::parse(c.body)["ok"], true);
+
+  ctx_.rpctoken.clear();  // no token configured: disabled, not open
+  auto off = Call("GET", "/api/account/list", "", "Bearer ");
+  EXPECT_EQ(off.status, 503);
+  EXPECT_EQ(Json::parse(off.body)["code"], "operator_disabled");
+}
+
+TEST_F(HandlersTest, AccountErrors) {
+  EXPECT_EQ(Call("GET", "/api/account/foo/balance").status, 400);
+  EXPECT_EQ(Call("GET", "/api/account/kray_00000000000000000000000000000000/balance").status, 404);
+  auto create = Call("POST", "/api/account/create",
+                     Json{{"l1_address", kAddrA},
+                          {"pubkey", "52a084a2c921c04920b0177026f427f6a7fa8e90b16df9a3823fa409175e598c"}}
+                         .dump());
+  EXPECT_EQ(create.status, 400);
+  EXPECT_EQ(Json::parse(create.body)["code"], "pubkey_address_mismatch");
+}
+
+TEST(ParseTransferJson, SchemeDefaults) {
+  ChainParams params;
+  Json base = {{"from_account", "a"}, {"to_account", "b"}, {"amount", 1}, {"nonce", 0},
+               {"signature", std::string(128, '0')}};
+  auto plain = ParseTransferJson(base, params);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->scheme, state::SigScheme::kLegacy);
+  EXPECT_EQ(plain->asset, "KRAY");
+  EXPECT_EQ(plain->type, TxType::kTransfer);
+  for (auto [k, v] : {std::pair<const char*, const char*>{"asset", "BTC"}, {"data", "memo"}, {"tx_type", "swap"}}) {
+    Json j = base;
+    j[k] = v;
+    auto t = ParseTransferJson(j, params);
+    ASSERT_TRUE(t.ok()) << k;
+    EXPECT_EQ(t->scheme, state::SigScheme::kV1) << k;
+  }
+  Json forced = base;
+  forced["sig_scheme"] = "v1";
+  EXPECT_EQ(ParseTransferJson(forced, params)->scheme, state::SigScheme::kV1);
+  forced["sig_scheme"] = "v2";
+  EXPECT_EQ(ParseTransferJson(forced, params).error().code, "invalid_field");
+}
+
+}  // namespace
+}  // namespace kray::api
