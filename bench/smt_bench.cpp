@@ -84,7 +84,12 @@ void BM_SmtBatchUpdate_Memory(benchmark::State& state) {
   state.counters["nodes"] = static_cast<double>(s.store.size());
   state.counters["leaves_per_s"] = benchmark::Counter(kBatch, benchmark::Counter::kIsIterationInvariantRate);
 }
-BENCHMARK(BM_SmtBatchUpdate_Memory)->Arg(10000)->Arg(100000)->Arg(1000000)->Unit(benchmark::kMillisecond)->Iterations(5);
+BENCHMARK(BM_SmtBatchUpdate_Memory)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(5);
 
 struct SqlState {
   std::string path;
@@ -92,6 +97,12 @@ struct SqlState {
   std::unique_ptr<SqliteNodeStore> sql;
   std::unique_ptr<CachedNodeStore> cache;
   std::int64_t version = 0;
+  ~SqlState() {  // static fixture: runs at exit and removes the temp store
+    cache.reset();
+    sql.reset();
+    db.reset();
+    for (const char* ext : {"", "-wal", "-shm"}) std::filesystem::remove(path + ext);
+  }
 };
 
 SqlState& SqlFixture(std::uint64_t n) {
@@ -108,8 +119,7 @@ SqlState& SqlFixture(std::uint64_t n) {
     s->cache = std::make_unique<CachedNodeStore>(s->sql.get());
     kray::store::Transaction tx(*s->db);
     SparseMerkleTree tree(*s->cache);
-    if (!tx.ok() || !tree.ApplyUpdates(AllLeaves(n)).ok() || !s->cache->Flush().ok() || !tx.Commit().ok())
-      std::abort();
+    if (!tx.ok() || !tree.ApplyUpdates(AllLeaves(n)).ok() || !s->cache->Flush().ok() || !tx.Commit().ok()) std::abort();
   }
   return *s;
 }
@@ -133,7 +143,12 @@ void BM_SmtBatchUpdate_Sqlite(benchmark::State& state) {
   }
   state.counters["cached_nodes"] = static_cast<double>(s.cache->size());
 }
-BENCHMARK(BM_SmtBatchUpdate_Sqlite)->Arg(10000)->Arg(100000)->Arg(1000000)->Unit(benchmark::kMillisecond)->Iterations(5);
+BENCHMARK(BM_SmtBatchUpdate_Sqlite)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->Arg(1000000)
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(5);
 
 // Proof generation (read path of GET /api/account/:address/proof).
 void BM_SmtProve_Memory(benchmark::State& state) {

@@ -132,6 +132,20 @@ class Session : public std::enable_shared_from_this<Session> {
       if (n == 0) break;
     }
     if (parser_->is_done()) return OnRead({}, 0);
+    // curl and others send "Expect: 100-continue" for bodies over 1 KiB and
+    // wait up to a second for it (RFC 9110 10.1.1); answer at once.
+    auto expect = parser_->get().find(http::field::expect);
+    if (expect != parser_->get().end() && beast::iequals(expect->value(), "100-continue")) {
+      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+      return http::async_write(stream_, *cont, [self = shared_from_this(), cont](beast::error_code ec, std::size_t) {
+        if (ec) return self->DoClose();
+        self->ReadBody();
+      });
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
     // The body gets its own timeout, so a slow body cannot hold a thread-free
     // connection forever, and an idle keep-alive connection is timed by the header read.
     stream_.expires_after(std::chrono::seconds(server_->options.read_timeout_seconds));

@@ -262,8 +262,7 @@ Result<AccountProof> ProveAccountIn(store::Database& db, std::string_view accoun
                                     std::optional<std::int64_t> batch);
 }  // namespace
 
-Result<AccountProof> ProveAccount(store::Database& db, std::string_view account_id,
-                                  std::optional<std::int64_t> batch) {
+Result<AccountProof> ProveAccount(store::Database& db, std::string_view account_id, std::optional<std::int64_t> batch) {
   // One read transaction: the head root and the head nodes must come from the
   // same snapshot (the writer updates both about once a second).
   bool own = !db.InTransaction();
@@ -308,8 +307,8 @@ Result<AccountProof> ProveAccountIn(store::Database& db, std::string_view accoun
   if (ToHex(SmtProofRoot(p.proof)) != p.root)
     return Error::Internal("rollup: stored tree at version " + std::to_string(version) + " does not match its root");
   if (p.proof.Includes()) {
-    auto st = db.Cached(
-        "SELECT data FROM rollup_leaf_data WHERE key = ?1 AND version <= ?2 ORDER BY version DESC LIMIT 1");
+    auto st =
+        db.Cached("SELECT data FROM rollup_leaf_data WHERE key = ?1 AND version <= ?2 ORDER BY version DESC LIMIT 1");
     if (!st.ok()) return std::move(st).error();
     (*st)->BindBlob(1, key).Bind(2, version);
     auto row = (*st)->Step();

@@ -10,7 +10,9 @@ using Json = nlohmann::json;
 
 constexpr std::size_t kMaxItems = 1000000;
 
-Json NullOr(const std::optional<std::string>& s) { return s ? Json(*s) : Json(nullptr); }
+Json NullOr(const std::optional<std::string>& s) {
+  return s ? Json(*s) : Json(nullptr);
+}
 
 Json HeaderObj(const BatchHeader& b) {
   Hash256 sr{}, tr{};
@@ -104,17 +106,16 @@ Result<Json> Parse(std::string_view text) {
   return j;
 }
 
-Error Bad(const std::string& why) { return Error::Invalid("invalid_field", why); }
+Error Bad(const std::string& why) {
+  return Error::Invalid("invalid_field", why);
+}
 
 }  // namespace
 
 std::string RollupStatusJson(const RollupStatus& st, std::int64_t batches) {
-  return Json{{"state_root", st.state_root},
-              {"genesis_root", st.genesis_root},
-              {"last_batch", st.last_batch()},
-              {"batches", batches},
-              {"open_batch", st.open_batch},
-              {"open_since", st.open_since},
+  return Json{{"state_root", st.state_root},    {"genesis_root", st.genesis_root},
+              {"last_batch", st.last_batch()},  {"batches", batches},
+              {"open_batch", st.open_batch},    {"open_since", st.open_since},
               {"last_batched_seq", st.last_seq}}
       .dump();
 }

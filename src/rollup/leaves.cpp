@@ -22,7 +22,9 @@ void PutLp(Bytes& out, ByteSpan s) {
   PutU32(out, static_cast<std::uint32_t>(s.size()));
   out.insert(out.end(), s.begin(), s.end());
 }
-void PutLp(Bytes& out, std::string_view s) { PutLp(out, AsBytes(s)); }
+void PutLp(Bytes& out, std::string_view s) {
+  PutLp(out, AsBytes(s));
+}
 
 // Bounds-checked reader for untrusted leaf data.
 struct Reader {
@@ -60,7 +62,9 @@ Hash256 LeafKey(LeafType type, std::string_view id) {
   return crypto::TaggedHash(kLeafKeyTag, ser);
 }
 
-Hash256 LeafValueHash(ByteSpan data) { return crypto::TaggedHash(kLeafValueTag, data); }
+Hash256 LeafValueHash(ByteSpan data) {
+  return crypto::TaggedHash(kLeafValueTag, data);
+}
 
 Result<Bytes> EncodeAccountLeaf(const state::Account& account) {
   Bytes pub;
@@ -162,8 +166,7 @@ Result<state::Account> LoadAccountState(store::Database& db, std::string_view ac
   a.pubkey_hex = s.IsNull(1) ? "" : s.Text(1);
   a.nonce = static_cast<std::uint64_t>(s.Int64(2));
   s.Reset();
-  auto bt = db.Cached(
-      "SELECT asset, available, staked, locked FROM balances WHERE account_id = ?1 ORDER BY asset");
+  auto bt = db.Cached("SELECT asset, available, staked, locked FROM balances WHERE account_id = ?1 ORDER BY asset");
   if (!bt.ok()) return std::move(bt).error();
   store::Statement& b = **bt;
   b.Bind(1, account_id);

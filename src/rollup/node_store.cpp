@@ -79,7 +79,9 @@ Status SqliteNodeStore::Put(const NodePos& pos, const Node& node) {
   return s.Run();
 }
 
-Status SqliteNodeStore::Erase(const NodePos& pos) { return Put(pos, Node{}); }
+Status SqliteNodeStore::Erase(const NodePos& pos) {
+  return Put(pos, Node{});
+}
 
 // ---------------------------------------------------------------------------
 

@@ -16,7 +16,9 @@
 namespace kray::rollup {
 namespace {
 
-Error Diverge(const std::string& code, const std::string& msg) { return {ErrorKind::kConflict, code, msg}; }
+Error Diverge(const std::string& code, const std::string& msg) {
+  return {ErrorKind::kConflict, code, msg};
+}
 
 std::string TxWhere(std::int64_t batch, std::size_t index, const state::TxRecord& r) {
   return "batch " + std::to_string(batch) + " tx " + std::to_string(index) + " (seq " + std::to_string(r.seq) +
@@ -239,8 +241,8 @@ Status ChainReplayer::Batch(const BatchHeader& b, const std::vector<state::TxRec
   touched_.assign(touched.begin(), touched.end());
   std::string tx_root = ToHex(TxRoot(hashes));
   if (tx_root != b.tx_root)
-    return fail(Diverge("verify_tx_root_mismatch", "batch " + std::to_string(n) + ": tx root " + tx_root +
-                                                       " recomputed, published " + b.tx_root));
+    return fail(Diverge("verify_tx_root_mismatch",
+                        "batch " + std::to_string(n) + ": tx root " + tx_root + " recomputed, published " + b.tx_root));
   auto root = ApplyDirtyToTree(*impl_->db, impl_->nodes, n, false);
   if (!root.ok()) return fail(std::move(root).error());
   if (ToHex(*root) != b.state_root) {

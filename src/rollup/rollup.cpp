@@ -109,9 +109,8 @@ Rollup::Rollup(RollupOptions options) : opts_(options) {}
 Rollup::~Rollup() = default;
 
 Status Rollup::Attach(state::Ledger& ledger) {
-  KRAY_TRY(ledger.SubmitSync("rollup_init", [this](state::WriteContext& ctx, std::int64_t now) {
-    return Init(ctx.db(), now);
-  }));
+  KRAY_TRY(ledger.SubmitSync("rollup_init",
+                             [this](state::WriteContext& ctx, std::int64_t now) { return Init(ctx.db(), now); }));
   ledger.SetCommitObserver(this);
   return Ok();
 }
@@ -299,8 +298,7 @@ Result<std::optional<BatchHeader>> Rollup::CloseBatch(store::Database& db, std::
   if (!mark.ok()) return std::move(mark).error();
   mark->Bind(1, b.number).Bind(2, b.first_seq).Bind(3, b.last_seq);
   KRAY_TRY(mark->Run());
-  auto up = db.Prepare(
-      "UPDATE rollup_state SET open_batch = ?1, open_since = ?2, last_seq = ?3 WHERE id = 1");
+  auto up = db.Prepare("UPDATE rollup_state SET open_batch = ?1, open_since = ?2, last_seq = ?3 WHERE id = 1");
   if (!up.ok()) return std::move(up).error();
   up->Bind(1, b.number + 1).Bind(2, now).Bind(3, b.last_seq);
   KRAY_TRY(up->Run());

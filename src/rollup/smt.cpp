@@ -21,7 +21,9 @@ const crypto::Sha256Hasher& NodeHasher() {
   return h;
 }
 
-bool KeyLess(const SmtUpdate& x, const SmtUpdate& y) { return x.key < y.key; }
+bool KeyLess(const SmtUpdate& x, const SmtUpdate& y) {
+  return x.key < y.key;
+}
 
 // Index of the first entry in [b, e) whose bit `depth` is 1 (entries sorted).
 template <class It>
@@ -257,8 +259,7 @@ Result<Node> SparseMerkleTree::Rec(const NodePos& pos, const Node& existing, con
 Hash256 SmtProofRoot(const SmtProof& proof) {
   Hash256 h = proof.terminal_is_leaf ? SmtLeafHash(proof.leaf_key, proof.leaf_value_hash) : kEmptyHash;
   for (std::size_t i = proof.siblings.size(); i-- > 0;) {
-    h = KeyBit(proof.key, static_cast<int>(i)) ? SmtNodeHash(proof.siblings[i], h)
-                                                : SmtNodeHash(h, proof.siblings[i]);
+    h = KeyBit(proof.key, static_cast<int>(i)) ? SmtNodeHash(proof.siblings[i], h) : SmtNodeHash(h, proof.siblings[i]);
   }
   return h;
 }
@@ -298,8 +299,9 @@ Hash256 RootOfRange(std::span<const std::pair<Hash256, Hash256>> leaves, int dep
 Hash256 SmtRootOf(std::vector<std::pair<Hash256, Hash256>> leaves) {
   std::sort(leaves.begin(), leaves.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
   // Duplicated keys: keep the last occurrence is not defined here; callers pass unique keys.
-  leaves.erase(std::unique(leaves.begin(), leaves.end(), [](const auto& x, const auto& y) { return x.first == y.first; }),
-               leaves.end());
+  leaves.erase(
+      std::unique(leaves.begin(), leaves.end(), [](const auto& x, const auto& y) { return x.first == y.first; }),
+      leaves.end());
   return RootOfRange(leaves, 0);
 }
 

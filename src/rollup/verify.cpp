@@ -38,8 +38,8 @@ std::string ExplainStateMismatch(store::Database& src, ChainReplayer& replay, st
     }
     for (std::size_t i = 0; i < txs.size(); ++i)
       if (txs[i].from_id == id || txs[i].to_id == id)
-        return msg + "; first tx touching it: batch " + std::to_string(batch) + " tx " + std::to_string(i) +
-               " (seq " + std::to_string(txs[i].seq) + ", hash " + txs[i].tx_hash + ")";
+        return msg + "; first tx touching it: batch " + std::to_string(batch) + " tx " + std::to_string(i) + " (seq " +
+               std::to_string(txs[i].seq) + ", hash " + txs[i].tx_hash + ")";
     return msg + "; no tx of this batch touches it (changed outside any transaction)";
   }
   return "; the differing leaf is a supply leaf (fee pool / burned / minted)";

@@ -43,8 +43,7 @@ Result<ResolvedTransfer> PrepareTransfer(const ChainParams& params, const Transf
   if (tx.amount > kMaxAmount) return Error::Invalid("invalid_amount", "amount exceeds 2^63-1");
   if (!FindAsset(params.assets, tx.asset)) return Error::Invalid("unknown_asset", "unknown asset '" + tx.asset + "'");
   if (tx.data.size() > kMaxData) return Error::Invalid("data_too_long", "data must be at most 1024 bytes");
-  if (tx.scheme == SigScheme::kLegacy &&
-      (tx.asset != kGasAsset || tx.type != TxType::kTransfer || !tx.data.empty())) {
+  if (tx.scheme == SigScheme::kLegacy && (tx.asset != kGasAsset || tx.type != TxType::kTransfer || !tx.data.empty())) {
     return Error::Invalid("legacy_signature_not_allowed",
                           "the legacy signature format is only accepted for KRAY transfers of type 'transfer' "
                           "with empty data; sign the v1 message (docs/SIGNING.md)");
@@ -60,8 +59,8 @@ Result<ResolvedTransfer> PrepareTransfer(const ChainParams& params, const Transf
   rt.to_id = std::move(to->id);
   rt.to_address = std::move(to->address);
   rt.gas_fee = GasFor(tx.type);
-  rt.tx_hash = ToHex(TransferMessageV1(params.chain_id, TxTypeName(tx.type), rt.from_id, rt.to_id, tx.asset,
-                                       tx.amount, tx.nonce, tx.data));
+  rt.tx_hash = ToHex(TransferMessageV1(params.chain_id, TxTypeName(tx.type), rt.from_id, rt.to_id, tx.asset, tx.amount,
+                                       tx.nonce, tx.data));
   return rt;
 }
 
@@ -116,9 +115,8 @@ Result<TxRecord> ApplyTransfer(WriteContext& ctx, const ResolvedTransfer& rt, st
     auto gas = ctx.GetBalance(rt.from_id, kGasAsset);
     if (!gas.ok()) return std::move(gas).error();
     if (gas->available < rt.gas_fee) {
-      return Error::Conflict("insufficient_balance", "insufficient KRAY for gas: need " +
-                                                         std::to_string(rt.gas_fee) + ", have " +
-                                                         std::to_string(gas->available));
+      return Error::Conflict("insufficient_balance", "insufficient KRAY for gas: need " + std::to_string(rt.gas_fee) +
+                                                         ", have " + std::to_string(gas->available));
     }
   }
 
@@ -193,8 +191,8 @@ Result<ResolvedTransfer> TransferFromRecord(const ChainParams& params, const TxR
   if (rt.gas_fee != GasFor(*type)) return Error::Invalid("invalid_gas", "record gas does not match its type");
   if (!rt.to_address.empty() && AccountIdFromAddress(rt.to_address) != rt.to_id)
     return Error::Invalid("invalid_account", "record to_address does not hash to to_id");
-  std::string expect = ToHex(TransferMessageV1(params.chain_id, rec.type, rec.from_id, rec.to_id, rec.asset,
-                                               rec.amount, rec.nonce, rec.data));
+  std::string expect = ToHex(
+      TransferMessageV1(params.chain_id, rec.type, rec.from_id, rec.to_id, rec.asset, rec.amount, rec.nonce, rec.data));
   if (expect != rec.tx_hash) return Error::Invalid("invalid_tx_hash", "record tx_hash does not match its content");
   return rt;
 }

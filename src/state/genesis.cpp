@@ -12,7 +12,9 @@
 namespace kray::state {
 namespace {
 
-Error Bad(const std::string& msg) { return Error::Invalid("invalid_genesis", "genesis: " + msg); }
+Error Bad(const std::string& msg) {
+  return Error::Invalid("invalid_genesis", "genesis: " + msg);
+}
 
 }  // namespace
 
@@ -53,8 +55,10 @@ Result<Genesis> ParseGenesis(const ChainParams& params, std::string_view bytes) 
       for (const auto& [asset, v] : a["balances"].items()) {
         if (!FindAsset(params.assets, asset)) return Bad("unknown asset " + asset);
         Result<Amount> amt = Error::Invalid("invalid_amount", "not a string or integer");
-        if (v.is_string()) amt = ParseAmount(v.get<std::string>());
-        else if (v.is_number_unsigned()) amt = ParseAmount(std::to_string(v.get<std::uint64_t>()));
+        if (v.is_string())
+          amt = ParseAmount(v.get<std::string>());
+        else if (v.is_number_unsigned())
+          amt = ParseAmount(std::to_string(v.get<std::uint64_t>()));
         if (!amt.ok()) return Bad("bad " + asset + " balance for " + ga.l1_address + ": " + amt.error().message);
         if (*amt > 0) ga.balances.emplace_back(asset, *amt);
       }
@@ -100,9 +104,10 @@ Result<std::string> ApplyOrCheckGenesis(store::Database& db, const ChainParams& 
       auto g = LoadGenesisFile(params, path);
       if (!g.ok()) return std::move(g).error();
       if (g->hash_hex != **stored) {
-        return Error::Invalid("genesis_mismatch", "genesis file '" + path + "' (sha256 " + g->hash_hex +
-                                                      ") differs from the genesis this datadir was created with (sha256 " +
-                                                      **stored + "); refusing to start");
+        return Error::Invalid("genesis_mismatch",
+                              "genesis file '" + path + "' (sha256 " + g->hash_hex +
+                                  ") differs from the genesis this datadir was created with (sha256 " + **stored +
+                                  "); refusing to start");
       }
     }
     return **stored;
@@ -124,14 +129,18 @@ Result<std::string> ApplyOrCheckGenesis(store::Database& db, const ChainParams& 
   KRAY_TRY(put_meta("genesis_timestamp", std::to_string(g->timestamp)));
   std::map<std::string, Amount> totals;
   for (const auto& a : params.assets) totals[a.symbol] = 0;
-  auto ins_acct = db.Prepare("INSERT INTO accounts (account_id, l1_address, pubkey, nonce, created_at) VALUES (?,?,?,0,?)");
+  auto ins_acct =
+      db.Prepare("INSERT INTO accounts (account_id, l1_address, pubkey, nonce, created_at) VALUES (?,?,?,0,?)");
   auto ins_bal = db.Prepare("INSERT INTO balances (account_id, asset, available) VALUES (?,?,?)");
   if (!ins_acct.ok()) return std::move(ins_acct).error();
   if (!ins_bal.ok()) return std::move(ins_bal).error();
   for (const auto& a : g->accounts) {
     std::string id = AccountIdFromAddress(a.l1_address);
     ins_acct->Bind(1, id).Bind(2, a.l1_address);
-    if (a.pubkey_hex.empty()) ins_acct->BindNull(3); else ins_acct->Bind(3, a.pubkey_hex);
+    if (a.pubkey_hex.empty())
+      ins_acct->BindNull(3);
+    else
+      ins_acct->Bind(3, a.pubkey_hex);
     ins_acct->Bind(4, g->timestamp);
     KRAY_TRY(ins_acct->Run());
     for (const auto& [asset, amt] : a.balances) {

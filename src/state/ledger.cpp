@@ -1,13 +1,12 @@
 // Ledger: open, genesis, the sequencer (single writer, group commit), writes.
 #include "kray/state/ledger.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <filesystem>
 #include <future>
-
-#include <pthread.h>
 
 #include "kray/bitcoin/taproot_key.h"
 #include "kray/state/tx_message.h"
@@ -16,7 +15,7 @@
 namespace kray::state {
 
 namespace {
-constexpr std::size_t kMaxQueue = 200000;      // back-pressure: 503 beyond this
+constexpr std::size_t kMaxQueue = 200000;           // back-pressure: 503 beyond this
 constexpr std::size_t kMaxCachedEntries = 2000000;  // write-cache trim threshold
 }  // namespace
 
@@ -68,7 +67,9 @@ Ledger::~Ledger() {
   impl_->writer.reset();
 }
 
-void Ledger::SetCommitObserver(CommitObserver* observer) { impl_->observer.store(observer); }
+void Ledger::SetCommitObserver(CommitObserver* observer) {
+  impl_->observer.store(observer);
+}
 
 // ---------------- sequencer ----------------
 
@@ -140,8 +141,10 @@ void Ledger::Impl::ProcessGroup(std::vector<QueueItem>& group) {
       for (std::size_t i = 0; i < group.size(); ++i) {
         ctx->Begin();
         Status s = group[i].op(*ctx, now);
-        if (s.ok()) s = ctx->Commit();
-        else ctx->Rollback();
+        if (s.ok())
+          s = ctx->Commit();
+        else
+          ctx->Rollback();
         results[i] = std::move(s);
       }
       t1 = Clock::now();
@@ -181,7 +184,10 @@ void Ledger::Impl::ProcessGroup(std::vector<QueueItem>& group) {
 void Ledger::Submit(std::string label, WriteOp op, std::function<void(Status)> done) {
   QueueItem item;
   item.op = std::move(op);
-  item.done = std::move(done);
+  item.done = [label = std::move(label), done = std::move(done)](Status s) {
+    if (!s.ok()) spdlog::debug("write op '{}' failed: {} ({})", label, s.error().message, s.error().code);
+    done(std::move(s));
+  };
   impl_->Enqueue(std::move(item), nullptr);
 }
 
@@ -293,9 +299,10 @@ void Ledger::CreateAccount(std::string l1_address, std::string pubkey_hex, std::
   if (!key.ok()) return done(Error::Invalid("invalid_pubkey", key.error().message));
   Status bip86 = bitcoin::CheckBip86Key(params.hrp(), addr, *key);
   if (!bip86.ok()) {
-    return done(Error::Invalid("pubkey_address_mismatch",
-                               "pubkey is not the BIP-86 internal key of " + addr +
-                                   " (the address's output key must equal the key tweaked with TapTweak, no script tree)"));
+    return done(
+        Error::Invalid("pubkey_address_mismatch",
+                       "pubkey is not the BIP-86 internal key of " + addr +
+                           " (the address's output key must equal the key tweaked with TapTweak, no script tree)"));
   }
   std::string key_hex = ToHex(*key);
   auto out = std::make_shared<Account>();
@@ -351,10 +358,18 @@ Status Ledger::SubmitSync(std::string label, WriteOp op) {
   return f.get();
 }
 
-const ChainParams& Ledger::params() const { return impl_->opts.params; }
-int Ledger::store_version() const { return store::StoreVersion(); }
-std::string Ledger::genesis_hash() const { return impl_->genesis_hash; }
-std::string Ledger::datadir() const { return impl_->opts.datadir; }
+const ChainParams& Ledger::params() const {
+  return impl_->opts.params;
+}
+int Ledger::store_version() const {
+  return store::StoreVersion();
+}
+std::string Ledger::genesis_hash() const {
+  return impl_->genesis_hash;
+}
+std::string Ledger::datadir() const {
+  return impl_->opts.datadir;
+}
 std::size_t Ledger::queue_depth() const {
   std::lock_guard<std::mutex> lk(impl_->mu);
   return impl_->queue.size();

@@ -4,6 +4,7 @@
 
 #include "kray/bitcoin/taproot_key.h"
 #include "kray/state/tx_message.h"
+#include "kray/state/tx_query.h"
 #include "ledger_impl.h"
 
 namespace kray::state {
@@ -14,8 +15,10 @@ class ReaderLease {
  public:
   explicit ReaderLease(const Ledger::Impl* impl) : impl_(impl) {
     auto r = impl->AcquireReader();
-    if (r.ok()) db_ = std::move(*r);
-    else err_ = std::move(r).error();
+    if (r.ok())
+      db_ = std::move(*r);
+    else
+      err_ = std::move(r).error();
   }
   ~ReaderLease() {
     if (db_) impl_->ReleaseReader(std::move(db_));
@@ -30,8 +33,8 @@ class ReaderLease {
   Error err_;
 };
 
-#define KRAY_LEASE(lease)                      \
-  ReaderLease lease(impl_.get());              \
+#define KRAY_LEASE(lease)         \
+  ReaderLease lease(impl_.get()); \
   if (!lease.ok()) return lease.error()
 
 struct Use {
@@ -120,6 +123,22 @@ void ClampPage(int& limit, int& offset) {
 
 }  // namespace
 
+Result<std::vector<TxRecord>> TransactionsInSeqRange(store::Database& db, std::int64_t first_seq,
+                                                     std::int64_t last_seq) {
+  return QueryTxs(db, std::string("SELECT ") + kTxCols + " FROM transactions WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq",
+                  [&](store::Statement& s) { s.Bind(1, first_seq).Bind(2, last_seq); });
+}
+
+Result<std::optional<TxRecord>> TransactionByHash(store::Database& db, std::string_view tx_hash) {
+  std::string h(tx_hash);
+  std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return std::tolower(c); });
+  auto r = QueryTxs(db, std::string("SELECT ") + kTxCols + " FROM transactions WHERE tx_hash=?",
+                    [&](store::Statement& s) { s.Bind(1, h); });
+  if (!r.ok()) return std::move(r).error();
+  if (r->empty()) return std::optional<TxRecord>();
+  return std::optional<TxRecord>(std::move(r->front()));
+}
+
 Result<std::unique_ptr<store::Database>> Ledger::Impl::AcquireReader() const {
   {
     std::lock_guard<std::mutex> lk(readers_mu);
@@ -164,15 +183,16 @@ Result<std::optional<crypto::XOnlyPubKey>> Ledger::Impl::BoundKey(const std::str
 
 Result<std::string> Ledger::ResolveAccountId(std::string_view who) const {
   if (who.substr(0, 5) == "kray_") {
-    if (!IsAccountId(who)) return Error::Invalid("invalid_account", "'" + std::string(who) + "' is not a valid account id");
+    if (!IsAccountId(who))
+      return Error::Invalid("invalid_account", "'" + std::string(who) + "' is not a valid account id");
     return std::string(who);
   }
   std::string lower(who);
   std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
   auto key = bitcoin::DecodeP2trAddress(params().hrp(), lower);
   if (!key.ok()) {
-    return Error::Invalid("invalid_account", "'" + std::string(who) +
-                                                 "' is neither an account id nor a P2TR address of this network");
+    return Error::Invalid("invalid_account",
+                          "'" + std::string(who) + "' is neither an account id nor a P2TR address of this network");
   }
   return AccountIdFromAddress(lower);
 }
@@ -186,7 +206,8 @@ Result<Account> Ledger::GetAccount(std::string_view who) const {
   auto id = ResolveAccountId(who);
   if (!id.ok()) return std::move(id).error();
   KRAY_LEASE(lease);
-  auto st = lease.db().Cached("SELECT account_id, l1_address, pubkey, nonce, created_at FROM accounts WHERE account_id=?");
+  auto st =
+      lease.db().Cached("SELECT account_id, l1_address, pubkey, nonce, created_at FROM accounts WHERE account_id=?");
   if (!st.ok()) return std::move(st).error();
   Account a;
   {
@@ -272,10 +293,9 @@ Result<TxRecord> Ledger::GetTransaction(std::string_view hash) const {
   std::string h(hash);
   std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return std::tolower(c); });
   KRAY_LEASE(lease);
-  auto r = QueryTxs(lease.db(), std::string("SELECT ") + kTxCols + " FROM transactions WHERE tx_hash=?",
-                    [&](store::Statement& s) { s.Bind(1, h); });
+  auto r = TransactionByHash(lease.db(), h);
   if (!r.ok()) return std::move(r).error();
-  if (!r->empty()) return std::move(r->front());
+  if (r->has_value()) return std::move(**r);
   {
     std::lock_guard<std::mutex> lk(impl_->mu);
     for (const auto& [t, rec] : impl_->pending)

@@ -12,7 +12,9 @@ Balance Account::BalanceOf(const std::string& asset) const {
   return z;
 }
 
-std::string_view SigSchemeName(SigScheme s) { return s == SigScheme::kV1 ? "v1" : "legacy"; }
+std::string_view SigSchemeName(SigScheme s) {
+  return s == SigScheme::kV1 ? "v1" : "legacy";
+}
 
 std::string ConservationReport::ToString() const {
   std::ostringstream os;

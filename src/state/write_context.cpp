@@ -166,7 +166,9 @@ WriteContext::WriteContext(store::Database& db, const ChainParams& params)
     : impl_(std::make_unique<Impl>(db, params)) {}
 WriteContext::~WriteContext() = default;
 
-const ChainParams& WriteContext::params() const { return impl_->params; }
+const ChainParams& WriteContext::params() const {
+  return impl_->params;
+}
 
 void WriteContext::Begin() {
   auto& m = *impl_;
@@ -245,13 +247,19 @@ Status WriteContext::Impl::FlushAll() {
       auto st = Stmt("INSERT INTO accounts (account_id, l1_address, pubkey, nonce, created_at) VALUES (?,?,?,?,?)");
       if (!st.ok()) return std::move(st).error();
       (*st)->Bind(1, k).Bind(2, a.l1_address);
-      if (a.pubkey.empty()) (*st)->BindNull(3); else (*st)->Bind(3, a.pubkey);
+      if (a.pubkey.empty())
+        (*st)->BindNull(3);
+      else
+        (*st)->Bind(3, a.pubkey);
       (*st)->Bind(4, static_cast<std::int64_t>(a.nonce)).Bind(5, a.created_at);
       KRAY_TRY((*st)->Run());
     } else {
       auto st = Stmt("UPDATE accounts SET pubkey=?, nonce=? WHERE account_id=?");
       if (!st.ok()) return std::move(st).error();
-      if (a.pubkey.empty()) (*st)->BindNull(1); else (*st)->Bind(1, a.pubkey);
+      if (a.pubkey.empty())
+        (*st)->BindNull(1);
+      else
+        (*st)->Bind(1, a.pubkey);
       (*st)->Bind(2, static_cast<std::int64_t>(a.nonce)).Bind(3, k);
       KRAY_TRY((*st)->Run());
     }
@@ -267,8 +275,9 @@ Status WriteContext::Impl::FlushAll() {
     // Plain INSERT or UPDATE (we know which from in_db), not an UPSERT: an
     // outer ON CONFLICT overrides the conflict clause of triggers that other
     // modules (rollup) put on these tables.
-    auto st = b.in_db ? Stmt("UPDATE balances SET available=?3, staked=?4, locked=?5 WHERE account_id=?1 AND asset=?2")
-                      : Stmt("INSERT INTO balances (account_id, asset, available, staked, locked) VALUES (?1,?2,?3,?4,?5)");
+    auto st = b.in_db
+                  ? Stmt("UPDATE balances SET available=?3, staked=?4, locked=?5 WHERE account_id=?1 AND asset=?2")
+                  : Stmt("INSERT INTO balances (account_id, asset, available, staked, locked) VALUES (?1,?2,?3,?4,?5)");
     if (!st.ok()) return std::move(st).error();
     (*st)->Bind(1, std::string_view(k).substr(0, sep)).Bind(2, std::string_view(k).substr(sep + 1));
     for (int i = 0; i < 3; ++i) (*st)->Bind(3 + i, static_cast<std::int64_t>(b.v[i]));
@@ -281,8 +290,9 @@ Status WriteContext::Impl::FlushAll() {
     auto it = supply.find(k);
     if (it == supply.end() || !it->second.dirty) continue;
     SupplyState& s = it->second;
-    auto st = s.in_db ? Stmt("UPDATE supply SET minted=?3, burned=?4, fee_pool=?5 WHERE asset=?1 AND genesis_total=?2")
-                      : Stmt("INSERT INTO supply (asset, genesis_total, minted, burned, fee_pool) VALUES (?1,?2,?3,?4,?5)");
+    auto st = s.in_db
+                  ? Stmt("UPDATE supply SET minted=?3, burned=?4, fee_pool=?5 WHERE asset=?1 AND genesis_total=?2")
+                  : Stmt("INSERT INTO supply (asset, genesis_total, minted, burned, fee_pool) VALUES (?1,?2,?3,?4,?5)");
     if (!st.ok()) return std::move(st).error();
     (*st)->Bind(1, k).Bind(2, static_cast<std::int64_t>(s.genesis)).Bind(3, static_cast<std::int64_t>(s.minted));
     (*st)->Bind(4, static_cast<std::int64_t>(s.burned)).Bind(5, static_cast<std::int64_t>(s.fee_pool));
@@ -300,13 +310,22 @@ Status WriteContext::Impl::FlushAll() {
     if (!st.ok()) return std::move(st).error();
     auto& s = **st;
     s.Bind(1, static_cast<std::int64_t>(t.seq)).Bind(2, t.tx_hash).Bind(3, t.type);
-    if (t.from_id.empty()) s.BindNull(4); else s.Bind(4, t.from_id);
-    if (t.to_id.empty()) s.BindNull(5); else s.Bind(5, t.to_id);
+    if (t.from_id.empty())
+      s.BindNull(4);
+    else
+      s.Bind(4, t.from_id);
+    if (t.to_id.empty())
+      s.BindNull(5);
+    else
+      s.Bind(5, t.to_id);
     s.Bind(6, t.to_address).Bind(7, t.asset).Bind(8, static_cast<std::int64_t>(t.amount));
     s.Bind(9, static_cast<std::int64_t>(t.gas_fee)).Bind(10, static_cast<std::int64_t>(t.nonce));
     s.Bind(11, t.signature).Bind(12, t.sig_scheme).Bind(13, t.data).Bind(14, t.status);
     s.Bind(15, t.created_at).Bind(16, t.confirmed_at);
-    if (t.batch_id < 0) s.BindNull(17); else s.Bind(17, t.batch_id);
+    if (t.batch_id < 0)
+      s.BindNull(17);
+    else
+      s.Bind(17, t.batch_id);
     s.Bind(18, t.signed_from).Bind(19, t.signed_to);
     KRAY_TRY(s.Run());
   }
@@ -340,7 +359,9 @@ void WriteContext::ClearCache() {
   m.broken.reset();
 }
 
-std::size_t WriteContext::CachedEntries() const { return impl_->accts.size() + impl_->bals.size(); }
+std::size_t WriteContext::CachedEntries() const {
+  return impl_->accts.size() + impl_->bals.size();
+}
 
 store::Database& WriteContext::db() {
   auto& m = *impl_;
@@ -349,8 +370,10 @@ store::Database& WriteContext::db() {
     // unit cannot undo them; then the unit's own SQL runs in the savepoint.
     Status s = m.FlushAll();
     if (s.ok()) s = m.db.Exec("SAVEPOINT kray_unit");
-    if (s.ok()) m.savepoint = true;
-    else if (!m.broken) m.broken = s.error();
+    if (s.ok())
+      m.savepoint = true;
+    else if (!m.broken)
+      m.broken = s.error();
   } else if (!m.in_unit) {
     Status s = m.FlushAll();
     if (!s.ok() && !m.broken) m.broken = s.error();
@@ -448,8 +471,8 @@ Status WriteContext::Debit(std::string_view id, std::string_view asset, Bucket b
   auto diff = CheckedSub(v, amount);
   if (!diff) {
     return Error::Conflict("insufficient_balance", "insufficient " + std::string(BucketName(bucket)) + " " +
-                                                       std::string(asset) + " balance: need " +
-                                                       std::to_string(amount) + ", have " + std::to_string(v));
+                                                       std::string(asset) + " balance: need " + std::to_string(amount) +
+                                                       ", have " + std::to_string(v));
   }
   v = *diff;
   impl_->PutBal(id, asset, *b);
@@ -506,7 +529,8 @@ Status WriteContext::PayFromFeePool(std::string_view id, std::string_view asset,
   auto left = CheckedSub(s->fee_pool, amount);
   if (!left) {
     return Error::Conflict("insufficient_fee_pool", "fee pool of " + std::string(asset) + " holds " +
-                                                        std::to_string(s->fee_pool) + ", need " + std::to_string(amount));
+                                                        std::to_string(s->fee_pool) + ", need " +
+                                                        std::to_string(amount));
   }
   s->fee_pool = *left;
   KRAY_TRY(Credit(id, asset, Bucket::kAvailable, amount));
@@ -529,10 +553,16 @@ Result<TxRecord> WriteContext::RecordTx(TxRecord rec) {
   return rec;
 }
 
-void WriteContext::Touch(std::string_view id) { impl_->u_touched.emplace_back(id); }
+void WriteContext::Touch(std::string_view id) {
+  impl_->u_touched.emplace_back(id);
+}
 
-const std::vector<TxRecord>& WriteContext::applied() const { return impl_->applied; }
-const std::set<std::string>& WriteContext::touched() const { return impl_->touched; }
+const std::vector<TxRecord>& WriteContext::applied() const {
+  return impl_->applied;
+}
+const std::set<std::string>& WriteContext::touched() const {
+  return impl_->touched;
+}
 void WriteContext::ClearApplied() {
   impl_->applied.clear();
   impl_->touched.clear();

@@ -16,8 +16,10 @@ Error SqlError(sqlite3* db, int rc, std::string_view what) {
   msg += ": ";
   msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   msg += " (sqlite rc=" + std::to_string(rc) + ")";
-  if (rc == SQLITE_CONSTRAINT || (rc & 0xff) == SQLITE_CONSTRAINT) return Error{ErrorKind::kConflict, "constraint_violation", msg};
-  if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED) return Error{ErrorKind::kUnavailable, "store_busy", msg};
+  if (rc == SQLITE_CONSTRAINT || (rc & 0xff) == SQLITE_CONSTRAINT)
+    return Error{ErrorKind::kConflict, "constraint_violation", msg};
+  if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+    return Error{ErrorKind::kUnavailable, "store_busy", msg};
   return Error{ErrorKind::kInternal, "store_error", msg};
 }
 
@@ -29,7 +31,8 @@ Result<Synchronous> ParseSynchronous(std::string_view text) {
   if (up == "NORMAL") return Synchronous::kNormal;
   if (up == "FULL") return Synchronous::kFull;
   if (up == "EXTRA") return Synchronous::kExtra;
-  return Error::Invalid("invalid_synchronous", "synchronous must be NORMAL, FULL or EXTRA, got '" + std::string(text) + "'");
+  return Error::Invalid("invalid_synchronous",
+                        "synchronous must be NORMAL, FULL or EXTRA, got '" + std::string(text) + "'");
 }
 
 // ---------------- Statement ----------------
@@ -104,9 +107,15 @@ void Statement::Reset() {
   bind_rc_ = SQLITE_OK;
 }
 
-int Statement::ColumnCount() const { return sqlite3_column_count(stmt_); }
-bool Statement::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
-std::int64_t Statement::Int64(int col) const { return sqlite3_column_int64(stmt_, col); }
+int Statement::ColumnCount() const {
+  return sqlite3_column_count(stmt_);
+}
+bool Statement::IsNull(int col) const {
+  return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
+}
+std::int64_t Statement::Int64(int col) const {
+  return sqlite3_column_int64(stmt_, col);
+}
 std::string Statement::Text(int col) const {
   const unsigned char* p = sqlite3_column_text(stmt_, col);
   int n = sqlite3_column_bytes(stmt_, col);
@@ -125,7 +134,8 @@ Bytes Statement::Blob(int col) const {
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const OpenOptions& opts) {
   std::unique_ptr<Database> db(new Database());
   db->path_ = path;
-  int flags = SQLITE_OPEN_NOMUTEX | (opts.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+  int flags =
+      SQLITE_OPEN_NOMUTEX | (opts.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
   int rc = sqlite3_open_v2(path.c_str(), &db->db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     Error e = SqlError(db->db_, rc, "cannot open database '" + path + "'");
@@ -133,9 +143,9 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   }
   sqlite3_extended_result_codes(db->db_, 1);
   sqlite3_busy_timeout(db->db_, opts.busy_timeout_ms);
-  const char* sync = opts.synchronous == Synchronous::kNormal ? "NORMAL"
+  const char* sync = opts.synchronous == Synchronous::kNormal  ? "NORMAL"
                      : opts.synchronous == Synchronous::kExtra ? "EXTRA"
-                                                                : "FULL";
+                                                               : "FULL";
   if (!opts.read_only) KRAY_TRY(db->Exec("PRAGMA journal_mode=WAL"));
   KRAY_TRY(db->Exec(std::string("PRAGMA synchronous=") + sync));
   KRAY_TRY(db->Exec("PRAGMA foreign_keys=ON"));
@@ -228,9 +238,15 @@ Status Database::Migrate() {
   return Ok();
 }
 
-std::int64_t Database::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
-int Database::Changes() const { return sqlite3_changes(db_); }
-bool Database::InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
+std::int64_t Database::LastInsertRowId() const {
+  return sqlite3_last_insert_rowid(db_);
+}
+int Database::Changes() const {
+  return sqlite3_changes(db_);
+}
+bool Database::InTransaction() const {
+  return sqlite3_get_autocommit(db_) == 0;
+}
 
 // ---------------- Transaction ----------------
 

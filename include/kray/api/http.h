@@ -35,7 +35,7 @@ struct HttpRequest {
 struct HttpResponse {
   int status = 200;
   std::string body;
-  std::string content_type = "application/json; charset=utf-8";
+  std::string content_type = "application/json";
   KeyValues headers;  // extra headers (Retry-After, Allow, ...)
 };
 

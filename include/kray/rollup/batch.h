@@ -96,14 +96,13 @@ struct AccountProof {
   std::string account_id;
   std::int64_t batch = 0;  // 0 = genesis, or the current open state (see at_head)
   bool at_head = false;
-  std::string root;        // hex root the proof is against
+  std::string root;  // hex root the proof is against
   SmtProof proof;
-  Bytes leaf_data;         // empty when the account is absent at that batch
+  Bytes leaf_data;  // empty when the account is absent at that batch
 };
 // batch: nullopt = the current state. Uses the versioned node table, so any
 // past batch works. NotFound "batch_not_found".
-Result<AccountProof> ProveAccount(store::Database& db, std::string_view account_id,
-                                  std::optional<std::int64_t> batch);
+Result<AccountProof> ProveAccount(store::Database& db, std::string_view account_id, std::optional<std::int64_t> batch);
 // Checks an AccountProof offline: the leaf data hashes to the proven value,
 // belongs to `account_id`, and the proof verifies against `root`.
 Status VerifyAccountProof(const AccountProof& p, const Hash256& root);

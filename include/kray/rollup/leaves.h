@@ -47,8 +47,12 @@ struct SupplyState {
 };
 
 Hash256 LeafKey(LeafType type, std::string_view id);
-inline Hash256 AccountKey(std::string_view account_id) { return LeafKey(LeafType::kAccount, account_id); }
-inline Hash256 SupplyKey(std::string_view asset) { return LeafKey(LeafType::kSupply, asset); }
+inline Hash256 AccountKey(std::string_view account_id) {
+  return LeafKey(LeafType::kAccount, account_id);
+}
+inline Hash256 SupplyKey(std::string_view asset) {
+  return LeafKey(LeafType::kSupply, asset);
+}
 Hash256 LeafValueHash(ByteSpan data);
 
 // Canonical leaf data. Invalid "invalid_pubkey" if pubkey_hex is neither

@@ -27,8 +27,8 @@
 namespace kray::rollup {
 
 struct RollupOptions {
-  std::int64_t batch_interval = 3600;    // seconds (config key batchinterval)
-  std::int64_t max_batch_txs = 10000;    // config key maxbatchtxs
+  std::int64_t batch_interval = 3600;      // seconds (config key batchinterval)
+  std::int64_t max_batch_txs = 10000;      // config key maxbatchtxs
   std::size_t max_cached_nodes = 4000000;  // tree cache bound (~150 bytes/node)
 };
 

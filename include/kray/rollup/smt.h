@@ -33,7 +33,9 @@ inline constexpr Hash256 kEmptyHash{};
 Hash256 SmtLeafHash(const Hash256& key, const Hash256& value_hash);
 Hash256 SmtNodeHash(const Hash256& left, const Hash256& right);
 // Bit `i` (0 = most significant bit of byte 0) of `key`.
-inline int KeyBit(const Hash256& key, int i) { return (key[i >> 3] >> (7 - (i & 7))) & 1; }
+inline int KeyBit(const Hash256& key, int i) {
+  return (key[i >> 3] >> (7 - (i & 7))) & 1;
+}
 
 // A node position: `depth` bits of `prefix` (the rest zeroed).
 struct NodePos {

@@ -23,8 +23,8 @@ namespace kray::rollup {
 
 struct VerifyOptions {
   ChainParams params;
-  std::string store_file;  // default: <datadir>/krayd.sqlite
-  std::string temp_dir;    // default: the system temp directory
+  std::string store_file;             // default: <datadir>/krayd.sqlite
+  std::string temp_dir;               // default: the system temp directory
   std::int64_t progress_every = 100;  // batches between progress lines
 };
 

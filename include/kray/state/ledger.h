@@ -33,11 +33,11 @@ namespace kray::state {
 class WriteContext;
 
 struct LedgerOptions {
-  std::string datadir;            // created if missing; store file is <datadir>/krayd.sqlite
+  std::string datadir;  // created if missing; store file is <datadir>/krayd.sqlite
   ChainParams params;
-  std::string genesis_path;       // JSON allocation (config/genesis.regtest.json)
+  std::string genesis_path;          // JSON allocation (config/genesis.regtest.json)
   std::string synchronous = "FULL";  // NORMAL | FULL | EXTRA
-  std::size_t max_group = 2048;   // max items per group commit
+  std::size_t max_group = 2048;      // max items per group commit
   std::size_t read_connections = 4;  // pooled reader connections (grown on demand)
 };
 
@@ -54,6 +54,8 @@ class CommitObserver {
   virtual Status OnGroupApplied(store::Database& db, const std::vector<TxRecord>& txs,
                                 const std::set<std::string>& touched_accounts) = 0;
   // At least once per second, even when idle, in its own write transaction.
+  // Observers must not write accounts/balances/supply (the sequencer caches
+  // them); transactions.batch_id and the module's own tables are fine.
   virtual Status OnTick(store::Database& db, std::int64_t now) = 0;
 };
 
@@ -100,8 +102,8 @@ class Ledger {
   Result<std::vector<TxRecord>> AccountTransactions(std::string_view who, int limit, int offset) const;  // newest first
   Result<AccountStats> GetAccountStats(std::string_view who) const;
   Result<std::vector<Account>> ListAccounts(int limit, int offset) const;  // by created_at, account_id
-  Result<TxRecord> GetTransaction(std::string_view tx_hash) const;  // 404 "tx_not_found"
-  std::vector<TxRecord> Pending(int limit) const;  // queued, not yet committed
+  Result<TxRecord> GetTransaction(std::string_view tx_hash) const;         // 404 "tx_not_found"
+  std::vector<TxRecord> Pending(int limit) const;                          // queued, not yet committed
   Result<TxStats> GetTxStats() const;
   Result<ConservationReport> CheckConservation() const;
   // Adds a term to the conservation check: `sql` must return rows

@@ -21,7 +21,7 @@ struct Balance {
 struct Account {
   std::string account_id;
   std::string l1_address;
-  std::string pubkey_hex;  // x-only, empty if no key is bound yet
+  std::string pubkey_hex;   // x-only, empty if no key is bound yet
   std::uint64_t nonce = 0;  // the next nonce this account must sign with
   std::int64_t created_at = 0;
   std::vector<Balance> balances;  // one per asset with a row, sorted by asset
@@ -71,7 +71,7 @@ struct TxRecord {
   std::string signature;   // hex, empty for operator/system txs
   std::string sig_scheme;  // "legacy" | "v1" | "" (system)
   std::string data;
-  std::string status;      // "confirmed" (stored) | "pending" (Pending())
+  std::string status;  // "confirmed" (stored) | "pending" (Pending())
   std::int64_t created_at = 0, confirmed_at = 0;
   std::int64_t batch_id = -1;  // -1 until a rollup batch includes it
 };

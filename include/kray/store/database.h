@@ -32,10 +32,10 @@ Result<Synchronous> ParseSynchronous(std::string_view text);
 struct OpenOptions {
   Synchronous synchronous = Synchronous::kFull;
   int busy_timeout_ms = 5000;
-  bool read_only = false;   // open SQLITE_OPEN_READONLY (file must exist)
-  bool migrate = true;      // apply embedded migrations on open (ignored if read_only)
-  int cache_size_kib = 65536;           // PRAGMA cache_size (page cache per connection)
-  std::int64_t mmap_size = 268435456;   // PRAGMA mmap_size (0 = off)
+  bool read_only = false;              // open SQLITE_OPEN_READONLY (file must exist)
+  bool migrate = true;                 // apply embedded migrations on open (ignored if read_only)
+  int cache_size_kib = 65536;          // PRAGMA cache_size (page cache per connection)
+  std::int64_t mmap_size = 268435456;  // PRAGMA mmap_size (0 = off)
   // PRAGMA wal_autocheckpoint in pages. Larger than SQLite's 1000 so hot
   // index pages rewritten by many group commits are copied back once.
   int wal_autocheckpoint = 16384;

@@ -210,7 +210,8 @@ int CmdVerifyChain(const std::vector<std::string>& args, std::ostream& out, std:
   rollup::ChainReplayer& r = **replay;
   Status g = r.Genesis(genesis->leaves, genesis->genesis_root, genesis->base_seq);
   if (!g.ok()) {
-    out << json{{"verdict", "divergence"}, {"batch", 0}, {"code", g.error().code}, {"message", g.error().message}}.dump(2)
+    out << json{{"verdict", "divergence"}, {"batch", 0}, {"code", g.error().code}, {"message", g.error().message}}.dump(
+               2)
         << "\n";
     return 2;
   }
@@ -324,6 +325,23 @@ int CmdVerifyProof(const std::vector<std::string>& args, std::ostream& out, std:
              .dump(2)
       << "\n";
   return 0;
+}
+
+namespace {
+std::vector<std::string> WithGlobal(const Options& o, const Args& a) {
+  std::vector<std::string> full = {"-rpcconnect=" + o.rpcconnect, "-rpcport=" + std::to_string(o.rpcport),
+                                   "-rpctimeout=" + std::to_string(o.rpctimeout)};
+  full.insert(full.end(), a.begin(), a.end());  // options after the command win
+  return full;
+}
+}  // namespace
+
+int CmdVerifyChainWithOptions(const Options& o, const Args& a, std::ostream& out, std::ostream& err) {
+  return CmdVerifyChain(WithGlobal(o, a), out, err);
+}
+
+int CmdVerifyProofWithOptions(const Options& o, const Args& a, std::ostream& out, std::ostream& err) {
+  return CmdVerifyProof(WithGlobal(o, a), out, err);
 }
 
 }  // namespace kray::cli

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "cli.h"
+
 namespace kray::cli {
 
 // verifychain [-rpcconnect=127.0.0.1] [-rpcport=5000] [-rpctimeout=30]
@@ -25,5 +27,11 @@ int CmdVerifyChain(const std::vector<std::string>& args, std::ostream& out, std:
 // Checks an account proof (GET /api/account/:address/proof) against a root;
 // prints the proven leaf (or "absent") and exits 0 if valid, 1 otherwise.
 int CmdVerifyProof(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+
+// The same two commands with kray-cli's global options (-rpcconnect, -rpcport,
+// -rpctimeout given before the command) applied first; signatures match the
+// `commands` table in main.cpp.
+int CmdVerifyChainWithOptions(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
+int CmdVerifyProofWithOptions(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
 
 }  // namespace kray::cli

@@ -25,7 +25,6 @@
 #include "kray/store/database.h"
 
 #ifdef KRAY_HAVE_ROLLUP
-#include "kray/api/handlers_rollup.h"
 #include "kray/rollup/rollup.h"
 #include "kray/rollup/verify.h"
 #endif
@@ -145,7 +144,6 @@ int main(int argc, char** argv) {
   kray::api::Router router;
   kray::api::RegisterAllRoutes(router, ctx);
 #ifdef KRAY_HAVE_ROLLUP
-  kray::api::RegisterRollupRoutes(router, ctx);
   // Declared before the Ledger so it outlives it (the Ledger calls it until
   // its sequencer stops).
   kray::rollup::RollupOptions rollup_options;

@@ -220,12 +220,12 @@ TEST_F(RollupTest, VerifyReplaysHistoryAndCatchesAnEditedBalance) {
   for (int i = 0; i < 4; ++i) Send(a_, b_, 100 + i, i % 2 ? "BTC" : "KRAY");
   // Legacy-signed, from given as the L1 address; to a new account by address.
   auto r = ledger_->SubmitTransferSync(state::testing::Legacy(a_, a_.address, b_.id, 77, 4));
-  ASSERT_TRUE(r.ok()) << r.error().message;                                   // batch 1 closes (5 txs)
+  ASSERT_TRUE(r.ok()) << r.error().message;  // batch 1 closes (5 txs)
   auto acct = ledger_->GetAccount(b_.id);
   ASSERT_TRUE(ledger_->SubmitTransferSync(V1(ledger_->params(), b_, c.address, "KRAY", 50, acct->nonce)).ok());
-  ASSERT_TRUE(ledger_->CreateAccountSync(c.address, ToHex(c.pub)).ok());     // key bound, no tx
+  ASSERT_TRUE(ledger_->CreateAccountSync(c.address, ToHex(c.pub)).ok());  // key bound, no tx
   Send(c, a_, 1);
-  for (int i = 0; i < 3; ++i) Send(b_, a_, 3);                               // batch 2 closes
+  for (int i = 0; i < 3; ++i) Send(b_, a_, 3);  // batch 2 closes
   Close();
   VerifyOptions vo;
   std::vector<std::string> lines;
@@ -239,8 +239,10 @@ TEST_F(RollupTest, VerifyReplaysHistoryAndCatchesAnEditedBalance) {
   {
     auto db = store::Database::Open(dir_.file("data") + "/krayd.sqlite");
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec("UPDATE balances SET available = available + 1000 WHERE account_id = '" + b_.id +
-                            "' AND asset = 'KRAY'").ok());
+    ASSERT_TRUE((*db)
+                    ->Exec("UPDATE balances SET available = available + 1000 WHERE account_id = '" + b_.id +
+                           "' AND asset = 'KRAY'")
+                    .ok());
   }
   Open();
   for (int i = 0; i < 5; ++i) Send(a_, c, 2);  // batch 3 (b untouched by any tx in it)
@@ -257,7 +259,9 @@ TEST(AnchorTest, PayloadAndScriptLayout) {
   for (int i = 0; i < 32; ++i) sr[i] = static_cast<std::uint8_t>(i), tr[i] = static_cast<std::uint8_t>(0xff - i);
   Bytes p = AnchorPayload(0x0102030405060708ULL, sr, tr);
   ASSERT_EQ(p.size(), kAnchorPayloadSize);
-  EXPECT_EQ(ToHex(ByteSpan(p).subspan(0, 13)), "4b52415901" "0102030405060708");
+  EXPECT_EQ(ToHex(ByteSpan(p).subspan(0, 13)),
+            "4b52415901"
+            "0102030405060708");
   Bytes s = AnchorScript(1, sr, tr);
   ASSERT_EQ(s.size(), 80u);
   EXPECT_EQ(s[0], 0x6a);
@@ -292,10 +296,10 @@ TEST(EncodingTest, GoldenTxRootAndLeaves) {
   EXPECT_EQ(back->account.balances[0].asset, "BTC");
   EXPECT_EQ(back->account.balances[1].staked, 20u);
   SupplyState s{"KRAY", 2000000000, 0, 11, 10};
-  EXPECT_EQ(ToHex(LeafValueHash(EncodeSupplyLeaf(s))), "a4348147cc26e5a4ea054a369f18e25c65f6fd046f4e0a7e2644db6341e807b8");
+  EXPECT_EQ(ToHex(LeafValueHash(EncodeSupplyLeaf(s))),
+            "a4348147cc26e5a4ea054a369f18e25c65f6fd046f4e0a7e2644db6341e807b8");
   // Decoder rejects truncation and trailing bytes, never crashes.
-  for (std::size_t n = 0; n < data->size(); ++n)
-    EXPECT_FALSE(DecodeLeaf(ByteSpan(*data).subspan(0, n)).ok()) << n;
+  for (std::size_t n = 0; n < data->size(); ++n) EXPECT_FALSE(DecodeLeaf(ByteSpan(*data).subspan(0, n)).ok()) << n;
   Bytes extra = *data;
   extra.push_back(0);
   EXPECT_FALSE(DecodeLeaf(extra).ok());

@@ -1,4 +1,6 @@
 // Sparse Merkle tree: incremental updates vs. full rebuild, proofs, golden roots.
+#include "kray/rollup/smt.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
@@ -7,13 +9,14 @@
 
 #include "kray/crypto/hash.h"
 #include "kray/rollup/node_store.h"
-#include "kray/rollup/smt.h"
 #include "kray/store/database.h"
 
 namespace kray::rollup {
 namespace {
 
-Hash256 H(const std::string& s) { return crypto::Sha256(AsBytes(s)); }
+Hash256 H(const std::string& s) {
+  return crypto::Sha256(AsBytes(s));
+}
 
 Hash256 Root(SparseMerkleTree& t) {
   auto r = t.Root();
@@ -192,7 +195,7 @@ TEST(SmtTest, NodePosEncodingRoundTrips) {
   }
   EXPECT_EQ(p.prefix, k);
   EXPECT_FALSE(NodePos::Decode(Bytes{0x01}).has_value());
-  EXPECT_FALSE(NodePos::Decode(Bytes{0x01, 0x01}).has_value());       // depth 257
+  EXPECT_FALSE(NodePos::Decode(Bytes{0x01, 0x01}).has_value());        // depth 257
   EXPECT_FALSE(NodePos::Decode(Bytes{0x00, 0x01, 0x40}).has_value());  // bit beyond depth set
 }
 

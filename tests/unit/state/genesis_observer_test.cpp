@@ -1,12 +1,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <future>
 #include <fstream>
+#include <future>
 #include <mutex>
 
 #include "kray/state/executor.h"
 #include "kray/state/ledger.h"
+#include "kray/state/tx_query.h"
 #include "kray/store/database.h"
 #include "test_util.h"
 
@@ -62,9 +63,9 @@ TEST(Genesis, RejectsWrongChainAndBadFiles) {
   auto r = Ledger::Open(Options(dir, dir.file("other.json")));
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "chain_id_mismatch");
-  for (const std::string& text : {std::string("{"), std::string("[]"), GenesisJson("kray-regtest-1", "-5"),
-                                  GenesisJson("kray-regtest-1", "1.5"),
-                                  std::string(R"({"chain_id":"kray-regtest-1","timestamp":1,"accounts":[{"l1_address":"bc1pxx"}]})")}) {
+  for (const std::string& text :
+       {std::string("{"), std::string("[]"), GenesisJson("kray-regtest-1", "-5"), GenesisJson("kray-regtest-1", "1.5"),
+        std::string(R"({"chain_id":"kray-regtest-1","timestamp":1,"accounts":[{"l1_address":"bc1pxx"}]})")}) {
     WriteFile(dir.file("bad.json"), text);
     auto b = Ledger::Open(Options(dir, dir.file("bad.json")));
     ASSERT_FALSE(b.ok()) << text;
@@ -150,6 +151,20 @@ TEST(Executor, ReplayOfStoredTransfersReproducesState) {
     auto txs = (*l)->AccountTransactions(a.id, 100, 0);
     ASSERT_TRUE(txs.ok());
     log.assign(txs->rbegin(), txs->rend());
+    // The shared query helper returns the same records, in seq order.
+    ASSERT_TRUE((*l)->WithReader([&](store::Database& db) -> Status {
+                      auto range = TransactionsInSeqRange(db, 1, 100);
+                      if (!range.ok()) return std::move(range).error();
+                      EXPECT_EQ(range->size(), 2u);
+                      EXPECT_EQ((*range)[0].tx_hash, log[0].tx_hash);
+                      EXPECT_EQ((*range)[0].signed_from, a.address);
+                      EXPECT_EQ((*range)[1].signed_from, "");  // v1
+                      auto one = TransactionByHash(db, log[1].tx_hash);
+                      if (!one.ok()) return std::move(one).error();
+                      EXPECT_TRUE(one->has_value() && (*one)->seq == log[1].seq);
+                      return Ok();
+                    })
+                    .ok());
   }
   // Replay onto a fresh store with the same genesis.
   TempDir dir2;
@@ -218,18 +233,60 @@ TEST(WriteOps, FailedUnitUndoesItsSqlAndCacheOnly) {
   EXPECT_EQ(bal.available, 100000000000u + 6);
   EXPECT_EQ(bal.locked, 4u);
   int keys = 0;
-  ASSERT_TRUE(ledger.WithReader([&](store::Database& db) -> Status {
-    auto st = db.Prepare("SELECT key FROM meta WHERE key LIKE 'k%' ORDER BY key");
-    if (!st.ok()) return std::move(st).error();
-    while (st->Step().value()) {
-      EXPECT_NE(st->Text(0), "k1");
-      ++keys;
-    }
-    return Ok();
-  }).ok());
+  ASSERT_TRUE(ledger
+                  .WithReader([&](store::Database& db) -> Status {
+                    auto st = db.Prepare("SELECT key FROM meta WHERE key LIKE 'k%' ORDER BY key");
+                    if (!st.ok()) return std::move(st).error();
+                    while (st->Step().value()) {
+                      EXPECT_NE(st->Text(0), "k1");
+                      ++keys;
+                    }
+                    return Ok();
+                  })
+                  .ok());
   EXPECT_EQ(keys, 2);
   // The unconserved credits (made from nothing) are caught.
   EXPECT_FALSE(ledger.CheckConservation()->ok);
+}
+
+}  // namespace
+}  // namespace kray::state
+
+namespace kray::state {
+namespace {
+
+TEST(Pending, ShowsQueuedTransfersUntilCommitted) {
+  TempDir dir;
+  auto l = Ledger::Open(Options(dir));
+  ASSERT_TRUE(l.ok());
+  auto& ledger = **l;
+  auto a = Dev1(), b = Dev2();
+  // Park the sequencer inside an op so the next transfer stays queued.
+  std::promise<void> entered, release;
+  auto release_f = release.get_future().share();
+  ledger.Submit(
+      "park",
+      [&entered, release_f](WriteContext&, std::int64_t) -> Status {
+        entered.set_value();
+        release_f.wait();
+        return Ok();
+      },
+      [](Status) {});
+  entered.get_future().wait();
+  std::promise<Result<Receipt>> done;
+  ledger.SubmitTransfer(Legacy(a, a.id, b.id, 42, 0), [&done](Result<Receipt> r) { done.set_value(std::move(r)); });
+  auto pending = ledger.Pending(10);
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].status, "pending");
+  EXPECT_EQ(pending[0].amount, 42u);
+  EXPECT_EQ(ledger.GetTransaction(pending[0].tx_hash)->status, "pending");
+  EXPECT_EQ(ledger.GetTxStats()->pending, 1u);
+  EXPECT_EQ(ledger.GetAccount(a.id)->nonce, 0u);  // not applied yet
+  release.set_value();
+  auto r = done.get_future().get();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(ledger.Pending(10).empty());
+  EXPECT_EQ(ledger.GetTransaction(r->tx_hash)->status, "confirmed");
 }
 
 }  // namespace

@@ -223,9 +223,8 @@ TEST_F(LedgerTest, CreateAccountChecksBip86AndIsIdempotent) {
   EXPECT_TRUE(ledger_->CreateAccountSync(c.address, ToHex(*comp)).ok());
   // A different key for a bound account: 409 (only reachable below the BIP-86
   // check, since one address has one internal key; checked on the executor).
-  Status s = ledger_->SubmitSync("rebind", [&](WriteContext& ctx, std::int64_t) {
-    return ctx.BindPubkey(c.id, ToHex(a_.pub));
-  });
+  Status s = ledger_->SubmitSync("rebind",
+                                 [&](WriteContext& ctx, std::int64_t) { return ctx.BindPubkey(c.id, ToHex(a_.pub)); });
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.error().code, "pubkey_already_bound");
   EXPECT_EQ(ledger_->GetAccount(c.id)->pubkey_hex, ToHex(c.pub));
@@ -238,11 +237,17 @@ TEST_F(LedgerTest, ConcurrentDoubleSpendExactlyOneWins) {
     std::atomic<int> ok{0}, conflict{0};
     std::thread t1([&] {
       auto r = ledger_->SubmitTransferSync(Legacy(a_, a_.id, b_.id, 10, nonce));
-      if (r.ok()) ++ok; else if (r.error().code == "nonce_conflict") ++conflict;
+      if (r.ok())
+        ++ok;
+      else if (r.error().code == "nonce_conflict")
+        ++conflict;
     });
     std::thread t2([&] {
       auto r = ledger_->SubmitTransferSync(Legacy(a_, a_.id, c.address, 10, nonce));
-      if (r.ok()) ++ok; else if (r.error().code == "nonce_conflict") ++conflict;
+      if (r.ok())
+        ++ok;
+      else if (r.error().code == "nonce_conflict")
+        ++conflict;
     });
     t1.join();
     t2.join();
@@ -261,8 +266,10 @@ TEST_F(LedgerTest, ConcurrentBalanceSpendOnlyWhatExists) {
   std::atomic<int> ok{0}, poor{0};
   auto spend = [&](std::uint64_t n) {
     auto r = ledger_->SubmitTransferSync(Legacy(c, c.id, b_.id, 60, n));
-    if (r.ok()) ++ok;
-    else if (r.error().code == "insufficient_balance" || r.error().code == "nonce_conflict") ++poor;
+    if (r.ok())
+      ++ok;
+    else if (r.error().code == "insufficient_balance" || r.error().code == "nonce_conflict")
+      ++poor;
   };
   std::thread t1(spend, 0), t2(spend, 1);
   t1.join();
@@ -288,7 +295,8 @@ TEST_F(LedgerTest, BatchGivesEachTxItsOwnResult) {
 }
 
 TEST_F(LedgerTest, RestartPreservesStateAndReadsPage) {
-  for (std::uint64_t n = 0; n < 5; ++n) ASSERT_TRUE(ledger_->SubmitTransferSync(Legacy(a_, a_.id, b_.id, 100 + n, n)).ok());
+  for (std::uint64_t n = 0; n < 5; ++n)
+    ASSERT_TRUE(ledger_->SubmitTransferSync(Legacy(a_, a_.id, b_.id, 100 + n, n)).ok());
   Reopen();
   EXPECT_EQ(NonceOf(a_.id), 5u);
   EXPECT_EQ(Bal(b_.id).available, kGenesisKray + 510);
@@ -338,9 +346,8 @@ TEST_F(LedgerTest, ConservationAfterRandomOps) {
   EXPECT_GT(failed, 5);
   ExpectConserved();
   // Tampering is detected: conservation can fail.
-  Status s = ledger_->SubmitSync("tamper", [&](WriteContext& ctx, std::int64_t) {
-    return ctx.Credit(a_.id, "KRAY", Bucket::kAvailable, 1);
-  });
+  Status s = ledger_->SubmitSync(
+      "tamper", [&](WriteContext& ctx, std::int64_t) { return ctx.Credit(a_.id, "KRAY", Bucket::kAvailable, 1); });
   ASSERT_TRUE(s.ok());
   auto rep = ledger_->CheckConservation();
   ASSERT_TRUE(rep.ok());

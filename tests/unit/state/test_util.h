@@ -45,10 +45,16 @@ inline Key KeyFromSeed(const std::string& seed) {
   return k;
 }
 
-inline Key Dev1() { return KeyFromSeed("krayd-dev-account-1"); }
-inline Key Dev2() { return KeyFromSeed("krayd-dev-account-2"); }
+inline Key Dev1() {
+  return KeyFromSeed("krayd-dev-account-1");
+}
+inline Key Dev2() {
+  return KeyFromSeed("krayd-dev-account-2");
+}
 
-inline std::string RegtestGenesis() { return std::string(KRAY_SOURCE_DIR) + "/config/genesis.regtest.json"; }
+inline std::string RegtestGenesis() {
+  return std::string(KRAY_SOURCE_DIR) + "/config/genesis.regtest.json";
+}
 
 inline LedgerOptions Options(const TempDir& dir, const std::string& genesis = RegtestGenesis()) {
   LedgerOptions o;

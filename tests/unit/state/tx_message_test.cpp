@@ -19,10 +19,10 @@ TEST(LegacyMessage, ExactBytes) {
 
 TEST(V1Message, SerializationIsLengthPrefixedAndSorted) {
   Bytes ser = SerializeV1("c", "op", "id", 0x0102, {{"z", "1"}, {"a", ""}});
-  Bytes expect = {0, 0, 0, 1, 'c', 0, 0, 0, 2, 'o', 'p', 0, 0, 0, 2, 'i', 'd', 0, 0, 0, 0, 0, 0, 1, 2,
-                  0, 0, 0, 2,                                   // two fields
-                  0, 0, 0, 1, 'a', 0, 0, 0, 0,                  // a = ""
-                  0, 0, 0, 1, 'z', 0, 0, 0, 1, '1'};            // z = "1"
+  Bytes expect = {0,   0,   0, 1, 'c', 0, 0, 0, 2, 'o', 'p', 0, 0, 0, 2,
+                  'i', 'd', 0, 0, 0,   0, 0, 0, 1, 2,   0,   0, 0, 2,  // two fields
+                  0,   0,   0, 1, 'a', 0, 0, 0, 0,                     // a = ""
+                  0,   0,   0, 1, 'z', 0, 0, 0, 1, '1'};               // z = "1"
   EXPECT_EQ(ser, expect);
   EXPECT_EQ(SigningMessageV1("c", "op", "id", 0x0102, {{"z", "1"}, {"a", ""}}),
             crypto::TaggedHash("KRAY/tx/v1", expect));
@@ -71,7 +71,8 @@ TEST(SigningDoc, WorkedExampleMatches) {
             "bdf2a76d69a453d779cf3db1e7bdbcb07db7d8156a75e1e3612fdb4029f3ad23");
   auto pub = FromHexFixed<32>("c11d54df8692c3e39898810701fdb6109660b0aaf4cc7c7c4a9bb686354d321e");
   auto sig = FromHexFixed<64>(
-      "a7c8f1bb2e1484656a3fe05946a8fa7c44339bd68a772635d3da0155a9d9656a61d1cea2a7ba96c4cbdc07d2d8c3947dd87f57e530b00bb5da1ed9be9d3e8987");
+      "a7c8f1bb2e1484656a3fe05946a8fa7c44339bd68a772635d3da0155a9d9656a61d1cea2a7ba96c4cbdc07d2d8c3947dd87f57e530b00bb5"
+      "da1ed9be9d3e8987");
   Hash256 msg = TransferMessageV1("kray-regtest-1", "transfer", id1, id2, "KRAY", 1000, 0, "");
   EXPECT_TRUE(crypto::SchnorrVerify(*pub, msg, *sig));
 }

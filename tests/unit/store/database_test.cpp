@@ -37,8 +37,9 @@ TEST(Migrations, ApplyOnOpenAndSetUserVersion) {
   ASSERT_TRUE(db.ok()) << db.error().message;
   EXPECT_GE(StoreVersion(), 1);
   EXPECT_EQ((*db)->UserVersion().value(), StoreVersion());
-  EXPECT_EQ(QueryInt(**db, "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name IN "
-                           "('accounts','balances','transactions','supply','meta')"),
+  EXPECT_EQ(QueryInt(**db,
+                     "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name IN "
+                     "('accounts','balances','transactions','supply','meta')"),
             5);
   auto st = (*db)->Prepare("PRAGMA journal_mode");
   ASSERT_TRUE(st.ok());
