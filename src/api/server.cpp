@@ -171,6 +171,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void WriteError(int status, std::string_view message, std::string_view code) {
+    head_ = false;
     HttpResponse r;
     r.status = status;
     r.body = ErrorJson(message, code);
@@ -189,6 +190,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
     HttpRequest req;
     req.method = std::string(msg.method_string());
+    // HEAD is served as GET without the body (as Express does).
+    head_ = req.method == "HEAD";
+    if (head_) req.method = "GET";
     req.target = std::string(msg.target());
     auto q = req.target.find('?');
     req.path = req.target.substr(0, q);
@@ -242,8 +246,12 @@ class Session : public std::enable_shared_from_this<Session> {
     for (auto& [k, v] : r.headers) res->set(k, v);
     bool keep = keep_alive_ && !server_->stopping;
     res->keep_alive(keep);
-    res->body() = std::move(r.body);
-    res->prepare_payload();
+    if (head_) {
+      res->content_length(r.body.size());
+    } else {
+      res->body() = std::move(r.body);
+      res->prepare_payload();
+    }
     stream_.expires_after(std::chrono::seconds(server_->options.read_timeout_seconds));
     http::async_write(stream_, *res,
                       [self = shared_from_this(), res, keep](beast::error_code ec, std::size_t) {
@@ -271,6 +279,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = true;
   unsigned version_ = 11;
   bool reading_ = false;
+  bool head_ = false;  // the current request is a HEAD
 };
 
 void HttpServer::Impl::DoAccept() {
