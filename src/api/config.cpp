@@ -75,7 +75,9 @@ const std::vector<KeyDef>& Keys() {
          return Ok();
        }},
       {{"port", "5000", "TCP port of the REST API (0: an ephemeral port, see portfile)"},
-       [](Parsed& p, const std::string& v, const std::string&) { return ParseUnsigned("port", v, 0, 65535, p.cfg.port); }},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned("port", v, 0, 65535, p.cfg.port);
+       }},
       {{"network", "regtest", "Bitcoin network: mainnet, testnet, signet or regtest"},
        [](Parsed& p, const std::string& v, const std::string&) -> Status {
          auto n = ParseNetwork(v);
@@ -104,23 +106,28 @@ const std::vector<KeyDef>& Keys() {
          p.genesis_set = true;
          return Ok();
        }},
-      {{"synchronous", "FULL", "SQLite synchronous mode: NORMAL, FULL or EXTRA (FULL: an acknowledged tx survives power loss)"},
+      {{"synchronous", "FULL",
+        "SQLite synchronous mode: NORMAL, FULL or EXTRA (FULL: an acknowledged tx survives power loss)"},
        [](Parsed& p, const std::string& v, const std::string&) -> Status {
          std::string u;
          for (char c : v) u.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-         if (u != "NORMAL" && u != "FULL" && u != "EXTRA") return Bad("synchronous", "'" + v + "' (NORMAL, FULL or EXTRA)");
+         if (u != "NORMAL" && u != "FULL" && u != "EXTRA")
+           return Bad("synchronous", "'" + v + "' (NORMAL, FULL or EXTRA)");
          p.cfg.synchronous = u;
          return Ok();
        }},
       {{"rpcthreads", "<number of cores>", "HTTP worker threads"},
-       [](Parsed& p, const std::string& v, const std::string&) { return ParseUnsigned("rpcthreads", v, 1, 256, p.cfg.rpcthreads); }},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned("rpcthreads", v, 1, 256, p.cfg.rpcthreads);
+       }},
       {{"rpctoken", "(empty: operator endpoints disabled)",
         "Operator token: clients send 'Authorization: Bearer <token>' to operator-only endpoints"},
        [](Parsed& p, const std::string& v, const std::string&) -> Status {
          p.cfg.rpctoken = v;
          return Ok();
        }},
-      {{"ratelimit", "0 on regtest, 100 on other networks", "Requests per second per client IP (token bucket); 0 = off"},
+      {{"ratelimit", "0 on regtest, 100 on other networks",
+        "Requests per second per client IP (token bucket); 0 = off"},
        [](Parsed& p, const std::string& v, const std::string&) -> Status {
          p.ratelimit_set = true;
          return ParseRate("ratelimit", v, p.cfg.ratelimit);
@@ -158,7 +165,9 @@ const std::vector<KeyDef>& Keys() {
          return Ok();
        }},
       {{"rpctimeout", "30", "Seconds allowed for reading a request's headers (incl. keep-alive idle) and its body"},
-       [](Parsed& p, const std::string& v, const std::string&) { return ParseUnsigned("rpctimeout", v, 1, 3600, p.cfg.rpctimeout); }},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned("rpctimeout", v, 1, 3600, p.cfg.rpctimeout);
+       }},
   };
   return keys;
 }

@@ -132,7 +132,8 @@ void List(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
     j["balance_credits"] = AmountString(a.BalanceOf(std::string(kGasAsset)).available);
     arr.push_back(std::move(j));
   }
-  reply(JsonResponse({{"accounts", std::move(arr)}, {"count", accounts->size()}, {"limit", *limit}, {"offset", *offset}}));
+  reply(JsonResponse(
+      {{"accounts", std::move(arr)}, {"count", accounts->size()}, {"limit", *limit}, {"offset", *offset}}));
 }
 
 }  // namespace

@@ -35,12 +35,8 @@ void Send(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
 }
 
 Json ItemError(std::size_t index, const Error& e) {
-  return Json{{"index", index},
-              {"ok", false},
-              {"status", "rejected"},
-              {"http_status", HttpStatusFor(e.kind)},
-              {"error", e.message},
-              {"code", e.code}};
+  return Json{{"index", index},     {"ok", false},   {"status", "rejected"}, {"http_status", HttpStatusFor(e.kind)},
+              {"error", e.message}, {"code", e.code}};
 }
 
 void Batch(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
@@ -57,8 +53,8 @@ void Batch(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
     return reply(ErrorResponse(Error::Invalid("invalid_field", "field 'transactions' must not be empty")));
   }
   if (it->size() > kMaxBatchItems) {
-    return reply(ErrorResponse(Error::Invalid(
-        "batch_too_large", "at most " + std::to_string(kMaxBatchItems) + " transactions per batch")));
+    return reply(ErrorResponse(
+        Error::Invalid("batch_too_large", "at most " + std::to_string(kMaxBatchItems) + " transactions per batch")));
   }
   // Items that fail to parse get their error now; the rest go to the
   // sequencer together, in order.
@@ -98,14 +94,12 @@ void Batch(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
     }
     Json results = Json::array();
     for (auto& r : st->results) results.push_back(std::move(r));
-    reply(JsonResponse({{"results", std::move(results)},
-                        {"accepted", accepted},
-                        {"rejected", st->results.size() - accepted}}));
+    reply(JsonResponse(
+        {{"results", std::move(results)}, {"accepted", accepted}, {"rejected", st->results.size() - accepted}}));
   };
   if (txs.empty()) return finish(nullptr);
-  ctx.ledger->SubmitBatch(std::move(txs), [finish](std::vector<Result<state::Receipt>> receipts) {
-    finish(&receipts);
-  });
+  ctx.ledger->SubmitBatch(std::move(txs),
+                          [finish](std::vector<Result<state::Receipt>> receipts) { finish(&receipts); });
 }
 
 void EstimateGas(const ApiContext& ctx, const HttpRequest& req, Reply reply) {

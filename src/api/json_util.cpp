@@ -1,10 +1,10 @@
 // Typed field extraction from JSON request bodies, with the API's error codes.
 #include "kray/api/json_util.h"
 
+#include <spdlog/spdlog.h>
+
 #include <charconv>
 #include <limits>
-
-#include <spdlog/spdlog.h>
 
 namespace kray::api {
 

@@ -2,9 +2,9 @@
 // error bodies. No Beast here.
 #include "kray/api/router.h"
 
-#include <exception>
-
 #include <spdlog/spdlog.h>
+
+#include <exception>
 
 #include "kray/api/json_util.h"
 
@@ -112,9 +112,8 @@ void Router::Dispatch(HttpRequest& req, Reply reply) const {
   if (!m.path_known) {
     HttpResponse r;
     r.status = 404;
-    Json j = {{"error", "route not found: " + req.method + " " + req.path},
-              {"code", "route_not_found"},
-              {"path", req.path}};
+    Json j = {
+        {"error", "route not found: " + req.method + " " + req.path}, {"code", "route_not_found"}, {"path", req.path}};
     r.body = j.dump(-1, ' ', false, Json::error_handler_t::replace);
     return reply(std::move(r));
   }

@@ -5,6 +5,8 @@
 // and handed to the Router.
 #include "kray/api/server.h"
 
+#include <spdlog/spdlog.h>
+
 #include <atomic>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -21,8 +23,6 @@
 #include <thread>
 #include <unordered_set>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 #include "kray/api/http.h"
 #include "kray/api/json_util.h"
@@ -201,8 +201,12 @@ class Session : public std::enable_shared_from_this<Session> {
     req.client_ip = client_ip_;
     req.body = std::move(msg.body());
 
-    if (spdlog::should_log(spdlog::level::debug)) {
-      spdlog::debug("http {} {} {} ({} bytes)", req.client_ip, req.method, req.target, req.body.size());
+    // Per-request log line (debug only): remembered here, written with the status.
+    debug_ = spdlog::should_log(spdlog::level::debug);
+    if (debug_) {
+      log_line_ = req.client_ip + " " + std::string(msg.method_string()) + " " + req.target + " (" +
+                  std::to_string(req.body.size()) + " bytes)";
+      started_ = std::chrono::steady_clock::now();
     }
 
     if (server_->limiter && server_->limiter->enabled()) {
@@ -239,6 +243,11 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(HttpResponse r) {
+    if (debug_) {
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started_);
+      spdlog::debug("http {} -> {} in {} us", log_line_, r.status, us.count());
+      debug_ = false;
+    }
     auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), version_);
     res->set(http::field::server, "krayd");
     if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
@@ -253,10 +262,9 @@ class Session : public std::enable_shared_from_this<Session> {
       res->prepare_payload();
     }
     stream_.expires_after(std::chrono::seconds(server_->options.read_timeout_seconds));
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, keep](beast::error_code ec, std::size_t) {
-                        self->OnWrite(ec, keep);
-                      });
+    http::async_write(stream_, *res, [self = shared_from_this(), res, keep](beast::error_code ec, std::size_t) {
+      self->OnWrite(ec, keep);
+    });
   }
 
   void OnWrite(beast::error_code ec, bool keep) {
@@ -280,6 +288,9 @@ class Session : public std::enable_shared_from_this<Session> {
   unsigned version_ = 11;
   bool reading_ = false;
   bool head_ = false;  // the current request is a HEAD
+  bool debug_ = false;  // log this request at debug level
+  std::string log_line_;
+  std::chrono::steady_clock::time_point started_;
 };
 
 void HttpServer::Impl::DoAccept() {

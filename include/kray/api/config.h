@@ -16,24 +16,24 @@
 namespace kray::api {
 
 struct Config {
-  std::string conf;                 // config file actually read ("" if none)
+  std::string conf;  // config file actually read ("" if none)
   std::string bind = "127.0.0.1";
-  int port = 5000;                  // 0: ephemeral port (see portfile)
+  int port = 5000;  // 0: ephemeral port (see portfile)
   std::string network = "regtest";
-  std::string chainid;              // default: kray-<network>-1 (kray-regtest-1)
+  std::string chainid;  // default: kray-<network>-1 (kray-regtest-1)
   std::string datadir = "./data";
-  std::string genesis;              // resolved path of the genesis JSON ("" until resolved)
+  std::string genesis;  // resolved path of the genesis JSON ("" until resolved)
   std::string synchronous = "FULL";
-  int rpcthreads = 0;               // 0 until resolved: hardware threads
-  std::string rpctoken;             // operator token; empty disables operator endpoints
-  double ratelimit = 0;             // requests/s per client IP; 0 = off
-  double ratelimitburst = 0;        // 0 = 2 x ratelimit
+  int rpcthreads = 0;         // 0 until resolved: hardware threads
+  std::string rpctoken;       // operator token; empty disables operator endpoints
+  double ratelimit = 0;       // requests/s per client IP; 0 = off
+  double ratelimitburst = 0;  // 0 = 2 x ratelimit
   std::string loglevel = "info";
-  std::uint64_t maxgroup = 2048;    // max txs per group commit
+  std::uint64_t maxgroup = 2048;       // max txs per group commit
   std::uint64_t batchinterval = 3600;  // seconds between rollup batches
   std::uint64_t maxbatchtxs = 10000;   // max txs per rollup batch
-  std::string portfile;             // write the bound port here after listening
-  int rpctimeout = 30;              // seconds: header / body read timeout
+  std::string portfile;                // write the bound port here after listening
+  int rpctimeout = 30;                 // seconds: header / body read timeout
 
   // Positional words on the command line (e.g. "checkconservation").
   std::vector<std::string> commands;

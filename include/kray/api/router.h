@@ -39,11 +39,11 @@ class Router {
 
   // Result of matching without calling anything (tests, diagnostics).
   struct Match {
-    bool path_known = false;   // some pattern matches the path
+    bool path_known = false;           // some pattern matches the path
     const Handler* handler = nullptr;  // the route for this method, if any
-    std::string pattern;       // the matched pattern
+    std::string pattern;               // the matched pattern
     KeyValues params;
-    std::string allow;         // methods allowed on this path, "GET, POST"
+    std::string allow;  // methods allowed on this path, "GET, POST"
   };
   Match Find(std::string_view method, std::string_view path) const;
 

@@ -8,13 +8,13 @@
 // sequencer) -> listen -> serve until SIGINT/SIGTERM -> stop accepting and
 // finish in-flight requests -> destroy the Ledger (drains the queue, closes
 // the store) -> exit 0. Every startup failure is one line on stderr and exit 1.
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-
-#include <spdlog/spdlog.h>
 
 #include "kray/api/config.h"
 #include "kray/api/handlers.h"
@@ -48,8 +48,8 @@ kray::Result<kray::state::LedgerOptions> LedgerOptionsFrom(const kray::api::Conf
   o.params.network = *net;
   o.params.chain_id = cfg.chainid;
   if (cfg.genesis.empty()) {
-    return kray::Error::Invalid("invalid_config", "no genesis file found (genesis." + cfg.network +
-                                                      ".json); set -genesis=<path>");
+    return kray::Error::Invalid("invalid_config",
+                                "no genesis file found (genesis." + cfg.network + ".json); set -genesis=<path>");
   }
   o.genesis_path = cfg.genesis;
   o.synchronous = cfg.synchronous;
@@ -173,8 +173,8 @@ int main(int argc, char** argv) {
     if (auto st = rollup.Attach(*ledger); !st.ok()) return Fail("rollup: " + st.error().message);
 #endif
     ctx.ledger = ledger.get();
-    spdlog::info("store open: version {}, genesis {}, synchronous={}", ledger->store_version(),
-                 ledger->genesis_hash(), cfg.synchronous);
+    spdlog::info("store open: version {}, genesis {}, synchronous={}", ledger->store_version(), ledger->genesis_hash(),
+                 cfg.synchronous);
     if (cfg.rpctoken.empty()) spdlog::info("rpctoken not set: operator endpoints are disabled");
     if (limiter.enabled()) spdlog::info("rate limit {} req/s per IP, burst {}", cfg.ratelimit, cfg.ratelimitburst);
 

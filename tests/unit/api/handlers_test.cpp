@@ -1,12 +1,13 @@
 // Handlers over a real Ledger (temp datadir, regtest genesis), driven through
 // the Router exactly as the HTTP server drives them (minus the socket).
+#include "kray/api/handlers.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <future>
 
 #include "../../../src/api/state_json.h"
-#include "kray/api/handlers.h"
 #include "kray/api/json_util.h"
 #include "kray/api/router.h"
 #include "kray/crypto/hash.h"
@@ -69,8 +70,11 @@ class HandlersTest : public ::testing::Test {
   std::string Transfer(const char* seed, const char* from, const char* to, Amount amount, std::uint64_t nonce) {
     auto msg = state::LegacyTransferMessage(from, to, amount, nonce);
     auto sig = crypto::SchnorrSign(DevKey(seed), msg);
-    Json j = {{"from_account", from}, {"to_account", to}, {"amount", std::to_string(amount)},
-              {"nonce", nonce}, {"signature", ToHex(*sig)}};
+    Json j = {{"from_account", from},
+              {"to_account", to},
+              {"amount", std::to_string(amount)},
+              {"nonce", nonce},
+              {"signature", ToHex(*sig)}};
     return j.dump();
   }
 
@@ -199,18 +203,18 @@ TEST_F(HandlersTest, OperatorEndpointsNeedTheToken) {
 TEST_F(HandlersTest, AccountErrors) {
   EXPECT_EQ(Call("GET", "/api/account/foo/balance").status, 400);
   EXPECT_EQ(Call("GET", "/api/account/kray_00000000000000000000000000000000/balance").status, 404);
-  auto create = Call("POST", "/api/account/create",
-                     Json{{"l1_address", kAddrA},
-                          {"pubkey", "52a084a2c921c04920b0177026f427f6a7fa8e90b16df9a3823fa409175e598c"}}
-                         .dump());
+  auto create =
+      Call("POST", "/api/account/create",
+           Json{{"l1_address", kAddrA}, {"pubkey", "52a084a2c921c04920b0177026f427f6a7fa8e90b16df9a3823fa409175e598c"}}
+               .dump());
   EXPECT_EQ(create.status, 400);
   EXPECT_EQ(Json::parse(create.body)["code"], "pubkey_address_mismatch");
 }
 
 TEST(ParseTransferJson, SchemeDefaults) {
   ChainParams params;
-  Json base = {{"from_account", "a"}, {"to_account", "b"}, {"amount", 1}, {"nonce", 0},
-               {"signature", std::string(128, '0')}};
+  Json base = {
+      {"from_account", "a"}, {"to_account", "b"}, {"amount", 1}, {"nonce", 0}, {"signature", std::string(128, '0')}};
   auto plain = ParseTransferJson(base, params);
   ASSERT_TRUE(plain.ok());
   EXPECT_EQ(plain->scheme, state::SigScheme::kLegacy);

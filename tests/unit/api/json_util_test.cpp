@@ -95,9 +95,12 @@ TEST(ErrorMapping, StatusAndBodyPerKind) {
     Error e;
     int status;
   } cases[] = {
-      {Error::Invalid("invalid_amount", "m"), 400},     {Error::Unauthorized("invalid_signature", "m"), 401},
-      {Error::NotFound("account_not_found", "m"), 404}, {Error::Conflict("nonce_mismatch", "m"), 409},
-      {Error::Unavailable("operator_disabled", "m"), 503}, {Error::Internal("m"), 500},
+      {Error::Invalid("invalid_amount", "m"), 400},
+      {Error::Unauthorized("invalid_signature", "m"), 401},
+      {Error::NotFound("account_not_found", "m"), 404},
+      {Error::Conflict("nonce_mismatch", "m"), 409},
+      {Error::Unavailable("operator_disabled", "m"), 503},
+      {Error::Internal("m"), 500},
       {Error{ErrorKind::kTooLarge, "body_too_large", "m"}, 413},
       {Error{ErrorKind::kRateLimited, "rate_limited", "m"}, 429},
   };
