@@ -1,11 +1,14 @@
 // Tx root, anchor payload, batch reads and account proofs (batch.h).
 #include "kray/rollup/batch.h"
 
+#include "kray/state/tx_query.h"
+
 #include <algorithm>
 
 #include "kray/crypto/hash.h"
 #include "kray/rollup/leaves.h"
 #include "kray/rollup/node_store.h"
+#include "kray/state/tx_query.h"
 #include "kray/store/database.h"
 
 namespace kray::rollup {
@@ -93,32 +96,6 @@ BatchHeader ReadBatch(store::Statement& s) {
   return b;
 }
 
-constexpr const char* kTxCols =
-    "seq, tx_hash, type, from_id, to_id, to_address, asset, amount, gas_fee, nonce, signature, sig_scheme, data, "
-    "status, created_at, confirmed_at, batch_id";
-
-state::TxRecord ReadTx(store::Statement& s) {
-  state::TxRecord r;
-  r.seq = static_cast<std::uint64_t>(s.Int64(0));
-  r.tx_hash = s.Text(1);
-  r.type = s.Text(2);
-  r.from_id = s.IsNull(3) ? "" : s.Text(3);
-  r.to_id = s.IsNull(4) ? "" : s.Text(4);
-  r.to_address = s.Text(5);
-  r.asset = s.Text(6);
-  r.amount = static_cast<Amount>(s.Int64(7));
-  r.gas_fee = static_cast<Amount>(s.Int64(8));
-  r.nonce = static_cast<std::uint64_t>(s.Int64(9));
-  r.signature = s.Text(10);
-  r.sig_scheme = s.Text(11);
-  r.data = s.Text(12);
-  r.status = s.Text(13);
-  r.created_at = s.Int64(14);
-  r.confirmed_at = s.IsNull(15) ? 0 : s.Int64(15);
-  r.batch_id = s.IsNull(16) ? -1 : s.Int64(16);
-  return r;
-}
-
 }  // namespace
 
 Result<RollupStatus> GetRollupStatus(store::Database& db) {
@@ -183,19 +160,7 @@ Result<BatchHeader> GetBatch(store::Database& db, std::int64_t number) {
 
 Result<std::vector<state::TxRecord>> TransactionsInRange(store::Database& db, std::int64_t first_seq,
                                                          std::int64_t last_seq) {
-  auto st = db.Cached(std::string("SELECT ") + kTxCols + " FROM transactions WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq");
-  if (!st.ok()) return std::move(st).error();
-  store::Statement& s = **st;
-  s.Bind(1, first_seq).Bind(2, last_seq);
-  std::vector<state::TxRecord> out;
-  for (;;) {
-    auto more = s.Step();
-    if (!more.ok()) return std::move(more).error();
-    if (!*more) break;
-    out.push_back(ReadTx(s));
-  }
-  s.Reset();
-  return out;
+  return state::TransactionsInSeqRange(db, first_seq, last_seq);
 }
 
 Result<std::vector<state::TxRecord>> BatchTransactions(store::Database& db, const BatchHeader& batch) {
