@@ -71,16 +71,26 @@ bool ParseArgs(int argc, char** argv, Opts& o) {
       return out > 0;
     };
     bool ok = true;
-    if (k == "--mode") o.mode = v, ok = v == "transfer" || v == "balance";
-    else if (k == "--accounts") ok = num(o.accounts) && o.accounts >= 2;
-    else if (k == "--txs") ok = num(o.txs);
-    else if (k == "--connections") ok = num(o.connections);
-    else if (k == "--duration") ok = num(o.duration);
-    else if (k == "--synchronous") o.synchronous = v;
-    else if (k == "--krayd") o.krayd = v;
-    else if (k == "--maxgroup") ok = num(o.maxgroup);
-    else if (k == "--keep") o.keep = true;
-    else ok = false;
+    if (k == "--mode")
+      o.mode = v, ok = v == "transfer" || v == "balance";
+    else if (k == "--accounts")
+      ok = num(o.accounts) && o.accounts >= 2;
+    else if (k == "--txs")
+      ok = num(o.txs);
+    else if (k == "--connections")
+      ok = num(o.connections);
+    else if (k == "--duration")
+      ok = num(o.duration);
+    else if (k == "--synchronous")
+      o.synchronous = v;
+    else if (k == "--krayd")
+      o.krayd = v;
+    else if (k == "--maxgroup")
+      ok = num(o.maxgroup);
+    else if (k == "--keep")
+      o.keep = true;
+    else
+      ok = false;
     if (!ok) {
       std::cerr << "error: bad argument '" << a << "' (see the header of bench/loadgen.cpp)\n";
       return false;
@@ -153,9 +163,10 @@ int main(int argc, char** argv) {
   json accts = json::array();
   for (const auto& k : keys)
     accts.push_back({{"l1_address", k.address}, {"pubkey", k.pub_hex}, {"balances", {{"KRAY", "1000000000"}}}});
-  std::ofstream(dir + "/genesis.json") << json{{"chain_id", "kray-regtest-1"}, {"timestamp", 1764000000},
-                                               {"accounts", accts}}
-                                              .dump();
+  std::ofstream(dir + "/genesis.json") << json{
+      {"chain_id", "kray-regtest-1"},
+      {"timestamp", 1764000000},
+      {"accounts", accts}}.dump();
 
   // 2. Pre-sign: tx j is sent by j % N with nonce j / N to a different account.
   // Bodies are grouped by connection (sender % C), in nonce order.
@@ -169,7 +180,10 @@ int main(int argc, char** argv) {
         int r = (s + 1 + (j / o.accounts) % (o.accounts - 1)) % o.accounts;
         const std::string& to = keys[r].id;
         auto sig = crypto::SchnorrSign(keys[s].sk, state::LegacyTransferMessage(keys[s].id, to, 1, nonce));
-        bodies[j] = json{{"from_account", keys[s].id}, {"to_account", to}, {"amount", "1"}, {"nonce", nonce},
+        bodies[j] = json{{"from_account", keys[s].id},
+                         {"to_account", to},
+                         {"amount", "1"},
+                         {"nonce", nonce},
                          {"signature", ToHex(*sig)}}
                         .dump();
       }
@@ -183,15 +197,10 @@ int main(int argc, char** argv) {
 
   // 3. Start krayd.
   std::string portfile = dir + "/port", log = dir + "/krayd.log";
-  std::vector<std::string> args = {o.krayd,
-                                   "-datadir=" + dir + "/data",
-                                   "-genesis=" + dir + "/genesis.json",
-                                   "-port=0",
-                                   "-portfile=" + portfile,
-                                   "-rpctoken=bench",
-                                   "-loglevel=warn",
-                                   "-synchronous=" + o.synchronous,
-                                   "-maxgroup=" + std::to_string(o.maxgroup)};
+  std::vector<std::string> args = {
+      o.krayd,          "-datadir=" + dir + "/data",     "-genesis=" + dir + "/genesis.json",
+      "-port=0",        "-portfile=" + portfile,         "-rpctoken=bench",
+      "-loglevel=warn", "-synchronous=" + o.synchronous, "-maxgroup=" + std::to_string(o.maxgroup)};
   pid_t pid = fork();
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -283,18 +292,19 @@ int main(int argc, char** argv) {
   double mean = 0;
   for (double x : all) mean += x;
   mean = all.empty() ? 0 : mean / all.size();
-  json report{{"mode", o.mode},
-              {"connections", o.connections},
-              {"accounts", o.accounts},
-              {"synchronous", o.synchronous},
-              {"presign_and_keys_seconds", prep_s},
-              {"seconds", secs},
-              {"requests", total},
-              {"accepted", ok},
-              {"errors", total - ok + ioe},
-              {"io_errors", ioe},
-              {"accepted_per_second", ok / secs},
-              {"latency_ms", {{"mean", mean}, {"p50", Pct(all, 0.50)}, {"p99", Pct(all, 0.99)}, {"max", Pct(all, 1.0)}}}};
+  json report{
+      {"mode", o.mode},
+      {"connections", o.connections},
+      {"accounts", o.accounts},
+      {"synchronous", o.synchronous},
+      {"presign_and_keys_seconds", prep_s},
+      {"seconds", secs},
+      {"requests", total},
+      {"accepted", ok},
+      {"errors", total - ok + ioe},
+      {"io_errors", ioe},
+      {"accepted_per_second", ok / secs},
+      {"latency_ms", {{"mean", mean}, {"p50", Pct(all, 0.50)}, {"p99", Pct(all, 0.99)}, {"max", Pct(all, 1.0)}}}};
   json codes = json::object();
   for (auto [k, v] : st) codes[std::to_string(k)] = v;
   report["status_counts"] = codes;
@@ -316,7 +326,9 @@ int main(int argc, char** argv) {
   waitpid(pid, &wst, 0);
   report["krayd_exit_code"] = WIFEXITED(wst) ? WEXITSTATUS(wst) : -1;
   std::cout << report.dump(2) << "\n";
-  if (!o.keep) std::filesystem::remove_all(dir);
-  else std::cerr << "kept " << dir << "\n";
+  if (!o.keep)
+    std::filesystem::remove_all(dir);
+  else
+    std::cerr << "kept " << dir << "\n";
   return 0;
 }

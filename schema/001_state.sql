@@ -47,7 +47,9 @@ CREATE TABLE transactions (
 );
 CREATE INDEX transactions_from ON transactions (from_id, seq);
 CREATE INDEX transactions_to ON transactions (to_id, seq);
-CREATE INDEX transactions_batch ON transactions (batch_id);
+-- No index on batch_id: nothing looks transactions up by it (a batch's txs
+-- are its seq range, batches.first_seq..last_seq), and maintaining one cost
+-- an index entry move per tx at every batch close.
 
 -- Supply ledger per asset. Invariant (Ledger::CheckConservation):
 --   SUM(available + staked + locked) + fee_pool + burned + module pools

@@ -205,9 +205,20 @@ Status Rollup::OnGroupApplied(store::Database& db, const std::vector<state::TxRe
       if (!max.ok()) return std::move(max).error();
       KRAY_TRY(StampEvents(db, *max, st->open_batch));
     }
-    auto open_txs = QueryInt(db, "SELECT COUNT(*) FROM transactions WHERE seq > ?1", st->last_seq);
-    if (!open_txs.ok()) return std::move(open_txs).error();
-    if (*open_txs >= opts_.max_batch_txs) {
+    // COUNT(*) over the open batch walks every row in it (O(batch) per
+    // group, ~20 us/tx at 10,000-tx batches). MAX(seq) - last_seq is an
+    // upper bound of that count (seq is the rowid, strictly increasing), and
+    // an O(log n) lookup; only when the bound reaches the limit is the exact
+    // count taken, so the close decision is unchanged.
+    auto max_seq = MaxSeq(db);
+    if (!max_seq.ok()) return std::move(max_seq).error();
+    std::int64_t open_txs = 0;
+    if (*max_seq - st->last_seq >= opts_.max_batch_txs) {
+      auto n = QueryInt(db, "SELECT COUNT(*) FROM transactions WHERE seq > ?1", st->last_seq);
+      if (!n.ok()) return std::move(n).error();
+      open_txs = *n;
+    }
+    if (open_txs >= opts_.max_batch_txs) {
       std::int64_t now = 0;
       for (const auto& t : txs) now = std::max(now, t.confirmed_at);
       auto closed = CloseBatch(db, now);

@@ -13,7 +13,9 @@
 namespace kray::itest {
 namespace {
 
-Amount Credits(const json& v) { return std::stoull(v.get<std::string>()); }
+Amount Credits(const json& v) {
+  return std::stoull(v.get<std::string>());
+}
 
 // Sends two bodies at the same instant from two threads on two connections.
 std::pair<client::HttpResponse, client::HttpResponse> Race(std::uint16_t port, const json& a, const json& b) {
@@ -37,8 +39,8 @@ TEST_F(NodeTest, ConcurrentSameNonceExactlyOneWins) {
   DevKey x = RandomKey(), y = RandomKey();
   Amount k1 = Credits(Balance(dev1_.account_id)["balance_credits"]);
   for (std::uint64_t round = 0; round < 5; ++round) {
-    auto [ra, rb] = Race(node_.port(), LegacyTransfer(dev1_, x.address, 100, round),
-                         LegacyTransfer(dev1_, y.address, 200, round));
+    auto [ra, rb] =
+        Race(node_.port(), LegacyTransfer(dev1_, x.address, 100, round), LegacyTransfer(dev1_, y.address, 200, round));
     int wins = (ra.status == 200) + (rb.status == 200);
     EXPECT_EQ(wins, 1) << ra.body << " | " << rb.body;
     const auto& loser = ra.status == 200 ? rb : ra;
@@ -125,9 +127,9 @@ TEST_F(NodeTest, RestartWithDifferentGenesisIsRefused) {
   std::string other = dir_ + "/other-genesis.json";
   std::ofstream(other) << g.dump(2);
   std::string out;
-  int rc = KraydProcess::RunToExit({"-datadir=" + datadir_, "-genesis=" + other, "-port=0",
-                                    "-portfile=" + dir_ + "/refused.port"},
-                                   dir_ + "/refused.log", &out);
+  int rc = KraydProcess::RunToExit(
+      {"-datadir=" + datadir_, "-genesis=" + other, "-port=0", "-portfile=" + dir_ + "/refused.port"},
+      dir_ + "/refused.log", &out);
   EXPECT_NE(rc, 0) << out;
   EXPECT_NE(rc, -2) << "krayd kept running with a different genesis";
   EXPECT_NE(out.find("genesis"), std::string::npos) << out;

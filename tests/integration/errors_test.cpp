@@ -41,9 +41,18 @@ TEST_F(ErrorsTest, MissingField) {
 }
 
 TEST_F(ErrorsTest, BadAmount) {
-  std::vector<json> bad = {json("-5"),  json(-5),   json(1.5), json("1.5"), json("1e3"), json::parse("1e3"),
-                           json(""),    json("9223372036854775808"),           json("18446744073709551616"),
-                           json(" 5"),  json("+5"), json("0x10")};
+  std::vector<json> bad = {json("-5"),
+                           json(-5),
+                           json(1.5),
+                           json("1.5"),
+                           json("1e3"),
+                           json::parse("1e3"),
+                           json(""),
+                           json("9223372036854775808"),
+                           json("18446744073709551616"),
+                           json(" 5"),
+                           json("+5"),
+                           json("0x10")};
   for (const auto& amt : bad) {
     json b = LegacyTransfer(dev1_, dev2_.account_id, 10, 0);
     b["amount"] = amt;
@@ -77,7 +86,10 @@ TEST_F(ErrorsTest, BadSignature) {
 TEST_F(ErrorsTest, WrongKey) {
   // dev account 2's key signs a transfer out of dev account 1.
   auto sig = crypto::SchnorrSign(dev2_.secret, state::LegacyTransferMessage(dev1_.account_id, dev2_.account_id, 10, 0));
-  json b{{"from_account", dev1_.account_id}, {"to_account", dev2_.account_id}, {"amount", "10"}, {"nonce", 0},
+  json b{{"from_account", dev1_.account_id},
+         {"to_account", dev2_.account_id},
+         {"amount", "10"},
+         {"nonce", 0},
          {"signature", ToHex(sig.value())}};
   ExpectSendError(b, 401, "invalid_signature");
 }
@@ -86,7 +98,7 @@ TEST_F(ErrorsTest, ReplayedAndGapNonce) {
   json first = LegacyTransfer(dev1_, dev2_.account_id, 10, 0);
   auto r = Post("/api/transaction/send", first.dump());
   ASSERT_EQ(r.status, 200) << r.body;
-  ExpectSendError(first, 409, "nonce_conflict");                                     // replay
+  ExpectSendError(first, 409, "nonce_conflict");                                           // replay
   ExpectSendError(LegacyTransfer(dev1_, dev2_.account_id, 10, 0), 409, "nonce_conflict");  // old nonce, new sig
   ExpectSendError(LegacyTransfer(dev1_, dev2_.account_id, 10, 5), 409, "nonce_conflict");  // gap
   EXPECT_EQ(Balance(dev1_.account_id)["nonce"], 1);

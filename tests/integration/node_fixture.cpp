@@ -38,7 +38,9 @@ DevKey DevAccount(int n) {
   return MakeKey(crypto::Sha256(AsBytes(seed)));
 }
 
-DevKey RandomKey() { return MakeKey(crypto::GenerateSecretKey()); }
+DevKey RandomKey() {
+  return MakeKey(crypto::GenerateSecretKey());
+}
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -54,7 +56,9 @@ std::string MakeTempDir(const char* prefix) {
   return p;
 }
 
-std::string RegtestGenesisPath() { return std::string(KRAY_SOURCE_DIR) + "/config/genesis.regtest.json"; }
+std::string RegtestGenesisPath() {
+  return std::string(KRAY_SOURCE_DIR) + "/config/genesis.regtest.json";
+}
 
 namespace {
 
@@ -86,7 +90,9 @@ int ExitCodeOf(int status) {
   return -1;
 }
 
-std::string Tail(const std::string& s) { return s.size() > 2000 ? s.substr(s.size() - 2000) : s; }
+std::string Tail(const std::string& s) {
+  return s.size() > 2000 ? s.substr(s.size() - 2000) : s;
+}
 
 }  // namespace
 
@@ -94,13 +100,17 @@ KraydProcess::~KraydProcess() {
   if (pid_ > 0) Kill9();
 }
 
-bool KraydProcess::Start(const std::string& datadir, const std::string& genesis,
-                         const std::vector<std::string>& extra, std::string* why) {
+bool KraydProcess::Start(const std::string& datadir, const std::string& genesis, const std::vector<std::string>& extra,
+                         std::string* why) {
   std::string portfile = datadir + ".port";
   log_ = datadir + ".log";
   std::remove(portfile.c_str());
-  std::vector<std::string> args = {"-datadir=" + datadir, "-genesis=" + genesis, "-port=0",
-                                   "-portfile=" + portfile, std::string("-rpctoken=") + kToken, "-loglevel=warn"};
+  std::vector<std::string> args = {"-datadir=" + datadir,
+                                   "-genesis=" + genesis,
+                                   "-port=0",
+                                   "-portfile=" + portfile,
+                                   std::string("-rpctoken=") + kToken,
+                                   "-loglevel=warn"};
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = Spawn(args, log_);
   if (pid_ <= 0) {
@@ -234,17 +244,23 @@ json NodeTest::GetJson(const std::string& target, int expect_status) {
   return j.is_discarded() ? json::object() : j;
 }
 
-json NodeTest::Balance(const std::string& who) { return GetJson("/api/account/" + who + "/balance"); }
+json NodeTest::Balance(const std::string& who) {
+  return GetJson("/api/account/" + who + "/balance");
+}
 
 json NodeTest::LegacyTransfer(const DevKey& from, const std::string& to, Amount amount, std::uint64_t nonce) {
   auto sig = crypto::SchnorrSign(from.secret, state::LegacyTransferMessage(from.account_id, to, amount, nonce));
-  return json{{"from_account", from.account_id}, {"to_account", to},   {"amount", std::to_string(amount)},
-              {"nonce", nonce},                  {"signature", ToHex(sig.value())}};
+  return json{{"from_account", from.account_id},
+              {"to_account", to},
+              {"amount", std::to_string(amount)},
+              {"nonce", nonce},
+              {"signature", ToHex(sig.value())}};
 }
 
 json NodeTest::V1Transfer(const DevKey& from, const std::string& to_id, const std::string& asset, Amount amount,
                           std::uint64_t nonce) {
-  Hash256 msg = state::TransferMessageV1("kray-regtest-1", "transfer", from.account_id, to_id, asset, amount, nonce, "");
+  Hash256 msg =
+      state::TransferMessageV1("kray-regtest-1", "transfer", from.account_id, to_id, asset, amount, nonce, "");
   auto sig = crypto::SchnorrSign(from.secret, msg);
   return json{{"from_account", from.account_id},
               {"to_account", to_id},

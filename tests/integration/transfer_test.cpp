@@ -7,7 +7,9 @@
 namespace kray::itest {
 namespace {
 
-Amount Credits(const json& v) { return std::stoull(v.get<std::string>()); }
+Amount Credits(const json& v) {
+  return std::stoull(v.get<std::string>());
+}
 Amount AssetAvail(const json& bal, const std::string& asset) {
   if (!bal["balances"].contains(asset)) return 0;
   return Credits(bal["balances"][asset]["available"]);
@@ -84,8 +86,8 @@ TEST_F(NodeTest, V1TransferOfNonKrayAsset) {
   json rec = json::parse(r.body);
   EXPECT_EQ(rec["asset"], "DOG");
   // tx_hash is the v1 message (deterministic, no clock).
-  Hash256 msg = state::TransferMessageV1("kray-regtest-1", "transfer", dev1_.account_id, dev2_.account_id, "DOG",
-                                         12345, 0, "");
+  Hash256 msg =
+      state::TransferMessageV1("kray-regtest-1", "transfer", dev1_.account_id, dev2_.account_id, "DOG", 12345, 0, "");
   EXPECT_EQ(rec["tx_hash"], ToHex(msg));
   b1 = Balance(dev1_.account_id);
   b2 = Balance(dev2_.account_id);
@@ -117,6 +119,34 @@ TEST_F(NodeTest, TransferToNewAddressCreatesKeylessAccount) {
   // ...and the new key can spend.
   r = Post("/api/transaction/send", LegacyTransfer(fresh, dev1_.account_id, 10, 0).dump());
   EXPECT_EQ(r.status, 200) << r.body;
+}
+
+TEST_F(NodeTest, BatchEachItemHasItsOwnResult) {
+  Amount k2 = Credits(Balance(dev2_.account_id)["balance_credits"]);
+  json bad_amount = LegacyTransfer(dev1_, dev2_.account_id, 5, 2);
+  bad_amount["amount"] = "1.5";
+  json txs =
+      json::array({LegacyTransfer(dev1_, dev2_.account_id, 10, 0), V1Transfer(dev1_, dev2_.account_id, "KRAY", 20, 1),
+                   bad_amount,                                      // 400 at parse time
+                   LegacyTransfer(dev1_, dev2_.account_id, 30, 1),  // replays nonce 1: 409
+                   LegacyTransfer(dev1_, dev2_.account_id, 40, 2)});
+  auto r = Post("/api/transaction/batch", json{{"transactions", txs}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = json::parse(r.body);
+  ASSERT_EQ(j["results"].size(), 5u) << r.body;
+  EXPECT_EQ(j["accepted"], 3);
+  EXPECT_EQ(j["rejected"], 2);
+  EXPECT_EQ(j["results"][0]["ok"], true);
+  EXPECT_EQ(j["results"][1]["ok"], true);
+  EXPECT_EQ(j["results"][2]["code"], "invalid_amount");
+  EXPECT_EQ(j["results"][2]["http_status"], 400);
+  EXPECT_EQ(j["results"][3]["code"], "nonce_conflict");
+  EXPECT_EQ(j["results"][3]["http_status"], 409);
+  EXPECT_EQ(j["results"][4]["ok"], true);
+  EXPECT_EQ(Balance(dev1_.account_id)["nonce"], 3);
+  EXPECT_EQ(Credits(Balance(dev2_.account_id)["balance_credits"]), k2 + 70);
+  // Every accepted item is retrievable by hash.
+  for (int i : {0, 1, 4}) GetJson("/api/transaction/" + j["results"][i]["tx_hash"].get<std::string>());
 }
 
 TEST_F(NodeTest, AccountCreate) {

@@ -101,8 +101,8 @@ struct HttpClient::Impl {
   Error IoError(const beast::error_code& ec) {
     Close();
     if (ec == beast::error::timeout) return Error::Unavailable("timeout", "request to " + host + " timed out");
-    return Error::Unavailable("io_error", "connection to " + host + ":" + std::to_string(port) + " failed: " +
-                                              ec.message());
+    return Error::Unavailable("io_error",
+                              "connection to " + host + ":" + std::to_string(port) + " failed: " + ec.message());
   }
 
   void Close() {
@@ -116,17 +116,22 @@ struct HttpClient::Impl {
   }
 };
 
-HttpClient::HttpClient(std::string host, std::uint16_t port, ClientOptions options)
-    : impl_(std::make_unique<Impl>()) {
+HttpClient::HttpClient(std::string host, std::uint16_t port, ClientOptions options) : impl_(std::make_unique<Impl>()) {
   impl_->host = std::move(host);
   impl_->port = port;
   impl_->options = options;
 }
 
-HttpClient::~HttpClient() { impl_->Close(); }
+HttpClient::~HttpClient() {
+  impl_->Close();
+}
 
-void HttpClient::Close() { impl_->Close(); }
-bool HttpClient::connected() const { return impl_->stream.has_value(); }
+void HttpClient::Close() {
+  impl_->Close();
+}
+bool HttpClient::connected() const {
+  return impl_->stream.has_value();
+}
 
 Result<HttpResponse> HttpClient::Request(std::string_view method, std::string_view target, std::string_view body,
                                          const Headers& headers) {

@@ -60,8 +60,7 @@ std::optional<std::uint64_t> ParseU64(const std::string& s, const char* what, st
   return *v;
 }
 
-int PrintSignature(const crypto::SecretKey& sk, const Hash256& msg, json extra, std::ostream& out,
-                   std::ostream& err) {
+int PrintSignature(const crypto::SecretKey& sk, const Hash256& msg, json extra, std::ostream& out, std::ostream& err) {
   auto sig = crypto::SchnorrSign(sk, msg);
   if (!sig) {
     err << "error: signing failed\n";
@@ -163,10 +162,15 @@ int CmdSign(const Options& o, const Args& a, std::ostream& out, std::ostream& er
       err << "error: unknown tx_type '" << op << "'\n";
       return 1;
     }
-    json j{{"scheme", "v1"}, {"chain_id", ChainId(o)}, {"op", op}, {"account_id", my_id}, {"to", to_id},
-           {"asset", asset}, {"amount", std::to_string(*amount)}, {"nonce", *nonce}};
-    return PrintSignature(*sk,
-                          state::TransferMessageV1(ChainId(o), op, my_id, to_id, asset, *amount, *nonce, data), j,
+    json j{{"scheme", "v1"},
+           {"chain_id", ChainId(o)},
+           {"op", op},
+           {"account_id", my_id},
+           {"to", to_id},
+           {"asset", asset},
+           {"amount", std::to_string(*amount)},
+           {"nonce", *nonce}};
+    return PrintSignature(*sk, state::TransferMessageV1(ChainId(o), op, my_id, to_id, asset, *amount, *nonce, data), j,
                           out, err);
   }
   if (type == "v1") {
@@ -192,8 +196,8 @@ int CmdSign(const Options& o, const Args& a, std::ostream& out, std::ostream& er
       fields.emplace_back(k, v);
       jf[k] = v;
     }
-    json j{{"scheme", "v1"}, {"chain_id", ChainId(o)}, {"op", a[2]}, {"account_id", my_id}, {"nonce", *nonce},
-           {"fields", jf}};
+    json j{{"scheme", "v1"},      {"chain_id", ChainId(o)}, {"op", a[2]},
+           {"account_id", my_id}, {"nonce", *nonce},        {"fields", jf}};
     return PrintSignature(*sk, state::SigningMessageV1(ChainId(o), a[2], my_id, *nonce, fields), j, out, err);
   }
   err << "error: unknown message type '" << type << "' (legacy, transfer, v1)\n";

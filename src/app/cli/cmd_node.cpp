@@ -33,8 +33,10 @@ std::optional<ApiReply> CallApi(const Options& o, const std::string& method, con
 int PrintReply(const ApiReply& r, std::ostream& out, std::ostream& err) {
   json j = json::parse(r.body, nullptr, /*allow_exceptions=*/false);
   if (r.status >= 200 && r.status < 300) {
-    if (j.is_discarded()) out << r.body << "\n";
-    else out << j.dump(2) << "\n";
+    if (j.is_discarded())
+      out << r.body << "\n";
+    else
+      out << j.dump(2) << "\n";
     return 0;
   }
   if (!j.is_discarded() && j.is_object() && j.contains("error")) {
@@ -54,7 +56,8 @@ std::string Seg(const std::string& s) {
   static const char* hex = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '_' || c == '-' || c == '.' || c == '~') out += static_cast<char>(c);
+    if (std::isalnum(c) || c == '_' || c == '-' || c == '.' || c == '~')
+      out += static_cast<char>(c);
     else {
       out += '%';
       out += hex[c >> 4];
@@ -86,8 +89,10 @@ int CmdSend(const Options& o, const Args& a, std::ostream& out, std::ostream& er
   std::string from_id = state::AccountIdFromAddress(Bip86Address(o, *pub));
   std::string to = a[1];
   std::string to_id;
-  if (state::IsAccountId(to)) to_id = to;
-  else if (bitcoin::DecodeP2trAddress(Bech32Hrp(o.network), to).ok()) to_id = state::AccountIdFromAddress(to);
+  if (state::IsAccountId(to))
+    to_id = to;
+  else if (bitcoin::DecodeP2trAddress(Bech32Hrp(o.network), to).ok())
+    to_id = state::AccountIdFromAddress(to);
   else {
     err << "error: '" << to << "' is neither a kray_ account id nor a P2TR address of " << NetworkName(o.network)
         << "\n";
@@ -103,7 +108,8 @@ int CmdSend(const Options& o, const Args& a, std::ostream& out, std::ostream& er
     return 1;
   }
   std::uint64_t nonce = 0;
-  if (bj["nonce"].is_number_unsigned()) nonce = bj["nonce"].get<std::uint64_t>();
+  if (bj["nonce"].is_number_unsigned())
+    nonce = bj["nonce"].get<std::uint64_t>();
   else if (bj["nonce"].is_string()) {
     auto n = ParseAmount(bj["nonce"].get<std::string>());
     if (!n.ok()) {
@@ -127,9 +133,14 @@ int CmdSend(const Options& o, const Args& a, std::ostream& out, std::ostream& er
     err << "error: signing failed\n";
     return 1;
   }
-  json req{{"from_account", from_id}, {"to_account", to},         {"amount", std::to_string(*amount)},
-           {"nonce", nonce},          {"signature", ToHex(*sig)}, {"asset", asset},
-           {"tx_type", "transfer"},   {"sig_scheme", legacy ? "legacy" : "v1"}};
+  json req{{"from_account", from_id},
+           {"to_account", to},
+           {"amount", std::to_string(*amount)},
+           {"nonce", nonce},
+           {"signature", ToHex(*sig)},
+           {"asset", asset},
+           {"tx_type", "transfer"},
+           {"sig_scheme", legacy ? "legacy" : "v1"}};
   auto r = CallApi(o, "POST", "/api/transaction/send", req.dump(), err);
   if (!r) return 1;
   return PrintReply(*r, out, err);

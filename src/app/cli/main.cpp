@@ -9,6 +9,7 @@
 #include <map>
 
 #include "cli.h"
+#include "rollup_commands.h"
 #if __has_include("bitcoin_commands.h")
 #include "bitcoin_commands.h"
 #define KRAY_CLI_HAS_BITCOIN 1
@@ -44,6 +45,11 @@ Node:
   tx <tx_hash>
   status                                  GET /health
   checkconservation                       operator: supply conservation check (exit 2 if violated)
+
+Rollup (docs/ROLLUP.md):
+  verifychain [-from=N] [-quiet]          replay every batch over the API, check each published root (exit 2 + fraud proof on divergence)
+  verifyproof <address|account_id> [-batch=N]   fetch an account proof and check it against the batch's published root
+  verifyproof -file=<proof.json|-> -root=<hex>  check a proof offline
 
 Bitcoin (offline):
   multisig ...  decodepsbt <base64>  decoderunestone <hex>  derive ...
@@ -134,6 +140,8 @@ int main(int argc, char** argv) {
       {"tx", kray::cli::CmdTx},
       {"status", kray::cli::CmdStatus},
       {"checkconservation", kray::cli::CmdCheckConservation},
+      {"verifychain", kray::cli::CmdVerifyChainWithOptions},
+      {"verifyproof", kray::cli::CmdVerifyProofWithOptions},
   };
   if (auto it = commands.find(cmd); it != commands.end()) return it->second(o, args, std::cout, std::cerr);
   if (cmd == "help") {
