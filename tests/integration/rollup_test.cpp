@@ -241,14 +241,12 @@ TEST_F(RollupTest, KraydVerifyAcceptsHonestAndRejectsEditedDatadir) {
                    "' AND asset = 'KRAY'\"); "
                    "c.execute(\"UPDATE balances SET available = available + 1000 WHERE account_id = '" +
                    dev2_.account_id + "' AND asset = 'KRAY'\"); c.commit()";
-  CmdResult ed = RunCmd("python3 -c \"" + [&] {
-    std::string esc;
-    for (char ch : py) {
-      if (ch == '"') esc += '\\';
-      esc += ch;
-    }
-    return esc;
-  }() + "\"");
+  std::string script = dir_ + "/edit.py";
+  FILE* f = fopen(script.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fwrite(py.data(), 1, py.size(), f);
+  fclose(f);
+  CmdResult ed = RunCmd("python3 " + script);
   ASSERT_EQ(ed.rc, 0) << ed.out;
 
   // The node commits the edited row into the next batch's root.
@@ -258,15 +256,20 @@ TEST_F(RollupTest, KraydVerifyAcceptsHonestAndRejectsEditedDatadir) {
   http_.reset();
   ASSERT_EQ(node_.Stop(), 0);
 
+  std::string out2;
   rc = KraydProcess::RunToExit({"verify", "-datadir=" + datadir_, "-genesis=" + RegtestGenesisPath()},
-                               dir_ + "/verify2.log", &out);
-  EXPECT_EQ(rc, 0) << out;
-  EXPECT_NE(out.find("verify_state_root_mismatch"), std::string::npos) << out;
-  EXPECT_NE(out.find("batch 3"), std::string::npos) << out;
-  EXPECT_EQ(out.find("batch 2:"), std::string::npos) << out;
-  EXPECT_NE(out.find(dev1_.account_id), std::string::npos) << out;
+                               dir_ + "/verify2.log", &out2);
+  EXPECT_NE(rc, 0) << out2;
+  EXPECT_NE(out2.find("verify_state_root_mismatch"), std::string::npos) << out2;
+  EXPECT_NE(out2.find("batch 3"), std::string::npos) << out2;
+  EXPECT_EQ(out2.find("batch 2:"), std::string::npos) << out2;
+  EXPECT_NE(out2.find(dev1_.account_id), std::string::npos) << out2;
 
-  StartNode(Flags());  // for the teardown's conservation check
+  // From outside, against the live node: the fraud-proof path (exit 2).
+  StartNode(Flags());
+  CmdResult vc = RunCmd(Cli("verifychain"));
+  EXPECT_EQ(vc.rc, 2) << vc.out;
+  EXPECT_NE(vc.out.find("FAILED at batch 3"), std::string::npos) << vc.out;
 }
 
 TEST_F(RollupTest, CliVerifyChainAndProofs) {
@@ -275,7 +278,9 @@ TEST_F(RollupTest, CliVerifyChainAndProofs) {
   ASSERT_EQ(b.size(), 2u);
 
   CmdResult vc = RunCmd(Cli("verifychain"));
-  EXPECT_EQ(vc.rc, 99) << vc.out;
+  EXPECT_EQ(vc.rc, 0) << vc.out;
+  EXPECT_NE(vc.out.find("\"verdict\": \"ok\""), std::string::npos) << vc.out;
+  EXPECT_NE(vc.out.find("batch 2/2"), std::string::npos) << vc.out;
 
   // Proof of dev2 against batch 1: root = batch 1 state root.
   json p = GetJson("/api/account/" + dev2_.address + "/proof?batch=1");
@@ -298,9 +303,10 @@ TEST_F(RollupTest, CliVerifyChainAndProofs) {
   fwrite(body.data(), 1, body.size(), f);
   fclose(f);
   CmdResult good = RunCmd(Cli("verifyproof -file=" + file + " -root=" + b[0]["state_root"].get<std::string>()));
-  EXPECT_EQ(good.rc, 99) << good.out;
+  EXPECT_EQ(good.rc, 0) << good.out;
   CmdResult wrong = RunCmd(Cli("verifyproof -file=" + file + " -root=" + b[1]["state_root"].get<std::string>()));
-  EXPECT_EQ(wrong.rc, 0) << wrong.out;
+  EXPECT_NE(wrong.rc, 0) << wrong.out;
+  EXPECT_NE(wrong.out.find("proof INVALID against root"), std::string::npos) << wrong.out;
   ExpectConservation();
 }
 
