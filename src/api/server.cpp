@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -268,8 +269,32 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnWrite(beast::error_code ec, bool keep) {
-    if (ec || !keep) return DoClose();
+    if (ec) return DoClose();
+    if (!keep) return LingerClose();
     ReadHeader();
+  }
+
+  // Closing a socket whose receive buffer still holds unread request bytes
+  // (a 413 is answered before the body is read) makes the kernel send a RST,
+  // which can destroy our response before the client reads it. So, as
+  // nginx's lingering_close does: stop sending, then read and discard what
+  // the client still sends, for a bounded time and size, before closing.
+  void LingerClose() {
+    reading_ = false;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return DoClose();
+    linger_left_ = kLingerMaxBytes;
+    stream_.expires_after(std::chrono::seconds(kLingerSeconds));
+    DiscardInput();
+  }
+
+  void DiscardInput() {
+    stream_.async_read_some(net::buffer(discard_), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      if (ec || n >= self->linger_left_) return self->DoClose();
+      self->linger_left_ -= n;
+      self->DiscardInput();
+    });
   }
 
   void DoClose() {
@@ -288,6 +313,10 @@ class Session : public std::enable_shared_from_this<Session> {
   unsigned version_ = 11;
   bool reading_ = false;
   bool head_ = false;  // the current request is a HEAD
+  static constexpr std::size_t kLingerMaxBytes = 8 << 20;
+  static constexpr int kLingerSeconds = 2;
+  std::size_t linger_left_ = 0;
+  std::array<char, 16384> discard_{};
   bool debug_ = false;  // log this request at debug level
   std::string log_line_;
   std::chrono::steady_clock::time_point started_;
