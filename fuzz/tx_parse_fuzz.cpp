@@ -47,8 +47,7 @@ void Exercise(const kray::Bytes& input, const kray::bitcoin::Transaction& tx, bo
       spent.push_back(tx.vout.empty() ? TxOut{} : tx.vout[i % tx.vout.size()]);
     const std::uint8_t hash_type = static_cast<std::uint8_t>(tx.locktime & 0x83);
     auto msg = TaprootSigMsg(tx, spent, 0, hash_type);
-    if (IsValidTaprootHashType(hash_type) && ((hash_type & 3) != kSighashSingle || !tx.vout.empty()))
-      Check(msg.ok());
+    if (IsValidTaprootHashType(hash_type) && ((hash_type & 3) != kSighashSingle || !tx.vout.empty())) Check(msg.ok());
     (void)SegwitV0Sighash(tx, 0, tx.vin[0].script_sig, 0, tx.locktime);
     (void)LegacySighash(tx, 0, tx.vin[0].script_sig, tx.locktime);
   }

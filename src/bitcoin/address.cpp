@@ -18,7 +18,9 @@ int Base58Value(char c) {
   return static_cast<int>(p - kAlphabet);
 }
 
-Error InvalidAddress(std::string msg) { return Error::Invalid("invalid_address", std::move(msg)); }
+Error InvalidAddress(std::string msg) {
+  return Error::Invalid("invalid_address", std::move(msg));
+}
 
 }  // namespace
 
@@ -126,28 +128,48 @@ Destination ClassifyScript(ByteSpan s) {
 
 const char* ScriptTypeName(ScriptType t) {
   switch (t) {
-    case ScriptType::kP2PKH: return "p2pkh";
-    case ScriptType::kP2SH: return "p2sh";
-    case ScriptType::kP2WPKH: return "p2wpkh";
-    case ScriptType::kP2WSH: return "p2wsh";
-    case ScriptType::kP2TR: return "p2tr";
-    case ScriptType::kWitnessUnknown: return "witness_unknown";
-    case ScriptType::kNullData: return "nulldata";
-    case ScriptType::kNonStandard: break;
+    case ScriptType::kP2PKH:
+      return "p2pkh";
+    case ScriptType::kP2SH:
+      return "p2sh";
+    case ScriptType::kP2WPKH:
+      return "p2wpkh";
+    case ScriptType::kP2WSH:
+      return "p2wsh";
+    case ScriptType::kP2TR:
+      return "p2tr";
+    case ScriptType::kWitnessUnknown:
+      return "witness_unknown";
+    case ScriptType::kNullData:
+      return "nulldata";
+    case ScriptType::kNonStandard:
+      break;
   }
   return "nonstandard";
 }
 
-std::uint8_t P2pkhVersion(Network net) { return net == Network::kMainnet ? 0x00 : 0x6f; }
-std::uint8_t P2shVersion(Network net) { return net == Network::kMainnet ? 0x05 : 0xc4; }
+std::uint8_t P2pkhVersion(Network net) {
+  return net == Network::kMainnet ? 0x00 : 0x6f;
+}
+std::uint8_t P2shVersion(Network net) {
+  return net == Network::kMainnet ? 0x05 : 0xc4;
+}
 
 Bytes P2pkhScript(ByteSpan hash20) {
   return ScriptBuilder().Op(OP_DUP).Op(OP_HASH160).PushRaw(hash20).Op(OP_EQUALVERIFY).Op(OP_CHECKSIG).Take();
 }
-Bytes P2shScript(ByteSpan hash20) { return ScriptBuilder().Op(OP_HASH160).PushRaw(hash20).Op(OP_EQUAL).Take(); }
-Bytes P2wpkhScript(ByteSpan hash20) { return ScriptBuilder().Op(OP_0).PushRaw(hash20).Take(); }
-Bytes P2wshScript(ByteSpan hash32) { return ScriptBuilder().Op(OP_0).PushRaw(hash32).Take(); }
-Bytes P2trScript(ByteSpan key32) { return ScriptBuilder().Op(OP_1).PushRaw(key32).Take(); }
+Bytes P2shScript(ByteSpan hash20) {
+  return ScriptBuilder().Op(OP_HASH160).PushRaw(hash20).Op(OP_EQUAL).Take();
+}
+Bytes P2wpkhScript(ByteSpan hash20) {
+  return ScriptBuilder().Op(OP_0).PushRaw(hash20).Take();
+}
+Bytes P2wshScript(ByteSpan hash32) {
+  return ScriptBuilder().Op(OP_0).PushRaw(hash32).Take();
+}
+Bytes P2trScript(ByteSpan key32) {
+  return ScriptBuilder().Op(OP_1).PushRaw(key32).Take();
+}
 
 Result<std::string> ScriptPubKeyToAddress(ByteSpan script_pubkey, Network net) {
   Destination d = ClassifyScript(script_pubkey);

@@ -32,9 +32,13 @@ std::vector<std::uint8_t> HrpExpand(std::string_view hrp) {
   return out;
 }
 
-std::uint32_t ConstFor(Bech32Encoding enc) { return enc == Bech32Encoding::kBech32 ? kBech32Const : kBech32mConst; }
+std::uint32_t ConstFor(Bech32Encoding enc) {
+  return enc == Bech32Encoding::kBech32 ? kBech32Const : kBech32mConst;
+}
 
-Error AddrError(std::string msg) { return Error::Invalid("invalid_address", std::move(msg)); }
+Error AddrError(std::string msg) {
+  return Error::Invalid("invalid_address", std::move(msg));
+}
 }  // namespace
 
 std::string Bech32Encode(Bech32Encoding enc, std::string_view hrp, const std::vector<std::uint8_t>& data5) {

@@ -68,8 +68,7 @@ Result<std::string> CheckDescriptorChecksum(std::string_view s, bool require_che
     return Error::Invalid("descriptor_bad_checksum", "multiple '#' symbols");
   const std::string_view body = s.substr(0, hash);
   const std::string_view given = s.substr(hash + 1);
-  if (given.size() != 8)
-    return Error::Invalid("descriptor_bad_checksum_length", "checksum must be 8 characters");
+  if (given.size() != 8) return Error::Invalid("descriptor_bad_checksum_length", "checksum must be 8 characters");
   auto expected = DescriptorChecksum(body);
   if (!expected) return Error::Invalid("descriptor_invalid_character", "invalid character");
   if (given != *expected) return Error::Invalid("descriptor_bad_checksum", "descriptor checksum mismatch");

@@ -42,7 +42,9 @@ Result<BridgePolicy> MakeBridgePolicy(const std::array<crypto::XOnlyPubKey, 3>& 
   return p;
 }
 
-std::string BridgePolicy::Address(Network net) const { return P2trAddress(Bech32Hrp(net), output_key); }
+std::string BridgePolicy::Address(Network net) const {
+  return P2trAddress(Bech32Hrp(net), output_key);
+}
 
 std::string BridgePolicy::Descriptor() const {
   std::string d = "tr(" + ToHex(internal_key) + ",sortedmulti_a(2";

@@ -17,7 +17,6 @@ namespace p = psbt;
 
 constexpr std::uint8_t kMagic[5] = {'p', 's', 'b', 't', 0xff};
 
-
 // Reads one key-value map up to its 0x00 separator. Duplicate keys are an
 // error (BIP-174: "Duplicate keys are not allowed").
 Result<PsbtMap> ReadMap(ByteReader& r, const std::string& where) {
@@ -79,10 +78,22 @@ Status CheckPreimage(const Bytes& key, const Bytes& value, const std::string& wh
   const std::size_t hash_len = (t == p::kInRipemd160 || t == p::kInHash160) ? 20 : 32;
   if (key.size() != 1 + hash_len) return BadKey(where, "preimage");
   Bytes h;
-  if (t == p::kInRipemd160) { auto x = crypto::Ripemd160(value); h.assign(x.begin(), x.end()); }
-  if (t == p::kInSha256) { auto x = crypto::Sha256(value); h.assign(x.begin(), x.end()); }
-  if (t == p::kInHash160) { auto x = crypto::HashOf160(value); h.assign(x.begin(), x.end()); }
-  if (t == p::kInHash256) { auto x = crypto::Sha256d(value); h.assign(x.begin(), x.end()); }
+  if (t == p::kInRipemd160) {
+    auto x = crypto::Ripemd160(value);
+    h.assign(x.begin(), x.end());
+  }
+  if (t == p::kInSha256) {
+    auto x = crypto::Sha256(value);
+    h.assign(x.begin(), x.end());
+  }
+  if (t == p::kInHash160) {
+    auto x = crypto::HashOf160(value);
+    h.assign(x.begin(), x.end());
+  }
+  if (t == p::kInHash256) {
+    auto x = crypto::Sha256d(value);
+    h.assign(x.begin(), x.end());
+  }
   if (!std::equal(h.begin(), h.end(), key.begin() + 1)) return BadValue(where, "preimage (hash mismatch)");
   return Ok();
 }
@@ -171,7 +182,9 @@ Status CheckOutput(const Bytes& key, const Bytes& value, const std::string& wher
   }
 }
 
-void WriteRecord(ByteWriter& w, ByteSpan key, ByteSpan value) { w.WriteVarBytes(key).WriteVarBytes(value); }
+void WriteRecord(ByteWriter& w, ByteSpan key, ByteSpan value) {
+  w.WriteVarBytes(key).WriteVarBytes(value);
+}
 
 // Writes a map in key order, except that the partial signatures are written
 // as one group ordered by HASH160(pubkey) (Bitcoin Core's std::map<CKeyID,..>).
@@ -183,7 +196,8 @@ void WriteMap(ByteWriter& w, const PsbtMap& map, bool is_input) {
       sigs_written = true;
       std::vector<std::pair<crypto::Hash160, const std::pair<const Bytes, Bytes>*>> sigs;
       for (const auto& rec : map)
-        if (rec.first[0] == p::kInPartialSig) sigs.emplace_back(crypto::HashOf160(ByteSpan(rec.first).subspan(1)), &rec);
+        if (rec.first[0] == p::kInPartialSig)
+          sigs.emplace_back(crypto::HashOf160(ByteSpan(rec.first).subspan(1)), &rec);
       std::stable_sort(sigs.begin(), sigs.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
       for (const auto& s : sigs) WriteRecord(w, s.second->first, s.second->second);
       continue;
@@ -209,12 +223,10 @@ Result<Psbt> ParsePsbt(ByteSpan data) {
     if (key[0] == p::kGlobalUnsignedTx && key.size() != 1) return BadKey("global map", "PSBT_GLOBAL_UNSIGNED_TX");
     KRAY_TRY(CheckGlobal(key, value, "global map"));
   }
-  if (tx_it == global->end())
-    return Invalid("psbt_missing_unsigned_tx", "global map has no PSBT_GLOBAL_UNSIGNED_TX");
+  if (tx_it == global->end()) return Invalid("psbt_missing_unsigned_tx", "global map has no PSBT_GLOBAL_UNSIGNED_TX");
   // The unsigned tx is always in the legacy (non-witness) format (BIP-174).
   auto tx = ParseTransaction(tx_it->second, /*allow_witness=*/false);
-  if (!tx.ok())
-    return Invalid("psbt_bad_value", "global map: invalid PSBT_GLOBAL_UNSIGNED_TX: " + tx.error().message);
+  if (!tx.ok()) return Invalid("psbt_bad_value", "global map: invalid PSBT_GLOBAL_UNSIGNED_TX: " + tx.error().message);
   for (const TxIn& in : tx->vin) {
     if (!in.script_sig.empty() || !in.witness.empty())
       return Invalid("psbt_unsigned_tx_not_empty", "unsigned tx has an input with a scriptSig or witness");
@@ -225,8 +237,7 @@ Result<Psbt> ParsePsbt(ByteSpan data) {
 
   for (std::size_t i = 0; i < psbt.tx.vin.size(); ++i) {
     const std::string where = "input " + std::to_string(i);
-    if (r.empty())
-      return Invalid("psbt_input_count_mismatch", "fewer input maps than unsigned tx inputs");
+    if (r.empty()) return Invalid("psbt_input_count_mismatch", "fewer input maps than unsigned tx inputs");
     auto map = ReadMap(r, where);
     if (!map.ok()) return std::move(map).error();
     for (const auto& [key, value] : *map) KRAY_TRY(CheckInput(key, value, where));
@@ -242,8 +253,7 @@ Result<Psbt> ParsePsbt(ByteSpan data) {
   }
   for (std::size_t i = 0; i < psbt.tx.vout.size(); ++i) {
     const std::string where = "output " + std::to_string(i);
-    if (r.empty())
-      return Invalid("psbt_output_count_mismatch", "fewer output maps than unsigned tx outputs");
+    if (r.empty()) return Invalid("psbt_output_count_mismatch", "fewer output maps than unsigned tx outputs");
     auto map = ReadMap(r, where);
     if (!map.ok()) return std::move(map).error();
     for (const auto& [key, value] : *map) KRAY_TRY(CheckOutput(key, value, where));
@@ -274,10 +284,16 @@ Result<Psbt> ParsePsbtBase64(std::string_view text) {
   return ParsePsbt(*bytes);
 }
 
-std::string PsbtToBase64(const Psbt& psbt) { return Base64Encode(SerializePsbt(psbt)); }
+std::string PsbtToBase64(const Psbt& psbt) {
+  return Base64Encode(SerializePsbt(psbt));
+}
 
-bool operator==(const PsbtInput& a, const PsbtInput& b) { return a.map == b.map; }
-bool operator==(const PsbtOutput& a, const PsbtOutput& b) { return a.map == b.map; }
+bool operator==(const PsbtInput& a, const PsbtInput& b) {
+  return a.map == b.map;
+}
+bool operator==(const PsbtOutput& a, const PsbtOutput& b) {
+  return a.map == b.map;
+}
 bool operator==(const Psbt& a, const Psbt& b) {
   return a.tx == b.tx && a.global == b.global && a.inputs == b.inputs && a.outputs == b.outputs;
 }

@@ -10,7 +10,9 @@
 namespace kray::bitcoin {
 namespace psbt_internal {
 
-Error Invalid(const char* code, std::string msg) { return Error::Invalid(code, std::move(msg)); }
+Error Invalid(const char* code, std::string msg) {
+  return Error::Invalid(code, std::move(msg));
+}
 
 Bytes MakeKey(std::uint8_t type, ByteSpan data) {
   Bytes key;
@@ -161,7 +163,8 @@ std::string Base64Encode(ByteSpan data) {
   out.reserve((data.size() + 2) / 3 * 4);
   std::size_t i = 0;
   for (; i + 3 <= data.size(); i += 3) {
-    std::uint32_t v = static_cast<std::uint32_t>(data[i]) << 16 | static_cast<std::uint32_t>(data[i + 1]) << 8 | data[i + 2];
+    std::uint32_t v =
+        static_cast<std::uint32_t>(data[i]) << 16 | static_cast<std::uint32_t>(data[i + 1]) << 8 | data[i + 2];
     out += kB64[v >> 18];
     out += kB64[(v >> 12) & 63];
     out += kB64[(v >> 6) & 63];

@@ -82,9 +82,8 @@ std::optional<TxOut> PsbtInput::WitnessUtxo() const {
 
 std::map<Bytes, Bytes> PsbtInput::PartialSigs() const {
   std::map<Bytes, Bytes> out;
-  ForType(map, p::kInPartialSig, [&](const Bytes& key, const Bytes& value) {
-    out.emplace(Bytes(key.begin() + 1, key.end()), value);
-  });
+  ForType(map, p::kInPartialSig,
+          [&](const Bytes& key, const Bytes& value) { out.emplace(Bytes(key.begin() + 1, key.end()), value); });
   return out;
 }
 
@@ -95,17 +94,27 @@ std::optional<std::uint32_t> PsbtInput::SighashType() const {
   return r.ReadU32LE();
 }
 
-std::optional<Bytes> PsbtInput::RedeemScript() const { return FindBytes(map, p::kInRedeemScript); }
-std::optional<Bytes> PsbtInput::WitnessScript() const { return FindBytes(map, p::kInWitnessScript); }
-std::map<Bytes, KeyOrigin> PsbtInput::Bip32Derivations() const { return Derivations(map, p::kInBip32Derivation); }
-std::optional<Bytes> PsbtInput::FinalScriptSig() const { return FindBytes(map, p::kInFinalScriptSig); }
+std::optional<Bytes> PsbtInput::RedeemScript() const {
+  return FindBytes(map, p::kInRedeemScript);
+}
+std::optional<Bytes> PsbtInput::WitnessScript() const {
+  return FindBytes(map, p::kInWitnessScript);
+}
+std::map<Bytes, KeyOrigin> PsbtInput::Bip32Derivations() const {
+  return Derivations(map, p::kInBip32Derivation);
+}
+std::optional<Bytes> PsbtInput::FinalScriptSig() const {
+  return FindBytes(map, p::kInFinalScriptSig);
+}
 
 std::optional<std::vector<Bytes>> PsbtInput::FinalScriptWitness() const {
   const Bytes* v = Find(map, p::kInFinalScriptWitness);
   return v ? DecodeWitnessStack(*v) : std::nullopt;
 }
 
-std::optional<Bytes> PsbtInput::TapKeySig() const { return FindBytes(map, p::kInTapKeySig); }
+std::optional<Bytes> PsbtInput::TapKeySig() const {
+  return FindBytes(map, p::kInTapKeySig);
+}
 
 std::map<TapScriptSigKey, Bytes> PsbtInput::TapScriptSigs() const {
   std::map<TapScriptSigKey, Bytes> out;
@@ -131,8 +140,12 @@ std::vector<TapLeafScript> PsbtInput::TapLeafScripts() const {
 std::map<crypto::XOnlyPubKey, TapKeyOrigin> PsbtInput::TapBip32Derivations() const {
   return TapDerivations(map, p::kInTapBip32Derivation);
 }
-std::optional<crypto::XOnlyPubKey> PsbtInput::TapInternalKey() const { return FindFixed<32>(map, p::kInTapInternalKey); }
-std::optional<Hash256> PsbtInput::TapMerkleRoot() const { return FindFixed<32>(map, p::kInTapMerkleRoot); }
+std::optional<crypto::XOnlyPubKey> PsbtInput::TapInternalKey() const {
+  return FindFixed<32>(map, p::kInTapInternalKey);
+}
+std::optional<Hash256> PsbtInput::TapMerkleRoot() const {
+  return FindFixed<32>(map, p::kInTapMerkleRoot);
+}
 
 bool PsbtInput::IsFinalized() const {
   return Find(map, p::kInFinalScriptSig) != nullptr || Find(map, p::kInFinalScriptWitness) != nullptr;
@@ -141,19 +154,29 @@ bool PsbtInput::IsFinalized() const {
 void PsbtInput::SetNonWitnessUtxo(const Transaction& tx) {
   Put(map, p::kInNonWitnessUtxo, {}, SerializeTransaction(tx, true));
 }
-void PsbtInput::SetWitnessUtxo(const TxOut& out) { Put(map, p::kInWitnessUtxo, {}, EncodeTxOut(out)); }
-void PsbtInput::SetPartialSig(ByteSpan pubkey, ByteSpan sig) { Put(map, p::kInPartialSig, pubkey, sig); }
+void PsbtInput::SetWitnessUtxo(const TxOut& out) {
+  Put(map, p::kInWitnessUtxo, {}, EncodeTxOut(out));
+}
+void PsbtInput::SetPartialSig(ByteSpan pubkey, ByteSpan sig) {
+  Put(map, p::kInPartialSig, pubkey, sig);
+}
 void PsbtInput::SetSighashType(std::uint32_t type) {
   ByteWriter w;
   w.WriteU32LE(type);
   Put(map, p::kInSighashType, {}, w.data());
 }
-void PsbtInput::SetRedeemScript(ByteSpan script) { Put(map, p::kInRedeemScript, {}, script); }
-void PsbtInput::SetWitnessScript(ByteSpan script) { Put(map, p::kInWitnessScript, {}, script); }
+void PsbtInput::SetRedeemScript(ByteSpan script) {
+  Put(map, p::kInRedeemScript, {}, script);
+}
+void PsbtInput::SetWitnessScript(ByteSpan script) {
+  Put(map, p::kInWitnessScript, {}, script);
+}
 void PsbtInput::SetBip32Derivation(ByteSpan pubkey, const KeyOrigin& origin) {
   Put(map, p::kInBip32Derivation, pubkey, EncodeKeyOrigin(origin));
 }
-void PsbtInput::SetFinalScriptSig(ByteSpan script) { Put(map, p::kInFinalScriptSig, {}, script); }
+void PsbtInput::SetFinalScriptSig(ByteSpan script) {
+  Put(map, p::kInFinalScriptSig, {}, script);
+}
 void PsbtInput::SetFinalScriptWitness(const std::vector<Bytes>& stack) {
   Put(map, p::kInFinalScriptWitness, {}, EncodeWitnessStack(stack));
 }
@@ -170,14 +193,24 @@ void PsbtInput::SetTapLeafScript(const TapLeafScript& leaf) {
 void PsbtInput::SetTapBip32Derivation(const crypto::XOnlyPubKey& key, const TapKeyOrigin& origin) {
   Put(map, p::kInTapBip32Derivation, key, EncodeTapKeyOrigin(origin));
 }
-void PsbtInput::SetTapInternalKey(const crypto::XOnlyPubKey& key) { Put(map, p::kInTapInternalKey, {}, key); }
-void PsbtInput::SetTapMerkleRoot(const Hash256& root) { Put(map, p::kInTapMerkleRoot, {}, root); }
+void PsbtInput::SetTapInternalKey(const crypto::XOnlyPubKey& key) {
+  Put(map, p::kInTapInternalKey, {}, key);
+}
+void PsbtInput::SetTapMerkleRoot(const Hash256& root) {
+  Put(map, p::kInTapMerkleRoot, {}, root);
+}
 
 // ---- PsbtOutput -------------------------------------------------------------
 
-std::optional<Bytes> PsbtOutput::RedeemScript() const { return FindBytes(map, p::kOutRedeemScript); }
-std::optional<Bytes> PsbtOutput::WitnessScript() const { return FindBytes(map, p::kOutWitnessScript); }
-std::map<Bytes, KeyOrigin> PsbtOutput::Bip32Derivations() const { return Derivations(map, p::kOutBip32Derivation); }
+std::optional<Bytes> PsbtOutput::RedeemScript() const {
+  return FindBytes(map, p::kOutRedeemScript);
+}
+std::optional<Bytes> PsbtOutput::WitnessScript() const {
+  return FindBytes(map, p::kOutWitnessScript);
+}
+std::map<Bytes, KeyOrigin> PsbtOutput::Bip32Derivations() const {
+  return Derivations(map, p::kOutBip32Derivation);
+}
 std::optional<crypto::XOnlyPubKey> PsbtOutput::TapInternalKey() const {
   return FindFixed<32>(map, p::kOutTapInternalKey);
 }
@@ -192,8 +225,12 @@ std::map<crypto::XOnlyPubKey, TapKeyOrigin> PsbtOutput::TapBip32Derivations() co
 void PsbtOutput::SetBip32Derivation(ByteSpan pubkey, const KeyOrigin& origin) {
   Put(map, p::kOutBip32Derivation, pubkey, EncodeKeyOrigin(origin));
 }
-void PsbtOutput::SetTapInternalKey(const crypto::XOnlyPubKey& key) { Put(map, p::kOutTapInternalKey, {}, key); }
-void PsbtOutput::SetTapTree(const std::vector<TapTreeLeaf>& leaves) { Put(map, p::kOutTapTree, {}, EncodeTapTree(leaves)); }
+void PsbtOutput::SetTapInternalKey(const crypto::XOnlyPubKey& key) {
+  Put(map, p::kOutTapInternalKey, {}, key);
+}
+void PsbtOutput::SetTapTree(const std::vector<TapTreeLeaf>& leaves) {
+  Put(map, p::kOutTapTree, {}, EncodeTapTree(leaves));
+}
 void PsbtOutput::SetTapBip32Derivation(const crypto::XOnlyPubKey& key, const TapKeyOrigin& origin) {
   Put(map, p::kOutTapBip32Derivation, key, EncodeTapKeyOrigin(origin));
 }

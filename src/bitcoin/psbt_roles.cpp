@@ -83,8 +83,10 @@ Status UpdatePsbt(Psbt& psbt, const PsbtUpdateData& data) {
     for (const Transaction& t : data.previous_txs)
       if (Txid(t) == prevout.txid && prevout.n < t.vout.size()) prev = &t;
     std::optional<TxOut> utxo;
-    if (prev) utxo = prev->vout[prevout.n];
-    else if (auto w = in.WitnessUtxo()) utxo = *w;
+    if (prev)
+      utxo = prev->vout[prevout.n];
+    else if (auto w = in.WitnessUtxo())
+      utxo = *w;
     if (!utxo) continue;
 
     Destination dest = ClassifyScript(utxo->script_pubkey);
@@ -104,8 +106,10 @@ Status UpdatePsbt(Psbt& psbt, const PsbtUpdateData& data) {
     }
     // BIP-174: witness UTXO for segwit spends, the full transaction otherwise.
     const bool segwit = inner.witness_version >= 0;
-    if (segwit) in.SetWitnessUtxo(*utxo);
-    else if (prev) in.SetNonWitnessUtxo(*prev);
+    if (segwit)
+      in.SetWitnessUtxo(*utxo);
+    else if (prev)
+      in.SetNonWitnessUtxo(*prev);
     AddOrigins(data.key_origins, {redeem, witness}, inner,
                [&](const Bytes& pk, const KeyOrigin& o) { in.SetBip32Derivation(pk, o); });
   }
@@ -133,8 +137,7 @@ Result<Psbt> CombinePsbts(const std::vector<Psbt>& psbts) {
   for (std::size_t k = 1; k < psbts.size(); ++k) {
     const Psbt& other = psbts[k];
     // BIP-174: only PSBTs for the same unsigned transaction can be combined.
-    if (!(other.tx == out.tx) || other.inputs.size() != out.inputs.size() ||
-        other.outputs.size() != out.outputs.size())
+    if (!(other.tx == out.tx) || other.inputs.size() != out.inputs.size() || other.outputs.size() != out.outputs.size())
       return Invalid("psbt_combine_tx_mismatch", "PSBTs are for different transactions");
     out.global.insert(other.global.begin(), other.global.end());
     for (std::size_t i = 0; i < out.inputs.size(); ++i)
@@ -151,8 +154,7 @@ Result<Transaction> ExtractTransaction(const Psbt& psbt) {
   Transaction tx = psbt.tx;
   for (std::size_t i = 0; i < tx.vin.size(); ++i) {
     const PsbtInput& in = psbt.inputs[i];
-    if (!in.IsFinalized())
-      return Invalid("psbt_not_finalized", "input " + std::to_string(i) + " is not finalized");
+    if (!in.IsFinalized()) return Invalid("psbt_not_finalized", "input " + std::to_string(i) + " is not finalized");
     tx.vin[i].script_sig = in.FinalScriptSig().value_or(Bytes{});
     tx.vin[i].witness = in.FinalScriptWitness().value_or(std::vector<Bytes>{});
   }

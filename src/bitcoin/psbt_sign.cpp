@@ -20,7 +20,9 @@ namespace {
 using namespace psbt_internal;
 namespace p = psbt;
 
-std::string InputName(std::size_t i) { return "input " + std::to_string(i); }
+std::string InputName(std::size_t i) {
+  return "input " + std::to_string(i);
+}
 
 template <class A, class B>
 bool SameBytes(const A& a, const B& b) {
@@ -127,8 +129,10 @@ Status FinalizeTapscript(Psbt& psbt, std::size_t index) {
     for (const auto& key : multi->keys) {
       auto it = sigs.find({key, leaf_hash});
       if (it == sigs.end()) continue;
-      if (VerifyTapscriptSig(psbt, *spent, index, key, leaf_hash, it->second)) valid.emplace_back(key, it->second);
-      else ++invalid;
+      if (VerifyTapscriptSig(psbt, *spent, index, key, leaf_hash, it->second))
+        valid.emplace_back(key, it->second);
+      else
+        ++invalid;
     }
     if (valid.size() < multi->threshold) {
       why = std::to_string(valid.size()) + " valid of " + std::to_string(multi->threshold) + " signatures (" +
@@ -326,7 +330,8 @@ Result<std::size_t> SignPsbtEcdsa(Psbt& psbt, const crypto::SecretKey& seckey, b
 }
 
 Status SignPsbtTapscript(Psbt& psbt, std::size_t index, const crypto::SecretKey& seckey,
-                         const std::optional<Hash256>& leaf_hash, const std::optional<std::array<std::uint8_t, 32>>& aux) {
+                         const std::optional<Hash256>& leaf_hash,
+                         const std::optional<std::array<std::uint8_t, 32>>& aux) {
   if (index >= psbt.inputs.size() || index >= psbt.tx.vin.size())
     return Invalid("psbt_input_out_of_range", "no input " + std::to_string(index));
   auto xonly = crypto::XOnlyFromSecret(seckey);
@@ -358,8 +363,10 @@ Status SignPsbtTapscript(Psbt& psbt, std::size_t index, const crypto::SecretKey&
     auto sighash = TaprootSighash(psbt.tx, *spent, index, ht, std::nullopt, TapscriptExt{lh, 0xffffffff});
     if (!sighash.ok()) return std::move(sighash).error();
     std::array<std::uint8_t, 32> rand{};
-    if (aux) rand = *aux;
-    else crypto::RandomBytes(rand.data(), rand.size());
+    if (aux)
+      rand = *aux;
+    else
+      crypto::RandomBytes(rand.data(), rand.size());
     auto sig = SignTapscript(seckey, *sighash, ht, rand);
     if (!sig) return Invalid("psbt_bad_key", "signing failed");
     in.SetTapScriptSig(*xonly, lh, *sig);

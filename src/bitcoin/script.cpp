@@ -112,7 +112,7 @@ bool IsMinimalPush(const ScriptOp& op) {
   const std::size_t n = op.data.size();
   if (n == 0) return op.opcode == OP_0;
   if (n == 1 && op.data[0] >= 1 && op.data[0] <= 16) return false;  // should be OP_n
-  if (n == 1 && op.data[0] == 0x81) return false;                    // should be OP_1NEGATE
+  if (n == 1 && op.data[0] == 0x81) return false;                   // should be OP_1NEGATE
   if (n < OP_PUSHDATA1) return op.opcode == n;
   if (n <= 0xff) return op.opcode == OP_PUSHDATA1;
   if (n <= 0xffff) return op.opcode == OP_PUSHDATA2;
@@ -131,30 +131,54 @@ bool IsPushOnly(ByteSpan script) {
 namespace {
 const char* OpName(std::uint8_t op) {
   switch (op) {
-    case OP_0: return "OP_0";
-    case OP_1NEGATE: return "OP_1NEGATE";
-    case OP_RETURN: return "OP_RETURN";
-    case OP_DUP: return "OP_DUP";
-    case OP_EQUAL: return "OP_EQUAL";
-    case OP_EQUALVERIFY: return "OP_EQUALVERIFY";
-    case OP_NUMEQUAL: return "OP_NUMEQUAL";
-    case OP_HASH160: return "OP_HASH160";
-    case OP_CODESEPARATOR: return "OP_CODESEPARATOR";
-    case OP_CHECKSIG: return "OP_CHECKSIG";
-    case OP_CHECKSIGVERIFY: return "OP_CHECKSIGVERIFY";
-    case OP_CHECKMULTISIG: return "OP_CHECKMULTISIG";
-    case OP_CHECKSIGADD: return "OP_CHECKSIGADD";
-    case 0x61: return "OP_NOP";
-    case 0x63: return "OP_IF";
-    case 0x64: return "OP_NOTIF";
-    case 0x67: return "OP_ELSE";
-    case 0x68: return "OP_ENDIF";
-    case 0x69: return "OP_VERIFY";
-    case 0x75: return "OP_DROP";
-    case 0xa8: return "OP_SHA256";
-    case 0xb1: return "OP_CHECKLOCKTIMEVERIFY";
-    case 0xb2: return "OP_CHECKSEQUENCEVERIFY";
-    default: return nullptr;
+    case OP_0:
+      return "OP_0";
+    case OP_1NEGATE:
+      return "OP_1NEGATE";
+    case OP_RETURN:
+      return "OP_RETURN";
+    case OP_DUP:
+      return "OP_DUP";
+    case OP_EQUAL:
+      return "OP_EQUAL";
+    case OP_EQUALVERIFY:
+      return "OP_EQUALVERIFY";
+    case OP_NUMEQUAL:
+      return "OP_NUMEQUAL";
+    case OP_HASH160:
+      return "OP_HASH160";
+    case OP_CODESEPARATOR:
+      return "OP_CODESEPARATOR";
+    case OP_CHECKSIG:
+      return "OP_CHECKSIG";
+    case OP_CHECKSIGVERIFY:
+      return "OP_CHECKSIGVERIFY";
+    case OP_CHECKMULTISIG:
+      return "OP_CHECKMULTISIG";
+    case OP_CHECKSIGADD:
+      return "OP_CHECKSIGADD";
+    case 0x61:
+      return "OP_NOP";
+    case 0x63:
+      return "OP_IF";
+    case 0x64:
+      return "OP_NOTIF";
+    case 0x67:
+      return "OP_ELSE";
+    case 0x68:
+      return "OP_ENDIF";
+    case 0x69:
+      return "OP_VERIFY";
+    case 0x75:
+      return "OP_DROP";
+    case 0xa8:
+      return "OP_SHA256";
+    case 0xb1:
+      return "OP_CHECKLOCKTIMEVERIFY";
+    case 0xb2:
+      return "OP_CHECKSEQUENCEVERIFY";
+    default:
+      return nullptr;
   }
 }
 }  // namespace

@@ -18,11 +18,15 @@ void WriteTxOut(ByteWriter& w, const TxOut& o) {
   w.WriteVarBytes(o.script_pubkey);
 }
 
-Hash256 Sha(const ByteWriter& w) { return crypto::Sha256(w.data()); }
+Hash256 Sha(const ByteWriter& w) {
+  return crypto::Sha256(w.data());
+}
 
 }  // namespace
 
-bool IsValidTaprootHashType(std::uint8_t t) { return t <= 0x03 || (t >= 0x81 && t <= 0x83); }
+bool IsValidTaprootHashType(std::uint8_t t) {
+  return t <= 0x03 || (t >= 0x81 && t <= 0x83);
+}
 
 TaprootPrecomputed PrecomputeTaproot(const Transaction& tx, const std::vector<TxOut>& spent_outputs) {
   ByteWriter prevouts, amounts, spks, seqs, outs;
@@ -92,8 +96,8 @@ Result<Bytes> TaprootSigMsg(const Transaction& tx, const std::vector<TxOut>& spe
   return w.Take();
 }
 
-Result<Hash256> TaprootSighash(const Transaction& tx, const std::vector<TxOut>& spent_outputs,
-                               std::size_t input_index, std::uint8_t hash_type, const std::optional<Bytes>& annex,
+Result<Hash256> TaprootSighash(const Transaction& tx, const std::vector<TxOut>& spent_outputs, std::size_t input_index,
+                               std::uint8_t hash_type, const std::optional<Bytes>& annex,
                                const std::optional<TapscriptExt>& script) {
   auto msg = TaprootSigMsg(tx, spent_outputs, input_index, hash_type, annex, script);
   if (!msg.ok()) return std::move(msg).error();

@@ -10,7 +10,9 @@
 namespace kray::bitcoin {
 namespace {
 
-Error InvalidTree(std::string msg) { return Error::Invalid("invalid_tap_tree", std::move(msg)); }
+Error InvalidTree(std::string msg) {
+  return Error::Invalid("invalid_tap_tree", std::move(msg));
+}
 
 // Walks the tree depth-first, appending leaves and returning the node hash.
 // Each leaf's path gets the sibling hashes of every node above it.
@@ -74,7 +76,8 @@ TapTree TapTree::Branch(TapTree left, TapTree right) {
 }
 
 Result<TaprootSpendInfo> ComputeTaprootSpendInfo(const crypto::XOnlyPubKey& internal_key, const TapTree* tree) {
-  if (!crypto::IsValidXOnly(internal_key)) return Error::Invalid("invalid_internal_key", "internal key is not on the curve");
+  if (!crypto::IsValidXOnly(internal_key))
+    return Error::Invalid("invalid_internal_key", "internal key is not on the curve");
   TaprootSpendInfo info;
   info.internal_key = internal_key;
   if (tree != nullptr) {
@@ -106,7 +109,8 @@ Result<ControlBlock> ParseControlBlock(ByteSpan c) {
   std::copy(c.begin() + 1, c.begin() + 33, cb.internal_key.begin());
   for (std::size_t off = 33; off < c.size(); off += 32) {
     Hash256 h;
-    std::copy(c.begin() + static_cast<std::ptrdiff_t>(off), c.begin() + static_cast<std::ptrdiff_t>(off + 32), h.begin());
+    std::copy(c.begin() + static_cast<std::ptrdiff_t>(off), c.begin() + static_cast<std::ptrdiff_t>(off + 32),
+              h.begin());
     cb.merkle_path.push_back(h);
   }
   return cb;

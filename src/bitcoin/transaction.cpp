@@ -15,7 +15,9 @@ namespace {
 constexpr std::size_t kMinTxInSize = 32 + 4 + 1 + 4;  // prevout, empty script, sequence
 constexpr std::size_t kMinTxOutSize = 8 + 1;          // value, empty script
 
-Error Truncated() { return Error::Invalid("tx_truncated", "transaction data truncated"); }
+Error Truncated() {
+  return Error::Invalid("tx_truncated", "transaction data truncated");
+}
 
 Error FromReaderError(const Error& e) {
   if (e.code == "truncated") return Truncated();
@@ -122,7 +124,9 @@ bool Transaction::HasWitness() const {
   return std::any_of(vin.begin(), vin.end(), [](const TxIn& in) { return !in.witness.empty(); });
 }
 
-Result<Transaction> ParseTransaction(ByteSpan data) { return ParseTransaction(data, true); }
+Result<Transaction> ParseTransaction(ByteSpan data) {
+  return ParseTransaction(data, true);
+}
 
 Result<Transaction> ParseTransaction(ByteSpan data, bool allow_witness) {
   if (data.size() > kMaxTxSize) return Error::Invalid("tx_too_large", "transaction exceeds 4,000,000 bytes");
@@ -174,9 +178,13 @@ Bytes SerializeTransaction(const Transaction& tx, bool with_witness) {
   return w.Take();
 }
 
-Hash256 Txid(const Transaction& tx) { return crypto::Sha256d(SerializeTransaction(tx, false)); }
+Hash256 Txid(const Transaction& tx) {
+  return crypto::Sha256d(SerializeTransaction(tx, false));
+}
 
-Hash256 Wtxid(const Transaction& tx) { return crypto::Sha256d(SerializeTransaction(tx, true)); }
+Hash256 Wtxid(const Transaction& tx) {
+  return crypto::Sha256d(SerializeTransaction(tx, true));
+}
 
 std::string HashToDisplayHex(const Hash256& h) {
   Hash256 rev;
@@ -197,6 +205,8 @@ std::size_t TxWeight(const Transaction& tx) {
   return base * 3 + total;
 }
 
-std::size_t TxVsize(const Transaction& tx) { return (TxWeight(tx) + 3) / 4; }
+std::size_t TxVsize(const Transaction& tx) {
+  return (TxWeight(tx) + 3) / 4;
+}
 
 }  // namespace kray::bitcoin

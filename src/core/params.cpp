@@ -9,14 +9,22 @@ namespace kray {
 
 int HttpStatusFor(ErrorKind kind) {
   switch (kind) {
-    case ErrorKind::kInvalidInput: return 400;
-    case ErrorKind::kUnauthorized: return 401;
-    case ErrorKind::kNotFound: return 404;
-    case ErrorKind::kConflict: return 409;
-    case ErrorKind::kTooLarge: return 413;
-    case ErrorKind::kRateLimited: return 429;
-    case ErrorKind::kUnavailable: return 503;
-    case ErrorKind::kInternal: return 500;
+    case ErrorKind::kInvalidInput:
+      return 400;
+    case ErrorKind::kUnauthorized:
+      return 401;
+    case ErrorKind::kNotFound:
+      return 404;
+    case ErrorKind::kConflict:
+      return 409;
+    case ErrorKind::kTooLarge:
+      return 413;
+    case ErrorKind::kRateLimited:
+      return 429;
+    case ErrorKind::kUnavailable:
+      return 503;
+    case ErrorKind::kInternal:
+      return 500;
   }
   return 500;
 }
@@ -31,20 +39,27 @@ std::optional<Network> ParseNetwork(std::string_view name) {
 
 std::string_view NetworkName(Network net) {
   switch (net) {
-    case Network::kMainnet: return "mainnet";
-    case Network::kTestnet: return "testnet";
-    case Network::kSignet: return "signet";
-    case Network::kRegtest: return "regtest";
+    case Network::kMainnet:
+      return "mainnet";
+    case Network::kTestnet:
+      return "testnet";
+    case Network::kSignet:
+      return "signet";
+    case Network::kRegtest:
+      return "regtest";
   }
   return "regtest";
 }
 
 std::string_view Bech32Hrp(Network net) {
   switch (net) {
-    case Network::kMainnet: return "bc";
+    case Network::kMainnet:
+      return "bc";
     case Network::kTestnet:
-    case Network::kSignet: return "tb";
-    case Network::kRegtest: return "bcrt";
+    case Network::kSignet:
+      return "tb";
+    case Network::kRegtest:
+      return "bcrt";
   }
   return "bcrt";
 }

@@ -6,7 +6,9 @@
 namespace kray::crypto {
 namespace {
 
-const secp256k1_context* Ctx() { return static_cast<const secp256k1_context*>(Secp256k1Context()); }
+const secp256k1_context* Ctx() {
+  return static_cast<const secp256k1_context*>(Secp256k1Context());
+}
 
 // Bitcoin Core's ecdsa_signature_parse_der_lax is not exported by the
 // library; secp256k1_ecdsa_signature_parse_der is strict BIP-66 DER, which

@@ -36,16 +36,22 @@ Hash512 Sha512(ByteSpan data) {
   return out;
 }
 
-Hash160 Ripemd160(ByteSpan data) { return Digest<20>(EVP_ripemd160(), data); }
+Hash160 Ripemd160(ByteSpan data) {
+  return Digest<20>(EVP_ripemd160(), data);
+}
 
-Hash160 HashOf160(ByteSpan data) { return Ripemd160(Sha256(data)); }
+Hash160 HashOf160(ByteSpan data) {
+  return Ripemd160(Sha256(data));
+}
 
 // SHA256_CTX is a plain struct, so copying the state clones the hash.
 struct Sha256Hasher::State {
   SHA256_CTX ctx;
 };
 
-Sha256Hasher::Sha256Hasher() : state_(std::make_unique<State>()) { SHA256_Init(&state_->ctx); }
+Sha256Hasher::Sha256Hasher() : state_(std::make_unique<State>()) {
+  SHA256_Init(&state_->ctx);
+}
 Sha256Hasher::~Sha256Hasher() = default;
 Sha256Hasher::Sha256Hasher(const Sha256Hasher& other) : state_(std::make_unique<State>(*other.state_)) {}
 
@@ -88,9 +94,9 @@ Hash256 HmacSha256(ByteSpan key, ByteSpan data) {
 
 Hash512 Pbkdf2HmacSha512(ByteSpan password, ByteSpan salt, int iterations) {
   Hash512 out;
-  if (PKCS5_PBKDF2_HMAC(reinterpret_cast<const char*>(password.data()), static_cast<int>(password.size()),
-                        salt.data(), static_cast<int>(salt.size()), iterations, EVP_sha512(),
-                        static_cast<int>(out.size()), out.data()) != 1)
+  if (PKCS5_PBKDF2_HMAC(reinterpret_cast<const char*>(password.data()), static_cast<int>(password.size()), salt.data(),
+                        static_cast<int>(salt.size()), iterations, EVP_sha512(), static_cast<int>(out.size()),
+                        out.data()) != 1)
     throw std::runtime_error("PKCS5_PBKDF2_HMAC failed");
   return out;
 }

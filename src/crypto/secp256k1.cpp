@@ -25,7 +25,9 @@ secp256k1_context* Ctx() {
 }
 }  // namespace
 
-const void* Secp256k1Context() { return Ctx(); }
+const void* Secp256k1Context() {
+  return Ctx();
+}
 
 void RandomBytes(std::uint8_t* out, std::size_t len) {
   if (RAND_bytes(out, static_cast<int>(len)) != 1) throw std::runtime_error("RAND_bytes failed");
@@ -36,7 +38,9 @@ bool IsValidXOnly(const XOnlyPubKey& key) {
   return secp256k1_xonly_pubkey_parse(Ctx(), &pk, key.data()) == 1;
 }
 
-bool IsValidSecretKey(const SecretKey& key) { return secp256k1_ec_seckey_verify(Ctx(), key.data()) == 1; }
+bool IsValidSecretKey(const SecretKey& key) {
+  return secp256k1_ec_seckey_verify(Ctx(), key.data()) == 1;
+}
 
 bool SchnorrVerify(const XOnlyPubKey& pubkey, ByteSpan msg, const SchnorrSig& sig) {
   secp256k1_xonly_pubkey pk;
@@ -44,15 +48,13 @@ bool SchnorrVerify(const XOnlyPubKey& pubkey, ByteSpan msg, const SchnorrSig& si
   return secp256k1_schnorrsig_verify(Ctx(), sig.data(), msg.data(), msg.size(), &pk) == 1;
 }
 
-std::optional<SchnorrSig> SchnorrSign(const SecretKey& seckey, ByteSpan msg,
-                                      const std::array<std::uint8_t, 32>& aux) {
+std::optional<SchnorrSig> SchnorrSign(const SecretKey& seckey, ByteSpan msg, const std::array<std::uint8_t, 32>& aux) {
   secp256k1_keypair kp;
   if (!secp256k1_keypair_create(Ctx(), &kp, seckey.data())) return std::nullopt;
   secp256k1_schnorrsig_extraparams params = SECP256K1_SCHNORRSIG_EXTRAPARAMS_INIT;
   params.ndata = const_cast<std::uint8_t*>(aux.data());
   SchnorrSig sig;
-  if (!secp256k1_schnorrsig_sign_custom(Ctx(), sig.data(), msg.data(), msg.size(), &kp, &params))
-    return std::nullopt;
+  if (!secp256k1_schnorrsig_sign_custom(Ctx(), sig.data(), msg.data(), msg.size(), &kp, &params)) return std::nullopt;
   return sig;
 }
 

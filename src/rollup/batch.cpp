@@ -1,8 +1,6 @@
 // Tx root, anchor payload, batch reads and account proofs (batch.h).
 #include "kray/rollup/batch.h"
 
-#include "kray/state/tx_query.h"
-
 #include <algorithm>
 
 #include "kray/crypto/hash.h"

@@ -25,13 +25,13 @@ Result<Bytes> Base58CheckDecode(std::string_view str, std::size_t max_len = 128)
 
 enum class ScriptType {
   kNonStandard,
-  kP2PKH,            // OP_DUP OP_HASH160 <20> OP_EQUALVERIFY OP_CHECKSIG
-  kP2SH,             // OP_HASH160 <20> OP_EQUAL
-  kP2WPKH,           // OP_0 <20>
-  kP2WSH,            // OP_0 <32>
-  kP2TR,             // OP_1 <32>
-  kWitnessUnknown,   // OP_1..OP_16 <2..40>, other than P2TR
-  kNullData,         // OP_RETURN ...
+  kP2PKH,           // OP_DUP OP_HASH160 <20> OP_EQUALVERIFY OP_CHECKSIG
+  kP2SH,            // OP_HASH160 <20> OP_EQUAL
+  kP2WPKH,          // OP_0 <20>
+  kP2WSH,           // OP_0 <32>
+  kP2TR,            // OP_1 <32>
+  kWitnessUnknown,  // OP_1..OP_16 <2..40>, other than P2TR
+  kNullData,        // OP_RETURN ...
 };
 
 // A decoded output template: the type plus its hash/program bytes.

@@ -16,8 +16,8 @@ enum class Bech32Encoding { kBech32, kBech32m };
 
 struct Bech32Decoded {
   Bech32Encoding encoding;
-  std::string hrp;                  // lower case
-  std::vector<std::uint8_t> data;   // 5-bit values, checksum removed
+  std::string hrp;                 // lower case
+  std::vector<std::uint8_t> data;  // 5-bit values, checksum removed
 };
 
 // Encodes 5-bit values under `hrp` (must be lower case).

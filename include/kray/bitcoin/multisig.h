@@ -37,8 +37,8 @@ struct BridgePolicy {
   Hash256 merkle_root{};  // = leaf_hash (single leaf)
   crypto::XOnlyPubKey output_key{};
   bool output_key_odd = false;
-  Bytes script_pubkey;    // OP_1 <output_key>
-  Bytes control_block;    // 33 bytes: (0xc0 | parity) || NUMS
+  Bytes script_pubkey;  // OP_1 <output_key>
+  Bytes control_block;  // 33 bytes: (0xc0 | parity) || NUMS
 
   // P2TR address for `net` (bech32m; hrp bc / tb / bcrt).
   std::string Address(Network net) const;

@@ -164,8 +164,8 @@ struct PsbtOutput {
 };
 
 struct Psbt {
-  Transaction tx;   // PSBT_GLOBAL_UNSIGNED_TX (empty scriptSigs and witnesses)
-  PsbtMap global;   // every other global record (xpubs, version, unknown)
+  Transaction tx;                   // PSBT_GLOBAL_UNSIGNED_TX (empty scriptSigs and witnesses)
+  PsbtMap global;                   // every other global record (xpubs, version, unknown)
   std::vector<PsbtInput> inputs;    // one per tx.vin
   std::vector<PsbtOutput> outputs;  // one per tx.vout
 };

@@ -52,9 +52,8 @@ Result<Bytes> TaprootSigMsg(const Transaction& tx, const std::vector<TxOut>& spe
                             const std::optional<TapscriptExt>& script = std::nullopt);
 
 // TaggedHash("TapSighash", TaprootSigMsg(...)).
-Result<Hash256> TaprootSighash(const Transaction& tx, const std::vector<TxOut>& spent_outputs,
-                               std::size_t input_index, std::uint8_t hash_type,
-                               const std::optional<Bytes>& annex = std::nullopt,
+Result<Hash256> TaprootSighash(const Transaction& tx, const std::vector<TxOut>& spent_outputs, std::size_t input_index,
+                               std::uint8_t hash_type, const std::optional<Bytes>& annex = std::nullopt,
                                const std::optional<TapscriptExt>& script = std::nullopt);
 
 // BIP-143 sighash for segwit v0 inputs (script_code as in BIP-143, e.g. the

@@ -50,9 +50,9 @@ struct TaprootSpendInfo {
   std::optional<Hash256> merkle_root;  // nullopt for a key-path-only output
   Hash256 tweak{};
   crypto::XOnlyPubKey output_key{};
-  bool output_key_odd = false;         // parity bit of the control blocks
-  std::vector<TapLeafInfo> leaves;     // depth-first order
-  Bytes script_pubkey;                 // OP_1 <output_key>
+  bool output_key_odd = false;      // parity bit of the control blocks
+  std::vector<TapLeafInfo> leaves;  // depth-first order
+  Bytes script_pubkey;              // OP_1 <output_key>
 };
 
 // Computes everything about a taproot output. tree == nullptr means no

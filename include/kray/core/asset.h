@@ -9,10 +9,10 @@
 namespace kray {
 
 struct AssetInfo {
-  std::string symbol;         // "KRAY", "DOG", "BTC", ...
-  int decimals = 0;           // base units per whole unit = 10^decimals
-  std::string rune_id;        // "block:tx" on L1, empty for BTC
-  std::string etching_txid;   // etching transaction, informational
+  std::string symbol;        // "KRAY", "DOG", "BTC", ...
+  int decimals = 0;          // base units per whole unit = 10^decimals
+  std::string rune_id;       // "block:tx" on L1, empty for BTC
+  std::string etching_txid;  // etching transaction, informational
 };
 
 inline constexpr std::string_view kGasAsset = "KRAY";

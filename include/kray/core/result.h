@@ -41,9 +41,7 @@ struct Error {
   static Error Unavailable(std::string code, std::string msg) {
     return {ErrorKind::kUnavailable, std::move(code), std::move(msg)};
   }
-  static Error Internal(std::string msg) {
-    return {ErrorKind::kInternal, "internal_error", std::move(msg)};
-  }
+  static Error Internal(std::string msg) { return {ErrorKind::kInternal, "internal_error", std::move(msg)}; }
 };
 
 // HTTP status for an error kind; the single mapping used by the API layer.
@@ -93,14 +91,15 @@ class [[nodiscard]] Result<void> {
 
 using Status = Result<void>;
 
-inline Status Ok() { return {}; }
+inline Status Ok() {
+  return {};
+}
 
 }  // namespace kray
 
 // Propagates an error from an expression returning Result<...>.
-#define KRAY_TRY(expr)                                  \
-  do {                                                  \
-    auto kray_try_result_ = (expr);                     \
-    if (!kray_try_result_.ok())                         \
-      return std::move(kray_try_result_).error();       \
+#define KRAY_TRY(expr)                                                      \
+  do {                                                                      \
+    auto kray_try_result_ = (expr);                                         \
+    if (!kray_try_result_.ok()) return std::move(kray_try_result_).error(); \
   } while (0)

@@ -26,8 +26,7 @@ bool SchnorrVerify(const XOnlyPubKey& pubkey, ByteSpan msg, const SchnorrSig& si
 
 // BIP-340 signing with auxiliary randomness `aux` (32 bytes). nullopt on an
 // invalid secret key.
-std::optional<SchnorrSig> SchnorrSign(const SecretKey& seckey, ByteSpan msg,
-                                      const std::array<std::uint8_t, 32>& aux);
+std::optional<SchnorrSig> SchnorrSign(const SecretKey& seckey, ByteSpan msg, const std::array<std::uint8_t, 32>& aux);
 
 // Signs with fresh randomness from the OS as aux.
 std::optional<SchnorrSig> SchnorrSign(const SecretKey& seckey, ByteSpan msg);

@@ -27,6 +27,6 @@ int CmdMultisig(const std::vector<std::string>& args, std::ostream& out, std::os
 
 #define KRAY_CLI_BITCOIN_COMMANDS                           \
   btc["decoderunestone"] = ::kray::cli::CmdDecodeRunestone; \
-  btc["derive"] = ::kray::cli::CmdDerive;                    \
-  btc["decodepsbt"] = ::kray::cli::CmdDecodePsbt;         \
+  btc["derive"] = ::kray::cli::CmdDerive;                   \
+  btc["decodepsbt"] = ::kray::cli::CmdDecodePsbt;           \
   btc["multisig"] = ::kray::cli::CmdMultisig;

@@ -48,18 +48,29 @@ ordered_json UnknownJson(const PsbtMap& map, bool (*known)(std::uint8_t)) {
   return j;
 }
 
-bool KnownInput(std::uint8_t t) { return t <= 0x08 || (t >= 0x0a && t <= 0x0d) || (t >= 0x13 && t <= 0x18); }
-bool KnownOutput(std::uint8_t t) { return t <= 0x02 || (t >= 0x05 && t <= 0x07); }
-bool KnownGlobal(std::uint8_t t) { return t == 0x00 || t == 0x01 || t == 0xfb; }
+bool KnownInput(std::uint8_t t) {
+  return t <= 0x08 || (t >= 0x0a && t <= 0x0d) || (t >= 0x13 && t <= 0x18);
+}
+bool KnownOutput(std::uint8_t t) {
+  return t <= 0x02 || (t >= 0x05 && t <= 0x07);
+}
+bool KnownGlobal(std::uint8_t t) {
+  return t == 0x00 || t == 0x01 || t == 0xfb;
+}
 
 ordered_json TxJson(const Transaction& tx, Network net) {
   ordered_json vin = ordered_json::array(), vout = ordered_json::array();
   for (const TxIn& in : tx.vin)
     vin.push_back({{"txid", HashToDisplayHex(in.prevout.txid)}, {"vout", in.prevout.n}, {"sequence", in.sequence}});
   for (std::size_t i = 0; i < tx.vout.size(); ++i)
-    vout.push_back({{"n", i}, {"value_sat", tx.vout[i].value}, {"scriptPubKey", ScriptJson(tx.vout[i].script_pubkey, net)}});
-  return {{"txid", HashToDisplayHex(Txid(tx))}, {"version", tx.version}, {"locktime", tx.locktime},
-          {"vsize", TxVsize(tx)}, {"vin", vin}, {"vout", vout}};
+    vout.push_back(
+        {{"n", i}, {"value_sat", tx.vout[i].value}, {"scriptPubKey", ScriptJson(tx.vout[i].script_pubkey, net)}});
+  return {{"txid", HashToDisplayHex(Txid(tx))},
+          {"version", tx.version},
+          {"locktime", tx.locktime},
+          {"vsize", TxVsize(tx)},
+          {"vin", vin},
+          {"vout", vout}};
 }
 
 ordered_json InputJson(const PsbtInput& in, Network net) {
@@ -96,14 +107,17 @@ ordered_json InputJson(const PsbtInput& in, Network net) {
   auto tss = in.TapScriptSigs();
   if (!tss.empty()) {
     ordered_json a = ordered_json::array();
-    for (const auto& [k, sig] : tss) a.push_back({{"pubkey", ToHex(k.first)}, {"leaf_hash", ToHex(k.second)}, {"sig", ToHex(sig)}});
+    for (const auto& [k, sig] : tss)
+      a.push_back({{"pubkey", ToHex(k.first)}, {"leaf_hash", ToHex(k.second)}, {"sig", ToHex(sig)}});
     j["taproot_script_path_sigs"] = a;
   }
   auto leaves = in.TapLeafScripts();
   if (!leaves.empty()) {
     ordered_json a = ordered_json::array();
     for (const auto& l : leaves)
-      a.push_back({{"script", ToHex(l.script)}, {"asm", ScriptToAsm(l.script)}, {"leaf_ver", l.leaf_version},
+      a.push_back({{"script", ToHex(l.script)},
+                   {"asm", ScriptToAsm(l.script)},
+                   {"leaf_ver", l.leaf_version},
                    {"control_block", ToHex(l.control_block)}});
     j["taproot_scripts"] = a;
   }
@@ -144,7 +158,8 @@ ordered_json OutputJson(const PsbtOutput& out, Network net) {
   if (auto k = out.TapInternalKey()) j["taproot_internal_key"] = ToHex(*k);
   if (auto t = out.TapTree()) {
     ordered_json a = ordered_json::array();
-    for (const auto& l : *t) a.push_back({{"depth", l.depth}, {"leaf_ver", l.leaf_version}, {"script", ToHex(l.script)}});
+    for (const auto& l : *t)
+      a.push_back({{"depth", l.depth}, {"leaf_ver", l.leaf_version}, {"script", ToHex(l.script)}});
     j["taproot_tree"] = a;
   }
   auto tder = out.TapBip32Derivations();
@@ -217,8 +232,10 @@ int CmdDecodePsbt(const std::vector<std::string>& args, std::ostream& out, std::
   for (const PsbtOutput& o : psbt->outputs) outputs.push_back(OutputJson(o, net));
   j["inputs"] = inputs;
   j["outputs"] = outputs;
-  if (auto fee = PsbtFee(*psbt)) j["fee_sat"] = *fee;
-  else j["fee_sat"] = nullptr;
+  if (auto fee = PsbtFee(*psbt))
+    j["fee_sat"] = *fee;
+  else
+    j["fee_sat"] = nullptr;
   out << j.dump(2) << "\n";
   return 0;
 }

@@ -1,8 +1,8 @@
 // Base58/Base58Check and address <-> scriptPubKey for every template and
 // network.
-#include <gtest/gtest.h>
-
 #include "kray/bitcoin/address.h"
+
+#include <gtest/gtest.h>
 
 namespace kray::bitcoin {
 namespace {
@@ -69,11 +69,13 @@ TEST(Address, RoundTripAllTypesAndNetworks) {
   struct Case {
     Bytes spk;
     ScriptType type;
-  } cases[] = {{P2pkhScript(h20), ScriptType::kP2PKH}, {P2shScript(h20), ScriptType::kP2SH},
-               {P2wpkhScript(h20), ScriptType::kP2WPKH}, {P2wshScript(h32), ScriptType::kP2WSH},
+  } cases[] = {{P2pkhScript(h20), ScriptType::kP2PKH},
+               {P2shScript(h20), ScriptType::kP2SH},
+               {P2wpkhScript(h20), ScriptType::kP2WPKH},
+               {P2wshScript(h32), ScriptType::kP2WSH},
                {P2trScript(x32), ScriptType::kP2TR}};
-  const std::pair<Network, const char*> nets[] = {{Network::kMainnet, "bc1"}, {Network::kTestnet, "tb1"},
-                                                 {Network::kSignet, "tb1"}, {Network::kRegtest, "bcrt1"}};
+  const std::pair<Network, const char*> nets[] = {
+      {Network::kMainnet, "bc1"}, {Network::kTestnet, "tb1"}, {Network::kSignet, "tb1"}, {Network::kRegtest, "bcrt1"}};
   for (const auto& c : cases) {
     EXPECT_EQ(ClassifyScript(c.spk).type, c.type);
     for (const auto& [net, prefix] : nets) {
@@ -100,7 +102,10 @@ TEST(Address, RoundTripAllTypesAndNetworks) {
 TEST(Address, Rejections) {
   EXPECT_EQ(ClassifyScript(*FromHex("6a0401020304")).type, ScriptType::kNullData);
   EXPECT_EQ(ScriptPubKeyToAddress(*FromHex("6a0401020304"), Network::kMainnet).error().code, "no_address");
-  EXPECT_EQ(ClassifyScript(*FromHex("0013" "00112233445566778899aabbccddeeff001122")).type, ScriptType::kNonStandard);
+  EXPECT_EQ(ClassifyScript(*FromHex("0013"
+                                    "00112233445566778899aabbccddeeff001122"))
+                .type,
+            ScriptType::kNonStandard);
   EXPECT_EQ(ClassifyScript(*FromHex("5202abcd")).type, ScriptType::kWitnessUnknown);
   EXPECT_EQ(AddressToScriptPubKey("bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4", Network::kTestnet).error().code,
             "wrong_network");

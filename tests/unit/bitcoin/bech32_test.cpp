@@ -1,5 +1,7 @@
 // BIP-173 / BIP-350 vectors (tests/vectors/bip350-bech32m.json): checksum
 // strings and segwit addresses under the current BIP-350 rules.
+#include "kray/bitcoin/bech32.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,7 +10,6 @@
 #include <nlohmann/json.hpp>
 
 #include "kray/bitcoin/address.h"
-#include "kray/bitcoin/bech32.h"
 
 namespace kray::bitcoin {
 namespace {
@@ -49,7 +50,9 @@ void CheckValidChecksums(const json& list, Bech32Encoding want) {
   }
 }
 
-TEST(Bip350Vectors, ValidBech32) { CheckValidChecksums(LoadVector("bip350-bech32m.json").at("valid_bech32"), Bech32Encoding::kBech32); }
+TEST(Bip350Vectors, ValidBech32) {
+  CheckValidChecksums(LoadVector("bip350-bech32m.json").at("valid_bech32"), Bech32Encoding::kBech32);
+}
 
 TEST(Bip350Vectors, ValidBech32m) {
   CheckValidChecksums(LoadVector("bip350-bech32m.json").at("valid_bech32m"), Bech32Encoding::kBech32m);

@@ -1,8 +1,8 @@
 // BIP-380 descriptor checksum: the BIP's own test vectors plus the
 // error-detection property the BCH code guarantees.
-#include <gtest/gtest.h>
-
 #include "kray/bitcoin/descriptor.h"
+
+#include <gtest/gtest.h>
 
 namespace kray::bitcoin {
 namespace {

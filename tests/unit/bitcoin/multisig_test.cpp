@@ -1,11 +1,12 @@
 // The bridge 2-of-3 policy: leaf script, NUMS internal key, descriptor,
 // addresses, and a signed script-path spend checked by executing the leaf.
+#include "kray/bitcoin/multisig.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
 #include "kray/bitcoin/descriptor.h"
-#include "kray/bitcoin/multisig.h"
 #include "kray/bitcoin/script.h"
 #include "kray/bitcoin/sighash.h"
 #include "kray/bitcoin/taproot.h"
@@ -44,22 +45,29 @@ bool RunMultiA(const Bytes& script, std::vector<Bytes> stack, const Hash256& sig
       stack.push_back(n == 0 ? Bytes{} : Bytes{static_cast<std::uint8_t>(*n)});
     } else if (op.opcode == OP_CHECKSIG) {
       if (stack.size() < 2) return false;
-      Bytes key = stack.back(); stack.pop_back();
-      Bytes sig = stack.back(); stack.pop_back();
+      Bytes key = stack.back();
+      stack.pop_back();
+      Bytes sig = stack.back();
+      stack.pop_back();
       if (!sig.empty() && !verify(sig, key)) return false;  // BIP-342: failed non-empty sig aborts
       stack.push_back(sig.empty() ? Bytes{} : Bytes{1});
     } else if (op.opcode == OP_CHECKSIGADD) {
       if (stack.size() < 3) return false;
-      Bytes key = stack.back(); stack.pop_back();
-      std::int64_t n = num(stack.back()); stack.pop_back();
-      Bytes sig = stack.back(); stack.pop_back();
+      Bytes key = stack.back();
+      stack.pop_back();
+      std::int64_t n = num(stack.back());
+      stack.pop_back();
+      Bytes sig = stack.back();
+      stack.pop_back();
       if (!sig.empty() && !verify(sig, key)) return false;
       n += sig.empty() ? 0 : 1;
       stack.push_back(n == 0 ? Bytes{} : Bytes{static_cast<std::uint8_t>(n)});
     } else if (op.opcode == OP_NUMEQUAL) {
       if (stack.size() < 2) return false;
-      std::int64_t a = num(stack.back()); stack.pop_back();
-      std::int64_t b = num(stack.back()); stack.pop_back();
+      std::int64_t a = num(stack.back());
+      stack.pop_back();
+      std::int64_t b = num(stack.back());
+      stack.pop_back();
       stack.push_back(a == b ? Bytes{1} : Bytes{});
     } else {
       return false;
@@ -101,8 +109,8 @@ TEST(Multisig, PolicyShape) {
   ASSERT_TRUE(p2.ok());
   EXPECT_EQ(p2->output_key, p->output_key);
 
-  const std::string leaf = "20" + ToHex(sorted[0]) + "ac" + "20" + ToHex(sorted[1]) + "ba" + "20" +
-                           ToHex(sorted[2]) + "ba" + "52" + "9c";
+  const std::string leaf =
+      "20" + ToHex(sorted[0]) + "ac" + "20" + ToHex(sorted[1]) + "ba" + "20" + ToHex(sorted[2]) + "ba" + "52" + "9c";
   EXPECT_EQ(ToHex(p->leaf_script), leaf);
   EXPECT_EQ(ScriptToAsm(p->leaf_script), ToHex(sorted[0]) + " OP_CHECKSIG " + ToHex(sorted[1]) + " OP_CHECKSIGADD " +
                                              ToHex(sorted[2]) + " OP_CHECKSIGADD OP_2 OP_NUMEQUAL");

@@ -1,11 +1,12 @@
 // PSBT parsing/serialization against the BIP-174 and BIP-371 vectors
 // (tests/vectors/bip174-psbt.json, bip371-psbt.json; see vectors/README.md).
-#include <fstream>
-#include <nlohmann/json.hpp>
+#include "kray/bitcoin/psbt.h"
 
 #include <gtest/gtest.h>
 
-#include "kray/bitcoin/psbt.h"
+#include <fstream>
+#include <nlohmann/json.hpp>
+
 #include "kray/bitcoin/taproot.h"
 
 namespace kray::bitcoin {
@@ -33,7 +34,7 @@ TEST(PsbtBase64, RoundTripsAndRejectsGarbage) {
   EXPECT_EQ(Base64Encode(AsBytes("foobar")), "Zm9vYmFy");
   EXPECT_EQ(Base64Encode(AsBytes("fo")), "Zm8=");
   EXPECT_FALSE(Base64Decode("Zm8").ok());
-  EXPECT_FALSE(Base64Decode("Zm9=").ok());   // non-zero padding bits
+  EXPECT_FALSE(Base64Decode("Zm9=").ok());  // non-zero padding bits
   EXPECT_FALSE(Base64Decode("Z=8=").ok());
   EXPECT_FALSE(Base64Decode("Zm 8").ok());
   EXPECT_FALSE(Base64Decode("Zg==Zg==").ok());
@@ -82,13 +83,21 @@ void ExpectAllValidRoundTrip(const nlohmann::json& group, std::size_t expected_c
   }
 }
 
-TEST(Bip174Vectors, Invalid) { ExpectAllInvalid(LoadVectors("bip174-psbt.json")["invalid"], 20); }
-TEST(Bip174Vectors, Valid) { ExpectAllValidRoundTrip(LoadVectors("bip174-psbt.json")["valid"], 10); }
+TEST(Bip174Vectors, Invalid) {
+  ExpectAllInvalid(LoadVectors("bip174-psbt.json")["invalid"], 20);
+}
+TEST(Bip174Vectors, Valid) {
+  ExpectAllValidRoundTrip(LoadVectors("bip174-psbt.json")["valid"], 10);
+}
 TEST(Bip174Vectors, FailsSignerChecksParse) {
   ExpectAllValidRoundTrip(LoadVectors("bip174-psbt.json")["fails_signer_checks"], 4);
 }
-TEST(Bip371Vectors, Invalid) { ExpectAllInvalid(LoadVectors("bip371-psbt.json")["invalid"], 11); }
-TEST(Bip371Vectors, Valid) { ExpectAllValidRoundTrip(LoadVectors("bip371-psbt.json")["valid"], 6); }
+TEST(Bip371Vectors, Invalid) {
+  ExpectAllInvalid(LoadVectors("bip371-psbt.json")["invalid"], 11);
+}
+TEST(Bip371Vectors, Valid) {
+  ExpectAllValidRoundTrip(LoadVectors("bip371-psbt.json")["valid"], 6);
+}
 
 // Specific rejection reasons for a few BIP-174 invalid vectors.
 TEST(Bip174Vectors, InvalidReasons) {
@@ -167,8 +176,7 @@ TEST(Bip371Vectors, TypedTaprootFields) {
       EXPECT_EQ(cb->leaf_version, l.leaf_version);
       EXPECT_EQ(cb->internal_key, *in.TapInternalKey());
       // Each leaf's control block proves the input's merkle root.
-      EXPECT_EQ(ComputeMerkleRootFromPath(TapLeafHash(l.leaf_version, l.script), cb->merkle_path),
-                *in.TapMerkleRoot());
+      EXPECT_EQ(ComputeMerkleRootFromPath(TapLeafHash(l.leaf_version, l.script), cb->merkle_path), *in.TapMerkleRoot());
     }
     // Every script key's derivation lists leaf hashes of the given leaves.
     auto der = in.TapBip32Derivations();

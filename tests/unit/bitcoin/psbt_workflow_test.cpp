@@ -1,10 +1,10 @@
 // BIP-174 role walk-through (creator ... extractor), the combiner vector with
 // unknown keys, the signer-check vectors, and the bridge's taproot 2-of-3
 // script-path signer/finalizer.
+#include <gtest/gtest.h>
+
 #include <fstream>
 #include <nlohmann/json.hpp>
-
-#include <gtest/gtest.h>
 
 #include "kray/bitcoin/address.h"
 #include "kray/bitcoin/multisig.h"
@@ -28,7 +28,9 @@ Psbt MustParse(const nlohmann::json& expected_psbt) {
   return r.ok() ? std::move(*r) : Psbt{};
 }
 
-std::string HexOf(const Psbt& p) { return ToHex(SerializePsbt(p)); }
+std::string HexOf(const Psbt& p) {
+  return ToHex(SerializePsbt(p));
+}
 
 std::vector<std::uint32_t> ParsePath(const std::string& path) {
   std::vector<std::uint32_t> out;

@@ -1,20 +1,22 @@
 // Script building (minimal pushes of every size, small integers, script
 // numbers, OP_RETURN) and the opcode iterator's error reporting.
-#include <gtest/gtest.h>
-
 #include "kray/bitcoin/script.h"
+
+#include <gtest/gtest.h>
 
 namespace kray::bitcoin {
 namespace {
 
-Bytes Filled(std::size_t n) { return Bytes(n, 0x42); }
+Bytes Filled(std::size_t n) {
+  return Bytes(n, 0x42);
+}
 
 TEST(Script, PushSizes) {
   struct Case {
     std::size_t size;
     std::string prefix;  // opcode + length bytes
-  } cases[] = {{1, "01"},        {75, "4b"},         {76, "4c4c"},           {255, "4cff"},
-               {256, "4d0001"},  {520, "4d0802"},    {65535, "4dffff"},      {65536, "4e00000100"}};
+  } cases[] = {{1, "01"},       {75, "4b"},      {76, "4c4c"},      {255, "4cff"},
+               {256, "4d0001"}, {520, "4d0802"}, {65535, "4dffff"}, {65536, "4e00000100"}};
   for (const auto& c : cases) {
     SCOPED_TRACE("push of " + std::to_string(c.size) + " bytes");
     const Bytes data = Filled(c.size);
@@ -75,9 +77,12 @@ TEST(Script, IteratorReportsTruncation) {
     std::size_t good_ops;
     const char* code;
   } cases[] = {
-      {"02aa", 0, "script_truncated_push"},          {"4c", 0, "script_truncated_push_length"},
-      {"4c02aa", 0, "script_truncated_push"},        {"4d01", 0, "script_truncated_push_length"},
-      {"4e010000", 0, "script_truncated_push_length"}, {"4effffffff00", 0, "script_truncated_push"},
+      {"02aa", 0, "script_truncated_push"},
+      {"4c", 0, "script_truncated_push_length"},
+      {"4c02aa", 0, "script_truncated_push"},
+      {"4d01", 0, "script_truncated_push_length"},
+      {"4e010000", 0, "script_truncated_push_length"},
+      {"4effffffff00", 0, "script_truncated_push"},
       {"51ac4b", 2, "script_truncated_push"},
   };
   for (const auto& c : cases) {
@@ -97,12 +102,22 @@ TEST(Script, IteratorReportsTruncation) {
 
 TEST(Script, NonMinimalPushesDetected) {
   // ScriptOp::data views the script, so keep the bytes alive.
-  const Bytes bad = *FromHex("4c0142" "0101" "4d0100aa" "0181" "4c00");
+  const Bytes bad = *FromHex(
+      "4c0142"
+      "0101"
+      "4d0100aa"
+      "0181"
+      "4c00");
   auto ops = ParseScript(bad);
   ASSERT_TRUE(ops.ok());
   ASSERT_EQ(ops->size(), 5u);
-  for (const ScriptOp& op : *ops) EXPECT_FALSE(IsMinimalPush(op)) << "offset " << op.offset << " opcode " << int(op.opcode) << " data " << ToHex(op.data);
-  const Bytes good_script = *FromHex("0142" "00" "51");
+  for (const ScriptOp& op : *ops)
+    EXPECT_FALSE(IsMinimalPush(op)) << "offset " << op.offset << " opcode " << int(op.opcode) << " data "
+                                    << ToHex(op.data);
+  const Bytes good_script = *FromHex(
+      "0142"
+      "00"
+      "51");
   auto good = ParseScript(good_script);
   ASSERT_TRUE(good.ok());
   for (const ScriptOp& op : *good) EXPECT_TRUE(IsMinimalPush(op));

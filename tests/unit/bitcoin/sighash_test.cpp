@@ -1,13 +1,14 @@
 // BIP-341 wallet test vectors, "keyPathSpending" group: precomputed hashes,
 // SigMsg, sighash, tweaked keys and witnesses for every input, plus script
 // path and error cases.
+#include "kray/bitcoin/sighash.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "kray/bitcoin/psbt.h"
-#include "kray/bitcoin/sighash.h"
 #include "kray/bitcoin/taproot_key.h"
 #include "kray/bitcoin/transaction.h"
 #include "kray/crypto/hash.h"

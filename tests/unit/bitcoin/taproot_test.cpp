@@ -1,13 +1,14 @@
 // BIP-341 wallet test vectors, "scriptPubKey" group: script trees, leaf
 // hashes, merkle roots, tweaks, output keys, addresses and control blocks.
 // Also BIP-86 (address part) and BIP-386's key-path tr() vector.
+#include "kray/bitcoin/taproot.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "kray/bitcoin/address.h"
-#include "kray/bitcoin/taproot.h"
 #include "kray/bitcoin/taproot_key.h"
 
 namespace kray::bitcoin {
@@ -45,8 +46,8 @@ TEST(Bip341Vectors, ScriptPubKey) {
   ASSERT_EQ(cases.size(), 7u);
   int n = 0;
   for (const json& c : cases) {
-    SCOPED_TRACE("scriptPubKey[" + std::to_string(n++) + "] internalPubkey=" +
-                 c["given"]["internalPubkey"].get<std::string>());
+    SCOPED_TRACE("scriptPubKey[" + std::to_string(n++) +
+                 "] internalPubkey=" + c["given"]["internalPubkey"].get<std::string>());
     const auto internal = Key(c["given"]["internalPubkey"]);
     std::vector<int> ids;
     std::optional<TapTree> tree;

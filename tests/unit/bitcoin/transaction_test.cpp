@@ -1,13 +1,14 @@
 // Transaction parse/serialize, txid/wtxid, weight, and the parser's
 // behaviour on malformed input. Uses the BIP-341 vector transactions and
 // Bitcoin's genesis coinbase as known data.
+#include "kray/bitcoin/transaction.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "kray/bitcoin/serialize.h"
-#include "kray/bitcoin/transaction.h"
 #include "kray/crypto/hash.h"
 
 namespace kray::bitcoin {
@@ -83,8 +84,21 @@ TEST(Transaction, SegwitLayoutByHand) {
   tx.vout.push_back(TxOut{1000, Bytes{0x51}});
   tx.locktime = 0x01020304;
   const Bytes ser = SerializeTransaction(tx);
-  const std::string expected = "02000000" "0001" "01" + std::string(64, '1') + "03000000" "00" "fdffffff" "01" +
-                               "e803000000000000" "0151" "02" "02aabb" "00" "04030201";
+  const std::string expected =
+      "02000000"
+      "0001"
+      "01" +
+      std::string(64, '1') +
+      "03000000"
+      "00"
+      "fdffffff"
+      "01" +
+      "e803000000000000"
+      "0151"
+      "02"
+      "02aabb"
+      "00"
+      "04030201";
   EXPECT_EQ(ToHex(ser), expected);
   auto back = ParseTransaction(ser);
   ASSERT_TRUE(back.ok()) << back.error().message;
@@ -122,19 +136,38 @@ TEST(Transaction, RejectsMalformed) {
   ASSERT_FALSE(noncanon.ok());
   EXPECT_EQ(noncanon.error().code, "tx_bad_compact_size");
 
-  const std::string input = "01" + std::string(64, '0') + "00000000" "00" "ffffffff";
-  const std::string output = "01" "0000000000000000" "00";
+  const std::string input = "01" + std::string(64, '0') +
+                            "00000000"
+                            "00"
+                            "ffffffff";
+  const std::string output =
+      "01"
+      "0000000000000000"
+      "00";
   // Segwit marker but every witness empty.
-  auto superfluous = ParseTransactionHex("02000000" "0001" + input + output + "00" "00000000");
+  auto superfluous = ParseTransactionHex(
+      "02000000"
+      "0001" +
+      input + output +
+      "00"
+      "00000000");
   ASSERT_FALSE(superfluous.ok());
   EXPECT_EQ(superfluous.error().code, "tx_superfluous_witness");
   // Unknown flag.
-  auto flag = ParseTransactionHex("02000000" "0002" + input + output + "00000000");
+  auto flag = ParseTransactionHex(
+      "02000000"
+      "0002" +
+      input + output + "00000000");
   ASSERT_FALSE(flag.ok());
   EXPECT_EQ(flag.error().code, "tx_unknown_flag");
   // Legacy form parses; the no-witness mode rejects the marker as data.
   EXPECT_TRUE(ParseTransactionHex("02000000" + input + output + "00000000").ok());
-  auto with_wit = *FromHex("02000000" "0001" + input + output + "0101aa" "00000000");
+  auto with_wit = *FromHex(
+      "02000000"
+      "0001" +
+      input + output +
+      "0101aa"
+      "00000000");
   EXPECT_TRUE(ParseTransaction(with_wit).ok());
   EXPECT_FALSE(ParseTransaction(with_wit, false).ok());
   EXPECT_EQ(ParseTransactionHex("zz").error().code, "bad_hex");

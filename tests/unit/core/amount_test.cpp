@@ -65,8 +65,8 @@ TEST(Params, NetworksAndTxTypesRoundTrip) {
   EXPECT_EQ(Bech32Hrp(*ParseNetwork("mainnet")), "bc");
   EXPECT_EQ(Bech32Hrp(*ParseNetwork("signet")), "tb");
   EXPECT_FALSE(ParseNetwork("moon"));
-  for (auto name : {"transfer", "swap", "stake", "unstake", "marketplace_list", "marketplace_buy", "defi_complex",
-                    "withdrawal"})
+  for (auto name :
+       {"transfer", "swap", "stake", "unstake", "marketplace_list", "marketplace_buy", "defi_complex", "withdrawal"})
     EXPECT_EQ(TxTypeName(*ParseTxType(name)), name);
   EXPECT_FALSE(ParseTxType("mint"));
 }
