@@ -10,17 +10,14 @@
 #include <nlohmann/json.hpp>
 
 #include "kray/bitcoin/address.h"
+#include "test_vectors.h"
 
 namespace kray::bitcoin {
 namespace {
 
 using nlohmann::json;
 
-json LoadVector(const std::string& name) {
-  std::ifstream in(std::string(KRAY_TEST_VECTORS_DIR) + "/" + name);
-  EXPECT_TRUE(in.good()) << name;
-  return json::parse(in);
-}
+using ::kray::testing::LoadVector;
 
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });

@@ -6,17 +6,15 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "test_vectors.h"
+
 namespace kray::bitcoin {
 namespace {
 
-nlohmann::json LoadJson(const std::string& name) {
-  std::ifstream f(std::string(KRAY_TEST_VECTORS_DIR) + "/" + name);
-  EXPECT_TRUE(f.good()) << name;
-  return nlohmann::json::parse(f);
-}
+using ::kray::testing::LoadVector;
 
 TEST(Bip32, ValidVectors) {
-  const auto j = LoadJson("bip32.json");
+  const auto j = LoadVector("bip32.json");
   std::size_t chains = 0;
   for (const auto& v : j.at("valid")) {
     SCOPED_TRACE(v.at("name").get<std::string>());
@@ -56,7 +54,7 @@ TEST(Bip32, ValidVectors) {
 }
 
 TEST(Bip32, InvalidKeys) {
-  const auto j = LoadJson("bip32.json");
+  const auto j = LoadVector("bip32.json");
   ASSERT_EQ(j.at("invalid_keys").size(), 16u);
   for (const auto& v : j.at("invalid_keys")) {
     SCOPED_TRACE(v.at("reason").get<std::string>());
@@ -66,7 +64,7 @@ TEST(Bip32, InvalidKeys) {
 }
 
 TEST(Bip32, SpecificRejectionCodes) {
-  const auto j = LoadJson("bip32.json");
+  const auto j = LoadVector("bip32.json");
   const auto& k = j.at("invalid_keys");
   // Order as in BIP-32 test vector 5.
   const char* codes[] = {

@@ -9,15 +9,12 @@
 #include <sstream>
 
 #include "kray/bitcoin/bip32.h"
+#include "test_vectors.h"
 
 namespace kray::bitcoin {
 namespace {
 
-nlohmann::json LoadJson(const std::string& name) {
-  std::ifstream f(std::string(KRAY_TEST_VECTORS_DIR) + "/" + name);
-  EXPECT_TRUE(f.good()) << name;
-  return nlohmann::json::parse(f);
-}
+using ::kray::testing::LoadVector;
 
 TEST(Bip39, WordlistMatchesVectorFile) {
   std::ifstream f(std::string(KRAY_TEST_VECTORS_DIR) + "/bip39-english.txt");
@@ -35,7 +32,7 @@ TEST(Bip39, WordlistMatchesVectorFile) {
 }
 
 TEST(Bip39, Vectors) {
-  const auto j = LoadJson("bip39.json");
+  const auto j = LoadVector("bip39.json");
   const std::string passphrase = j.at("passphrase");
   ASSERT_EQ(j.at("vectors").size(), 24u);
   for (const auto& v : j.at("vectors")) {

@@ -8,15 +8,12 @@
 #include <nlohmann/json.hpp>
 
 #include "kray/bitcoin/taproot.h"
+#include "test_vectors.h"
 
 namespace kray::bitcoin {
 namespace {
 
-nlohmann::json LoadVectors(const char* name) {
-  std::ifstream f(std::string(KRAY_TEST_VECTORS_DIR) + "/" + name);
-  EXPECT_TRUE(f.good()) << name;
-  return nlohmann::json::parse(f);
-}
+using ::kray::testing::LoadVector;
 
 Bytes Hex(const std::string& s) {
   auto b = FromHex(s);
@@ -42,7 +39,7 @@ TEST(PsbtBase64, RoundTripsAndRejectsGarbage) {
 
 // hex and base64 of every entry encode the same bytes.
 TEST(Bip174Vectors, HexMatchesBase64) {
-  auto v = LoadVectors("bip174-psbt.json");
+  auto v = LoadVector("bip174-psbt.json");
   int n = 0;
   for (const char* group : {"invalid", "valid", "fails_signer_checks"}) {
     for (const auto& e : v[group]) {
@@ -84,24 +81,24 @@ void ExpectAllValidRoundTrip(const nlohmann::json& group, std::size_t expected_c
 }
 
 TEST(Bip174Vectors, Invalid) {
-  ExpectAllInvalid(LoadVectors("bip174-psbt.json")["invalid"], 20);
+  ExpectAllInvalid(LoadVector("bip174-psbt.json")["invalid"], 20);
 }
 TEST(Bip174Vectors, Valid) {
-  ExpectAllValidRoundTrip(LoadVectors("bip174-psbt.json")["valid"], 10);
+  ExpectAllValidRoundTrip(LoadVector("bip174-psbt.json")["valid"], 10);
 }
 TEST(Bip174Vectors, FailsSignerChecksParse) {
-  ExpectAllValidRoundTrip(LoadVectors("bip174-psbt.json")["fails_signer_checks"], 4);
+  ExpectAllValidRoundTrip(LoadVector("bip174-psbt.json")["fails_signer_checks"], 4);
 }
 TEST(Bip371Vectors, Invalid) {
-  ExpectAllInvalid(LoadVectors("bip371-psbt.json")["invalid"], 11);
+  ExpectAllInvalid(LoadVector("bip371-psbt.json")["invalid"], 11);
 }
 TEST(Bip371Vectors, Valid) {
-  ExpectAllValidRoundTrip(LoadVectors("bip371-psbt.json")["valid"], 6);
+  ExpectAllValidRoundTrip(LoadVector("bip371-psbt.json")["valid"], 6);
 }
 
 // Specific rejection reasons for a few BIP-174 invalid vectors.
 TEST(Bip174Vectors, InvalidReasons) {
-  auto v = LoadVectors("bip174-psbt.json")["invalid"];
+  auto v = LoadVector("bip174-psbt.json")["invalid"];
   std::map<std::string, std::string> expected = {
       {"Network transaction, not PSBT format", "psbt_bad_magic"},
       {"PSBT where one input has a filled scriptSig in the unsigned tx", "psbt_unsigned_tx_not_empty"},
@@ -125,7 +122,7 @@ TEST(Bip174Vectors, InvalidReasons) {
 
 // BIP-371 valid vectors: the taproot fields decode as the BIP describes.
 TEST(Bip371Vectors, TypedTaprootFields) {
-  auto v = LoadVectors("bip371-psbt.json")["valid"];
+  auto v = LoadVector("bip371-psbt.json")["valid"];
   ASSERT_EQ(v.size(), 6u);
   auto parse = [&](int i) {
     auto r = ParsePsbt(Hex(v[i]["hex"]));

@@ -12,15 +12,12 @@
 #include "kray/bitcoin/sighash.h"
 #include "kray/bitcoin/taproot.h"
 #include "kray/crypto/hash.h"
+#include "test_vectors.h"
 
 namespace kray::bitcoin {
 namespace {
 
-nlohmann::json Load() {
-  std::ifstream f(std::string(KRAY_TEST_VECTORS_DIR) + "/bip174-psbt.json");
-  EXPECT_TRUE(f.good());
-  return nlohmann::json::parse(f);
-}
+using ::kray::testing::LoadVector;
 
 Psbt MustParse(const nlohmann::json& expected_psbt) {
   auto r = ParsePsbtBase64(expected_psbt["base64"].get<std::string>());
@@ -68,7 +65,7 @@ const nlohmann::json& Step(const nlohmann::json& steps, std::size_t i, const cha
 }
 
 TEST(Bip174Workflow, RolesReproduceByteExact) {
-  auto v = Load();
+  auto v = LoadVector("bip174-psbt.json");
   const auto& wf = v["workflow"];
   const auto& steps = wf["steps"];
   ASSERT_EQ(steps.size(), 8u);
@@ -180,7 +177,7 @@ TEST(Bip174Workflow, RolesReproduceByteExact) {
 }
 
 TEST(Bip174Workflow, CombinerUnknownKeys) {
-  auto v = Load()["combiner_unknown_keys"];
+  auto v = LoadVector("bip174-psbt.json")["combiner_unknown_keys"];
   SCOPED_TRACE(v["source_text"].get<std::string>());
   ASSERT_EQ(v["input_psbts"].size(), 2u);
   auto combined = CombinePsbts({MustParse(v["input_psbts"][0]), MustParse(v["input_psbts"][1])});
@@ -190,7 +187,7 @@ TEST(Bip174Workflow, CombinerUnknownKeys) {
 }
 
 TEST(Bip174Workflow, CombinerRejectsDifferentTransactions) {
-  auto v = Load();
+  auto v = LoadVector("bip174-psbt.json");
   Psbt a = MustParse(v["workflow"]["steps"][0]["expected_psbt"]);
   Psbt b = a;
   b.tx.locktime = 1;
@@ -200,7 +197,7 @@ TEST(Bip174Workflow, CombinerRejectsDifferentTransactions) {
 }
 
 TEST(Bip174Vectors, FailsSignerChecks) {
-  auto v = Load()["fails_signer_checks"];
+  auto v = LoadVector("bip174-psbt.json")["fails_signer_checks"];
   const std::map<std::string, std::string> expected = {
       {"A Witness UTXO is provided for a non-witness input", "psbt_witness_utxo_for_non_witness_input"},
       {"redeemScript with non-witness UTXO does not match the scriptPubKey", "psbt_redeem_script_mismatch"},
@@ -229,7 +226,7 @@ TEST(Bip174Vectors, FailsSignerChecks) {
 }
 
 TEST(Bip174Workflow, SignerRejectsNonWitnessUtxoTxidMismatch) {
-  auto v = Load();
+  auto v = LoadVector("bip174-psbt.json");
   Psbt p = MustParse(v["workflow"]["steps"][2]["expected_psbt"]);
   p.tx.vin[0].prevout.txid[0] ^= 1;  // input 0 has a non-witness UTXO
   auto r = CheckInputForEcdsaSigning(p, 0);
@@ -245,7 +242,7 @@ TEST(Bip174Workflow, SignerRejectsNonWitnessUtxoTxidMismatch) {
 }
 
 TEST(Bip174Workflow, FeeAndWif) {
-  auto v = Load();
+  auto v = LoadVector("bip174-psbt.json");
   Psbt p = MustParse(v["workflow"]["steps"][2]["expected_psbt"]);
   // Spent amounts come from the non-witness UTXO (input 0) and witness UTXO (input 1).
   auto fee = PsbtFee(p);

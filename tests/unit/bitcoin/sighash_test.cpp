@@ -12,17 +12,14 @@
 #include "kray/bitcoin/taproot_key.h"
 #include "kray/bitcoin/transaction.h"
 #include "kray/crypto/hash.h"
+#include "test_vectors.h"
 
 namespace kray::bitcoin {
 namespace {
 
 using nlohmann::json;
 
-json LoadVector(const std::string& name) {
-  std::ifstream in(std::string(KRAY_TEST_VECTORS_DIR) + "/" + name);
-  EXPECT_TRUE(in.good()) << name;
-  return json::parse(in);
-}
+using ::kray::testing::LoadVector;
 
 struct KeyPathCase {
   Transaction tx;

@@ -10,17 +10,14 @@
 
 #include "kray/bitcoin/address.h"
 #include "kray/bitcoin/taproot_key.h"
+#include "test_vectors.h"
 
 namespace kray::bitcoin {
 namespace {
 
 using nlohmann::json;
 
-json LoadVector(const std::string& name) {
-  std::ifstream in(std::string(KRAY_TEST_VECTORS_DIR) + "/" + name);
-  EXPECT_TRUE(in.good()) << name;
-  return json::parse(in);
-}
+using ::kray::testing::LoadVector;
 
 crypto::XOnlyPubKey Key(const std::string& hex) {
   auto k = FromHexFixed<32>(hex);

@@ -10,17 +10,14 @@
 
 #include "kray/bitcoin/serialize.h"
 #include "kray/crypto/hash.h"
+#include "test_vectors.h"
 
 namespace kray::bitcoin {
 namespace {
 
 using nlohmann::json;
 
-json LoadVector(const std::string& name) {
-  std::ifstream in(std::string(KRAY_TEST_VECTORS_DIR) + "/" + name);
-  EXPECT_TRUE(in.good()) << name;
-  return json::parse(in);
-}
+using ::kray::testing::LoadVector;
 
 constexpr const char* kGenesisTx =
     "01000000010000000000000000000000000000000000000000000000000000000000000000ffffffff4d04ffff001d01044554686520"
