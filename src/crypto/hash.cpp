@@ -44,7 +44,12 @@ Hash160 HashOf160(ByteSpan data) {
   return Ripemd160(Sha256(data));
 }
 
-// SHA256_CTX is a plain struct, so copying the state clones the hash.
+// SHA256_CTX is a plain struct, so copying the state clones the hash: the
+// cheapest way to reuse a tagged-hash prefix, which the Merkle tree does
+// millions of times. OpenSSL 3 deprecates these calls but keeps them; the
+// EVP equivalent costs an allocation per hasher.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 struct Sha256Hasher::State {
   SHA256_CTX ctx;
 };
@@ -65,6 +70,8 @@ Hash256 Sha256Hasher::Finalize() {
   SHA256_Final(out.data(), &state_->ctx);
   return out;
 }
+
+#pragma GCC diagnostic pop
 
 Sha256Hasher TaggedHasher(std::string_view tag) {
   Hash256 tag_hash = Sha256(AsBytes(tag));

@@ -68,7 +68,7 @@ std::optional<XOnlyPubKey> XOnlyFromSecret(const SecretKey& seckey) {
   secp256k1_keypair kp;
   if (!secp256k1_keypair_create(Ctx(), &kp, seckey.data())) return std::nullopt;
   secp256k1_xonly_pubkey pk;
-  secp256k1_keypair_xonly_pub(Ctx(), &pk, nullptr, &kp);
+  if (!secp256k1_keypair_xonly_pub(Ctx(), &pk, nullptr, &kp)) return std::nullopt;
   XOnlyPubKey out;
   secp256k1_xonly_pubkey_serialize(Ctx(), out.data(), &pk);
   return out;
@@ -88,7 +88,7 @@ std::optional<XOnlyPubKey> XOnlyFromCompressed(ByteSpan compressed33) {
   secp256k1_pubkey pk;
   if (!secp256k1_ec_pubkey_parse(Ctx(), &pk, compressed33.data(), 33)) return std::nullopt;
   secp256k1_xonly_pubkey xpk;
-  secp256k1_xonly_pubkey_from_pubkey(Ctx(), &xpk, nullptr, &pk);
+  if (!secp256k1_xonly_pubkey_from_pubkey(Ctx(), &xpk, nullptr, &pk)) return std::nullopt;
   XOnlyPubKey out;
   secp256k1_xonly_pubkey_serialize(Ctx(), out.data(), &xpk);
   return out;
@@ -101,7 +101,7 @@ std::optional<TweakedKey> TweakXOnly(const XOnlyPubKey& internal, const Hash256&
   if (!secp256k1_xonly_pubkey_tweak_add(Ctx(), &full, &pk, tweak.data())) return std::nullopt;
   secp256k1_xonly_pubkey out_pk;
   int parity = 0;
-  secp256k1_xonly_pubkey_from_pubkey(Ctx(), &out_pk, &parity, &full);
+  if (!secp256k1_xonly_pubkey_from_pubkey(Ctx(), &out_pk, &parity, &full)) return std::nullopt;
   TweakedKey out;
   secp256k1_xonly_pubkey_serialize(Ctx(), out.key.data(), &out_pk);
   out.odd_y = parity == 1;
@@ -113,7 +113,7 @@ std::optional<SecretKey> TweakSecretForTaproot(const SecretKey& seckey, const Ha
   if (!secp256k1_keypair_create(Ctx(), &kp, seckey.data())) return std::nullopt;
   if (!secp256k1_keypair_xonly_tweak_add(Ctx(), &kp, tweak.data())) return std::nullopt;
   SecretKey out;
-  secp256k1_keypair_sec(Ctx(), out.data(), &kp);
+  if (!secp256k1_keypair_sec(Ctx(), out.data(), &kp)) return std::nullopt;
   return out;
 }
 

@@ -94,8 +94,8 @@ TEST_F(ConfigTest, UnknownKeysAreErrorsNamingTheKey) {
 }
 
 TEST_F(ConfigTest, BadValuesAreErrors) {
-  for (const std::string& arg : {"-port=70000", "-port=abc", "-port=", "-network=moon", "-synchronous=OFF",
-                                 "-rpcthreads=0", "-ratelimit=-1", "-loglevel=loud", "-maxgroup=0", "-port"}) {
+  for (const char* arg : {"-port=70000", "-port=abc", "-port=", "-network=moon", "-synchronous=OFF", "-rpcthreads=0",
+                          "-ratelimit=-1", "-loglevel=loud", "-maxgroup=0", "-port"}) {
     auto c = ParseConfigArgs({arg});
     EXPECT_FALSE(c.ok()) << arg;
   }
