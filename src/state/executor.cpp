@@ -80,6 +80,30 @@ Status VerifyTransfer(const ChainParams& params, const ResolvedTransfer& rt, con
   return Ok();
 }
 
+TxRecord TransferRecord(const ResolvedTransfer& rt, std::string status, std::int64_t created_at) {
+  const TransferTx& tx = rt.tx;
+  TxRecord rec;
+  rec.tx_hash = rt.tx_hash;
+  rec.type = std::string(TxTypeName(tx.type));
+  rec.from_id = rt.from_id;
+  rec.to_id = rt.to_id;
+  rec.to_address = rt.to_address;
+  rec.asset = tx.asset;
+  rec.amount = tx.amount;
+  rec.gas_fee = rt.gas_fee;
+  rec.nonce = tx.nonce;
+  rec.signature = ToHex(tx.signature);
+  rec.sig_scheme = std::string(SigSchemeName(tx.scheme));
+  if (tx.scheme == SigScheme::kLegacy) {  // the exact strings the legacy message covers
+    rec.signed_from = tx.from;
+    rec.signed_to = tx.to;
+  }
+  rec.data = tx.data;
+  rec.status = std::move(status);
+  rec.created_at = created_at;
+  return rec;
+}
+
 Result<TxRecord> ApplyTransfer(WriteContext& ctx, const ResolvedTransfer& rt, std::int64_t now) {
   const TransferTx& tx = rt.tx;
   auto sender = ctx.GetAccount(rt.from_id);
@@ -129,25 +153,7 @@ Result<TxRecord> ApplyTransfer(WriteContext& ctx, const ResolvedTransfer& rt, st
   KRAY_TRY(ctx.Credit(rt.to_id, tx.asset, Bucket::kAvailable, tx.amount));
   KRAY_TRY(ctx.ChargeGas(rt.from_id, rt.gas_fee));
 
-  TxRecord rec;
-  rec.tx_hash = rt.tx_hash;
-  rec.type = std::string(TxTypeName(tx.type));
-  rec.from_id = rt.from_id;
-  rec.to_id = rt.to_id;
-  rec.to_address = rt.to_address;
-  rec.asset = tx.asset;
-  rec.amount = tx.amount;
-  rec.gas_fee = rt.gas_fee;
-  rec.nonce = tx.nonce;
-  rec.signature = ToHex(tx.signature);
-  rec.sig_scheme = std::string(SigSchemeName(tx.scheme));
-  if (tx.scheme == SigScheme::kLegacy) {
-    rec.signed_from = tx.from;
-    rec.signed_to = tx.to;
-  }
-  rec.data = tx.data;
-  rec.status = "confirmed";
-  rec.created_at = now;
+  TxRecord rec = TransferRecord(rt, "confirmed", now);
   rec.confirmed_at = now;
   ctx.Touch(rt.from_id);
   ctx.Touch(rt.to_id);

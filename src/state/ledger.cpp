@@ -208,25 +208,7 @@ void Ledger::SubmitTransfer(TransferTx tx, std::function<void(Result<Receipt>)> 
   Status v = VerifyTransfer(params, *rt, **key);
   if (!v.ok()) return done(std::move(v).error());
 
-  TxRecord preview;
-  preview.tx_hash = rt->tx_hash;
-  preview.type = std::string(TxTypeName(tx.type));
-  preview.from_id = rt->from_id;
-  preview.to_id = rt->to_id;
-  preview.to_address = rt->to_address;
-  preview.asset = tx.asset;
-  preview.amount = tx.amount;
-  preview.gas_fee = rt->gas_fee;
-  preview.nonce = tx.nonce;
-  preview.signature = ToHex(tx.signature);
-  preview.sig_scheme = std::string(SigSchemeName(tx.scheme));
-  if (tx.scheme == SigScheme::kLegacy) {
-    preview.signed_from = tx.from;
-    preview.signed_to = tx.to;
-  }
-  preview.data = tx.data;
-  preview.status = "pending";
-  preview.created_at = NowSeconds();
+  TxRecord preview = TransferRecord(*rt, "pending", NowSeconds());
 
   auto out = std::make_shared<TxRecord>();
   auto shared_rt = std::make_shared<ResolvedTransfer>(std::move(*rt));

@@ -127,6 +127,10 @@ Hash256 SignedMessage(const ChainParams& params, const ResolvedTransfer& rt);
 // BIP-340 check of rt.tx.signature against `pubkey` (Unauthorized "invalid_signature").
 Status VerifyTransfer(const ChainParams& params, const ResolvedTransfer& rt, const crypto::XOnlyPubKey& pubkey);
 
+// The record of a transfer as stored and served (status "pending" while
+// queued, "confirmed" once applied).
+TxRecord TransferRecord(const ResolvedTransfer& rt, std::string status, std::int64_t created_at);
+
 // Applies a verified transfer inside the current unit: sender exists (404
 // "account_not_found"), has a bound key, nonce is next, funds cover amount
 // (+ gas when the asset is KRAY); recipient exists or is created from
