@@ -73,6 +73,19 @@ ordered_json TxJson(const Transaction& tx, Network net) {
           {"vout", vout}};
 }
 
+ordered_json TapDerivationsJson(const std::map<crypto::XOnlyPubKey, TapKeyOrigin>& derivations) {
+  ordered_json a = ordered_json::array();
+  for (const auto& [k, o] : derivations) {
+    ordered_json e = OriginJson(o.origin);
+    e["pubkey"] = ToHex(k);
+    ordered_json lh = ordered_json::array();
+    for (const Hash256& h : o.leaf_hashes) lh.push_back(ToHex(h));
+    e["leaf_hashes"] = lh;
+    a.push_back(e);
+  }
+  return a;
+}
+
 ordered_json InputJson(const PsbtInput& in, Network net) {
   ordered_json j = ordered_json::object();
   if (auto t = in.NonWitnessUtxo()) j["non_witness_utxo"] = TxJson(*t, net);
@@ -121,19 +134,7 @@ ordered_json InputJson(const PsbtInput& in, Network net) {
                    {"control_block", ToHex(l.control_block)}});
     j["taproot_scripts"] = a;
   }
-  auto tder = in.TapBip32Derivations();
-  if (!tder.empty()) {
-    ordered_json a = ordered_json::array();
-    for (const auto& [k, o] : tder) {
-      ordered_json e = OriginJson(o.origin);
-      e["pubkey"] = ToHex(k);
-      ordered_json lh = ordered_json::array();
-      for (const Hash256& h : o.leaf_hashes) lh.push_back(ToHex(h));
-      e["leaf_hashes"] = lh;
-      a.push_back(e);
-    }
-    j["taproot_bip32_derivs"] = a;
-  }
+  if (auto tder = in.TapBip32Derivations(); !tder.empty()) j["taproot_bip32_derivs"] = TapDerivationsJson(tder);
   if (auto k = in.TapInternalKey()) j["taproot_internal_key"] = ToHex(*k);
   if (auto r = in.TapMerkleRoot()) j["taproot_merkle_root"] = ToHex(*r);
   auto unknown = UnknownJson(in.map, KnownInput);
@@ -162,19 +163,7 @@ ordered_json OutputJson(const PsbtOutput& out, Network net) {
       a.push_back({{"depth", l.depth}, {"leaf_ver", l.leaf_version}, {"script", ToHex(l.script)}});
     j["taproot_tree"] = a;
   }
-  auto tder = out.TapBip32Derivations();
-  if (!tder.empty()) {
-    ordered_json a = ordered_json::array();
-    for (const auto& [k, o] : tder) {
-      ordered_json e = OriginJson(o.origin);
-      e["pubkey"] = ToHex(k);
-      ordered_json lh = ordered_json::array();
-      for (const Hash256& h : o.leaf_hashes) lh.push_back(ToHex(h));
-      e["leaf_hashes"] = lh;
-      a.push_back(e);
-    }
-    j["taproot_bip32_derivs"] = a;
-  }
+  if (auto tder = out.TapBip32Derivations(); !tder.empty()) j["taproot_bip32_derivs"] = TapDerivationsJson(tder);
   auto unknown = UnknownJson(out.map, KnownOutput);
   if (!unknown.empty()) j["unknown"] = unknown;
   return j;
