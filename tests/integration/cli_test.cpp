@@ -1,8 +1,5 @@
 // Runs the built kray-cli binary against a live krayd.
-#include <sys/wait.h>
-
-#include <cstdio>
-
+#include "kray/core/bytes.h"
 #include "node_fixture.h"
 
 namespace kray::itest {
@@ -19,27 +16,15 @@ class CliTest : public NodeTest {
     std::string errfile = dir_ + "/cli.err";
     std::string cmd = std::string(KRAY_CLI_PATH) + " -rpcport=" + std::to_string(node_.port()) +
                       " -rpctoken=" + kToken + " " + args + " 2>" + errfile;
-    CliResult r;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return r;
-    char buf[4096];
-    std::size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    int status = pclose(p);
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    ShellResult sh = RunShell(cmd);
+    CliResult r{sh.rc, std::move(sh.out), ""};
     r.err = ReadFile(errfile);
     return r;
   }
 };
 
 std::string Hex(const crypto::SecretKey& k) {
-  static const char* d = "0123456789abcdef";
-  std::string s;
-  for (auto b : k) {
-    s += d[b >> 4];
-    s += d[b & 15];
-  }
-  return s;
+  return ToHex(k);
 }
 
 TEST_F(CliTest, KeygenBalanceSendTx) {

@@ -58,6 +58,13 @@ class KraydProcess {
 };
 
 std::string ReadFile(const std::string& path);
+
+// Runs a shell command and captures its standard output.
+struct ShellResult {
+  int rc = -1;  // exit status, -1 if it did not exit normally
+  std::string out;
+};
+ShellResult RunShell(const std::string& command);
 std::string MakeTempDir(const char* prefix);
 std::string RegtestGenesisPath();
 constexpr const char* kToken = "test-token";

@@ -2,10 +2,7 @@
 // -maxbatchtxs / -batchinterval, chain their roots, serve every signed tx,
 // survive a restart, and `krayd verify` / `kray-cli verifychain|verifyproof`
 // accept an honest history and reject a tampered one.
-#include <sys/wait.h>
-
 #include <chrono>
-#include <cstdio>
 #include <thread>
 
 #include "kray/core/bytes.h"
@@ -17,22 +14,11 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct CmdResult {
-  int rc = -1;
-  std::string out;  // stdout + stderr
-};
+using CmdResult = ShellResult;
 
 // Runs a shell command, capturing stdout and stderr together.
 CmdResult RunCmd(const std::string& cmd) {
-  CmdResult r;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return RunShell(cmd + " 2>&1");
 }
 
 // Tx root per docs/ROLLUP.md §2: leaves TH("KRAY/txroot/leaf", h_i), parents
