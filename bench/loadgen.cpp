@@ -31,7 +31,7 @@
 #include <thread>
 #include <vector>
 
-#include "kray/api/client.h"
+#include "kray/net/http_client.h"
 #include "kray/bitcoin/taproot_key.h"
 #include "kray/core/bytes.h"
 #include "kray/crypto/hash.h"
@@ -221,7 +221,7 @@ int main(int argc, char** argv) {
     }
     std::string p = ReadFile(portfile);
     if (!p.empty() && p.find_first_not_of("0123456789\n") == std::string::npos) {
-      client::HttpClient c("127.0.0.1", static_cast<std::uint16_t>(std::atoi(p.c_str())));
+      net::HttpClient c("127.0.0.1", static_cast<std::uint16_t>(std::atoi(p.c_str())));
       auto r = c.Get("/health");
       if (r.ok() && r->status == 200) port = static_cast<std::uint16_t>(std::atoi(p.c_str()));
     }
@@ -243,7 +243,7 @@ int main(int argc, char** argv) {
   std::atomic<int> ready{0};
   for (int c = 0; c < o.connections; ++c) {
     threads.emplace_back([&, c] {
-      client::HttpClient http("127.0.0.1", port);
+      net::HttpClient http("127.0.0.1", port);
       (void)http.Get("/health");
       std::uint64_t rng = 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(c + 1);
       ready++;
@@ -251,7 +251,7 @@ int main(int argc, char** argv) {
       std::size_t i = 0;
       while (Clock::now() < deadline) {
         auto s = Clock::now();
-        Result<client::HttpResponse> r = Error::Internal("unset");
+        Result<net::HttpResponse> r = Error::Internal("unset");
         if (o.mode == "transfer") {
           if (i >= work[c].size()) break;
           r = http.Post("/api/transaction/send", work[c][i++]);
@@ -315,7 +315,7 @@ int main(int argc, char** argv) {
   report["krayd_cpu_us_per_request"] = total ? node_cpu * 1e6 / static_cast<double>(total) : 0;
   report["loadgen_cpu_us_per_request"] = total ? gen_cpu * 1e6 / static_cast<double>(total) : 0;
 
-  client::HttpClient http("127.0.0.1", port);
+  net::HttpClient http("127.0.0.1", port);
   auto cons = http.Get("/api/node/conservation", {{"Authorization", "Bearer bench"}});
   if (cons.ok()) report["conservation_ok"] = json::parse(cons->body, nullptr, false).value("ok", false);
   auto stats = http.Get("/api/transaction/stats");

@@ -3,9 +3,7 @@
 #include <ctime>
 
 #include "kray/api/handlers.h"
-#ifdef KRAY_HAVE_ROLLUP
 #include "kray/api/handlers_rollup.h"
-#endif
 #include "kray/api/router.h"
 #include "kray/state/ledger.h"
 #include "state_json.h"
@@ -85,9 +83,7 @@ void RegisterAllRoutes(Router& router, const ApiContext& ctx) {
   RegisterNodeRoutes(router, ctx);
   RegisterAccountRoutes(router, ctx);
   RegisterTransactionRoutes(router, ctx);
-#ifdef KRAY_HAVE_ROLLUP
   RegisterRollupRoutes(router, ctx);
-#endif
 }
 
 }  // namespace kray::api

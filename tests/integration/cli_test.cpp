@@ -1,8 +1,8 @@
 // Runs the built kray-cli binary against a live krayd.
 #include "kray/core/bytes.h"
-#include "node_fixture.h"
+#include "kray/testsupport/node.h"
 
-namespace kray::itest {
+namespace kray::test {
 namespace {
 
 struct CliResult {
@@ -14,7 +14,7 @@ class CliTest : public NodeTest {
  protected:
   CliResult Cli(const std::string& args) {
     std::string errfile = dir_ + "/cli.err";
-    std::string cmd = std::string(KRAY_CLI_PATH) + " -rpcport=" + std::to_string(node_.port()) +
+    std::string cmd = KrayCliPath() + " -rpcport=" + std::to_string(node_.port()) +
                       " -rpctoken=" + kToken + " " + args + " 2>" + errfile;
     ShellResult sh = RunShell(cmd);
     CliResult r{sh.rc, std::move(sh.out), ""};
@@ -32,7 +32,7 @@ TEST_F(CliTest, KeygenBalanceSendTx) {
   ASSERT_EQ(k.rc, 0) << k.err;
   json kj = json::parse(k.out);
   std::string secret = kj["secret_key"];
-  DevKey mine = MakeKey(*FromHexFixed<32>(secret));
+  TestKey mine = KeyFromSecret(*FromHexFixed<32>(secret));
   EXPECT_EQ(kj["address"], mine.address);
   EXPECT_EQ(kj["account_id"], mine.account_id);
 
@@ -93,4 +93,4 @@ TEST_F(CliTest, ErrorsAreOneLineAndNonZero) {
 }
 
 }  // namespace
-}  // namespace kray::itest
+}  // namespace kray::test

@@ -8,9 +8,9 @@
 #include <thread>
 
 #include "kray/core/bytes.h"
-#include "node_fixture.h"
+#include "kray/testsupport/node.h"
 
-namespace kray::itest {
+namespace kray::test {
 namespace {
 
 Amount Credits(const json& v) {
@@ -18,11 +18,11 @@ Amount Credits(const json& v) {
 }
 
 // Sends two bodies at the same instant from two threads on two connections.
-std::pair<client::HttpResponse, client::HttpResponse> Race(std::uint16_t port, const json& a, const json& b) {
+std::pair<net::HttpResponse, net::HttpResponse> Race(std::uint16_t port, const json& a, const json& b) {
   std::barrier sync(2);
-  client::HttpResponse ra, rb;
-  auto run = [&](const json& body, client::HttpResponse& out) {
-    client::HttpClient c("127.0.0.1", port);
+  net::HttpResponse ra, rb;
+  auto run = [&](const json& body, net::HttpResponse& out) {
+    net::HttpClient c("127.0.0.1", port);
     (void)c.Get("/health");  // connect first so the race is on the requests
     sync.arrive_and_wait();
     auto r = c.Post("/api/transaction/send", body.dump());
@@ -36,7 +36,7 @@ std::pair<client::HttpResponse, client::HttpResponse> Race(std::uint16_t port, c
 }
 
 TEST_F(NodeTest, ConcurrentSameNonceExactlyOneWins) {
-  DevKey x = RandomKey(), y = RandomKey();
+  TestKey x = RandomKey(), y = RandomKey();
   Amount k1 = Credits(Balance(dev1_.account_id)["balance_credits"]);
   for (std::uint64_t round = 0; round < 5; ++round) {
     auto [ra, rb] =
@@ -61,7 +61,7 @@ TEST_F(NodeTest, ConcurrentSameNonceExactlyOneWins) {
 
 TEST_F(NodeTest, ConcurrentSameBalanceExactlyOneWins) {
   for (int round = 0; round < 3; ++round) {
-    DevKey s = RandomKey();
+    TestKey s = RandomKey();
     ASSERT_EQ(Post("/api/account/create", json{{"l1_address", s.address}, {"pubkey", ToHex(s.pub)}}.dump()).status,
               200);
     ASSERT_EQ(Post("/api/transaction/send",
@@ -139,4 +139,4 @@ TEST_F(NodeTest, RestartWithDifferentGenesisIsRefused) {
 }
 
 }  // namespace
-}  // namespace kray::itest
+}  // namespace kray::test

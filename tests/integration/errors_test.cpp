@@ -1,9 +1,9 @@
 // Every error class: exact status and code, JSON body, and no state change.
 #include "kray/core/bytes.h"
 #include "kray/state/tx_message.h"
-#include "node_fixture.h"
+#include "kray/testsupport/node.h"
 
-namespace kray::itest {
+namespace kray::test {
 namespace {
 
 class ErrorsTest : public NodeTest {
@@ -116,7 +116,7 @@ TEST_F(ErrorsTest, InsufficientBalance) {
 }
 
 TEST_F(ErrorsTest, UnknownAccountAndTx) {
-  DevKey nobody = RandomKey();
+  TestKey nobody = RandomKey();
   auto r = Get("/api/account/" + nobody.account_id + "/balance");
   EXPECT_EQ(r.status, 404) << r.body;
   EXPECT_EQ(json::parse(r.body)["code"], "account_not_found");
@@ -153,7 +153,7 @@ TEST_F(ErrorsTest, OversizedBodyIsAlwaysAnswered) {
   std::string before = StateSnapshot();
   std::string big = "{\"data\":\"" + std::string(3 << 20, 'y') + "\"}";
   for (int i = 0; i < 10; ++i) {
-    client::HttpClient c("127.0.0.1", node_.port());
+    net::HttpClient c("127.0.0.1", node_.port());
     auto r = c.Post("/api/transaction/send", big);
     ASSERT_TRUE(r.ok()) << "attempt " << i << ": " << r.error().message;
     EXPECT_EQ(r->status, 413) << "attempt " << i;
@@ -174,11 +174,11 @@ TEST_F(ErrorsTest, UnknownRoute) {
 TEST_F(ErrorsTest, OperatorTokenRequired) {
   auto r = Get("/api/node/conservation");
   EXPECT_EQ(r.status, 401) << r.body;
-  client::Headers h{{"Authorization", "Bearer wrong"}};
+  net::Headers h{{"Authorization", "Bearer wrong"}};
   auto w = http_->Get("/api/node/conservation", h);
   ASSERT_TRUE(w.ok());
   EXPECT_EQ(w->status, 401) << w->body;
 }
 
 }  // namespace
-}  // namespace kray::itest
+}  // namespace kray::test

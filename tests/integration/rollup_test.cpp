@@ -7,9 +7,9 @@
 
 #include "kray/core/bytes.h"
 #include "kray/crypto/hash.h"
-#include "node_fixture.h"
+#include "kray/testsupport/node.h"
 
-namespace kray::itest {
+namespace kray::test {
 namespace {
 
 using namespace std::chrono_literals;
@@ -127,7 +127,7 @@ class RollupTest : public NodeTest {
   }
 
   std::string Cli(const std::string& args) {
-    return std::string(KRAY_CLI_PATH) + " -rpcport=" + std::to_string(node_.port()) + " " + args;
+    return KrayCliPath() + " -rpcport=" + std::to_string(node_.port()) + " " + args;
   }
 };
 
@@ -297,4 +297,4 @@ TEST_F(RollupTest, CliVerifyChainAndProofs) {
 }
 
 }  // namespace
-}  // namespace kray::itest
+}  // namespace kray::test

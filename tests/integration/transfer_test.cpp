@@ -2,9 +2,9 @@
 // account creation, routing and CORS.
 #include "kray/core/bytes.h"
 #include "kray/state/tx_message.h"
-#include "node_fixture.h"
+#include "kray/testsupport/node.h"
 
-namespace kray::itest {
+namespace kray::test {
 namespace {
 
 Amount Credits(const json& v) {
@@ -15,7 +15,7 @@ Amount AssetAvail(const json& bal, const std::string& asset) {
   return Credits(bal["balances"][asset]["available"]);
 }
 
-TEST_F(NodeTest, DevKeysMatchGenesis) {
+TEST_F(NodeTest, TestKeysMatchGenesis) {
   json g = json::parse(ReadFile(RegtestGenesisPath()));
   EXPECT_EQ(g["accounts"][0]["l1_address"], dev1_.address);
   EXPECT_EQ(g["accounts"][0]["pubkey"], ToHex(dev1_.pub));
@@ -106,7 +106,7 @@ TEST_F(NodeTest, V1TransferOfNonKrayAsset) {
 }
 
 TEST_F(NodeTest, TransferToNewAddressCreatesKeylessAccount) {
-  DevKey fresh = RandomKey();
+  TestKey fresh = RandomKey();
   auto r = Post("/api/transaction/send", LegacyTransfer(dev1_, fresh.address, 1000, 0).dump());
   ASSERT_EQ(r.status, 200) << r.body;
   json b = Balance(fresh.account_id);
@@ -150,7 +150,7 @@ TEST_F(NodeTest, BatchEachItemHasItsOwnResult) {
 }
 
 TEST_F(NodeTest, AccountCreate) {
-  DevKey k = RandomKey();
+  TestKey k = RandomKey();
   json body{{"l1_address", k.address}, {"pubkey", ToHex(k.pub)}};
   auto r = Post("/api/account/create", body.dump());
   ASSERT_EQ(r.status, 200) << r.body;
@@ -168,8 +168,8 @@ TEST_F(NodeTest, AccountCreate) {
   EXPECT_EQ(r.status, 200) << r.body;
 
   // Mismatched key: a valid key that is not this address's BIP-86 internal key.
-  DevKey other = RandomKey();
-  DevKey k2 = RandomKey();
+  TestKey other = RandomKey();
+  TestKey k2 = RandomKey();
   r = Post("/api/account/create", json{{"l1_address", k2.address}, {"pubkey", ToHex(other.pub)}}.dump());
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_EQ(json::parse(r.body)["code"], "pubkey_address_mismatch");
@@ -204,4 +204,4 @@ TEST_F(NodeTest, CorsHeaders) {
 }
 
 }  // namespace
-}  // namespace kray::itest
+}  // namespace kray::test

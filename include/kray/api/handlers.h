@@ -29,8 +29,7 @@ void RegisterAccountRoutes(Router& router, const ApiContext& ctx);
 // POST /api/transaction/{send,batch,estimate-gas}, GET /api/transaction/{:hash,pending,stats}.
 void RegisterTransactionRoutes(Router& router, const ApiContext& ctx);
 
-// All of the above, plus the rollup routes (kray/api/handlers_rollup.h) when
-// krayd is built with the rollup module (KRAY_HAVE_ROLLUP).
+// All of the above, plus the rollup routes (kray/api/handlers_rollup.h).
 void RegisterAllRoutes(Router& router, const ApiContext& ctx);
 
 }  // namespace kray::api

@@ -3,7 +3,7 @@
 #include <ostream>
 
 #include "cli.h"
-#include "kray/api/client.h"
+#include "kray/net/http_client.h"
 #include "kray/bitcoin/taproot_key.h"
 #include "kray/core/bytes.h"
 #include "kray/state/tx_message.h"
@@ -17,10 +17,10 @@ constexpr const char* kConservationPath = "/api/node/conservation";
 
 std::optional<ApiReply> CallApi(const Options& o, const std::string& method, const std::string& target,
                                 const std::string& body, std::ostream& err) {
-  client::ClientOptions copts;
+  net::ClientOptions copts;
   copts.request_timeout = std::chrono::seconds(o.rpctimeout);
-  client::HttpClient http(o.rpcconnect, o.rpcport, copts);
-  client::Headers headers;
+  net::HttpClient http(o.rpcconnect, o.rpcport, copts);
+  net::Headers headers;
   if (!o.rpctoken.empty()) headers.emplace_back("Authorization", "Bearer " + o.rpctoken);
   auto r = http.Request(method, target, body, headers);
   if (!r.ok()) {

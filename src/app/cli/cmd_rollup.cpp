@@ -8,7 +8,7 @@
 #include <set>
 #include <sstream>
 
-#include "kray/api/client.h"
+#include "kray/net/http_client.h"
 #include "kray/rollup/json.h"
 #include "kray/rollup/leaves.h"
 #include "kray/rollup/replay.h"
@@ -72,7 +72,7 @@ bool Parse(const std::vector<std::string>& args, RollupArgs& a, std::ostream& er
 }
 
 // GET that must return 2xx; prints one error line otherwise.
-std::optional<std::string> Fetch(client::HttpClient& http, const std::string& target, std::ostream& err) {
+std::optional<std::string> Fetch(net::HttpClient& http, const std::string& target, std::ostream& err) {
   auto r = http.Get(target);
   if (!r.ok()) {
     err << "error: " << r.error().message << " (is krayd running? -rpcconnect/-rpcport)\n";
@@ -112,7 +112,7 @@ json LeafJson(const Bytes& data) {
 
 // The fraud proof printed on a divergence: everything another node needs to
 // check the claim, with pre-state proofs against the previous (agreed) root.
-json FraudProof(client::HttpClient& http, rollup::ChainReplayer& replay, const rollup::BatchHeader& b,
+json FraudProof(net::HttpClient& http, rollup::ChainReplayer& replay, const rollup::BatchHeader& b,
                 const rollup::BatchContents& c, const Error& e) {
   json j = {{"verdict", "divergence"},
             {"batch", b.number},
@@ -169,9 +169,9 @@ json FraudProof(client::HttpClient& http, rollup::ChainReplayer& replay, const r
 int CmdVerifyChain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   RollupArgs a;
   if (!Parse(args, a, err)) return 1;
-  client::ClientOptions copts;
+  net::ClientOptions copts;
   copts.request_timeout = std::chrono::seconds(a.rpctimeout);
-  client::HttpClient http(a.rpcconnect, a.rpcport, copts);
+  net::HttpClient http(a.rpcconnect, a.rpcport, copts);
 
   auto health = Fetch(http, "/health", err);
   if (!health) return 1;
@@ -265,9 +265,9 @@ int CmdVerifyProof(const std::vector<std::string>& args, std::ostream& out, std:
       err << "usage: verifyproof <address|account_id> [-batch=N] | -file=<proof.json> -root=<hex>\n";
       return 1;
     }
-    client::ClientOptions copts;
+    net::ClientOptions copts;
     copts.request_timeout = std::chrono::seconds(a.rpctimeout);
-    client::HttpClient http(a.rpcconnect, a.rpcport, copts);
+    net::HttpClient http(a.rpcconnect, a.rpcport, copts);
     std::string target = "/api/account/" + a.positional[0] + "/proof";
     if (a.batch) target += "?batch=" + std::to_string(*a.batch);
     auto body = Fetch(http, target, err);

@@ -24,10 +24,8 @@
 #include "kray/state/ledger.h"
 #include "kray/store/database.h"
 
-#ifdef KRAY_HAVE_ROLLUP
 #include "kray/rollup/rollup.h"
 #include "kray/rollup/verify.h"
-#endif
 
 #ifndef KRAY_VERSION
 #define KRAY_VERSION "0.0.0"
@@ -79,7 +77,6 @@ int CheckConservationCommand(const kray::api::Config& cfg) {
   return report->ok ? 0 : 1;
 }
 
-#ifdef KRAY_HAVE_ROLLUP
 // `krayd verify`: replays the datadir's history and checks every rollup batch
 // (kray/rollup/verify.h). Read-only; safe next to a running node.
 int VerifyCommand(const kray::api::Config& cfg) {
@@ -99,7 +96,6 @@ int VerifyCommand(const kray::api::Config& cfg) {
               summary->final_root.c_str());
   return 0;
 }
-#endif
 
 }  // namespace
 
@@ -120,12 +116,8 @@ int main(int argc, char** argv) {
 
   if (!cfg.commands.empty()) {
     if (cfg.commands.size() == 1 && cfg.commands[0] == "checkconservation") return CheckConservationCommand(cfg);
-#ifdef KRAY_HAVE_ROLLUP
     if (cfg.commands.size() == 1 && cfg.commands[0] == "verify") return VerifyCommand(cfg);
     return Fail("unknown command '" + cfg.commands[0] + "' (commands: checkconservation, verify)");
-#else
-    return Fail("unknown command '" + cfg.commands[0] + "' (commands: checkconservation)");
-#endif
   }
 
   auto opts = LedgerOptionsFrom(cfg);
@@ -143,14 +135,12 @@ int main(int argc, char** argv) {
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   kray::api::Router router;
   kray::api::RegisterAllRoutes(router, ctx);
-#ifdef KRAY_HAVE_ROLLUP
   // Declared before the Ledger so it outlives it (the Ledger calls it until
   // its sequencer stops).
   kray::rollup::RollupOptions rollup_options;
   rollup_options.batch_interval = static_cast<std::int64_t>(cfg.batchinterval);
   rollup_options.max_batch_txs = static_cast<std::int64_t>(cfg.maxbatchtxs);
   kray::rollup::Rollup rollup(rollup_options);
-#endif
 
   kray::api::RateLimiter limiter(cfg.ratelimit, cfg.ratelimitburst);
   kray::api::ServerOptions so;
@@ -169,9 +159,7 @@ int main(int argc, char** argv) {
     auto opened = kray::state::Ledger::Open(*opts);
     if (!opened.ok()) return Fail(opened.error().message);
     ledger = std::move(*opened);
-#ifdef KRAY_HAVE_ROLLUP
     if (auto st = rollup.Attach(*ledger); !st.ok()) return Fail("rollup: " + st.error().message);
-#endif
     ctx.ledger = ledger.get();
     spdlog::info("store open: version {}, genesis {}, synchronous={}", ledger->store_version(), ledger->genesis_hash(),
                  cfg.synchronous);

@@ -59,9 +59,9 @@ class RollupTest : public ::testing::Test {
     rollup_.reset();
   }
   void Send(const Key& from, const Key& to, Amount amount, const std::string& asset = "KRAY") {
-    auto acct = ledger_->GetAccount(from.id);
+    auto acct = ledger_->GetAccount(from.account_id);
     ASSERT_TRUE(acct.ok());
-    auto r = ledger_->SubmitTransferSync(V1(ledger_->params(), from, to.id, asset, amount, acct->nonce));
+    auto r = ledger_->SubmitTransferSync(V1(ledger_->params(), from, to.account_id, asset, amount, acct->nonce));
     ASSERT_TRUE(r.ok()) << r.error().message;
   }
   template <class F>
@@ -125,7 +125,7 @@ TEST_F(RollupTest, BatchesBySizeWithRootsProofsAndRestart) {
     // Proofs at genesis, batch 1 and head all verify against their roots and
     // show the nonce the account had then.
     for (std::int64_t n : {0, 1, 2}) {
-      auto p = ProveAccount(db, a_.id, n);
+      auto p = ProveAccount(db, a_.account_id, n);
       ASSERT_TRUE(p.ok()) << p.error().message;
       auto root = FromHexFixed<32>(p->root);
       ASSERT_TRUE(root.has_value());
@@ -137,9 +137,9 @@ TEST_F(RollupTest, BatchesBySizeWithRootsProofsAndRestart) {
       wrong[5] ^= 1;
       EXPECT_FALSE(VerifyAccountProof(*p, wrong).ok());
     }
-    EXPECT_EQ(ProveAccount(db, a_.id, 3).error().code, "batch_not_found");
+    EXPECT_EQ(ProveAccount(db, a_.account_id, 3).error().code, "batch_not_found");
     // The wire format round-trips, and a tampered sibling in it is caught.
-    auto p1 = ProveAccount(db, b_.id, 1);
+    auto p1 = ProveAccount(db, b_.account_id, 1);
     ASSERT_TRUE(p1.ok());
     auto back = AccountProofFromJson(AccountProofJson(*p1));
     ASSERT_TRUE(back.ok()) << back.error().message;
@@ -196,20 +196,20 @@ TEST_F(RollupTest, IntervalClosesNonEmptyBatchesOnly) {
 TEST_F(RollupTest, KeyBindingReachesTheTreeWithoutATransaction) {
   // A new account funded by address (no key), then its key is bound.
   Key c = state::testing::KeyFromSeed("rollup-test-c");
-  auto acct = ledger_->GetAccount(a_.id);
+  auto acct = ledger_->GetAccount(a_.account_id);
   ASSERT_TRUE(ledger_->SubmitTransferSync(V1(ledger_->params(), a_, c.address, "KRAY", 500, acct->nonce)).ok());
   auto created = ledger_->CreateAccountSync(c.address, ToHex(c.pub));
   ASSERT_TRUE(created.ok()) << created.error().message;
   std::this_thread::sleep_for(std::chrono::milliseconds(1300));  // next tick
   Read([&](store::Database& db) {
     EXPECT_EQ(GetRollupStatus(db)->state_root, ToHex(FullRebuildRoot(db)));
-    auto p = ProveAccount(db, c.id, std::nullopt);
+    auto p = ProveAccount(db, c.account_id, std::nullopt);
     ASSERT_TRUE(p.ok());
     auto leaf = DecodeLeaf(p->leaf_data);
     ASSERT_TRUE(leaf.ok());
     EXPECT_EQ(leaf->account.pubkey_hex, ToHex(c.pub));
     auto ev = db.Prepare("SELECT COUNT(*) FROM rollup_account_events WHERE account_id = ?1 AND after_seq IS NOT NULL");
-    ev->Bind(1, c.id);
+    ev->Bind(1, c.account_id);
     ASSERT_TRUE(*ev->Step());
     EXPECT_EQ(ev->Int64(0), 2);  // created (no key), then key bound
   });
@@ -219,9 +219,9 @@ TEST_F(RollupTest, VerifyReplaysHistoryAndCatchesAnEditedBalance) {
   Key c = state::testing::KeyFromSeed("rollup-verify-c");
   for (int i = 0; i < 4; ++i) Send(a_, b_, 100 + i, i % 2 ? "BTC" : "KRAY");
   // Legacy-signed, from given as the L1 address; to a new account by address.
-  auto r = ledger_->SubmitTransferSync(state::testing::Legacy(a_, a_.address, b_.id, 77, 4));
+  auto r = ledger_->SubmitTransferSync(state::testing::Legacy(a_, a_.address, b_.account_id, 77, 4));
   ASSERT_TRUE(r.ok()) << r.error().message;  // batch 1 closes (5 txs)
-  auto acct = ledger_->GetAccount(b_.id);
+  auto acct = ledger_->GetAccount(b_.account_id);
   ASSERT_TRUE(ledger_->SubmitTransferSync(V1(ledger_->params(), b_, c.address, "KRAY", 50, acct->nonce)).ok());
   ASSERT_TRUE(ledger_->CreateAccountSync(c.address, ToHex(c.pub)).ok());  // key bound, no tx
   Send(c, a_, 1);
@@ -240,7 +240,7 @@ TEST_F(RollupTest, VerifyReplaysHistoryAndCatchesAnEditedBalance) {
     auto db = store::Database::Open(dir_.file("data") + "/krayd.sqlite");
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE((*db)
-                    ->Exec("UPDATE balances SET available = available + 1000 WHERE account_id = '" + b_.id +
+                    ->Exec("UPDATE balances SET available = available + 1000 WHERE account_id = '" + b_.account_id +
                            "' AND asset = 'KRAY'")
                     .ok());
   }
@@ -251,7 +251,7 @@ TEST_F(RollupTest, VerifyReplaysHistoryAndCatchesAnEditedBalance) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code, "verify_state_root_mismatch");
   EXPECT_NE(bad.error().message.find("batch 3"), std::string::npos) << bad.error().message;
-  EXPECT_NE(bad.error().message.find(b_.id), std::string::npos) << bad.error().message;
+  EXPECT_NE(bad.error().message.find(b_.account_id), std::string::npos) << bad.error().message;
 }
 
 TEST(AnchorTest, PayloadAndScriptLayout) {

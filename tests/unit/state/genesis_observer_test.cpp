@@ -39,15 +39,15 @@ TEST(Genesis, AppliedOnceAndDifferentGenesisRefused) {
     auto l = Ledger::Open(Options(dir, dir.file("g1.json")));
     ASSERT_TRUE(l.ok()) << l.error().message;
     hash = (*l)->genesis_hash();
-    EXPECT_EQ((*l)->GetAccount(Dev1().id)->BalanceOf("KRAY").available, 500u);
-    ASSERT_TRUE((*l)->SubmitTransferSync(Legacy(Dev1(), Dev1().id, Dev2().address, 100, 0)).ok());
+    EXPECT_EQ((*l)->GetAccount(Dev1().account_id)->BalanceOf("KRAY").available, 500u);
+    ASSERT_TRUE((*l)->SubmitTransferSync(Legacy(Dev1(), Dev1().account_id, Dev2().address, 100, 0)).ok());
   }
   {
     // Same genesis again: not re-applied (balances keep the transfer).
     auto l = Ledger::Open(Options(dir, dir.file("g1.json")));
     ASSERT_TRUE(l.ok()) << l.error().message;
     EXPECT_EQ((*l)->genesis_hash(), hash);
-    EXPECT_EQ((*l)->GetAccount(Dev1().id)->BalanceOf("KRAY").available, 399u);
+    EXPECT_EQ((*l)->GetAccount(Dev1().account_id)->BalanceOf("KRAY").available, 399u);
     auto rep = (*l)->CheckConservation();
     EXPECT_TRUE(rep->ok) << rep->ToString();
   }
@@ -113,24 +113,24 @@ TEST(Observer, SeesEveryGroupAndCanVetoIt) {
   RecordingObserver obs;
   ledger.SetCommitObserver(&obs);
   auto a = Dev1(), b = Dev2();
-  auto r1 = ledger.SubmitTransferSync(Legacy(a, a.id, b.id, 10, 0));
+  auto r1 = ledger.SubmitTransferSync(Legacy(a, a.account_id, b.account_id, 10, 0));
   ASSERT_TRUE(r1.ok());
   {
     std::lock_guard<std::mutex> lk(obs.mu);
     EXPECT_EQ(obs.seqs, std::vector<std::uint64_t>{r1->seq});
     EXPECT_EQ(obs.rows_seen, 1);
-    EXPECT_TRUE(obs.touched.count(a.id) && obs.touched.count(b.id));
+    EXPECT_TRUE(obs.touched.count(a.account_id) && obs.touched.count(b.account_id));
     obs.fail = true;
   }
-  auto r2 = ledger.SubmitTransferSync(Legacy(a, a.id, b.id, 10, 1));
+  auto r2 = ledger.SubmitTransferSync(Legacy(a, a.account_id, b.account_id, 10, 1));
   ASSERT_FALSE(r2.ok());
   EXPECT_EQ(r2.error().message, "observer says no");
-  EXPECT_EQ(ledger.GetAccount(a.id)->nonce, 1u);  // the vetoed group left no trace
+  EXPECT_EQ(ledger.GetAccount(a.account_id)->nonce, 1u);  // the vetoed group left no trace
   {
     std::lock_guard<std::mutex> lk(obs.mu);
     obs.fail = false;
   }
-  auto r3 = ledger.SubmitTransferSync(Legacy(a, a.id, b.id, 10, 1));
+  auto r3 = ledger.SubmitTransferSync(Legacy(a, a.account_id, b.account_id, 10, 1));
   ASSERT_TRUE(r3.ok()) << r3.error().message;
   EXPECT_EQ(r3->seq, r1->seq + 1);  // seq reused after the rollback: no gaps
   for (int i = 0; i < 30 && obs.ticks.load() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -146,9 +146,9 @@ TEST(Executor, ReplayOfStoredTransfersReproducesState) {
   {
     auto l = Ledger::Open(Options(dir));
     ASSERT_TRUE(l.ok());
-    ASSERT_TRUE((*l)->SubmitTransferSync(Legacy(a, a.address, b.id, 10, 0)).ok());
+    ASSERT_TRUE((*l)->SubmitTransferSync(Legacy(a, a.address, b.account_id, 10, 0)).ok());
     ASSERT_TRUE((*l)->SubmitTransferSync(testing::V1((*l)->params(), a, c.address, "BTC", 7, 1, "hi")).ok());
-    auto txs = (*l)->AccountTransactions(a.id, 100, 0);
+    auto txs = (*l)->AccountTransactions(a.account_id, 100, 0);
     ASSERT_TRUE(txs.ok());
     log.assign(txs->rbegin(), txs->rend());
     // The shared query helper returns the same records, in seq order.
@@ -187,8 +187,8 @@ TEST(Executor, ReplayOfStoredTransfersReproducesState) {
     ASSERT_TRUE(s.ok()) << s.error().message;
     EXPECT_EQ(out.seq, rec.seq);
   }
-  EXPECT_EQ((*l2)->GetAccount(c.id)->BalanceOf("BTC").available, 7u);
-  EXPECT_EQ((*l2)->GetAccount(a.id)->nonce, 2u);
+  EXPECT_EQ((*l2)->GetAccount(c.account_id)->BalanceOf("BTC").available, 7u);
+  EXPECT_EQ((*l2)->GetAccount(a.account_id)->nonce, 2u);
   // A tampered record is refused.
   TxRecord bad = log[0];
   bad.amount += 1;
@@ -212,8 +212,8 @@ TEST(WriteOps, FailedUnitUndoesItsSqlAndCacheOnly) {
   auto a = Dev1();
   auto op = [&](std::string key, bool fail) -> WriteOp {
     return [a, key, fail](WriteContext& ctx, std::int64_t) -> Status {
-      KRAY_TRY(ctx.Credit(a.id, "DOG", Bucket::kAvailable, 5));
-      KRAY_TRY(ctx.Move(a.id, "DOG", Bucket::kAvailable, Bucket::kLocked, 2));
+      KRAY_TRY(ctx.Credit(a.account_id, "DOG", Bucket::kAvailable, 5));
+      KRAY_TRY(ctx.Move(a.account_id, "DOG", Bucket::kAvailable, Bucket::kLocked, 2));
       auto st = ctx.db().Prepare("INSERT INTO meta (key, value) VALUES (?, 'x')");
       if (!st.ok()) return std::move(st).error();
       st->Bind(1, key);
@@ -229,7 +229,7 @@ TEST(WriteOps, FailedUnitUndoesItsSqlAndCacheOnly) {
   EXPECT_TRUE(ps[0].get_future().get().ok());
   EXPECT_EQ(ps[1].get_future().get().error().code, "nope");
   EXPECT_TRUE(ps[2].get_future().get().ok());
-  auto bal = ledger.GetAccount(a.id)->BalanceOf("DOG");
+  auto bal = ledger.GetAccount(a.account_id)->BalanceOf("DOG");
   EXPECT_EQ(bal.available, 100000000000u + 6);
   EXPECT_EQ(bal.locked, 4u);
   int keys = 0;
@@ -274,14 +274,14 @@ TEST(Pending, ShowsQueuedTransfersUntilCommitted) {
       [](Status) {});
   entered.get_future().wait();
   std::promise<Result<Receipt>> done;
-  ledger.SubmitTransfer(Legacy(a, a.id, b.id, 42, 0), [&done](Result<Receipt> r) { done.set_value(std::move(r)); });
+  ledger.SubmitTransfer(Legacy(a, a.account_id, b.account_id, 42, 0), [&done](Result<Receipt> r) { done.set_value(std::move(r)); });
   auto pending = ledger.Pending(10);
   ASSERT_EQ(pending.size(), 1u);
   EXPECT_EQ(pending[0].status, "pending");
   EXPECT_EQ(pending[0].amount, 42u);
   EXPECT_EQ(ledger.GetTransaction(pending[0].tx_hash)->status, "pending");
   EXPECT_EQ(ledger.GetTxStats()->pending, 1u);
-  EXPECT_EQ(ledger.GetAccount(a.id)->nonce, 0u);  // not applied yet
+  EXPECT_EQ(ledger.GetAccount(a.account_id)->nonce, 0u);  // not applied yet
   release.set_value();
   auto r = done.get_future().get();
   ASSERT_TRUE(r.ok()) << r.error().message;

@@ -1,4 +1,5 @@
 #include "kray/store/database.h"
+#include "kray/testsupport/temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -10,18 +11,7 @@
 namespace kray::store {
 namespace {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "kray_store_test_XXXXXX").string();
-    path_ = mkdtemp(tmpl.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using test::TempDir;
 
 std::int64_t QueryInt(Database& db, const std::string& sql) {
   auto st = db.Prepare(sql);

@@ -1,7 +1,7 @@
 // HttpClient over Boost.Beast. Every operation is asynchronous on a private
 // io_context and driven with run(), so beast::tcp_stream's expiry gives real
 // connect/request timeouts for a synchronous API.
-#include "kray/api/client.h"
+#include "kray/net/http_client.h"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -10,7 +10,7 @@
 #include <boost/beast/http.hpp>
 #include <cctype>
 
-namespace kray::client {
+namespace kray::net {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -169,4 +169,4 @@ Result<HttpResponse> HttpClient::Request(std::string_view method, std::string_vi
   return Error::Unavailable("io_error", "connection closed by server");
 }
 
-}  // namespace kray::client
+}  // namespace kray::net

@@ -17,7 +17,7 @@
 
 #include "kray/core/result.h"
 
-namespace kray::client {
+namespace kray::net {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
@@ -67,4 +67,4 @@ class HttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace kray::client
+}  // namespace kray::net

@@ -1,4 +1,4 @@
-#include "node_fixture.h"
+#include "kray/testsupport/node.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -19,65 +19,23 @@
 #include "kray/crypto/hash.h"
 #include "kray/state/tx_message.h"
 
-namespace kray::itest {
+namespace kray::test {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-DevKey MakeKey(const crypto::SecretKey& secret) {
-  DevKey k;
-  k.secret = secret;
-  k.pub = crypto::XOnlyFromSecret(secret).value();
-  auto out = bitcoin::TaprootOutputKey(k.pub, std::nullopt).value();  // BIP-86: no script tree
-  k.address = bitcoin::P2trAddress("bcrt", out.key);
-  k.account_id = state::AccountIdFromAddress(k.address);
-  return k;
+std::string KraydPath() {
+  return KRAYD_PATH;
 }
-
-DevKey DevAccount(int n) {
-  std::string seed = "krayd-dev-account-" + std::to_string(n);
-  return MakeKey(crypto::Sha256(AsBytes(seed)));
-}
-
-DevKey RandomKey() {
-  return MakeKey(crypto::GenerateSecretKey());
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-ShellResult RunShell(const std::string& command) {
-  ShellResult r;
-  FILE* p = popen(command.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-  int status = pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string MakeTempDir(const char* prefix) {
-  std::string tmpl = (fs::temp_directory_path() / (std::string(prefix) + "XXXXXX")).string();
-  char* p = mkdtemp(tmpl.data());
-  if (!p) return {};
-  return p;
-}
-
-std::string RegtestGenesisPath() {
-  return std::string(KRAY_SOURCE_DIR) + "/config/genesis.regtest.json";
+std::string KrayCliPath() {
+  return KRAY_CLI_PATH;
 }
 
 namespace {
 
 pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path) {
   std::vector<char*> argv;
-  std::string bin = KRAYD_PATH;
+  std::string bin = KraydPath();
   argv.push_back(bin.data());
   std::vector<std::string> copy = args;
   for (auto& a : copy) argv.push_back(a.data());
@@ -147,10 +105,10 @@ bool KraydProcess::Start(const std::string& datadir, const std::string& genesis,
       if (digits) port_ = static_cast<std::uint16_t>(std::atoi(p.c_str()));
     }
     if (port_ != 0) {
-      client::ClientOptions o;
+      net::ClientOptions o;
       o.connect_timeout = 1s;
       o.request_timeout = 2s;
-      client::HttpClient c("127.0.0.1", port_, o);
+      net::HttpClient c("127.0.0.1", port_, o);
       auto r = c.Get("/health");
       if (r.ok() && r->status == 200) return true;
     }
@@ -219,7 +177,7 @@ void NodeTest::SetUp() {
 void NodeTest::StartNode(const std::vector<std::string>& extra) {
   std::string why;
   ASSERT_TRUE(node_.Start(datadir_, RegtestGenesisPath(), extra, &why)) << why;
-  http_ = std::make_unique<client::HttpClient>("127.0.0.1", node_.port());
+  http_ = std::make_unique<net::HttpClient>("127.0.0.1", node_.port());
 }
 
 void NodeTest::TearDown() {
@@ -235,18 +193,18 @@ void NodeTest::TearDown() {
   }
 }
 
-client::HttpResponse NodeTest::Get(const std::string& target, bool auth) {
-  client::Headers h;
+net::HttpResponse NodeTest::Get(const std::string& target, bool auth) {
+  net::Headers h;
   if (auth) h.emplace_back("Authorization", std::string("Bearer ") + kToken);
   auto r = http_->Get(target, h);
   EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  return r.ok() ? *r : client::HttpResponse{};
+  return r.ok() ? *r : net::HttpResponse{};
 }
 
-client::HttpResponse NodeTest::Post(const std::string& target, const std::string& body) {
+net::HttpResponse NodeTest::Post(const std::string& target, const std::string& body) {
   auto r = http_->Post(target, body);
   EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
-  return r.ok() ? *r : client::HttpResponse{};
+  return r.ok() ? *r : net::HttpResponse{};
 }
 
 json NodeTest::GetJson(const std::string& target, int expect_status) {
@@ -261,7 +219,7 @@ json NodeTest::Balance(const std::string& who) {
   return GetJson("/api/account/" + who + "/balance");
 }
 
-json NodeTest::LegacyTransfer(const DevKey& from, const std::string& to, Amount amount, std::uint64_t nonce) {
+json NodeTest::LegacyTransfer(const TestKey& from, const std::string& to, Amount amount, std::uint64_t nonce) {
   auto sig = crypto::SchnorrSign(from.secret, state::LegacyTransferMessage(from.account_id, to, amount, nonce));
   return json{{"from_account", from.account_id},
               {"to_account", to},
@@ -270,7 +228,7 @@ json NodeTest::LegacyTransfer(const DevKey& from, const std::string& to, Amount 
               {"signature", ToHex(sig.value())}};
 }
 
-json NodeTest::V1Transfer(const DevKey& from, const std::string& to_id, const std::string& asset, Amount amount,
+json NodeTest::V1Transfer(const TestKey& from, const std::string& to_id, const std::string& asset, Amount amount,
                           std::uint64_t nonce) {
   Hash256 msg =
       state::TransferMessageV1("kray-regtest-1", "transfer", from.account_id, to_id, asset, amount, nonce, "");
@@ -304,4 +262,4 @@ std::string NodeTest::StateSnapshot() {
   return s.dump();
 }
 
-}  // namespace kray::itest
+}  // namespace kray::test

@@ -1,4 +1,4 @@
-// Integration-test harness: starts the real krayd binary (KRAYD_PATH) on an
+// Integration-test harness: starts the real krayd binary (KraydPath()) on an
 // ephemeral loopback port (-port=0 -portfile=...) in a fresh temp datadir with
 // the regtest genesis, talks to it over HTTP, and stops it at teardown.
 #pragma once
@@ -11,24 +11,18 @@
 #include <string>
 #include <vector>
 
-#include "kray/api/client.h"
 #include "kray/core/amount.h"
-#include "kray/crypto/secp256k1.h"
+#include "kray/net/http_client.h"
+#include "kray/testsupport/keys.h"
+#include "kray/testsupport/temp_dir.h"
 
-namespace kray::itest {
+namespace kray::test {
 
 using nlohmann::json;
 
-// A well-known development key: secret = SHA256("krayd-dev-account-<n>").
-struct DevKey {
-  crypto::SecretKey secret;
-  crypto::XOnlyPubKey pub;
-  std::string address;     // BIP-86 regtest address
-  std::string account_id;  // kray_...
-};
-DevKey MakeKey(const crypto::SecretKey& secret);
-DevKey DevAccount(int n);
-DevKey RandomKey();
+// Paths of the binaries under test (set by the build).
+std::string KraydPath();
+std::string KrayCliPath();
 
 // A krayd child process.
 class KraydProcess {
@@ -57,16 +51,6 @@ class KraydProcess {
   std::string log_;
 };
 
-std::string ReadFile(const std::string& path);
-
-// Runs a shell command and captures its standard output.
-struct ShellResult {
-  int rc = -1;  // exit status, -1 if it did not exit normally
-  std::string out;
-};
-ShellResult RunShell(const std::string& command);
-std::string MakeTempDir(const char* prefix);
-std::string RegtestGenesisPath();
 constexpr const char* kToken = "test-token";
 
 class NodeTest : public ::testing::Test {
@@ -79,14 +63,14 @@ class NodeTest : public ::testing::Test {
   void StartNode(const std::vector<std::string>& extra = {});
 
   // HTTP helpers (one keep-alive client per test thread).
-  client::HttpResponse Get(const std::string& target, bool auth = false);
-  client::HttpResponse Post(const std::string& target, const std::string& body);
+  net::HttpResponse Get(const std::string& target, bool auth = false);
+  net::HttpResponse Post(const std::string& target, const std::string& body);
   json GetJson(const std::string& target, int expect_status = 200);
   json Balance(const std::string& who);  // GET balance, expects 200
 
   // Signed transfer bodies.
-  json LegacyTransfer(const DevKey& from, const std::string& to, Amount amount, std::uint64_t nonce);
-  json V1Transfer(const DevKey& from, const std::string& to_id, const std::string& asset, Amount amount,
+  json LegacyTransfer(const TestKey& from, const std::string& to, Amount amount, std::uint64_t nonce);
+  json V1Transfer(const TestKey& from, const std::string& to_id, const std::string& asset, Amount amount,
                   std::uint64_t nonce);
   // Asserts conservation OK via GET /api/node/conservation.
   void ExpectConservation();
@@ -95,9 +79,9 @@ class NodeTest : public ::testing::Test {
 
   KraydProcess node_;
   std::string dir_, datadir_;
-  std::unique_ptr<client::HttpClient> http_;
-  DevKey dev1_, dev2_;
+  std::unique_ptr<net::HttpClient> http_;
+  TestKey dev1_, dev2_;
   bool stopped_ = false;  // a test that stops the node itself sets this
 };
 
-}  // namespace kray::itest
+}  // namespace kray::test
