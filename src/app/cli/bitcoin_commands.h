@@ -12,9 +12,11 @@ namespace kray::cli {
 
 // decoderunestone <raw tx hex>: the tx's runestone / cenotaph as JSON.
 int CmdDecodeRunestone(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
-// derive "<mnemonic>" <path> [-network=<net>] [-passphrase=<text>]: BIP-39/32
-// key at path (xprv, xpub, x-only key; P2TR address on BIP-86 paths).
-int CmdDerive(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+// derive <path> [-network=<net>] [-passphrase=<text>] for `mnemonic`: BIP-39/32
+// key at path (xprv, xpub, x-only key; P2TR address on BIP-86 paths). The
+// mnemonic is a secret: kray-cli reads it from a key file (secrets.h,
+// CmdDeriveWithOptions) and passes it here, never from `args`.
+int CmdDerive(const std::string& mnemonic, const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 // decodepsbt <base64 psbt> [-network=<net>]: a BIP-174/371 PSBT as JSON (fields, fee).
 int CmdDecodePsbt(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
@@ -27,6 +29,5 @@ int CmdMultisig(const std::vector<std::string>& args, std::ostream& out, std::os
 
 #define KRAY_CLI_BITCOIN_COMMANDS                           \
   btc["decoderunestone"] = ::kray::cli::CmdDecodeRunestone; \
-  btc["derive"] = ::kray::cli::CmdDerive;                   \
   btc["decodepsbt"] = ::kray::cli::CmdDecodePsbt;           \
   btc["multisig"] = ::kray::cli::CmdMultisig;

@@ -24,6 +24,10 @@ struct Options {
   std::string chainid;  // default kray-<network>-1
   int rpctimeout = 30;  // seconds
   bool legacy = false;  // send: sign the legacy transfer message (KRAY only)
+  // Where commands read their secret (secrets.h): -keyfile=<path|->, or the
+  // first argument with -insecure-argv-key.
+  std::string keyfile;
+  bool insecure_argv_key = false;
 };
 
 using Args = std::vector<std::string>;
@@ -41,8 +45,6 @@ std::optional<ApiReply> CallApi(const Options& o, const std::string& method, con
 // "error: <status> <code>: <message>" on `err` (exit 1).
 int PrintReply(const ApiReply& r, std::ostream& out, std::ostream& err);
 
-// Parses a 64-hex secret key; prints the error and returns nullopt if bad.
-std::optional<crypto::SecretKey> ParseSecret(const std::string& hex, std::ostream& err);
 // BIP-86 taproot address (network hrp) of an internal x-only key.
 std::string Bip86Address(const Options& o, const crypto::XOnlyPubKey& internal);
 std::string ChainId(const Options& o);
@@ -51,6 +53,9 @@ std::string ChainId(const Options& o);
 int CmdKeygen(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
 int CmdAddress(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
 int CmdSign(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
+// derive with its mnemonic read through secrets.h (the BIP-32 work is
+// CmdDerive in bitcoin_commands.h).
+int CmdDeriveWithOptions(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
 // Commands (cmd_node.cpp).
 int CmdSend(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
 int CmdCreateAccount(const Options& o, const Args& a, std::ostream& out, std::ostream& err);

@@ -3,10 +3,11 @@
 #include <ostream>
 
 #include "cli.h"
-#include "kray/net/http_client.h"
 #include "kray/bitcoin/taproot_key.h"
 #include "kray/core/bytes.h"
+#include "kray/net/http_client.h"
 #include "kray/state/tx_message.h"
+#include "secrets.h"
 
 namespace kray::cli {
 
@@ -74,20 +75,22 @@ int Usage(std::ostream& err, const char* text) {
 
 }  // namespace
 
-// send <secret> <to> <amount> [asset]: nonce from GET balance, sign, submit.
-int CmdSend(const Options& o, const Args& a, std::ostream& out, std::ostream& err) {
-  if (a.size() < 3 || a.size() > 4) return Usage(err, "send <secret> <to> <amount> [asset]");
-  auto sk = ParseSecret(a[0], err);
+// send <to> <amount> [asset] (key from secrets.h): nonce from GET balance,
+// sign, submit.
+int CmdSend(const Options& o, const Args& args, std::ostream& out, std::ostream& err) {
+  Args a = args;
+  auto sk = ReadSecretKey(o, "send", a, err);
   if (!sk) return 1;
-  auto amount = ParseAmount(a[2]);
+  if (a.size() < 2 || a.size() > 3) return Usage(err, "send <to> <amount> [asset]");
+  auto amount = ParseAmount(a[1]);
   if (!amount.ok()) {
-    err << "error: invalid amount '" << a[2] << "': " << amount.error().message << "\n";
+    err << "error: invalid amount '" << a[1] << "': " << amount.error().message << "\n";
     return 1;
   }
-  std::string asset = a.size() > 3 ? a[3] : "KRAY";
+  std::string asset = a.size() > 2 ? a[2] : "KRAY";
   auto pub = crypto::XOnlyFromSecret(*sk);
   std::string from_id = state::AccountIdFromAddress(Bip86Address(o, *pub));
-  std::string to = a[1];
+  std::string to = a[0];
   std::string to_id;
   if (state::IsAccountId(to))
     to_id = to;
@@ -146,11 +149,12 @@ int CmdSend(const Options& o, const Args& a, std::ostream& out, std::ostream& er
   return PrintReply(*r, out, err);
 }
 
-// createaccount <secret>: binds the key to its BIP-86 address.
-int CmdCreateAccount(const Options& o, const Args& a, std::ostream& out, std::ostream& err) {
-  if (a.size() != 1) return Usage(err, "createaccount <secret>");
-  auto sk = ParseSecret(a[0], err);
+// createaccount (key from secrets.h): binds the key to its BIP-86 address.
+int CmdCreateAccount(const Options& o, const Args& args, std::ostream& out, std::ostream& err) {
+  Args a = args;
+  auto sk = ReadSecretKey(o, "createaccount", a, err);
   if (!sk) return 1;
+  if (!a.empty()) return Usage(err, "createaccount");
   auto pub = crypto::XOnlyFromSecret(*sk);
   json req{{"l1_address", Bip86Address(o, *pub)}, {"pubkey", ToHex(*pub)}};
   auto r = CallApi(o, "POST", "/api/account/create", req.dump(), err);

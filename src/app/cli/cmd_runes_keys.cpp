@@ -1,5 +1,5 @@
 // kray-cli offline Bitcoin commands: `decoderunestone <tx hex>` (ord's
-// Runestone::decipher as JSON) and `derive "<mnemonic>" <path>` (BIP-39 seed
+// Runestone::decipher as JSON) and `derive <path>` of a mnemonic (BIP-39 seed
 // -> BIP-32 key -> xprv/xpub/x-only key, plus the P2TR address on BIP-86
 // paths). u128 amounts are printed as decimal strings: JSON numbers lose
 // precision beyond 2^53.
@@ -140,7 +140,7 @@ int CmdDecodeRunestone(const std::vector<std::string>& args, std::ostream& out, 
   return 0;
 }
 
-int CmdDerive(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+int CmdDerive(const std::string& mnemonic, const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   std::vector<std::string> pos;
   std::vector<std::pair<std::string, std::string>> opts;
   SplitArgs(args, pos, opts);
@@ -161,16 +161,16 @@ int CmdDerive(const std::vector<std::string>& args, std::ostream& out, std::ostr
       return 1;
     }
   }
-  if (pos.size() != 2) {
-    err << "error: usage: derive \"<mnemonic>\" <path> [-network=<net>] [-passphrase=<text>]\n";
+  if (pos.size() != 1) {
+    err << "error: usage: derive <path> [-network=<net>] [-passphrase=<text>] (mnemonic from -keyfile)\n";
     return 1;
   }
-  auto entropy = Bip39MnemonicToEntropy(pos[0]);
+  auto entropy = Bip39MnemonicToEntropy(mnemonic);
   if (!entropy) {
     err << "error: " << entropy.error().code << ": " << entropy.error().message << "\n";
     return 1;
   }
-  auto path = ParseBip32Path(pos[1]);
+  auto path = ParseBip32Path(pos[0]);
   if (!path) {
     err << "error: " << path.error().code << ": " << path.error().message << "\n";
     return 1;

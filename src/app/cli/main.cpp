@@ -2,7 +2,7 @@
 //   kray-cli [options] <command> [args...]
 // Options (before the command): -rpcconnect=<host> -rpcport=<port>
 // -rpctoken=<token> -network=<regtest|testnet|signet|mainnet> -chainid=<id>
-// -rpctimeout=<s> -legacy. See docs/CLI.md.
+// -rpctimeout=<s> -legacy -keyfile=<path|-> -insecure-argv-key. See docs/CLI.md.
 #include <charconv>
 #include <functional>
 #include <iostream>
@@ -30,17 +30,24 @@ Options (before the command):
   -chainid=<id>        chain id bound by v1 signatures (default kray-<network>-1)
   -rpctimeout=<s>      request timeout in seconds (default 30)
   -legacy              send: sign the legacy transfer message (KRAY only)
+  -keyfile=<path>      read the secret key (or derive's mnemonic) from this file; it must
+                       not be accessible by group/others (chmod 600). -keyfile=- reads stdin
+  -insecure-argv-key   devnet only: take the secret as the command's first argument instead
+                       (visible in ps and shell history); keygen without -out prints it
 
-Keys (offline):
-  keygen                                  new secret key, x-only pubkey, BIP-86 address, account id
-  address <hex> [secret|pubkey]           address of a key (64 hex: secret by default; 66 hex: pubkey)
-  sign legacy <secret> <from> <to> <amount> <nonce>
-  sign transfer <secret> <to> <amount> <nonce> [asset] [data] [tx_type]
-  sign v1 <secret> <op> <nonce> [key=value ...]   any chain-bound message (docs/SIGNING.md)
+Keys (offline; secrets come from -keyfile, see docs/CLI.md "Secrets"):
+  keygen -out=<path>                      new key file (mode 0600, never overwritten); prints
+                                          x-only pubkey, BIP-86 address, account id
+  address                                 address and account id of the -keyfile key
+  address <pubkey hex> [pubkey]           address of a public key (64 hex x-only or 66 hex)
+  sign legacy <from> <to> <amount> <nonce>
+  sign transfer <to> <amount> <nonce> [asset] [data] [tx_type]
+  sign v1 <op> <nonce> [key=value ...]    any chain-bound message (docs/SIGNING.md)
+  derive <path> [-network=<net>] [-passphrase=<text>]   BIP-32 key of the -keyfile mnemonic
 
 Node:
-  send|transfer <secret> <to> <amount> [asset]    fetch nonce, sign, submit
-  createaccount <secret>                  bind the key to its BIP-86 address
+  send|transfer <to> <amount> [asset]     fetch nonce, sign with the -keyfile key, submit
+  createaccount                           bind the -keyfile key to its BIP-86 address
   balance <account_id|l1_address>
   tx <tx_hash>
   status                                  GET /health
@@ -52,7 +59,7 @@ Rollup (docs/ROLLUP.md):
   verifyproof -file=<proof.json|-> -root=<hex>  check a proof offline
 
 Bitcoin (offline):
-  multisig ...  decodepsbt <base64>  decoderunestone <hex>  derive ...
+  multisig ...  decodepsbt <base64>  decoderunestone <hex>
 )";
 
 bool ParseOption(const std::string& arg, Options& o, std::ostream& err) {
@@ -101,6 +108,11 @@ bool ParseOption(const std::string& arg, Options& o, std::ostream& err) {
     o.rpctimeout = static_cast<int>(n);
   } else if (key == "legacy") {
     o.legacy = val.empty() || val == "1";
+  } else if (key == "keyfile") {
+    if (!need()) return false;
+    o.keyfile = val;
+  } else if (key == "insecure-argv-key") {
+    o.insecure_argv_key = val.empty() || val == "1";
   } else {
     err << "error: unknown option -" << key << " (see kray-cli -help)\n";
     return false;
@@ -133,6 +145,7 @@ int main(int argc, char** argv) {
       {"keygen", kray::cli::CmdKeygen},
       {"address", kray::cli::CmdAddress},
       {"sign", kray::cli::CmdSign},
+      {"derive", kray::cli::CmdDeriveWithOptions},
       {"send", kray::cli::CmdSend},
       {"transfer", kray::cli::CmdSend},
       {"createaccount", kray::cli::CmdCreateAccount},
@@ -157,7 +170,7 @@ int main(int argc, char** argv) {
   KRAY_CLI_BITCOIN_COMMANDS
 #endif
   if (auto it = btc.find(cmd); it != btc.end()) return it->second(args, std::cout, std::cerr);
-  if (cmd == "multisig" || cmd == "decodepsbt" || cmd == "decoderunestone" || cmd == "derive") {
+  if (cmd == "multisig" || cmd == "decodepsbt" || cmd == "decoderunestone") {
     std::cerr << "error: command '" << cmd << "' is not available in this build\n";
     return 1;
   }
