@@ -15,6 +15,13 @@
 #ifndef KRAY_SOURCE_CONFIG_DIR
 #define KRAY_SOURCE_CONFIG_DIR ""
 #endif
+// GNUInstallDirs' bin and data directories, relative to the install prefix.
+#ifndef KRAY_INSTALL_BINDIR
+#define KRAY_INSTALL_BINDIR "bin"
+#endif
+#ifndef KRAY_INSTALL_DATADIR
+#define KRAY_INSTALL_DATADIR "share"
+#endif
 
 namespace kray::api {
 
@@ -98,7 +105,9 @@ const std::vector<KeyDef>& Keys() {
          p.cfg.datadir = ResolvePath(v, base);
          return Ok();
        }},
-      {{"genesis", "genesis.<network>.json next to the config file, else ./config/, else the source tree's config/",
+      {{"genesis",
+        "genesis.<network>.json next to the config file, else ./config/, else <prefix>/share/krayd/ of the "
+        "installed krayd (/usr/share/krayd/ from the Debian package), else the source tree's config/",
         "Genesis allocation JSON, applied once when the datadir is created"},
        [](Parsed& p, const std::string& v, const std::string& base) -> Status {
          if (v.empty()) return Bad("genesis", "empty");
@@ -223,7 +232,18 @@ const std::vector<ConfigKey>& ConfigKeys() {
   return docs;
 }
 
-std::string FindDefaultGenesis(const std::string& network, const std::string& conf_path) {
+std::string InstalledDataDir(const std::string& exe_path) {
+  std::error_code ec;
+  fs::path exe = exe_path.empty() ? fs::read_symlink("/proc/self/exe", ec) : fs::path(exe_path);
+  fs::path bindir(KRAY_INSTALL_BINDIR);
+  if (ec || exe.empty() || bindir.is_absolute()) return {};
+  // <prefix>/<bindir>/krayd -> <prefix>: one parent per component of bindir.
+  fs::path prefix = exe.parent_path();
+  for (auto it = bindir.begin(); it != bindir.end(); ++it) prefix = prefix.parent_path();
+  return (prefix / KRAY_INSTALL_DATADIR / "krayd").lexically_normal().string();
+}
+
+std::string FindDefaultGenesis(const std::string& network, const std::string& conf_path, const std::string& exe_path) {
   std::string name = "genesis." + network + ".json";
   std::vector<fs::path> dirs;
   if (!conf_path.empty()) {
@@ -231,6 +251,7 @@ std::string FindDefaultGenesis(const std::string& network, const std::string& co
     dirs.push_back(d.empty() ? fs::path(".") : d);
   }
   dirs.push_back(fs::path("config"));
+  if (std::string installed = InstalledDataDir(exe_path); !installed.empty()) dirs.push_back(installed);
   if (std::string_view(KRAY_SOURCE_CONFIG_DIR).size() > 0) dirs.push_back(fs::path(KRAY_SOURCE_CONFIG_DIR));
   for (const auto& d : dirs) {
     std::error_code ec;

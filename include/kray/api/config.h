@@ -60,9 +60,18 @@ Result<Config> ParseConfigArgs(const std::vector<std::string>& args);
 
 // Default genesis when `genesis` is not set: the first existing file named
 // genesis.<network>.json in (1) the config file's directory, (2) ./config,
-// (3) the source tree's config/ directory (running from a build dir).
-// Returns "" if none exists.
-std::string FindDefaultGenesis(const std::string& network, const std::string& conf_path);
+// (3) the installed data directory InstalledDataDir(exe_path), (4) the
+// source tree's config/ directory (running from a build dir). Returns "" if
+// none exists.
+std::string FindDefaultGenesis(const std::string& network, const std::string& conf_path,
+                               const std::string& exe_path = "");
+
+// <prefix>/share/krayd for the executable <prefix>/bin/<name> (GNUInstallDirs
+// layout, e.g. /usr/share/krayd for /usr/bin/krayd). Derived from the
+// executable's own path, so a relocated tree (a DESTDIR install, a package
+// extracted with dpkg-deb -x) finds its own files. An empty `exe_path` means
+// the running process (/proc/self/exe). Returns "" if that cannot be read.
+std::string InstalledDataDir(const std::string& exe_path = "");
 
 // Text printed by -help.
 std::string HelpText();

@@ -132,6 +132,27 @@ TEST_F(ConfigTest, GenesisNextToConfigFileIsFound) {
   EXPECT_EQ(fs::path(c->genesis), fs::path(g).lexically_normal());
 }
 
+// An installed krayd (<prefix>/bin/krayd) finds <prefix>/share/krayd/genesis.*
+// wherever the tree was put (DESTDIR, dpkg-deb -x), after the config dir.
+TEST_F(ConfigTest, GenesisOfTheInstalledTreeIsFound) {
+  EXPECT_EQ(InstalledDataDir("/usr/bin/krayd"), "/usr/share/krayd");
+  EXPECT_EQ(InstalledDataDir("/opt/k/bin/krayd"), "/opt/k/share/krayd");
+  fs::create_directories(dir_ / "root/usr/bin");
+  fs::create_directories(dir_ / "root/usr/share/krayd");
+  fs::create_directories(dir_ / "root/etc/krayd");
+  std::string exe = Write("root/usr/bin/krayd", "");
+  std::string installed = Write("root/usr/share/krayd/genesis.regtest.json", "{}");
+  std::string conf = Write("root/etc/krayd/krayd.conf", "");
+  // ./config is searched before the installed tree: run from a directory without one.
+  fs::path cwd = fs::current_path();
+  fs::current_path(dir_);
+  EXPECT_EQ(fs::path(FindDefaultGenesis("regtest", conf, exe)), fs::path(installed).lexically_normal());
+  EXPECT_EQ(FindDefaultGenesis("testnet", conf, exe), "");  // only the network's own file
+  std::string next_to_conf = Write("root/etc/krayd/genesis.regtest.json", "{}");
+  EXPECT_EQ(fs::path(FindDefaultGenesis("regtest", conf, exe)), fs::path(next_to_conf).lexically_normal());
+  fs::current_path(cwd);
+}
+
 TEST_F(ConfigTest, HelpVersionAndCommands) {
   auto c = ParseConfigArgs({"-help", "-bogus=1"});
   ASSERT_TRUE(c.ok());
