@@ -1,5 +1,9 @@
 #!/usr/bin/env bash
 # Installs krayd's build and test dependencies from Debian bookworm packages.
+# dpkg-dev (dpkg-shlibdeps) and file: cpack's .deb with computed Depends.
+# systemd: only for `systemd-analyze verify/security` on contrib/krayd.service
+# in the package test (~15 MB; installs and works without a running systemd,
+# e.g. in a container; nothing is started).
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -8,4 +12,5 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake ninja-build pkg-config ccache curl ca-certificates \
   libboost-dev libsqlite3-dev libsecp256k1-dev libssl-dev \
-  nlohmann-json3-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev >/dev/null
+  nlohmann-json3-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev \
+  dpkg-dev file systemd >/dev/null
