@@ -3,6 +3,7 @@
 
 #include <filesystem>
 
+#include "kray/core/progress.h"
 #include "kray/rollup/batch.h"
 #include "kray/rollup/leaves.h"
 #include "kray/rollup/replay.h"
@@ -73,6 +74,7 @@ Result<VerifySummary> VerifyDatadir(const std::string& datadir, const VerifyOpti
   VerifySummary sum;
   auto total = CountBatches(**src);
   if (!total.ok()) return std::move(total).error();
+  ProgressReporter meter("batches", "txs", *total);
   for (std::int64_t n = 1; n <= *total; ++n) {
     auto b = GetBatch(**src, n);
     if (!b.ok()) return Error{ErrorKind::kConflict, "verify_batch_gap", "batch " + std::to_string(n) + " is missing"};
@@ -91,7 +93,7 @@ Result<VerifySummary> VerifyDatadir(const std::string& datadir, const VerifyOpti
     sum.events += static_cast<std::int64_t>(events->size());
     if (options.progress_every > 0 && (n % options.progress_every == 0 || n == *total))
       say("batch " + std::to_string(n) + "/" + std::to_string(*total) + ": " + std::to_string(sum.transactions) +
-          " txs replayed, state root " + r.root() + " OK");
+          " txs replayed, state root " + r.root() + " OK (" + meter.Format(n, sum.transactions) + ")");
   }
   auto rest = TransactionsInRange(**src, r.last_seq() + 1, INT64_MAX);
   if (rest.ok()) sum.unbatched_txs = static_cast<std::int64_t>(rest->size());

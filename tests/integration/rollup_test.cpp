@@ -216,6 +216,11 @@ TEST_F(RollupTest, KraydVerifyAcceptsHonestAndRejectsEditedDatadir) {
                                    dir_ + "/verify1.log", &out);
   EXPECT_EQ(rc, 0) << out;
   EXPECT_NE(out.find("verify: OK: 2 batches"), std::string::npos) << out;
+  // The last progress line carries rate and ETA (kray/core/progress.h).
+  EXPECT_NE(out.find("batch 2/2: "), std::string::npos) << out;
+  EXPECT_NE(out.find(" batches/s, "), std::string::npos) << out;
+  EXPECT_NE(out.find(" txs/s, elapsed "), std::string::npos) << out;
+  EXPECT_NE(out.find(", ETA 0s)"), std::string::npos) << out;
 
   // Behind the node's back: move 1000 KRAY from dev1 to dev2 (totals unchanged,
   // so only the state root can catch it).
