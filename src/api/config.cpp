@@ -177,6 +177,24 @@ const std::vector<KeyDef>& Keys() {
        [](Parsed& p, const std::string& v, const std::string&) {
          return ParseUnsigned("rpctimeout", v, 1, 3600, p.cfg.rpctimeout);
        }},
+      {{"acceptlegacy", "1",
+        "Accept transfers signed with the legacy message (1/0). It binds no chain id: a legacy transfer signed "
+        "for another krayd chain with the same accounts is valid here too (docs/SIGNING.md)"},
+       [](Parsed& p, const std::string& v, const std::string&) -> Status {
+         if (v != "0" && v != "1") return Bad("acceptlegacy", "'" + v + "' (expected 0 or 1)");
+         p.cfg.acceptlegacy = v == "1";
+         return Ok();
+       }},
+      {{"clockoffset", "0",
+        "Regtest only: seconds added to the clock that stamps operations (tests advance time without sleeping)"},
+       [](Parsed& p, const std::string& v, const std::string&) -> Status {
+         std::int64_t x = 0;
+         auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+         if (v.empty() || ec != std::errc() || ptr != v.data() + v.size() || x < 0 || x > 100LL * 365 * 86400)
+           return Bad("clockoffset", "'" + v + "' (expected whole seconds >= 0)");
+         p.cfg.clockoffset = x;
+         return Ok();
+       }},
   };
   return keys;
 }
@@ -323,6 +341,8 @@ Result<Config> ParseConfigArgs(const std::vector<std::string>& args) {
   if (c.ratelimit > 0 && c.ratelimitburst < 1) c.ratelimitburst = 1;
   if (c.rpcthreads <= 0) c.rpcthreads = std::max(1u, std::thread::hardware_concurrency());
   if (!p.genesis_set) c.genesis = FindDefaultGenesis(c.network, c.conf);
+  if (c.clockoffset != 0 && c.network != "regtest")
+    return Error::Invalid("invalid_config", "clockoffset is a test setting and is refused outside regtest");
   return c;
 }
 

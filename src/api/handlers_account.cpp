@@ -5,8 +5,10 @@
 // Every :address accepts an account id (kray_...) or an L1 taproot address.
 #include "kray/api/handlers.h"
 #include "kray/api/router.h"
+#include "kray/state/core_module.h"
 #include "kray/state/ledger.h"
-#include "state_json.h"
+#include "kray/state/tx_message.h"
+#include "op_json.h"
 
 namespace kray::api {
 
@@ -20,17 +22,30 @@ Json AccountSummary(const state::Account& a) {
               {"created_at", a.created_at}};
 }
 
+// The core "account_create" operation: public (the pubkey must be the
+// address's BIP-86 key) or, with a signature, signed v1 by that key as proof
+// of possession. Idempotent: a repeat records nothing and answers the account.
 void Create(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   auto body = ParseJsonObject(req.body);
   if (!body.ok()) return reply(ErrorResponse(body.error()));
-  auto addr = RequireString(*body, "l1_address");
-  if (!addr.ok()) return reply(ErrorResponse(addr.error()));
-  auto pubkey = RequireString(*body, "pubkey");
-  if (!pubkey.ok()) return reply(ErrorResponse(pubkey.error()));
-  ctx.ledger->CreateAccount(std::move(*addr), std::move(*pubkey), [reply = std::move(reply)](Result<state::Account> r) {
+  const auto& type = *ctx.ledger->registry().FindOperation(state::kAccountCreateOp);
+  auto request = RequestFromBody(*body, type);
+  if (!request.ok()) return reply(ErrorResponse(request.error()));
+  auto op = state::BuildOperation(ctx.ledger->params(), ctx.ledger->registry(), *request);
+  if (!op.ok()) {
+    Error e = std::move(op).error();
+    if (e.code == "invalid_address") e.message = "'l1_address': " + e.message;
+    return reply(ErrorResponse(e));
+  }
+  std::string id = state::AccountIdFromAddress(*op->Field("l1_address"));
+  state::Ledger* ledger = ctx.ledger;
+  ledger->Submit(std::move(*op), [ledger, id, reply = std::move(reply)](Result<state::Receipt> r) {
     if (!r.ok()) return reply(ErrorResponse(r.error()));
-    Json j = AccountSummary(*r);
-    j["balance_credits"] = AmountString(r->BalanceOf(std::string(kGasAsset)).available);
+    auto acct = ledger->GetAccount(id);
+    if (!acct.ok()) return reply(ErrorResponse(acct.error()));
+    Json j = AccountSummary(*acct);
+    j["balance_credits"] = AmountString(acct->BalanceOf(std::string(kGasAsset)).available);
+    if (!r->no_change) j["tx_hash"] = r->op.hash;
     reply(JsonResponse(j));
   });
 }
@@ -84,22 +99,28 @@ void Balance(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   reply(JsonResponse(BalanceJson(*acct, ctx.ledger->params())));
 }
 
+// Newest first. Cursor paging: ?before=<seq> (the `next_before` of the
+// previous page); ?offset= is kept for the original API, bounded.
 void Transactions(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   auto limit = QueryInt(req, "limit", 50, 1, 1000);
   if (!limit.ok()) return reply(ErrorResponse(limit.error()));
-  auto offset = QueryInt(req, "offset", 0, 0, 1000000000);
+  auto offset = QueryInt(req, "offset", 0, 0, 10000);
   if (!offset.ok()) return reply(ErrorResponse(offset.error()));
-  auto id = ctx.ledger->ResolveAccountId(req.Param("address"));
+  auto before = QueryU64(req, "before");
+  if (!before.ok()) return reply(ErrorResponse(before.error()));
+  auto id = ctx.ledger->ResolveAccount(req.Param("address"));
   if (!id.ok()) return reply(ErrorResponse(id.error()));
-  auto txs = ctx.ledger->AccountTransactions(*id, *limit, *offset);
-  if (!txs.ok()) return reply(ErrorResponse(txs.error()));
+  auto ops = ctx.ledger->AccountOperations(id->account_id, *before, *limit, *offset);
+  if (!ops.ok()) return reply(ErrorResponse(ops.error()));
   Json arr = Json::array();
-  for (const auto& t : *txs) arr.push_back(TxRecordJson(t));
-  reply(JsonResponse({{"account_id", *id},
+  for (const auto& op : *ops) arr.push_back(OperationWithBatch(ctx, op));
+  bool full = static_cast<int>(ops->size()) == *limit;
+  reply(JsonResponse({{"account_id", id->account_id},
                       {"transactions", std::move(arr)},
-                      {"count", txs->size()},
+                      {"count", ops->size()},
                       {"limit", *limit},
-                      {"offset", *offset}}));
+                      {"offset", *offset},
+                      {"next_before", full ? Json(ops->back().seq) : Json(nullptr)}}));
 }
 
 void Stats(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
@@ -112,9 +133,7 @@ void Stats(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
                       {"gas_spent_credits", AmountString(s->gas_spent)},
                       {"gas_spent_kray", KrayString(s->gas_spent)},
                       {"deposit_count", s->deposit_count},
-                      {"deposited_credits", AmountString(s->deposited)},
-                      {"withdrawal_count", s->withdrawal_count},
-                      {"withdrawn_credits", AmountString(s->withdrawn)}}));
+                      {"withdrawal_count", s->withdrawal_count}}));
 }
 
 void List(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
@@ -122,9 +141,10 @@ void List(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   if (!auth.ok()) return reply(ErrorResponse(auth.error()));
   auto limit = QueryInt(req, "limit", 100, 1, 1000);
   if (!limit.ok()) return reply(ErrorResponse(limit.error()));
-  auto offset = QueryInt(req, "offset", 0, 0, 1000000000);
+  auto offset = QueryInt(req, "offset", 0, 0, 10000);
   if (!offset.ok()) return reply(ErrorResponse(offset.error()));
-  auto accounts = ctx.ledger->ListAccounts(*limit, *offset);
+  std::string after(req.Query("after").value_or(""));
+  auto accounts = ctx.ledger->ListAccounts(*limit, after, *offset);
   if (!accounts.ok()) return reply(ErrorResponse(accounts.error()));
   Json arr = Json::array();
   for (const auto& a : *accounts) {
@@ -132,8 +152,12 @@ void List(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
     j["balance_credits"] = AmountString(a.BalanceOf(std::string(kGasAsset)).available);
     arr.push_back(std::move(j));
   }
-  reply(JsonResponse(
-      {{"accounts", std::move(arr)}, {"count", accounts->size()}, {"limit", *limit}, {"offset", *offset}}));
+  bool full = static_cast<int>(accounts->size()) == *limit;
+  reply(JsonResponse({{"accounts", std::move(arr)},
+                      {"count", accounts->size()},
+                      {"limit", *limit},
+                      {"offset", *offset},
+                      {"next_after", full ? Json(accounts->back().account_id) : Json(nullptr)}}));
 }
 
 }  // namespace

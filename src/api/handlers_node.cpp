@@ -5,8 +5,10 @@
 #include "kray/api/handlers.h"
 #include "kray/api/handlers_rollup.h"
 #include "kray/api/router.h"
+#include "kray/rollup/rollup.h"
 #include "kray/state/ledger.h"
-#include "state_json.h"
+#include "kray/store/database.h"
+#include "op_json.h"
 
 namespace kray::api {
 
@@ -35,7 +37,8 @@ void Health(const ApiContext& ctx, const HttpRequest&, Reply reply) {
             {"bitcoin_network", NetworkName(ledger.params().network)},
             {"version", ctx.version},
             {"uptime_seconds", unix_now - ctx.started_at},
-            {"store_version", ledger.store_version()}};
+            {"store_version", store::StoreVersion()},
+            {"accept_legacy", ledger.options().accept_legacy}};
   auto stats = ledger.GetTxStats();
   if (!stats.ok()) {
     j["status"] = "error";
@@ -47,6 +50,15 @@ void Health(const ApiContext& ctx, const HttpRequest&, Reply reply) {
                 {"pending", stats->pending},
                 {"queue_depth", ledger.queue_depth()},
                 {"gas_collected_credits", AmountString(stats->gas_collected)}};
+  if (ctx.rollup) {
+    (void)ctx.rollup->WithReader([&](store::Database& db) -> Status {
+      auto st = rollup::GetRollupStatus(db);
+      if (st.ok())
+        j["rollup"] = {
+            {"last_batch", st->last_batch()}, {"state_root", st->state_root}, {"applied_seq", st->applied_seq}};
+      return Ok();
+    });
+  }
   reply(JsonResponse(j));
 }
 
@@ -83,6 +95,7 @@ void RegisterAllRoutes(Router& router, const ApiContext& ctx) {
   RegisterNodeRoutes(router, ctx);
   RegisterAccountRoutes(router, ctx);
   RegisterTransactionRoutes(router, ctx);
+  RegisterOperationRoutes(router, ctx);
   RegisterRollupRoutes(router, ctx);
 }
 

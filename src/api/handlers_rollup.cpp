@@ -1,5 +1,6 @@
-// Rollup endpoints (see include/kray/api/handlers_rollup.h). Thin: parse,
-// one read through the rollup module, reply with its JSON encoding.
+// Rollup endpoints (see include/kray/api/handlers_rollup.h). Thin: parse, one
+// read of the rollup index (and of the operation log for a batch's
+// operations), reply with the rollup module's JSON encoding.
 #include "kray/api/handlers_rollup.h"
 
 #include <charconv>
@@ -9,10 +10,16 @@
 #include "kray/api/router.h"
 #include "kray/rollup/batch.h"
 #include "kray/rollup/json.h"
+#include "kray/rollup/rollup.h"
+#include "kray/state/leaves.h"
 #include "kray/state/ledger.h"
+#include "kray/state/op_log.h"
 
 namespace kray::api {
 namespace {
+
+constexpr int kDefaultPage = 1000;
+constexpr int kMaxPage = 5000;
 
 HttpResponse Raw(std::string body) {
   HttpResponse r;
@@ -28,21 +35,19 @@ Result<std::int64_t> ParseNumber(std::string_view s, const char* what) {
   return v;
 }
 
-// Runs `fn` on a reader connection and replies with its body or error.
+// Runs `fn` on a reader of the rollup index and replies with its body or error.
 template <class F>
-void WithRead(const ApiContext& ctx, Reply& reply, F fn) {
+void WithIndex(const ApiContext& ctx, Reply& reply, F fn) {
+  if (!ctx.rollup)
+    return reply(ErrorResponse(Error::Unavailable("rollup_not_initialized", "the rollup index is not running")));
   std::string body;
-  Status s = ctx.ledger->WithReader([&](store::Database& db) -> Status {
+  Status s = ctx.rollup->WithReader([&](store::Database& db) -> Status {
     auto r = fn(db);
     if (!r.ok()) return std::move(r).error();
     body = std::move(*r);
     return Ok();
   });
-  if (!s.ok()) {
-    Error e = s.error();
-    if (e.code == "rollup_not_initialized") e.kind = ErrorKind::kUnavailable;
-    return reply(ErrorResponse(e));
-  }
+  if (!s.ok()) return reply(ErrorResponse(s.error()));
   reply(Raw(std::move(body)));
 }
 
@@ -50,7 +55,8 @@ void WithRead(const ApiContext& ctx, Reply& reply, F fn) {
 
 void RegisterRollupRoutes(Router& router, const ApiContext& ctx) {
   router.Add("GET", "/api/rollup/state-root", [&ctx](const HttpRequest&, Reply reply) {
-    WithRead(ctx, reply, [](store::Database& db) -> Result<std::string> {
+    WithIndex(ctx, reply, [](store::Database& db) -> Result<std::string> {
+      store::ReadTransaction snapshot(db);
       auto st = rollup::GetRollupStatus(db);
       if (!st.ok()) return std::move(st).error();
       auto n = rollup::CountBatches(db);
@@ -61,51 +67,69 @@ void RegisterRollupRoutes(Router& router, const ApiContext& ctx) {
   router.Add("GET", "/api/rollup/batches", [&ctx](const HttpRequest& req, Reply reply) {
     auto limit = QueryInt(req, "limit", 50, 1, 500);
     if (!limit.ok()) return reply(ErrorResponse(limit.error()));
-    auto offset = QueryInt(req, "offset", 0, 0, 1 << 30);
+    auto offset = QueryInt(req, "offset", 0, 0, 10000);
     if (!offset.ok()) return reply(ErrorResponse(offset.error()));
-    WithRead(ctx, reply, [&](store::Database& db) -> Result<std::string> {
-      auto list = rollup::ListBatches(db, *limit, *offset);
+    auto before = QueryU64(req, "before");
+    if (!before.ok()) return reply(ErrorResponse(before.error()));
+    WithIndex(ctx, reply, [&](store::Database& db) -> Result<std::string> {
+      store::ReadTransaction snapshot(db);
+      auto list = rollup::ListBatches(db, *limit, static_cast<std::int64_t>(*before), *offset);
       if (!list.ok()) return std::move(list).error();
       auto n = rollup::CountBatches(db);
       if (!n.ok()) return std::move(n).error();
-      return rollup::BatchListJson(*list, *n, *limit, *offset);
+      std::int64_t next = static_cast<int>(list->size()) == *limit && list->back().number > 1 ? list->back().number : 0;
+      return rollup::BatchListJson(*list, *n, *limit, next);
     });
   });
   router.Add("GET", "/api/rollup/batch/:id", [&ctx](const HttpRequest& req, Reply reply) {
     auto id = ParseNumber(req.Param("id"), "batch id");
     if (!id.ok()) return reply(ErrorResponse(id.error()));
-    WithRead(ctx, reply, [&](store::Database& db) -> Result<std::string> {
+    WithIndex(ctx, reply, [&](store::Database& db) -> Result<std::string> {
       auto b = rollup::GetBatch(db, *id);
       if (!b.ok()) return std::move(b).error();
-      auto hashes = rollup::BatchTxHashes(db, *b);
-      if (!hashes.ok()) return std::move(hashes).error();
-      return rollup::BatchJson(*b, &*hashes);
+      return rollup::BatchJson(*b);
     });
   });
-  router.Add("GET", "/api/rollup/batch/:id/transactions", [&ctx](const HttpRequest& req, Reply reply) {
+  // A batch's operations, in seq order, paged: ?after=<seq>&limit=.
+  auto operations = [&ctx](const HttpRequest& req, Reply reply) {
     auto id = ParseNumber(req.Param("id"), "batch id");
     if (!id.ok()) return reply(ErrorResponse(id.error()));
-    WithRead(ctx, reply, [&](store::Database& db) -> Result<std::string> {
+    auto limit = QueryInt(req, "limit", kDefaultPage, 1, kMaxPage);
+    if (!limit.ok()) return reply(ErrorResponse(limit.error()));
+    auto after = QueryU64(req, "after");
+    if (!after.ok()) return reply(ErrorResponse(after.error()));
+    WithIndex(ctx, reply, [&](store::Database& db) -> Result<std::string> {
       auto b = rollup::GetBatch(db, *id);
       if (!b.ok()) return std::move(b).error();
-      auto txs = rollup::BatchTransactions(db, *b);
-      if (!txs.ok()) return std::move(txs).error();
-      auto events = rollup::BatchAccountEvents(db, *id);
-      if (!events.ok()) return std::move(events).error();
-      return rollup::BatchTransactionsJson(*b, *txs, *events);
+      std::int64_t first = std::max<std::int64_t>(b->first_seq, static_cast<std::int64_t>(*after) + 1);
+      std::vector<state::Operation> ops;
+      if (first <= b->last_seq) {
+        Status s = ctx.ledger->WithReader([&](store::Database& state_db) -> Status {
+          auto r = state::OperationsInRange(state_db, static_cast<std::uint64_t>(first),
+                                            static_cast<std::uint64_t>(b->last_seq), static_cast<std::size_t>(*limit));
+          if (!r.ok()) return std::move(r).error();
+          ops = std::move(*r);
+          return Ok();
+        });
+        if (!s.ok()) return std::move(s).error();
+      }
+      std::optional<std::int64_t> next;
+      if (!ops.empty() && static_cast<std::int64_t>(ops.back().seq) < b->last_seq)
+        next = static_cast<std::int64_t>(ops.back().seq);
+      return rollup::BatchOperationsJson(*b, ops, next);
     });
-  });
+  };
+  router.Add("GET", "/api/rollup/batch/:id/operations", operations);
+  router.Add("GET", "/api/rollup/batch/:id/transactions", operations);
   router.Add("GET", "/api/rollup/genesis", [&ctx](const HttpRequest&, Reply reply) {
-    WithRead(ctx, reply, [](store::Database& db) -> Result<std::string> {
+    WithIndex(ctx, reply, [&](store::Database& db) -> Result<std::string> {
       auto st = rollup::GetRollupStatus(db);
       if (!st.ok()) return std::move(st).error();
-      auto leaves = rollup::GenesisLeaves(db);
-      if (!leaves.ok()) return std::move(leaves).error();
-      return rollup::GenesisJson(*st, *leaves);
+      return rollup::GenesisJson(st->genesis_root, ctx.ledger->genesis_hash(), ctx.ledger->genesis_file());
     });
   });
   router.Add("GET", "/api/account/:address/proof", [&ctx](const HttpRequest& req, Reply reply) {
-    auto id = ctx.ledger->ResolveAccountId(req.Param("address"));
+    auto id = ctx.ledger->ResolveAccount(req.Param("address"));
     if (!id.ok()) return reply(ErrorResponse(id.error()));
     std::optional<std::int64_t> batch;
     if (auto q = req.Query("batch")) {
@@ -113,10 +137,10 @@ void RegisterRollupRoutes(Router& router, const ApiContext& ctx) {
       if (!n.ok()) return reply(ErrorResponse(n.error()));
       batch = *n;
     }
-    WithRead(ctx, reply, [&](store::Database& db) -> Result<std::string> {
-      auto p = rollup::ProveAccount(db, *id, batch);
+    WithIndex(ctx, reply, [&](store::Database& db) -> Result<std::string> {
+      auto p = rollup::ProveLeaf(db, state::LeafId{state::kAccountLeaf, id->account_id}, batch);
       if (!p.ok()) return std::move(p).error();
-      return rollup::AccountProofJson(*p);
+      return rollup::LeafProofJson(*p);
     });
   });
 }

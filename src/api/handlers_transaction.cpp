@@ -1,10 +1,10 @@
-// Transaction endpoints:
+// Transaction endpoints (transfers are the core "transfer" operation):
 //   POST /api/transaction/send          one signed transfer -> receipt once committed
 //   POST /api/transaction/batch         many signed transfers, one result each
-//   POST /api/transaction/estimate-gas  gas of a tx type
+//   POST /api/transaction/estimate-gas  gas of a tx type or operation
 //   GET  /api/transaction/pending       queued, not yet committed
-//   GET  /api/transaction/stats         totals, by type, gas
-//   GET  /api/transaction/:hash         one committed tx (404 if unknown)
+//   GET  /api/transaction/stats         totals, by type, gas (O(1) counters)
+//   GET  /api/transaction/:hash         one operation, committed or queued (404 if unknown)
 // Writes are asynchronous: the Ledger calls back on its sequencer thread after
 // the group commit, and the server re-enters the connection's strand.
 #include <cctype>
@@ -12,8 +12,10 @@
 
 #include "kray/api/handlers.h"
 #include "kray/api/router.h"
+#include "kray/rollup/rollup.h"
+#include "kray/state/core_module.h"
 #include "kray/state/ledger.h"
-#include "state_json.h"
+#include "op_json.h"
 
 namespace kray::api {
 
@@ -23,12 +25,34 @@ namespace {
 // keeps one request from monopolising the sequencer.
 constexpr std::size_t kMaxBatchItems = 5000;
 
+const state::OperationType& TransferType(const ApiContext& ctx) {
+  return *ctx.ledger->registry().FindOperation(state::kTransferOp);
+}
+
+// A transfer request body. `tx_type` is accepted for the original API, but a
+// transfer is a transfer: swaps, stakes and withdrawals are their modules'
+// own operations.
+Result<state::Operation> ParseTransfer(const ApiContext& ctx, const Json& body) {
+  if (!body.is_object()) return Error::Invalid("invalid_type", "a transaction must be a JSON object");
+  auto tx_type = OptionalString(body, "tx_type", "transfer");
+  if (!tx_type.ok()) return std::move(tx_type).error();
+  if (*tx_type != "transfer") {
+    if (!ParseTxType(*tx_type)) return Error::Invalid("invalid_tx_type", "unknown tx_type '" + *tx_type + "'");
+    return Error::Invalid(
+        "unsupported_tx_type",
+        "tx_type '" + *tx_type + "' is not a transfer: use the operation's own endpoint (GET /api/operation/types)");
+  }
+  auto req = RequestFromBody(body, TransferType(ctx), {"tx_type"});
+  if (!req.ok()) return std::move(req).error();
+  return state::BuildOperation(ctx.ledger->params(), ctx.ledger->registry(), *req);
+}
+
 void Send(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   auto body = ParseJsonObject(req.body);
   if (!body.ok()) return reply(ErrorResponse(body.error()));
-  auto tx = ParseTransferJson(*body, ctx.ledger->params());
-  if (!tx.ok()) return reply(ErrorResponse(tx.error()));
-  ctx.ledger->SubmitTransfer(std::move(*tx), [reply = std::move(reply)](Result<state::Receipt> r) {
+  auto op = ParseTransfer(ctx, *body);
+  if (!op.ok()) return reply(ErrorResponse(op.error()));
+  ctx.ledger->Submit(std::move(*op), [reply = std::move(reply)](Result<state::Receipt> r) {
     if (!r.ok()) return reply(ErrorResponse(r.error()));
     reply(JsonResponse(ReceiptJson(*r)));
   });
@@ -64,14 +88,14 @@ void Batch(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   };
   auto st = std::make_shared<State>();
   st->results.resize(it->size());
-  std::vector<state::TransferTx> txs;
-  txs.reserve(it->size());
+  std::vector<state::Operation> ops;
+  ops.reserve(it->size());
   for (std::size_t i = 0; i < it->size(); ++i) {
-    auto tx = ParseTransferJson((*it)[i], ctx.ledger->params());
-    if (!tx.ok()) {
-      st->results[i] = ItemError(i, tx.error());
+    auto op = ParseTransfer(ctx, (*it)[i]);
+    if (!op.ok()) {
+      st->results[i] = ItemError(i, op.error());
     } else {
-      txs.push_back(std::move(*tx));
+      ops.push_back(std::move(*op));
       st->submitted_index.push_back(i);
     }
   }
@@ -97,26 +121,40 @@ void Batch(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
     reply(JsonResponse(
         {{"results", std::move(results)}, {"accepted", accepted}, {"rejected", st->results.size() - accepted}}));
   };
-  if (txs.empty()) return finish(nullptr);
-  ctx.ledger->SubmitBatch(std::move(txs),
-                          [finish](std::vector<Result<state::Receipt>> receipts) { finish(&receipts); });
+  if (ops.empty()) return finish(nullptr);
+  ctx.ledger->SubmitMany(std::move(ops), [finish](std::vector<Result<state::Receipt>> receipts) { finish(&receipts); });
 }
 
 void EstimateGas(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
-  // An empty body means a plain transfer.
+  // An empty body means a plain transfer. `op` names any registered
+  // operation; `tx_type` the original schedule.
   std::string type_name = "transfer";
+  std::optional<std::string> op_name;
   if (!req.body.empty()) {
     auto body = ParseJsonObject(req.body);
     if (!body.ok()) return reply(ErrorResponse(body.error()));
     auto t = OptionalString(*body, "tx_type", "transfer");
     if (!t.ok()) return reply(ErrorResponse(t.error()));
     type_name = std::move(*t);
+    auto o = OptionalString(*body, "op", "");
+    if (!o.ok()) return reply(ErrorResponse(o.error()));
+    if (!o->empty()) op_name = std::move(*o);
   }
-  auto type = ParseTxType(type_name);
-  if (!type) return reply(ErrorResponse(Error::Invalid("invalid_tx_type", "unknown tx_type '" + type_name + "'")));
-  Amount gas = GasFor(*type);
+  Amount gas = 0;
+  std::string name;
+  if (op_name) {
+    const state::OperationType* t = ctx.ledger->registry().FindOperation(*op_name);
+    if (!t) return reply(ErrorResponse(Error::Invalid("unknown_operation", "unknown operation '" + *op_name + "'")));
+    gas = t->gas();
+    name = *op_name;
+  } else {
+    auto type = ParseTxType(type_name);
+    if (!type) return reply(ErrorResponse(Error::Invalid("invalid_tx_type", "unknown tx_type '" + type_name + "'")));
+    gas = GasFor(*type);
+    name = TxTypeName(*type);
+  }
   auto split = SplitGas(gas);
-  reply(JsonResponse({{"tx_type", TxTypeName(*type)},
+  reply(JsonResponse({{"tx_type", name},
                       {"gas_fee_credits", AmountString(gas)},
                       {"gas_fee_kray", KrayString(gas)},
                       {"burned_credits", AmountString(split.burned)},
@@ -127,10 +165,10 @@ void EstimateGas(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
 void Pending(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   auto limit = QueryInt(req, "limit", 100, 1, 1000);
   if (!limit.ok()) return reply(ErrorResponse(limit.error()));
-  auto txs = ctx.ledger->Pending(*limit);
+  auto ops = ctx.ledger->Pending(*limit);
   Json arr = Json::array();
-  for (const auto& t : txs) arr.push_back(TxRecordJson(t));
-  reply(JsonResponse({{"pending", std::move(arr)}, {"count", txs.size()}, {"limit", *limit}}));
+  for (const auto& op : ops) arr.push_back(OperationJson(op, "pending", std::nullopt));
+  reply(JsonResponse({{"pending", std::move(arr)}, {"count", ops.size()}, {"limit", *limit}}));
 }
 
 void Stats(const ApiContext& ctx, const HttpRequest&, Reply reply) {
@@ -148,18 +186,34 @@ void Stats(const ApiContext& ctx, const HttpRequest&, Reply reply) {
                       {"accounts", s->accounts}}));
 }
 
+std::optional<std::int64_t> BatchOf(const ApiContext& ctx, std::uint64_t seq) {
+  std::optional<std::int64_t> batch;
+  if (!ctx.rollup) return batch;
+  (void)ctx.rollup->WithReader([&](store::Database& db) -> Status {
+    auto b = rollup::BatchOfSeq(db, static_cast<std::int64_t>(seq));
+    if (b.ok()) batch = *b;
+    return Ok();
+  });
+  return batch;
+}
+
 void Get(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   std::string hash(req.Param("hash"));
   for (auto& c : hash) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (hash.size() != 64 || !FromHex(hash)) {
     return reply(ErrorResponse(Error::Invalid("invalid_tx_hash", "tx hash must be 64 hex characters")));
   }
-  auto tx = ctx.ledger->GetTransaction(hash);
-  if (!tx.ok()) return reply(ErrorResponse(tx.error()));
-  reply(JsonResponse(TxRecordJson(*tx)));
+  auto found = ctx.ledger->GetOperation(hash);
+  if (!found.ok()) return reply(ErrorResponse(found.error()));
+  if (found->pending) return reply(JsonResponse(OperationJson(found->op, "pending", std::nullopt)));
+  reply(JsonResponse(OperationJson(found->op, "confirmed", BatchOf(ctx, found->op.seq))));
 }
 
 }  // namespace
+
+Json OperationWithBatch(const ApiContext& ctx, const state::Operation& op) {
+  return OperationJson(op, "confirmed", BatchOf(ctx, op.seq));
+}
 
 void RegisterTransactionRoutes(Router& router, const ApiContext& ctx) {
   auto bind = [&ctx](void (*fn)(const ApiContext&, const HttpRequest&, Reply)) {

@@ -96,6 +96,15 @@ Result<int> QueryInt(const HttpRequest& req, std::string_view key, int fallback,
   return out;
 }
 
+Result<std::uint64_t> QueryU64(const HttpRequest& req, std::string_view key) {
+  auto v = req.Query(key);
+  if (!v || v->empty()) return std::uint64_t{0};
+  auto a = ParseAmount(*v);
+  if (!a.ok() || std::to_string(*a) != *v)
+    return Error::Invalid("invalid_field", "query parameter " + Quoted(key) + " must be a non-negative integer");
+  return static_cast<std::uint64_t>(*a);
+}
+
 HttpResponse ErrorResponse(const Error& error) {
   HttpResponse r;
   r.status = HttpStatusFor(error.kind);

@@ -3,12 +3,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kray/state/leaves.h"
+
 namespace kray::rollup {
 namespace {
 
 using Json = nlohmann::json;
 
 constexpr std::size_t kMaxItems = 1000000;
+constexpr std::size_t kMaxFields = 256;
 
 Json NullOr(const std::optional<std::string>& s) {
   return s ? Json(*s) : Json(nullptr);
@@ -27,7 +30,6 @@ Json HeaderObj(const BatchHeader& b) {
               {"last_seq", b.last_seq},
               {"gas_collected", std::to_string(b.gas_collected)},
               {"gas_burned", std::to_string(b.gas_burned)},
-              {"gas_distributed", std::to_string(b.gas_distributed)},
               {"gas_retained", std::to_string(b.gas_retained)},
               {"created_at", b.created_at},
               {"anchor",
@@ -110,84 +112,168 @@ Error Bad(const std::string& why) {
   return Error::Invalid("invalid_field", why);
 }
 
+Json FieldsObj(const state::Fields& f) {
+  Json j = Json::object();
+  for (const auto& [k, v] : f) j[k] = v;
+  return j;
+}
+
+Json OperationObj(const state::Operation& op) {
+  Json touched = Json::array();
+  for (const auto& t : op.touched) touched.push_back(std::to_string(t.type) + ":" + t.id);
+  return Json{{"seq", op.seq},
+              {"tx_hash", op.hash},
+              {"type", op.type},
+              {"auth", state::AuthName(op.auth)},
+              {"signer", op.signer},
+              {"nonce", op.nonce},
+              {"sig_scheme", state::SigSchemeName(op.scheme)},
+              {"signature", ToHex(op.signature)},
+              {"fields", FieldsObj(op.fields)},
+              {"evidence", FieldsObj(op.evidence)},
+              {"timestamp", op.timestamp},
+              {"gas_fee", std::to_string(op.gas_fee)},
+              {"touched", touched}};
+}
+
+Result<state::Fields> FieldsFrom(const Json& j, const char* what) {
+  if (!j.is_object() || j.size() > kMaxFields) return Bad(std::string(what) + " must be an object");
+  state::Fields out;
+  for (const auto& [k, v] : j.items()) {
+    if (!v.is_string()) return Bad(std::string(what) + "." + k + " must be a string");
+    out.emplace_back(k, v.get<std::string>());
+  }
+  return out;  // nlohmann objects iterate in key order: already sorted
+}
+
+Result<state::Operation> OperationFrom(const Json& j) {
+  Reader r;
+  state::Operation op;
+  op.seq = static_cast<std::uint64_t>(r.Int(j, "seq"));
+  op.hash = r.Str(j, "tx_hash");
+  op.type = r.Str(j, "type");
+  auto auth = state::ParseAuth(r.Str(j, "auth"));
+  op.signer = r.Str(j, "signer");
+  op.nonce = static_cast<std::uint64_t>(r.Int(j, "nonce"));
+  auto scheme = state::ParseSigScheme(r.Str(j, "sig_scheme"));
+  op.signature = r.Hex(j, "signature");
+  const Json* fields = r.Field(j, "fields");
+  const Json* evidence = r.Field(j, "evidence");
+  op.timestamp = r.Int(j, "timestamp");
+  op.gas_fee = static_cast<Amount>(r.Int(j, "gas_fee"));
+  if (!r.err.empty()) return Bad(r.err);
+  if (!auth || !scheme) return Bad("unknown auth or sig_scheme");
+  op.auth = *auth;
+  op.scheme = *scheme;
+  auto f = FieldsFrom(*fields, "fields");
+  if (!f.ok()) return std::move(f).error();
+  auto e = FieldsFrom(*evidence, "evidence");
+  if (!e.ok()) return std::move(e).error();
+  op.fields = std::move(*f);
+  op.evidence = std::move(*e);
+  const Json* touched = r.Field(j, "touched");
+  if (!r.err.empty()) return Bad(r.err);
+  if (!touched->is_array() || touched->size() > kMaxFields * 16) return Bad("touched must be an array");
+  for (const auto& t : *touched) {
+    if (!t.is_string()) return Bad("touched entries must be strings");
+    const auto& s = t.get_ref<const std::string&>();
+    auto colon = s.find(':');
+    std::int64_t type = -1;
+    if (colon != std::string::npos && colon > 0 && colon <= 3) {
+      auto a = ParseAmount(std::string_view(s).substr(0, colon));
+      if (a.ok() && *a <= 255) type = static_cast<std::int64_t>(*a);
+    }
+    if (type < 0) return Bad("touched entries are \"<type>:<id>\"");
+    op.touched.push_back(state::LeafId{static_cast<std::uint8_t>(type), s.substr(colon + 1)});
+  }
+  return op;
+}
+
 }  // namespace
 
+std::string OperationJson(const state::Operation& op) {
+  return OperationObj(op).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+Result<state::Operation> OperationFromJson(std::string_view text) {
+  auto j = Parse(text);
+  if (!j.ok()) return std::move(j).error();
+  return OperationFrom(*j);
+}
+
 std::string RollupStatusJson(const RollupStatus& st, std::int64_t batches) {
-  return Json{{"state_root", st.state_root},    {"genesis_root", st.genesis_root},
-              {"last_batch", st.last_batch()},  {"batches", batches},
-              {"open_batch", st.open_batch},    {"open_since", st.open_since},
-              {"last_batched_seq", st.last_seq}}
+  return Json{{"state_root", st.state_root},
+              {"genesis_root", st.genesis_root},
+              {"genesis_hash", st.genesis_hash},
+              {"last_batch", st.last_batch()},
+              {"batches", batches},
+              {"open_batch", st.open_batch},
+              {"open_since", st.open_since},
+              {"last_batched_seq", st.batched_seq},
+              {"applied_seq", st.applied_seq}}
       .dump();
 }
 
-std::string BatchJson(const BatchHeader& b, const std::vector<std::string>* tx_hashes) {
-  Json j = HeaderObj(b);
-  if (tx_hashes) j["tx_hashes"] = *tx_hashes;
+std::string BatchJson(const BatchHeader& b) {
+  return HeaderObj(b).dump();
+}
+
+std::string BatchListJson(const std::vector<BatchHeader>& batches, std::int64_t total, int limit,
+                          std::int64_t next_before) {
+  Json arr = Json::array();
+  for (const auto& b : batches) arr.push_back(HeaderObj(b));
+  return Json{{"batches", arr},
+              {"total", total},
+              {"limit", limit},
+              {"next_before", next_before > 0 ? Json(next_before) : Json(nullptr)}}
+      .dump();
+}
+
+std::string BatchOperationsJson(const BatchHeader& b, const std::vector<state::Operation>& ops,
+                                std::optional<std::int64_t> next_after) {
+  Json arr = Json::array();
+  for (const auto& op : ops) arr.push_back(OperationObj(op));
+  return Json{
+      {"batch", HeaderObj(b)}, {"operations", arr}, {"next_after", next_after ? Json(*next_after) : Json(nullptr)}}
+      .dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string GenesisJson(const std::string& genesis_root, const std::string& genesis_hash,
+                        const std::string& genesis_file) {
+  return Json{{"genesis_root", genesis_root}, {"genesis_hash", genesis_hash}, {"genesis", genesis_file}}.dump(
+      -1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string LeafProofJson(const LeafProof& p) {
+  Json j{{"leaf", {{"type", p.leaf.type}, {"id", p.leaf.id}}},
+         {"batch", p.batch},
+         {"at_head", p.at_head},
+         {"root", p.root},
+         {"included", !p.leaf_data.empty()},
+         {"leaf_data", ToHex(p.leaf_data)},
+         {"proof", ProofObj(p.proof)}};
+  if (p.leaf.type == state::kAccountLeaf) j["account_id"] = p.leaf.id;
   return j.dump();
 }
 
-std::string BatchListJson(const std::vector<BatchHeader>& batches, std::int64_t total, int limit, int offset) {
-  Json arr = Json::array();
-  for (const auto& b : batches) arr.push_back(HeaderObj(b));
-  return Json{{"batches", arr}, {"total", total}, {"limit", limit}, {"offset", offset}}.dump();
-}
-
-std::string BatchTransactionsJson(const BatchHeader& b, const std::vector<state::TxRecord>& txs,
-                                  const std::vector<AccountEvent>& events) {
-  Json arr = Json::array();
-  for (const auto& t : txs)
-    arr.push_back({{"seq", t.seq},
-                   {"tx_hash", t.tx_hash},
-                   {"type", t.type},
-                   {"from_id", t.from_id},
-                   {"to_id", t.to_id},
-                   {"to_address", t.to_address},
-                   {"asset", t.asset},
-                   {"amount", std::to_string(t.amount)},
-                   {"gas_fee", std::to_string(t.gas_fee)},
-                   {"nonce", t.nonce},
-                   {"signature", t.signature},
-                   {"sig_scheme", t.sig_scheme},
-                   {"data", t.data},
-                   {"confirmed_at", t.confirmed_at}});
-  Json ev = Json::array();
-  for (const auto& e : events)
-    ev.push_back({{"id", e.id},
-                  {"account_id", e.account_id},
-                  {"l1_address", e.l1_address},
-                  {"pubkey", e.pubkey},
-                  {"after_seq", e.after_seq}});
-  return Json{{"batch", HeaderObj(b)}, {"transactions", arr}, {"account_events", ev}}.dump();
-}
-
-std::string GenesisJson(const RollupStatus& st, const std::vector<Bytes>& leaves) {
-  Json arr = Json::array();
-  for (const auto& l : leaves) arr.push_back(ToHex(l));
-  return Json{{"genesis_root", st.genesis_root}, {"base_seq", st.base_seq}, {"leaves", arr}}.dump();
-}
-
-std::string AccountProofJson(const AccountProof& p) {
-  return Json{{"account_id", p.account_id},
-              {"batch", p.batch},
-              {"at_head", p.at_head},
-              {"root", p.root},
-              {"included", !p.leaf_data.empty()},
-              {"leaf_data", ToHex(p.leaf_data)},
-              {"proof", ProofObj(p.proof)}}
-      .dump();
-}
-
-Result<AccountProof> AccountProofFromJson(std::string_view text) {
+Result<LeafProof> LeafProofFromJson(std::string_view text) {
   auto j = Parse(text);
   if (!j.ok()) return std::move(j).error();
   Reader r;
-  AccountProof p;
-  p.account_id = r.Str(*j, "account_id");
+  LeafProof p;
+  const Json* leaf = r.Field(*j, "leaf");
+  if (!r.err.empty()) return Bad(r.err);
+  std::int64_t type = r.Int(*leaf, "type");
+  p.leaf.id = r.Str(*leaf, "id");
+  if (type < 0 || type > 255) return Bad("leaf.type must be 0..255");
+  p.leaf.type = static_cast<std::uint8_t>(type);
   p.batch = r.Int(*j, "batch");
+  const Json* at_head = r.Field(*j, "at_head");
   p.root = r.Str(*j, "root");
   p.leaf_data = r.Hex(*j, "leaf_data");
   const Json* proof = r.Field(*j, "proof");
   if (!r.err.empty()) return Bad(r.err);
+  p.at_head = at_head->is_boolean() && at_head->get<bool>();
   p.proof.key = r.Hash(*proof, "key");
   const Json* sib = r.Field(*proof, "siblings");
   const Json* term = r.Field(*proof, "terminal");
@@ -199,12 +285,12 @@ Result<AccountProof> AccountProofFromJson(std::string_view text) {
     if (!h) return Bad("sibling is not 32 bytes of hex");
     p.proof.siblings.push_back(*h);
   }
-  std::string type = r.Str(*term, "type");
-  if (type == "leaf") {
+  std::string type_name = r.Str(*term, "type");
+  if (type_name == "leaf") {
     p.proof.terminal_is_leaf = true;
     p.proof.leaf_key = r.Hash(*term, "key");
     p.proof.leaf_value_hash = r.Hash(*term, "value_hash");
-  } else if (r.err.empty() && type != "empty") {
+  } else if (r.err.empty() && type_name != "empty") {
     return Bad("terminal.type must be leaf or empty");
   }
   if (!r.err.empty()) return Bad(r.err);
@@ -224,7 +310,6 @@ Result<BatchHeader> HeaderFrom(const Json& j) {
   b.last_seq = r.Int(j, "last_seq");
   b.gas_collected = static_cast<Amount>(r.Int(j, "gas_collected"));
   b.gas_burned = static_cast<Amount>(r.Int(j, "gas_burned"));
-  b.gas_distributed = static_cast<Amount>(r.Int(j, "gas_distributed"));
   b.gas_retained = static_cast<Amount>(r.Int(j, "gas_retained"));
   b.created_at = r.Int(j, "created_at");
   const Json* anchor = r.Field(j, "anchor");
@@ -240,79 +325,38 @@ Result<BatchHeader> BatchFromJson(std::string_view text) {
   return HeaderFrom(*j);
 }
 
-Result<BatchContents> BatchTransactionsFromJson(std::string_view text) {
+Result<BatchOperationsPage> BatchOperationsFromJson(std::string_view text) {
   auto j = Parse(text);
   if (!j.ok()) return std::move(j).error();
   Reader r;
   const Json* header = r.Field(*j, "batch");
-  const Json* txs = r.Field(*j, "transactions");
-  const Json* evs = r.Field(*j, "account_events");
+  const Json* ops = r.Field(*j, "operations");
+  const Json* next = r.Field(*j, "next_after");
   if (!r.err.empty()) return Bad(r.err);
-  if (!txs->is_array() || !evs->is_array() || txs->size() > kMaxItems || evs->size() > kMaxItems)
-    return Bad("transactions/account_events must be arrays");
-  BatchContents out;
+  if (!ops->is_array() || ops->size() > kMaxItems) return Bad("operations must be an array");
+  BatchOperationsPage out;
   auto h = HeaderFrom(*header);
   if (!h.ok()) return std::move(h).error();
   out.header = std::move(*h);
-  for (const auto& t : *txs) {
-    state::TxRecord rec;
-    rec.seq = static_cast<std::uint64_t>(r.Int(t, "seq"));
-    rec.tx_hash = r.Str(t, "tx_hash");
-    rec.type = r.Str(t, "type");
-    rec.from_id = r.Str(t, "from_id");
-    rec.to_id = r.Str(t, "to_id");
-    rec.to_address = r.Str(t, "to_address");
-    rec.asset = r.Str(t, "asset");
-    rec.amount = static_cast<Amount>(r.Int(t, "amount"));
-    rec.gas_fee = static_cast<Amount>(r.Int(t, "gas_fee"));
-    rec.nonce = static_cast<std::uint64_t>(r.Int(t, "nonce"));
-    rec.signature = r.Str(t, "signature");
-    rec.sig_scheme = r.Str(t, "sig_scheme");
-    rec.data = r.Str(t, "data");
-    rec.confirmed_at = r.Int(t, "confirmed_at");
-    rec.status = "confirmed";
-    if (!r.err.empty()) return Bad(r.err);
-    out.txs.push_back(std::move(rec));
+  for (const auto& o : *ops) {
+    auto op = OperationFrom(o);
+    if (!op.ok()) return std::move(op).error();
+    out.ops.push_back(std::move(*op));
   }
-  for (const auto& e : *evs) {
-    AccountEvent ev;
-    ev.id = r.Int(e, "id");
-    ev.account_id = r.Str(e, "account_id");
-    ev.l1_address = r.Str(e, "l1_address");
-    ev.pubkey = r.Str(e, "pubkey");
-    ev.after_seq = r.Int(e, "after_seq");
-    if (!r.err.empty()) return Bad(r.err);
-    out.events.push_back(std::move(ev));
-  }
+  if (next->is_number_integer()) out.next_after = next->get<std::int64_t>();
   return out;
 }
 
-Result<GenesisSnapshot> GenesisFromJson(std::string_view text) {
+Result<GenesisInfo> GenesisFromJson(std::string_view text) {
   auto j = Parse(text);
   if (!j.ok()) return std::move(j).error();
   Reader r;
-  GenesisSnapshot g;
+  GenesisInfo g;
   g.genesis_root = r.Str(*j, "genesis_root");
-  g.base_seq = r.Int(*j, "base_seq");
-  const Json* leaves = r.Field(*j, "leaves");
+  g.genesis_hash = r.Str(*j, "genesis_hash");
+  g.genesis_file = r.Str(*j, "genesis");
   if (!r.err.empty()) return Bad(r.err);
-  if (!leaves->is_array() || leaves->size() > kMaxItems) return Bad("leaves must be an array");
-  for (const auto& l : *leaves) {
-    if (!l.is_string()) return Bad("leaves must be hex strings");
-    auto b = FromHex(l.get<std::string>());
-    if (!b) return Bad("leaf is not hex");
-    g.leaves.push_back(std::move(*b));
-  }
   return g;
-}
-
-Result<std::int64_t> BatchListTotalFromJson(std::string_view text) {
-  auto j = Parse(text);
-  if (!j.ok()) return std::move(j).error();
-  Reader r;
-  std::int64_t total = r.Int(*j, "total");
-  if (!r.err.empty()) return Bad(r.err);
-  return total;
 }
 
 }  // namespace kray::rollup

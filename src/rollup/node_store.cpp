@@ -43,7 +43,7 @@ bool ToHash(const Bytes& b, Hash256& out) {
 }  // namespace
 
 Result<Node> SqliteNodeStore::Get(const NodePos& pos) {
-  auto st = db_->Cached(kGetSql);
+  auto st = db_->Use(kGetSql);
   if (!st.ok()) return std::move(st).error();
   store::Statement& s = **st;
   Bytes key = pos.Encode();
@@ -61,12 +61,11 @@ Result<Node> SqliteNodeStore::Get(const NodePos& pos) {
       return Error::Internal("rollup_smt_nodes: unknown node kind");
     }
   }
-  s.Reset();
   return n;
 }
 
 Status SqliteNodeStore::Put(const NodePos& pos, const Node& node) {
-  auto st = db_->Cached(kPutSql);
+  auto st = db_->Use(kPutSql);
   if (!st.ok()) return std::move(st).error();
   store::Statement& s = **st;
   Bytes key = pos.Encode();

@@ -1,326 +1,523 @@
-// The rollup engine (see include/kray/rollup/rollup.h, docs/ROLLUP.md).
+// The rollup index (see include/kray/rollup/rollup.h, docs/ROLLUP.md).
 #include "kray/rollup/rollup.h"
 
-#include "kray/core/params.h"
-#include "kray/rollup/leaves.h"
-#include "kray/state/executor.h"
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <future>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+#include <variant>
+
+#include "kray/rollup/node_store.h"
+#include "kray/state/leaves.h"
+#include "kray/state/op_log.h"
 #include "kray/store/database.h"
 
 namespace kray::rollup {
+
 namespace {
 
-Result<std::int64_t> QueryInt(store::Database& db, const std::string& sql, std::optional<std::int64_t> arg = {}) {
-  auto st = db.Cached(sql);
-  if (!st.ok()) return std::move(st).error();
-  if (arg) (*st)->Bind(1, *arg);
-  auto row = (*st)->Step();
-  if (!row.ok()) return std::move(row).error();
-  std::int64_t v = *row && !(*st)->IsNull(0) ? (*st)->Int64(0) : 0;
-  (*st)->Reset();
-  return v;
+constexpr std::size_t kCatchUpChunk = 10000;
+
+std::int64_t WallSeconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-Result<std::int64_t> MaxSeq(store::Database& db) {
-  return QueryInt(db, "SELECT COALESCE(MAX(seq), 0) FROM transactions");
-}
-
-Status StampEvents(store::Database& db, std::int64_t after_seq, std::int64_t batch) {
-  auto st = db.Cached("UPDATE rollup_account_events SET after_seq = ?1, batch = ?2 WHERE after_seq IS NULL");
-  if (!st.ok()) return std::move(st).error();
-  (*st)->Bind(1, after_seq).Bind(2, batch);
-  return (*st)->Run();
-}
+struct SyncRequest {
+  std::promise<Status>* done;
+};
+struct CloseRequest {
+  std::promise<Result<std::optional<BatchHeader>>>* done;
+};
+using Work = std::variant<state::GroupChanges, SyncRequest, CloseRequest>;
 
 }  // namespace
 
-Result<Hash256> ApplyDirtyToTree(store::Database& db, NodeStore& nodes, std::int64_t version, bool record_leaves) {
-  SparseMerkleTree tree(nodes);
-  std::vector<std::string> dirty;
-  {
-    auto st = db.Cached("SELECT account_id FROM rollup_dirty");
-    if (!st.ok()) return std::move(st).error();
-    for (;;) {
-      auto more = (*st)->Step();
-      if (!more.ok()) return std::move(more).error();
-      if (!*more) break;
-      dirty.push_back((*st)->Text(0));
-    }
-    (*st)->Reset();
-  }
-  struct Change {
-    Hash256 key;
-    std::optional<Bytes> data;
-  };
-  std::vector<Change> changes;
-  changes.reserve(dirty.size() + 8);
-  for (const auto& id : dirty) {
-    auto acct = LoadAccountState(db, id);
-    if (!acct.ok()) {
-      if (acct.error().code != "account_not_found") return std::move(acct).error();
-      changes.push_back({AccountKey(id), std::nullopt});
-      continue;
-    }
-    auto data = EncodeAccountLeaf(*acct);
+Result<std::vector<state::LeafChange>> EncodeLeaves(store::Database& db, const state::ModuleRegistry& registry,
+                                                    const std::vector<state::LeafId>& leaves) {
+  std::vector<state::LeafChange> out;
+  out.reserve(leaves.size());
+  for (const auto& id : leaves) {
+    const state::LeafType* lt = registry.FindLeafType(id.type);
+    if (!lt) return Error::Internal("no module registers leaf type " + std::to_string(id.type));
+    auto data = lt->encode(db, id.id);
     if (!data.ok()) return std::move(data).error();
-    changes.push_back({AccountKey(id), std::move(*data)});
+    out.push_back(state::LeafChange{id, state::LeafKey(id.type, id.id), std::move(*data)});
   }
-  auto supply = LoadSupply(db);
-  if (!supply.ok()) return std::move(supply).error();
-  for (const auto& s : *supply) {
-    if (s.IsZero()) {
-      changes.push_back({SupplyKey(s.asset), std::nullopt});
-    } else {
-      changes.push_back({SupplyKey(s.asset), EncodeSupplyLeaf(s)});
-    }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
+  return out;
+}
+
+Result<std::vector<state::LeafChange>> AllLeaves(store::Database& db, const state::ModuleRegistry& registry) {
+  std::vector<state::LeafId> ids;
+  for (const auto& lt : registry.leaf_types()) {
+    KRAY_TRY(lt.for_each(db, [&](std::string_view id) -> Status {
+      ids.push_back(state::LeafId{lt.type, std::string(id)});
+      return Ok();
+    }));
   }
+  return EncodeLeaves(db, registry, ids);
+}
+
+Result<Hash256> ApplyLeafChanges(NodeStore& nodes, const std::vector<state::LeafChange>& changes) {
+  SparseMerkleTree tree(nodes);
   std::vector<SmtUpdate> updates;
   updates.reserve(changes.size());
-  std::vector<const Change*> recorded;
   for (const auto& c : changes) {
     std::optional<Hash256> vh;
-    if (c.data) vh = LeafValueHash(*c.data);
-    auto old = tree.Get(c.key);
-    if (!old.ok()) return std::move(old).error();
-    if (*old == vh) continue;  // unchanged leaf: no node and no preimage written
+    if (c.data) vh = state::LeafValueHash(*c.data);
     updates.push_back({c.key, vh});
-    recorded.push_back(&c);
   }
   KRAY_TRY(tree.ApplyUpdates(std::move(updates)));
-  if (record_leaves) {
-    for (const Change* c : recorded) {
-      auto st = db.Cached("INSERT OR REPLACE INTO rollup_leaf_data (key, version, data) VALUES (?1, ?2, ?3)");
-      if (!st.ok()) return std::move(st).error();
-      (*st)->BindBlob(1, c->key).Bind(2, version);
-      if (c->data) {
-        (*st)->BindBlob(3, *c->data);
-      } else {
-        (*st)->BindNull(3);
-      }
-      KRAY_TRY((*st)->Run());
-    }
-  }
-  if (!dirty.empty()) KRAY_TRY(db.Exec("DELETE FROM rollup_dirty"));
   return tree.Root();
 }
 
 // ---------------------------------------------------------------------------
 
-Rollup::Rollup(RollupOptions options) : opts_(options) {}
-Rollup::~Rollup() = default;
+struct Rollup::Impl {
+  Impl(state::Ledger& l, const RollupOptions& o) : ledger(l), registry(l.registry()), opts(o) {}
 
-Status Rollup::Attach(state::Ledger& ledger) {
-  KRAY_TRY(ledger.SubmitSync("rollup_init",
-                             [this](state::WriteContext& ctx, std::int64_t now) { return Init(ctx.db(), now); }));
-  ledger.SetCommitObserver(this);
-  return Ok();
-}
+  state::Ledger& ledger;
+  const state::ModuleRegistry& registry;
+  RollupOptions opts;
+  std::string path;
 
-Status Rollup::Init(store::Database& db, std::int64_t now) {
-  auto existing = GetRollupStatus(db);
-  if (existing.ok()) return Ok();
-  if (existing.error().code != "rollup_not_initialized") return std::move(existing).error();
-  // First run: every account and supply row becomes a leaf at version 0.
-  KRAY_TRY(db.Exec("INSERT OR IGNORE INTO rollup_dirty (account_id) SELECT account_id FROM accounts"));
-  SqliteNodeStore sql(db, 0, 0);
-  CachedNodeStore cache(&sql);
-  auto root = ApplyDirtyToTree(db, cache, 0, true);
-  if (!root.ok()) return std::move(root).error();
-  KRAY_TRY(cache.Flush());
-  auto base = MaxSeq(db);
-  if (!base.ok()) return std::move(base).error();
-  KRAY_TRY(StampEvents(db, *base, 0));
-  auto st = db.Prepare(
-      "INSERT INTO rollup_state (id, genesis_root, state_root, open_batch, open_since, last_seq, base_seq) "
-      "VALUES (1, ?1, ?1, 1, ?2, ?3, ?3)");
-  if (!st.ok()) return std::move(st).error();
-  st->Bind(1, ToHex(*root)).Bind(2, now).Bind(3, *base);
-  return st->Run();
-}
+  // Index thread only (after Open).
+  std::unique_ptr<store::Database> db;        // rollup.sqlite, writer
+  std::unique_ptr<store::Database> state_db;  // krayd.sqlite, read-only
+  std::unique_ptr<SqliteNodeStore> sql;
+  std::unique_ptr<CachedNodeStore> cache;
+  RollupStatus status;                                // the head, ahead of what is persisted while dirty
+  std::string prev_root;                              // state root of the last closed batch (or genesis)
+  std::map<Hash256, std::optional<Bytes>> leaf_data;  // to persist at the open version
+  bool dirty = false;
+  std::chrono::steady_clock::time_point last_persist = std::chrono::steady_clock::now();
+  std::optional<Error> failed;  // sticky: the index stops; a restart catches up
+  std::function<void(const BatchHeader&)> batch_listener;
 
-// Brings the tree up to date with the state written so far (dirty accounts,
-// supply) and persists it at the open batch's version.
-Status Rollup::Sync(store::Database& db, RollupStatus& st) {
-  auto status = GetRollupStatus(db);
-  if (!status.ok() && status.error().code == "rollup_not_initialized") {
-    // Not attached through Attach(): initialise from the current state.
-    KRAY_TRY(Init(db, 0));
-    status = GetRollupStatus(db);
-  }
-  if (!status.ok()) return std::move(status).error();
-  st = *status;
-  if (!sql_) {
-    sql_ = std::make_unique<SqliteNodeStore>(db, st.open_batch, st.open_batch);
-    cache_ = std::make_unique<CachedNodeStore>(sql_.get());
-  }
-  sql_->Reset(db, st.open_batch, st.open_batch);
-  // A group that was rolled back after we ran leaves the cache ahead of the
-  // store: detect it by the committed root and start from the store again.
-  SparseMerkleTree tree(*cache_);
-  auto cached_root = tree.Root();
-  if (!cached_root.ok() || ToHex(*cached_root) != st.state_root) {
-    cache_->Clear();
-    cached_root = tree.Root();
-    if (!cached_root.ok()) return std::move(cached_root).error();
-    if (ToHex(*cached_root) != st.state_root)
-      return Error::Internal("rollup: stored tree root " + ToHex(*cached_root) + " differs from rollup_state " +
-                             st.state_root);
-  }
-  auto root = ApplyDirtyToTree(db, *cache_, st.open_batch, true);
-  if (!root.ok()) return std::move(root).error();
-  KRAY_TRY(cache_->Flush());
-  std::string hex = ToHex(*root);
-  if (hex != st.state_root) {
-    auto up = db.Cached("UPDATE rollup_state SET state_root = ?1 WHERE id = 1");
-    if (!up.ok()) return std::move(up).error();
-    (*up)->Bind(1, hex);
-    KRAY_TRY((*up)->Run());
-    st.state_root = hex;
-  }
-  if (cache_->size() > opts_.max_cached_nodes) cache_->Clear();  // all clean after Flush
-  return Ok();
-}
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Work> queue;  // guarded by mu
+  bool stopping = false;   // guarded by mu
+  std::thread thread;
 
-Status Rollup::OnGroupApplied(store::Database& db, const std::vector<state::TxRecord>& txs,
-                              const std::set<std::string>& touched_accounts) {
-  // The accounts this group changed are already queued in rollup_dirty by
-  // the triggers (in this same transaction), so the tree itself is brought
-  // up to date once per tick (and at every batch close) rather than per
-  // group: that dedups hot accounts and keeps the sequencer's per-group cost
-  // to a few statements. Account events must be ordered against this
-  // group's txs now, though.
-  Status s = [&]() -> Status {
-    auto st = GetRollupStatus(db);
-    if (!st.ok() && st.error().code == "rollup_not_initialized") {
-      KRAY_TRY(Init(db, 0));  // not attached through Attach(): start from the current state
-      st = GetRollupStatus(db);
-    }
+  mutable std::mutex readers_mu;
+  mutable std::vector<std::unique_ptr<store::Database>> readers;  // guarded by readers_mu
+
+  Status Open();
+  Status Initialize();
+  Status CatchUp();
+  Status Apply(const std::vector<state::LeafChange>& changes, std::int64_t applied_seq);
+  Status Persist();
+  Status WriteProgress();
+  Result<std::optional<BatchHeader>> CloseBatch(std::int64_t now);
+  void Run();
+  void Handle(Work& w);
+  void Fail(const Error& e);
+};
+
+Status Rollup::Impl::WriteProgress() {
+  KRAY_TRY(cache->Flush());
+  for (const auto& [key, data] : leaf_data) {
+    auto st = db->Use("INSERT OR REPLACE INTO rollup_leaf_data (key, version, data) VALUES (?1, ?2, ?3)");
     if (!st.ok()) return std::move(st).error();
-    std::int64_t first = 0;
-    for (const auto& t : txs)
-      if (first == 0 || static_cast<std::int64_t>(t.seq) < first) first = static_cast<std::int64_t>(t.seq);
-    if (first > 0) {
-      KRAY_TRY(StampEvents(db, first - 1, st->open_batch));
-    } else {
-      auto max = MaxSeq(db);
-      if (!max.ok()) return std::move(max).error();
-      KRAY_TRY(StampEvents(db, *max, st->open_batch));
-    }
-    // COUNT(*) over the open batch walks every row in it (O(batch) per
-    // group, ~20 us/tx at 10,000-tx batches). MAX(seq) - last_seq is an
-    // upper bound of that count (seq is the rowid, strictly increasing), and
-    // an O(log n) lookup; only when the bound reaches the limit is the exact
-    // count taken, so the close decision is unchanged.
-    auto max_seq = MaxSeq(db);
-    if (!max_seq.ok()) return std::move(max_seq).error();
-    std::int64_t open_txs = 0;
-    if (*max_seq - st->last_seq >= opts_.max_batch_txs) {
-      auto n = QueryInt(db, "SELECT COUNT(*) FROM transactions WHERE seq > ?1", st->last_seq);
-      if (!n.ok()) return std::move(n).error();
-      open_txs = *n;
-    }
-    if (open_txs >= opts_.max_batch_txs) {
-      std::int64_t now = 0;
-      for (const auto& t : txs) now = std::max(now, t.confirmed_at);
-      auto closed = CloseBatch(db, now);
-      if (!closed.ok()) return std::move(closed).error();
-    }
-    return Ok();
-  }();
-  if (!s.ok() && cache_) cache_->Clear();
-  return s;
-}
-
-Status Rollup::OnTick(store::Database& db, std::int64_t now) {
-  Status s = [&]() -> Status {
-    RollupStatus st;
-    KRAY_TRY(Sync(db, st));
-    auto max = MaxSeq(db);
-    if (!max.ok()) return std::move(max).error();
-    KRAY_TRY(StampEvents(db, *max, st.open_batch));
-    if (now - st.open_since < opts_.batch_interval) return Ok();
-    if (*max > st.last_seq) {
-      auto closed = CloseBatch(db, now);
-      if (!closed.ok()) return std::move(closed).error();
-      return Ok();
-    }
-    // An empty interval produces no batch: start a new interval.
-    auto up = db.Cached("UPDATE rollup_state SET open_since = ?1 WHERE id = 1");
-    if (!up.ok()) return std::move(up).error();
-    (*up)->Bind(1, now);
-    return (*up)->Run();
-  }();
-  if (!s.ok() && cache_) cache_->Clear();
-  return s;
-}
-
-Result<std::optional<BatchHeader>> Rollup::CloseBatch(store::Database& db, std::int64_t now) {
-  RollupStatus st;
-  KRAY_TRY(Sync(db, st));
-  auto max = MaxSeq(db);
-  if (!max.ok()) return std::move(max).error();
-  KRAY_TRY(StampEvents(db, *max, st.open_batch));  // what the root includes
-  if (*max <= st.last_seq) return std::optional<BatchHeader>();
-  auto recs = TransactionsInRange(db, st.last_seq + 1, *max);
-  if (!recs.ok()) return std::move(recs).error();
-  BatchHeader b;
-  b.number = st.open_batch;
-  b.first_seq = st.last_seq + 1;
-  b.last_seq = *max;
-  b.tx_count = static_cast<std::int64_t>(recs->size());
-  std::vector<Hash256> hashes;
-  hashes.reserve(recs->size());
-  for (const auto& r : *recs) {
-    hashes.push_back(TxHashBytes(r.tx_hash));
-    GasSplit split = SplitGas(r.gas_fee);
-    auto c = CheckedAdd(b.gas_collected, r.gas_fee);
-    auto bu = CheckedAdd(b.gas_burned, split.burned);
-    auto re = CheckedAdd(b.gas_retained, split.to_validators);
-    if (!c || !bu || !re) return Error::Internal("rollup: batch gas overflows");
-    b.gas_collected = *c;
-    b.gas_burned = *bu;
-    b.gas_retained = *re;
+    (*st)->BindBlob(1, key).Bind(2, status.open_batch);
+    if (data)
+      (*st)->BindBlob(3, *data);
+    else
+      (*st)->BindNull(3);
+    KRAY_TRY((*st)->Run());
   }
-  // No validator set exists yet: the validators' half stays in the fee pool
-  // (supply.fee_pool, committed by the supply leaf), gas_distributed = 0.
-  b.gas_distributed = 0;
-  b.tx_root = ToHex(TxRoot(hashes));
-  b.state_root = st.state_root;
-  if (b.number == 1) {
-    b.prev_state_root = st.genesis_root;
-  } else {
-    auto prev = GetBatch(db, b.number - 1);
-    if (!prev.ok()) return std::move(prev).error();
-    b.prev_state_root = prev->state_root;
-  }
-  b.created_at = now;
-  b.anchor_status = "built";
-  auto ins = db.Prepare(
-      "INSERT INTO batches (number, prev_state_root, state_root, tx_root, tx_count, first_seq, last_seq, "
-      "gas_collected, gas_burned, gas_distributed, gas_retained, created_at, anchor_status) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'built')");
-  if (!ins.ok()) return std::move(ins).error();
-  ins->Bind(1, b.number).Bind(2, b.prev_state_root).Bind(3, b.state_root).Bind(4, b.tx_root);
-  ins->Bind(5, b.tx_count).Bind(6, b.first_seq).Bind(7, b.last_seq);
-  ins->Bind(8, static_cast<std::int64_t>(b.gas_collected)).Bind(9, static_cast<std::int64_t>(b.gas_burned));
-  ins->Bind(10, static_cast<std::int64_t>(b.gas_distributed)).Bind(11, static_cast<std::int64_t>(b.gas_retained));
-  ins->Bind(12, b.created_at);
-  KRAY_TRY(ins->Run());
-  auto mark = db.Prepare("UPDATE transactions SET batch_id = ?1 WHERE seq BETWEEN ?2 AND ?3");
-  if (!mark.ok()) return std::move(mark).error();
-  mark->Bind(1, b.number).Bind(2, b.first_seq).Bind(3, b.last_seq);
-  KRAY_TRY(mark->Run());
-  auto up = db.Prepare("UPDATE rollup_state SET open_batch = ?1, open_since = ?2, last_seq = ?3 WHERE id = 1");
+  auto up = db->Use(
+      "UPDATE rollup_state SET state_root=?1, open_batch=?2, open_since=?3, batched_seq=?4, applied_seq=?5 "
+      "WHERE id=1");
   if (!up.ok()) return std::move(up).error();
-  up->Bind(1, b.number + 1).Bind(2, now).Bind(3, b.last_seq);
-  KRAY_TRY(up->Run());
-  sql_->Reset(db, b.number + 1, b.number + 1);
-  Hash256 sr{}, tr{};
-  auto s1 = FromHexFixed<32>(b.state_root);
-  auto t1 = FromHexFixed<32>(b.tx_root);
-  if (s1) sr = *s1;
-  if (t1) tr = *t1;
-  b.anchor_payload = AnchorPayload(static_cast<std::uint64_t>(b.number), sr, tr);
+  (*up)->Bind(1, status.state_root).Bind(2, status.open_batch).Bind(3, status.open_since);
+  (*up)->Bind(4, status.batched_seq).Bind(5, status.applied_seq);
+  return (*up)->Run();
+}
+
+Status Rollup::Impl::Persist() {
+  if (!dirty) return Ok();
+  store::Transaction tx(*db);
+  KRAY_TRY(tx.status());
+  KRAY_TRY(WriteProgress());
+  KRAY_TRY(tx.Commit());
+  leaf_data.clear();
+  dirty = false;
+  last_persist = std::chrono::steady_clock::now();
+  if (cache->size() > opts.max_cached_nodes) cache->Clear();  // clean after the flush
+  return Ok();
+}
+
+Status Rollup::Impl::Apply(const std::vector<state::LeafChange>& changes, std::int64_t applied_seq) {
+  SparseMerkleTree tree(*cache);
+  std::vector<state::LeafChange> changed;
+  changed.reserve(changes.size());
+  for (const auto& c : changes) {
+    std::optional<Hash256> vh;
+    if (c.data) vh = state::LeafValueHash(*c.data);
+    auto old = tree.Get(c.key);
+    if (!old.ok()) return std::move(old).error();
+    if (*old == vh) continue;  // unchanged: no node and no preimage written
+    changed.push_back(c);
+  }
+  auto root = ApplyLeafChanges(*cache, changed);
+  if (!root.ok()) return std::move(root).error();
+  for (auto& c : changed) leaf_data[c.key] = std::move(c.data);
+  status.state_root = ToHex(*root);
+  status.applied_seq = applied_seq;
+  dirty = true;
+  return Ok();
+}
+
+Result<std::optional<BatchHeader>> Rollup::Impl::CloseBatch(std::int64_t now) {
+  if (status.applied_seq <= status.batched_seq) return std::optional<BatchHeader>();
+  BatchHeader b;
+  b.number = status.open_batch;
+  b.first_seq = status.batched_seq + 1;
+  b.last_seq = status.applied_seq;
+  std::vector<Hash256> hashes;
+  hashes.reserve(static_cast<std::size_t>(b.last_seq - b.first_seq + 1));
+  for (std::int64_t from = b.first_seq; from <= b.last_seq;) {
+    auto ops = state::OperationsInRange(*state_db, static_cast<std::uint64_t>(from),
+                                        static_cast<std::uint64_t>(b.last_seq), kCatchUpChunk);
+    if (!ops.ok()) return std::move(ops).error();
+    if (ops->empty()) return Error::Internal("rollup: operations " + std::to_string(from) + ".. are missing");
+    for (const auto& op : *ops) {
+      hashes.push_back(state::OperationRecordHash(op));
+      GasSplit split = SplitGas(op.gas_fee);
+      auto c = CheckedAdd(b.gas_collected, op.gas_fee);
+      auto bu = CheckedAdd(b.gas_burned, split.burned);
+      auto re = CheckedAdd(b.gas_retained, split.to_validators);
+      if (!c || !bu || !re) return Error::Internal("rollup: batch gas overflows");
+      b.gas_collected = *c;
+      b.gas_burned = *bu;
+      b.gas_retained = *re;
+    }
+    from = static_cast<std::int64_t>(ops->back().seq) + 1;
+  }
+  if (static_cast<std::int64_t>(hashes.size()) != b.last_seq - b.first_seq + 1)
+    return Error::Internal("rollup: operation seqs of batch " + std::to_string(b.number) + " are not contiguous");
+  b.tx_count = static_cast<std::int64_t>(hashes.size());
+  b.tx_root = ToHex(TxRoot(hashes));
+  b.state_root = status.state_root;
+  b.prev_state_root = prev_root;
+  b.created_at = now;
+  auto sr = FromHexFixed<32>(b.state_root);
+  auto tr = FromHexFixed<32>(b.tx_root);
+  if (!sr || !tr) return Error::Internal("rollup: malformed roots");
+  b.anchor_payload = AnchorPayload(static_cast<std::uint64_t>(b.number), *sr, *tr);
+
+  store::Transaction tx(*db);
+  KRAY_TRY(tx.status());
+  KRAY_TRY(WriteProgress());  // the tree at version N, with the batch's root
+  auto ins = db->Use(
+      "INSERT INTO batches (number, prev_state_root, state_root, tx_root, tx_count, first_seq, last_seq, "
+      "gas_collected, gas_burned, gas_retained, created_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
+  if (!ins.ok()) return std::move(ins).error();
+  (*ins)->Bind(1, b.number).Bind(2, b.prev_state_root).Bind(3, b.state_root).Bind(4, b.tx_root);
+  (*ins)->Bind(5, b.tx_count).Bind(6, b.first_seq).Bind(7, b.last_seq);
+  (*ins)->Bind(8, static_cast<std::int64_t>(b.gas_collected)).Bind(9, static_cast<std::int64_t>(b.gas_burned));
+  (*ins)->Bind(10, static_cast<std::int64_t>(b.gas_retained)).Bind(11, b.created_at);
+  KRAY_TRY((*ins)->Run());
+  RollupStatus next = status;
+  next.open_batch = b.number + 1;
+  next.open_since = now;
+  next.batched_seq = b.last_seq;
+  auto up = db->Use("UPDATE rollup_state SET open_batch=?1, open_since=?2, batched_seq=?3 WHERE id=1");
+  if (!up.ok()) return std::move(up).error();
+  (*up)->Bind(1, next.open_batch).Bind(2, next.open_since).Bind(3, next.batched_seq);
+  KRAY_TRY((*up)->Run());
+  KRAY_TRY(tx.Commit());
+  status = next;
+  prev_root = b.state_root;
+  leaf_data.clear();
+  dirty = false;
+  last_persist = std::chrono::steady_clock::now();
+  sql->Reset(*db, status.open_batch, status.open_batch);  // later writes belong to the next batch
+  spdlog::info("rollup: batch {} closed: {} operations, state root {}", b.number, b.tx_count, b.state_root);
+  if (batch_listener) batch_listener(b);
   return std::optional<BatchHeader>(std::move(b));
+}
+
+Status Rollup::Impl::Initialize() {
+  // Genesis: the tree over every leaf of the state store, as version 0,
+  // read in one snapshot that must hold no operation yet.
+  store::ReadTransaction snapshot(*state_db);
+  KRAY_TRY(snapshot.status());
+  auto last = state::LastSeq(*state_db);
+  if (!last.ok()) return std::move(last).error();
+  if (*last != 0) {
+    return Error::Unavailable("rollup_missing",
+                              "rollup.sqlite is missing but the store already has " + std::to_string(*last) +
+                                  " operations: restore the index file (its batch roots may be anchored on L1)");
+  }
+  auto leaves = AllLeaves(*state_db, registry);
+  if (!leaves.ok()) return std::move(leaves).error();
+  status = RollupStatus{};
+  status.genesis_hash = ledger.genesis_hash();
+  status.open_batch = 0;  // the genesis tree is version 0
+  status.open_since = WallSeconds();
+  sql = std::make_unique<SqliteNodeStore>(*db, 0, 0);
+  cache = std::make_unique<CachedNodeStore>(sql.get());
+  KRAY_TRY(Apply(*leaves, 0));
+  store::Transaction tx(*db);
+  KRAY_TRY(tx.status());
+  auto ins = db->Use(
+      "INSERT INTO rollup_state (id, genesis_hash, genesis_root, state_root, open_batch, open_since, batched_seq, "
+      "applied_seq) VALUES (1, ?1, ?2, ?2, 0, ?3, 0, 0)");
+  if (!ins.ok()) return std::move(ins).error();
+  (*ins)->Bind(1, status.genesis_hash).Bind(2, status.state_root).Bind(3, status.open_since);
+  KRAY_TRY((*ins)->Run());
+  KRAY_TRY(WriteProgress());
+  status.open_batch = 1;
+  status.genesis_root = status.state_root;
+  auto up = db->Use("UPDATE rollup_state SET open_batch=1 WHERE id=1");
+  if (!up.ok()) return std::move(up).error();
+  KRAY_TRY((*up)->Run());
+  KRAY_TRY(tx.Commit());
+  leaf_data.clear();
+  dirty = false;
+  sql->Reset(*db, 1, 1);
+  prev_root = status.genesis_root;
+  spdlog::info("rollup: index created, genesis root {}", status.genesis_root);
+  return Ok();
+}
+
+Status Rollup::Impl::CatchUp() {
+  // One snapshot of the state store: the leaves read are exactly the state
+  // after `last`; groups committed later arrive through OnGroupCommitted.
+  store::ReadTransaction snapshot(*state_db);
+  KRAY_TRY(snapshot.status());
+  auto last = state::LastSeq(*state_db);
+  if (!last.ok()) return std::move(last).error();
+  auto target = static_cast<std::int64_t>(*last);
+  if (status.applied_seq > target) {
+    return Error::Unavailable("rollup_ahead", "rollup.sqlite has applied operation " +
+                                                  std::to_string(status.applied_seq) + " but the store ends at " +
+                                                  std::to_string(target) + ": the two files do not belong together");
+  }
+  if (status.applied_seq == target) return Ok();
+  std::set<state::LeafId> touched;
+  for (std::int64_t from = status.applied_seq + 1; from <= target;) {
+    auto ops = state::OperationsInRange(*state_db, static_cast<std::uint64_t>(from), static_cast<std::uint64_t>(target),
+                                        kCatchUpChunk);
+    if (!ops.ok()) return std::move(ops).error();
+    if (ops->empty()) break;
+    for (const auto& op : *ops) touched.insert(op.touched.begin(), op.touched.end());
+    from = static_cast<std::int64_t>(ops->back().seq) + 1;
+  }
+  auto supply = state::LoadAllSupply(*state_db);
+  if (!supply.ok()) return std::move(supply).error();
+  for (const auto& s : *supply) touched.insert(state::LeafId{state::kSupplyLeaf, s.asset});
+  auto changes = EncodeLeaves(*state_db, registry, std::vector<state::LeafId>(touched.begin(), touched.end()));
+  if (!changes.ok()) return std::move(changes).error();
+  spdlog::info("rollup: catching up {} operations ({} leaves)", target - status.applied_seq, changes->size());
+  KRAY_TRY(Apply(*changes, target));
+  return Persist();
+}
+
+void Rollup::Impl::Fail(const Error& e) {
+  spdlog::error("rollup index stopped: {} ({}); restart krayd to catch up", e.message, e.code);
+  failed = e;
+  cache->Clear();
+}
+
+void Rollup::Impl::Handle(Work& w) {
+  if (auto* changes = std::get_if<state::GroupChanges>(&w)) {
+    if (failed) return;
+    // Groups already in the tree (committed before the catch-up snapshot).
+    if (static_cast<std::int64_t>(changes->last_seq()) <= status.applied_seq) return;
+    Status s = Apply(changes->leaves, static_cast<std::int64_t>(changes->last_seq()));
+    if (s.ok() && status.applied_seq - status.batched_seq >= opts.max_batch_txs) {
+      auto closed = CloseBatch(WallSeconds());
+      if (!closed.ok()) s = std::move(closed).error();
+    }
+    if (!s.ok()) Fail(s.error());
+  } else if (auto* sync = std::get_if<SyncRequest>(&w)) {
+    if (!failed) {
+      Status s = Persist();
+      if (!s.ok()) Fail(s.error());
+    }
+    sync->done->set_value(failed ? Status(*failed) : Ok());
+  } else if (auto* close = std::get_if<CloseRequest>(&w)) {
+    if (failed) return close->done->set_value(*failed);
+    auto closed = CloseBatch(WallSeconds());
+    if (!closed.ok()) Fail(closed.error());
+    close->done->set_value(std::move(closed));
+  }
+}
+
+void Rollup::Impl::Run() {
+  pthread_setname_np(pthread_self(), "kray-rollup");
+  for (;;) {
+    std::deque<Work> work;
+    bool stop = false;
+    {
+      std::unique_lock lock(mu);
+      cv.wait_for(lock, std::chrono::milliseconds(opts.persist_interval_ms),
+                  [&] { return stopping || !queue.empty(); });
+      work.swap(queue);
+      stop = stopping;
+    }
+    for (auto& w : work) Handle(w);
+    if (failed) {
+      if (stop) break;
+      continue;
+    }
+    std::int64_t now = WallSeconds();
+    Status s = Ok();
+    if (now - status.open_since >= opts.batch_interval) {
+      if (status.applied_seq > status.batched_seq) {
+        auto closed = CloseBatch(now);
+        if (!closed.ok()) s = std::move(closed).error();
+      } else {
+        status.open_since = now;  // an empty interval produces no batch
+        dirty = true;
+      }
+    }
+    auto since = std::chrono::steady_clock::now() - last_persist;
+    if (s.ok() && (stop || since >= std::chrono::milliseconds(opts.persist_interval_ms))) s = Persist();
+    if (!s.ok()) Fail(s.error());
+    if (stop) break;
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+Rollup::Rollup(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<Rollup>> Rollup::Open(state::Ledger& ledger, const RollupOptions& options) {
+  auto impl = std::make_unique<Impl>(ledger, options);
+  impl->path = (std::filesystem::path(ledger.datadir()) / "rollup.sqlite").string();
+  auto db = store::Database::Open(impl->path);
+  if (!db.ok()) return std::move(db).error();
+  impl->db = std::move(*db);
+  KRAY_TRY(impl->db->Migrate("rollup", RollupMigrations()));
+  store::OpenOptions ro;
+  ro.read_only = true;
+  ro.cache_size_kib = 16384;
+  auto state_db = store::Database::Open(ledger.store_path(), ro);
+  if (!state_db.ok()) return std::move(state_db).error();
+  impl->state_db = std::move(*state_db);
+
+  std::unique_ptr<Rollup> rollup(new Rollup(std::move(impl)));
+  Impl& m = *rollup->impl_;
+  // Subscribe first: a group committed from now on is queued, one committed
+  // before is in the catch-up snapshot, and Handle() skips the overlap.
+  ledger.AddListener(rollup.get());
+  Status opened = m.Open();
+  if (!opened.ok()) {
+    ledger.RemoveListener(rollup.get());
+    return std::move(opened).error();
+  }
+  m.thread = std::thread([&m] { m.Run(); });
+  return rollup;
+}
+
+Status Rollup::Impl::Open() {
+  Impl& m = *this;
+  auto status = GetRollupStatus(*m.db);
+  if (!status.ok() && status.error().code != "rollup_not_initialized") return std::move(status).error();
+  if (!status.ok()) {
+    KRAY_TRY(m.Initialize());
+  } else {
+    if (status->genesis_hash != m.ledger.genesis_hash()) {
+      return Error::Unavailable("rollup_mismatch", "rollup.sqlite follows another store (genesis " +
+                                                       status->genesis_hash + ", this store " +
+                                                       m.ledger.genesis_hash() + ")");
+    }
+    m.status = *status;
+    m.sql = std::make_unique<SqliteNodeStore>(*m.db, m.status.open_batch, m.status.open_batch);
+    m.cache = std::make_unique<CachedNodeStore>(m.sql.get());
+    if (m.status.last_batch() == 0) {
+      m.prev_root = m.status.genesis_root;
+    } else {
+      auto b = GetBatch(*m.db, m.status.last_batch());
+      if (!b.ok()) return std::move(b).error();
+      m.prev_root = b->state_root;
+    }
+    KRAY_TRY(m.CatchUp());
+  }
+  return Ok();
+}
+
+Rollup::~Rollup() {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+void Rollup::OnGroupCommitted(const state::GroupChanges& changes) {
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->queue.emplace_back(changes);
+  }
+  impl_->cv.notify_one();
+}
+
+void Rollup::SetBatchListener(std::function<void(const BatchHeader&)> listener) {
+  impl_->batch_listener = std::move(listener);
+}
+
+Status Rollup::Sync() {
+  std::promise<Status> p;
+  auto f = p.get_future();
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->queue.emplace_back(SyncRequest{&p});
+  }
+  impl_->cv.notify_one();
+  return f.get();
+}
+
+Result<std::optional<BatchHeader>> Rollup::CloseBatchNow() {
+  std::promise<Result<std::optional<BatchHeader>>> p;
+  auto f = p.get_future();
+  {
+    std::lock_guard lock(impl_->mu);
+    impl_->queue.emplace_back(CloseRequest{&p});
+  }
+  impl_->cv.notify_one();
+  return f.get();
+}
+
+Status Rollup::WithReader(const std::function<Status(store::Database&)>& fn) const {
+  std::unique_ptr<store::Database> db;
+  {
+    std::lock_guard lock(impl_->readers_mu);
+    if (!impl_->readers.empty()) {
+      db = std::move(impl_->readers.back());
+      impl_->readers.pop_back();
+    }
+  }
+  if (!db) {
+    store::OpenOptions ro;
+    ro.read_only = true;
+    ro.cache_size_kib = 16384;
+    auto opened = store::Database::Open(impl_->path, ro);
+    if (!opened.ok()) return std::move(opened).error();
+    db = std::move(*opened);
+  }
+  Status s = fn(*db);
+  std::lock_guard lock(impl_->readers_mu);
+  if (impl_->readers.size() < 16) impl_->readers.push_back(std::move(db));
+  return s;
+}
+
+std::string Rollup::path() const {
+  return impl_->path;
 }
 
 }  // namespace kray::rollup

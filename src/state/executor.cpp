@@ -1,206 +1,307 @@
-// Transfer validation, signing messages and the transfer state transition.
+// Validation, authorisation and execution of operations (see executor.h).
 #include "kray/state/executor.h"
 
-#include <algorithm>
-#include <cctype>
+#include <map>
+#include <set>
 
-#include "kray/bitcoin/taproot_key.h"
+#include "kray/crypto/hash.h"
+#include "kray/state/genesis.h"
+#include "kray/state/leaves.h"
 #include "kray/state/tx_message.h"
+#include "kray/store/database.h"
+#include "unit_of_work.h"
 
 namespace kray::state {
 namespace {
 
-constexpr std::size_t kMaxData = 1024;
+Error WrongAuth(const OperationType& t, Auth got) {
+  return Error::Invalid("wrong_authorisation", "operation '" + std::string(t.name()) + "' is " +
+                                                   std::string(AuthName(t.auth())) + ", not " +
+                                                   std::string(AuthName(got)));
+}
 
-struct ResolvedName {
-  std::string id;
-  std::string address;  // canonical (lower case) address if named by address
-};
-
-Result<ResolvedName> Resolve(const ChainParams& params, std::string_view who, std::string_view role) {
-  if (who.empty()) return Error::Invalid("invalid_account", std::string(role) + " account is empty");
-  if (who.substr(0, 5) == "kray_") {
-    if (!IsAccountId(who))
-      return Error::Invalid("invalid_account", std::string(role) + " '" + std::string(who) +
-                                                   "' is not a valid account id (kray_ + 32 lowercase hex)");
-    return ResolvedName{std::string(who), ""};
-  }
-  std::string lower(who);
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  auto key = bitcoin::DecodeP2trAddress(params.hrp(), lower);
-  if (!key.ok()) {
-    return Error::Invalid("invalid_account", std::string(role) + " '" + std::string(who) +
-                                                 "' is neither an account id nor a P2TR address of " +
-                                                 std::string(NetworkName(params.network)) + ": " + key.error().message);
-  }
-  return ResolvedName{AccountIdFromAddress(lower), lower};
+bool IsSorted(const Fields& f) {
+  for (std::size_t i = 1; i < f.size(); ++i)
+    if (!(f[i - 1].first < f[i].first)) return false;
+  return true;
 }
 
 }  // namespace
 
-Result<ResolvedTransfer> PrepareTransfer(const ChainParams& params, const TransferTx& tx) {
-  if (tx.amount == 0) return Error::Invalid("invalid_amount", "amount must be greater than zero");
-  if (tx.amount > kMaxAmount) return Error::Invalid("invalid_amount", "amount exceeds 2^63-1");
-  if (!FindAsset(params.assets, tx.asset)) return Error::Invalid("unknown_asset", "unknown asset '" + tx.asset + "'");
-  if (tx.data.size() > kMaxData) return Error::Invalid("data_too_long", "data must be at most 1024 bytes");
-  if (tx.scheme == SigScheme::kLegacy && (tx.asset != kGasAsset || tx.type != TxType::kTransfer || !tx.data.empty())) {
-    return Error::Invalid("legacy_signature_not_allowed",
-                          "the legacy signature format is only accepted for KRAY transfers of type 'transfer' "
-                          "with empty data; sign the v1 message (docs/SIGNING.md)");
+Status ValidateOperation(const ChainParams& params, const ModuleRegistry& registry, Operation& op) {
+  const OperationType* type = registry.FindOperation(op.type);
+  if (!type) return Error::Invalid("unknown_operation", "unknown operation type '" + op.type + "'");
+  // account_create may be public or signed (proof of possession); every other
+  // type takes exactly its own kind of authorisation.
+  bool public_or_signed = type->auth() == Auth::kPublic && op.auth == Auth::kSigned;
+  if (op.auth != type->auth() && !public_or_signed) return WrongAuth(*type, op.auth);
+  if (!IsSorted(op.fields) || !IsSorted(op.evidence))
+    return Error::Invalid("invalid_fields", "fields and evidence must be sorted with unique keys");
+  if (op.auth == Auth::kSigned) {
+    if (!IsAccountId(op.signer)) return Error::Invalid("invalid_account", "signer must be a kray_ account id");
+    if (op.signature.size() != 64)
+      return Error::Invalid("invalid_signature_format", "signature must be 64 bytes (128 hex characters)");
+    if (op.scheme == SigScheme::kNone) return Error::Invalid("invalid_field", "a signed operation needs a sig_scheme");
+    if (!type->consumes_nonce() && op.nonce != 0)
+      return Error::Invalid("invalid_field", "operation '" + op.type + "' is signed with nonce 0");
+  } else {
+    if (!op.signer.empty() || !op.signature.empty() || op.scheme != SigScheme::kNone || op.nonce != 0)
+      return Error::Invalid("invalid_field", "only signed operations carry a signer, nonce or signature");
   }
-  auto from = Resolve(params, tx.from, "sender");
-  if (!from.ok()) return std::move(from).error();
-  auto to = Resolve(params, tx.to, "recipient");
-  if (!to.ok()) return std::move(to).error();
-  if (from->id == to->id) return Error::Invalid("self_transfer", "sender and recipient are the same account");
-  ResolvedTransfer rt;
-  rt.tx = tx;
-  rt.from_id = std::move(from->id);
-  rt.to_id = std::move(to->id);
-  rt.to_address = std::move(to->address);
-  rt.gas_fee = GasFor(tx.type);
-  rt.tx_hash = ToHex(TransferMessageV1(params.chain_id, TxTypeName(tx.type), rt.from_id, rt.to_id, tx.asset, tx.amount,
-                                       tx.nonce, tx.data));
-  return rt;
-}
-
-Hash256 SignedMessage(const ChainParams& params, const ResolvedTransfer& rt) {
-  if (rt.tx.scheme == SigScheme::kLegacy) return LegacyTransferMessage(rt.tx.from, rt.tx.to, rt.tx.amount, rt.tx.nonce);
-  return TransferMessageV1(params.chain_id, TxTypeName(rt.tx.type), rt.from_id, rt.to_id, rt.tx.asset, rt.tx.amount,
-                           rt.tx.nonce, rt.tx.data);
-}
-
-Status VerifyTransfer(const ChainParams& params, const ResolvedTransfer& rt, const crypto::XOnlyPubKey& pubkey) {
-  Hash256 msg = SignedMessage(params, rt);
-  if (!crypto::SchnorrVerify(pubkey, msg, rt.tx.signature)) {
-    return Error::Unauthorized("invalid_signature", std::string("signature does not verify (") +
-                                                        std::string(SigSchemeName(rt.tx.scheme)) +
-                                                        " message) against the sender's key");
+  KRAY_TRY(type->Check(params, op));
+  if (op.auth == Auth::kSigned) {
+    if (op.scheme == SigScheme::kLegacy) KRAY_TRY(type->LegacyMessage(op));  // allowed for this op?
+    op.hash = ToHex(SigningMessageV1(params.chain_id, op.type, op.signer, op.nonce, op.fields));
+    op.gas_fee = type->gas();
+  } else {
+    op.gas_fee = 0;
   }
   return Ok();
 }
 
-TxRecord TransferRecord(const ResolvedTransfer& rt, std::string status, std::int64_t created_at) {
-  const TransferTx& tx = rt.tx;
-  TxRecord rec;
-  rec.tx_hash = rt.tx_hash;
-  rec.type = std::string(TxTypeName(tx.type));
-  rec.from_id = rt.from_id;
-  rec.to_id = rt.to_id;
-  rec.to_address = rt.to_address;
-  rec.asset = tx.asset;
-  rec.amount = tx.amount;
-  rec.gas_fee = rt.gas_fee;
-  rec.nonce = tx.nonce;
-  rec.signature = ToHex(tx.signature);
-  rec.sig_scheme = std::string(SigSchemeName(tx.scheme));
-  if (tx.scheme == SigScheme::kLegacy) {  // the exact strings the legacy message covers
-    rec.signed_from = tx.from;
-    rec.signed_to = tx.to;
-  }
-  rec.data = tx.data;
-  rec.status = std::move(status);
-  rec.created_at = created_at;
-  return rec;
+Result<Hash256> SignedMessage(const ChainParams& params, const OperationType& type, const Operation& op) {
+  if (op.scheme == SigScheme::kLegacy) return type.LegacyMessage(op);
+  return SigningMessageV1(params.chain_id, op.type, op.signer, op.nonce, op.fields);
 }
 
-Result<TxRecord> ApplyTransfer(WriteContext& ctx, const ResolvedTransfer& rt, std::int64_t now) {
-  const TransferTx& tx = rt.tx;
-  auto sender = ctx.GetAccount(rt.from_id);
-  if (!sender.ok()) {
-    return Error::NotFound("account_not_found", "sender account " + rt.from_id + " not found");
-  }
-  if (sender->pubkey_hex.empty()) {
+Status VerifyOperationSignature(const ChainParams& params, const OperationType& type, const Operation& op,
+                                const std::optional<crypto::XOnlyPubKey>& bound_key) {
+  std::optional<crypto::XOnlyPubKey> key = type.SigningKey(op);
+  if (!key) key = bound_key;
+  if (!key) {
     return Error::Unauthorized("pubkey_not_bound",
-                               "sender " + rt.from_id + " has no key bound; call /api/account/create first");
+                               "account " + op.signer + " has no key bound; call /api/account/create first");
   }
-  KRAY_TRY(ctx.UseNonce(rt.from_id, tx.nonce));
-
-  // Check funds before any write so the error names the full requirement.
-  if (tx.asset == kGasAsset) {
-    auto need = CheckedAdd(tx.amount, rt.gas_fee);
-    if (!need) return Error::Invalid("invalid_amount", "amount plus gas overflows");
-    auto bal = ctx.GetBalance(rt.from_id, kGasAsset);
-    if (!bal.ok()) return std::move(bal).error();
-    if (bal->available < *need) {
-      return Error::Conflict("insufficient_balance", "insufficient KRAY balance: need " + std::to_string(*need) +
-                                                         " (amount " + std::to_string(tx.amount) + " + gas " +
-                                                         std::to_string(rt.gas_fee) + "), have " +
-                                                         std::to_string(bal->available));
-    }
-  } else {
-    auto bal = ctx.GetBalance(rt.from_id, tx.asset);
-    if (!bal.ok()) return std::move(bal).error();
-    if (bal->available < tx.amount) {
-      return Error::Conflict("insufficient_balance", "insufficient " + tx.asset + " balance: need " +
-                                                         std::to_string(tx.amount) + ", have " +
-                                                         std::to_string(bal->available));
-    }
-    auto gas = ctx.GetBalance(rt.from_id, kGasAsset);
-    if (!gas.ok()) return std::move(gas).error();
-    if (gas->available < rt.gas_fee) {
-      return Error::Conflict("insufficient_balance", "insufficient KRAY for gas: need " + std::to_string(rt.gas_fee) +
-                                                         ", have " + std::to_string(gas->available));
-    }
+  auto msg = SignedMessage(params, type, op);
+  if (!msg.ok()) return std::move(msg).error();
+  crypto::SchnorrSig sig{};
+  std::copy(op.signature.begin(), op.signature.end(), sig.begin());
+  if (!crypto::SchnorrVerify(*key, *msg, sig)) {
+    return Error::Unauthorized(
+        "invalid_signature",
+        "signature does not verify (" + std::string(SigSchemeName(op.scheme)) + " message) against the signer's key");
   }
-
-  if (!ctx.AccountExists(rt.to_id)) {
-    if (rt.to_address.empty())
-      return Error::NotFound("account_not_found", "recipient account " + rt.to_id + " not found");
-    KRAY_TRY(ctx.CreateAccount(rt.to_address, "", now));
-  }
-  KRAY_TRY(ctx.Debit(rt.from_id, tx.asset, Bucket::kAvailable, tx.amount));
-  KRAY_TRY(ctx.Credit(rt.to_id, tx.asset, Bucket::kAvailable, tx.amount));
-  KRAY_TRY(ctx.ChargeGas(rt.from_id, rt.gas_fee));
-
-  TxRecord rec = TransferRecord(rt, "confirmed", now);
-  rec.confirmed_at = now;
-  ctx.Touch(rt.from_id);
-  ctx.Touch(rt.to_id);
-  return ctx.RecordTx(std::move(rec));
+  return Ok();
 }
 
-Result<ResolvedTransfer> TransferFromRecord(const ChainParams& params, const TxRecord& rec) {
-  auto type = ParseTxType(rec.type);
-  if (!type) return Error::Invalid("invalid_tx_type", "record has unknown type '" + rec.type + "'");
-  auto sig = FromHexFixed<64>(rec.signature);
-  if (!sig) return Error::Invalid("invalid_signature", "record signature is not 64 bytes of hex");
-  ResolvedTransfer rt;
-  rt.tx.from = rec.from_id;
-  rt.tx.to = rec.to_address.empty() ? rec.to_id : rec.to_address;
-  rt.tx.asset = rec.asset;
-  rt.tx.amount = rec.amount;
-  rt.tx.nonce = rec.nonce;
-  rt.tx.type = *type;
-  rt.tx.data = rec.data;
-  rt.tx.signature = *sig;
-  rt.tx.scheme = rec.sig_scheme == "v1" ? SigScheme::kV1 : SigScheme::kLegacy;
-  if (rt.tx.scheme == SigScheme::kLegacy && !rec.signed_from.empty()) {
-    // The legacy message covers the strings as sent; they must still resolve
-    // to the recorded accounts.
-    auto f = PrepareTransfer(params, [&] {
-      TransferTx t = rt.tx;
-      t.from = rec.signed_from;
-      t.to = rec.signed_to;
-      return t;
-    }());
-    if (!f.ok() || f->from_id != rec.from_id || f->to_id != rec.to_id)
-      return Error::Invalid("invalid_account", "record signed_from/signed_to do not resolve to its accounts");
-    rt.tx.from = rec.signed_from;
-    rt.tx.to = rec.signed_to;
+// ---------------------------------------------------------------------------
+
+struct Executor::Impl {
+  store::Database& db;
+  const ChainParams& params;
+  const ModuleRegistry& registry;
+  StateCache group;
+  std::vector<Operation> ops;  // executed in this group, in seq order
+  std::set<LeafId> leaves;     // changed in this group, supply included
+  std::size_t accounts_created = 0;
+  std::optional<std::uint64_t> next_seq;
+  std::optional<std::int64_t> last_ts;
+  std::optional<Error> broken;  // sticky for the group: a unit could not be committed cleanly
+
+  Impl(store::Database& d, const ChainParams& p, const ModuleRegistry& r) : db(d), params(p), registry(r), group(d) {}
+
+  Status WriteOperations();
+  Status WriteCounters();
+  Result<std::vector<LeafChange>> EncodeLeaves();
+};
+
+Executor::Executor(store::Database& db, const ChainParams& params, const ModuleRegistry& registry)
+    : impl_(std::make_unique<Impl>(db, params, registry)) {}
+Executor::~Executor() = default;
+
+Result<std::uint64_t> Executor::NextSeq() {
+  if (!impl_->next_seq) {
+    auto max = store::QueryInt(impl_->db, "SELECT MAX(seq) FROM operations");
+    if (!max.ok()) return std::move(max).error();
+    impl_->next_seq = static_cast<std::uint64_t>(*max) + 1;
   }
-  rt.from_id = rec.from_id;
-  rt.to_id = rec.to_id;
-  rt.to_address = rec.to_address;
-  rt.gas_fee = rec.gas_fee;
-  rt.tx_hash = rec.tx_hash;
-  if (rt.gas_fee != GasFor(*type)) return Error::Invalid("invalid_gas", "record gas does not match its type");
-  if (!rt.to_address.empty() && AccountIdFromAddress(rt.to_address) != rt.to_id)
-    return Error::Invalid("invalid_account", "record to_address does not hash to to_id");
-  std::string expect = ToHex(
-      TransferMessageV1(params.chain_id, rec.type, rec.from_id, rec.to_id, rec.asset, rec.amount, rec.nonce, rec.data));
-  if (expect != rec.tx_hash) return Error::Invalid("invalid_tx_hash", "record tx_hash does not match its content");
-  return rt;
+  return *impl_->next_seq;
+}
+
+Result<std::int64_t> Executor::LastTimestamp() {
+  if (!impl_->last_ts) {
+    auto ts = store::QueryInt(impl_->db, "SELECT timestamp FROM operations ORDER BY seq DESC LIMIT 1");
+    if (!ts.ok()) return std::move(ts).error();
+    impl_->last_ts = *ts;
+  }
+  return *impl_->last_ts;
+}
+
+Result<std::optional<crypto::XOnlyPubKey>> Executor::BoundKey(std::string_view account_id) {
+  auto row = impl_->group.FindAccount(account_id);
+  if (!row.ok()) return std::move(row).error();
+  if (!row->has_value() || (*row)->pubkey.empty()) return std::optional<crypto::XOnlyPubKey>();
+  auto key = FromHexFixed<32>((*row)->pubkey);
+  if (!key) return Error::Internal("stored pubkey of " + std::string(account_id) + " is not 32 bytes of hex");
+  return std::optional<crypto::XOnlyPubKey>(*key);
+}
+
+Status Executor::ApplyGenesis(const Genesis& genesis) {
+  UnitOfWork u(impl_->group, impl_->db, impl_->params, genesis.timestamp);
+  for (const auto& a : genesis.accounts) {
+    KRAY_TRY(u.CreateAccount(a.l1_address, a.pubkey_hex));
+    std::string id = AccountIdFromAddress(a.l1_address);
+    for (const auto& [asset, amount] : a.balances) KRAY_TRY(u.AllocateGenesis(id, asset, amount));
+  }
+  // Every configured asset has a supply row, so its (possibly zero) issuance
+  // is explicit from the start.
+  for (const auto& asset : impl_->params.assets) KRAY_TRY(u.DeclareAsset(asset.symbol));
+  for (const Module* m : impl_->registry.modules()) {
+    auto it = genesis.module_sections.find(std::string(m->name()));
+    KRAY_TRY(m->ApplyGenesis(u, it == genesis.module_sections.end() ? std::string_view() : it->second));
+  }
+  impl_->accounts_created += u.accounts_created();
+  impl_->leaves.insert(u.touched().begin(), u.touched().end());
+  return u.Commit();
+}
+
+Result<Receipt> Executor::Execute(Operation op, std::int64_t timestamp) {
+  Impl& m = *impl_;
+  if (m.broken) return *m.broken;
+  const OperationType* type = m.registry.FindOperation(op.type);
+  if (!type) return Error::Invalid("unknown_operation", "unknown operation type '" + op.type + "'");
+  const bool is_signed = op.auth == Auth::kSigned;
+  UnitOfWork u(m.group, m.db, m.params, timestamp);
+  if (is_signed && type->consumes_nonce()) KRAY_TRY(u.UseNonce(op.signer, op.nonce));
+  KRAY_TRY(type->Apply(u, op));
+  Receipt receipt;
+  if (u.no_change()) {
+    u.Rollback();
+    receipt.op = std::move(op);
+    receipt.result = std::move(u.result());
+    receipt.no_change = true;
+    return receipt;
+  }
+  if (is_signed) KRAY_TRY(u.ChargeGas(op.signer, type->gas()));
+  auto seq = NextSeq();
+  if (!seq.ok()) return std::move(seq).error();
+  op.seq = *seq;
+  op.timestamp = timestamp;
+  op.gas_fee = is_signed ? type->gas() : 0;
+  if (!is_signed) op.hash = ToHex(UnsignedOperationId(m.params.chain_id, op));
+  op.touched.clear();
+  for (const auto& leaf : u.touched())
+    if (leaf.type != kSupplyLeaf) op.touched.push_back(leaf);
+  if (is_signed) {
+    auto signer = u.FindAccount(op.signer);
+    if (signer.ok() && signer->has_value()) receipt.new_nonce = (*signer)->nonce;
+  }
+  receipt.result = std::move(u.result());
+  std::size_t created = u.accounts_created();
+  std::set<LeafId> touched = u.touched();
+  Status committed = u.Commit();
+  if (!committed.ok()) {
+    m.broken = committed.error();  // its SQL may be half kept: the group must not commit
+    return committed.error();
+  }
+  m.next_seq = op.seq + 1;
+  m.last_ts = timestamp;
+  m.accounts_created += created;
+  m.leaves.insert(touched.begin(), touched.end());
+  m.ops.push_back(op);
+  receipt.op = std::move(op);
+  return receipt;
+}
+
+Status Executor::Impl::WriteOperations() {
+  for (const auto& op : ops) {
+    auto st = db.Use(
+        "INSERT INTO operations (seq, hash, type, auth, signer, nonce, scheme, signature, fields, evidence, "
+        "timestamp, gas_fee, touched) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)");
+    if (!st.ok()) return std::move(st).error();
+    auto hash = FromHexFixed<32>(op.hash);
+    if (!hash) return Error::Internal("operation hash is not 32 bytes of hex");
+    auto& s = **st;
+    s.Bind(1, static_cast<std::int64_t>(op.seq)).BindBlob(2, *hash).Bind(3, op.type);
+    s.Bind(4, static_cast<std::int64_t>(op.auth)).BindTextOrNull(5, op.signer);
+    s.Bind(6, static_cast<std::int64_t>(op.nonce)).Bind(7, static_cast<std::int64_t>(op.scheme));
+    if (op.signature.empty())
+      s.BindNull(8);
+    else
+      s.BindBlob(8, op.signature);
+    s.BindBlob(9, EncodeFields(op.fields)).BindBlob(10, EncodeFields(op.evidence));
+    s.Bind(11, op.timestamp).Bind(12, static_cast<std::int64_t>(op.gas_fee)).BindBlob(13, EncodeLeafIds(op.touched));
+    KRAY_TRY(s.Run());
+    for (const auto& leaf : op.touched) {
+      auto ix = db.Use("INSERT INTO op_index (key, seq) VALUES (?1, ?2)");
+      if (!ix.ok()) return std::move(ix).error();
+      (*ix)->BindBlob(1, LeafKey(leaf.type, leaf.id)).Bind(2, static_cast<std::int64_t>(op.seq));
+      KRAY_TRY((*ix)->Run());
+    }
+  }
+  return Ok();
+}
+
+Status Executor::Impl::WriteCounters() {
+  std::map<std::string, std::pair<std::int64_t, std::int64_t>> by_type;
+  for (const auto& op : ops) {
+    auto& [count, gas] = by_type[op.type];
+    ++count;
+    gas += static_cast<std::int64_t>(op.gas_fee);
+  }
+  for (const auto& [type, totals] : by_type) {
+    auto st = db.Use(
+        "INSERT INTO op_stats (type, count, gas) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT(type) DO UPDATE SET count = count + ?2, gas = gas + ?3");
+    if (!st.ok()) return std::move(st).error();
+    (*st)->Bind(1, type).Bind(2, totals.first).Bind(3, totals.second);
+    KRAY_TRY((*st)->Run());
+  }
+  if (accounts_created > 0) {
+    auto st = db.Use(
+        "INSERT INTO counters (name, value) VALUES ('accounts', ?1) "
+        "ON CONFLICT(name) DO UPDATE SET value = value + ?1");
+    if (!st.ok()) return std::move(st).error();
+    (*st)->Bind(1, static_cast<std::int64_t>(accounts_created));
+    KRAY_TRY((*st)->Run());
+  }
+  return Ok();
+}
+
+Result<std::vector<LeafChange>> Executor::Impl::EncodeLeaves() {
+  std::vector<LeafChange> out;
+  out.reserve(leaves.size());
+  for (const auto& id : leaves) {
+    const LeafType* lt = registry.FindLeafType(id.type);
+    if (!lt) return Error::Internal("no module registers leaf type " + std::to_string(id.type));
+    auto data = lt->encode(db, id.id);
+    if (!data.ok()) return std::move(data).error();
+    out.push_back(LeafChange{id, LeafKey(id.type, id.id), std::move(*data)});
+  }
+  std::sort(out.begin(), out.end(), [](const LeafChange& a, const LeafChange& b) { return a.key < b.key; });
+  return out;
+}
+
+Result<GroupChanges> Executor::FinishGroup() {
+  Impl& m = *impl_;
+  if (m.broken) return *m.broken;
+  KRAY_TRY(m.group.Flush());
+  KRAY_TRY(m.WriteOperations());
+  KRAY_TRY(m.WriteCounters());
+  auto leaves = m.EncodeLeaves();
+  if (!leaves.ok()) return std::move(leaves).error();
+  GroupChanges changes;
+  changes.operations = std::move(m.ops);
+  changes.leaves = std::move(*leaves);
+  m.ops.clear();
+  m.leaves.clear();
+  m.accounts_created = 0;
+  return changes;
+}
+
+void Executor::Abort() {
+  Impl& m = *impl_;
+  m.group.Clear();
+  m.ops.clear();
+  m.leaves.clear();
+  m.accounts_created = 0;
+  m.next_seq.reset();
+  m.last_ts.reset();
+  m.broken.reset();
+}
+
+void Executor::TrimCache(std::size_t max_entries) {
+  impl_->group.Trim(max_entries);
 }
 
 }  // namespace kray::state

@@ -1,4 +1,7 @@
-// Genesis allocation: parsed once, applied to a new store, hash-checked after.
+// Genesis: parsed and validated once, applied to a new store through the
+// executor, hash-checked after (see include/kray/state/genesis.h).
+#include "kray/state/genesis.h"
+
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -6,22 +9,73 @@
 
 #include "kray/bitcoin/taproot_key.h"
 #include "kray/crypto/hash.h"
+#include "kray/state/executor.h"
+#include "kray/state/request.h"
 #include "kray/state/tx_message.h"
-#include "ledger_impl.h"
+#include "kray/store/database.h"
 
 namespace kray::state {
 namespace {
+
+constexpr std::size_t kMaxGenesisBytes = 64u << 20;
 
 Error Bad(const std::string& msg) {
   return Error::Invalid("invalid_genesis", "genesis: " + msg);
 }
 
+Result<Amount> GenesisAmount(const nlohmann::json& v) {
+  if (v.is_string()) {
+    const auto& s = v.get_ref<const std::string&>();
+    auto a = ParseAmount(s);
+    if (!a.ok()) return std::move(a).error();
+    if (std::to_string(*a) != s) return Error::Invalid("invalid_amount", "not a canonical decimal (leading zeros)");
+    return *a;
+  }
+  if (v.is_number_unsigned() && v.get<std::uint64_t>() <= kMaxAmount)
+    return static_cast<Amount>(v.get<std::uint64_t>());
+  return Error::Invalid("invalid_amount", "must be a decimal string or an integer <= 2^63-1");
+}
+
+Result<GenesisAccount> ParseAccount(const ChainParams& params, const nlohmann::json& a, std::size_t index) {
+  std::string where = "accounts[" + std::to_string(index) + "]";
+  if (!a.is_object() || !a.contains("l1_address") || !a["l1_address"].is_string())
+    return Bad(where + " needs a string 'l1_address'");
+  for (const auto& [key, value] : a.items())
+    if (key != "l1_address" && key != "pubkey" && key != "balances")
+      return Bad(where + " has an unknown key '" + key + "'");
+  GenesisAccount ga;
+  std::string raw = a["l1_address"].get<std::string>();
+  auto addr = CanonicalP2trAddress(params, raw);
+  if (!addr.ok()) return Bad(where + " (" + raw + "): " + addr.error().message);
+  ga.l1_address = *addr;
+  where += " (" + ga.l1_address + ")";
+  if (a.contains("pubkey") && !a["pubkey"].is_null()) {
+    if (!a["pubkey"].is_string()) return Bad(where + ": pubkey must be a hex string");
+    auto key = bitcoin::ParseAccountPubKey(a["pubkey"].get<std::string>());
+    if (!key.ok()) return Bad(where + ": bad pubkey: " + key.error().message);
+    if (!bitcoin::CheckBip86Key(params.hrp(), ga.l1_address, *key).ok())
+      return Bad(where + ": pubkey is not the address's BIP-86 internal key");
+    ga.pubkey_hex = ToHex(*key);
+  }
+  if (a.contains("balances")) {
+    if (!a["balances"].is_object()) return Bad(where + ": balances must be an object");
+    for (const auto& [asset, v] : a["balances"].items()) {
+      if (!FindAsset(params.assets, asset)) return Bad(where + ": unknown asset " + asset);
+      auto amt = GenesisAmount(v);
+      if (!amt.ok()) return Bad(where + ": bad " + asset + " balance: " + amt.error().message);
+      if (*amt > 0) ga.balances.emplace_back(asset, *amt);
+    }
+  }
+  return ga;
+}
+
 }  // namespace
 
-Result<Genesis> ParseGenesis(const ChainParams& params, std::string_view bytes) {
+Result<Genesis> ParseGenesis(const ChainParams& params, const ModuleRegistry& registry, std::string_view bytes) {
   nlohmann::json j = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) return Bad("not a JSON object");
   Genesis g;
+  g.bytes = std::string(bytes);
   g.hash_hex = ToHex(crypto::Sha256(AsBytes(bytes)));
   if (!j.contains("chain_id") || !j["chain_id"].is_string()) return Bad("missing string 'chain_id'");
   g.chain_id = j["chain_id"].get<std::string>();
@@ -29,136 +83,78 @@ Result<Genesis> ParseGenesis(const ChainParams& params, std::string_view bytes) 
     return Error::Invalid("chain_id_mismatch", "genesis chain_id '" + g.chain_id +
                                                    "' differs from the configured chain id '" + params.chain_id + "'");
   }
-  if (!j.contains("timestamp") || !j["timestamp"].is_number_integer()) return Bad("missing integer 'timestamp'");
+  if (!j.contains("timestamp") || !j["timestamp"].is_number_integer() || j["timestamp"].get<std::int64_t>() < 0)
+    return Bad("missing non-negative integer 'timestamp'");
   g.timestamp = j["timestamp"].get<std::int64_t>();
-  if (g.timestamp < 0) return Bad("negative timestamp");
   if (!j.contains("accounts") || !j["accounts"].is_array()) return Bad("missing array 'accounts'");
   std::set<std::string> seen;
-  for (const auto& a : j["accounts"]) {
-    if (!a.is_object() || !a.contains("l1_address") || !a["l1_address"].is_string())
-      return Bad("every account needs a string 'l1_address'");
-    GenesisAccount ga;
-    ga.l1_address = a["l1_address"].get<std::string>();
-    auto out = bitcoin::DecodeP2trAddress(params.hrp(), ga.l1_address);
-    if (!out.ok()) return Bad("'" + ga.l1_address + "' is not a P2TR address of this network: " + out.error().message);
-    if (!seen.insert(ga.l1_address).second) return Bad("duplicate account " + ga.l1_address);
-    if (a.contains("pubkey") && !a["pubkey"].is_null()) {
-      if (!a["pubkey"].is_string()) return Bad("pubkey must be a hex string");
-      auto key = bitcoin::ParseAccountPubKey(a["pubkey"].get<std::string>());
-      if (!key.ok()) return Bad("bad pubkey for " + ga.l1_address + ": " + key.error().message);
-      Status s = bitcoin::CheckBip86Key(params.hrp(), ga.l1_address, *key);
-      if (!s.ok()) return Bad("pubkey of " + ga.l1_address + " is not its BIP-86 internal key");
-      ga.pubkey_hex = ToHex(*key);
+  std::map<std::string, Amount> totals;
+  for (std::size_t i = 0; i < j["accounts"].size(); ++i) {
+    auto ga = ParseAccount(params, j["accounts"][i], i);
+    if (!ga.ok()) return std::move(ga).error();
+    if (!seen.insert(ga->l1_address).second) return Bad("duplicate account " + ga->l1_address);
+    for (const auto& [asset, amount] : ga->balances) {
+      auto sum = CheckedAdd(totals[asset], amount);
+      if (!sum) return Bad("the total of " + asset + " exceeds 2^63-1");
+      totals[asset] = *sum;
     }
-    if (a.contains("balances")) {
-      if (!a["balances"].is_object()) return Bad("balances must be an object");
-      for (const auto& [asset, v] : a["balances"].items()) {
-        if (!FindAsset(params.assets, asset)) return Bad("unknown asset " + asset);
-        Result<Amount> amt = Error::Invalid("invalid_amount", "not a string or integer");
-        if (v.is_string())
-          amt = ParseAmount(v.get<std::string>());
-        else if (v.is_number_unsigned())
-          amt = ParseAmount(std::to_string(v.get<std::uint64_t>()));
-        if (!amt.ok()) return Bad("bad " + asset + " balance for " + ga.l1_address + ": " + amt.error().message);
-        if (*amt > 0) ga.balances.emplace_back(asset, *amt);
-      }
-    }
-    g.accounts.push_back(std::move(ga));
+    g.accounts.push_back(std::move(*ga));
+  }
+  for (const auto& [key, value] : j.items()) {
+    if (key == "chain_id" || key == "timestamp" || key == "accounts") continue;
+    bool known = false;
+    for (const Module* m : registry.modules()) known = known || m->name() == key;
+    if (!known) return Bad("unknown top-level key '" + key + "' (not a registered module)");
+    g.module_sections[key] = value.dump();
   }
   return g;
 }
 
-Result<Genesis> LoadGenesisFile(const ChainParams& params, const std::string& path) {
+Result<Genesis> LoadGenesisFile(const ChainParams& params, const ModuleRegistry& registry, const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error::Invalid("genesis_not_found", "cannot read genesis file '" + path + "'");
   std::ostringstream ss;
   ss << in.rdbuf();
   std::string bytes = ss.str();
-  if (bytes.size() > (64u << 20)) return Bad("file larger than 64 MiB");
-  return ParseGenesis(params, bytes);
+  if (bytes.size() > kMaxGenesisBytes) return Bad("file larger than 64 MiB");
+  return ParseGenesis(params, registry, bytes);
 }
 
 namespace {
-Result<std::optional<std::string>> Meta(store::Database& db, const std::string& key) {
-  auto st = db.Prepare("SELECT value FROM meta WHERE key=?");
+
+Status PutMeta(store::Database& db, std::string_view key, std::string_view value) {
+  auto st = db.Use("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)");
   if (!st.ok()) return std::move(st).error();
-  st->Bind(1, key);
-  auto r = st->Step();
-  if (!r.ok()) return std::move(r).error();
-  if (!*r) return std::optional<std::string>();
-  return std::optional<std::string>(st->Text(0));
+  (*st)->Bind(1, key).Bind(2, value);
+  return (*st)->Run();
 }
+
 }  // namespace
 
-Result<std::string> ApplyOrCheckGenesis(store::Database& db, const ChainParams& params, const std::string& path) {
-  auto stored = Meta(db, "genesis_hash");
-  if (!stored.ok()) return std::move(stored).error();
-  if (stored->has_value()) {
-    auto chain = Meta(db, "chain_id");
-    if (!chain.ok()) return std::move(chain).error();
-    if (chain->value_or("") != params.chain_id) {
-      return Error::Invalid("chain_id_mismatch", "datadir belongs to chain '" + chain->value_or("") +
-                                                     "', but the configured chain id is '" + params.chain_id + "'");
-    }
-    if (!path.empty()) {
-      auto g = LoadGenesisFile(params, path);
-      if (!g.ok()) return std::move(g).error();
-      if (g->hash_hex != **stored) {
-        return Error::Invalid("genesis_mismatch",
-                              "genesis file '" + path + "' (sha256 " + g->hash_hex +
-                                  ") differs from the genesis this datadir was created with (sha256 " + **stored +
-                                  "); refusing to start");
-      }
-    }
-    return **stored;
-  }
-  if (path.empty()) return Error::Invalid("genesis_required", "a new datadir needs a genesis file (genesis=)");
-  auto g = LoadGenesisFile(params, path);
-  if (!g.ok()) return std::move(g).error();
+Result<std::optional<std::string>> ReadMeta(store::Database& db, std::string_view key) {
+  auto st = db.Use("SELECT value FROM meta WHERE key=?1");
+  if (!st.ok()) return std::move(st).error();
+  (*st)->Bind(1, key);
+  return store::FirstRow<std::string>(**st, [](const store::Statement& r) { return r.Text(0); });
+}
 
+Result<GroupChanges> ApplyGenesis(store::Database& db, const ChainParams& params, const ModuleRegistry& registry,
+                                  const Genesis& genesis) {
   store::Transaction tx(db);
   if (!tx.ok()) return tx.status().error();
-  auto put_meta = [&](const char* k, const std::string& v) -> Status {
-    auto st = db.Prepare("INSERT INTO meta (key, value) VALUES (?, ?)");
-    if (!st.ok()) return std::move(st).error();
-    st->Bind(1, std::string_view(k)).Bind(2, v);
-    return st->Run();
-  };
-  KRAY_TRY(put_meta("genesis_hash", g->hash_hex));
-  KRAY_TRY(put_meta("chain_id", g->chain_id));
-  KRAY_TRY(put_meta("genesis_timestamp", std::to_string(g->timestamp)));
-  std::map<std::string, Amount> totals;
-  for (const auto& a : params.assets) totals[a.symbol] = 0;
-  auto ins_acct =
-      db.Prepare("INSERT INTO accounts (account_id, l1_address, pubkey, nonce, created_at) VALUES (?,?,?,0,?)");
-  auto ins_bal = db.Prepare("INSERT INTO balances (account_id, asset, available) VALUES (?,?,?)");
-  if (!ins_acct.ok()) return std::move(ins_acct).error();
-  if (!ins_bal.ok()) return std::move(ins_bal).error();
-  for (const auto& a : g->accounts) {
-    std::string id = AccountIdFromAddress(a.l1_address);
-    ins_acct->Bind(1, id).Bind(2, a.l1_address);
-    if (a.pubkey_hex.empty())
-      ins_acct->BindNull(3);
-    else
-      ins_acct->Bind(3, a.pubkey_hex);
-    ins_acct->Bind(4, g->timestamp);
-    KRAY_TRY(ins_acct->Run());
-    for (const auto& [asset, amt] : a.balances) {
-      ins_bal->Bind(1, id).Bind(2, asset).Bind(3, static_cast<std::int64_t>(amt));
-      KRAY_TRY(ins_bal->Run());
-      auto sum = CheckedAdd(totals[asset], amt);
-      if (!sum) return Bad("total " + asset + " exceeds 2^63-1");
-      totals[asset] = *sum;
-    }
-  }
-  auto ins_sup = db.Prepare("INSERT INTO supply (asset, genesis_total) VALUES (?, ?)");
-  if (!ins_sup.ok()) return std::move(ins_sup).error();
-  for (const auto& [asset, total] : totals) {
-    ins_sup->Bind(1, asset).Bind(2, static_cast<std::int64_t>(total));
-    KRAY_TRY(ins_sup->Run());
-  }
+  auto existing = ReadMeta(db, "genesis_hash");
+  if (!existing.ok()) return std::move(existing).error();
+  if (existing->has_value()) return Error::Internal("genesis: the store already has a genesis");
+  Executor exec(db, params, registry);
+  KRAY_TRY(exec.ApplyGenesis(genesis));
+  auto changes = exec.FinishGroup();
+  if (!changes.ok()) return std::move(changes).error();
+  KRAY_TRY(PutMeta(db, "genesis_hash", genesis.hash_hex));
+  KRAY_TRY(PutMeta(db, "chain_id", genesis.chain_id));
+  KRAY_TRY(PutMeta(db, "genesis_timestamp", std::to_string(genesis.timestamp)));
+  KRAY_TRY(PutMeta(db, "genesis_file", genesis.bytes));
   KRAY_TRY(tx.Commit());
-  return g->hash_hex;
+  return changes;
 }
 
 }  // namespace kray::state

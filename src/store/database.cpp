@@ -6,8 +6,6 @@
 #include <cctype>
 #include <string>
 
-#include "migrations.h"
-
 namespace kray::store {
 namespace {
 
@@ -16,8 +14,9 @@ Error SqlError(sqlite3* db, int rc, std::string_view what) {
   msg += ": ";
   msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   msg += " (sqlite rc=" + std::to_string(rc) + ")";
-  if (rc == SQLITE_CONSTRAINT || (rc & 0xff) == SQLITE_CONSTRAINT)
-    return Error{ErrorKind::kConflict, "constraint_violation", msg};
+  // A constraint that fires is a bug in the code that wrote (domain rules are
+  // checked before writing), so it is internal, never a client's 409.
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) return Error{ErrorKind::kInternal, "store_constraint", msg};
   if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
     return Error{ErrorKind::kUnavailable, "store_busy", msg};
   return Error{ErrorKind::kInternal, "store_error", msg};
@@ -33,6 +32,10 @@ Result<Synchronous> ParseSynchronous(std::string_view text) {
   if (up == "EXTRA") return Synchronous::kExtra;
   return Error::Invalid("invalid_synchronous",
                         "synchronous must be NORMAL, FULL or EXTRA, got '" + std::string(text) + "'");
+}
+
+int StoreVersion() {
+  return kStoreFormat;
 }
 
 // ---------------- Statement ----------------
@@ -68,6 +71,9 @@ Statement& Statement::BindBlob(int idx, ByteSpan v) {
   int rc = sqlite3_bind_blob(stmt_, idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
   if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
   return *this;
+}
+Statement& Statement::BindTextOrNull(int idx, std::string_view v) {
+  return v.empty() ? BindNull(idx) : Bind(idx, v);
 }
 Statement& Statement::BindNull(int idx) {
   int rc = sqlite3_bind_null(stmt_, idx);
@@ -152,16 +158,31 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   KRAY_TRY(db->Exec("PRAGMA cache_size=-" + std::to_string(opts.cache_size_kib)));
   KRAY_TRY(db->Exec("PRAGMA mmap_size=" + std::to_string(opts.mmap_size)));
   if (!opts.read_only) KRAY_TRY(db->Exec("PRAGMA wal_autocheckpoint=" + std::to_string(opts.wal_autocheckpoint)));
-  // Refuse a datadir from a newer binary even when not migrating.
-  auto uv = db->UserVersion();
-  if (!uv.ok()) return std::move(uv).error();
-  if (*uv > StoreVersion()) {
-    return Error{ErrorKind::kUnavailable, "store_too_new",
-                 "datadir was created by a newer krayd (store version " + std::to_string(*uv) +
-                     ", this binary supports " + std::to_string(StoreVersion()) + "): " + path};
-  }
-  if (opts.migrate && !opts.read_only) KRAY_TRY(db->Migrate());
+  KRAY_TRY(db->CheckFormat(!opts.read_only));
   return db;
+}
+
+Status Database::CheckFormat(bool writable) {
+  auto uv = UserVersion();
+  if (!uv.ok()) return std::move(uv).error();
+  if (*uv == 0 && writable) {
+    // A new file (or one without krayd tables): stamp the current format.
+    auto tables = QueryInt(*this, "SELECT COUNT(*) FROM sqlite_master WHERE type='table'");
+    if (!tables.ok()) return std::move(tables).error();
+    if (*tables == 0) return Exec("PRAGMA user_version=" + std::to_string(kStoreFormat));
+  }
+  if (*uv > kStoreFormat) {
+    return Error{ErrorKind::kUnavailable, "store_too_new",
+                 "datadir was created by a newer krayd (store format " + std::to_string(*uv) +
+                     ", this binary supports " + std::to_string(kStoreFormat) + "): " + path_};
+  }
+  if (*uv != kStoreFormat && !(*uv == 0 && !writable)) {
+    return Error{ErrorKind::kUnavailable, "store_incompatible",
+                 "store format " + std::to_string(*uv) + " of " + path_ +
+                     " predates the operation log (krayd 0.1): its history cannot be replayed by this version. "
+                     "Start a new datadir; the old one is left untouched"};
+  }
+  return Ok();
 }
 
 Database::~Database() {
@@ -190,7 +211,7 @@ Result<Statement> Database::Prepare(std::string_view sql) {
   return Statement(st, db_);
 }
 
-Result<Statement*> Database::Cached(const std::string& sql) {
+Result<StatementHandle> Database::Use(const std::string& sql) {
   auto it = cache_.find(sql);
   if (it == cache_.end()) {
     auto st = Prepare(sql);
@@ -199,40 +220,59 @@ Result<Statement*> Database::Cached(const std::string& sql) {
   } else {
     it->second->Reset();
   }
-  return it->second.get();
+  return StatementHandle(it->second.get());
 }
 
 Result<int> Database::UserVersion() {
-  auto st = Prepare("PRAGMA user_version");
-  if (!st.ok()) return std::move(st).error();
-  auto r = st->Step();
-  if (!r.ok()) return std::move(r).error();
-  return static_cast<int>(st->Int64(0));
+  auto v = QueryInt(*this, "PRAGMA user_version");
+  if (!v.ok()) return std::move(v).error();
+  return static_cast<int>(*v);
 }
 
-Status Database::Migrate() {
-  auto uv = UserVersion();
-  if (!uv.ok()) return std::move(uv).error();
-  if (*uv > StoreVersion()) {
+Result<int> Database::ComponentVersion(std::string_view component) {
+  auto exists = QueryInt(*this, "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name='schema_versions'");
+  if (!exists.ok()) return std::move(exists).error();
+  if (*exists == 0) return 0;
+  auto st = Prepare("SELECT version FROM schema_versions WHERE component=?1");
+  if (!st.ok()) return std::move(st).error();
+  st->Bind(1, component);
+  auto v = FirstRow<int>(*st, [](const Statement& r) { return static_cast<int>(r.Int64(0)); });
+  if (!v.ok()) return std::move(v).error();
+  return v->value_or(0);
+}
+
+Status Database::Migrate(std::string_view component, std::span<const Migration> migrations) {
+  std::vector<Migration> sorted(migrations.begin(), migrations.end());
+  std::sort(sorted.begin(), sorted.end(), [](const Migration& a, const Migration& b) { return a.version < b.version; });
+  int newest = sorted.empty() ? 0 : sorted.back().version;
+  auto recorded = ComponentVersion(component);
+  if (!recorded.ok()) return std::move(recorded).error();
+  if (*recorded > newest) {
     return Error{ErrorKind::kUnavailable, "store_too_new",
-                 "datadir was created by a newer krayd (store version " + std::to_string(*uv) +
-                     ", this binary supports " + std::to_string(StoreVersion()) + "): " + path_};
+                 "the " + std::string(component) + " tables of " + path_ + " are at schema version " +
+                     std::to_string(*recorded) + ", this binary knows up to " + std::to_string(newest)};
   }
-  for (const auto& m : detail::EmbeddedMigrations()) {
-    if (m.version <= *uv) continue;
+  for (const auto& m : sorted) {
+    if (m.version <= *recorded) continue;
     Transaction tx(*this);
     if (!tx.ok()) return tx.status();
+    KRAY_TRY(
+        Exec("CREATE TABLE IF NOT EXISTS schema_versions (component TEXT PRIMARY KEY, version INTEGER NOT NULL) "
+             "WITHOUT ROWID"));
     // Re-check under the write lock: another process may have migrated.
-    auto cur = UserVersion();
+    auto cur = ComponentVersion(component);
     if (!cur.ok()) return std::move(cur).error();
     if (*cur >= m.version) continue;
     Status s = Exec(m.sql);
     if (!s.ok()) {
       Error e = s.error();
-      e.message = "migration " + std::string(m.name) + " failed: " + e.message;
+      e.message = "migration " + std::string(component) + "/" + std::string(m.name) + " failed: " + e.message;
       return e;
     }
-    KRAY_TRY(Exec("PRAGMA user_version=" + std::to_string(m.version)));
+    auto up = Prepare("INSERT OR REPLACE INTO schema_versions (component, version) VALUES (?1, ?2)");
+    if (!up.ok()) return std::move(up).error();
+    up->Bind(1, component).Bind(2, static_cast<std::int64_t>(m.version));
+    KRAY_TRY(up->Run());
     KRAY_TRY(tx.Commit());
   }
   return Ok();
@@ -246,6 +286,29 @@ int Database::Changes() const {
 }
 bool Database::InTransaction() const {
   return sqlite3_get_autocommit(db_) == 0;
+}
+
+Status ForEachRow(Statement& s, const std::function<Status(const Statement&)>& row) {
+  for (;;) {
+    auto more = s.Step();
+    if (!more.ok()) return std::move(more).error();
+    if (!*more) break;
+    Status st = row(s);
+    if (!st.ok()) {
+      s.Reset();
+      return st;
+    }
+  }
+  s.Reset();
+  return Ok();
+}
+
+Result<std::int64_t> QueryInt(Database& db, const std::string& sql, std::int64_t fallback) {
+  auto st = db.Use(sql);
+  if (!st.ok()) return std::move(st).error();
+  auto v = FirstRow<std::int64_t>(**st, [&](const Statement& r) { return r.IsNull(0) ? fallback : r.Int64(0); });
+  if (!v.ok()) return std::move(v).error();
+  return v->value_or(fallback);
 }
 
 // ---------------- Transaction ----------------
@@ -270,6 +333,30 @@ void Transaction::Rollback() {
   if (done_) return;
   done_ = true;
   if (db_.InTransaction()) (void)db_.Exec("ROLLBACK");
+}
+
+ReadTransaction::ReadTransaction(Database& db) : db_(db), begin_(db.Exec("BEGIN")) {}
+ReadTransaction::~ReadTransaction() {
+  if (begin_.ok() && db_.InTransaction()) (void)db_.Exec("COMMIT");
+}
+
+Savepoint::Savepoint(Database& db, std::string name)
+    : db_(db), name_(std::move(name)), begin_(db.Exec("SAVEPOINT " + name_)) {
+  if (!begin_.ok()) done_ = true;
+}
+Savepoint::~Savepoint() {
+  if (!done_) Rollback();
+}
+Status Savepoint::Release() {
+  if (done_) return Error::Internal("savepoint " + name_ + " already finished");
+  done_ = true;
+  return db_.Exec("RELEASE " + name_);
+}
+void Savepoint::Rollback() {
+  if (done_) return;
+  done_ = true;
+  (void)db_.Exec("ROLLBACK TO " + name_);
+  (void)db_.Exec("RELEASE " + name_);
 }
 
 }  // namespace kray::store

@@ -34,6 +34,8 @@ struct Config {
   std::uint64_t maxbatchtxs = 10000;   // max txs per rollup batch
   std::string portfile;                // write the bound port here after listening
   int rpctimeout = 30;                 // seconds: header / body read timeout
+  bool acceptlegacy = true;            // accept legacy-signed transfers (docs/SIGNING.md)
+  std::int64_t clockoffset = 0;        // regtest only: seconds added to the sequencer's clock
 
   // Positional words on the command line (e.g. "checkconservation").
   std::vector<std::string> commands;

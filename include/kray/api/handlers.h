@@ -1,5 +1,6 @@
 // Route registration for the REST API handlers. Handlers are thin: parse and
-// validate the request, make one Ledger call, map the typed result to JSON.
+// validate the request, make one domain call (the Ledger for state, the
+// rollup index for batches and proofs), map the typed result to JSON.
 // The ApiContext must outlive the Router that the handlers are added to.
 #pragma once
 
@@ -9,6 +10,9 @@
 namespace kray::state {
 class Ledger;
 }
+namespace kray::rollup {
+class Rollup;
+}
 
 namespace kray::api {
 
@@ -16,6 +20,7 @@ class Router;
 
 struct ApiContext {
   state::Ledger* ledger = nullptr;
+  rollup::Rollup* rollup = nullptr;
   std::string rpctoken;         // operator token ("" = operator endpoints disabled)
   std::string version;          // krayd version string
   std::int64_t started_at = 0;  // unix seconds
@@ -28,6 +33,10 @@ void RegisterNodeRoutes(Router& router, const ApiContext& ctx);
 void RegisterAccountRoutes(Router& router, const ApiContext& ctx);
 // POST /api/transaction/{send,batch,estimate-gas}, GET /api/transaction/{:hash,pending,stats}.
 void RegisterTransactionRoutes(Router& router, const ApiContext& ctx);
+// Every registered operation type, one rule (docs/SIGNING.md):
+// GET /api/operation/types, POST /api/operation/message,
+// POST /api/operation/submit.
+void RegisterOperationRoutes(Router& router, const ApiContext& ctx);
 
 // All of the above, plus the rollup routes (kray/api/handlers_rollup.h).
 void RegisterAllRoutes(Router& router, const ApiContext& ctx);

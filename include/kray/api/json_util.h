@@ -44,6 +44,8 @@ Result<std::uint64_t> RequireU64(const Json& obj, std::string_view key);
 // Query parameter as a bounded int: absent -> fallback; non-numeric or out of
 // [min, max] -> 400 invalid_field naming `key`.
 Result<int> QueryInt(const HttpRequest& req, std::string_view key, int fallback, int min, int max);
+// Query parameter as a canonical decimal u64 (a cursor); absent -> 0.
+Result<std::uint64_t> QueryU64(const HttpRequest& req, std::string_view key);
 
 // {"error": message, "code": code} with HttpStatusFor(kind). Internal errors
 // are logged here.

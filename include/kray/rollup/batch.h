@@ -1,5 +1,6 @@
-// Batches: tx root, L1 anchor payload, and the read side of the batches
-// table (docs/ROLLUP.md, "Batches" and "Anchor payload").
+// Batches: tx root, L1 anchor payload, and reads of the rollup index
+// (<datadir>/rollup.sqlite): batch headers, the index's position, proofs
+// (docs/ROLLUP.md, "Batches", "Proofs", "Anchor payload").
 #pragma once
 
 #include <cstdint>
@@ -10,7 +11,7 @@
 #include "kray/core/bytes.h"
 #include "kray/core/result.h"
 #include "kray/rollup/smt.h"
-#include "kray/state/types.h"
+#include "kray/state/operation.h"
 
 namespace kray::store {
 class Database;
@@ -21,15 +22,15 @@ namespace kray::rollup {
 inline constexpr std::string_view kTxRootLeafTag = "KRAY/txroot/leaf";
 inline constexpr std::string_view kTxRootNodeTag = "KRAY/txroot/node";
 
-// The 32 bytes a tx contributes to the tx root: the tx_hash decoded from hex
-// when it is 64 hex chars, else SHA256(utf8(tx_hash)) (system records).
-Hash256 TxHashBytes(std::string_view tx_hash_hex);
-// Binary Merkle root over tx hashes in order:
+// Binary Merkle root over a batch's operation record hashes
+// (state::OperationRecordHash), in seq order:
 //   level 0: TaggedHash("KRAY/txroot/leaf", h_i)
 //   parent:  TaggedHash("KRAY/txroot/node", left || right)
 //   an odd last node is carried up unchanged (never duplicated);
-//   the root of one tx is its leaf hash; of zero txs, 32 zero bytes.
-Hash256 TxRoot(const std::vector<Hash256>& tx_hashes);
+//   the root of one operation is its leaf hash; of zero, 32 zero bytes.
+Hash256 TxRoot(const std::vector<Hash256>& record_hashes);
+// TxRoot of the operations' record hashes.
+Hash256 OperationsTxRoot(const std::vector<state::Operation>& ops);
 
 // Anchor payload (77 bytes): "KRAY" || u8(version = 1) || u64be(batch number)
 //   || state_root (32) || tx_root (32).
@@ -49,62 +50,51 @@ struct BatchHeader {
   std::int64_t number = 0;
   std::string prev_state_root, state_root, tx_root;  // hex
   std::int64_t tx_count = 0, first_seq = 0, last_seq = 0;
-  Amount gas_collected = 0, gas_burned = 0, gas_distributed = 0, gas_retained = 0;
+  Amount gas_collected = 0, gas_burned = 0, gas_retained = 0;
   std::int64_t created_at = 0;
-  std::string anchor_status;  // built | anchored | finalized
+  std::string anchor_status = "built";  // built | anchored | finalized
   std::optional<std::string> anchor_txid;
   std::optional<std::int64_t> anchor_height;
   Bytes anchor_payload;  // AnchorPayload(number, state_root, tx_root)
 };
 
-// The rollup's running state (rollup_state row).
+// The rollup index's position (rollup_state row).
 struct RollupStatus {
-  std::string genesis_root, state_root;  // hex
-  std::int64_t open_batch = 1, open_since = 0, last_seq = 0, base_seq = 0;
+  std::string genesis_hash;              // the state store it follows
+  std::string genesis_root, state_root;  // hex; state_root = head (after applied_seq)
+  std::int64_t open_batch = 1, open_since = 0;
+  std::int64_t batched_seq = 0;  // last operation inside a closed batch
+  std::int64_t applied_seq = 0;  // last operation whose changes are in the tree
   std::int64_t last_batch() const { return open_batch - 1; }
 };
 
-// --- reads (any connection holding the schema) ---
-// NotFound "rollup_not_initialized" before the rollup was attached.
+// --- reads (any connection to rollup.sqlite) ---
+// NotFound "rollup_not_initialized" before the index was created.
 Result<RollupStatus> GetRollupStatus(store::Database& db);
-// Newest first. limit 1..500.
-Result<std::vector<BatchHeader>> ListBatches(store::Database& db, int limit, int offset);
+// Newest first; keyset paging: numbers below `before` (0: from the newest). limit 1..500.
+Result<std::vector<BatchHeader>> ListBatches(store::Database& db, int limit, std::int64_t before, int offset);
 Result<std::int64_t> CountBatches(store::Database& db);
 // NotFound "batch_not_found".
 Result<BatchHeader> GetBatch(store::Database& db, std::int64_t number);
-Result<std::vector<std::string>> BatchTxHashes(store::Database& db, const BatchHeader& batch);
-// Every record of the batch, in seq order, as stored (signature included).
-Result<std::vector<state::TxRecord>> BatchTransactions(store::Database& db, const BatchHeader& batch);
-// Records with first_seq <= seq <= last_seq (any batch state).
-Result<std::vector<state::TxRecord>> TransactionsInRange(store::Database& db, std::int64_t first_seq,
-                                                         std::int64_t last_seq);
+// The batch that contains operation `seq`, or nullopt (not batched yet).
+Result<std::optional<std::int64_t>> BatchOfSeq(store::Database& db, std::int64_t seq);
 
-// An account creation or key binding (not a tx; see rollup.h). Replay rule:
-// applied after tx `after_seq`, included in batch `batch`'s state root.
-struct AccountEvent {
-  std::int64_t id = 0;
-  std::string account_id, l1_address, pubkey;  // pubkey "" = none
-  std::int64_t after_seq = 0, batch = 0;
-};
-// Events of one batch (batch 0 = already in the genesis tree), in order.
-Result<std::vector<AccountEvent>> BatchAccountEvents(store::Database& db, std::int64_t batch);
-// The genesis tree's leaf preimages (version 0), sorted by key.
-Result<std::vector<Bytes>> GenesisLeaves(store::Database& db);
-
-// A proof of one account at a batch (or at the current state).
-struct AccountProof {
-  std::string account_id;
-  std::int64_t batch = 0;  // 0 = genesis, or the current open state (see at_head)
+// A proof of one leaf at a batch (or at the index's head).
+struct LeafProof {
+  state::LeafId leaf;
+  std::int64_t batch = 0;  // 0 = genesis; with at_head: the last closed batch
   bool at_head = false;
   std::string root;  // hex root the proof is against
   SmtProof proof;
-  Bytes leaf_data;  // empty when the account is absent at that batch
+  Bytes leaf_data;  // empty when the leaf is absent at that point
 };
-// batch: nullopt = the current state. Uses the versioned node table, so any
-// past batch works. NotFound "batch_not_found".
-Result<AccountProof> ProveAccount(store::Database& db, std::string_view account_id, std::optional<std::int64_t> batch);
-// Checks an AccountProof offline: the leaf data hashes to the proven value,
-// belongs to `account_id`, and the proof verifies against `root`.
-Status VerifyAccountProof(const AccountProof& p, const Hash256& root);
+// batch: nullopt = the index's head. Any past batch works (versioned nodes).
+// NotFound "batch_not_found".
+Result<LeafProof> ProveLeaf(store::Database& db, const state::LeafId& leaf, std::optional<std::int64_t> batch);
+// Checks a proof offline against `root`, and that it is a proof for
+// `expected` (a proof for another leaf never passes): the leaf data hashes to
+// the proven value and, for core leaves, decodes to the expected id.
+// Invalid "proof_invalid".
+Status VerifyLeafProof(const LeafProof& p, const state::LeafId& expected, const Hash256& root);
 
 }  // namespace kray::rollup

@@ -1,69 +1,89 @@
-// The rollup engine: keeps the state tree in step with the ledger and closes
-// batches. Runs on the sequencer thread through state::CommitObserver, inside
-// the sequencer's write transactions, so the tree, the batch rows and the
-// state they commit to are always committed together (or not at all).
+// The rollup index: follows the ledger's operation log from its own position
+// and keeps the state tree and the batches in its own store,
+// <datadir>/rollup.sqlite, as Bitcoin Core's indexes follow the chain
+// (docs/ROLLUP.md, "The index").
 //
-// Change tracking: SQLite triggers (schema/002_rollup.sql) record every
-// changed account in rollup_dirty and every account creation / key binding
-// in rollup_account_events, in the same transaction as the change (so also
-// changes made outside a tx, or behind the node's back). Per group the
-// observer only orders the new events against the group's txs and checks the
-// batch size; the tree is brought up to date from rollup_dirty on every tick
-// (about once a second, so the head root lags by <= ~1 s) and always right
-// before a batch is closed, so every batch's state root is exact.
+// The ledger publishes each committed group's change set (the operations and
+// every changed leaf with its new data); the index applies it on its own
+// thread, off the request path, closes batches at group boundaries (when the
+// open batch holds maxbatchtxs operations, or batchinterval seconds passed),
+// and persists the tree about once a second and at every batch close. After
+// an unclean stop it catches up from the log: the operations after its
+// position name the leaves they changed, read again from the state store.
+// Edits made to the state store behind the node's back are not detected
+// here; `krayd verify` replays the log and is the tool for that.
 //
-// Thread-safety: one Rollup per Ledger; its observer methods are called by
-// the sequencer only. Reads go through the free functions in batch.h.
+// Thread-safety: Open/Close/Sync/CloseBatchNow from any one thread; reads
+// (WithReader) from any thread.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "kray/rollup/batch.h"
-#include "kray/rollup/node_store.h"
+#include "kray/state/changes.h"
 #include "kray/state/ledger.h"
+#include "kray/store/database.h"
 
 namespace kray::rollup {
 
 struct RollupOptions {
   std::int64_t batch_interval = 3600;      // seconds (config key batchinterval)
-  std::int64_t max_batch_txs = 10000;      // config key maxbatchtxs
+  std::int64_t max_batch_txs = 10000;      // operations (config key maxbatchtxs)
   std::size_t max_cached_nodes = 4000000;  // tree cache bound (~150 bytes/node)
+  std::int64_t persist_interval_ms = 1000;
 };
 
-class Rollup : public state::CommitObserver {
+class Rollup : public state::ChangeListener {
  public:
-  explicit Rollup(RollupOptions options);
+  // Opens (or creates) the index next to the ledger's store, checks that it
+  // follows this store (same genesis; "rollup_mismatch" otherwise), builds
+  // the genesis tree on first run, catches up with operations it has not
+  // applied yet, subscribes to the ledger and starts its thread. Call before
+  // the ledger accepts writes. A missing index for a store that already has
+  // operations is refused ("rollup_missing"): batch roots may already be
+  // anchored and cannot be re-decided.
+  static Result<std::unique_ptr<Rollup>> Open(state::Ledger& ledger, const RollupOptions& options);
+  // Applies what it was given, persists, stops the thread. Destroy the
+  // Ledger first: it publishes to the index until its sequencer stops.
   ~Rollup() override;
 
-  // Initialises the rollup on the ledger's writer (first run: builds the tree
-  // over the current state as version 0, the "genesis root"), then registers
-  // itself as the ledger's commit observer. Call once, before serving writes.
-  Status Attach(state::Ledger& ledger);
+  void OnGroupCommitted(const state::GroupChanges& changes) override;
 
-  // Creates rollup_state and the version-0 tree if absent (idempotent).
-  Status Init(store::Database& db, std::int64_t now);
+  // Runs `fn` with a read connection to rollup.sqlite.
+  Status WithReader(const std::function<Status(store::Database&)>& fn) const;
 
-  Status OnGroupApplied(store::Database& db, const std::vector<state::TxRecord>& txs,
-                        const std::set<std::string>& touched_accounts) override;
-  Status OnTick(store::Database& db, std::int64_t now) override;
+  // Called on the index thread after each batch is closed and persisted.
+  void SetBatchListener(std::function<void(const BatchHeader&)> listener);
 
-  // Brings the tree up to date and closes the open batch now if it holds any
-  // tx (returns nullopt if it is empty). Inside a write transaction.
-  Result<std::optional<BatchHeader>> CloseBatch(store::Database& db, std::int64_t now);
+  // Waits until every group committed before the call is applied and
+  // persisted (tests, tools, shutdown).
+  Status Sync();
+  // Closes the open batch now if it holds operations (after Sync); returns
+  // it, or nullopt when it is empty.
+  Result<std::optional<BatchHeader>> CloseBatchNow();
+
+  std::string path() const;
+
+  struct Impl;
 
  private:
-  Status Sync(store::Database& db, RollupStatus& st);
-  RollupOptions opts_;
-  std::unique_ptr<SqliteNodeStore> sql_;
-  std::unique_ptr<CachedNodeStore> cache_;
+  explicit Rollup(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
-// Applies pending changes (rollup_dirty accounts and all supply rows) to the
-// tree in `nodes`, and records leaf preimages at `version` in
-// rollup_leaf_data when `record_leaves`. Shared by the observer and by
-// `krayd verify`. Returns the new root.
-Result<Hash256> ApplyDirtyToTree(store::Database& db, NodeStore& nodes, std::int64_t version, bool record_leaves);
+// The index's schema (schema/rollup/*.sql), applied to rollup.sqlite.
+std::span<const store::Migration> RollupMigrations();
+
+// Encodes the current data of every given leaf from a state store.
+Result<std::vector<state::LeafChange>> EncodeLeaves(store::Database& state_db, const state::ModuleRegistry& registry,
+                                                    const std::vector<state::LeafId>& leaves);
+// Every leaf of a state store (all registered types), sorted by key.
+Result<std::vector<state::LeafChange>> AllLeaves(store::Database& state_db, const state::ModuleRegistry& registry);
+// Applies leaf changes to a tree; returns the new root.
+Result<Hash256> ApplyLeafChanges(NodeStore& nodes, const std::vector<state::LeafChange>& changes);
 
 }  // namespace kray::rollup

@@ -1,4 +1,4 @@
-// Domain types of the state module (accounts, balances, transactions). No
+// Domain types of the state module (accounts, balances, receipts, stats). No
 // JSON, no HTTP, no SQLite here.
 #pragma once
 
@@ -9,7 +9,6 @@
 
 #include "kray/core/amount.h"
 #include "kray/core/params.h"
-#include "kray/crypto/secp256k1.h"
 
 namespace kray::state {
 
@@ -30,58 +29,11 @@ struct Account {
   Balance BalanceOf(const std::string& asset) const;
 };
 
-enum class SigScheme { kLegacy, kV1 };
-std::string_view SigSchemeName(SigScheme s);  // "legacy" | "v1"
-
-// A signed transfer as received. from/to exactly as sent (id or L1 address).
-struct TransferTx {
-  std::string from, to;
-  std::string asset = "KRAY";
-  Amount amount = 0;
-  std::uint64_t nonce = 0;
-  TxType type = TxType::kTransfer;  // decides the gas; the move is a transfer
-  std::string data;                 // opaque memo, <= 1024 bytes
-  crypto::SchnorrSig signature{};
-  SigScheme scheme = SigScheme::kLegacy;
-};
-
-struct Receipt {
-  std::string tx_hash;
-  std::string status;  // "confirmed"
-  std::string from_id, to_id, asset;
-  Amount amount = 0, gas_fee = 0;
-  std::uint64_t new_nonce = 0;  // the sender's next nonce after this tx
-  std::int64_t confirmed_at = 0;
-  std::uint64_t seq = 0;
-};
-
-// One row of the transactions table.
-struct TxRecord {
-  std::uint64_t seq = 0;  // global apply order, strictly increasing
-  std::string tx_hash;    // hex
-  std::string type;       // TxTypeName or a module's own type ("deposit", ...)
-  std::string from_id, to_id;
-  std::string to_address;  // recipient L1 address when the tx named it by address, else ""
-  // For legacy-signed txs: from/to exactly as sent (the legacy message covers
-  // them), so replay can re-verify the signature. Empty for v1.
-  std::string signed_from, signed_to;
-  std::string asset;
-  Amount amount = 0, gas_fee = 0;
-  std::uint64_t nonce = 0;
-  std::string signature;   // hex, empty for operator/system txs
-  std::string sig_scheme;  // "legacy" | "v1" | "" (system)
-  std::string data;
-  std::string status;  // "confirmed" (stored) | "pending" (Pending())
-  std::int64_t created_at = 0, confirmed_at = 0;
-  std::int64_t batch_id = -1;  // -1 until a rollup batch includes it
-};
-
 struct AccountStats {
   std::string account_id;
   std::uint64_t tx_count = 0, sent_count = 0, received_count = 0;
   Amount gas_spent = 0;
   std::uint64_t deposit_count = 0, withdrawal_count = 0;
-  Amount deposited = 0, withdrawn = 0;  // sums of amount, per any asset (credits)
 };
 
 struct TxStats {
@@ -95,13 +47,13 @@ struct TxStats {
 };
 
 // Conservation per asset:
-//   balances (available+staked+locked) + fee_pool + burned + extra terms
+//   balances (available+staked+locked) + fee_pool + burned + module terms
 //     == genesis_total + minted
 struct ConservationLine {
   std::string asset;
   Amount genesis = 0, minted = 0;
   Amount balances = 0, fee_pool = 0, burned = 0;
-  std::map<std::string, Amount> extra;  // module-held sums (pools, escrows, ...)
+  std::map<std::string, Amount> extra;  // module-held value by term name (pools, escrows, ...)
   bool ok = false;
 };
 struct ConservationReport {

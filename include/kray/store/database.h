@@ -1,17 +1,26 @@
 // SQLite RAII wrapper used by every module that owns tables. sqlite3.h stays
 // in database.cpp; callers see Database / Statement / Transaction only.
 //
+// Errors: every failure is an Error of kind kInternal ("store_error", or
+// "store_constraint" when a constraint such as CHECK (available >= 0) or
+// UNIQUE fires: a storage error is a bug or an I/O failure, never a state
+// conflict the client caused) or kUnavailable ("store_busy" after the busy
+// timeout). Domain code checks its own rules before writing.
+//
 // Thread-safety: a Database (and its Statements) must be used by one thread at
 // a time. Readers open their own Database on the same file (WAL mode lets
 // them read concurrently with the single writer).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "kray/core/bytes.h"
 #include "kray/core/result.h"
@@ -21,9 +30,11 @@ struct sqlite3_stmt;
 
 namespace kray::store {
 
-// Number of the newest schema migration compiled into this binary
-// (schema/NNN_*.sql, highest NNN).
-int StoreVersion();
+// Layout generation of a krayd store file (PRAGMA user_version). Files of
+// generations 1 and 2 (krayd 0.1, before the operation log) are refused with
+// "store_incompatible"; newer ones with "store_too_new".
+inline constexpr int kStoreFormat = 3;
+int StoreVersion();  // == kStoreFormat
 
 enum class Synchronous { kNormal, kFull, kExtra };
 // "NORMAL" | "FULL" | "EXTRA" (case-insensitive); error "invalid_synchronous".
@@ -33,7 +44,6 @@ struct OpenOptions {
   Synchronous synchronous = Synchronous::kFull;
   int busy_timeout_ms = 5000;
   bool read_only = false;              // open SQLITE_OPEN_READONLY (file must exist)
-  bool migrate = true;                 // apply embedded migrations on open (ignored if read_only)
   int cache_size_kib = 65536;          // PRAGMA cache_size (page cache per connection)
   std::int64_t mmap_size = 268435456;  // PRAGMA mmap_size (0 = off)
   // PRAGMA wal_autocheckpoint in pages. Larger than SQLite's 1000 so hot
@@ -41,14 +51,23 @@ struct OpenOptions {
   int wal_autocheckpoint = 16384;
 };
 
+// One schema migration of a component (a module's own tables). Components
+// version their schema independently: schema_versions(component, version).
+struct Migration {
+  int version;            // NNN of schema/<component>/NNN_name.sql, 1, 2, ...
+  std::string_view name;  // file name, for errors
+  std::string_view sql;
+};
+
 class Statement;
+class StatementHandle;
 
 class Database {
  public:
   // Opens (creating if needed) the database at `path` (":memory:" works),
-  // sets journal_mode=WAL, synchronous, foreign_keys=ON, busy_timeout, then
-  // applies pending migrations. Refuses a file whose user_version is newer
-  // than StoreVersion() (code "store_too_new").
+  // sets journal_mode=WAL, synchronous, foreign_keys=ON, busy_timeout. A new
+  // writable file is stamped with kStoreFormat; a file of another generation
+  // is refused (see kStoreFormat).
   static Result<std::unique_ptr<Database>> Open(const std::string& path, const OpenOptions& opts = {});
   ~Database();
   Database(const Database&) = delete;
@@ -60,24 +79,27 @@ class Database {
   // Prepares a new statement owned by the caller.
   Result<Statement> Prepare(std::string_view sql);
 
-  // Returns a statement cached on this connection (prepared on first use),
-  // already reset with bindings cleared. Valid until the Database is closed.
-  Result<Statement*> Cached(const std::string& sql);
+  // A statement cached on this connection (prepared on first use), borrowed
+  // for the handle's scope: it is reset and its bindings cleared when the
+  // handle is destroyed, so no read snapshot outlives the caller's use.
+  Result<StatementHandle> Use(const std::string& sql);
 
-  // PRAGMA user_version.
-  Result<int> UserVersion();
-  // Applies every embedded migration newer than user_version, each in its own
-  // transaction. Idempotent.
-  Status Migrate();
+  // Applies every migration of `component` newer than its recorded version,
+  // each in its own transaction, in version order. Idempotent. A recorded
+  // version newer than the newest given is "store_too_new".
+  Status Migrate(std::string_view component, std::span<const Migration> migrations);
+  // The component's recorded schema version (0 if none).
+  Result<int> ComponentVersion(std::string_view component);
 
   std::int64_t LastInsertRowId() const;
   int Changes() const;
   bool InTransaction() const;
   const std::string& path() const { return path_; }
-  sqlite3* raw() { return db_; }
 
  private:
   Database() = default;
+  Result<int> UserVersion();
+  Status CheckFormat(bool writable);
   sqlite3* db_ = nullptr;
   std::string path_;
   std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
@@ -95,6 +117,8 @@ class Statement {
   Statement& Bind(int idx, std::string_view v);  // text, copied
   Statement& BindBlob(int idx, ByteSpan v);      // blob, copied
   Statement& BindNull(int idx);
+  // Text, or NULL when `v` is empty.
+  Statement& BindTextOrNull(int idx, std::string_view v);
   // Any bind error is reported by the next Step().
 
   // Runs one step: true = a row is available, false = done.
@@ -107,8 +131,8 @@ class Statement {
   int ColumnCount() const;
   bool IsNull(int col) const;
   std::int64_t Int64(int col) const;
-  std::string Text(int col) const;
-  Bytes Blob(int col) const;
+  std::string Text(int col) const;  // "" for NULL
+  Bytes Blob(int col) const;        // empty for NULL
 
  private:
   friend class Database;
@@ -117,6 +141,53 @@ class Statement {
   sqlite3* db_ = nullptr;
   int bind_rc_ = 0;
 };
+
+// See Database::Use. Movable, not copyable.
+class StatementHandle {
+ public:
+  explicit StatementHandle(Statement* s) : s_(s) {}
+  StatementHandle(StatementHandle&& o) noexcept : s_(o.s_) { o.s_ = nullptr; }
+  StatementHandle& operator=(StatementHandle&&) = delete;
+  ~StatementHandle() {
+    if (s_) s_->Reset();
+  }
+  Statement& operator*() const { return *s_; }
+  Statement* operator->() const { return s_; }
+
+ private:
+  Statement* s_;
+};
+
+// Steps `s` to the end, calling `row(s)` for every row; `row` returns Status
+// (stops at the first error). The statement is reset afterwards.
+Status ForEachRow(Statement& s, const std::function<Status(const Statement&)>& row);
+
+// Collects every row through `read(s)`.
+template <class T, class F>
+Result<std::vector<T>> CollectRows(Statement& s, F read) {
+  std::vector<T> out;
+  Status st = ForEachRow(s, [&](const Statement& row) -> Status {
+    out.push_back(read(row));
+    return Ok();
+  });
+  if (!st.ok()) return std::move(st).error();
+  return out;
+}
+
+// The first row through `read(s)`, or nullopt when there is none.
+template <class T, class F>
+Result<std::optional<T>> FirstRow(Statement& s, F read) {
+  auto more = s.Step();
+  if (!more.ok()) return std::move(more).error();
+  std::optional<T> out;
+  if (*more) out = read(s);
+  s.Reset();
+  return out;
+}
+
+// The first column of the first row as an integer (`fallback` when there is
+// no row or it is NULL).
+Result<std::int64_t> QueryInt(Database& db, const std::string& sql, std::int64_t fallback = 0);
 
 // BEGIN IMMEDIATE on construction (check ok()); Commit() commits; destruction
 // without a successful Commit() rolls back.
@@ -134,6 +205,41 @@ class Transaction {
 
  private:
   Database& db_;
+  Status begin_;
+  bool done_ = false;
+};
+
+// A read transaction (BEGIN DEFERRED): every query inside it sees one
+// snapshot. Ends (COMMIT) at destruction.
+class ReadTransaction {
+ public:
+  explicit ReadTransaction(Database& db);
+  ~ReadTransaction();
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+  const Status& status() const { return begin_; }
+
+ private:
+  Database& db_;
+  Status begin_;
+};
+
+// A SAVEPOINT inside the current transaction: Release() keeps its changes,
+// destruction without Release() rolls them back (ROLLBACK TO + RELEASE).
+class Savepoint {
+ public:
+  Savepoint(Database& db, std::string name);
+  ~Savepoint();
+  Savepoint(const Savepoint&) = delete;
+  Savepoint& operator=(const Savepoint&) = delete;
+
+  const Status& status() const { return begin_; }
+  Status Release();
+  void Rollback();
+
+ private:
+  Database& db_;
+  std::string name_;
   Status begin_;
   bool done_ = false;
 };

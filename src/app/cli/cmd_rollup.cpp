@@ -8,10 +8,14 @@
 #include <set>
 #include <sstream>
 
+#include "../node/modules.h"
+#include "kray/crypto/hash.h"
 #include "kray/net/http_client.h"
 #include "kray/rollup/json.h"
-#include "kray/rollup/leaves.h"
 #include "kray/rollup/replay.h"
+#include "kray/state/leaves.h"
+#include "kray/state/request.h"
+#include "kray/state/tx_message.h"
 #include "rollup_commands.h"
 
 namespace kray::cli {
@@ -87,9 +91,9 @@ std::optional<std::string> Fetch(net::HttpClient& http, const std::string& targe
 
 json LeafJson(const Bytes& data) {
   if (data.empty()) return nullptr;
-  auto leaf = rollup::DecodeLeaf(data);
-  if (!leaf.ok()) return {{"invalid", leaf.error().message}};
-  if (leaf->type == rollup::LeafType::kSupply) {
+  auto leaf = state::DecodeLeaf(data);
+  if (!leaf.ok()) return {{"type", data[0]}, {"data_hex", ToHex(data)}};
+  if (leaf->type == state::kSupplyLeaf) {
     const auto& s = leaf->supply;
     return {{"supply", s.asset},
             {"genesis_total", std::to_string(s.genesis_total)},
@@ -111,9 +115,10 @@ json LeafJson(const Bytes& data) {
 }
 
 // The fraud proof printed on a divergence: everything another node needs to
-// check the claim, with pre-state proofs against the previous (agreed) root.
+// check the claim, with pre-state proofs (against the previous batch root,
+// which this verifier has confirmed itself) of the accounts involved.
 json FraudProof(net::HttpClient& http, rollup::ChainReplayer& replay, const rollup::BatchHeader& b,
-                const rollup::BatchContents& c, const Error& e) {
+                const std::vector<state::Operation>& ops, const Error& e) {
   json j = {{"verdict", "divergence"},
             {"batch", b.number},
             {"code", e.code},
@@ -121,21 +126,26 @@ json FraudProof(net::HttpClient& http, rollup::ChainReplayer& replay, const roll
             {"published_state_root", b.state_root},
             {"published_tx_root", b.tx_root},
             {"prev_state_root", b.prev_state_root}};
-  // Tx index, when the error names one ("... tx <i> (seq ...").
-  auto pos = e.message.find(" tx ");
-  std::int64_t idx = 0;
+  // Operation index, when the error names one ("... operation <i> (seq ...").
+  auto pos = e.message.find(" operation ");
+  std::int64_t idx = -1;
   if (pos != std::string::npos) {
-    auto end = e.message.find(' ', pos + 4);
-    if (ParseInt(std::string_view(e.message).substr(pos + 4, end - pos - 4), idx)) j["tx_index"] = idx;
+    auto start = pos + 11;
+    auto end = e.message.find(' ', start);
+    if (ParseInt(std::string_view(e.message).substr(start, end - start), idx)) j["operation_index"] = idx;
   }
-  std::set<std::string> accounts(replay.last_touched().begin(), replay.last_touched().end());
-  if (accounts.empty() && j.contains("tx_index") && idx < static_cast<std::int64_t>(c.txs.size())) {
-    accounts.insert(c.txs[static_cast<std::size_t>(idx)].from_id);
-    accounts.insert(c.txs[static_cast<std::size_t>(idx)].to_id);
+  std::set<std::string> accounts;
+  for (const auto& leaf : replay.last_touched())
+    if (leaf.type == state::kAccountLeaf) accounts.insert(leaf.id);
+  if (idx >= 0 && idx < static_cast<std::int64_t>(ops.size())) {
+    const auto& op = ops[static_cast<std::size_t>(idx)];
+    j["operation"] = json::parse(rollup::OperationJson(op), nullptr, false);
+    if (!op.signer.empty()) accounts.insert(op.signer);
+    for (const auto& [k, v] : op.fields)
+      if (state::IsAccountId(v)) accounts.insert(v);
   }
   json pre = json::array(), diff = json::array();
   for (const auto& id : accounts) {
-    if (id.empty()) continue;
     auto r = http.Get("/api/account/" + id + "/proof?batch=" + std::to_string(b.number - 1));
     if (r.ok() && r->status == 200) {
       json p = json::parse(r->body, nullptr, false);
@@ -145,10 +155,10 @@ json FraudProof(net::HttpClient& http, rollup::ChainReplayer& replay, const roll
       auto pub = http.Get("/api/account/" + id + "/proof?batch=" + std::to_string(b.number));
       Bytes published;
       if (pub.ok() && pub->status == 200) {
-        auto ap = rollup::AccountProofFromJson(pub->body);
-        if (ap.ok()) published = ap->leaf_data;
+        auto lp = rollup::LeafProofFromJson(pub->body);
+        if (lp.ok()) published = lp->leaf_data;
       }
-      Bytes mine = replay.AccountLeaf(id);
+      Bytes mine = replay.LeafData(state::LeafId{state::kAccountLeaf, id});
       if (mine != published)
         diff.push_back(json{{"account_id", id}, {"published", LeafJson(published)}, {"replayed", LeafJson(mine)}});
     }
@@ -160,8 +170,32 @@ json FraudProof(net::HttpClient& http, rollup::ChainReplayer& replay, const roll
     j["differing_leaves"] = diff;
   }
   j["pre_state_proofs"] = pre;
-  j["transactions_url"] = "/api/rollup/batch/" + std::to_string(b.number) + "/transactions";
+  j["operations_url"] = "/api/rollup/batch/" + std::to_string(b.number) + "/operations";
   return j;
+}
+
+// Every operation of batch `n`, following the pages.
+std::optional<rollup::BatchOperationsPage> FetchBatch(net::HttpClient& http, std::int64_t n, std::ostream& err) {
+  rollup::BatchOperationsPage all;
+  std::string target = "/api/rollup/batch/" + std::to_string(n) + "/operations";
+  std::optional<std::int64_t> after;
+  for (int pages = 0;; ++pages) {
+    auto body = Fetch(http, target + (after ? "?after=" + std::to_string(*after) : std::string()), err);
+    if (!body) return std::nullopt;
+    auto page = rollup::BatchOperationsFromJson(*body);
+    if (!page.ok()) {
+      err << "error: batch " << n << ": " << page.error().message << "\n";
+      return std::nullopt;
+    }
+    if (pages == 0) all.header = page->header;
+    for (auto& op : page->ops) all.ops.push_back(std::move(op));
+    // A page that makes no progress would loop forever: the node is broken.
+    if (!page->next_after || (after && *page->next_after <= *after) ||
+        all.ops.size() > static_cast<std::size_t>(all.header.tx_count))
+      break;
+    after = page->next_after;
+  }
+  return all;
 }
 
 }  // namespace
@@ -193,6 +227,10 @@ int CmdVerifyChain(const std::vector<std::string>& args, std::ostream& out, std:
     err << "error: genesis: " << genesis.error().message << "\n";
     return 1;
   }
+  if (ToHex(crypto::Sha256(AsBytes(genesis->genesis_file))) != genesis->genesis_hash) {
+    err << "error: the served genesis file does not hash to the served genesis hash\n";
+    return 2;
+  }
   auto sbody = Fetch(http, "/api/rollup/state-root", err);
   if (!sbody) return 1;
   json sr = json::parse(*sbody, nullptr, false);
@@ -202,49 +240,55 @@ int CmdVerifyChain(const std::vector<std::string>& args, std::ostream& out, std:
   }
   std::int64_t last = sr["last_batch"].get<std::int64_t>();
 
-  auto replay = rollup::ChainReplayer::Create(params, "");
+  auto replay = rollup::ChainReplayer::Create(params, app::NodeModules(), "");
   if (!replay.ok()) {
     err << "error: " << replay.error().message << "\n";
     return 1;
   }
   rollup::ChainReplayer& r = **replay;
-  Status g = r.Genesis(genesis->leaves, genesis->genesis_root, genesis->base_seq);
+  Status g = r.Genesis(genesis->genesis_file, genesis->genesis_root);
   if (!g.ok()) {
     out << json{{"verdict", "divergence"}, {"batch", 0}, {"code", g.error().code}, {"message", g.error().message}}.dump(
                2)
         << "\n";
     return 2;
   }
-  if (!a.quiet) err << "genesis: " << genesis->leaves.size() << " leaves, root " << genesis->genesis_root << " OK\n";
-  std::int64_t txs = 0;
+  if (!a.quiet) err << "genesis: root " << genesis->genesis_root << " OK\n";
+  std::int64_t total_ops = 0;
   for (std::int64_t n = 1; n <= last; ++n) {
-    auto body = Fetch(http, "/api/rollup/batch/" + std::to_string(n) + "/transactions", err);
-    if (!body) return 1;
-    auto c = rollup::BatchTransactionsFromJson(*body);
-    if (!c.ok()) {
-      err << "error: batch " << n << ": " << c.error().message << "\n";
-      return 1;
-    }
-    for (auto& ev : c->events) ev.batch = n;
-    Status s = r.Batch(c->header, c->txs, c->events);
+    auto batch = FetchBatch(http, n, err);
+    if (!batch) return 1;
+    Status s = r.Batch(batch->header, batch->ops);
     if (!s.ok()) {
-      out << FraudProof(http, r, c->header, *c, s.error()).dump(2) << "\n";
+      out << FraudProof(http, r, batch->header, batch->ops, s.error()).dump(2) << "\n";
       err << "verifychain: FAILED at batch " << n << ": " << s.error().message << "\n";
       return 2;
     }
-    txs += static_cast<std::int64_t>(c->txs.size());
+    total_ops += static_cast<std::int64_t>(batch->ops.size());
     if (!a.quiet && (n % 100 == 0 || n == last))
-      err << "batch " << n << "/" << last << ": " << txs << " txs replayed, state root " << r.root() << " OK\n";
+      err << "batch " << n << "/" << last << ": " << total_ops << " operations replayed, state root " << r.root()
+          << " OK\n";
   }
-  out << json{{"verdict", "ok"}, {"batches", last}, {"transactions", txs}, {"state_root", r.root()}}.dump(2) << "\n";
+  out << json{{"verdict", "ok"}, {"batches", last}, {"operations", total_ops}, {"state_root", r.root()}}.dump(2)
+      << "\n";
   return 0;
 }
 
+// verifyproof: the proof must be for the account asked about, at the batch
+// asked about, and verify against that batch's published root (fetched
+// separately from the proof). Without -batch: the latest closed batch.
 int CmdVerifyProof(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   RollupArgs a;
   if (!Parse(args, a, err)) return 1;
+  if (a.positional.size() != 1) {
+    err << "usage: verifyproof <address|account_id> [-batch=N] | <address|account_id> -file=<proof.json> -root=<hex>\n";
+    return 1;
+  }
+  ChainParams params;
   std::string proof_text;
   std::string root_hex = a.root;
+  std::optional<std::int64_t> want_batch = a.batch;
+  std::optional<net::HttpClient> http;
   if (!a.file.empty()) {
     if (a.file == "-") {
       proof_text.assign(std::istreambuf_iterator<char>(std::cin), {});
@@ -261,47 +305,46 @@ int CmdVerifyProof(const std::vector<std::string>& args, std::ostream& out, std:
       return 1;
     }
   } else {
-    if (a.positional.size() != 1) {
-      err << "usage: verifyproof <address|account_id> [-batch=N] | -file=<proof.json> -root=<hex>\n";
-      return 1;
-    }
     net::ClientOptions copts;
     copts.request_timeout = std::chrono::seconds(a.rpctimeout);
-    net::HttpClient http(a.rpcconnect, a.rpcport, copts);
-    std::string target = "/api/account/" + a.positional[0] + "/proof";
-    if (a.batch) target += "?batch=" + std::to_string(*a.batch);
-    auto body = Fetch(http, target, err);
-    if (!body) return 1;
-    proof_text = *body;
-    if (root_hex.empty()) {
-      // The root comes from the batch header, not from the proof response.
-      auto p = rollup::AccountProofFromJson(proof_text);
-      if (!p.ok()) {
-        err << "error: " << p.error().message << "\n";
+    http.emplace(a.rpcconnect, a.rpcport, copts);
+    auto health = Fetch(*http, "/health", err);
+    if (!health) return 1;
+    json h = json::parse(*health, nullptr, false);
+    if (!h.is_discarded() && h.contains("bitcoin_network") && h["bitcoin_network"].is_string())
+      if (auto n = ParseNetwork(h["bitcoin_network"].get<std::string>())) params.network = *n;
+    if (!want_batch) {
+      auto sb = Fetch(*http, "/api/rollup/state-root", err);
+      if (!sb) return 1;
+      json sr = json::parse(*sb, nullptr, false);
+      if (sr.is_discarded() || !sr.contains("last_batch") || !sr["last_batch"].is_number_integer()) {
+        err << "error: /api/rollup/state-root: unexpected response\n";
         return 1;
       }
-      std::optional<std::string> hb;
-      if (p->batch == 0 && !p->at_head) {
-        hb = Fetch(http, "/api/rollup/genesis", err);
-        if (!hb) return 1;
-        json j = json::parse(*hb, nullptr, false);
-        if (!j.is_discarded() && j.contains("genesis_root") && j["genesis_root"].is_string())
-          root_hex = j["genesis_root"].get<std::string>();
-      } else if (p->at_head) {
-        hb = Fetch(http, "/api/rollup/state-root", err);
-        if (!hb) return 1;
-        json j = json::parse(*hb, nullptr, false);
-        if (!j.is_discarded() && j.contains("state_root") && j["state_root"].is_string())
-          root_hex = j["state_root"].get<std::string>();
-      } else {
-        hb = Fetch(http, "/api/rollup/batch/" + std::to_string(p->batch), err);
-        if (!hb) return 1;
-        auto b = rollup::BatchFromJson(*hb);
-        if (b.ok()) root_hex = b->state_root;
-      }
+      want_batch = sr["last_batch"].get<std::int64_t>();
+    }
+    auto body = Fetch(*http, "/api/account/" + a.positional[0] + "/proof?batch=" + std::to_string(*want_batch), err);
+    if (!body) return 1;
+    proof_text = *body;
+    // The root comes from the batch header (or the genesis), never from the proof.
+    if (*want_batch == 0) {
+      auto gb = Fetch(*http, "/api/rollup/genesis", err);
+      if (!gb) return 1;
+      auto g = rollup::GenesisFromJson(*gb);
+      if (g.ok()) root_hex = g->genesis_root;
+    } else {
+      auto hb = Fetch(*http, "/api/rollup/batch/" + std::to_string(*want_batch), err);
+      if (!hb) return 1;
+      auto b = rollup::BatchFromJson(*hb);
+      if (b.ok()) root_hex = b->state_root;
     }
   }
-  auto proof = rollup::AccountProofFromJson(proof_text);
+  auto who = state::ResolveAccount(params, a.positional[0]);
+  if (!who.ok()) {
+    err << "error: " << who.error().message << "\n";
+    return 1;
+  }
+  auto proof = rollup::LeafProofFromJson(proof_text);
   if (!proof.ok()) {
     err << "error: proof: " << proof.error().message << "\n";
     return 1;
@@ -311,14 +354,19 @@ int CmdVerifyProof(const std::vector<std::string>& args, std::ostream& out, std:
     err << "error: root must be 32 bytes of hex\n";
     return 1;
   }
-  Status s = rollup::VerifyAccountProof(*proof, *root);
+  if (want_batch && (proof->at_head || proof->batch != *want_batch)) {
+    err << "error: proof INVALID: it is for batch " << proof->batch << (proof->at_head ? " (head)" : "")
+        << ", not batch " << *want_batch << "\n";
+    return 1;
+  }
+  Status s = rollup::VerifyLeafProof(*proof, state::LeafId{state::kAccountLeaf, who->account_id}, *root);
   if (!s.ok()) {
     err << "error: proof INVALID against root " << root_hex << ": " << s.error().message << "\n";
     return 1;
   }
   out << json{{"valid", true},
               {"root", root_hex},
-              {"account_id", proof->account_id},
+              {"account_id", who->account_id},
               {"batch", proof->batch},
               {"included", !proof->leaf_data.empty()},
               {"leaf", LeafJson(proof->leaf_data)}}

@@ -56,7 +56,7 @@ Node:
 Rollup (docs/ROLLUP.md):
   verifychain [-from=N] [-quiet]          replay every batch over the API, check each published root (exit 2 + fraud proof on divergence)
   verifyproof <address|account_id> [-batch=N]   fetch an account proof and check it against the batch's published root
-  verifyproof -file=<proof.json|-> -root=<hex>  check a proof offline
+  verifyproof <account> -file=<proof.json|-> -root=<hex>  check a proof offline
 
 Bitcoin (offline):
   multisig ...  decodepsbt <base64>  decoderunestone <hex>

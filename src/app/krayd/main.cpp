@@ -16,16 +16,17 @@
 #include <fstream>
 #include <iostream>
 
+#include "../node/modules.h"
 #include "kray/api/config.h"
 #include "kray/api/handlers.h"
 #include "kray/api/rate_limiter.h"
 #include "kray/api/router.h"
 #include "kray/api/server.h"
-#include "kray/state/ledger.h"
-#include "kray/store/database.h"
-
 #include "kray/rollup/rollup.h"
 #include "kray/rollup/verify.h"
+#include "kray/state/conservation.h"
+#include "kray/state/ledger.h"
+#include "kray/store/database.h"
 
 #ifndef KRAY_VERSION
 #define KRAY_VERSION "0.0.0"
@@ -53,6 +54,8 @@ kray::Result<kray::state::LedgerOptions> LedgerOptionsFrom(const kray::api::Conf
   o.synchronous = cfg.synchronous;
   o.max_group = cfg.maxgroup;
   o.read_connections = static_cast<std::size_t>(std::max(2, cfg.rpcthreads));
+  o.accept_legacy = cfg.acceptlegacy;
+  o.clock_offset = cfg.clockoffset;
   return o;
 }
 
@@ -66,10 +69,10 @@ int CheckConservationCommand(const kray::api::Config& cfg) {
   if (!std::filesystem::exists(store, ec)) return Fail("no store at " + store.string());
   kray::store::OpenOptions oo;
   oo.read_only = true;
-  oo.migrate = false;
   auto db = kray::store::Database::Open(store.string(), oo);
   if (!db.ok()) return Fail(db.error().message);
-  auto report = kray::state::CheckConservation(**db, {});
+  kray::store::ReadTransaction snapshot(**db);
+  auto report = kray::state::CheckConservation(**db, kray::app::NodeModules());
   if (!report.ok()) return Fail(report.error().message);
   std::string text = report->ToString();
   if (!text.empty() && text.back() != '\n') text += '\n';
@@ -85,15 +88,17 @@ int VerifyCommand(const kray::api::Config& cfg) {
   if (!opts.ok()) return Fail(opts.error().message);
   kray::rollup::VerifyOptions vo;
   vo.params = opts->params;
-  auto summary = kray::rollup::VerifyDatadir(cfg.datadir, vo, [](const std::string& line) {
+  auto summary = kray::rollup::VerifyDatadir(cfg.datadir, vo, kray::app::NodeModules(), [](const std::string& line) {
     std::printf("%s\n", line.c_str());
     std::fflush(stdout);
   });
   if (!summary.ok()) return Fail(summary.error().code + ": " + summary.error().message);
-  std::printf("verify: OK: %lld batches, %lld transactions, %lld account events, %lld unbatched; state root %s\n",
-              static_cast<long long>(summary->batches), static_cast<long long>(summary->transactions),
-              static_cast<long long>(summary->events), static_cast<long long>(summary->unbatched_txs),
-              summary->final_root.c_str());
+  std::printf(
+      "verify: OK: %lld batches, %lld operations (%lld after the last batch), %lld leaves match the store; "
+      "last batch root %s\n",
+      static_cast<long long>(summary->batches), static_cast<long long>(summary->operations),
+      static_cast<long long>(summary->unbatched), static_cast<long long>(summary->leaves_compared),
+      summary->final_root.c_str());
   return 0;
 }
 
@@ -135,12 +140,12 @@ int main(int argc, char** argv) {
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   kray::api::Router router;
   kray::api::RegisterAllRoutes(router, ctx);
-  // Declared before the Ledger so it outlives it (the Ledger calls it until
-  // its sequencer stops).
   kray::rollup::RollupOptions rollup_options;
   rollup_options.batch_interval = static_cast<std::int64_t>(cfg.batchinterval);
   rollup_options.max_batch_txs = static_cast<std::int64_t>(cfg.maxbatchtxs);
-  kray::rollup::Rollup rollup(rollup_options);
+  // Declared before the Ledger so it is destroyed after it: the Ledger
+  // publishes to the index until its sequencer stops.
+  std::unique_ptr<kray::rollup::Rollup> rollup;
 
   kray::api::RateLimiter limiter(cfg.ratelimit, cfg.ratelimitburst);
   kray::api::ServerOptions so;
@@ -156,13 +161,19 @@ int main(int argc, char** argv) {
     auto port = server.Listen();
     if (!port.ok()) return Fail(port.error().message);
 
-    auto opened = kray::state::Ledger::Open(*opts);
+    auto opened = kray::state::Ledger::Open(*opts, kray::app::NodeModules());
     if (!opened.ok()) return Fail(opened.error().message);
     ledger = std::move(*opened);
-    if (auto st = rollup.Attach(*ledger); !st.ok()) return Fail("rollup: " + st.error().message);
+    auto index = kray::rollup::Rollup::Open(*ledger, rollup_options);
+    if (!index.ok()) return Fail("rollup: " + index.error().message);
+    rollup = std::move(*index);
     ctx.ledger = ledger.get();
-    spdlog::info("store open: version {}, genesis {}, synchronous={}", ledger->store_version(), ledger->genesis_hash(),
-                 cfg.synchronous);
+    ctx.rollup = rollup.get();
+    spdlog::info("store open: format {}, genesis {}, synchronous={}", kray::store::StoreVersion(),
+                 ledger->genesis_hash(), cfg.synchronous);
+    if (!cfg.acceptlegacy) spdlog::info("acceptlegacy=0: legacy-signed transfers are refused");
+    if (cfg.clockoffset != 0)
+      spdlog::warn("clockoffset={}s: operations are stamped in the future (regtest)", cfg.clockoffset);
     if (cfg.rpctoken.empty()) spdlog::info("rpctoken not set: operator endpoints are disabled");
     if (limiter.enabled()) spdlog::info("rate limit {} req/s per IP, burst {}", cfg.ratelimit, cfg.ratelimitburst);
 
@@ -184,6 +195,7 @@ int main(int argc, char** argv) {
     spdlog::info("HTTP server stopped; all in-flight requests answered");
   }
   ledger.reset();  // drains the sequencer, flushes and closes the store
+  rollup.reset();  // applies the last groups, persists the index
   spdlog::info("store closed, exiting");
   return 0;
 }

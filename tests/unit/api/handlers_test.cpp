@@ -7,11 +7,12 @@
 #include <filesystem>
 #include <future>
 
-#include "../../../src/api/state_json.h"
+#include "../../../src/api/op_json.h"
 #include "kray/api/json_util.h"
 #include "kray/api/router.h"
 #include "kray/crypto/hash.h"
 #include "kray/crypto/secp256k1.h"
+#include "kray/state/core_module.h"
 #include "kray/state/ledger.h"
 #include "kray/state/tx_message.h"
 
@@ -38,7 +39,7 @@ class HandlersTest : public ::testing::Test {
     o.datadir = (dir_ / "data").string();
     o.genesis_path = std::string(KRAY_SOURCE_DIR) + "/config/genesis.regtest.json";
     o.synchronous = "NORMAL";
-    auto l = state::Ledger::Open(o);
+    auto l = state::Ledger::Open(o, registry_);
     ASSERT_TRUE(l.ok()) << l.error().message;
     ledger_ = std::move(*l);
     ctx_.ledger = ledger_.get();
@@ -79,6 +80,7 @@ class HandlersTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  state::ModuleRegistry registry_;
   std::unique_ptr<state::Ledger> ledger_;
   ApiContext ctx_;
   Router router_;
@@ -161,7 +163,7 @@ TEST_F(HandlersTest, BatchGivesPerItemResults) {
   EXPECT_EQ(j["accepted"], 2);
   EXPECT_EQ(j["rejected"], 2);
   EXPECT_EQ(j["results"][0]["ok"], true);
-  EXPECT_EQ(j["results"][1]["code"], "nonce_conflict");
+  EXPECT_EQ(j["results"][1]["code"], "already_pending");  // the same operation is still queued
   EXPECT_EQ(j["results"][2]["code"], "missing_field");
   EXPECT_EQ(j["results"][3]["new_nonce"], 2);
   EXPECT_EQ(Call("POST", "/api/transaction/batch", R"({"transactions":[]})").status, 400);
@@ -211,27 +213,48 @@ TEST_F(HandlersTest, AccountErrors) {
   EXPECT_EQ(Json::parse(create.body)["code"], "pubkey_address_mismatch");
 }
 
-TEST(ParseTransferJson, SchemeDefaults) {
+// The request body -> canonical operation: the legacy scheme is the default
+// only for a plain KRAY transfer; everything else defaults to v1.
+TEST(RequestFromBody, SchemeDefaults) {
   ChainParams params;
-  Json base = {
-      {"from_account", "a"}, {"to_account", "b"}, {"amount", 1}, {"nonce", 0}, {"signature", std::string(128, '0')}};
-  auto plain = ParseTransferJson(base, params);
-  ASSERT_TRUE(plain.ok());
+  state::ModuleRegistry registry;
+  const auto& transfer = *registry.FindOperation(state::kTransferOp);
+  Json base = {{"from_account", kAddrA},
+               {"to_account", kAddrB},
+               {"amount", 1},
+               {"nonce", 0},
+               {"signature", std::string(128, '0')}};
+  auto build = [&](const Json& body) -> Result<state::Operation> {
+    auto req = RequestFromBody(body, transfer);
+    if (!req.ok()) return std::move(req).error();
+    return state::BuildOperation(params, registry, *req);
+  };
+  auto plain = build(base);
+  ASSERT_TRUE(plain.ok()) << plain.error().message;
   EXPECT_EQ(plain->scheme, state::SigScheme::kLegacy);
-  EXPECT_EQ(plain->asset, "KRAY");
-  EXPECT_EQ(plain->type, TxType::kTransfer);
-  for (auto [k, v] : {std::pair<const char*, const char*>{"asset", "BTC"}, {"data", "memo"}, {"tx_type", "swap"}}) {
+  EXPECT_EQ(plain->Field("asset"), "KRAY");
+  EXPECT_EQ(plain->Field("amount"), "1");  // a JSON integer becomes its decimal string
+  for (auto [k, v] : {std::pair<const char*, const char*>{"asset", "BTC"}, {"data", "memo"}}) {
     Json j = base;
     j[k] = v;
-    auto t = ParseTransferJson(j, params);
+    auto t = build(j);
     ASSERT_TRUE(t.ok()) << k;
     EXPECT_EQ(t->scheme, state::SigScheme::kV1) << k;
   }
   Json forced = base;
   forced["sig_scheme"] = "v1";
-  EXPECT_EQ(ParseTransferJson(forced, params)->scheme, state::SigScheme::kV1);
+  EXPECT_EQ(build(forced)->scheme, state::SigScheme::kV1);
   forced["sig_scheme"] = "v2";
-  EXPECT_EQ(ParseTransferJson(forced, params).error().code, "invalid_field");
+  EXPECT_EQ(build(forced).error().code, "invalid_field");
+  Json unknown = base;
+  unknown["colour"] = "red";  // a field the operation does not declare cannot be signed unambiguously
+  EXPECT_EQ(build(unknown).error().code, "unknown_field");
+  Json leading_zero = base;
+  leading_zero["amount"] = "01";
+  EXPECT_EQ(build(leading_zero).error().code, "invalid_amount");
+  Json negative = base;
+  negative["amount"] = -1;
+  EXPECT_EQ(build(negative).error().code, "invalid_amount");
 }
 
 }  // namespace

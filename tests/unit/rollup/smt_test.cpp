@@ -9,6 +9,7 @@
 
 #include "kray/crypto/hash.h"
 #include "kray/rollup/node_store.h"
+#include "kray/rollup/rollup.h"
 #include "kray/store/database.h"
 
 namespace kray::rollup {
@@ -204,6 +205,7 @@ TEST(SmtTest, NodePosEncodingRoundTrips) {
 TEST(SmtTest, SqliteVersionedStoreKeepsHistory) {
   auto db = store::Database::Open(":memory:");
   ASSERT_TRUE(db.ok()) << db.error().message;
+  ASSERT_TRUE((*db)->Migrate("rollup", RollupMigrations()).ok());
   std::mt19937_64 rng(7);
   std::map<Hash256, Hash256> model;
   std::vector<Hash256> roots;

@@ -2,11 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <future>
 #include <random>
 #include <thread>
 
+#include "kray/state/core_module.h"
+#include "kray/state/op_context.h"
 #include "kray/store/database.h"
 #include "test_util.h"
 
@@ -16,21 +19,75 @@ namespace {
 using testing::Dev1;
 using testing::Dev2;
 using testing::Key;
-using testing::Legacy;
 using testing::Options;
 using testing::TempDir;
-using testing::V1;
 
 constexpr Amount kGenesisKray = 1000000000;
+
+// A test-only module whose operator operations break the rules on purpose,
+// to show what the checks catch.
+class BackdoorOp : public OperationType {
+ public:
+  explicit BackdoorOp(std::string name) : name_(std::move(name)) {}
+  std::string_view name() const override { return name_; }
+  Auth auth() const override { return Auth::kOperator; }
+  std::span<const FieldSpec> fields() const override { return kFields; }
+  Status Apply(OpContext& ctx, const Operation& op) const override {
+    std::string account(*op.Field("account"));
+    if (name_ == "test_credit_from_nothing") return ctx.Credit(account, "KRAY", Bucket::kAvailable, 1);
+    return ctx.BindPubkey(account, std::string(*op.Field("key")));
+  }
+
+ private:
+  std::string name_;
+  static constexpr std::array<FieldSpec, 2> kFields = {
+      {{"account", FieldKind::kAccount}, {"key", FieldKind::kPubkey, false}}};
+};
+
+class BackdoorModule : public Module {
+ public:
+  std::string_view name() const override { return "backdoor"; }
+  std::vector<const OperationType*> operations() const override { return {&credit_, &rebind_}; }
+
+ private:
+  BackdoorOp credit_{"test_credit_from_nothing"}, rebind_{"test_rebind"};
+};
+
+const ModuleRegistry& Registry() {
+  static const ModuleRegistry r = [] {
+    ModuleRegistry reg;
+    static BackdoorModule backdoor;
+    EXPECT_TRUE(reg.Add(backdoor).ok());
+    return reg;
+  }();
+  return r;
+}
 
 class LedgerTest : public ::testing::Test {
  protected:
   void SetUp() override { Reopen(); }
   void Reopen() {
     ledger_.reset();
-    auto l = Ledger::Open(Options(dir_));
+    auto l = Ledger::Open(Options(dir_), Registry());
     ASSERT_TRUE(l.ok()) << l.error().message;
     ledger_ = std::move(*l);
+  }
+  Result<Receipt> Send(const Key& key, const std::string& from, const std::string& to, Amount amount,
+                       std::uint64_t nonce, const std::string& asset = "KRAY", const std::string& data = "",
+                       const std::string& scheme = "") {
+    return testing::Transfer(*ledger_, key, from, to, amount, nonce, asset, data, scheme);
+  }
+  Result<Receipt> Create(const Key& key, bool sign = false) {
+    auto op = test::AccountCreate(ledger_->params(), ledger_->registry(), key, sign);
+    if (!op.ok()) return std::move(op).error();
+    return ledger_->SubmitSync(std::move(*op));
+  }
+  Result<Receipt> Operator(const std::string& type, Fields fields) {
+    OperationRequest r;
+    r.type = type;
+    r.auth = Auth::kOperator;
+    for (auto& [k, v] : fields) r.fields.emplace_back(k, v);
+    return ledger_->SubmitRequestSync(r);
   }
   Balance Bal(const std::string& who, const std::string& asset = "KRAY") {
     auto a = ledger_->GetAccount(who);
@@ -60,111 +117,136 @@ TEST_F(LedgerTest, GenesisFundsDevAccounts) {
   EXPECT_EQ(ledger_->GetAccount(b_.account_id)->l1_address, b_.address);  // by id too
   EXPECT_EQ(ledger_->GetAccount("kray_00000000000000000000000000000000").error().code, "account_not_found");
   EXPECT_EQ(ledger_->GetAccount("nonsense").error().code, "invalid_account");
-  EXPECT_EQ(ledger_->store_version(), store::StoreVersion());
   EXPECT_EQ(ledger_->genesis_hash().size(), 64u);
+  EXPECT_EQ(ledger_->GetTxStats()->accounts, 2u);
+  EXPECT_EQ(ledger_->GetTxStats()->total, 0u);  // genesis is not an operation
   ExpectConserved();
 }
 
 TEST_F(LedgerTest, LegacyTransferMovesFundsAndSplitsGas) {
   // from as address, to as id: the signature covers the strings as sent.
-  auto r = ledger_->SubmitTransferSync(Legacy(a_, a_.address, b_.account_id, 5000, 0));
+  auto r = Send(a_, a_.address, b_.account_id, 5000, 0);
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->status, "confirmed");
-  EXPECT_EQ(r->from_id, a_.account_id);
-  EXPECT_EQ(r->to_id, b_.account_id);
-  EXPECT_EQ(r->gas_fee, 1u);
+  EXPECT_EQ(r->op.scheme, SigScheme::kLegacy);
+  EXPECT_EQ(r->op.signer, a_.account_id);
+  EXPECT_EQ(r->op.Field("to"), b_.account_id);
+  EXPECT_EQ(r->op.Evidence("legacy_signer"), a_.address);
+  EXPECT_EQ(r->op.gas_fee, 1u);
   EXPECT_EQ(r->new_nonce, 1u);
-  EXPECT_EQ(r->tx_hash, ToHex(TransferMessageV1("kray-regtest-1", "transfer", a_.account_id, b_.account_id, "KRAY", 5000, 0, "")));
+  EXPECT_EQ(r->op.seq, 1u);
+  // The id is the v1 message of the resolved content, whichever scheme signed it.
+  EXPECT_EQ(r->op.hash,
+            ToHex(TransferMessageV1("kray-regtest-1", "transfer", a_.account_id, b_.account_id, "KRAY", 5000, 0, "")));
   EXPECT_EQ(Bal(a_.account_id).available, kGenesisKray - 5001);
   EXPECT_EQ(Bal(b_.account_id).available, kGenesisKray + 5000);
-  EXPECT_EQ(NonceOf(a_.account_id), 1u);
   auto stats = ledger_->GetTxStats();
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->total, 1u);
+  EXPECT_EQ(stats->by_type["transfer"], 1u);
+  EXPECT_EQ(stats->gas_collected, 1u);
   EXPECT_EQ(stats->gas_burned + stats->fee_pool, 1u);  // odd fee: 1 burned, 0 to the pool
-  auto tx = ledger_->GetTransaction(r->tx_hash);
-  ASSERT_TRUE(tx.ok());
-  EXPECT_EQ(tx->sig_scheme, "legacy");
-  EXPECT_EQ(tx->amount, 5000u);
-  EXPECT_EQ(ledger_->GetTransaction(std::string(64, '0')).error().code, "tx_not_found");
+  auto found = ledger_->GetOperation(r->op.hash);
+  ASSERT_TRUE(found.ok());
+  EXPECT_FALSE(found->pending);
+  EXPECT_EQ(found->op.scheme, SigScheme::kLegacy);
+  EXPECT_EQ(found->op.Field("amount"), "5000");
+  EXPECT_EQ(found->op.touched.size(), 2u);
+  EXPECT_EQ(ledger_->GetOperation(std::string(64, '0')).error().code, "tx_not_found");
   ExpectConserved();
 }
 
-TEST_F(LedgerTest, GasSplitForEvenFeeAndV1OtherAsset) {
-  auto params = ledger_->params();
-  TransferTx tx = V1(params, a_, b_.address, "BTC", 1234, 0, "memo");
-  tx.type = TxType::kSwap;  // gas 5 -> re-sign
-  auto rt = PrepareTransfer(params, tx);
-  ASSERT_TRUE(rt.ok());
-  tx.signature = *crypto::SchnorrSign(a_.secret, SignedMessage(params, *rt));
-  auto r = ledger_->SubmitTransferSync(tx);
+TEST_F(LedgerTest, V1TransferOfAnotherAssetPaysGasInKray) {
+  auto r = Send(a_, a_.account_id, b_.address, 1234, 0, "BTC", "memo");
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->gas_fee, 5u);
+  EXPECT_EQ(r->op.scheme, SigScheme::kV1);
   EXPECT_EQ(Bal(a_.account_id, "BTC").available, 100000000u - 1234);
   EXPECT_EQ(Bal(b_.account_id, "BTC").available, 100000000u + 1234);
-  EXPECT_EQ(Bal(a_.account_id).available, kGenesisKray - 5);
-  // Even fee: 2 to the pool... two txs of gas 2 would be even; here 5 -> 3 burned, 2 pool.
-  auto st = ledger_->GetTxStats();
-  EXPECT_EQ(st->gas_burned, 3u);
-  EXPECT_EQ(st->fee_pool, 2u);
+  EXPECT_EQ(Bal(a_.account_id).available, kGenesisKray - 1);
   ExpectConserved();
 }
 
 TEST_F(LedgerTest, LegacyOnlyForPlainKrayTransfers) {
-  TransferTx tx = Legacy(a_, a_.account_id, b_.account_id, 10, 0);
-  tx.asset = "BTC";
-  auto r = ledger_->SubmitTransferSync(tx);
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().code, "legacy_signature_not_allowed");
-  tx = Legacy(a_, a_.account_id, b_.account_id, 10, 0);
-  tx.data = "x";
-  EXPECT_EQ(ledger_->SubmitTransferSync(tx).error().code, "legacy_signature_not_allowed");
+  EXPECT_EQ(Send(a_, a_.account_id, b_.account_id, 10, 0, "BTC", "", "legacy").error().code,
+            "legacy_signature_not_allowed");
+  EXPECT_EQ(Send(a_, a_.account_id, b_.account_id, 10, 0, "KRAY", "x", "legacy").error().code,
+            "legacy_signature_not_allowed");
   EXPECT_EQ(NonceOf(a_.account_id), 0u);
 }
 
+TEST_F(LedgerTest, LegacyCanBeTurnedOff) {
+  auto opts = Options(dir_);
+  opts.accept_legacy = false;
+  ledger_.reset();
+  auto l = Ledger::Open(opts, Registry());
+  ASSERT_TRUE(l.ok());
+  ledger_ = std::move(*l);
+  auto r = Send(a_, a_.account_id, b_.account_id, 10, 0);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "legacy_disabled");
+  EXPECT_TRUE(Send(a_, a_.account_id, b_.account_id, 10, 0, "KRAY", "", "v1").ok());
+}
+
 TEST_F(LedgerTest, RejectsBadInput) {
-  EXPECT_EQ(ledger_->SubmitTransferSync(Legacy(a_, a_.account_id, b_.account_id, 0, 0)).error().code, "invalid_amount");
-  EXPECT_EQ(ledger_->SubmitTransferSync(Legacy(a_, a_.account_id, a_.address, 5, 0)).error().code, "self_transfer");
-  EXPECT_EQ(ledger_->SubmitTransferSync(Legacy(a_, a_.account_id, "bc1pxyz", 5, 0)).error().code, "invalid_account");
+  EXPECT_EQ(Send(a_, a_.account_id, b_.account_id, 0, 0).error().code, "invalid_amount");
+  EXPECT_EQ(Send(a_, a_.account_id, a_.address, 5, 0).error().code, "self_transfer");
+  EXPECT_EQ(Send(a_, a_.account_id, "bc1pxyz", 5, 0).error().code, "invalid_account");
+  EXPECT_EQ(Send(a_, a_.account_id, b_.account_id, 5, 0, "NOPE").error().code, "unknown_asset");
+  EXPECT_EQ(Send(a_, a_.account_id, b_.account_id, 5, 0, "KRAY", std::string(1025, 'x')).error().code, "data_too_long");
   // Signed by the wrong key.
-  TransferTx tx = Legacy(b_, a_.account_id, b_.account_id, 5, 0);
-  auto r = ledger_->SubmitTransferSync(tx);
+  auto r = Send(b_, a_.account_id, b_.account_id, 5, 0);
   EXPECT_EQ(r.error().code, "invalid_signature");
   EXPECT_EQ(HttpStatusFor(r.error().kind), 401);
-  // A v1 signature replayed with another amount.
-  tx = V1(ledger_->params(), a_, b_.account_id, "KRAY", 5, 0);
-  tx.amount = 6;
-  EXPECT_EQ(ledger_->SubmitTransferSync(tx).error().code, "invalid_signature");
+  // A v1 signature whose content was changed afterwards.
+  auto op = test::SignOperation(ledger_->params(), ledger_->registry(),
+                                test::TransferRequest(a_.account_id, b_.account_id, 5, 0, "KRAY", "", "v1"), a_);
+  ASSERT_TRUE(op.ok());
+  SetField(op->fields, "amount", "6");
+  EXPECT_EQ(ledger_->SubmitSync(*op).error().code, "invalid_signature");
   // Unknown sender / unknown kray_ recipient: 404.
   Key c = testing::KeyFromSeed("nobody");
-  r = ledger_->SubmitTransferSync(Legacy(c, c.account_id, b_.account_id, 5, 0));
+  r = Send(c, c.account_id, b_.account_id, 5, 0);
   EXPECT_EQ(r.error().code, "account_not_found");
   EXPECT_EQ(HttpStatusFor(r.error().kind), 404);
-  r = ledger_->SubmitTransferSync(Legacy(a_, a_.account_id, c.account_id, 5, 0));
+  r = Send(a_, a_.account_id, c.account_id, 5, 0);
   EXPECT_EQ(r.error().code, "account_not_found");
   EXPECT_EQ(NonceOf(a_.account_id), 0u);
   ExpectConserved();
 }
 
+// BIP-173: all-lowercase and all-uppercase name the same account; a mixed-case
+// string is not an address.
+TEST_F(LedgerTest, AddressCaseRules) {
+  std::string upper = b_.address;
+  for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  auto r = Send(a_, a_.account_id, upper, 7, 0);  // legacy: signs the uppercase string as sent
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->op.Field("to"), b_.account_id);
+  EXPECT_EQ(r->op.Evidence("legacy_to"), upper);
+  std::string mixed = b_.address;
+  mixed[5] = static_cast<char>(std::toupper(static_cast<unsigned char>(mixed[5])));
+  EXPECT_EQ(Send(a_, a_.account_id, mixed, 7, 1).error().code, "invalid_account");
+  EXPECT_EQ(ledger_->GetAccount(upper)->account_id, b_.account_id);
+}
+
 TEST_F(LedgerTest, NonceRules) {
-  ASSERT_TRUE(ledger_->SubmitTransferSync(Legacy(a_, a_.account_id, b_.account_id, 1, 0)).ok());
-  auto replay = ledger_->SubmitTransferSync(Legacy(a_, a_.account_id, b_.account_id, 1, 0));
+  ASSERT_TRUE(Send(a_, a_.account_id, b_.account_id, 1, 0).ok());
+  auto replay = Send(a_, a_.account_id, b_.account_id, 1, 0);
   ASSERT_FALSE(replay.ok());
   EXPECT_EQ(replay.error().code, "nonce_conflict");
   EXPECT_EQ(HttpStatusFor(replay.error().kind), 409);
   EXPECT_NE(replay.error().message.find("expected 1, got 0"), std::string::npos) << replay.error().message;
-  auto gap = ledger_->SubmitTransferSync(Legacy(a_, a_.account_id, b_.account_id, 1, 5));
+  auto gap = Send(a_, a_.account_id, b_.account_id, 1, 5);
   EXPECT_EQ(gap.error().code, "nonce_conflict");
   EXPECT_NE(gap.error().message.find("expected 1, got 5"), std::string::npos);
-  EXPECT_TRUE(ledger_->SubmitTransferSync(Legacy(a_, a_.account_id, b_.account_id, 1, 1)).ok());
+  EXPECT_TRUE(Send(a_, a_.account_id, b_.account_id, 1, 1).ok());
   EXPECT_EQ(NonceOf(a_.account_id), 2u);
-  EXPECT_EQ(ledger_->AccountTransactions(a_.address, 10, 0)->size(), 2u);
+  EXPECT_EQ(ledger_->AccountOperations(a_.address, 0, 10, 0)->size(), 2u);
 }
 
 TEST_F(LedgerTest, InsufficientBalanceWritesNothing) {
   auto before_a = ledger_->GetAccount(a_.account_id).value();
   // Exactly the balance: amount + gas exceeds it by 1.
-  auto r = ledger_->SubmitTransferSync(Legacy(a_, a_.account_id, b_.account_id, kGenesisKray, 0));
+  auto r = Send(a_, a_.account_id, b_.account_id, kGenesisKray, 0);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "insufficient_balance");
   EXPECT_NE(r.error().message.find("gas"), std::string::npos);
@@ -173,61 +255,87 @@ TEST_F(LedgerTest, InsufficientBalanceWritesNothing) {
   EXPECT_EQ(after_a.BalanceOf("KRAY").available, kGenesisKray);
   EXPECT_EQ(ledger_->GetTxStats()->total, 0u);
   // amount + gas == balance is fine.
-  EXPECT_TRUE(ledger_->SubmitTransferSync(Legacy(a_, a_.account_id, b_.account_id, kGenesisKray - 1, 0)).ok());
+  EXPECT_TRUE(Send(a_, a_.account_id, b_.account_id, kGenesisKray - 1, 0).ok());
   EXPECT_EQ(Bal(a_.account_id).available, 0u);
   // Now no KRAY for gas even for a BTC transfer.
-  auto btc = ledger_->SubmitTransferSync(V1(ledger_->params(), a_, b_.account_id, "BTC", 1, 1));
-  EXPECT_EQ(btc.error().code, "insufficient_balance");
+  EXPECT_EQ(Send(a_, a_.account_id, b_.account_id, 1, 1, "BTC").error().code, "insufficient_balance");
   EXPECT_EQ(Bal(a_.account_id, "BTC").available, 100000000u);
   ExpectConserved();
 }
 
 TEST_F(LedgerTest, TransferToNewAddressCreatesKeylessAccount) {
   Key c = testing::KeyFromSeed("fresh-user");
-  ASSERT_TRUE(ledger_->SubmitTransferSync(Legacy(a_, a_.account_id, c.address, 700, 0)).ok());
+  auto sent = Send(a_, a_.account_id, c.address, 700, 0);
+  ASSERT_TRUE(sent.ok());
+  EXPECT_EQ(sent->op.Evidence("to_address"), c.address);
   auto acct = ledger_->GetAccount(c.account_id);
   ASSERT_TRUE(acct.ok());
   EXPECT_EQ(acct->l1_address, c.address);
   EXPECT_TRUE(acct->pubkey_hex.empty());
   EXPECT_EQ(acct->BalanceOf("KRAY").available, 700u);
   // It cannot send until a key is bound.
-  auto r = ledger_->SubmitTransferSync(Legacy(c, c.account_id, a_.account_id, 10, 0));
+  auto r = Send(c, c.account_id, a_.account_id, 10, 0);
   EXPECT_EQ(r.error().code, "pubkey_not_bound");
   EXPECT_EQ(HttpStatusFor(r.error().kind), 401);
-  auto bound = ledger_->CreateAccountSync(c.address, ToHex(c.pub));
+  auto bound = Create(c);
   ASSERT_TRUE(bound.ok()) << bound.error().message;
-  EXPECT_EQ(bound->pubkey_hex, ToHex(c.pub));
-  EXPECT_EQ(bound->BalanceOf("KRAY").available, 700u);
-  EXPECT_TRUE(ledger_->SubmitTransferSync(Legacy(c, c.address, a_.account_id, 10, 0)).ok());
+  EXPECT_FALSE(bound->no_change);
+  EXPECT_EQ(ledger_->GetAccount(c.account_id)->pubkey_hex, ToHex(c.pub));
+  EXPECT_TRUE(Send(c, c.address, a_.account_id, 10, 0).ok());
   EXPECT_EQ(Bal(c.account_id).available, 689u);
   ExpectConserved();
 }
 
 TEST_F(LedgerTest, CreateAccountChecksBip86AndIsIdempotent) {
   Key c = testing::KeyFromSeed("new-account");
-  auto r = ledger_->CreateAccountSync(c.address, ToHex(a_.pub));  // someone else's key
+  OperationRequest bad;
+  bad.type = std::string(kAccountCreateOp);
+  bad.auth = Auth::kPublic;
+  bad.fields = {{"l1_address", c.address}, {"pubkey", ToHex(a_.pub)}};  // someone else's key
+  auto r = ledger_->SubmitRequestSync(bad);
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, "pubkey_address_mismatch");
   EXPECT_EQ(HttpStatusFor(r.error().kind), 400);
-  EXPECT_EQ(ledger_->CreateAccountSync("bc1qnotanaddress", ToHex(c.pub)).error().code, "invalid_address");
-  EXPECT_EQ(ledger_->CreateAccountSync(c.address, "zz").error().code, "invalid_pubkey");
-  auto first = ledger_->CreateAccountSync(c.address, ToHex(c.pub));
+  bad.fields = {{"l1_address", "bc1qnotanaddress"}, {"pubkey", ToHex(c.pub)}};
+  EXPECT_EQ(ledger_->SubmitRequestSync(bad).error().code, "invalid_address");
+  bad.fields = {{"l1_address", c.address}, {"pubkey", "zz"}};
+  EXPECT_EQ(ledger_->SubmitRequestSync(bad).error().code, "invalid_pubkey");
+  auto first = Create(c);
   ASSERT_TRUE(first.ok()) << first.error().message;
-  EXPECT_EQ(first->account_id, c.account_id);
-  EXPECT_EQ(first->nonce, 0u);
-  auto again = ledger_->CreateAccountSync(c.address, ToHex(c.pub));
+  EXPECT_EQ(first->op.auth, Auth::kPublic);
+  std::uint64_t ops_after_first = ledger_->GetTxStats()->total;
+  auto again = Create(c);
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ(again->created_at, first->created_at);
+  EXPECT_TRUE(again->no_change);  // nothing recorded
+  EXPECT_EQ(ledger_->GetTxStats()->total, ops_after_first);
   // Compressed form of the same key (either parity) is the same x-only key.
-  auto comp = crypto::PubKeyFromSecret(c.secret);
-  EXPECT_TRUE(ledger_->CreateAccountSync(c.address, ToHex(*comp)).ok());
-  // A different key for a bound account: 409 (only reachable below the BIP-86
-  // check, since one address has one internal key; checked on the executor).
-  Status s = ledger_->SubmitSync("rebind",
-                                 [&](WriteContext& ctx, std::int64_t) { return ctx.BindPubkey(c.account_id, ToHex(a_.pub)); });
-  ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.error().code, "pubkey_already_bound");
+  bad.fields = {{"l1_address", c.address}, {"pubkey", ToHex(*crypto::PubKeyFromSecret(c.secret))}};
+  EXPECT_TRUE(ledger_->SubmitRequestSync(bad)->no_change);
+  // A different key for a bound account is a 409 (only reachable below the
+  // BIP-86 check: one address has one BIP-86 key).
+  auto rebind = Operator("test_rebind", {{"account", c.account_id}, {"key", ToHex(a_.pub)}});
+  ASSERT_FALSE(rebind.ok());
+  EXPECT_EQ(rebind.error().code, "pubkey_already_bound");
   EXPECT_EQ(ledger_->GetAccount(c.account_id)->pubkey_hex, ToHex(c.pub));
+}
+
+// The documented way: a signed account_create proves possession of the key
+// and binds the chain id.
+TEST_F(LedgerTest, SignedAccountCreateProvesPossession) {
+  Key c = testing::KeyFromSeed("pop");
+  auto r = Create(c, /*sign=*/true);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->op.auth, Auth::kSigned);
+  EXPECT_EQ(r->op.signer, c.account_id);
+  EXPECT_EQ(r->op.gas_fee, 0u);
+  EXPECT_EQ(NonceOf(c.account_id), 0u);  // a proof of possession consumes no nonce
+  // Signed by another key: refused.
+  Key d = testing::KeyFromSeed("pop-2");
+  auto op = test::AccountCreate(ledger_->params(), ledger_->registry(), d, true);
+  ASSERT_TRUE(op.ok());
+  auto forged = test::AccountCreate(ledger_->params(), ledger_->registry(), c, true);  // c's signature
+  op->signature = forged->signature;
+  EXPECT_EQ(ledger_->SubmitSync(*op).error().code, "invalid_signature");
 }
 
 TEST_F(LedgerTest, ConcurrentDoubleSpendExactlyOneWins) {
@@ -235,20 +343,14 @@ TEST_F(LedgerTest, ConcurrentDoubleSpendExactlyOneWins) {
   for (int round = 0; round < 20; ++round) {
     std::uint64_t nonce = NonceOf(a_.account_id);
     std::atomic<int> ok{0}, conflict{0};
-    std::thread t1([&] {
-      auto r = ledger_->SubmitTransferSync(Legacy(a_, a_.account_id, b_.account_id, 10, nonce));
+    auto spend = [&](const std::string& to) {
+      auto r = Send(a_, a_.account_id, to, 10, nonce);
       if (r.ok())
         ++ok;
-      else if (r.error().code == "nonce_conflict")
+      else if (r.error().code == "nonce_conflict" || r.error().code == "already_pending")
         ++conflict;
-    });
-    std::thread t2([&] {
-      auto r = ledger_->SubmitTransferSync(Legacy(a_, a_.account_id, c.address, 10, nonce));
-      if (r.ok())
-        ++ok;
-      else if (r.error().code == "nonce_conflict")
-        ++conflict;
-    });
+    };
+    std::thread t1(spend, b_.account_id), t2(spend, c.address);
     t1.join();
     t2.join();
     EXPECT_EQ(ok.load(), 1);
@@ -258,60 +360,48 @@ TEST_F(LedgerTest, ConcurrentDoubleSpendExactlyOneWins) {
   ExpectConserved();
 }
 
-TEST_F(LedgerTest, ConcurrentBalanceSpendOnlyWhatExists) {
-  // Fund a fresh keyed account with 100, then race two spends of 60.
-  Key c = testing::KeyFromSeed("racer");
-  ASSERT_TRUE(ledger_->CreateAccountSync(c.address, ToHex(c.pub)).ok());
-  ASSERT_TRUE(ledger_->SubmitTransferSync(Legacy(a_, a_.account_id, c.account_id, 100, 0)).ok());
-  std::atomic<int> ok{0}, poor{0};
-  auto spend = [&](std::uint64_t n) {
-    auto r = ledger_->SubmitTransferSync(Legacy(c, c.account_id, b_.account_id, 60, n));
-    if (r.ok())
-      ++ok;
-    else if (r.error().code == "insufficient_balance" || r.error().code == "nonce_conflict")
-      ++poor;
+TEST_F(LedgerTest, SubmitManyGivesEachItsOwnResult) {
+  auto sign = [&](const Key& k, const std::string& to, Amount amount, std::uint64_t nonce) {
+    return *test::SignOperation(ledger_->params(), ledger_->registry(),
+                                test::TransferRequest(k.account_id, to, amount, nonce), k);
   };
-  std::thread t1(spend, 0), t2(spend, 1);
-  t1.join();
-  t2.join();
-  EXPECT_EQ(ok.load(), 1);
-  EXPECT_EQ(poor.load(), 1);
-  EXPECT_EQ(Bal(c.account_id).available, 39u);
-  ExpectConserved();
-}
-
-TEST_F(LedgerTest, BatchGivesEachTxItsOwnResult) {
-  std::vector<TransferTx> txs = {Legacy(a_, a_.account_id, b_.account_id, 1, 0), Legacy(a_, a_.account_id, b_.account_id, 2, 0),
-                                 Legacy(a_, a_.account_id, b_.account_id, 3, 1), Legacy(b_, b_.account_id, a_.account_id, 0, 0)};
+  std::vector<Operation> ops = {sign(a_, b_.account_id, 1, 0), sign(a_, b_.account_id, 2, 0),
+                                sign(a_, b_.account_id, 3, 1)};
   std::promise<std::vector<Result<Receipt>>> p;
-  ledger_->SubmitBatch(txs, [&](std::vector<Result<Receipt>> r) { p.set_value(std::move(r)); });
+  ledger_->SubmitMany(ops, [&](std::vector<Result<Receipt>> r) { p.set_value(std::move(r)); });
   auto res = p.get_future().get();
-  ASSERT_EQ(res.size(), 4u);
+  ASSERT_EQ(res.size(), 3u);
   EXPECT_TRUE(res[0].ok());
   EXPECT_EQ(res[1].error().code, "nonce_conflict");
   EXPECT_TRUE(res[2].ok());
-  EXPECT_EQ(res[3].error().code, "invalid_amount");
-  EXPECT_LT(res[0]->seq, res[2]->seq);
+  EXPECT_LT(res[0]->op.seq, res[2]->op.seq);
 }
 
-TEST_F(LedgerTest, RestartPreservesStateAndReadsPage) {
-  for (std::uint64_t n = 0; n < 5; ++n)
-    ASSERT_TRUE(ledger_->SubmitTransferSync(Legacy(a_, a_.account_id, b_.account_id, 100 + n, n)).ok());
+TEST_F(LedgerTest, RestartPreservesStateAndHistoryPages) {
+  for (std::uint64_t n = 0; n < 5; ++n) ASSERT_TRUE(Send(a_, a_.account_id, b_.account_id, 100 + n, n).ok());
   Reopen();
   EXPECT_EQ(NonceOf(a_.account_id), 5u);
   EXPECT_EQ(Bal(b_.account_id).available, kGenesisKray + 510);
-  auto page = ledger_->AccountTransactions(b_.account_id, 2, 1);
+  auto page = ledger_->AccountOperations(b_.account_id, 0, 2, 1);
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->size(), 2u);
-  EXPECT_EQ((*page)[0].amount, 103u);  // newest first, offset 1
-  EXPECT_EQ((*page)[1].amount, 102u);
+  EXPECT_EQ((*page)[0].Field("amount"), "103");  // newest first, offset 1
+  EXPECT_EQ((*page)[1].Field("amount"), "102");
+  // Cursor paging: everything before seq 3.
+  auto older = ledger_->AccountOperations(b_.account_id, 3, 10, 0);
+  ASSERT_TRUE(older.ok());
+  ASSERT_EQ(older->size(), 2u);
+  EXPECT_EQ((*older)[0].seq, 2u);
+  EXPECT_EQ(ledger_->AccountOperations(b_.account_id, 0, 10, 10001).error().code, "invalid_field");
   auto stats = ledger_->GetAccountStats(a_.address);
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->sent_count, 5u);
+  EXPECT_EQ(stats->tx_count, 5u);
   EXPECT_EQ(stats->gas_spent, 5u);
-  EXPECT_EQ(ledger_->ListAccounts(10, 0)->size(), 2u);
+  EXPECT_EQ(ledger_->ListAccounts(10, "", 0)->size(), 2u);
+  EXPECT_EQ(ledger_->ListAccounts(10, a_.account_id < b_.account_id ? a_.account_id : b_.account_id, 0)->size(), 1u);
   // The next nonce continues after restart.
-  EXPECT_TRUE(ledger_->SubmitTransferSync(Legacy(a_, a_.account_id, b_.account_id, 1, 5)).ok());
+  EXPECT_TRUE(Send(a_, a_.account_id, b_.account_id, 1, 5).ok());
   ExpectConserved();
 }
 
@@ -319,7 +409,7 @@ TEST_F(LedgerTest, ConservationAfterRandomOps) {
   std::vector<Key> keys = {a_, b_};
   for (int i = 0; i < 4; ++i) {
     Key k = testing::KeyFromSeed("rnd" + std::to_string(i));
-    ASSERT_TRUE(ledger_->CreateAccountSync(k.address, ToHex(k.pub)).ok());
+    ASSERT_TRUE(Create(k).ok());
     keys.push_back(k);
   }
   std::mt19937_64 rng(42);
@@ -334,7 +424,7 @@ TEST_F(LedgerTest, ConservationAfterRandomOps) {
     Amount amount = 1 + rng() % 50000000;
     // Sometimes a wrong nonce, to exercise failures inside groups.
     std::uint64_t nonce = nonces[from.account_id] + (rng() % 10 == 0 ? 1 : 0);
-    auto r = ledger_->SubmitTransferSync(V1(ledger_->params(), from, to.account_id, asset, amount, nonce));
+    auto r = Send(from, from.account_id, to.account_id, amount, nonce, asset, "", "v1");
     if (r.ok()) {
       ++ok;
       nonces[from.account_id]++;
@@ -345,13 +435,26 @@ TEST_F(LedgerTest, ConservationAfterRandomOps) {
   EXPECT_GT(ok, 50);
   EXPECT_GT(failed, 5);
   ExpectConserved();
-  // Tampering is detected: conservation can fail.
-  Status s = ledger_->SubmitSync(
-      "tamper", [&](WriteContext& ctx, std::int64_t) { return ctx.Credit(a_.account_id, "KRAY", Bucket::kAvailable, 1); });
-  ASSERT_TRUE(s.ok());
+  // Value from nothing is caught.
+  ASSERT_TRUE(Operator("test_credit_from_nothing", {{"account", a_.account_id}}).ok());
   auto rep = ledger_->CheckConservation();
   ASSERT_TRUE(rep.ok());
   EXPECT_FALSE(rep->ok) << rep->ToString();
+}
+
+// Time never runs backwards in the log, and it is the sequencer's (offset) clock.
+TEST_F(LedgerTest, TimestampsComeFromTheSequencerClock) {
+  auto opts = Options(dir_);
+  opts.clock_offset = 86400 * 10;
+  ledger_.reset();
+  auto l = Ledger::Open(opts, Registry());
+  ASSERT_TRUE(l.ok());
+  ledger_ = std::move(*l);
+  std::int64_t now = ledger_->Now();
+  auto r = Send(a_, a_.account_id, b_.account_id, 1, 0);
+  ASSERT_TRUE(r.ok());
+  EXPECT_GE(r->op.timestamp, now);
+  EXPECT_GT(r->op.timestamp, ledger_->Now() - 86400);
 }
 
 }  // namespace

@@ -1,15 +1,14 @@
-// Shared helpers for the state tests (temp dirs and keys come from the
-// test-support library): ledger options and signed-transfer builders.
+// Shared helpers for the state tests (temp dirs, keys, signed operations and
+// the example module come from the test-support library).
 #pragma once
 
 #include <string>
 
-#include "kray/bitcoin/taproot_key.h"
-#include "kray/crypto/hash.h"
-#include "kray/state/executor.h"
 #include "kray/state/ledger.h"
+#include "kray/state/module.h"
 #include "kray/state/tx_message.h"
 #include "kray/testsupport/keys.h"
+#include "kray/testsupport/ops.h"
 #include "kray/testsupport/temp_dir.h"
 
 namespace kray::state::testing {
@@ -35,33 +34,14 @@ inline LedgerOptions Options(const TempDir& dir, const std::string& genesis = Re
   return o;
 }
 
-// A legacy-signed KRAY transfer (from/to as given).
-inline TransferTx Legacy(const Key& from_key, const std::string& from, const std::string& to, Amount amount,
-                         std::uint64_t nonce) {
-  TransferTx tx;
-  tx.from = from;
-  tx.to = to;
-  tx.amount = amount;
-  tx.nonce = nonce;
-  tx.scheme = SigScheme::kLegacy;
-  tx.signature = *crypto::SchnorrSign(from_key.secret, LegacyTransferMessage(from, to, amount, nonce));
-  return tx;
-}
-
-// A v1-signed transfer of any asset.
-inline TransferTx V1(const ChainParams& params, const Key& from_key, const std::string& to, const std::string& asset,
-                     Amount amount, std::uint64_t nonce, const std::string& data = "") {
-  TransferTx tx;
-  tx.from = from_key.account_id;
-  tx.to = to;
-  tx.asset = asset;
-  tx.amount = amount;
-  tx.nonce = nonce;
-  tx.data = data;
-  tx.scheme = SigScheme::kV1;
-  auto rt = PrepareTransfer(params, tx);
-  if (rt.ok()) tx.signature = *crypto::SchnorrSign(from_key.secret, SignedMessage(params, *rt));
-  return tx;
+// A signed transfer through the ledger (from/to exactly as given).
+inline Result<Receipt> Transfer(Ledger& ledger, const Key& key, const std::string& from, const std::string& to,
+                                Amount amount, std::uint64_t nonce, const std::string& asset = "KRAY",
+                                const std::string& data = "", const std::string& scheme = "") {
+  auto op = test::SignOperation(ledger.params(), ledger.registry(),
+                                test::TransferRequest(from, to, amount, nonce, asset, data, scheme), key);
+  if (!op.ok()) return std::move(op).error();
+  return ledger.SubmitSync(std::move(*op));
 }
 
 }  // namespace kray::state::testing

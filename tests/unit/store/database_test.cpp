@@ -1,114 +1,160 @@
 #include "kray/store/database.h"
-#include "kray/testsupport/temp_dir.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <cstdlib>
-#include <filesystem>
 #include <string>
+
+#include "kray/testsupport/temp_dir.h"
 
 namespace kray::store {
 namespace {
 
 using test::TempDir;
 
-std::int64_t QueryInt(Database& db, const std::string& sql) {
-  auto st = db.Prepare(sql);
-  EXPECT_TRUE(st.ok());
-  auto r = st->Step();
-  EXPECT_TRUE(r.ok() && *r);
-  return st->Int64(0);
+std::int64_t Int(Database& db, const std::string& sql) {
+  auto v = QueryInt(db, sql, -1);
+  EXPECT_TRUE(v.ok()) << (v.ok() ? "" : v.error().message);
+  return v.ok() ? *v : -1;
 }
 
-TEST(Migrations, ApplyOnOpenAndSetUserVersion) {
+constexpr Migration kV1[] = {{1, "001_t.sql", "CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER CHECK (v >= 0));"}};
+constexpr Migration kV2[] = {{1, "001_t.sql", "CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER CHECK (v >= 0));"},
+                             {2, "002_u.sql", "CREATE TABLE u (x INTEGER);"}};
+
+TEST(Store, OpenStampsFormatAndPragmas) {
   TempDir dir;
   auto db = Database::Open(dir.file("a.sqlite"));
   ASSERT_TRUE(db.ok()) << db.error().message;
-  EXPECT_GE(StoreVersion(), 1);
-  EXPECT_EQ((*db)->UserVersion().value(), StoreVersion());
-  EXPECT_EQ(QueryInt(**db,
-                     "SELECT COUNT(*) FROM sqlite_master WHERE type='table' AND name IN "
-                     "('accounts','balances','transactions','supply','meta')"),
-            5);
+  EXPECT_EQ(Int(**db, "PRAGMA user_version"), kStoreFormat);
   auto st = (*db)->Prepare("PRAGMA journal_mode");
   ASSERT_TRUE(st.ok());
   ASSERT_TRUE(st->Step().value());
   EXPECT_EQ(st->Text(0), "wal");
-  EXPECT_EQ(QueryInt(**db, "PRAGMA foreign_keys"), 1);
-  EXPECT_EQ(QueryInt(**db, "PRAGMA synchronous"), 2);  // FULL
+  EXPECT_EQ(Int(**db, "PRAGMA foreign_keys"), 1);
+  EXPECT_EQ(Int(**db, "PRAGMA synchronous"), 2);  // FULL
 }
 
-TEST(Migrations, SynchronousIsConfigurable) {
+TEST(Store, SynchronousIsConfigurable) {
   TempDir dir;
   OpenOptions o;
   o.synchronous = ParseSynchronous("normal").value();
   auto db = Database::Open(dir.file("a.sqlite"), o);
   ASSERT_TRUE(db.ok());
-  EXPECT_EQ(QueryInt(**db, "PRAGMA synchronous"), 1);
+  EXPECT_EQ(Int(**db, "PRAGMA synchronous"), 1);
   EXPECT_FALSE(ParseSynchronous("fast").ok());
 }
 
-TEST(Migrations, AreIdempotent) {
+TEST(Store, ComponentMigrationsApplyInOrderOnceAndIndependently) {
   TempDir dir;
   {
     auto db = Database::Open(dir.file("a.sqlite"));
     ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec("INSERT INTO meta (key, value) VALUES ('k', 'v')").ok());
+    ASSERT_TRUE((*db)->Migrate("alpha", kV1).ok());
+    ASSERT_TRUE((*db)->Exec("INSERT INTO t (k, v) VALUES ('a', 1)").ok());
+    EXPECT_EQ((*db)->ComponentVersion("alpha").value(), 1);
+    EXPECT_EQ((*db)->ComponentVersion("beta").value(), 0);
   }
   auto db = Database::Open(dir.file("a.sqlite"));
   ASSERT_TRUE(db.ok()) << db.error().message;
-  ASSERT_TRUE((*db)->Migrate().ok());
-  EXPECT_EQ((*db)->UserVersion().value(), StoreVersion());
-  EXPECT_EQ(QueryInt(**db, "SELECT COUNT(*) FROM meta WHERE key='k'"), 1);  // data kept, nothing re-run
+  ASSERT_TRUE((*db)->Migrate("alpha", kV2).ok());  // only 002 runs
+  EXPECT_EQ((*db)->ComponentVersion("alpha").value(), 2);
+  EXPECT_EQ(Int(**db, "SELECT COUNT(*) FROM t"), 1);  // data kept, 001 not re-run
+  EXPECT_EQ(Int(**db, "SELECT COUNT(*) FROM sqlite_master WHERE name='u'"), 1);
+  ASSERT_TRUE((*db)->Migrate("alpha", kV2).ok());  // idempotent
+  // A binary that knows fewer migrations than the file has refuses it.
+  Status older = (*db)->Migrate("alpha", kV1);
+  ASSERT_FALSE(older.ok());
+  EXPECT_EQ(older.error().code, "store_too_new");
 }
 
-TEST(Migrations, NewerStoreIsRefused) {
+TEST(Store, NewerAndOlderFormatsAreRefused) {
   TempDir dir;
-  {
-    auto db = Database::Open(dir.file("a.sqlite"));
-    ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec("PRAGMA user_version=" + std::to_string(StoreVersion() + 7)).ok());
+  for (int version : {kStoreFormat + 7, 2, 1}) {
+    std::string file = dir.file("f" + std::to_string(version) + ".sqlite");
+    {
+      auto db = Database::Open(file);
+      ASSERT_TRUE(db.ok());
+      ASSERT_TRUE((*db)->Exec("PRAGMA user_version=" + std::to_string(version)).ok());
+    }
+    auto db = Database::Open(file);
+    ASSERT_FALSE(db.ok()) << version;
+    EXPECT_EQ(db.error().code, version > kStoreFormat ? "store_too_new" : "store_incompatible");
   }
-  auto db = Database::Open(dir.file("a.sqlite"));
-  ASSERT_FALSE(db.ok());
-  EXPECT_EQ(db.error().code, "store_too_new");
-  EXPECT_NE(db.error().message.find("datadir was created by a newer krayd (store version " +
-                                    std::to_string(StoreVersion() + 7) + ", this binary supports " +
-                                    std::to_string(StoreVersion()) + ")"),
-            std::string::npos)
-      << db.error().message;
 }
 
-TEST(Transaction, RollsBackOnDestruction) {
+TEST(Store, TransactionRollsBackOnDestruction) {
   TempDir dir;
   auto db = Database::Open(dir.file("a.sqlite"));
   ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Migrate("alpha", kV1).ok());
   {
     Transaction tx(**db);
     ASSERT_TRUE(tx.ok());
-    ASSERT_TRUE((*db)->Exec("INSERT INTO meta (key, value) VALUES ('x', '1')").ok());
+    ASSERT_TRUE((*db)->Exec("INSERT INTO t (k, v) VALUES ('x', 1)").ok());
   }
-  EXPECT_EQ(QueryInt(**db, "SELECT COUNT(*) FROM meta"), 0);
+  EXPECT_EQ(Int(**db, "SELECT COUNT(*) FROM t"), 0);
   {
     Transaction tx(**db);
-    ASSERT_TRUE((*db)->Exec("INSERT INTO meta (key, value) VALUES ('y', '1')").ok());
+    ASSERT_TRUE((*db)->Exec("INSERT INTO t (k, v) VALUES ('y', 1)").ok());
     ASSERT_TRUE(tx.Commit().ok());
   }
-  EXPECT_EQ(QueryInt(**db, "SELECT COUNT(*) FROM meta"), 1);
+  EXPECT_EQ(Int(**db, "SELECT COUNT(*) FROM t"), 1);
   EXPECT_FALSE((*db)->InTransaction());
 }
 
-TEST(Statement, BindsAndReadsEveryType) {
+TEST(Store, SavepointKeepsOrDropsItsPart) {
+  auto db = Database::Open(":memory:");
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Migrate("alpha", kV1).ok());
+  Transaction tx(**db);
+  {
+    Savepoint sp(**db, "unit");
+    ASSERT_TRUE(sp.status().ok());
+    ASSERT_TRUE((*db)->Exec("INSERT INTO t (k, v) VALUES ('dropped', 1)").ok());
+  }  // destroyed without Release: rolled back
+  {
+    Savepoint sp(**db, "unit");
+    ASSERT_TRUE((*db)->Exec("INSERT INTO t (k, v) VALUES ('kept', 1)").ok());
+    ASSERT_TRUE(sp.Release().ok());
+  }
+  ASSERT_TRUE(tx.Commit().ok());
+  EXPECT_EQ(Int(**db, "SELECT COUNT(*) FROM t WHERE k='kept'"), 1);
+  EXPECT_EQ(Int(**db, "SELECT COUNT(*) FROM t WHERE k='dropped'"), 0);
+}
+
+TEST(Store, StatementHandlesResetAtEndOfScope) {
+  TempDir dir;
+  auto db = Database::Open(dir.file("a.sqlite"));
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Migrate("alpha", kV1).ok());
+  ASSERT_TRUE((*db)->Exec("INSERT INTO t (k, v) VALUES ('a', 1), ('b', 2)").ok());
+  {
+    auto st = (*db)->Use("SELECT k FROM t ORDER BY k");
+    ASSERT_TRUE(st.ok());
+    ASSERT_TRUE((*st)->Step().value());  // a read left mid-way...
+  }
+  // ...is reset by the handle, so it holds no read snapshot: a writer on
+  // another connection can checkpoint and this connection sees new rows.
+  auto other = Database::Open(dir.file("a.sqlite"));
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE((*other)->Exec("INSERT INTO t (k, v) VALUES ('c', 3)").ok());
+  auto st = (*db)->Use("SELECT k FROM t ORDER BY k");
+  ASSERT_TRUE(st.ok());
+  auto rows = CollectRows<std::string>(**st, [](const Statement& s) { return s.Text(0); });
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(*rows, (std::vector<std::string>{"a", "b", "c"}));
+}
+
+TEST(Store, BindsAndReadsEveryType) {
   auto db = Database::Open(":memory:");
   ASSERT_TRUE(db.ok()) << db.error().message;
   ASSERT_TRUE((*db)->Exec("CREATE TABLE t (i INTEGER, s TEXT, b BLOB, n TEXT)").ok());
   auto ins = (*db)->Prepare("INSERT INTO t VALUES (?,?,?,?)");
   ASSERT_TRUE(ins.ok());
   Bytes blob = {0, 1, 2, 255};
-  ins->Bind(1, std::int64_t{-5}).Bind(2, std::string_view("h\0i", 3)).BindBlob(3, blob).BindNull(4);
+  ins->Bind(1, std::int64_t{-5}).Bind(2, std::string_view("h\0i", 3)).BindBlob(3, blob).BindTextOrNull(4, "");
   ASSERT_TRUE(ins->Run().ok());
-  auto sel = (*db)->Cached("SELECT i, s, b, n FROM t");
+  auto sel = (*db)->Use("SELECT i, s, b, n FROM t");
   ASSERT_TRUE(sel.ok());
   ASSERT_TRUE((*sel)->Step().value());
   EXPECT_EQ((*sel)->Int64(0), -5);
@@ -116,14 +162,21 @@ TEST(Statement, BindsAndReadsEveryType) {
   EXPECT_EQ((*sel)->Blob(2), blob);
   EXPECT_TRUE((*sel)->IsNull(3));
   EXPECT_FALSE((*sel)->Step().value());
-  // Constraint errors surface as a conflict, not a crash.
+  EXPECT_FALSE((*db)->Prepare("SELEC nonsense").ok());
+}
+
+// A constraint that fires is a storage error (a bug in the writer), never a
+// client's 409: it must reach the API as an internal error.
+TEST(Store, ConstraintViolationIsInternalNotConflict) {
+  auto db = Database::Open(":memory:");
+  ASSERT_TRUE(db.ok());
   ASSERT_TRUE((*db)->Exec("CREATE TABLE u (k INTEGER PRIMARY KEY, v INTEGER CHECK (v >= 0))").ok());
   auto bad = (*db)->Prepare("INSERT INTO u VALUES (1, -1)");
   ASSERT_TRUE(bad.ok());
   Status s = bad->Run();
   ASSERT_FALSE(s.ok());
-  EXPECT_EQ(s.error().code, "constraint_violation");
-  EXPECT_FALSE((*db)->Prepare("SELEC nonsense").ok());
+  EXPECT_EQ(s.error().kind, ErrorKind::kInternal);
+  EXPECT_EQ(s.error().code, "store_constraint");
 }
 
 }  // namespace

@@ -1,30 +1,16 @@
-// Leaf encoding of the state tree (see include/kray/rollup/leaves.h).
-#include "kray/rollup/leaves.h"
+// Leaf encoding of the state tree (see include/kray/state/leaves.h).
+#include "kray/state/leaves.h"
 
 #include <algorithm>
 
 #include "kray/crypto/hash.h"
 #include "kray/store/database.h"
 
-namespace kray::rollup {
+namespace kray::state {
 namespace {
 
 constexpr std::size_t kMaxField = 1024;  // bound for every decoded string
 constexpr std::uint32_t kMaxAssets = 4096;
-
-void PutU32(Bytes& out, std::uint32_t v) {
-  for (int i = 3; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-void PutU64(Bytes& out, std::uint64_t v) {
-  for (int i = 7; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-void PutLp(Bytes& out, ByteSpan s) {
-  PutU32(out, static_cast<std::uint32_t>(s.size()));
-  out.insert(out.end(), s.begin(), s.end());
-}
-void PutLp(Bytes& out, std::string_view s) {
-  PutLp(out, AsBytes(s));
-}
 
 // Bounds-checked reader for untrusted leaf data.
 struct Reader {
@@ -55,9 +41,23 @@ struct Reader {
 
 }  // namespace
 
-Hash256 LeafKey(LeafType type, std::string_view id) {
+void PutU32(Bytes& out, std::uint32_t v) {
+  for (int i = 3; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+void PutU64(Bytes& out, std::uint64_t v) {
+  for (int i = 7; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+void PutLp(Bytes& out, ByteSpan s) {
+  PutU32(out, static_cast<std::uint32_t>(s.size()));
+  out.insert(out.end(), s.begin(), s.end());
+}
+void PutLp(Bytes& out, std::string_view s) {
+  PutLp(out, AsBytes(s));
+}
+
+Hash256 LeafKey(std::uint8_t type, std::string_view id) {
   Bytes ser;
-  ser.push_back(static_cast<std::uint8_t>(type));
+  ser.push_back(type);
   PutLp(ser, id);
   return crypto::TaggedHash(kLeafKeyTag, ser);
 }
@@ -66,21 +66,21 @@ Hash256 LeafValueHash(ByteSpan data) {
   return crypto::TaggedHash(kLeafValueTag, data);
 }
 
-Result<Bytes> EncodeAccountLeaf(const state::Account& account) {
+Result<Bytes> EncodeAccountLeaf(const Account& account) {
   Bytes pub;
   if (!account.pubkey_hex.empty()) {
     auto k = FromHex(account.pubkey_hex);
     if (!k || k->size() != 32) return Error::Invalid("invalid_pubkey", "account pubkey is not 32-byte hex");
     pub = *k;
   }
-  std::vector<const state::Balance*> rows;
+  std::vector<const Balance*> rows;
   for (const auto& b : account.balances)
     if (b.available || b.staked || b.locked) rows.push_back(&b);
   std::sort(rows.begin(), rows.end(), [](const auto* x, const auto* y) { return x->asset < y->asset; });
   for (std::size_t i = 1; i < rows.size(); ++i)
     if (rows[i]->asset == rows[i - 1]->asset) return Error::Internal("duplicate asset row for " + account.account_id);
   Bytes out;
-  out.push_back(static_cast<std::uint8_t>(LeafType::kAccount));
+  out.push_back(kAccountLeaf);
   PutLp(out, account.account_id);
   PutLp(out, account.l1_address);
   PutLp(out, ByteSpan(pub));
@@ -97,7 +97,7 @@ Result<Bytes> EncodeAccountLeaf(const state::Account& account) {
 
 Bytes EncodeSupplyLeaf(const SupplyState& s) {
   Bytes out;
-  out.push_back(static_cast<std::uint8_t>(LeafType::kSupply));
+  out.push_back(kSupplyLeaf);
   PutLp(out, s.asset);
   PutU64(out, s.genesis_total);
   PutU64(out, s.minted);
@@ -107,7 +107,7 @@ Bytes EncodeSupplyLeaf(const SupplyState& s) {
 }
 
 Hash256 DecodedLeaf::Key() const {
-  return type == LeafType::kAccount ? AccountKey(account.account_id) : SupplyKey(supply.asset);
+  return type == kAccountLeaf ? AccountKey(account.account_id) : SupplyKey(supply.asset);
 }
 
 Result<DecodedLeaf> DecodeLeaf(ByteSpan data) {
@@ -116,8 +116,8 @@ Result<DecodedLeaf> DecodeLeaf(ByteSpan data) {
   auto bad = [](const char* why) { return Error::Invalid("invalid_leaf", why); };
   std::uint64_t type = r.U(1);
   if (!r.ok) return bad("empty leaf data");
-  if (type == static_cast<std::uint8_t>(LeafType::kAccount)) {
-    leaf.type = LeafType::kAccount;
+  if (type == kAccountLeaf) {
+    leaf.type = kAccountLeaf;
     leaf.account.account_id = r.Lp();
     leaf.account.l1_address = r.Lp();
     std::string pub = r.Lp();
@@ -127,7 +127,7 @@ Result<DecodedLeaf> DecodeLeaf(ByteSpan data) {
     std::uint64_t n = r.U(4);
     if (!r.ok || n > kMaxAssets) return bad("truncated account leaf");
     for (std::uint64_t i = 0; i < n && r.ok; ++i) {
-      state::Balance b;
+      Balance b;
       b.asset = r.Lp();
       b.available = r.U(8);
       b.staked = r.U(8);
@@ -137,8 +137,8 @@ Result<DecodedLeaf> DecodeLeaf(ByteSpan data) {
       if (r.ok && !b.available && !b.staked && !b.locked) return bad("all-zero balance row");
       leaf.account.balances.push_back(std::move(b));
     }
-  } else if (type == static_cast<std::uint8_t>(LeafType::kSupply)) {
-    leaf.type = LeafType::kSupply;
+  } else if (type == kSupplyLeaf) {
+    leaf.type = kSupplyLeaf;
     leaf.supply.asset = r.Lp();
     leaf.supply.genesis_total = r.U(8);
     leaf.supply.minted = r.U(8);
@@ -152,58 +152,55 @@ Result<DecodedLeaf> DecodeLeaf(ByteSpan data) {
   return leaf;
 }
 
-Result<state::Account> LoadAccountState(store::Database& db, std::string_view account_id) {
-  auto st = db.Cached("SELECT l1_address, pubkey, nonce FROM accounts WHERE account_id = ?1");
+Result<Account> LoadAccountState(store::Database& db, std::string_view account_id) {
+  auto st = db.Use("SELECT l1_address, pubkey, nonce FROM accounts WHERE account_id = ?1");
   if (!st.ok()) return std::move(st).error();
-  store::Statement& s = **st;
-  s.Bind(1, account_id);
-  auto row = s.Step();
+  (*st)->Bind(1, account_id);
+  auto row = store::FirstRow<Account>(**st, [&](const store::Statement& s) {
+    Account a;
+    a.account_id = std::string(account_id);
+    a.l1_address = s.Text(0);
+    a.pubkey_hex = s.Text(1);
+    a.nonce = static_cast<std::uint64_t>(s.Int64(2));
+    return a;
+  });
   if (!row.ok()) return std::move(row).error();
-  if (!*row) return Error::NotFound("account_not_found", "account " + std::string(account_id) + " not found");
-  state::Account a;
-  a.account_id = std::string(account_id);
-  a.l1_address = s.Text(0);
-  a.pubkey_hex = s.IsNull(1) ? "" : s.Text(1);
-  a.nonce = static_cast<std::uint64_t>(s.Int64(2));
-  s.Reset();
-  auto bt = db.Cached("SELECT asset, available, staked, locked FROM balances WHERE account_id = ?1 ORDER BY asset");
+  if (!row->has_value())
+    return Error::NotFound("account_not_found", "account " + std::string(account_id) + " not found");
+  Account a = std::move(**row);
+  auto bt = db.Use("SELECT asset, available, staked, locked FROM balances WHERE account_id = ?1 ORDER BY asset");
   if (!bt.ok()) return std::move(bt).error();
-  store::Statement& b = **bt;
-  b.Bind(1, account_id);
-  for (;;) {
-    auto more = b.Step();
-    if (!more.ok()) return std::move(more).error();
-    if (!*more) break;
-    state::Balance bal;
-    bal.asset = b.Text(0);
-    bal.available = static_cast<Amount>(b.Int64(1));
-    bal.staked = static_cast<Amount>(b.Int64(2));
-    bal.locked = static_cast<Amount>(b.Int64(3));
-    a.balances.push_back(std::move(bal));
-  }
-  b.Reset();
+  (*bt)->Bind(1, account_id);
+  auto rows = store::CollectRows<Balance>(**bt, [](const store::Statement& s) {
+    return Balance{s.Text(0), static_cast<Amount>(s.Int64(1)), static_cast<Amount>(s.Int64(2)),
+                   static_cast<Amount>(s.Int64(3))};
+  });
+  if (!rows.ok()) return std::move(rows).error();
+  a.balances = std::move(*rows);
   return a;
 }
 
-Result<std::vector<SupplyState>> LoadSupply(store::Database& db) {
-  auto st = db.Cached("SELECT asset, genesis_total, minted, burned, fee_pool FROM supply ORDER BY asset");
+namespace {
+SupplyState ReadSupply(const store::Statement& s) {
+  return SupplyState{s.Text(0), static_cast<Amount>(s.Int64(1)), static_cast<Amount>(s.Int64(2)),
+                     static_cast<Amount>(s.Int64(3)), static_cast<Amount>(s.Int64(4))};
+}
+}  // namespace
+
+Result<SupplyState> LoadSupply(store::Database& db, std::string_view asset) {
+  auto st = db.Use("SELECT asset, genesis_total, minted, burned, fee_pool FROM supply WHERE asset = ?1");
   if (!st.ok()) return std::move(st).error();
-  store::Statement& s = **st;
-  std::vector<SupplyState> out;
-  for (;;) {
-    auto more = s.Step();
-    if (!more.ok()) return std::move(more).error();
-    if (!*more) break;
-    SupplyState x;
-    x.asset = s.Text(0);
-    x.genesis_total = static_cast<Amount>(s.Int64(1));
-    x.minted = static_cast<Amount>(s.Int64(2));
-    x.burned = static_cast<Amount>(s.Int64(3));
-    x.fee_pool = static_cast<Amount>(s.Int64(4));
-    out.push_back(std::move(x));
-  }
-  s.Reset();
-  return out;
+  (*st)->Bind(1, asset);
+  auto row = store::FirstRow<SupplyState>(**st, ReadSupply);
+  if (!row.ok()) return std::move(row).error();
+  if (!row->has_value()) return SupplyState{std::string(asset)};
+  return std::move(**row);
 }
 
-}  // namespace kray::rollup
+Result<std::vector<SupplyState>> LoadAllSupply(store::Database& db) {
+  auto st = db.Use("SELECT asset, genesis_total, minted, burned, fee_pool FROM supply ORDER BY asset");
+  if (!st.ok()) return std::move(st).error();
+  return store::CollectRows<SupplyState>(**st, ReadSupply);
+}
+
+}  // namespace kray::state

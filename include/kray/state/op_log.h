@@ -1,0 +1,31 @@
+// Reads of the operation log on any connection holding the state schema
+// (the Ledger's readers, `krayd verify`, the rollup index).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "kray/core/result.h"
+#include "kray/state/operation.h"
+
+namespace kray::store {
+class Database;
+}
+
+namespace kray::state {
+
+// Operations with first_seq <= seq <= last_seq, in seq order, at most `limit`.
+Result<std::vector<Operation>> OperationsInRange(store::Database& db, std::uint64_t first_seq, std::uint64_t last_seq,
+                                                 std::size_t limit = SIZE_MAX);
+// The operation with this id (64 hex chars, any case), or nullopt.
+Result<std::optional<Operation>> OperationByHash(store::Database& db, std::string_view hash_hex);
+// Operations that changed leaf `key`, newest first: seq < before (0 = no
+// bound), at most `limit` (keyset paging: pass the last seq as `before`).
+Result<std::vector<Operation>> OperationsTouching(store::Database& db, const Hash256& key, std::uint64_t before,
+                                                  std::size_t limit);
+// The highest seq in the log (0 if empty).
+Result<std::uint64_t> LastSeq(store::Database& db);
+
+}  // namespace kray::state

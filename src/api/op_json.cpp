@@ -1,0 +1,139 @@
+// JSON mapping of operations and receipts (see op_json.h).
+#include "op_json.h"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include "kray/core/bytes.h"
+#include "kray/rollup/json.h"
+#include "kray/state/core_module.h"
+
+namespace kray::api {
+namespace {
+
+void AddTransferFields(Json& j, const state::Operation& op) {
+  j["from"] = op.signer;
+  j["to"] = op.Field("to").value_or("");
+  j["asset"] = op.Field("asset").value_or("");
+  j["amount"] = op.Field("amount").value_or("0");
+  j["data"] = op.Field("data").value_or("");
+  if (auto addr = op.Evidence("to_address")) j["to_address"] = *addr;
+}
+
+}  // namespace
+
+std::string KrayString(Amount credits) {
+  return FormatUnits(credits, 3);
+}
+
+Json OperationJson(const state::Operation& op, std::string_view status, std::optional<std::int64_t> batch) {
+  Json j = Json::parse(rollup::OperationJson(op), nullptr, false);
+  if (j.is_discarded()) j = Json::object();
+  j["status"] = status;
+  j["tx_type"] = op.type;
+  j["created_at"] = op.timestamp;
+  j["confirmed_at"] = status == "confirmed" ? Json(op.timestamp) : Json(nullptr);
+  j["batch_id"] = batch ? Json(*batch) : Json(nullptr);
+  if (op.type == state::kTransferOp) AddTransferFields(j, op);
+  return j;
+}
+
+Json ReceiptJson(const state::Receipt& r) {
+  Json result = Json::object();
+  for (const auto& [k, v] : r.result) result[k] = v;
+  Json j = {{"tx_hash", r.op.hash},
+            {"status", "confirmed"},
+            {"seq", r.op.seq},
+            {"op", r.op.type},
+            {"auth", state::AuthName(r.op.auth)},
+            {"gas_fee", AmountString(r.op.gas_fee)},
+            {"confirmed_at", r.op.timestamp},
+            {"result", result}};
+  if (r.op.auth == state::Auth::kSigned) {
+    j["signer"] = r.op.signer;
+    j["new_nonce"] = r.new_nonce;
+  }
+  if (r.op.type == state::kTransferOp) {
+    AddTransferFields(j, r.op);
+    j.erase("data");
+  }
+  return j;
+}
+
+Result<std::string> FieldText(const Json& value, std::string_view key) {
+  if (value.is_string()) return value.get<std::string>();
+  if (value.is_number_unsigned()) return std::to_string(value.get<std::uint64_t>());
+  if (value.is_number_integer()) {
+    auto v = value.get<std::int64_t>();
+    if (v < 0) return Error::Invalid("invalid_amount", "field '" + std::string(key) + "' must not be negative");
+    return std::to_string(v);
+  }
+  if (value.is_number_float()) {
+    return Error::Invalid("invalid_amount", "field '" + std::string(key) +
+                                                "' must be an integer in base units (no fraction or exponent)");
+  }
+  return Error::Invalid("invalid_type", "field '" + std::string(key) + "' must be a string or an integer");
+}
+
+Result<state::OperationRequest> RequestFromBody(const Json& body, const state::OperationType& type,
+                                                std::initializer_list<std::string_view> extra_ignored) {
+  if (!body.is_object()) return Error::Invalid("invalid_type", "an operation must be a JSON object");
+  state::OperationRequest req;
+  req.type = std::string(type.name());
+  req.auth = type.auth();
+  const bool has_signature = body.contains("signature") && !body["signature"].is_null();
+  if (type.auth() == state::Auth::kPublic && has_signature) req.auth = state::Auth::kSigned;
+  std::string_view signer_field = type.signer_field();
+  bool signer_is_field = false;
+  for (const auto& spec : type.fields())
+    signer_is_field = signer_is_field || spec.name == signer_field || spec.request_name == signer_field;
+  if (req.auth == state::Auth::kSigned) {
+    auto signer = RequireString(body, signer_field);
+    if (!signer.ok()) return std::move(signer).error();
+    req.signer = std::move(*signer);
+    auto sig = RequireString(body, "signature");
+    if (!sig.ok()) return std::move(sig).error();
+    req.signature_hex = std::move(*sig);
+    if (type.consumes_nonce() || (body.contains("nonce") && !body["nonce"].is_null())) {
+      auto nonce = RequireU64(body, "nonce");
+      if (!nonce.ok()) return std::move(nonce).error();
+      req.nonce = *nonce;
+    }
+    auto scheme = OptionalString(body, "sig_scheme", "");
+    if (!scheme.ok()) return std::move(scheme).error();
+    req.sig_scheme = std::move(*scheme);
+  }
+  for (const auto& [key, value] : body.items()) {
+    if (key == "signature" || key == "nonce" || key == "sig_scheme") continue;
+    if (key == signer_field && !signer_is_field) continue;
+    bool ignored = false;
+    for (auto e : extra_ignored) ignored = ignored || key == e;
+    if (ignored || value.is_null()) continue;
+    auto text = FieldText(value, key);
+    if (!text.ok()) return std::move(text).error();
+    req.fields.emplace_back(key, std::move(*text));
+  }
+  return req;
+}
+
+Status CheckOperator(const HttpRequest& req, const ApiContext& ctx) {
+  if (ctx.rpctoken.empty()) {
+    return Error::Unavailable("operator_disabled",
+                              "operator endpoints are disabled: set rpctoken in the node's config");
+  }
+  constexpr std::string_view kBearer = "Bearer ";
+  std::string_view auth = req.authorization;
+  if (auth.size() <= kBearer.size() || auth.substr(0, kBearer.size()) != kBearer) {
+    return Error::Unauthorized("unauthorized", "operator token required: Authorization: Bearer <rpctoken>");
+  }
+  // Compare digests in constant time: neither the content nor the length of
+  // the token leaks through timing.
+  auto token = auth.substr(kBearer.size());
+  unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), a);
+  SHA256(reinterpret_cast<const unsigned char*>(ctx.rpctoken.data()), ctx.rpctoken.size(), b);
+  if (CRYPTO_memcmp(a, b, sizeof a) != 0) return Error::Unauthorized("unauthorized", "invalid operator token");
+  return Ok();
+}
+
+}  // namespace kray::api

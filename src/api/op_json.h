@@ -1,0 +1,54 @@
+// Private to src/api: JSON mapping of operations and receipts shared by the
+// handlers, request-body parsing into OperationRequests, and the operator
+// token check.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "kray/api/handlers.h"
+#include "kray/api/json_util.h"
+#include "kray/core/params.h"
+#include "kray/core/result.h"
+#include "kray/state/executor.h"
+#include "kray/state/module.h"
+#include "kray/state/operation.h"
+#include "kray/state/request.h"
+
+namespace kray::api {
+
+// Credits of the gas token formatted with its decimals ("1.500").
+std::string KrayString(Amount credits);
+
+// An operation as served to wallets: the verifier's record
+// (rollup::OperationJson) plus `status`, `batch_id`, and for transfers the
+// fields of the original API (tx_type, from, to, asset, amount, data,
+// created_at, confirmed_at).
+Json OperationJson(const state::Operation& op, std::string_view status, std::optional<std::int64_t> batch);
+// A receipt: tx_hash, status "confirmed", seq, op, gas_fee, new_nonce,
+// confirmed_at, result{…}; for transfers also from, to, asset, amount.
+Json ReceiptJson(const state::Receipt& r);
+
+// A field's raw text: strings as sent, non-negative JSON integers in decimal;
+// negative numbers, fractions and exponents are 400 invalid_amount, other
+// JSON types 400 invalid_type.
+Result<std::string> FieldText(const Json& value, std::string_view key);
+
+// A REST request body -> OperationRequest for `type`: every member other than
+// signature, nonce, sig_scheme, the signer field and `extra_ignored` becomes a
+// field (strings as sent; JSON integers in decimal; anything else is 400
+// invalid_type). Amount-like fields are checked later, by their FieldSpec.
+Result<state::OperationRequest> RequestFromBody(const Json& body, const state::OperationType& type,
+                                                std::initializer_list<std::string_view> extra_ignored = {});
+
+// OperationJson of a committed operation with the batch that holds it
+// (looked up in the rollup index).
+Json OperationWithBatch(const ApiContext& ctx, const state::Operation& op);
+
+// Ok if `req` carries "Authorization: Bearer <ctx.rpctoken>" (constant-time
+// compare). With no token configured: 503 operator_disabled. Wrong or
+// missing: 401 unauthorized.
+Status CheckOperator(const HttpRequest& req, const ApiContext& ctx);
+
+}  // namespace kray::api

@@ -1,0 +1,201 @@
+// Operation model and canonical encodings (see include/kray/state/operation.h).
+#include "kray/state/operation.h"
+
+#include <algorithm>
+
+#include "kray/crypto/hash.h"
+#include "kray/state/leaves.h"
+
+namespace kray::state {
+namespace {
+
+constexpr std::size_t kMaxFieldCount = 256;
+constexpr std::size_t kMaxKey = 64;
+constexpr std::size_t kMaxValue = 65536;
+constexpr std::size_t kMaxLeafIds = 1 << 16;
+
+// Bounds-checked reader for untrusted encodings.
+struct Reader {
+  ByteSpan in;
+  std::size_t pos = 0;
+  bool ok = true;
+  bool Need(std::size_t n) {
+    if (!ok || in.size() - pos < n) ok = false;
+    return ok;
+  }
+  std::uint64_t U(int bytes) {
+    if (!Need(static_cast<std::size_t>(bytes))) return 0;
+    std::uint64_t v = 0;
+    for (int i = 0; i < bytes; ++i) v = (v << 8) | in[pos++];
+    return v;
+  }
+  std::string Lp(std::size_t max) {
+    std::uint64_t n = U(4);
+    if (!ok || n > max || !Need(static_cast<std::size_t>(n))) {
+      ok = false;
+      return {};
+    }
+    std::string s(reinterpret_cast<const char*>(in.data() + pos), static_cast<std::size_t>(n));
+    pos += static_cast<std::size_t>(n);
+    return s;
+  }
+};
+
+void PutFields(Bytes& out, const Fields& fields) {
+  PutU32(out, static_cast<std::uint32_t>(fields.size()));
+  for (const auto& [k, v] : fields) {
+    PutLp(out, k);
+    PutLp(out, v);
+  }
+}
+
+void PutI64(Bytes& out, std::int64_t v) {
+  PutU64(out, static_cast<std::uint64_t>(v));
+}
+
+}  // namespace
+
+std::string_view AuthName(Auth a) {
+  switch (a) {
+    case Auth::kSigned:
+      return "signed";
+    case Auth::kOperator:
+      return "operator";
+    case Auth::kSystem:
+      return "system";
+    case Auth::kPublic:
+      return "public";
+  }
+  return "signed";
+}
+
+std::optional<Auth> ParseAuth(std::string_view name) {
+  for (Auth a : {Auth::kSigned, Auth::kOperator, Auth::kSystem, Auth::kPublic})
+    if (AuthName(a) == name) return a;
+  return std::nullopt;
+}
+
+std::string_view SigSchemeName(SigScheme s) {
+  switch (s) {
+    case SigScheme::kNone:
+      return "";
+    case SigScheme::kLegacy:
+      return "legacy";
+    case SigScheme::kV1:
+      return "v1";
+  }
+  return "";
+}
+
+std::optional<SigScheme> ParseSigScheme(std::string_view name) {
+  for (SigScheme s : {SigScheme::kNone, SigScheme::kLegacy, SigScheme::kV1})
+    if (SigSchemeName(s) == name) return s;
+  return std::nullopt;
+}
+
+std::optional<std::string_view> FindField(const Fields& fields, std::string_view key) {
+  auto it = std::lower_bound(fields.begin(), fields.end(), key,
+                             [](const auto& f, std::string_view k) { return f.first < k; });
+  if (it == fields.end() || it->first != key) return std::nullopt;
+  return std::string_view(it->second);
+}
+
+void SetField(Fields& fields, std::string key, std::string value) {
+  auto it = std::lower_bound(fields.begin(), fields.end(), key,
+                             [](const auto& f, const std::string& k) { return f.first < k; });
+  if (it != fields.end() && it->first == key) {
+    it->second = std::move(value);
+    return;
+  }
+  fields.insert(it, {std::move(key), std::move(value)});
+}
+
+Status NormalizeFields(Fields& fields) {
+  std::sort(fields.begin(), fields.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (std::size_t i = 1; i < fields.size(); ++i)
+    if (fields[i].first == fields[i - 1].first)
+      return Error::Invalid("duplicate_field", "field '" + fields[i].first + "' is given twice");
+  return Ok();
+}
+
+Bytes EncodeFields(const Fields& fields) {
+  Bytes out;
+  PutFields(out, fields);
+  return out;
+}
+
+Result<Fields> DecodeFields(ByteSpan data) {
+  Reader r{data};
+  Fields out;
+  std::uint64_t n = r.U(4);
+  if (!r.ok || n > kMaxFieldCount) return Error::Invalid("invalid_fields", "field list is truncated or too long");
+  out.reserve(static_cast<std::size_t>(n));
+  for (std::uint64_t i = 0; i < n && r.ok; ++i) {
+    std::string k = r.Lp(kMaxKey);
+    std::string v = r.Lp(kMaxValue);
+    if (r.ok && !out.empty() && out.back().first >= k)
+      return Error::Invalid("invalid_fields", "field keys are not strictly sorted");
+    out.emplace_back(std::move(k), std::move(v));
+  }
+  if (!r.ok || r.pos != data.size()) return Error::Invalid("invalid_fields", "field list is malformed");
+  return out;
+}
+
+Bytes EncodeLeafIds(const std::vector<LeafId>& ids) {
+  Bytes out;
+  PutU32(out, static_cast<std::uint32_t>(ids.size()));
+  for (const auto& id : ids) {
+    out.push_back(id.type);
+    PutLp(out, id.id);
+  }
+  return out;
+}
+
+Result<std::vector<LeafId>> DecodeLeafIds(ByteSpan data) {
+  Reader r{data};
+  std::uint64_t n = r.U(4);
+  if (!r.ok || n > kMaxLeafIds) return Error::Invalid("invalid_leaf_ids", "leaf id list is malformed");
+  std::vector<LeafId> out;
+  out.reserve(static_cast<std::size_t>(n));
+  for (std::uint64_t i = 0; i < n && r.ok; ++i) {
+    LeafId id;
+    id.type = static_cast<std::uint8_t>(r.U(1));
+    id.id = r.Lp(kMaxKey * 4);
+    out.push_back(std::move(id));
+  }
+  if (!r.ok || r.pos != data.size()) return Error::Invalid("invalid_leaf_ids", "leaf id list is malformed");
+  return out;
+}
+
+Hash256 UnsignedOperationId(std::string_view chain_id, const Operation& op) {
+  Bytes ser;
+  PutLp(ser, chain_id);
+  PutLp(ser, op.type);
+  ser.push_back(static_cast<std::uint8_t>(op.auth));
+  PutU64(ser, op.seq);
+  PutI64(ser, op.timestamp);
+  PutFields(ser, op.fields);
+  PutFields(ser, op.evidence);
+  return crypto::TaggedHash("KRAY/op/v1", ser);
+}
+
+Hash256 OperationRecordHash(const Operation& op) {
+  Bytes ser;
+  PutU64(ser, op.seq);
+  PutLp(ser, op.hash);
+  PutLp(ser, op.type);
+  ser.push_back(static_cast<std::uint8_t>(op.auth));
+  PutLp(ser, op.signer);
+  PutU64(ser, op.nonce);
+  ser.push_back(static_cast<std::uint8_t>(op.scheme));
+  PutLp(ser, ByteSpan(op.signature));
+  PutFields(ser, op.fields);
+  PutFields(ser, op.evidence);
+  PutI64(ser, op.timestamp);
+  PutU64(ser, op.gas_fee);
+  Bytes touched = EncodeLeafIds(op.touched);
+  ser.insert(ser.end(), touched.begin(), touched.end());
+  return crypto::TaggedHash("KRAY/op/record/v1", ser);
+}
+
+}  // namespace kray::state

@@ -1,0 +1,207 @@
+// Requests -> canonical operations (see include/kray/state/request.h).
+#include "kray/state/request.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "kray/bitcoin/address.h"
+#include "kray/bitcoin/taproot_key.h"
+#include "kray/state/executor.h"
+#include "kray/state/tx_message.h"
+
+namespace kray::state {
+namespace {
+
+bool HasUpper(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](unsigned char c) { return std::isupper(c); });
+}
+bool HasLower(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](unsigned char c) { return std::islower(c); });
+}
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+Error BadField(const FieldSpec& spec, std::string_view why) {
+  return Error::Invalid("invalid_field", "field '" + std::string(spec.name) + "' " + std::string(why));
+}
+
+Result<std::string> CanonicalDecimal(const FieldSpec& spec, std::string_view raw, const char* code) {
+  auto v = ParseAmount(raw);
+  if (!v.ok()) return Error::Invalid(code, "field '" + std::string(spec.name) + "': " + v.error().message);
+  std::string canonical = std::to_string(*v);
+  if (canonical != raw)
+    return Error::Invalid(code,
+                          "field '" + std::string(spec.name) + "' must be a canonical decimal (no leading zeros)");
+  return canonical;
+}
+
+Result<std::string> CanonicalAnyAddress(const ChainParams& params, std::string_view raw) {
+  // bech32 is case-insensitive but must not mix cases (BIP-173); base58 is
+  // case-sensitive and always has lower-case letters.
+  std::string text = HasUpper(raw) && !HasLower(raw) ? Lower(raw) : std::string(raw);
+  auto script = bitcoin::AddressToScriptPubKey(text, params.network);
+  if (!script.ok())
+    return Error::Invalid("invalid_address", "'" + std::string(raw) + "' is not an address of " +
+                                                 std::string(NetworkName(params.network)) + ": " +
+                                                 script.error().message);
+  auto canonical = bitcoin::ScriptPubKeyToAddress(*script, params.network);
+  if (!canonical.ok()) return std::move(canonical).error();
+  if (canonical->rfind(std::string(params.hrp()) + "1p", 0) == 0) return CanonicalP2trAddress(params, *canonical);
+  return canonical;
+}
+
+bool IsIdChar(unsigned char c) {
+  return std::isalnum(c) || c == '_' || c == ':' || c == '.' || c == '-';
+}
+
+const FieldSpec* FindSpec(const OperationType& type, std::string_view name) {
+  for (const auto& spec : type.fields())
+    if (spec.name == name || (!spec.request_name.empty() && spec.request_name == name)) return &spec;
+  return nullptr;
+}
+
+}  // namespace
+
+Result<std::string> CanonicalP2trAddress(const ChainParams& params, std::string_view text) {
+  if (HasUpper(text) && HasLower(text))
+    return Error::Invalid("invalid_address", "'" + std::string(text) + "' mixes upper and lower case (BIP-173)");
+  std::string lower = Lower(text);
+  auto key = bitcoin::DecodeP2trAddress(params.hrp(), lower);
+  if (!key.ok())
+    return Error::Invalid("invalid_address", "'" + std::string(text) + "' is not a P2TR address of " +
+                                                 std::string(NetworkName(params.network)) + ": " + key.error().message);
+  if (!crypto::IsValidXOnly(*key))
+    return Error::Invalid("invalid_address", "'" + std::string(text) +
+                                                 "' has an output key that is not a valid x-only point (unspendable)");
+  return lower;
+}
+
+Result<ResolvedAccount> ResolveAccount(const ChainParams& params, std::string_view who) {
+  if (who.empty()) return Error::Invalid("invalid_account", "account is empty");
+  if (who.substr(0, 5) == "kray_") {
+    if (!IsAccountId(who))
+      return Error::Invalid("invalid_account",
+                            "'" + std::string(who) + "' is not a valid account id (kray_ + 32 lowercase hex)");
+    return ResolvedAccount{std::string(who), ""};
+  }
+  auto addr = CanonicalP2trAddress(params, who);
+  if (!addr.ok()) {
+    return Error::Invalid("invalid_account", "'" + std::string(who) + "' is neither an account id nor a usable " +
+                                                 "P2TR address of " + std::string(NetworkName(params.network)) + ": " +
+                                                 addr.error().message);
+  }
+  return ResolvedAccount{AccountIdFromAddress(*addr), *addr};
+}
+
+Result<std::string> CanonicalFieldValue(const ChainParams& params, const ModuleRegistry& registry,
+                                        const FieldSpec& spec, std::string_view raw, std::string* address_out) {
+  switch (spec.kind) {
+    case FieldKind::kText:
+      if (raw.size() > spec.max_len)
+        return Error::Invalid(
+            spec.name == "data" ? "data_too_long" : "invalid_field",
+            "field '" + std::string(spec.name) + "' exceeds " + std::to_string(spec.max_len) + " bytes");
+      return std::string(raw);
+    case FieldKind::kAccount: {
+      auto r = ResolveAccount(params, raw);
+      if (!r.ok()) return std::move(r).error();
+      if (address_out) *address_out = r->address;
+      return r->account_id;
+    }
+    case FieldKind::kAmount:
+      return CanonicalDecimal(spec, raw, "invalid_amount");
+    case FieldKind::kUint:
+      return CanonicalDecimal(spec, raw, "invalid_field");
+    case FieldKind::kAsset:
+      if (!registry.IsAsset(params, raw))
+        return Error::Invalid("unknown_asset", "unknown asset '" + std::string(raw) + "'");
+      return std::string(raw);
+    case FieldKind::kAddress:
+      return CanonicalAnyAddress(params, raw);
+    case FieldKind::kPubkey: {
+      auto key = bitcoin::ParseAccountPubKey(raw);
+      if (!key.ok()) return Error::Invalid("invalid_pubkey", key.error().message);
+      return ToHex(*key);
+    }
+    case FieldKind::kId:
+      if (raw.empty() || raw.size() > spec.max_len ||
+          !std::all_of(raw.begin(), raw.end(), [](unsigned char c) { return IsIdChar(c); }))
+        return BadField(spec, "must be 1.." + std::to_string(spec.max_len) + " characters of [A-Za-z0-9_:.-]");
+      return std::string(raw);
+  }
+  return BadField(spec, "has an unknown kind");
+}
+
+Result<Operation> BuildOperation(const ChainParams& params, const ModuleRegistry& registry,
+                                 const OperationRequest& req) {
+  const OperationType* type = registry.FindOperation(req.type);
+  if (!type) return Error::Invalid("unknown_operation", "unknown operation type '" + req.type + "'");
+  Operation op;
+  op.type = req.type;
+  op.auth = req.auth;
+  std::vector<const FieldSpec*> seen;
+  Fields legacy_raw;  // raw account strings, kept as evidence for the legacy scheme
+  for (const auto& [name, raw] : req.fields) {
+    const FieldSpec* spec = FindSpec(*type, name);
+    if (!spec) return Error::Invalid("unknown_field", "operation '" + req.type + "' has no field '" + name + "'");
+    if (std::find(seen.begin(), seen.end(), spec) != seen.end())
+      return Error::Invalid("duplicate_field", "field '" + std::string(spec->name) + "' is given twice");
+    seen.push_back(spec);
+    std::string address;
+    auto value = CanonicalFieldValue(params, registry, *spec, raw, &address);
+    if (!value.ok()) return std::move(value).error();
+    if (spec->keep_address && !address.empty()) SetField(op.evidence, std::string(spec->name) + "_address", address);
+    if (spec->kind == FieldKind::kAccount) SetField(legacy_raw, "legacy_" + std::string(spec->name), raw);
+    SetField(op.fields, std::string(spec->name), std::move(*value));
+  }
+  for (const auto& spec : type->fields()) {
+    if (op.Field(spec.name)) continue;
+    if (spec.default_value) {
+      SetField(op.fields, std::string(spec.name), std::string(*spec.default_value));
+    } else if (spec.required) {
+      std::string shown(spec.request_name.empty() ? spec.name : spec.request_name);
+      return Error::Invalid("missing_field", "missing field '" + shown + "'");
+    }
+  }
+  if (op.auth == Auth::kSigned) {
+    if (req.signer.empty()) {
+      std::string shown(type->signer_field());
+      return Error::Invalid("missing_field", "missing field '" + shown + "'");
+    }
+    auto signer = ResolveAccount(params, req.signer);
+    if (!signer.ok()) return std::move(signer).error();
+    op.signer = signer->account_id;
+    if (type->consumes_nonce()) {
+      if (!req.nonce) return Error::Invalid("missing_field", "missing field 'nonce'");
+      op.nonce = *req.nonce;
+    } else if (req.nonce && *req.nonce != 0) {
+      return Error::Invalid("invalid_field", "operation '" + req.type + "' is signed with nonce 0");
+    }
+    auto sig = FromHexFixed<64>(req.signature_hex);
+    if (!sig)
+      return Error::Invalid("invalid_signature_format", "field 'signature' must be 64 bytes of hex (128 characters)");
+    op.signature.assign(sig->begin(), sig->end());
+    if (req.sig_scheme.empty()) {
+      op.scheme = type->default_scheme(op);
+    } else {
+      auto scheme = ParseSigScheme(req.sig_scheme);
+      if (!scheme || *scheme == SigScheme::kNone)
+        return Error::Invalid("invalid_field", "field 'sig_scheme' must be \"legacy\" or \"v1\"");
+      op.scheme = *scheme;
+    }
+    if (op.scheme == SigScheme::kLegacy) {
+      SetField(op.evidence, "legacy_signer", req.signer);
+      for (auto& [k, v] : legacy_raw) SetField(op.evidence, k, v);
+    }
+  } else if (!req.signer.empty() || !req.signature_hex.empty() || !req.sig_scheme.empty() || req.nonce) {
+    return Error::Invalid("invalid_field", "operation '" + req.type + "' is " + std::string(AuthName(op.auth)) +
+                                               ": it takes no signer or signature");
+  }
+  KRAY_TRY(ValidateOperation(params, registry, op));
+  return op;
+}
+
+}  // namespace kray::state

@@ -1,0 +1,82 @@
+// Internal: the sequencer, the single writer. One thread owns the write
+// connection and an Executor; it takes up to max_group queued commands,
+// applies them inside one SQLite transaction, commits, then answers them and
+// publishes the change set. About once a second it asks the modules for
+// system operations that are due and applies them the same way.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "key_cache.h"
+#include "kray/state/changes.h"
+#include "kray/state/executor.h"
+#include "kray/state/ledger.h"
+#include "kray/store/database.h"
+#include "pending.h"
+
+namespace kray::state {
+
+// Apply one operation; `ticket` is its entry in PendingOperations (0: none).
+struct OperationCommand {
+  Operation op;
+  ReceiptCallback done;
+  std::uint64_t ticket = 0;
+};
+// Answered once everything queued before it has been committed.
+struct BarrierCommand {
+  std::function<void()> done;
+};
+using Command = std::variant<OperationCommand, BarrierCommand>;
+
+class Sequencer {
+ public:
+  Sequencer(std::unique_ptr<store::Database> writer, const LedgerOptions& options, const ModuleRegistry& registry,
+            PendingOperations& pending);
+  ~Sequencer();  // Stop()
+
+  // Thread-safe: a listener added now gets every group committed after this returns.
+  void AddListener(ChangeListener* listener);
+  void RemoveListener(ChangeListener* listener);
+  void Start();
+  // Applies what is queued, then stops the thread. Later commands are refused.
+  void Stop();
+  // Queues a command; answers it at once with an error when the node is
+  // shutting down ("shutting_down"), the queue is full ("queue_full") or a
+  // commit failed earlier ("store_failed").
+  void Enqueue(Command command);
+  std::size_t depth() const;
+  std::int64_t Now() const;
+
+ private:
+  void Run();
+  void ProcessGroup(std::vector<Command>& group);
+  void AddDueSystemOperations(std::vector<Command>& group);
+  std::int64_t GroupTimestamp();
+
+  std::unique_ptr<store::Database> writer_;
+  const LedgerOptions& options_;
+  const ModuleRegistry& registry_;
+  PendingOperations& pending_;
+  Executor exec_;
+  mutable std::mutex listeners_mu_;
+  std::vector<ChangeListener*> listeners_;  // guarded by listeners_mu_
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Command> queue_;    // guarded by mu_
+  bool stopping_ = false;        // guarded by mu_
+  std::optional<Error> failed_;  // guarded by mu_: sticky after a failed commit
+  std::thread thread_;
+  std::int64_t last_system_check_ = 0;  // sequencer thread only
+};
+
+}  // namespace kray::state

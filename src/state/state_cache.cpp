@@ -1,0 +1,216 @@
+// StateCache (see state_cache.h).
+#include "state_cache.h"
+
+#include "kray/store/database.h"
+
+namespace kray::state {
+namespace {
+
+std::string BalanceKey(std::string_view id, std::string_view asset) {
+  std::string k;
+  k.reserve(id.size() + asset.size() + 1);
+  k.append(id).push_back('|');
+  k.append(asset);
+  return k;
+}
+
+}  // namespace
+
+StateCache::StateCache(store::Database& db) : db_(&db) {}
+StateCache::StateCache(StateCache& parent) : parent_(&parent) {}
+
+Result<const StateCache::AccountEntry*> StateCache::LookupAccount(const std::string& id) {
+  if (auto it = accounts_.find(id); it != accounts_.end()) return &it->second;
+  if (parent_) return parent_->LookupAccount(id);
+  auto st = db_->Use("SELECT l1_address, pubkey, nonce, created_at, gas_spent FROM accounts WHERE account_id=?1");
+  if (!st.ok()) return std::move(st).error();
+  (*st)->Bind(1, id);
+  auto row = store::FirstRow<AccountRow>(**st, [](const store::Statement& s) {
+    return AccountRow{s.Text(0), s.Text(1), static_cast<std::uint64_t>(s.Int64(2)), s.Int64(3),
+                      static_cast<Amount>(s.Int64(4))};
+  });
+  if (!row.ok()) return std::move(row).error();
+  AccountEntry e;
+  if (row->has_value()) {
+    e.row = std::move(**row);
+    e.exists = e.in_db = true;
+  }
+  return &accounts_.emplace(id, std::move(e)).first->second;
+}
+
+Result<const StateCache::BalanceEntry*> StateCache::LookupBalance(const std::string& key, std::string_view id,
+                                                                  std::string_view asset) {
+  if (auto it = balances_.find(key); it != balances_.end()) return &it->second;
+  if (parent_) return parent_->LookupBalance(key, id, asset);
+  auto st = db_->Use("SELECT available, staked, locked FROM balances WHERE account_id=?1 AND asset=?2");
+  if (!st.ok()) return std::move(st).error();
+  (*st)->Bind(1, id).Bind(2, asset);
+  auto row = store::FirstRow<BalanceRow>(**st, [](const store::Statement& s) {
+    return BalanceRow{static_cast<Amount>(s.Int64(0)), static_cast<Amount>(s.Int64(1)),
+                      static_cast<Amount>(s.Int64(2))};
+  });
+  if (!row.ok()) return std::move(row).error();
+  BalanceEntry e;
+  if (row->has_value()) {
+    e.row = **row;
+    e.exists = e.in_db = true;
+  }
+  return &balances_.emplace(key, e).first->second;
+}
+
+Result<const StateCache::SupplyEntry*> StateCache::LookupSupply(const std::string& asset) {
+  if (auto it = supply_.find(asset); it != supply_.end()) return &it->second;
+  if (parent_) return parent_->LookupSupply(asset);
+  auto st = db_->Use("SELECT genesis_total, minted, burned, fee_pool FROM supply WHERE asset=?1");
+  if (!st.ok()) return std::move(st).error();
+  (*st)->Bind(1, asset);
+  auto row = store::FirstRow<SupplyRow>(**st, [](const store::Statement& s) {
+    return SupplyRow{static_cast<Amount>(s.Int64(0)), static_cast<Amount>(s.Int64(1)), static_cast<Amount>(s.Int64(2)),
+                     static_cast<Amount>(s.Int64(3))};
+  });
+  if (!row.ok()) return std::move(row).error();
+  SupplyEntry e;
+  if (row->has_value()) {
+    e.row = **row;
+    e.exists = e.in_db = true;
+  }
+  return &supply_.emplace(asset, e).first->second;
+}
+
+Result<std::optional<AccountRow>> StateCache::FindAccount(std::string_view id) {
+  auto e = LookupAccount(std::string(id));
+  if (!e.ok()) return std::move(e).error();
+  if (!(*e)->exists) return std::optional<AccountRow>();
+  return std::optional<AccountRow>((*e)->row);
+}
+
+void StateCache::PutAccount(std::string_view id, AccountRow row) {
+  std::string key(id);
+  bool in_db = false;
+  if (auto cur = LookupAccount(key); cur.ok()) in_db = (*cur)->in_db;
+  auto& e = accounts_[key];
+  e.row = std::move(row);
+  e.exists = true;
+  e.in_db = in_db;
+  e.dirty = true;
+}
+
+Result<BalanceRow> StateCache::GetBalance(std::string_view id, std::string_view asset) {
+  auto e = LookupBalance(BalanceKey(id, asset), id, asset);
+  if (!e.ok()) return std::move(e).error();
+  return (*e)->row;
+}
+
+void StateCache::PutBalance(std::string_view id, std::string_view asset, const BalanceRow& v) {
+  std::string key = BalanceKey(id, asset);
+  bool in_db = false;
+  if (auto cur = LookupBalance(key, id, asset); cur.ok()) in_db = (*cur)->in_db;
+  auto& e = balances_[key];
+  e.row = v;
+  e.exists = true;
+  e.in_db = in_db;
+  e.dirty = true;
+}
+
+Result<SupplyRow> StateCache::GetSupply(std::string_view asset) {
+  auto e = LookupSupply(std::string(asset));
+  if (!e.ok()) return std::move(e).error();
+  return (*e)->row;
+}
+
+void StateCache::PutSupply(std::string_view asset, const SupplyRow& v) {
+  std::string key(asset);
+  bool in_db = false;
+  if (auto cur = LookupSupply(key); cur.ok()) in_db = (*cur)->in_db;
+  auto& e = supply_[key];
+  e.row = v;
+  e.exists = true;
+  e.in_db = in_db;
+  e.dirty = true;
+}
+
+void StateCache::MergeIntoParent() {
+  for (auto& [k, e] : accounts_) parent_->accounts_[k] = std::move(e);
+  for (auto& [k, e] : balances_) parent_->balances_[k] = e;
+  for (auto& [k, e] : supply_) parent_->supply_[k] = e;
+  Clear();
+}
+
+Status StateCache::FlushAccounts() {
+  for (auto& [id, e] : accounts_) {
+    if (!e.dirty) continue;
+    const AccountRow& a = e.row;
+    auto st = e.in_db ? db_->Use("UPDATE accounts SET pubkey=?2, nonce=?3, gas_spent=?4 WHERE account_id=?1")
+                      : db_->Use(
+                            "INSERT INTO accounts (account_id, pubkey, nonce, gas_spent, l1_address, created_at) "
+                            "VALUES (?1,?2,?3,?4,?5,?6)");
+    if (!st.ok()) return std::move(st).error();
+    (*st)->Bind(1, id).BindTextOrNull(2, a.pubkey).Bind(3, static_cast<std::int64_t>(a.nonce));
+    (*st)->Bind(4, static_cast<std::int64_t>(a.gas_spent));
+    if (!e.in_db) (*st)->Bind(5, a.l1_address).Bind(6, a.created_at);
+    KRAY_TRY((*st)->Run());
+    e.in_db = true;
+    e.dirty = false;
+  }
+  return Ok();
+}
+
+Status StateCache::FlushBalances() {
+  for (auto& [key, e] : balances_) {
+    if (!e.dirty) continue;
+    auto sep = key.find('|');
+    auto st =
+        e.in_db
+            ? db_->Use("UPDATE balances SET available=?3, staked=?4, locked=?5 WHERE account_id=?1 AND asset=?2")
+            : db_->Use("INSERT INTO balances (account_id, asset, available, staked, locked) VALUES (?1,?2,?3,?4,?5)");
+    if (!st.ok()) return std::move(st).error();
+    (*st)->Bind(1, std::string_view(key).substr(0, sep)).Bind(2, std::string_view(key).substr(sep + 1));
+    for (int i = 0; i < 3; ++i) (*st)->Bind(3 + i, static_cast<std::int64_t>(e.row[i]));
+    KRAY_TRY((*st)->Run());
+    e.in_db = true;
+    e.dirty = false;
+  }
+  return Ok();
+}
+
+Status StateCache::FlushSupply() {
+  for (auto& [asset, e] : supply_) {
+    if (!e.dirty) continue;
+    auto st =
+        e.in_db
+            ? db_->Use("UPDATE supply SET genesis_total=?2, minted=?3, burned=?4, fee_pool=?5 WHERE asset=?1")
+            : db_->Use("INSERT INTO supply (asset, genesis_total, minted, burned, fee_pool) VALUES (?1,?2,?3,?4,?5)");
+    if (!st.ok()) return std::move(st).error();
+    const SupplyRow& s = e.row;
+    (*st)->Bind(1, asset).Bind(2, static_cast<std::int64_t>(s.genesis)).Bind(3, static_cast<std::int64_t>(s.minted));
+    (*st)->Bind(4, static_cast<std::int64_t>(s.burned)).Bind(5, static_cast<std::int64_t>(s.fee_pool));
+    KRAY_TRY((*st)->Run());
+    e.in_db = true;
+    e.dirty = false;
+  }
+  return Ok();
+}
+
+Status StateCache::Flush() {
+  KRAY_TRY(FlushAccounts());
+  KRAY_TRY(FlushBalances());
+  return FlushSupply();
+}
+
+void StateCache::Clear() {
+  accounts_.clear();
+  balances_.clear();
+  supply_.clear();
+}
+
+void StateCache::Trim(std::size_t max) {
+  if (size() <= max) return;
+  auto drop_clean = [](auto& map) {
+    for (auto it = map.begin(); it != map.end();) it = it->second.dirty ? std::next(it) : map.erase(it);
+  };
+  drop_clean(accounts_);
+  drop_clean(balances_);
+  drop_clean(supply_);
+}
+
+}  // namespace kray::state

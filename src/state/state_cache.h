@@ -1,0 +1,91 @@
+// Internal: StateCache, the one stackable write-back cache of core state
+// (accounts, balances, supply), after Bitcoin Core's CCoinsViewCache. The
+// sequencer keeps a root cache over the store for the group; every operation
+// runs in a child cache: MergeIntoParent() keeps its changes, dropping the
+// child discards them. Only the root reads the store and writes it (Flush).
+// Not thread-safe.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "kray/core/amount.h"
+#include "kray/core/result.h"
+
+namespace kray::store {
+class Database;
+}
+
+namespace kray::state {
+
+struct AccountRow {
+  std::string l1_address;
+  std::string pubkey;  // x-only hex or ""
+  std::uint64_t nonce = 0;
+  std::int64_t created_at = 0;
+  Amount gas_spent = 0;  // statistic for /stats, not committed
+};
+using BalanceRow = std::array<Amount, 3>;  // indexed by Bucket
+struct SupplyRow {
+  Amount genesis = 0, minted = 0, burned = 0, fee_pool = 0;
+};
+
+class StateCache {
+ public:
+  // A root cache: misses are read from `db`.
+  explicit StateCache(store::Database& db);
+  // A child cache: misses are read through `parent`.
+  explicit StateCache(StateCache& parent);
+  StateCache(const StateCache&) = delete;
+  StateCache& operator=(const StateCache&) = delete;
+
+  // The account row, or nullopt if the account does not exist.
+  Result<std::optional<AccountRow>> FindAccount(std::string_view id);
+  void PutAccount(std::string_view id, AccountRow row);
+  Result<BalanceRow> GetBalance(std::string_view id, std::string_view asset);
+  void PutBalance(std::string_view id, std::string_view asset, const BalanceRow& v);
+  Result<SupplyRow> GetSupply(std::string_view asset);
+  void PutSupply(std::string_view asset, const SupplyRow& v);
+
+  // Child only: moves this cache's changes into the parent (dirty there).
+  void MergeIntoParent();
+  // Root only: writes every dirty entry to the store (inside the caller's
+  // transaction); entries become clean.
+  Status Flush();
+  // Forgets everything (after a rolled-back group).
+  void Clear();
+  // Drops clean entries when more than `max` are cached.
+  void Trim(std::size_t max);
+  std::size_t size() const { return accounts_.size() + balances_.size() + supply_.size(); }
+
+ private:
+  template <class Row>
+  struct Entry {
+    Row row{};
+    bool exists = false;  // a row with this key exists (in the store or created)
+    bool in_db = false;   // the store has the row (Flush: UPDATE, else INSERT)
+    bool dirty = false;
+  };
+  using AccountEntry = Entry<AccountRow>;
+  using BalanceEntry = Entry<BalanceRow>;
+  using SupplyEntry = Entry<SupplyRow>;
+
+  Result<const AccountEntry*> LookupAccount(const std::string& id);
+  Result<const BalanceEntry*> LookupBalance(const std::string& key, std::string_view id, std::string_view asset);
+  Result<const SupplyEntry*> LookupSupply(const std::string& asset);
+  Status FlushAccounts();
+  Status FlushBalances();
+  Status FlushSupply();
+
+  store::Database* db_ = nullptr;  // root only
+  StateCache* parent_ = nullptr;   // child only
+  std::unordered_map<std::string, AccountEntry> accounts_;
+  std::unordered_map<std::string, BalanceEntry> balances_;  // key: id '|' asset
+  std::unordered_map<std::string, SupplyEntry> supply_;
+};
+
+}  // namespace kray::state

@@ -1,0 +1,331 @@
+// The module host: every hook of the module contract, exercised through the
+// example module (tests/support), plus listeners, pending operations and
+// genesis handling.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <fstream>
+#include <future>
+
+#include "kray/state/conservation.h"
+#include "kray/state/core_module.h"
+#include "kray/state/genesis.h"
+#include "kray/state/leaves.h"
+#include "kray/state/ledger.h"
+#include "kray/state/op_context.h"
+#include "kray/store/database.h"
+#include "kray/testsupport/example_module.h"
+#include "test_util.h"
+
+namespace kray::state {
+namespace {
+
+using testing::Dev1;
+using testing::Dev2;
+using testing::Key;
+using testing::Options;
+using testing::TempDir;
+
+const ModuleRegistry& WithExample() {
+  static const ModuleRegistry r = [] {
+    ModuleRegistry reg;
+    EXPECT_TRUE(reg.Add(test::ExampleModule()).ok());
+    return reg;
+  }();
+  return r;
+}
+
+std::string WriteFile(const TempDir& dir, const std::string& name, const std::string& text) {
+  std::ofstream(dir.file(name)) << text;
+  return dir.file(name);
+}
+
+// The regtest genesis plus an example-module section.
+std::string GenesisWithEscrow(const TempDir& dir, std::int64_t expires_at) {
+  std::ifstream in(testing::RegtestGenesis());
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  auto pos = text.rfind('}');
+  text.insert(pos, ",\n  \"example\": {\"escrows\": [{\"id\": \"g1\", \"owner\": \"" + Dev1().address +
+                       "\", \"asset\": \"DOG\", \"amount\": 500, \"expires_at\": " + std::to_string(expires_at) +
+                       "}]}\n");
+  return WriteFile(dir, "genesis.json", text);
+}
+
+struct Recorder : ChangeListener {
+  std::mutex mu;
+  std::vector<GroupChanges> groups;
+  void OnGroupCommitted(const GroupChanges& c) override {
+    std::lock_guard lock(mu);
+    groups.push_back(c);
+  }
+};
+
+Result<std::vector<test::ExampleEscrow>> Escrows(Ledger& ledger) {
+  std::vector<test::ExampleEscrow> out;
+  Status s = ledger.WithReader([&](store::Database& db) -> Status {
+    auto e = test::ListExampleEscrows(db);
+    if (!e.ok()) return std::move(e).error();
+    out = std::move(*e);
+    return Ok();
+  });
+  if (!s.ok()) return std::move(s).error();
+  return out;
+}
+
+Result<Receipt> Lock(Ledger& ledger, const Key& k, const std::string& id, Amount amount, std::int64_t expires,
+                     std::uint64_t nonce) {
+  OperationRequest r;
+  r.type = "example_lock";
+  r.signer = k.account_id;
+  r.nonce = nonce;
+  r.fields = {
+      {"id", id}, {"asset", "BTC"}, {"amount", std::to_string(amount)}, {"expires_at", std::to_string(expires)}};
+  auto op = test::SignOperation(ledger.params(), ledger.registry(), r, k);
+  if (!op.ok()) return std::move(op).error();
+  return ledger.SubmitSync(std::move(*op));
+}
+
+TEST(ModuleHost, EveryHookOfTheExampleModule) {
+  TempDir dir;
+  auto opts = Options(dir, GenesisWithEscrow(dir, 4000000000));
+  auto l = Ledger::Open(opts, WithExample());
+  ASSERT_TRUE(l.ok()) << l.error().message;
+  Ledger& ledger = **l;
+  Recorder rec;
+  ledger.AddListener(&rec);
+  Key a = Dev1();
+  // Migration + genesis section: the escrow exists and its value left the owner.
+  auto escrows = Escrows(ledger);
+  ASSERT_TRUE(escrows.ok()) << escrows.error().message;
+  ASSERT_EQ(escrows->size(), 1u);
+  EXPECT_EQ((*escrows)[0].owner, a.account_id);
+  EXPECT_EQ(ledger.GetAccount(a.account_id)->BalanceOf("DOG").available, 100000000000u - 500);
+  // Audit: the escrowed value is a conservation term.
+  auto rep = ledger.CheckConservation();
+  ASSERT_TRUE(rep.ok());
+  EXPECT_TRUE(rep->ok) << rep->ToString();
+  for (const auto& line : rep->lines)
+    if (line.asset == "DOG") EXPECT_EQ(line.extra.at("example.escrows"), 500u);
+
+  // A signed operation: gas, nonce, module SQL, a module leaf in the change set.
+  auto locked = Lock(ledger, a, "e1", 1000, ledger.Now() + 5, 0);
+  ASSERT_TRUE(locked.ok()) << locked.error().message;
+  EXPECT_EQ(locked->op.gas_fee, 2u);
+  EXPECT_EQ(ledger.GetAccount(a.account_id)->BalanceOf("BTC").available, 100000000u - 1000);
+  ASSERT_EQ(rec.groups.size(), 1u);
+  bool saw_leaf = false;
+  for (const auto& c : rec.groups[0].leaves)
+    if (c.id.type == test::kExampleLeaf && c.id.id == "e1") saw_leaf = c.data.has_value();
+  EXPECT_TRUE(saw_leaf);
+  EXPECT_EQ(std::count(locked->op.touched.begin(), locked->op.touched.end(), LeafId{test::kExampleLeaf, "e1"}), 1);
+
+  // A failing operation keeps none of its module SQL (savepoint) or cache.
+  auto dup = Lock(ledger, a, "e1", 1, ledger.Now() + 5, 1);
+  ASSERT_FALSE(dup.ok());
+  EXPECT_EQ(dup.error().code, "escrow_exists");
+  EXPECT_EQ(Escrows(ledger)->size(), 2u);
+  EXPECT_EQ(ledger.GetAccount(a.account_id)->nonce, 1u);
+
+  // An operator operation.
+  OperationRequest release;
+  release.type = "example_release";
+  release.auth = Auth::kOperator;
+  release.fields = {{"id", "e1"}};
+  auto released = ledger.SubmitRequestSync(release);
+  ASSERT_TRUE(released.ok()) << released.error().message;
+  EXPECT_EQ(released->op.auth, Auth::kOperator);
+  EXPECT_EQ(released->op.hash.size(), 64u);
+  EXPECT_EQ(ledger.GetAccount(a.account_id)->BalanceOf("BTC").available, 100000000u);
+  // ...which cannot be signed in by an account or submitted as another kind.
+  release.auth = Auth::kSigned;
+  EXPECT_FALSE(ledger.SubmitRequestSync(release).ok());
+
+  // A system operation, generated by the node when the escrow expires: lock
+  // one that expires in 1 s and wait for the sequencer's periodic check.
+  auto soon = Lock(ledger, a, "e2", 77, ledger.Now() + 1, 1);
+  ASSERT_TRUE(soon.ok()) << soon.error().message;
+  for (int i = 0; i < 60 && Escrows(ledger)->size() > 1; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  escrows = Escrows(ledger);
+  ASSERT_EQ(escrows->size(), 1u);  // the genesis one (far future) remains
+  EXPECT_EQ(ledger.GetAccount(a.account_id)->BalanceOf("BTC").available, 100000000u);
+  auto stats = ledger.GetTxStats();
+  EXPECT_EQ(stats->by_type["example_expire"], 1u);
+  EXPECT_TRUE(ledger.CheckConservation()->ok);
+}
+
+TEST(ModuleHost, RegistryRefusesDuplicates) {
+  ModuleRegistry r;
+  EXPECT_TRUE(r.Add(test::ExampleModule()).ok());
+  EXPECT_EQ(r.Add(test::ExampleModule()).error().code, "duplicate_module");
+  EXPECT_NE(r.FindOperation("transfer"), nullptr);
+  EXPECT_NE(r.FindLeafType(kAccountLeaf), nullptr);
+  EXPECT_NE(r.FindLeafType(test::kExampleLeaf), nullptr);
+}
+
+// A module's system operations may not be forged from outside.
+TEST(ModuleHost, SystemOperationsCannotBeSubmittedAsOtherKinds) {
+  TempDir dir;
+  auto l = Ledger::Open(Options(dir), WithExample());
+  ASSERT_TRUE(l.ok());
+  OperationRequest r;
+  r.type = "example_expire";
+  r.auth = Auth::kOperator;
+  r.fields = {{"id", "x"}};
+  EXPECT_EQ((*l)->SubmitRequestSync(r).error().code, "wrong_authorisation");
+}
+
+// A test-only module with an operation that blocks, to hold the sequencer.
+class ParkOp : public OperationType {
+ public:
+  std::string_view name() const override { return "test_park"; }
+  Auth auth() const override { return Auth::kOperator; }
+  std::span<const FieldSpec> fields() const override { return {}; }
+  Status Apply(OpContext&, const Operation&) const override {
+    entered->set_value();
+    release->wait();
+    return Error::Conflict("parked", "parking changes nothing");
+  }
+  std::promise<void>* entered = nullptr;
+  std::shared_future<void>* release = nullptr;
+};
+class ParkModule : public Module {
+ public:
+  std::string_view name() const override { return "park"; }
+  std::vector<const OperationType*> operations() const override { return {&op}; }
+  ParkOp op;
+};
+
+TEST(Pending, QueuedOperationsAreFoundByHashUntilCommitted) {
+  TempDir dir;
+  ParkModule park;
+  ModuleRegistry reg;
+  ASSERT_TRUE(reg.Add(park).ok());
+  auto l = Ledger::Open(Options(dir), reg);
+  ASSERT_TRUE(l.ok());
+  Ledger& ledger = **l;
+  std::promise<void> entered, release;
+  std::shared_future<void> release_f = release.get_future().share();
+  park.op.entered = &entered;
+  park.op.release = &release_f;
+  OperationRequest parking;
+  parking.type = "test_park";
+  parking.auth = Auth::kOperator;
+  ledger.SubmitRequest(parking, [](Result<Receipt>) {});
+  entered.get_future().wait();
+  Key a = Dev1(), b = Dev2();
+  auto op = test::SignOperation(ledger.params(), ledger.registry(),
+                                test::TransferRequest(a.account_id, b.account_id, 42, 0), a);
+  ASSERT_TRUE(op.ok());
+  std::string hash = op->hash;
+  std::promise<Result<Receipt>> done;
+  ledger.Submit(*op, [&done](Result<Receipt> r) { done.set_value(std::move(r)); });
+  auto pending = ledger.Pending(10);
+  ASSERT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending[0].Field("amount"), "42");
+  auto found = ledger.GetOperation(hash);
+  ASSERT_TRUE(found.ok());
+  EXPECT_TRUE(found->pending);
+  EXPECT_EQ(ledger.GetTxStats()->pending, 1u);
+  // The same operation again while it is queued.
+  EXPECT_EQ(ledger.SubmitSync(*op).error().code, "already_pending");
+  release.set_value();
+  auto r = done.get_future().get();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_TRUE(ledger.Pending(10).empty());
+  EXPECT_FALSE(ledger.GetOperation(hash)->pending);
+}
+
+TEST(Genesis, AppliedOnceAndDifferentGenesisRefused) {
+  TempDir dir;
+  ModuleRegistry reg;
+  {
+    auto l = Ledger::Open(Options(dir), reg);
+    ASSERT_TRUE(l.ok()) << l.error().message;
+  }
+  auto again = Ledger::Open(Options(dir), reg);
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  again->reset();
+  std::ifstream in(testing::RegtestGenesis());
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  text += "\n";  // one byte different
+  auto other = Ledger::Open(Options(dir, WriteFile(dir, "g2.json", text)), reg);
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().code, "genesis_mismatch");
+  auto chain = Options(dir);
+  chain.params.chain_id = "kray-regtest-2";
+  EXPECT_EQ(Ledger::Open(chain, reg).error().code, "chain_id_mismatch");
+}
+
+TEST(Genesis, BadFilesNameTheEntry) {
+  ModuleRegistry reg;
+  ChainParams params;
+  Key a = Dev1();
+  std::string upper = a.address;
+  for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  std::string mixed = a.address;
+  mixed[7] = static_cast<char>(std::toupper(static_cast<unsigned char>(mixed[7])));
+  auto parse = [&](const std::string& accounts, const std::string& extra = "") {
+    return ParseGenesis(
+        params, reg, "{\"chain_id\":\"kray-regtest-1\",\"timestamp\":1,\"accounts\":[" + accounts + "]" + extra + "}");
+  };
+  // Upper case is the same address, normalised to lower case.
+  auto ok = parse("{\"l1_address\":\"" + upper + "\",\"balances\":{\"KRAY\":\"5\"}}");
+  ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->accounts[0].l1_address, a.address);
+  struct Case {
+    std::string accounts, extra, needle;
+  } cases[] = {
+      {"{\"l1_address\":\"" + mixed + "\"}", "", "accounts[0]"},
+      {"{\"l1_address\":\"bc1p5mlukaswwcm5awfd26l3n0dy6sf2al6d47sp6nm8np43meh3j0tqrrrrrr\"}", "", "accounts[0]"},
+      {"{\"l1_address\":\"" + a.address + "\",\"balances\":{\"KRAY\":\"05\"}}", "", "KRAY"},
+      {"{\"l1_address\":\"" + a.address + "\",\"balances\":{\"NOPE\":\"5\"}}", "", "NOPE"},
+      {"{\"l1_address\":\"" + a.address + "\",\"pubkey\":\"" + ToHex(Dev2().pub) + "\"}", "", "BIP-86"},
+      {"{\"l1_address\":\"" + a.address + "\"},{\"l1_address\":\"" + upper + "\"}", "", "duplicate"},
+      {"{\"l1_address\":\"" + a.address + "\",\"colour\":1}", "", "colour"},
+      {"", ",\"nomodule\":{}", "nomodule"},
+      {"{\"l1_address\":\"" + a.address + "\",\"balances\":{\"KRAY\":\"9223372036854775807\"}},{\"l1_address\":\"" +
+           Dev2().address + "\",\"balances\":{\"KRAY\":\"1\"}}",
+       "", "exceeds"},
+  };
+  for (const auto& c : cases) {
+    auto g = parse(c.accounts, c.extra);
+    ASSERT_FALSE(g.ok()) << c.accounts << c.extra;
+    EXPECT_EQ(g.error().code, "invalid_genesis");
+    EXPECT_NE(g.error().message.find(c.needle), std::string::npos) << g.error().message;
+  }
+  auto wrong_chain = ParseGenesis(params, reg, "{\"chain_id\":\"other\",\"timestamp\":1,\"accounts\":[]}");
+  EXPECT_EQ(wrong_chain.error().code, "chain_id_mismatch");
+}
+
+TEST(Listener, RolledBackGroupPublishesNothingAndTheStoreFailsClosed) {
+  // A group whose commit fails makes later writes fail (no retry into a
+  // half-known state): simulate by making the operations table read-only.
+  TempDir dir;
+  ModuleRegistry reg;
+  auto l = Ledger::Open(Options(dir), reg);
+  ASSERT_TRUE(l.ok());
+  Ledger& ledger = **l;
+  Recorder rec;
+  ledger.AddListener(&rec);
+  {
+    auto db = store::Database::Open(ledger.store_path());
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(
+        (*db)
+            ->Exec("CREATE TRIGGER no_ops BEFORE INSERT ON operations BEGIN SELECT RAISE(ABORT, 'disk on fire'); END")
+            .ok());
+  }
+  Key a = Dev1(), b = Dev2();
+  auto r = testing::Transfer(ledger, a, a.account_id, b.account_id, 5, 0);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::kInternal) << r.error().code << ": " << r.error().message;  // never a 409
+  EXPECT_TRUE(rec.groups.empty());
+  EXPECT_EQ(ledger.GetAccount(a.account_id)->nonce, 0u);
+  auto later = testing::Transfer(ledger, a, a.account_id, b.account_id, 5, 0);
+  ASSERT_FALSE(later.ok());
+  EXPECT_EQ(later.error().code, "store_failed");
+}
+
+}  // namespace
+}  // namespace kray::state
