@@ -242,13 +242,22 @@ TEST_F(BitcoindRunesTest, EtchMintTransferCenotaphAndReorg) {
   for (const auto& [outpoint, amount] : *holders) held += amount;
   EXPECT_EQ(held, 1120u);
 
-  // 8. A one-block reorg: Core drops block 7, the index takes it back; then
-  //    Core re-activates it and the index applies it again.
+  // 8. Reorgs. (a) Core replaces block 7 with another block at the same
+  //    height (the same transaction, re-mined from the mempool): one sync
+  //    takes the old block back and applies the new one. (b) Core's chain
+  //    gets shorter, then the block comes back.
   bitcoind_.Call("invalidateblock", json::array({last}));
+  // Another coinbase address, or the new block would be the invalidated one.
+  const std::string replacement = Mine(1, NewAddress("miner"))[0];
+  ASSERT_NE(replacement, last);
+  Sync(1, 1);
+  EXPECT_EQ(bitcoin::HashToDisplayHex((*index_->Tip())->hash), replacement);
+  EXPECT_EQ(At(t_plain, 0), One(370));
+  bitcoind_.Call("invalidateblock", json::array({replacement}));
   Sync(0, 1);
   EXPECT_TRUE(At(t_plain, 0).empty());
   EXPECT_EQ(At(t_transfer, 3), One(370));
-  bitcoind_.Call("reconsiderblock", json::array({last}));
+  bitcoind_.Call("reconsiderblock", json::array({replacement}));
   Sync(1);
   EXPECT_EQ(At(t_plain, 0), One(370));
 
