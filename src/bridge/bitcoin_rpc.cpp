@@ -156,11 +156,12 @@ struct BitcoinRpc::Impl {
   }
 
   // One JSON-RPC exchange with retries; the parsed envelope's "result" or
-  // Core's error.
-  Result<std::pair<std::optional<RpcError>, Json>> Exchange(std::string_view method, const Json& params) {
+  // Core's error. `params_json` is a JSON array's text, sent as is (so a
+  // caller's decimal numbers keep their exact text).
+  Result<std::pair<std::optional<RpcError>, Json>> Exchange(std::string_view method, std::string_view params_json) {
     const std::uint64_t id = next_id++;
-    Json request = {{"jsonrpc", "1.0"}, {"id", id}, {"method", std::string(method)}, {"params", params}};
-    const std::string body = request.dump();
+    const std::string body = R"({"jsonrpc":"1.0","id":)" + std::to_string(id) + R"(,"method":)" +
+                             Json(std::string(method)).dump() + R"(,"params":)" + std::string(params_json) + "}";
     std::string last_error;
     const int attempts = std::max(1, options.max_attempts);
     std::chrono::milliseconds backoff = options.initial_backoff;
@@ -219,6 +220,10 @@ struct BitcoinRpc::Impl {
     return std::pair<std::optional<RpcError>, Json>{std::nullopt, *result};
   }
 
+  Result<std::pair<std::optional<RpcError>, Json>> Exchange(std::string_view method, const Json& params) {
+    return Exchange(method, std::string_view(params.dump()));
+  }
+
   // The result, or l1_rpc_error for Core's error.
   Result<Json> Call(std::string_view method, const Json& params) {
     auto r = Exchange(method, params);
@@ -247,7 +252,7 @@ void BitcoinRpc::Close() {
 Result<RpcReply> BitcoinRpc::CallRaw(std::string_view method, std::string_view params_json) {
   auto params = ParseExactJson(params_json);
   if (!params || !params->is_array()) return Error::Invalid("l1_bad_params", "params must be a JSON array");
-  auto r = impl_->Exchange(method, *params);
+  auto r = impl_->Exchange(method, params_json);
   if (!r.ok()) return std::move(r).error();
   RpcReply reply;
   reply.error = std::move(r->first);

@@ -146,7 +146,8 @@ class BitcoinRpc {
 
   const RpcOptions& options() const;
 
-  // One JSON-RPC call. `params_json` must be a JSON array ("[]" for none).
+  // One JSON-RPC call. `params_json` must be a JSON array ("[]" for none);
+  // it is sent as written, so decimal numbers keep their exact text.
   // Returns the reply whether Core answered with a result or an error; fails
   // only with l1_unreachable, l1_unauthorized, l1_bad_reply or l1_bad_params.
   Result<RpcReply> CallRaw(std::string_view method, std::string_view params_json);

@@ -280,9 +280,13 @@ TEST(BitcoinRpc, ResultNumbersKeepTheirExactText) {
                               "{\"result\":{\"amount\":0.10000000,\"n\":3},\"error\":null,\"id\":" + id.dump() + "}");
   });
   BitcoinRpc rpc(Fast(server.port()));
-  auto r = rpc.Call("x", "[]");
+  auto r = rpc.Call("x", "[0.12345678, \"s\", 7]");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, R"({"amount":"0.10000000","n":3})");
+  // Params go out byte for byte as the caller wrote them.
+  const auto seen = server.seen();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_NE(seen[0].body.find(R"("params":[0.12345678, "s", 7]})"), std::string::npos) << seen[0].body;
 }
 
 TEST(BitcoinRpc, ParseBtcAmountIsExact) {
