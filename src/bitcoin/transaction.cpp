@@ -128,9 +128,7 @@ Result<Transaction> ParseTransaction(ByteSpan data) {
   return ParseTransaction(data, true);
 }
 
-Result<Transaction> ParseTransaction(ByteSpan data, bool allow_witness) {
-  if (data.size() > kMaxTxSize) return Error::Invalid("tx_too_large", "transaction exceeds 4,000,000 bytes");
-  ByteReader r(data);
+Result<Transaction> ReadTransaction(ByteReader& r, bool allow_witness) {
   Transaction tx;
   auto version = r.ReadI32LE();
   if (!version) return Truncated();
@@ -161,6 +159,14 @@ Result<Transaction> ParseTransaction(ByteSpan data, bool allow_witness) {
   auto lock = r.ReadU32LE();
   if (!lock) return Truncated();
   tx.locktime = *lock;
+  return tx;
+}
+
+Result<Transaction> ParseTransaction(ByteSpan data, bool allow_witness) {
+  if (data.size() > kMaxTxSize) return Error::Invalid("tx_too_large", "transaction exceeds 4,000,000 bytes");
+  ByteReader r(data);
+  auto tx = ReadTransaction(r, allow_witness);
+  if (!tx.ok()) return tx;
   if (!r.empty()) return Error::Invalid("tx_trailing_data", "bytes after the transaction");
   return tx;
 }

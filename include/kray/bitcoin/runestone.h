@@ -15,6 +15,7 @@
 #include "kray/bitcoin/transaction.h"
 #include "kray/core/amount.h"
 #include "kray/core/bytes.h"
+#include "kray/core/params.h"
 #include "kray/core/result.h"
 
 namespace kray::bitcoin {
@@ -88,6 +89,27 @@ struct SpacedRune {
 };
 // Accepts '.' or '•' as spacer; rejects leading, double and trailing spacers.
 Result<SpacedRune> ParseSpacedRune(std::string_view s);
+
+// Etching rules for names (ord's crates/ordinals/src/rune.rs).
+//
+// Names at or above kReservedRune (ord's Rune::RESERVED, "AAAAAAAAAAAAAAAAAAAAAAAAAAA",
+// 27 letters) cannot be etched explicitly; an etching that gives no name gets
+// the reserved name ReservedRune(block, tx) of its rune id.
+inline constexpr u128 kReservedRune = (u128{0x04d10cef280da966ULL} << 64) | u128{0xfa0704602570a3d6ULL};
+bool IsReservedRune(Rune rune);
+// kReservedRune + (block << 32 | tx). Cannot overflow for a u64 block.
+Rune ReservedRune(std::uint64_t block, std::uint32_t tx);
+// The bytes an etching's commit transaction must push in a tapscript: the
+// name's little-endian integer with trailing zero bytes removed.
+Bytes RuneCommitment(Rune rune);
+// Height at which names start unlocking: 840,000 on mainnet (4 halvings),
+// 2,520,000 on testnet (ord's testnet3: 12 halvings), 0 on signet and regtest.
+std::uint32_t FirstRuneHeight(Network network);
+// Shortest name that may be etched in a block at `height`: ord's
+// Rune::minimum_at_height. Names unlock from 13 letters to 1 over the 210,000
+// blocks after FirstRuneHeight, one length per 17,500 blocks, linearly within
+// each interval.
+Rune MinimumRuneAtHeight(Network network, std::uint32_t height);
 
 struct Edict {
   RuneId id;

@@ -16,6 +16,8 @@
 
 namespace kray::bitcoin {
 
+class ByteReader;
+
 // Limits applied by ParseTransaction before allocating (Bitcoin Core's
 // consensus caps: 4M weight => at most 4,000,000 bytes of serialized tx).
 inline constexpr std::size_t kMaxTxSize = 4'000'000;
@@ -69,6 +71,12 @@ Result<Transaction> ParseTransaction(ByteSpan data);
 // As above; with allow_witness=false the BIP-144 marker is not recognised
 // (Bitcoin Core's TX_NO_WITNESS), as for PSBT_GLOBAL_UNSIGNED_TX.
 Result<Transaction> ParseTransaction(ByteSpan data, bool allow_witness);
+
+// Reads one transaction at the reader's position and leaves the reader after
+// it (bytes may follow: a block's next transaction). Same rules and error
+// codes as ParseTransaction except "tx_too_large" and "tx_trailing_data",
+// which are the caller's (the reader's span bounds what can be read).
+Result<Transaction> ReadTransaction(ByteReader& reader, bool allow_witness = true);
 
 // Convenience: ParseTransaction(FromHex(hex)); "bad_hex" on invalid hex.
 Result<Transaction> ParseTransactionHex(std::string_view hex);

@@ -63,5 +63,8 @@ int CmdBalance(const Options& o, const Args& a, std::ostream& out, std::ostream&
 int CmdTx(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
 int CmdStatus(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
 int CmdCheckConservation(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
+// Commands (cmd_federation.cpp, offline): bridge federation keys and addresses.
+int CmdFederationInit(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
+int CmdFederationAddress(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
 
 }  // namespace kray::cli

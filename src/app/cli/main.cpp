@@ -58,6 +58,12 @@ Rollup (docs/ROLLUP.md):
   verifyproof <address|account_id> [-batch=N]   fetch an account proof and check it against the batch's published root
   verifyproof <account> -file=<proof.json|-> -root=<hex>  check a proof offline
 
+Bridge federation (offline, docs/BRIDGE.md):
+  federation-init [-network=<net>] -out=<dir> [-show-secrets]
+                                          three member keys (mode 0600 files), xpubs, descriptor, config lines
+  federation-address <xpub1> <xpub2> <xpub3> [-network=<net>] [-index=N] [-count=N]
+                                          bridge descriptor and deposit addresses
+
 Bitcoin (offline):
   multisig ...  decodepsbt <base64>  decoderunestone <hex>
 )";
@@ -155,6 +161,8 @@ int main(int argc, char** argv) {
       {"checkconservation", kray::cli::CmdCheckConservation},
       {"verifychain", kray::cli::CmdVerifyChainWithOptions},
       {"verifyproof", kray::cli::CmdVerifyProofWithOptions},
+      {"federation-init", kray::cli::CmdFederationInit},
+      {"federation-address", kray::cli::CmdFederationAddress},
   };
   if (auto it = commands.find(cmd); it != commands.end()) return it->second(o, args, std::cout, std::cerr);
   if (cmd == "help") {
