@@ -219,5 +219,37 @@ TEST_F(CliTest, ErrorsAreOneLineAndNonZero) {
   EXPECT_NE(r.err.find("insufficient_balance"), std::string::npos) << r.err;
 }
 
+// `kray-cli op` produces and sends any registered operation, signed with the
+// node's own canonicalisation; `optypes` lists them.
+TEST_F(CliTest, OpSendsAnyOperation) {
+  CliResult types = Cli("optypes");
+  ASSERT_EQ(types.rc, 0) << types.err;
+  EXPECT_NE(types.out.find("\"account_create\""), std::string::npos) << types.out;
+  EXPECT_NE(types.out.find("\"transfer\""), std::string::npos) << types.out;
+  std::string key = DevKeyFile();
+  // A v1 transfer to an address (the node creates the recipient), nonce fetched.
+  TestKey fresh = KeyFromSeed("cli-op-recipient");
+  CliResult sent = Cli("-keyfile=" + key + " op transfer to=" + fresh.address + " amount=2500 asset=DOG data=hi");
+  ASSERT_EQ(sent.rc, 0) << sent.err;
+  json j = json::parse(sent.out);
+  EXPECT_EQ(j["status"], "confirmed");
+  EXPECT_EQ(j["to"], fresh.account_id);
+  EXPECT_EQ(Balance(fresh.account_id)["balances"]["DOG"]["available"], "2500");
+  // The recipient proves possession of its key (signed account_create).
+  std::string fresh_key = KeyFile("fresh.key", ToHex(fresh.secret));
+  CliResult create = Cli("-keyfile=" + fresh_key + " op account_create l1_address=" + fresh.address +
+                         " pubkey=" + ToHex(fresh.pub));
+  ASSERT_EQ(create.rc, 0) << create.err;
+  EXPECT_EQ(json::parse(create.out)["auth"], "signed");
+  EXPECT_EQ(Balance(fresh.account_id)["has_pubkey"], true);
+  // Errors: an unknown field is refused before anything is sent; a replayed
+  // nonce by the node.
+  ExpectOneLineError(Cli("-keyfile=" + key + " op transfer to=" + fresh.account_id + " amount=1 colour=red"),
+                     "unknown field");
+  ExpectOneLineError(Cli("-keyfile=" + key + " op transfer to=" + fresh.account_id + " amount=1 -nonce=0"),
+                     "replayed nonce");
+  ExpectOneLineError(Cli("op transfer to=" + fresh.account_id + " amount=1"), "no key");
+}
+
 }  // namespace
 }  // namespace kray::test

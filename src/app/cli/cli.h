@@ -56,6 +56,13 @@ int CmdSign(const Options& o, const Args& a, std::ostream& out, std::ostream& er
 // derive with its mnemonic read through secrets.h (the BIP-32 work is
 // CmdDerive in bitcoin_commands.h).
 int CmdDeriveWithOptions(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
+// Prints "error: usage: <text>" and returns 1.
+int Usage(std::ostream& err, const char* text);
+// The account's next nonce (GET …/balance); nullopt after printing an error.
+std::optional<std::uint64_t> FetchNonce(const Options& o, const std::string& account_id, std::ostream& err);
+// Commands (cmd_ops.cpp): any registered operation, and the node's list of them.
+int CmdOp(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
+int CmdOpTypes(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
 // Commands (cmd_node.cpp).
 int CmdSend(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
 int CmdCreateAccount(const Options& o, const Args& a, std::ostream& out, std::ostream& err);

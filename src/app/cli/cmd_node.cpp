@@ -68,12 +68,12 @@ std::string Seg(const std::string& s) {
   return out;
 }
 
+}  // namespace
+
 int Usage(std::ostream& err, const char* text) {
   err << "error: usage: " << text << "\n";
   return 1;
 }
-
-}  // namespace
 
 // send <to> <amount> [asset] (key from secrets.h): nonce from GET balance,
 // sign, submit.
@@ -102,25 +102,9 @@ int CmdSend(const Options& o, const Args& args, std::ostream& out, std::ostream&
     return 1;
   }
 
-  auto bal = CallApi(o, "GET", "/api/account/" + Seg(from_id) + "/balance", "", err);
-  if (!bal) return 1;
-  if (bal->status != 200) return PrintReply(*bal, out, err);
-  json bj = json::parse(bal->body, nullptr, false);
-  if (bj.is_discarded() || !bj.contains("nonce")) {
-    err << "error: balance response has no nonce\n";
-    return 1;
-  }
-  std::uint64_t nonce = 0;
-  if (bj["nonce"].is_number_unsigned())
-    nonce = bj["nonce"].get<std::uint64_t>();
-  else if (bj["nonce"].is_string()) {
-    auto n = ParseAmount(bj["nonce"].get<std::string>());
-    if (!n.ok()) {
-      err << "error: bad nonce in balance response\n";
-      return 1;
-    }
-    nonce = *n;
-  }
+  auto fetched = FetchNonce(o, from_id, err);
+  if (!fetched) return 1;
+  std::uint64_t nonce = *fetched;
 
   // The legacy message binds neither asset nor chain: only for KRAY, and only
   // when asked for (-legacy). Default: the chain-bound v1 message.

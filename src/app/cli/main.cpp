@@ -50,6 +50,10 @@ Node:
   createaccount                           bind the -keyfile key to its BIP-86 address
   balance <account_id|l1_address>
   tx <tx_hash>
+  op <type> [field=value ...] [-nonce=N]  any operation (kray-cli optypes): signed with the -keyfile
+                                          key (v1, nonce fetched), or as operator (-rpctoken); fields
+                                          are made canonical and signed exactly as the node checks them
+  optypes                                 every operation the node accepts: auth, gas, fields
   status                                  GET /health
   checkconservation                       operator: supply conservation check (exit 2 if violated)
 
@@ -153,6 +157,8 @@ int main(int argc, char** argv) {
       {"sign", kray::cli::CmdSign},
       {"derive", kray::cli::CmdDeriveWithOptions},
       {"send", kray::cli::CmdSend},
+      {"op", kray::cli::CmdOp},
+      {"optypes", kray::cli::CmdOpTypes},
       {"transfer", kray::cli::CmdSend},
       {"createaccount", kray::cli::CmdCreateAccount},
       {"balance", kray::cli::CmdBalance},
