@@ -32,8 +32,9 @@ Result<std::string> RequireString(const Json& obj, std::string_view key);
 // Optional string field: `fallback` when absent or null.
 Result<std::string> OptionalString(const Json& obj, std::string_view key, std::string_view fallback);
 
-// Amount from a decimal string or a JSON integer (kray::ParseAmount rules):
-// rejects negatives, floats, exponents, empty strings and values > 2^63-1.
+// Amount from a canonical decimal string or a JSON integer (kray::ParseAmount
+// rules): rejects negatives, floats, exponents, leading zeros, empty strings
+// and values > 2^63-1 with "invalid_amount".
 Result<Amount> ParseAmountValue(const Json& value, std::string_view key);
 Result<Amount> RequireAmount(const Json& obj, std::string_view key);
 

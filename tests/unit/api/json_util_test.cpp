@@ -17,15 +17,32 @@ TEST(JsonAmount, AcceptsDecimalStringsAndIntegers) {
   EXPECT_EQ(*AmountFrom("100000"), 100000u);
   EXPECT_EQ(*AmountFrom("0"), 0u);
   EXPECT_EQ(*AmountFrom("\"0\""), 0u);
-  EXPECT_EQ(*AmountFrom("\"007\""), 7u);
   EXPECT_EQ(*AmountFrom("9223372036854775807"), 9223372036854775807u);
   EXPECT_EQ(*AmountFrom("\"9223372036854775807\""), 9223372036854775807u);
 }
 
 TEST(JsonAmount, RejectsEverythingElseWith400) {
-  for (const char* bad : {"-1", "\"-1\"", "1.5", "\"1.5\"", "1e3", "\"1e3\"", "1.0", "\"\"", "\" 1\"", "\"+1\"",
-                          "9223372036854775808", "\"9223372036854775808\"", "18446744073709551615",
-                          "18446744073709551616", "\"99999999999999999999999\"", "-9223372036854775808", "\"0x10\""}) {
+  for (const char* bad : {"-1",
+                          "\"-1\"",
+                          "1.5",
+                          "\"1.5\"",
+                          "1e3",
+                          "\"1e3\"",
+                          "1.0",
+                          "\"\"",
+                          "\" 1\"",
+                          "\"+1\"",
+                          "9223372036854775808",
+                          "\"9223372036854775808\"",
+                          "18446744073709551615",
+                          "18446744073709551616",
+                          "\"99999999999999999999999\"",
+                          "-9223372036854775808",
+                          "\"0x10\"",
+                          "\"007\"",
+                          "\"00\"",
+                          "\"01\"",
+                          "\"-0\""}) {
     auto r = AmountFrom(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.error().code, "invalid_amount") << bad;
@@ -77,6 +94,11 @@ TEST(JsonFields, StringsAndNonces) {
   EXPECT_EQ(*RequireU64(obj, "n"), 5u);
   EXPECT_EQ(*RequireU64(obj, "ns"), 6u);
   EXPECT_EQ(RequireU64(obj, "bad").error().code, "invalid_field");
+  // Nonces follow the amount rules: canonical decimal only.
+  auto lz = *ParseJsonObject(R"({"a": "01", "b": "00", "d": "0"})");
+  EXPECT_EQ(RequireU64(lz, "a").error().code, "invalid_field");
+  EXPECT_EQ(RequireU64(lz, "b").error().code, "invalid_field");
+  EXPECT_EQ(*RequireU64(lz, "d"), 0u);
 }
 
 TEST(JsonQuery, BoundedInts) {
