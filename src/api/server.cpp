@@ -1,8 +1,8 @@
 // HTTP server on Boost.Beast (after Beast's advanced server example): one
 // io_context, a thread pool, a strand per connection, a timeout on every
-// read, keep-alive, graceful shutdown. This is the only translation unit of
-// krayd that includes Beast; requests are converted to kray::api::HttpRequest
-// and handed to the Router.
+// read, keep-alive, graceful shutdown. Beast stays in src/api (this file and
+// request_parser.cpp); requests are converted to kray::api::HttpRequest
+// (beast_request.h) and handed to the Router.
 #include "kray/api/server.h"
 
 #include <spdlog/spdlog.h>
@@ -25,9 +25,11 @@
 #include <unordered_set>
 #include <vector>
 
+#include "beast_request.h"
 #include "kray/api/http.h"
 #include "kray/api/json_util.h"
 #include "kray/api/rate_limiter.h"
+#include "kray/api/request_parser.h"
 #include "kray/api/router.h"
 
 namespace kray::api {
@@ -37,8 +39,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
-
-constexpr std::size_t kHeaderLimit = 16 * 1024;
 
 // Express cors() defaults (wallet extensions call the node cross-origin).
 constexpr const char* kCorsMethods = "GET,HEAD,PUT,PATCH,POST,DELETE";
@@ -112,7 +112,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void ReadHeader() {
     if (server_->stopping) return DoClose();
     parser_.emplace();
-    parser_->header_limit(kHeaderLimit);
+    parser_->header_limit(static_cast<std::uint32_t>(kHeaderLimit));
     parser_->body_limit(server_->options.body_limit);
     reading_ = true;
     stream_.expires_after(std::chrono::seconds(server_->options.read_timeout_seconds));
@@ -155,20 +155,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnReadError(beast::error_code ec) {
     reading_ = false;
-    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || ec == net::error::eof ||
-        ec == net::error::connection_reset || ec == beast::error::timeout) {
-      return DoClose();
-    }
-    if (ec == http::error::body_limit) {
-      return WriteError(413, "request body exceeds the 1 MiB limit", "body_too_large");
-    }
-    if (ec == http::error::header_limit) {
-      return WriteError(431, "request headers too large", "headers_too_large");
-    }
-    if (&ec.category() == &http::make_error_code(http::error::bad_target).category()) {
-      return WriteError(400, "malformed HTTP request", "bad_request");
-    }
-    DoClose();
+    auto failure = ResponseForReadError(ec);
+    if (!failure) return DoClose();
+    WriteError(failure->status, failure->message, failure->code);
   }
 
   void WriteError(int status, std::string_view message, std::string_view code) {
@@ -185,22 +174,15 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return OnReadError(ec);
     reading_ = false;
     stream_.expires_never();
-    auto& msg = parser_->get();
+    HandleRequest(parser_->get());
+  }
+
+  // Request policy in one place (as Beast's handle_request): logging, rate
+  // limit, CORS preflight, then the router.
+  void HandleRequest(BeastRequest& msg) {
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
-
-    HttpRequest req;
-    req.method = std::string(msg.method_string());
-    // HEAD is served as GET without the body (as Express does).
-    head_ = req.method == "HEAD";
-    if (head_) req.method = "GET";
-    req.target = std::string(msg.target());
-    auto q = req.target.find('?');
-    req.path = req.target.substr(0, q);
-    if (q != std::string::npos) req.query = ParseQuery(std::string_view(req.target).substr(q + 1));
-    if (auto it = msg.find(http::field::authorization); it != msg.end()) req.authorization = std::string(it->value());
-    req.client_ip = client_ip_;
-    req.body = std::move(msg.body());
+    HttpRequest req = ToHttpRequest(msg, client_ip_, &head_);
 
     // Per-request log line (debug only): remembered here, written with the status.
     debug_ = spdlog::should_log(spdlog::level::debug);
