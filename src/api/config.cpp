@@ -168,6 +168,23 @@ const std::vector<KeyDef>& Keys() {
        [](Parsed& p, const std::string& v, const std::string&) {
          return ParseUnsigned("rpctimeout", v, 1, 3600, p.cfg.rpctimeout);
        }},
+      {{"maxconnections", "512",
+        "Max open REST API connections; past it new connections are closed at once (keep the file descriptor "
+        "limit, ulimit -n, above this plus 64)"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("maxconnections", v, 1, 1000000, p.cfg.maxconnections);
+       }},
+      {{"maxconnectionsperip", "64", "Max open REST API connections from one client IP address"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("maxconnectionsperip", v, 1, 1000000, p.cfg.maxconnectionsperip);
+       }},
+      {{"maxbufferedbodybytes", "67108864",
+        "Max request-body bytes being received at once over all connections (declared sizes; at least 1048576, "
+        "the body limit); past it a request is answered 503 server_busy"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("maxbufferedbodybytes", v, std::uint64_t{1} << 20, std::uint64_t{1} << 40,
+                                             p.cfg.maxbufferedbodybytes);
+       }},
   };
   return keys;
 }

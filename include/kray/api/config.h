@@ -34,6 +34,9 @@ struct Config {
   std::uint64_t maxbatchtxs = 10000;   // max txs per rollup batch
   std::string portfile;                // write the bound port here after listening
   int rpctimeout = 30;                 // seconds: header / body read timeout
+  std::uint64_t maxconnections = 512;  // open REST API connections
+  std::uint64_t maxconnectionsperip = 64;
+  std::uint64_t maxbufferedbodybytes = std::uint64_t{64} << 20;  // request bodies being received, all connections
 
   // Positional words on the command line (e.g. "checkconservation").
   std::vector<std::string> commands;

@@ -9,7 +9,9 @@
 // finish in-flight requests -> destroy the Ledger (drains the queue, closes
 // the store) -> exit 0. Every startup failure is one line on stderr and exit 1.
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -21,11 +23,10 @@
 #include "kray/api/rate_limiter.h"
 #include "kray/api/router.h"
 #include "kray/api/server.h"
-#include "kray/state/ledger.h"
-#include "kray/store/database.h"
-
 #include "kray/rollup/rollup.h"
 #include "kray/rollup/verify.h"
+#include "kray/state/ledger.h"
+#include "kray/store/database.h"
 
 #ifndef KRAY_VERSION
 #define KRAY_VERSION "0.0.0"
@@ -54,6 +55,26 @@ kray::Result<kray::state::LedgerOptions> LedgerOptionsFrom(const kray::api::Conf
   o.max_group = cfg.maxgroup;
   o.read_connections = static_cast<std::size_t>(std::max(2, cfg.rpcthreads));
   return o;
+}
+
+// Like bitcoind's RaiseFileDescriptorLimit: every connection is a file
+// descriptor, so raise the soft RLIMIT_NOFILE to what maxconnections needs
+// (up to the hard limit), and say so when it cannot be. Past the limit
+// accept() fails with EMFILE and the server pauses accepting (server.h).
+void RaiseFileDescriptorLimit(std::uint64_t maxconnections) {
+  constexpr rlim_t kReserved = 64;  // store and WAL files, listener, epoll, timers, log
+  const rlim_t want = static_cast<rlim_t>(maxconnections) + kReserved;
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want) return;
+  rlimit raised = rl;
+  raised.rlim_cur = std::min(want, rl.rlim_max);
+  if (raised.rlim_cur > rl.rlim_cur && setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  if (rl.rlim_cur < want) {
+    spdlog::warn(
+        "file descriptor limit (ulimit -n) is {}, below maxconnections ({}) + {}: connections past it wait "
+        "in the listen backlog until descriptors are free",
+        static_cast<unsigned long long>(rl.rlim_cur), maxconnections, static_cast<unsigned long long>(kReserved));
+  }
 }
 
 // `krayd checkconservation`: opens the store READ-ONLY (safe next to a
@@ -148,6 +169,10 @@ int main(int argc, char** argv) {
   so.port = static_cast<std::uint16_t>(cfg.port);
   so.threads = cfg.rpcthreads;
   so.read_timeout_seconds = cfg.rpctimeout;
+  so.max_connections = static_cast<std::size_t>(cfg.maxconnections);
+  so.max_connections_per_ip = static_cast<std::size_t>(cfg.maxconnectionsperip);
+  so.max_buffered_body_bytes = static_cast<std::size_t>(cfg.maxbufferedbodybytes);
+  RaiseFileDescriptorLimit(cfg.maxconnections);
   std::unique_ptr<kray::state::Ledger> ledger;
   {
     kray::api::HttpServer server(so, router, limiter.enabled() ? &limiter : nullptr);
