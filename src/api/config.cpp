@@ -120,8 +120,9 @@ const std::vector<KeyDef>& Keys() {
        [](Parsed& p, const std::string& v, const std::string&) {
          return ParseUnsigned("rpcthreads", v, 1, 256, p.cfg.rpcthreads);
        }},
-      {{"rpctoken", "(empty: operator endpoints disabled)",
-        "Operator token: clients send 'Authorization: Bearer <token>' to operator-only endpoints"},
+      {{"rpctoken", "(empty: a random token in <datadir>/.cookie)",
+        "Operator token: clients send 'Authorization: Bearer <token>' to operator-only endpoints. Empty: krayd "
+        "writes a fresh random token to <datadir>/.cookie (mode 0600) at start and removes it at shutdown"},
        [](Parsed& p, const std::string& v, const std::string&) -> Status {
          p.cfg.rpctoken = v;
          return Ok();

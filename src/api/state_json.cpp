@@ -1,6 +1,7 @@
 // JSON mapping of state types (see state_json.h).
 #include "state_json.h"
 
+#include "kray/api/auth_cookie.h"
 #include "kray/core/bytes.h"
 
 namespace kray::api {
@@ -100,21 +101,18 @@ Result<state::TransferTx> ParseTransferJson(const Json& obj, const ChainParams& 
 
 Status CheckOperator(const HttpRequest& req, const ApiContext& ctx) {
   if (ctx.rpctoken.empty()) {
-    return Error::Unavailable("operator_disabled",
-                              "operator endpoints are disabled: set rpctoken in the node's config");
+    return Error::Unavailable("operator_disabled", "operator endpoints are disabled: no operator token configured");
   }
   constexpr std::string_view kBearer = "Bearer ";
   std::string_view auth = req.authorization;
   if (auth.size() <= kBearer.size() || auth.substr(0, kBearer.size()) != kBearer) {
-    return Error::Unauthorized("unauthorized", "operator token required: Authorization: Bearer <rpctoken>");
+    return Error::Unauthorized("unauthorized",
+                               "operator token required: Authorization: Bearer <rpctoken, or the token in "
+                               "<datadir>/.cookie>");
   }
-  auto token = auth.substr(kBearer.size());
-  // Constant-time compare so the token cannot be guessed byte by byte.
-  unsigned char diff = token.size() == ctx.rpctoken.size() ? 0 : 1;
-  for (std::size_t i = 0; i < token.size() && i < ctx.rpctoken.size(); ++i) {
-    diff |= static_cast<unsigned char>(token[i] ^ ctx.rpctoken[i]);
-  }
-  if (diff != 0) {
+  // Constant time, independent of where the tokens differ and of their
+  // lengths, so the token cannot be guessed byte by byte.
+  if (!TokenMatches(auth.substr(kBearer.size()), ctx.rpctoken)) {
     return Error::Unauthorized("unauthorized", "invalid operator token");
   }
   return Ok();

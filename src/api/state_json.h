@@ -23,8 +23,10 @@ Json ReceiptJson(const state::Receipt& r);
 // transfer without data, else v1).
 Result<state::TransferTx> ParseTransferJson(const Json& obj, const ChainParams& params);
 
-// Ok if `req` carries "Authorization: Bearer <ctx.rpctoken>". With no token
-// configured: 503 operator_disabled. Wrong or missing: 401 unauthorized.
+// Ok if `req` carries "Authorization: Bearer <ctx.rpctoken>" (the configured
+// rpctoken, or krayd's cookie token when none is configured), compared in
+// constant time (TokenMatches). With no token at all: 503 operator_disabled.
+// Wrong, missing, or a prefix of the token: 401 unauthorized.
 Status CheckOperator(const HttpRequest& req, const ApiContext& ctx);
 
 }  // namespace kray::api

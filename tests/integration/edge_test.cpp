@@ -1,10 +1,12 @@
 // The node's HTTP edge under hostile clients, against the real krayd:
 // running out of file descriptors (accept backoff), the connection and
-// body-byte caps from the config, and slow clients (slowloris).
+// body-byte caps from the config, slow clients (slowloris), and cookie
+// authentication for operator endpoints.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -265,6 +267,93 @@ TEST_F(EdgeTest, SlowClientsAreClosedAtRpcTimeout) {
   EXPECT_LE(header_s, 4.0) << "a trickled header was not closed at rpctimeout=2";
   EXPECT_GE(body_s, 1.5);
   EXPECT_LE(body_s, 4.0) << "a trickled body was not closed at rpctimeout=2";
+}
+
+struct CliRun {
+  int rc = -1;
+  std::string out, err;
+};
+
+// Without rpctoken, krayd authenticates operators with a cookie file, as
+// bitcoind does for RPC.
+class CookieTest : public EdgeTest {
+ protected:
+  void SetUp() override {
+    NodeTest::SetUp();
+    node_.set_rpctoken("");
+    StartNode();
+    cookie_path_ = datadir_ + "/.cookie";
+    token_ = ReadFile(cookie_path_);
+  }
+  int Status(const std::string& authorization) {
+    net::Headers h;
+    if (!authorization.empty()) h.emplace_back("Authorization", authorization);
+    auto r = http_->Get("/api/node/conservation", h);
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? r->status : 0;
+  }
+  CliRun Cli(const std::string& cwd, const std::string& args) {
+    std::string errfile = dir_ + "/cli.err";
+    ShellResult sh = RunShell("cd '" + cwd + "' && " + KrayCliPath() + " -rpcport=" + std::to_string(node_.port()) +
+                              " " + args + " 2>" + errfile);
+    return {sh.rc, sh.out, ReadFile(errfile)};
+  }
+  std::string cookie_path_;
+};
+
+TEST_F(CookieTest, FreshNodeWritesA0600CookieThatOpensOperatorEndpoints) {
+  ASSERT_EQ(token_.size(), 64u) << token_;
+  EXPECT_TRUE(FromHexFixed<32>(token_).has_value()) << token_;
+  struct stat st {};
+  ASSERT_EQ(::stat(cookie_path_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  EXPECT_EQ(Status("Bearer " + token_), 200);
+  EXPECT_EQ(Status(""), 401);
+  EXPECT_EQ(Status("Bearer "), 401);
+  EXPECT_EQ(Status("Bearer wrong"), 401);
+  EXPECT_EQ(Status("Bearer " + token_.substr(0, 63)), 401);  // a prefix
+  EXPECT_EQ(Status("Bearer " + token_.substr(0, 1)), 401);
+  EXPECT_EQ(Status("Bearer " + token_ + "0"), 401);
+  EXPECT_EQ(Status("Bearer " + std::string(64, '0')), 401);
+  EXPECT_EQ(Status("Bearer " + std::string(kToken)), 401);  // no other token is configured
+  auto r = http_->Get("/api/account/list", {{"Authorization", "Bearer " + token_}});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200) << r->body;
+}
+
+TEST_F(CookieTest, KrayCliReadsTheCookie) {
+  CliRun by_flag = Cli(dir_, "-datadir=" + datadir_ + " checkconservation");
+  EXPECT_EQ(by_flag.rc, 0) << by_flag.err;
+  CliRun by_default = Cli(dir_, "checkconservation");  // ./data is the default datadir
+  EXPECT_EQ(by_default.rc, 0) << by_default.err;
+  CliRun none = Cli(dir_, "-datadir=" + dir_ + "/elsewhere checkconservation");
+  EXPECT_EQ(none.rc, 1);
+  EXPECT_NE(none.err.find(".cookie"), std::string::npos) << none.err;
+  EXPECT_EQ(none.err.find('\n'), none.err.size() - 1) << none.err;  // one line
+  CliRun explicit_token = Cli(dir_, "-rpctoken=wrong -datadir=" + datadir_ + " checkconservation");
+  EXPECT_EQ(explicit_token.rc, 1);  // -rpctoken wins over the cookie
+  EXPECT_NE(explicit_token.err.find("401"), std::string::npos) << explicit_token.err;
+}
+
+TEST_F(CookieTest, RemovedAtShutdownAndRenewedAtStart) {
+  std::string first = token_;
+  http_.reset();
+  ASSERT_EQ(node_.Stop(), 0) << ReadFile(node_.log_path());
+  EXPECT_FALSE(fs::exists(cookie_path_)) << "the cookie outlived a clean shutdown";
+  StartNode();
+  token_ = ReadFile(cookie_path_);
+  EXPECT_EQ(token_.size(), 64u);
+  EXPECT_NE(token_, first);
+  EXPECT_EQ(Status("Bearer " + first), 401);  // the old token died with the old process
+  EXPECT_EQ(Status("Bearer " + token_), 200);
+}
+
+// With rpctoken configured there is no cookie (bitcoind: -rpcpassword).
+TEST_F(EdgeTest, NoCookieWhenRpctokenIsSet) {
+  StartNode();
+  EXPECT_FALSE(fs::exists(datadir_ + "/.cookie"));
+  EXPECT_EQ(Get("/api/node/conservation", /*auth=*/true).status, 200);
 }
 
 }  // namespace

@@ -25,7 +25,7 @@ struct Config {
   std::string genesis;  // resolved path of the genesis JSON ("" until resolved)
   std::string synchronous = "FULL";
   int rpcthreads = 0;         // 0 until resolved: hardware threads
-  std::string rpctoken;       // operator token; empty disables operator endpoints
+  std::string rpctoken;       // operator token; empty: krayd uses a cookie file (kray/api/auth_cookie.h)
   double ratelimit = 0;       // requests/s per client IP; 0 = off
   double ratelimitburst = 0;  // 0 = 2 x ratelimit
   std::string loglevel = "info";

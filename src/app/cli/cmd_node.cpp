@@ -3,9 +3,9 @@
 #include <ostream>
 
 #include "cli.h"
-#include "kray/net/http_client.h"
 #include "kray/bitcoin/taproot_key.h"
 #include "kray/core/bytes.h"
+#include "kray/net/http_client.h"
 #include "kray/state/tx_message.h"
 
 namespace kray::cli {
@@ -183,7 +183,9 @@ int CmdStatus(const Options& o, const Args& a, std::ostream& out, std::ostream& 
 int CmdCheckConservation(const Options& o, const Args& a, std::ostream& out, std::ostream& err) {
   if (!a.empty()) return Usage(err, "checkconservation");
   if (o.rpctoken.empty()) {
-    err << "error: checkconservation is an operator call: pass -rpctoken=<token>\n";
+    err << "error: checkconservation is an operator call: pass -rpctoken=<token>, or -datadir=<dir> of a node "
+           "using cookie authentication ("
+        << o.no_token_reason << ")\n";
     return 1;
   }
   auto r = CallApi(o, "GET", kConservationPath, "", err);

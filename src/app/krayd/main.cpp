@@ -17,7 +17,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
+#include "kray/api/auth_cookie.h"
 #include "kray/api/config.h"
 #include "kray/api/handlers.h"
 #include "kray/api/rate_limiter.h"
@@ -188,7 +190,18 @@ int main(int argc, char** argv) {
     ctx.ledger = ledger.get();
     spdlog::info("store open: version {}, genesis {}, synchronous={}", ledger->store_version(), ledger->genesis_hash(),
                  cfg.synchronous);
-    if (cfg.rpctoken.empty()) spdlog::info("rpctoken not set: operator endpoints are disabled");
+    // bitcoind's cookie authentication: without a configured token, a fresh
+    // one in <datadir>/.cookie, readable only by the operator's account and
+    // removed when this scope ends (shutdown, or a failed start below).
+    std::optional<kray::api::AuthCookieGuard> cookie;
+    if (cfg.rpctoken.empty()) {
+      auto token = kray::api::WriteAuthCookie(cfg.datadir);
+      if (!token.ok()) return Fail(token.error().message);
+      cookie.emplace(cfg.datadir);
+      ctx.rpctoken = std::move(*token);
+      spdlog::info("rpctoken not set: operator endpoints use cookie authentication ({})",
+                   kray::api::CookiePath(cfg.datadir));
+    }
     if (limiter.enabled()) spdlog::info("rate limit {} req/s per IP, burst {}", cfg.ratelimit, cfg.ratelimitburst);
 
     if (!cfg.portfile.empty()) {
