@@ -413,9 +413,10 @@ void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
 }
 
 void HttpServer::Impl::OnAcceptError(const beast::error_code& ec) {
-  ++accept_failures;
-  // The client gave up before we accepted: nothing is exhausted, go on.
+  // The client gave up before we accepted: nothing is exhausted, go on
+  // (and do not count it: it is not a failure to recover from).
   if (ec == net::error::connection_aborted) return DoAccept();
+  ++accept_failures;
   // EMFILE/ENFILE (out of file descriptors), ENOBUFS/ENOMEM: the pending
   // connection stays in the listen backlog, so accepting again at once fails
   // again at once, a busy loop that starves every other handler and floods
