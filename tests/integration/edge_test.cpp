@@ -173,6 +173,9 @@ TEST_F(EdgeTest, OutOfFileDescriptorsBacksOffAndRecovers) {
 // command line: past each cap the node refuses cleanly and keeps serving.
 TEST_F(EdgeTest, ConnectionAndBodyCapsFromConfig) {
   StartNode({"-maxconnections=6", "-maxconnectionsperip=3", "-maxbufferedbodybytes=1048576"});
+  // The harness's startup probe (from 127.0.0.1) holds a slot until krayd
+  // has seen it close; the caps are counted from addresses nothing else uses.
+  std::this_thread::sleep_for(300ms);
   auto admitted = [](RawConn& c) {
     c.Send(RawGet("/health"));
     return c.ReadResponse().find("HTTP/1.1 200") != std::string::npos;
@@ -185,16 +188,16 @@ TEST_F(EdgeTest, ConnectionAndBodyCapsFromConfig) {
   {
     std::vector<std::unique_ptr<RawConn>> held;
     for (int i = 0; i < 3; ++i) {
-      held.push_back(std::make_unique<RawConn>(node_.port(), "127.0.0.1"));
+      held.push_back(std::make_unique<RawConn>(node_.port(), "127.0.0.11"));
       ASSERT_TRUE(admitted(*held.back())) << i;
     }
-    RawConn fourth(node_.port(), "127.0.0.1");
+    RawConn fourth(node_.port(), "127.0.0.11");
     EXPECT_TRUE(refused(fourth)) << "maxconnectionsperip=3 did not refuse the 4th connection";
-    for (const char* ip : {"127.0.0.2", "127.0.0.2", "127.0.0.3"}) {
+    for (const char* ip : {"127.0.0.12", "127.0.0.12", "127.0.0.13"}) {
       held.push_back(std::make_unique<RawConn>(node_.port(), ip));
       ASSERT_TRUE(admitted(*held.back())) << ip;
     }
-    RawConn seventh(node_.port(), "127.0.0.4");
+    RawConn seventh(node_.port(), "127.0.0.14");
     EXPECT_TRUE(refused(seventh)) << "maxconnections=6 did not refuse the 7th connection";
   }
   // The slots free up once the server sees the closes.
