@@ -1,4 +1,6 @@
 // Runs the built kray-cli binary against a live krayd.
+#include <cctype>
+
 #include "kray/core/bytes.h"
 #include "kray/testsupport/node.h"
 
@@ -14,8 +16,8 @@ class CliTest : public NodeTest {
  protected:
   CliResult Cli(const std::string& args) {
     std::string errfile = dir_ + "/cli.err";
-    std::string cmd = KrayCliPath() + " -rpcport=" + std::to_string(node_.port()) +
-                      " -rpctoken=" + kToken + " " + args + " 2>" + errfile;
+    std::string cmd = KrayCliPath() + " -rpcport=" + std::to_string(node_.port()) + " -rpctoken=" + kToken + " " +
+                      args + " 2>" + errfile;
     ShellResult sh = RunShell(cmd);
     CliResult r{sh.rc, std::move(sh.out), ""};
     r.err = ReadFile(errfile);
@@ -72,6 +74,27 @@ TEST_F(CliTest, KeygenBalanceSendTx) {
   EXPECT_EQ(json::parse(st.out)["status"], "ok");
   CliResult cc = Cli("checkconservation");
   EXPECT_EQ(cc.rc, 0) << cc.err;
+}
+
+// An upper-case address names the same account as its lower-case form
+// (BIP-173). kray-cli used to hash the text as typed into the recipient id
+// that v1 signatures bind, so the node (which hashes the lower-case form)
+// refused the signature.
+TEST_F(CliTest, UpperCaseRecipientAddress) {
+  std::string upper = dev2_.address;
+  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  CliResult s = Cli("send " + Hex(dev1_.secret) + " " + upper + " 5");
+  ASSERT_EQ(s.rc, 0) << s.err;
+  EXPECT_EQ(json::parse(s.out)["to"], dev2_.account_id);
+  CliResult sig = Cli("sign transfer " + Hex(dev1_.secret) + " " + upper + " 5 1");
+  CliResult sig_lower = Cli("sign transfer " + Hex(dev1_.secret) + " " + dev2_.address + " 5 1");
+  ASSERT_EQ(sig.rc, 0) << sig.err;
+  EXPECT_EQ(json::parse(sig.out)["message"], json::parse(sig_lower.out)["message"]);
+  std::string mixed = dev2_.address;
+  mixed[8] = static_cast<char>(std::toupper(static_cast<unsigned char>(mixed[8])));
+  CliResult m = Cli("send " + Hex(dev1_.secret) + " " + mixed + " 5");
+  EXPECT_EQ(m.rc, 1);
+  EXPECT_NE(m.err.find("mixes upper and lower case"), std::string::npos) << m.err;
 }
 
 TEST_F(CliTest, ErrorsAreOneLineAndNonZero) {
