@@ -129,8 +129,9 @@ const std::vector<KeyDef>& Keys() {
        [](Parsed& p, const std::string& v, const std::string&) {
          return ParseUnsigned("rpcthreads", v, 1, 256, p.cfg.rpcthreads);
        }},
-      {{"rpctoken", "(empty: operator endpoints disabled)",
-        "Operator token: clients send 'Authorization: Bearer <token>' to operator-only endpoints"},
+      {{"rpctoken", "(empty: a random token in <datadir>/.cookie)",
+        "Operator token: clients send 'Authorization: Bearer <token>' to operator-only endpoints. Empty: krayd "
+        "writes a fresh random token to <datadir>/.cookie (mode 0600) at start and removes it at shutdown"},
        [](Parsed& p, const std::string& v, const std::string&) -> Status {
          p.cfg.rpctoken = v;
          return Ok();
@@ -194,6 +195,23 @@ const std::vector<KeyDef>& Keys() {
            return Bad("clockoffset", "'" + v + "' (expected whole seconds >= 0)");
          p.cfg.clockoffset = x;
          return Ok();
+       }},
+      {{"maxconnections", "512",
+        "Max open REST API connections; past it new connections are closed at once (keep the file descriptor "
+        "limit, ulimit -n, above this plus 64)"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("maxconnections", v, 1, 1000000, p.cfg.maxconnections);
+       }},
+      {{"maxconnectionsperip", "64", "Max open REST API connections from one client IP address"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("maxconnectionsperip", v, 1, 1000000, p.cfg.maxconnectionsperip);
+       }},
+      {{"maxbufferedbodybytes", "67108864",
+        "Max request-body bytes being received at once over all connections (declared sizes; at least 1048576, "
+        "the body limit); past it a request is answered 503 server_busy"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("maxbufferedbodybytes", v, std::uint64_t{1} << 20, std::uint64_t{1} << 40,
+                                             p.cfg.maxbufferedbodybytes);
        }},
   };
   return keys;

@@ -4,7 +4,10 @@
 #include <spdlog/spdlog.h>
 
 #include <charconv>
+#include <cmath>
 #include <limits>
+#include <optional>
+#include <vector>
 
 namespace kray::api {
 
@@ -14,12 +17,98 @@ std::string Quoted(std::string_view key) {
 }
 }  // namespace
 
+namespace {
+
+// Builds the DOM like nlohmann's own SAX DOM parser, but fails on a key that
+// the object being built already has. nlohmann silently keeps the last of
+// duplicate keys while other JSON parsers keep the first, so a body such as
+// {"amount":"1","amount":"1000000"} would mean different things to a proxy or
+// wallet that checked it and to the node. Iterative (the SAX driver keeps its
+// own stack, and so does this builder), so deep nesting cannot overflow the
+// call stack.
+class StrictDomBuilder {
+ public:
+  explicit StrictDomBuilder(Json& root) : root_(root) {}
+
+  bool null() { return Add(Json(nullptr)); }
+  bool boolean(bool v) { return Add(Json(v)); }
+  // Only literals with a '-' arrive here (others are unsigned). "-0" becomes
+  // the float -0.0: as the integer 0 it would pass for a canonical "0" in
+  // integer fields (amounts, nonces), which accept canonical decimals only.
+  bool number_integer(Json::number_integer_t v) { return Add(v == 0 ? Json(-0.0) : Json(v)); }
+  bool number_unsigned(Json::number_unsigned_t v) { return Add(Json(v)); }
+  bool number_float(Json::number_float_t v, const Json::string_t&) { return Add(Json(v)); }
+  bool string(Json::string_t& v) { return Add(Json(std::move(v))); }
+  bool binary(Json::binary_t& v) { return Add(Json(std::move(v))); }  // not produced by JSON text
+
+  bool start_object(std::size_t) { return Open(Json::object()); }
+  bool end_object() { return Close(); }
+  bool start_array(std::size_t) { return Open(Json::array()); }
+  bool end_array() { return Close(); }
+
+  bool key(Json::string_t& k) {
+    Json& object = *stack_.back();
+    if (object.contains(k)) {
+      duplicate_key_ = k;
+      return false;  // stops the parse
+    }
+    pending_ = &object[k];
+    return true;
+  }
+
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
+
+  // Set when the parse stopped on a duplicate key.
+  const std::optional<std::string>& duplicate_key() const { return duplicate_key_; }
+
+ private:
+  // Places a value: the root, the slot named by the last key, or the end of
+  // the enclosing array. Returns where it went.
+  Json* Place(Json&& v) {
+    if (stack_.empty()) {
+      root_ = std::move(v);
+      return &root_;
+    }
+    if (stack_.back()->is_array()) {
+      stack_.back()->push_back(std::move(v));
+      return &stack_.back()->back();
+    }
+    *pending_ = std::move(v);
+    return pending_;
+  }
+  bool Add(Json&& v) {
+    Place(std::move(v));
+    return true;
+  }
+  bool Open(Json&& container) {
+    stack_.push_back(Place(std::move(container)));
+    return true;
+  }
+  bool Close() {
+    stack_.pop_back();
+    return true;
+  }
+
+  Json& root_;
+  std::vector<Json*> stack_;  // open containers, innermost last
+  Json* pending_ = nullptr;   // the member slot of the last key
+  std::optional<std::string> duplicate_key_;
+};
+
+}  // namespace
+
 Result<Json> ParseJsonObject(std::string_view body) {
-  // allow_exceptions=false: a parse error yields a "discarded" value instead of
-  // throwing; the SAX-based parser keeps its own stack, so deep nesting cannot
-  // overflow ours.
-  Json j = Json::parse(body.begin(), body.end(), nullptr, false);
-  if (j.is_discarded()) return Error::Invalid("invalid_json", "request body is not valid JSON");
+  Json j;
+  StrictDomBuilder builder(j);
+  // strict=true: trailing characters after the value are an error.
+  bool ok = Json::sax_parse(body.begin(), body.end(), &builder, Json::input_format_t::json, /*strict=*/true);
+  if (builder.duplicate_key()) {
+    // Echo at most 64 bytes of the key; ErrorResponse's dump() replaces a
+    // UTF-8 sequence cut in half.
+    return Error::Invalid("invalid_json",
+                          "request body has a duplicate key '" + builder.duplicate_key()->substr(0, 64) + "'");
+  }
+  if (!ok) return Error::Invalid("invalid_json", "request body is not valid JSON");
   if (!j.is_object()) return Error::Invalid("invalid_json", "request body must be a JSON object");
   return j;
 }
@@ -58,6 +147,10 @@ Result<Amount> ParseAmountValue(const Json& v, std::string_view key) {
     auto i = v.get<std::int64_t>();
     if (i < 0) return Error::Invalid("invalid_amount", "field " + Quoted(key) + " must not be negative");
     return static_cast<Amount>(i);
+  }
+  if (v.is_number_float() && v.get<double>() == 0 && std::signbit(v.get<double>())) {
+    // The literal -0 (ParseJsonObject keeps it as -0.0): not the canonical 0.
+    return Error::Invalid("invalid_amount", "field " + Quoted(key) + " must not be negative (-0)");
   }
   if (v.is_number_float()) {
     return Error::Invalid("invalid_amount",

@@ -1,9 +1,7 @@
 // JSON mapping of operations and receipts (see op_json.h).
 #include "op_json.h"
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
-
+#include "kray/api/auth_cookie.h"
 #include "kray/core/bytes.h"
 #include "kray/rollup/json.h"
 #include "kray/state/core_module.h"
@@ -118,21 +116,20 @@ Result<state::OperationRequest> RequestFromBody(const Json& body, const state::O
 
 Status CheckOperator(const HttpRequest& req, const ApiContext& ctx) {
   if (ctx.rpctoken.empty()) {
-    return Error::Unavailable("operator_disabled",
-                              "operator endpoints are disabled: set rpctoken in the node's config");
+    return Error::Unavailable("operator_disabled", "operator endpoints are disabled: no operator token configured");
   }
   constexpr std::string_view kBearer = "Bearer ";
   std::string_view auth = req.authorization;
   if (auth.size() <= kBearer.size() || auth.substr(0, kBearer.size()) != kBearer) {
-    return Error::Unauthorized("unauthorized", "operator token required: Authorization: Bearer <rpctoken>");
+    return Error::Unauthorized("unauthorized",
+                               "operator token required: Authorization: Bearer <rpctoken, or the token in "
+                               "<datadir>/.cookie>");
   }
-  // Compare digests in constant time: neither the content nor the length of
-  // the token leaks through timing.
-  auto token = auth.substr(kBearer.size());
-  unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), a);
-  SHA256(reinterpret_cast<const unsigned char*>(ctx.rpctoken.data()), ctx.rpctoken.size(), b);
-  if (CRYPTO_memcmp(a, b, sizeof a) != 0) return Error::Unauthorized("unauthorized", "invalid operator token");
+  // Constant time, independent of where the tokens differ and of their
+  // lengths, so the token cannot be guessed byte by byte.
+  if (!TokenMatches(auth.substr(kBearer.size()), ctx.rpctoken)) {
+    return Error::Unauthorized("unauthorized", "invalid operator token");
+  }
   return Ok();
 }
 

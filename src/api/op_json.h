@@ -46,9 +46,10 @@ Result<state::OperationRequest> RequestFromBody(const Json& body, const state::O
 // (looked up in the rollup index).
 Json OperationWithBatch(const ApiContext& ctx, const state::Operation& op);
 
-// Ok if `req` carries "Authorization: Bearer <ctx.rpctoken>" (constant-time
-// compare). With no token configured: 503 operator_disabled. Wrong or
-// missing: 401 unauthorized.
+// Ok if `req` carries "Authorization: Bearer <ctx.rpctoken>" (the configured
+// rpctoken, or krayd's cookie token when none is configured), compared in
+// constant time (TokenMatches). With no token at all: 503 operator_disabled.
+// Wrong, missing, or a prefix of the token: 401 unauthorized.
 Status CheckOperator(const HttpRequest& req, const ApiContext& ctx);
 
 }  // namespace kray::api

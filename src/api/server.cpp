@@ -1,8 +1,13 @@
 // HTTP server on Boost.Beast (after Beast's advanced server example): one
 // io_context, a thread pool, a strand per connection, a timeout on every
-// read, keep-alive, graceful shutdown. This is the only translation unit of
-// krayd that includes Beast; requests are converted to kray::api::HttpRequest
-// and handed to the Router.
+// read, keep-alive, graceful shutdown. Beast stays in src/api (this file and
+// request_parser.cpp); requests are converted to kray::api::HttpRequest
+// (beast_request.h) and handed to the Router.
+//
+// Resource bounds: connections are capped in total and per client IP, the
+// request bodies being received are capped in bytes across all connections
+// (connection_limits.h), and a failing accept() (out of file descriptors)
+// pauses accepting with a growing delay instead of spinning.
 #include "kray/api/server.h"
 
 #include <spdlog/spdlog.h>
@@ -15,6 +20,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -25,9 +31,12 @@
 #include <unordered_set>
 #include <vector>
 
+#include "beast_request.h"
+#include "kray/api/connection_limits.h"
 #include "kray/api/http.h"
 #include "kray/api/json_util.h"
 #include "kray/api/rate_limiter.h"
+#include "kray/api/request_parser.h"
 #include "kray/api/router.h"
 
 namespace kray::api {
@@ -38,7 +47,14 @@ namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-constexpr std::size_t kHeaderLimit = 16 * 1024;
+using namespace std::chrono_literals;
+
+// accept() backoff: from the first to the last delay, doubling (Go's
+// net/http server does the same on temporary accept errors).
+constexpr std::chrono::milliseconds kAcceptDelayMin = 5ms;
+constexpr std::chrono::milliseconds kAcceptDelayMax = 1000ms;
+// At most one log line per interval for each recurring condition.
+constexpr std::chrono::seconds kLogInterval = 1s;
 
 // Express cors() defaults (wallet extensions call the node cross-origin).
 constexpr const char* kCorsMethods = "GET,HEAD,PUT,PATCH,POST,DELETE";
@@ -55,31 +71,56 @@ class Session;
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   Impl(ServerOptions o, const Router& r, RateLimiter* l)
-      : options(std::move(o)), router(r), limiter(l), acceptor(ioc), signals(ioc) {}
+      : options(std::move(o)),
+        router(r),
+        limiter(l),
+        limits(
+            ConnectionCaps{options.max_connections, options.max_connections_per_ip, options.max_buffered_body_bytes}),
+        control(net::make_strand(ioc)),
+        acceptor(control),
+        accept_timer(control),
+        signals(control) {}
 
   ServerOptions options;
   const Router& router;
   RateLimiter* limiter;
+  ConnectionLimits limits;
   net::io_context ioc;
+  // The acceptor, its backoff timer and the signal set are used only on this
+  // strand (none of them is thread-safe, and Stop() comes from any thread).
+  net::strand<net::io_context::executor_type> control;
   tcp::acceptor acceptor;
+  net::steady_timer accept_timer;
   net::signal_set signals;
+  std::chrono::milliseconds accept_delay{0};  // current backoff, 0 when accepting normally (control strand)
+  std::uint64_t accept_failures = 0;          // failed accepts since the last success (control strand)
+  LogThrottle accept_log{kLogInterval};
+  LogThrottle refuse_total_log{kLogInterval};   // maxconnections
+  LogThrottle refuse_per_ip_log{kLogInterval};  // maxconnectionsperip
+  LogThrottle busy_log{kLogInterval};
   std::optional<net::executor_work_guard<net::io_context::executor_type>> guard;
   std::atomic<bool> stopping{false};
 
   std::mutex sessions_mu;
-  std::unordered_set<Session*> sessions;  // live sessions (for shutdown)
+  std::unordered_set<Session*> sessions;  // live sessions (for shutdown); guarded by sessions_mu
 
   void DoAccept();
+  void OnAccept(beast::error_code ec, tcp::socket socket);
+  void OnAcceptError(const beast::error_code& ec);
+  void Admit(tcp::socket socket);
   void StopOnIoThread();
 };
 
 // One connection. All of its handlers run on its strand.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<HttpServer::Impl> server)
-      : stream_(std::move(socket)), server_(std::move(server)) {}
+  // `client_ip` was admitted by server->limits.Open(); the destructor closes it.
+  Session(tcp::socket&& socket, std::shared_ptr<HttpServer::Impl> server, std::string client_ip)
+      : stream_(std::move(socket)), server_(std::move(server)), client_ip_(std::move(client_ip)) {}
 
   ~Session() {
+    ReleaseBody();
+    server_->limits.Close(client_ip_);
     std::lock_guard lock(server_->sessions_mu);
     server_->sessions.erase(this);
   }
@@ -91,8 +132,6 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     beast::error_code ec;
     stream_.socket().set_option(tcp::no_delay(true), ec);
-    auto ep = stream_.socket().remote_endpoint(ec);
-    client_ip_ = ec ? std::string("unknown") : ep.address().to_string();
     net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::ReadHeader, shared_from_this()));
   }
 
@@ -109,10 +148,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  // The header read's deadline covers the whole header, not each read: a
+  // client trickling one byte at a time (slowloris) is closed when
+  // rpctimeout runs out, and so is an idle keep-alive connection.
   void ReadHeader() {
     if (server_->stopping) return DoClose();
     parser_.emplace();
-    parser_->header_limit(kHeaderLimit);
+    parser_->header_limit(static_cast<std::uint32_t>(kHeaderLimit));
     parser_->body_limit(server_->options.body_limit);
     reading_ = true;
     stream_.expires_after(std::chrono::seconds(server_->options.read_timeout_seconds));
@@ -122,6 +164,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnHeader(beast::error_code ec, std::size_t) {
     if (ec) return OnReadError(ec);
+    if (!ReserveBody()) return RefuseBusy();
     // Fast path: a small body usually arrives in the same segment as the
     // header; parse it from the buffer without another async operation.
     while (!parser_->is_done() && buffer_.size() > 0) {
@@ -146,61 +189,87 @@ class Session : public std::enable_shared_from_this<Session> {
     ReadBody();
   }
 
+  // Reserves the body's worst case in the server-wide budget before any of
+  // it is buffered: the declared Content-Length (Beast's string body
+  // allocates that much up front), or the body limit for a chunked body,
+  // whose size is known only at its end. Larger declared lengths never get
+  // here: the header read already failed with body_limit (413).
+  bool ReserveBody() {
+    std::size_t want = 0;
+    if (auto len = parser_->content_length()) {
+      want = static_cast<std::size_t>(*len);
+    } else if (parser_->chunked()) {
+      want = server_->options.body_limit;
+    }
+    if (!server_->limits.ReserveBody(want)) return false;
+    body_reserved_ = want;
+    return true;
+  }
+
+  void ReleaseBody() {
+    server_->limits.ReleaseBody(body_reserved_);
+    body_reserved_ = 0;
+  }
+
+  // maxbufferedbodybytes reached: 503 and close (the unread body is drained
+  // by LingerClose, within its own bounds).
+  void RefuseBusy() {
+    if (auto n = server_->busy_log.Record(std::chrono::steady_clock::now())) {
+      spdlog::warn(
+          "refused {} request(s) with 503 server_busy: request bodies being received reached "
+          "maxbufferedbodybytes={} (last from {})",
+          n, server_->options.max_buffered_body_bytes, client_ip_);
+    }
+    WriteError(Error::Unavailable("server_busy", "too many request bodies are being received; retry later"),
+               {{"Retry-After", "1"}});
+  }
+
   void ReadBody() {
-    // The body gets its own timeout, so a slow body cannot hold a thread-free
-    // connection forever, and an idle keep-alive connection is timed by the header read.
+    // The body gets its own timeout, covering the whole body, so a body sent
+    // slowly cannot hold the connection (and its reserved bytes) for long.
     stream_.expires_after(std::chrono::seconds(server_->options.read_timeout_seconds));
     http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::OnRead, shared_from_this()));
   }
 
   void OnReadError(beast::error_code ec) {
     reading_ = false;
-    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || ec == net::error::eof ||
-        ec == net::error::connection_reset || ec == beast::error::timeout) {
-      return DoClose();
-    }
-    if (ec == http::error::body_limit) {
-      return WriteError(413, "request body exceeds the 1 MiB limit", "body_too_large");
-    }
-    if (ec == http::error::header_limit) {
-      return WriteError(431, "request headers too large", "headers_too_large");
-    }
-    if (&ec.category() == &http::make_error_code(http::error::bad_target).category()) {
-      return WriteError(400, "malformed HTTP request", "bad_request");
-    }
-    DoClose();
+    ReleaseBody();
+    auto failure = ResponseForReadError(ec);
+    if (!failure) return DoClose();
+    WriteError(failure->status, failure->message, failure->code);
   }
 
-  void WriteError(int status, std::string_view message, std::string_view code) {
+  void WriteError(int status, std::string_view message, std::string_view code, KeyValues headers = {}) {
+    reading_ = false;
     head_ = false;
     HttpResponse r;
     r.status = status;
     r.body = ErrorJson(message, code);
+    r.headers = std::move(headers);
     keep_alive_ = false;
     version_ = 11;
     Write(std::move(r));
+  }
+  void WriteError(const Error& e, KeyValues headers = {}) {
+    WriteError(HttpStatusFor(e.kind), e.message, e.code, std::move(headers));
   }
 
   void OnRead(beast::error_code ec, std::size_t) {
     if (ec) return OnReadError(ec);
     reading_ = false;
     stream_.expires_never();
-    auto& msg = parser_->get();
+    HandleRequest(parser_->get());
+    // The body (moved into the request) is freed by now, or parsed by an
+    // asynchronous handler: its bytes are back (if Write did not already).
+    ReleaseBody();
+  }
+
+  // Request policy in one place (as Beast's handle_request): logging, rate
+  // limit, CORS preflight, then the router.
+  void HandleRequest(BeastRequest& msg) {
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
-
-    HttpRequest req;
-    req.method = std::string(msg.method_string());
-    // HEAD is served as GET without the body (as Express does).
-    head_ = req.method == "HEAD";
-    if (head_) req.method = "GET";
-    req.target = std::string(msg.target());
-    auto q = req.target.find('?');
-    req.path = req.target.substr(0, q);
-    if (q != std::string::npos) req.query = ParseQuery(std::string_view(req.target).substr(q + 1));
-    if (auto it = msg.find(http::field::authorization); it != msg.end()) req.authorization = std::string(it->value());
-    req.client_ip = client_ip_;
-    req.body = std::move(msg.body());
+    HttpRequest req = ToHttpRequest(msg, client_ip_, &head_);
 
     // Per-request log line (debug only): remembered here, written with the status.
     debug_ = spdlog::should_log(spdlog::level::debug);
@@ -244,6 +313,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(HttpResponse r) {
+    // Before the response can reach the client: a client that sends its next
+    // body on seeing this response must find the budget back.
+    ReleaseBody();
     if (debug_) {
       auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started_);
       spdlog::debug("http {} -> {} in {} us", log_line_, r.status, us.count());
@@ -299,6 +371,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void DoClose() {
     reading_ = false;
+    ReleaseBody();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.socket().close(ec);
@@ -309,6 +382,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<HttpServer::Impl> server_;
   std::string client_ip_;
+  std::size_t body_reserved_ = 0;  // bytes of limits' body budget held by the request being read
   bool keep_alive_ = true;
   unsigned version_ = 11;
   bool reading_ = false;
@@ -323,21 +397,71 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 void HttpServer::Impl::DoAccept() {
-  acceptor.async_accept(net::make_strand(ioc), [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-    if (self->stopping) return;
-    if (ec) {
-      if (ec == net::error::operation_aborted) return;
-      spdlog::warn("accept failed: {}", ec.message());
-    } else {
-      std::make_shared<Session>(std::move(socket), self)->Start();
-    }
+  acceptor.async_accept(net::make_strand(ioc), beast::bind_front_handler(&Impl::OnAccept, shared_from_this()));
+}
+
+void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
+  if (stopping || ec == net::error::operation_aborted) return;
+  if (ec) return OnAcceptError(ec);
+  if (accept_failures > 0) {
+    spdlog::info("accepting connections again after {} failed accept(s)", accept_failures);
+    accept_failures = 0;
+  }
+  accept_delay = std::chrono::milliseconds(0);
+  Admit(std::move(socket));
+  DoAccept();
+}
+
+void HttpServer::Impl::OnAcceptError(const beast::error_code& ec) {
+  // The client gave up before we accepted: nothing is exhausted, go on
+  // (and do not count it: it is not a failure to recover from).
+  if (ec == net::error::connection_aborted) return DoAccept();
+  ++accept_failures;
+  // EMFILE/ENFILE (out of file descriptors), ENOBUFS/ENOMEM: the pending
+  // connection stays in the listen backlog, so accepting again at once fails
+  // again at once, a busy loop that starves every other handler and floods
+  // the log. Stop accepting for a while instead, doubling the pause up to a
+  // second; connections that close meanwhile free descriptors, and the
+  // backlog is served once accept() succeeds again.
+  accept_delay = accept_delay.count() == 0 ? kAcceptDelayMin : std::min(accept_delay * 2, kAcceptDelayMax);
+  if (auto n = accept_log.Record(std::chrono::steady_clock::now())) {
+    spdlog::warn("accept failed: {} ({} failure(s) since the last report); pausing accepts for {} ms", ec.message(), n,
+                 accept_delay.count());
+  }
+  accept_timer.expires_after(accept_delay);
+  accept_timer.async_wait([self = shared_from_this()](beast::error_code wec) {
+    if (wec || self->stopping) return;
     self->DoAccept();
   });
+}
+
+// Past maxconnections or maxconnectionsperip the connection is closed at once,
+// without reading or answering: answering needs the request read first, which
+// costs the descriptor, memory and time the caps exist to bound (bitcoind's P2P
+// listener and libevent's evhttp also just close). The client sees the
+// connection closed; the log says why, at most once a second.
+void HttpServer::Impl::Admit(tcp::socket socket) {
+  beast::error_code ec;
+  auto endpoint = socket.remote_endpoint(ec);
+  if (ec) return;  // the peer is already gone; the socket closes here
+  std::string ip = endpoint.address().to_string();
+  Admission admission = limits.Open(ip);
+  if (admission == Admission::kAdmitted) {
+    std::make_shared<Session>(std::move(socket), shared_from_this(), std::move(ip))->Start();
+    return;
+  }
+  LogThrottle& log = admission == Admission::kTooManyConnections ? refuse_total_log : refuse_per_ip_log;
+  if (auto n = log.Record(std::chrono::steady_clock::now())) {
+    spdlog::warn("refused {} connection(s): {} reached ({} open; last from {})", n, AdmissionCapName(admission),
+                 limits.open_connections(), ip);
+  }
+  socket.close(ec);
 }
 
 void HttpServer::Impl::StopOnIoThread() {
   beast::error_code ec;
   acceptor.close(ec);
+  accept_timer.cancel();
   signals.cancel(ec);
   std::vector<std::shared_ptr<Session>> live;
   {
@@ -385,10 +509,10 @@ void HttpServer::Run() {
       if (ec) return;
       spdlog::info("received signal {}, shutting down", sig);
       impl->stopping = true;
-      impl->StopOnIoThread();
+      impl->StopOnIoThread();  // already on the control strand
     });
   }
-  net::post(impl->ioc, [impl] { impl->DoAccept(); });
+  net::post(impl->control, [impl] { impl->DoAccept(); });
   int n = std::max(1, impl->options.threads);
   std::vector<std::thread> threads;
   threads.reserve(n - 1);
@@ -400,7 +524,7 @@ void HttpServer::Run() {
 void HttpServer::Stop() {
   auto impl = impl_;
   if (impl->stopping.exchange(true)) return;
-  net::post(impl->ioc, [impl] { impl->StopOnIoThread(); });
+  net::post(impl->control, [impl] { impl->StopOnIoThread(); });
 }
 
 }  // namespace kray::api

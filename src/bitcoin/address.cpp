@@ -6,6 +6,7 @@
 #include "kray/bitcoin/bech32.h"
 #include "kray/bitcoin/script.h"
 #include "kray/crypto/hash.h"
+#include "kray/crypto/secp256k1.h"
 
 namespace kray::bitcoin {
 namespace {
@@ -217,6 +218,36 @@ Result<Bytes> AddressToScriptPubKey(std::string_view address, Network net) {
   if (ver == 0x00 || ver == 0x05 || ver == 0x6f || ver == 0xc4)
     return Error::Invalid("wrong_network", "base58 address for another network");
   return InvalidAddress("unknown base58 version byte");
+}
+
+Result<std::string> CanonicalP2trAddress(std::string_view hrp, std::string_view text) {
+  // Bech32Decode rejects mixed case too, but under the generic code; callers
+  // get their own code for it, and checking first costs one pass.
+  bool lower = false, upper = false;
+  for (char c : text) {
+    lower |= c >= 'a' && c <= 'z';
+    upper |= c >= 'A' && c <= 'Z';
+  }
+  if (lower && upper) return Error::Invalid("mixed_case", "address mixes upper and lower case (BIP-173)");
+  auto decoded = Bech32Decode(text);  // bounds the length (90) before any copy
+  if (!decoded.ok()) return std::move(decoded).error();
+  if (decoded->hrp != hrp) {
+    return Error::Invalid("wrong_network", "address is for HRP '" + decoded->hrp.substr(0, 16) + "', expected '" +
+                                               std::string(hrp) + "'");
+  }
+  auto wp = DecodeSegwitAddress(hrp, text);
+  if (!wp.ok()) return std::move(wp).error();
+  if (wp->version != 1 || wp->program.size() != 32) {
+    return Error::Invalid("not_p2tr", "not a taproot address (witness v1 with a 32-byte program)");
+  }
+  crypto::XOnlyPubKey key;
+  std::copy(wp->program.begin(), wp->program.end(), key.begin());
+  if (!crypto::IsValidXOnly(key)) {
+    return Error::Invalid("invalid_output_key", "taproot output key is not a valid x-only public key (unspendable)");
+  }
+  // Re-encoding gives the lower-case form; a segwit address has exactly one
+  // encoding per case (padding is checked), so this equals lower-cased text.
+  return EncodeSegwitAddress(hrp, *wp);
 }
 
 }  // namespace kray::bitcoin

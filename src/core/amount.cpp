@@ -4,16 +4,20 @@ namespace kray {
 
 Result<Amount> ParseAmount(std::string_view text) {
   if (text.empty()) return Error::Invalid("invalid_amount", "amount is empty");
-  if (text.size() > 19 + 20)  // generous: leading zeros allowed, but bounded
-    return Error::Invalid("invalid_amount", "amount is too long");
-  u128 value = 0;
   for (char c : text) {
     if (c < '0' || c > '9')
       return Error::Invalid("invalid_amount",
                             "amount must be a non-negative integer in base units (no sign, fraction or exponent)");
-    value = value * 10 + static_cast<unsigned>(c - '0');
-    if (value > kMaxAmount) return Error::Invalid("invalid_amount", "amount exceeds 2^63-1");
   }
+  // One spelling per value: SIGNING.md signs amounts and nonces as decimal
+  // without leading zeros, so "007" would be a second request text for the
+  // same signature (malleable input), and other parsers read a leading zero
+  // as octal. "0" itself is canonical.
+  if (text.size() > 1 && text[0] == '0') return Error::Invalid("invalid_amount", "amount must not have leading zeros");
+  if (text.size() > 19) return Error::Invalid("invalid_amount", "amount exceeds 2^63-1");  // 2^63-1 has 19 digits
+  u128 value = 0;
+  for (char c : text) value = value * 10 + static_cast<unsigned>(c - '0');
+  if (value > kMaxAmount) return Error::Invalid("invalid_amount", "amount exceeds 2^63-1");
   return static_cast<Amount>(value);
 }
 

@@ -1,5 +1,6 @@
 #include "kray/crypto/hash.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
@@ -106,6 +107,10 @@ Hash512 Pbkdf2HmacSha512(ByteSpan password, ByteSpan salt, int iterations) {
                         out.data()) != 1)
     throw std::runtime_error("PKCS5_PBKDF2_HMAC failed");
   return out;
+}
+
+bool ConstantTimeEqual(const Hash256& a, const Hash256& b) {
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace kray::crypto

@@ -66,17 +66,14 @@ const FieldSpec* FindSpec(const OperationType& type, std::string_view name) {
 }  // namespace
 
 Result<std::string> CanonicalP2trAddress(const ChainParams& params, std::string_view text) {
-  if (HasUpper(text) && HasLower(text))
-    return Error::Invalid("invalid_address", "'" + std::string(text) + "' mixes upper and lower case (BIP-173)");
-  std::string lower = Lower(text);
-  auto key = bitcoin::DecodeP2trAddress(params.hrp(), lower);
-  if (!key.ok())
-    return Error::Invalid("invalid_address", "'" + std::string(text) + "' is not a P2TR address of " +
-                                                 std::string(NetworkName(params.network)) + ": " + key.error().message);
-  if (!crypto::IsValidXOnly(*key))
-    return Error::Invalid("invalid_address", "'" + std::string(text) +
-                                                 "' has an output key that is not a valid x-only point (unspendable)");
-  return lower;
+  auto canonical = bitcoin::CanonicalP2trAddress(params.hrp(), text);
+  if (!canonical.ok()) {
+    // One stable code for the API; the bitcoin module's code says which rule failed.
+    return Error::Invalid("invalid_address", "'" + std::string(text) + "' is not a usable P2TR address of " +
+                                                 std::string(NetworkName(params.network)) + ": " +
+                                                 canonical.error().message + " (" + canonical.error().code + ")");
+  }
+  return canonical;
 }
 
 Result<ResolvedAccount> ResolveAccount(const ChainParams& params, std::string_view who) {

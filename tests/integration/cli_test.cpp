@@ -2,6 +2,8 @@
 // secret-handling contract (key files, stdin, -insecure-argv-key, keygen -out).
 #include <sys/stat.h>
 
+#include <cctype>
+
 #include <fstream>
 
 #include "kray/core/bytes.h"
@@ -203,6 +205,27 @@ TEST_F(CliTest, DeriveReadsMnemonicFromKeyFile) {
   json j = json::parse(r.out);
   EXPECT_EQ(j["address"], "bc1p5cyxnuxmeuwuvkwfem96lqzszd02n6xdcjrs20cac6yqjjwudpxqkedrcr");
   EXPECT_EQ(j["xonly_pubkey"], "cc8a4bc64d897bddc5fbc2f670f7a8ba0b386779106cf1223c6fc5d7cd6fc115");
+}
+
+// An upper-case address names the same account as its lower-case form
+// (BIP-173). kray-cli used to hash the text as typed into the recipient id
+// that v1 signatures bind, so the node (which hashes the lower-case form)
+// refused the signature.
+TEST_F(CliTest, UpperCaseRecipientAddress) {
+  std::string upper = dev2_.address;
+  for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  CliResult s = Cli("-keyfile=" + DevKeyFile() + " send " + upper + " 5");
+  ASSERT_EQ(s.rc, 0) << s.err;
+  EXPECT_EQ(json::parse(s.out)["to"], dev2_.account_id);
+  CliResult sig = Cli("-keyfile=" + DevKeyFile() + " sign transfer " + upper + " 5 1");
+  CliResult sig_lower = Cli("-keyfile=" + DevKeyFile() + " sign transfer " + dev2_.address + " 5 1");
+  ASSERT_EQ(sig.rc, 0) << sig.err;
+  EXPECT_EQ(json::parse(sig.out)["message"], json::parse(sig_lower.out)["message"]);
+  std::string mixed = dev2_.address;
+  mixed[8] = static_cast<char>(std::toupper(static_cast<unsigned char>(mixed[8])));
+  CliResult m = Cli("-keyfile=" + DevKeyFile() + " send " + mixed + " 5");
+  EXPECT_EQ(m.rc, 1);
+  EXPECT_NE(m.err.find("mixes upper and lower case"), std::string::npos) << m.err;
 }
 
 TEST_F(CliTest, ErrorsAreOneLineAndNonZero) {

@@ -52,7 +52,11 @@ TEST_F(ErrorsTest, BadAmount) {
                            json("18446744073709551616"),
                            json(" 5"),
                            json("+5"),
-                           json("0x10")};
+                           json("0x10"),
+                           json("010"),  // canonical decimal only: no leading zeros
+                           json("00"),
+                           json("-0"),
+                           json::parse("-0")};
   for (const auto& amt : bad) {
     json b = LegacyTransfer(dev1_, dev2_.account_id, 10, 0);
     b["amount"] = amt;
@@ -65,6 +69,32 @@ TEST_F(ErrorsTest, BadAmount) {
   ExpectSendError(n, 400, "missing_field");
   n["amount"] = true;
   ExpectSendError(n, 400, "invalid_type");
+}
+
+// A nonce must be canonical too; "01" would name nonce 1.
+TEST_F(ErrorsTest, NonceWithLeadingZero) {
+  json b = LegacyTransfer(dev1_, dev2_.account_id, 10, 1);
+  b["nonce"] = "00";
+  ExpectSendError(b, 400, "invalid_field");
+  b = LegacyTransfer(dev1_, dev2_.account_id, 10, 0);
+  b["nonce"] = "00";
+  ExpectSendError(b, 400, "invalid_field");
+}
+
+// nlohmann keeps the last of duplicate keys, other parsers the first: a
+// wallet or proxy checking {"amount":"1","amount":"9"} would see 1 while the
+// node moved 9. Duplicates are rejected at every depth.
+TEST_F(ErrorsTest, DuplicateKeys) {
+  json b = LegacyTransfer(dev1_, dev2_.account_id, 10, 0);
+  std::string body = b.dump();
+  std::string dup = body.substr(0, body.size() - 1) + ",\"amount\":\"10\"}";  // same value, still rejected
+  ExpectError("/api/transaction/send", dup, 400, "invalid_json");
+  std::string batch = "{\"transactions\":[" + body.substr(0, body.size() - 1) + ",\"nonce\":0}]}";
+  ExpectError("/api/transaction/batch", batch, 400, "invalid_json");
+  ExpectError("/api/transaction/estimate-gas", R"({"tx_type":"swap","tx_type":"transfer"})", 400, "invalid_json");
+  // The undisputed body goes through.
+  auto r = Post("/api/transaction/send", body);
+  EXPECT_EQ(r.status, 200) << r.body;
 }
 
 TEST_F(ErrorsTest, BadSignature) {

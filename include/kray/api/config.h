@@ -25,7 +25,7 @@ struct Config {
   std::string genesis;  // resolved path of the genesis JSON ("" until resolved)
   std::string synchronous = "FULL";
   int rpcthreads = 0;         // 0 until resolved: hardware threads
-  std::string rpctoken;       // operator token; empty disables operator endpoints
+  std::string rpctoken;       // operator token; empty: krayd uses a cookie file (kray/api/auth_cookie.h)
   double ratelimit = 0;       // requests/s per client IP; 0 = off
   double ratelimitburst = 0;  // 0 = 2 x ratelimit
   std::string loglevel = "info";
@@ -36,6 +36,9 @@ struct Config {
   int rpctimeout = 30;                 // seconds: header / body read timeout
   bool acceptlegacy = true;            // accept legacy-signed transfers (docs/SIGNING.md)
   std::int64_t clockoffset = 0;        // regtest only: seconds added to the sequencer's clock
+  std::uint64_t maxconnections = 512;  // open REST API connections
+  std::uint64_t maxconnectionsperip = 64;
+  std::uint64_t maxbufferedbodybytes = std::uint64_t{64} << 20;  // request bodies being received, all connections
 
   // Positional words on the command line (e.g. "checkconservation").
   std::vector<std::string> commands;

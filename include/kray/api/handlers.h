@@ -21,7 +21,7 @@ class Router;
 struct ApiContext {
   state::Ledger* ledger = nullptr;
   rollup::Rollup* rollup = nullptr;
-  std::string rpctoken;         // operator token ("" = operator endpoints disabled)
+  std::string rpctoken;         // operator token: rpctoken, else the cookie's ("" = operator endpoints disabled)
   std::string version;          // krayd version string
   std::int64_t started_at = 0;  // unix seconds
 };

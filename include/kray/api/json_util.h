@@ -3,7 +3,7 @@
 // src/api and its tests (it pulls in nlohmann/json).
 //
 // Error codes produced here (all 400 unless noted):
-//   invalid_json   body is not valid JSON or not a JSON object
+//   invalid_json   body is not valid JSON, not a JSON object, or has a duplicate key
 //   missing_field  a required field is absent or null (message names it)
 //   invalid_type   a field has the wrong JSON type (message names it)
 //   invalid_amount negative, fractional, exponent, empty or > 2^63-1 amount
@@ -24,7 +24,11 @@ namespace kray::api {
 
 using Json = nlohmann::json;
 
-// Parses a request body that must be a JSON object. Never throws.
+// Parses a request body that must be a JSON object (RFC 8259, UTF-8, nothing
+// but whitespace after the value). Error "invalid_json" (400) if the body is
+// not valid JSON, is not an object, or has an object anywhere in it with the
+// same key twice (nlohmann would silently keep the last one). Never throws;
+// nesting depth is bounded only by the body size (no recursion). Thread-safe.
 Result<Json> ParseJsonObject(std::string_view body);
 
 // Required string field. Wrong type -> invalid_type; absent/null -> missing_field.
@@ -32,8 +36,9 @@ Result<std::string> RequireString(const Json& obj, std::string_view key);
 // Optional string field: `fallback` when absent or null.
 Result<std::string> OptionalString(const Json& obj, std::string_view key, std::string_view fallback);
 
-// Amount from a decimal string or a JSON integer (kray::ParseAmount rules):
-// rejects negatives, floats, exponents, empty strings and values > 2^63-1.
+// Amount from a canonical decimal string or a JSON integer (kray::ParseAmount
+// rules): rejects negatives (also "-0"), floats, exponents, leading zeros,
+// empty strings and values > 2^63-1 with "invalid_amount".
 Result<Amount> ParseAmountValue(const Json& value, std::string_view key);
 Result<Amount> RequireAmount(const Json& obj, std::string_view key);
 

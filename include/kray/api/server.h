@@ -3,6 +3,19 @@
 // limit (413), header/body read timeouts, CORS as Express's cors() default,
 // optional per-IP rate limiting (429 + Retry-After), TCP_NODELAY.
 //
+// Resource bounds (kray/api/connection_limits.h):
+// - past max_connections open connections, or max_connections_per_ip from one
+//   client IP, a new connection is closed at once without a response;
+// - request bodies being received are reserved against
+//   max_buffered_body_bytes (declared Content-Length, or body_limit for a
+//   chunked body) before they are read; past it the request is answered
+//   503 {"code":"server_busy"} with Retry-After: 1 and the connection closed;
+// - the whole header, and then the whole body, must arrive within
+//   read_timeout_seconds each, or the connection is closed (slowloris);
+// - when accept() fails (EMFILE/ENFILE: out of file descriptors) accepting
+//   pauses 5 ms, doubling to 1 s, and resumes by itself; one log line per
+//   second at most, with the failure count.
+//
 // Shutdown (Stop(), or SIGINT/SIGTERM after Run()): stops accepting, closes
 // idle connections, lets in-flight requests finish (including ones waiting
 // for the sequencer), then Run() returns.
@@ -27,6 +40,9 @@ struct ServerOptions {
   int threads = 1;
   int read_timeout_seconds = 30;  // per header read (incl. keep-alive idle) and per body read
   std::size_t body_limit = 1 << 20;
+  std::size_t max_connections = 512;
+  std::size_t max_connections_per_ip = 64;
+  std::size_t max_buffered_body_bytes = std::size_t{64} << 20;
   bool handle_signals = true;  // SIGINT/SIGTERM trigger Stop()
 };
 

@@ -64,4 +64,22 @@ Result<std::string> ScriptPubKeyToAddress(ByteSpan script_pubkey, Network net);
 // address for another network), "invalid_address".
 Result<Bytes> AddressToScriptPubKey(std::string_view address, Network net);
 
+// The canonical (lower-case) form of a spendable P2TR address for `hrp`
+// ("bc", "tb", "bcrt"; lower case). BIP-173 allows an address in all lower or
+// all upper case, and both name the same output, so callers that key anything
+// on the address text (account ids are SHA-256 of it) must use this form.
+// Errors, all kInvalidInput:
+//   "mixed_case"         upper and lower case letters mixed (BIP-173)
+//   "invalid_address"    not a valid bech32/bech32m segwit address (length,
+//                        characters, checksum, padding, v0 with bech32m or
+//                        v1+ with bech32, ...)
+//   "wrong_network"      a valid segwit address whose HRP is not `hrp`
+//   "not_p2tr"           a segwit address other than witness v1 with a
+//                        32-byte program
+//   "invalid_output_key" the 32-byte program is not the x coordinate of a
+//                        curve point (libsecp256k1 x-only parse): nothing can
+//                        ever spend to or from it
+// Thread-safe.
+Result<std::string> CanonicalP2trAddress(std::string_view hrp, std::string_view text);
+
 }  // namespace kray::bitcoin

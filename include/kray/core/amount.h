@@ -18,8 +18,10 @@ using u128 = unsigned __int128;
 // The API accepts amounts up to 2^63-1 so they fit SQLite's signed INTEGER.
 inline constexpr Amount kMaxAmount = 0x7fffffffffffffffULL;
 
-// Parses a decimal integer string: digits only, no sign, no fraction, no
-// exponent, no leading '+', not empty, <= kMaxAmount. Leading zeros are allowed.
+// Parses a canonical decimal integer string: digits only, no sign, no
+// fraction, no exponent, no spaces, not empty, no leading zeros ("0" is the
+// only string starting with '0'), <= kMaxAmount. Error "invalid_amount"
+// (kInvalidInput) otherwise. Thread-safe (pure).
 Result<Amount> ParseAmount(std::string_view text);
 
 // Checked arithmetic: nullopt on overflow/underflow or a result > kMaxAmount.

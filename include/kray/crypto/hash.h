@@ -47,4 +47,8 @@ Hash256 HmacSha256(ByteSpan key, ByteSpan data);
 // PBKDF2-HMAC-SHA512 with a 64-byte output (BIP-39 seed derivation).
 Hash512 Pbkdf2HmacSha512(ByteSpan password, ByteSpan salt, int iterations);
 
+// a == b in time independent of the contents (OpenSSL CRYPTO_memcmp), for
+// comparing secrets. Digests have a fixed size, so the length leaks nothing.
+bool ConstantTimeEqual(const Hash256& a, const Hash256& b);
+
 }  // namespace kray::crypto

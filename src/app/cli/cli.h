@@ -19,7 +19,9 @@ namespace kray::cli {
 struct Options {
   std::string rpcconnect = "127.0.0.1";
   std::uint16_t rpcport = 5000;
-  std::string rpctoken;
+  std::string rpctoken;            // -rpctoken, else the token in <datadir>/.cookie
+  std::string datadir = "./data";  // where krayd's .cookie is read from without -rpctoken
+  std::string no_token_reason;     // why no token was found (for operator commands' errors)
   Network network = Network::kRegtest;
   std::string chainid;  // default kray-<network>-1
   int rpctimeout = 30;  // seconds

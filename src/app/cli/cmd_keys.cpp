@@ -5,6 +5,7 @@
 
 #include "bitcoin_commands.h"
 #include "cli.h"
+#include "kray/bitcoin/address.h"
 #include "kray/bitcoin/taproot_key.h"
 #include "kray/core/bytes.h"
 #include "kray/state/tx_message.h"
@@ -39,9 +40,11 @@ json KeyInfo(const Options& o, const crypto::XOnlyPubKey& pub) {
 // (what v1 messages bind). Empty after printing an error.
 std::string ResolveId(const Options& o, const std::string& who, std::ostream& err) {
   if (state::IsAccountId(who)) return who;
-  if (bitcoin::DecodeP2trAddress(Bech32Hrp(o.network), who).ok()) return state::AccountIdFromAddress(who);
-  err << "error: '" << who << "' is neither a kray_ account id nor a P2TR address of " << NetworkName(o.network)
-      << "\n";
+  // Hash the canonical (lower-case) text, as the node does.
+  auto addr = bitcoin::CanonicalP2trAddress(Bech32Hrp(o.network), who);
+  if (addr.ok()) return state::AccountIdFromAddress(*addr);
+  err << "error: '" << who << "' is neither a kray_ account id nor a P2TR address of " << NetworkName(o.network) << ": "
+      << addr.error().message << "\n";
   return {};
 }
 

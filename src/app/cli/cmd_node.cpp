@@ -3,6 +3,7 @@
 #include <ostream>
 
 #include "cli.h"
+#include "kray/bitcoin/address.h"
 #include "kray/bitcoin/taproot_key.h"
 #include "kray/core/bytes.h"
 #include "kray/net/http_client.h"
@@ -92,13 +93,15 @@ int CmdSend(const Options& o, const Args& args, std::ostream& out, std::ostream&
   std::string from_id = state::AccountIdFromAddress(Bip86Address(o, *pub));
   std::string to = a[0];
   std::string to_id;
-  if (state::IsAccountId(to))
+  if (state::IsAccountId(to)) {
     to_id = to;
-  else if (bitcoin::DecodeP2trAddress(Bech32Hrp(o.network), to).ok())
-    to_id = state::AccountIdFromAddress(to);
-  else {
+  } else if (auto addr = bitcoin::CanonicalP2trAddress(Bech32Hrp(o.network), to); addr.ok()) {
+    // The id is the hash of the canonical (lower-case) text, as the node
+    // computes it; an upper-case address must bind the same id.
+    to_id = state::AccountIdFromAddress(*addr);
+  } else {
     err << "error: '" << to << "' is neither a kray_ account id nor a P2TR address of " << NetworkName(o.network)
-        << "\n";
+        << ": " << addr.error().message << "\n";
     return 1;
   }
 
@@ -171,7 +174,9 @@ int CmdStatus(const Options& o, const Args& a, std::ostream& out, std::ostream& 
 int CmdCheckConservation(const Options& o, const Args& a, std::ostream& out, std::ostream& err) {
   if (!a.empty()) return Usage(err, "checkconservation");
   if (o.rpctoken.empty()) {
-    err << "error: checkconservation is an operator call: pass -rpctoken=<token>\n";
+    err << "error: checkconservation is an operator call: pass -rpctoken=<token>, or -datadir=<dir> of a node "
+           "using cookie authentication ("
+        << o.no_token_reason << ")\n";
     return 1;
   }
   auto r = CallApi(o, "GET", kConservationPath, "", err);

@@ -1,14 +1,15 @@
 // kray-cli: the command-line client of krayd (bitcoin-cli conventions).
 //   kray-cli [options] <command> [args...]
 // Options (before the command): -rpcconnect=<host> -rpcport=<port>
-// -rpctoken=<token> -network=<regtest|testnet|signet|mainnet> -chainid=<id>
-// -rpctimeout=<s> -legacy -keyfile=<path|-> -insecure-argv-key. See docs/CLI.md.
+// -rpctoken=<token> -datadir=<dir> -network=<regtest|testnet|signet|mainnet>
+// -chainid=<id> -rpctimeout=<s> -legacy -keyfile=<path|-> -insecure-argv-key. See docs/CLI.md.
 #include <charconv>
 #include <functional>
 #include <iostream>
 #include <map>
 
 #include "cli.h"
+#include "kray/api/auth_cookie.h"
 #include "rollup_commands.h"
 #if __has_include("bitcoin_commands.h")
 #include "bitcoin_commands.h"
@@ -25,7 +26,8 @@ const char* kHelp = R"(kray-cli [options] <command> [args...]
 Options (before the command):
   -rpcconnect=<host>   node address (default 127.0.0.1)
   -rpcport=<port>      node port (default 5000)
-  -rpctoken=<token>    operator token (Authorization: Bearer)
+  -rpctoken=<token>    operator token (Authorization: Bearer); default: the token in <datadir>/.cookie
+  -datadir=<dir>       the node's data directory, for its .cookie (default ./data)
   -network=<net>       regtest (default), testnet, signet, mainnet
   -chainid=<id>        chain id bound by v1 signatures (default kray-<network>-1)
   -rpctimeout=<s>      request timeout in seconds (default 30)
@@ -102,6 +104,9 @@ bool ParseOption(const std::string& arg, Options& o, std::ostream& err) {
   } else if (key == "rpctoken") {
     if (!need()) return false;
     o.rpctoken = val;
+  } else if (key == "datadir") {
+    if (!need()) return false;
+    o.datadir = val;
   } else if (key == "network") {
     if (!need()) return false;
     auto net = kray::ParseNetwork(val);
@@ -146,6 +151,15 @@ int main(int argc, char** argv) {
   if (i >= argc) {
     std::cerr << "error: no command given (see kray-cli -help)\n";
     return 1;
+  }
+  // bitcoin-cli's convention: without -rpctoken, the node's cookie file.
+  if (o.rpctoken.empty()) {
+    auto token = kray::api::ReadAuthCookie(o.datadir);
+    if (token.ok()) {
+      o.rpctoken = std::move(*token);
+    } else {
+      o.no_token_reason = token.error().message;
+    }
   }
   std::string cmd = argv[i++];
   Args args(argv + i, argv + argc);

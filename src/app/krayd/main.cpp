@@ -9,14 +9,18 @@
 // finish in-flight requests -> destroy the Ledger (drains the queue, closes
 // the store) -> exit 0. Every startup failure is one line on stderr and exit 1.
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "../node/modules.h"
+#include "kray/api/auth_cookie.h"
 #include "kray/api/config.h"
 #include "kray/api/handlers.h"
 #include "kray/api/rate_limiter.h"
@@ -57,6 +61,26 @@ kray::Result<kray::state::LedgerOptions> LedgerOptionsFrom(const kray::api::Conf
   o.accept_legacy = cfg.acceptlegacy;
   o.clock_offset = cfg.clockoffset;
   return o;
+}
+
+// Like bitcoind's RaiseFileDescriptorLimit: every connection is a file
+// descriptor, so raise the soft RLIMIT_NOFILE to what maxconnections needs
+// (up to the hard limit), and say so when it cannot be. Past the limit
+// accept() fails with EMFILE and the server pauses accepting (server.h).
+void RaiseFileDescriptorLimit(std::uint64_t maxconnections) {
+  constexpr rlim_t kReserved = 64;  // store and WAL files, listener, epoll, timers, log
+  const rlim_t want = static_cast<rlim_t>(maxconnections) + kReserved;
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want) return;
+  rlimit raised = rl;
+  raised.rlim_cur = std::min(want, rl.rlim_max);
+  if (raised.rlim_cur > rl.rlim_cur && setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  if (rl.rlim_cur < want) {
+    spdlog::warn(
+        "file descriptor limit (ulimit -n) is {}, below maxconnections ({}) + {}: connections past it wait "
+        "in the listen backlog until descriptors are free",
+        static_cast<unsigned long long>(rl.rlim_cur), maxconnections, static_cast<unsigned long long>(kReserved));
+  }
 }
 
 // `krayd checkconservation`: opens the store READ-ONLY (safe next to a
@@ -153,6 +177,10 @@ int main(int argc, char** argv) {
   so.port = static_cast<std::uint16_t>(cfg.port);
   so.threads = cfg.rpcthreads;
   so.read_timeout_seconds = cfg.rpctimeout;
+  so.max_connections = static_cast<std::size_t>(cfg.maxconnections);
+  so.max_connections_per_ip = static_cast<std::size_t>(cfg.maxconnectionsperip);
+  so.max_buffered_body_bytes = static_cast<std::size_t>(cfg.maxbufferedbodybytes);
+  RaiseFileDescriptorLimit(cfg.maxconnections);
   std::unique_ptr<kray::state::Ledger> ledger;
   {
     kray::api::HttpServer server(so, router, limiter.enabled() ? &limiter : nullptr);
@@ -174,7 +202,18 @@ int main(int argc, char** argv) {
     if (!cfg.acceptlegacy) spdlog::info("acceptlegacy=0: legacy-signed transfers are refused");
     if (cfg.clockoffset != 0)
       spdlog::warn("clockoffset={}s: operations are stamped in the future (regtest)", cfg.clockoffset);
-    if (cfg.rpctoken.empty()) spdlog::info("rpctoken not set: operator endpoints are disabled");
+    // bitcoind's cookie authentication: without a configured token, a fresh
+    // one in <datadir>/.cookie, readable only by the operator's account and
+    // removed when this scope ends (shutdown, or a failed start below).
+    std::optional<kray::api::AuthCookieGuard> cookie;
+    if (cfg.rpctoken.empty()) {
+      auto token = kray::api::WriteAuthCookie(cfg.datadir);
+      if (!token.ok()) return Fail(token.error().message);
+      cookie.emplace(cfg.datadir);
+      ctx.rpctoken = std::move(*token);
+      spdlog::info("rpctoken not set: operator endpoints use cookie authentication ({})",
+                   kray::api::CookiePath(cfg.datadir));
+    }
     if (limiter.enabled()) spdlog::info("rate limit {} req/s per IP, burst {}", cfg.ratelimit, cfg.ratelimitburst);
 
     if (!cfg.portfile.empty()) {

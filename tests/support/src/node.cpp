@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,7 +34,7 @@ std::string KrayCliPath() {
 
 namespace {
 
-pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path) {
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path, unsigned long open_files_limit = 0) {
   std::vector<char*> argv;
   std::string bin = KraydPath();
   argv.push_back(bin.data());
@@ -43,6 +44,10 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path) {
   pid_t pid = fork();
   if (pid == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test runner
+    if (open_files_limit > 0) {
+      rlimit rl{open_files_limit, open_files_limit};
+      if (setrlimit(RLIMIT_NOFILE, &rl) != 0) _exit(126);
+    }
     int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd >= 0) {
       dup2(fd, 1);
@@ -76,14 +81,11 @@ bool KraydProcess::Start(const std::string& datadir, const std::string& genesis,
   std::string portfile = datadir + ".port";
   log_ = datadir + ".log";
   std::remove(portfile.c_str());
-  std::vector<std::string> args = {"-datadir=" + datadir,
-                                   "-genesis=" + genesis,
-                                   "-port=0",
-                                   "-portfile=" + portfile,
-                                   std::string("-rpctoken=") + kToken,
+  std::vector<std::string> args = {"-datadir=" + datadir, "-genesis=" + genesis, "-port=0", "-portfile=" + portfile,
                                    "-loglevel=warn"};
+  if (!rpctoken_.empty()) args.push_back("-rpctoken=" + rpctoken_);
   args.insert(args.end(), extra.begin(), extra.end());
-  pid_ = Spawn(args, log_);
+  pid_ = Spawn(args, log_, open_files_limit_);
   if (pid_ <= 0) {
     *why = "fork failed";
     return false;
@@ -171,7 +173,7 @@ void NodeTest::SetUp() {
   dir_ = MakeTempDir("kray-itest-");
   ASSERT_FALSE(dir_.empty());
   datadir_ = dir_ + "/data";
-  StartNode();
+  if (start_in_setup_) StartNode();
 }
 
 void NodeTest::StartNode(const std::vector<std::string>& extra) {
@@ -195,7 +197,7 @@ void NodeTest::TearDown() {
 
 net::HttpResponse NodeTest::Get(const std::string& target, bool auth) {
   net::Headers h;
-  if (auth) h.emplace_back("Authorization", std::string("Bearer ") + kToken);
+  if (auth) h.emplace_back("Authorization", "Bearer " + token_);
   auto r = http_->Get(target, h);
   EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
   return r.ok() ? *r : net::HttpResponse{};

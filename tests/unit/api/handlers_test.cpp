@@ -189,6 +189,10 @@ TEST_F(HandlersTest, OperatorEndpointsNeedTheToken) {
   EXPECT_EQ(Call("GET", "/api/account/list").status, 401);
   EXPECT_EQ(Call("GET", "/api/account/list", "", "Bearer wrong").status, 401);
   EXPECT_EQ(Call("GET", "/api/account/list", "", "Bearer tokX").status, 401);
+  EXPECT_EQ(Call("GET", "/api/account/list", "", "Bearer to").status, 401);  // a prefix of the token
+  EXPECT_EQ(Call("GET", "/api/account/list", "", "Bearer t").status, 401);
+  EXPECT_EQ(Call("GET", "/api/account/list", "", "Bearer tok ").status, 401);
+  EXPECT_EQ(Call("GET", "/api/account/list", "", "tok").status, 401);
   auto ok = Call("GET", "/api/account/list", "", "Bearer tok");
   ASSERT_EQ(ok.status, 200);
   EXPECT_EQ(Json::parse(ok.body)["count"], 2);

@@ -17,15 +17,35 @@ TEST(JsonAmount, AcceptsDecimalStringsAndIntegers) {
   EXPECT_EQ(*AmountFrom("100000"), 100000u);
   EXPECT_EQ(*AmountFrom("0"), 0u);
   EXPECT_EQ(*AmountFrom("\"0\""), 0u);
-  EXPECT_EQ(*AmountFrom("\"007\""), 7u);
   EXPECT_EQ(*AmountFrom("9223372036854775807"), 9223372036854775807u);
   EXPECT_EQ(*AmountFrom("\"9223372036854775807\""), 9223372036854775807u);
 }
 
 TEST(JsonAmount, RejectsEverythingElseWith400) {
-  for (const char* bad : {"-1", "\"-1\"", "1.5", "\"1.5\"", "1e3", "\"1e3\"", "1.0", "\"\"", "\" 1\"", "\"+1\"",
-                          "9223372036854775808", "\"9223372036854775808\"", "18446744073709551615",
-                          "18446744073709551616", "\"99999999999999999999999\"", "-9223372036854775808", "\"0x10\""}) {
+  for (const char* bad : {"-1",
+                          "\"-1\"",
+                          "1.5",
+                          "\"1.5\"",
+                          "1e3",
+                          "\"1e3\"",
+                          "1.0",
+                          "\"\"",
+                          "\" 1\"",
+                          "\"+1\"",
+                          "9223372036854775808",
+                          "\"9223372036854775808\"",
+                          "18446744073709551615",
+                          "18446744073709551616",
+                          "\"99999999999999999999999\"",
+                          "-9223372036854775808",
+                          "\"0x10\"",
+                          "\"007\"",
+                          "\"00\"",
+                          "\"01\"",
+                          "\"-0\"",
+                          "-0",
+                          "-0.0",
+                          "0e0"}) {
     auto r = AmountFrom(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.error().code, "invalid_amount") << bad;
@@ -36,6 +56,13 @@ TEST(JsonAmount, RejectsEverythingElseWith400) {
     ASSERT_FALSE(r.ok()) << wrong_type;
     EXPECT_EQ(r.error().code, "invalid_type") << wrong_type;
   }
+}
+
+// JSON forbids leading zeros in numbers, so a number literal "01" is not JSON.
+TEST(JsonAmount, LeadingZeroNumberIsInvalidJson) {
+  auto r = ParseJsonObject(R"({"amount": 01})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, "invalid_json");
 }
 
 TEST(JsonAmount, MissingOrNullIsMissingField) {
@@ -65,6 +92,14 @@ TEST(JsonBody, DeepNestingDoesNotCrash) {
   EXPECT_FALSE(ParseJsonObject(deep).ok());  // valid JSON but not an object
   std::string obj = "{\"a\":" + deep + "}";
   EXPECT_TRUE(ParseJsonObject(obj).ok());
+  // Deeply nested objects, with a duplicate at the bottom.
+  std::string objs;
+  for (int i = 0; i < 100000; ++i) objs += "{\"a\":";
+  std::string tail = "{\"d\":1,\"d\":2}" + std::string(100000, '}');
+  auto r = ParseJsonObject(objs + tail);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("duplicate key 'd'"), std::string::npos);
+  EXPECT_TRUE(ParseJsonObject(objs + "1" + std::string(100000, '}')).ok());
 }
 
 TEST(JsonFields, StringsAndNonces) {
@@ -77,6 +112,53 @@ TEST(JsonFields, StringsAndNonces) {
   EXPECT_EQ(*RequireU64(obj, "n"), 5u);
   EXPECT_EQ(*RequireU64(obj, "ns"), 6u);
   EXPECT_EQ(RequireU64(obj, "bad").error().code, "invalid_field");
+  // Nonces follow the amount rules: canonical decimal only.
+  auto lz = *ParseJsonObject(R"({"a": "01", "b": "00", "c": -0, "d": "0"})");
+  EXPECT_EQ(RequireU64(lz, "a").error().code, "invalid_field");
+  EXPECT_EQ(RequireU64(lz, "b").error().code, "invalid_field");
+  EXPECT_EQ(RequireU64(lz, "c").error().code, "invalid_field");
+  EXPECT_EQ(*RequireU64(lz, "d"), 0u);
+}
+
+// nlohmann keeps the last of duplicate keys; other parsers keep the first. A
+// body whose meaning depends on the parser is rejected, at every depth.
+TEST(JsonBody, DuplicateKeysAreInvalidJsonAtAnyDepth) {
+  for (const char* body : {
+           R"({"amount":"1","amount":"1000"})", R"({"a":1,"b":2,"a":1})", R"({"transactions":[{"nonce":1,"nonce":2}]})",
+           R"({"x":{"y":{"z":[1,[{"k":0,"k":0}]]}}})", R"({"a":{},"a":{}})",
+           R"({"a":1,"a":2})",  // the same key after unescaping
+       }) {
+    auto r = ParseJsonObject(body);
+    ASSERT_FALSE(r.ok()) << body;
+    EXPECT_EQ(r.error().code, "invalid_json") << body;
+    EXPECT_EQ(HttpStatusFor(r.error().kind), 400);
+    EXPECT_NE(r.error().message.find("duplicate key"), std::string::npos) << r.error().message;
+  }
+  // The same key in sibling or nested objects is fine; so are equal values in arrays.
+  for (const char* body : {R"({"a":{"k":1},"b":{"k":1}})", R"({"k":{"k":{"k":1}}})", R"({"t":[{"n":1},{"n":1}]})",
+                           R"({"A":1,"a":2})", R"({"":1,"x":{"":2}})"}) {
+    auto r = ParseJsonObject(body);
+    ASSERT_TRUE(r.ok()) << body << ": " << r.error().message;
+  }
+  auto j = *ParseJsonObject(R"({"t":[{"n":1},{"m":[true,null,"s",-2,2.5]}],"o":{}})");
+  EXPECT_EQ(j.dump(), R"({"o":{},"t":[{"n":1},{"m":[true,null,"s",-2,2.5]}]})");
+}
+
+// A long duplicate key is echoed truncated, and a huge body of distinct keys
+// still parses.
+TEST(JsonBody, DuplicateKeyMessageIsBoundedAndManyKeysParse) {
+  std::string key(100000, 'k');
+  auto r = ParseJsonObject("{\"" + key + "\":1,\"" + key + "\":2}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_LT(r.error().message.size(), 200u);
+  std::string many = "{";
+  for (int i = 0; i < 50000; ++i) many += (i ? ",\"" : "\"") + std::to_string(i) + "\":" + std::to_string(i);
+  many += "}";
+  auto m = ParseJsonObject(many);
+  ASSERT_TRUE(m.ok());
+  EXPECT_EQ(m->size(), 50000u);
+  auto dup = ParseJsonObject(many.substr(0, many.size() - 1) + ",\"49999\":0}");
+  EXPECT_FALSE(dup.ok());
 }
 
 TEST(JsonQuery, BoundedInts) {

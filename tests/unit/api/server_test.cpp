@@ -1,15 +1,18 @@
 // The Beast server over real loopback sockets: keep-alive, CORS preflight,
-// 404/413/400, HEAD, rate limiting, and graceful Stop() with a request still
-// waiting for an asynchronous (other-thread) reply.
+// 404/413/400, HEAD, rate limiting, graceful Stop() with a request still
+// waiting for an asynchronous (other-thread) reply, the connection and
+// body-byte caps, and the read timeouts against slow clients.
 #include "kray/api/server.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include "kray/api/rate_limiter.h"
@@ -20,8 +23,15 @@ namespace {
 
 class Conn {
  public:
-  explicit Conn(std::uint16_t port) {
+  // Connects from `source_ip` (any 127.0.0.0/8 address) when given.
+  explicit Conn(std::uint16_t port, const char* source_ip = nullptr) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (source_ip) {
+      sockaddr_in src{};
+      src.sin_family = AF_INET;
+      ::inet_pton(AF_INET, source_ip, &src.sin_addr);
+      if (::bind(fd_, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0) return;
+    }
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(port);
@@ -33,6 +43,26 @@ class Conn {
   ~Conn() { ::close(fd_); }
   bool ok() const { return ok_; }
   void Send(const std::string& s) { ASSERT_EQ(::write(fd_, s.data(), s.size()), static_cast<ssize_t>(s.size())); }
+  // Writes without asserting (the server may have closed); false on error.
+  bool TrySend(const std::string& s) {
+    return ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(s.size());
+  }
+  // True once the server has closed the connection (EOF or reset), waiting
+  // up to `wait`. Unread response bytes are consumed.
+  bool ClosedWithin(std::chrono::milliseconds wait) {
+    auto deadline = std::chrono::steady_clock::now() + wait;
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 20) > 0) {
+        char tmp[4096];
+        auto n = ::recv(fd_, tmp, sizeof tmp, MSG_DONTWAIT);
+        if (n <= 0) return true;
+        buf_.append(tmp, static_cast<std::size_t>(n));
+      }
+    }
+    return false;
+  }
+  const std::string& received() const { return buf_; }
   // Reads one response (headers + Content-Length body); "" on EOF/timeout.
   std::string Read(bool head = false) {
     while (true) {
@@ -66,7 +96,7 @@ std::string Get(const std::string& path, const std::string& extra = "") {
 
 class ServerTest : public ::testing::Test {
  protected:
-  void Start(RateLimiter* limiter = nullptr) {
+  void Start(RateLimiter* limiter = nullptr, const std::function<void(ServerOptions&)>& tweak = {}) {
     router_.Add("GET", "/sync", [](const HttpRequest& req, Reply reply) {
       HttpResponse r;
       r.body = "{\"ip\":\"" + req.client_ip + "\"}";
@@ -90,6 +120,7 @@ class ServerTest : public ::testing::Test {
     o.port = 0;
     o.threads = 2;
     o.handle_signals = false;
+    if (tweak) tweak(o);
     server_ = std::make_unique<HttpServer>(o, router_, limiter);
     auto port = server_->Listen();
     ASSERT_TRUE(port.ok()) << port.error().message;
@@ -192,6 +223,139 @@ TEST_F(ServerTest, StopAnswersInFlightRequestsThenRunReturns) {
   EXPECT_EQ(idle.Read(), "");  // idle keep-alive connection was closed
   Conn late(port_);
   EXPECT_FALSE(late.ok());  // no longer accepting
+}
+
+std::string Post(const std::string& path, const std::string& body) {
+  return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
+// Past max_connections a new connection is closed without a response, and
+// a slot that frees up is usable again.
+TEST_F(ServerTest, TotalConnectionCap) {
+  Start(nullptr, [](ServerOptions& o) { o.max_connections = 2; });
+  auto a = std::make_unique<Conn>(port_);
+  Conn b(port_);
+  for (Conn* c : {a.get(), &b}) {
+    c->Send(Get("/sync"));
+    ASSERT_NE(c->Read().find("HTTP/1.1 200"), std::string::npos);  // admitted
+  }
+  Conn over(port_);
+  ASSERT_TRUE(over.ok());  // the kernel completes the handshake; the server then closes
+  over.TrySend(Get("/sync"));
+  EXPECT_TRUE(over.ClosedWithin(std::chrono::seconds(3)));
+  EXPECT_EQ(over.received(), "");
+  a.reset();  // frees a slot once the server sees the close
+  bool served = false;
+  for (int i = 0; i < 50 && !served; ++i) {
+    Conn again(port_);
+    again.TrySend(Get("/sync"));
+    served = again.Read().find("HTTP/1.1 200") != std::string::npos;
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(served);
+}
+
+// Past max_connections_per_ip only that address is refused.
+TEST_F(ServerTest, PerClientConnectionCap) {
+  Start(nullptr, [](ServerOptions& o) {
+    o.max_connections = 100;
+    o.max_connections_per_ip = 2;
+  });
+  Conn a(port_, "127.0.0.1"), b(port_, "127.0.0.1");
+  for (Conn* c : {&a, &b}) {
+    c->Send(Get("/sync"));
+    ASSERT_NE(c->Read().find("HTTP/1.1 200"), std::string::npos);
+  }
+  Conn over(port_, "127.0.0.1");
+  ASSERT_TRUE(over.ok());
+  over.TrySend(Get("/sync"));
+  EXPECT_TRUE(over.ClosedWithin(std::chrono::seconds(3)));
+  Conn other(port_, "127.0.0.2");
+  ASSERT_TRUE(other.ok());
+  other.Send(Get("/sync"));
+  auto r = other.Read();
+  EXPECT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r;
+  EXPECT_NE(r.find("127.0.0.2"), std::string::npos) << r;
+  a.Send(Get("/sync"));  // the admitted connections keep working
+  EXPECT_NE(a.Read().find("HTTP/1.1 200"), std::string::npos);
+}
+
+// Declared body sizes are reserved against max_buffered_body_bytes before the
+// body is read; past it: 503 server_busy and close. Requests without a body
+// are not affected, and the budget comes back when a body is done.
+TEST_F(ServerTest, BufferedBodyBytesCap) {
+  Start(nullptr, [](ServerOptions& o) {
+    o.max_buffered_body_bytes = 1000;
+    o.body_limit = 1000;
+  });
+  Conn slow(port_);
+  std::string body600(600, 'x');
+  slow.Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 600\r\n\r\n" + body600.substr(0, 100));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // its header is read and 600 bytes reserved
+
+  Conn busy(port_);
+  busy.Send(Post("/echo", std::string(401, 'y')));  // 600 + 401 > 1000
+  auto r = busy.Read();
+  EXPECT_NE(r.find("HTTP/1.1 503"), std::string::npos) << r;
+  EXPECT_NE(r.find("\"code\":\"server_busy\""), std::string::npos) << r;
+  EXPECT_NE(r.find("Retry-After: 1"), std::string::npos) << r;
+  EXPECT_NE(r.find("Connection: close"), std::string::npos) << r;
+  EXPECT_TRUE(busy.ClosedWithin(std::chrono::seconds(3)));
+
+  Conn chunked(port_);  // size unknown: the whole body limit is reserved
+  chunked.Send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\n\r\n");
+  EXPECT_NE(chunked.Read().find("HTTP/1.1 503"), std::string::npos);
+
+  Conn fits(port_);
+  fits.Send(Post("/echo", std::string(400, 'z')));  // 600 + 400 == 1000
+  EXPECT_NE(fits.Read().find("HTTP/1.1 200"), std::string::npos);
+  Conn nobody(port_);
+  nobody.Send(Get("/sync"));
+  EXPECT_NE(nobody.Read().find("HTTP/1.1 200"), std::string::npos);
+
+  slow.Send(body600.substr(100));
+  auto done = slow.Read();
+  EXPECT_NE(done.find("HTTP/1.1 200"), std::string::npos);
+  EXPECT_NE(done.find(body600), std::string::npos);
+  Conn after(port_);
+  after.Send(Post("/echo", std::string(1000, 'w')));  // the whole budget is free again
+  auto a = after.Read();
+  EXPECT_NE(a.find("HTTP/1.1 200"), std::string::npos) << a;
+}
+
+// Sends `prefix`, then `trickle` one byte every 100 ms until the server
+// closes; returns the seconds from the first byte to the close (or 99).
+double SecondsUntilClosed(Conn& c, const std::string& prefix, const std::string& trickle) {
+  auto t0 = std::chrono::steady_clock::now();
+  if (!prefix.empty() && !c.TrySend(prefix)) return 0;
+  for (std::size_t i = 0; i < trickle.size() && i < 100; ++i) {
+    if (!c.TrySend(trickle.substr(i, 1)) || c.ClosedWithin(std::chrono::milliseconds(100))) {
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+  }
+  return 99;
+}
+
+// Slowloris: the whole header must arrive within the read timeout, and then
+// the whole body, however steadily a client trickles bytes.
+TEST_F(ServerTest, SlowHeaderAndSlowBodyAreClosedAtTheTimeout) {
+  Start(nullptr, [](ServerOptions& o) { o.read_timeout_seconds = 1; });
+  std::string header = "GET /sync HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(200, 'p') + "\r\n\r\n";
+  Conn h(port_);
+  double th = SecondsUntilClosed(h, "", header);
+  EXPECT_GE(th, 0.8);
+  EXPECT_LE(th, 2.5);
+  EXPECT_EQ(h.received(), "");  // closed, not answered
+
+  Conn b(port_);
+  double tb =
+      SecondsUntilClosed(b, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 300\r\n\r\n", std::string(300, 'b'));
+  EXPECT_GE(tb, 0.8);
+  EXPECT_LE(tb, 2.5);
+
+  Conn ok(port_);  // the server is fine
+  ok.Send(Get("/sync"));
+  EXPECT_NE(ok.Read().find("HTTP/1.1 200"), std::string::npos);
 }
 
 }  // namespace

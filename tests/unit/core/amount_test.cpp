@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "kray/core/params.h"
 
 namespace kray {
@@ -10,17 +13,29 @@ namespace {
 TEST(ParseAmount, AcceptsPlainIntegers) {
   EXPECT_EQ(ParseAmount("0").value(), 0u);
   EXPECT_EQ(ParseAmount("100000").value(), 100000u);
-  EXPECT_EQ(ParseAmount("007").value(), 7u);
   EXPECT_EQ(ParseAmount("9223372036854775807").value(), kMaxAmount);
 }
 
 TEST(ParseAmount, RejectsEverythingElse) {
-  for (const char* bad : {"", "-1", "+1", "1.5", "1e3", " 1", "1 ", "0x10", "9223372036854775808",
-                          "99999999999999999999999", "abc", "1,000"}) {
-    auto r = ParseAmount(bad);
-    ASSERT_FALSE(r.ok()) << "accepted '" << bad << "'";
+  const std::vector<std::string> bad = {
+      "",    "-1",    "+1", "1.5", "1e3", " 1", "1 ", "0x10", "9223372036854775808",    "99999999999999999999999",
+      "abc", "1,000", "00", "01",  "007", "-0", "+0", "0.0",  "0009223372036854775807", std::string(1 << 20, '1')};
+  for (const std::string& b : bad) {
+    auto r = ParseAmount(b);
+    ASSERT_FALSE(r.ok()) << "accepted '" << b.substr(0, 40) << "'";
     EXPECT_EQ(r.error().code, "invalid_amount");
     EXPECT_EQ(HttpStatusFor(r.error().kind), 400);
+  }
+}
+
+// Canonical decimal only: "0" is the one string that may start with '0'.
+TEST(ParseAmount, RejectsLeadingZerosWithTheirOwnMessage) {
+  EXPECT_EQ(ParseAmount("0").value(), 0u);
+  EXPECT_EQ(ParseAmount("10").value(), 10u);
+  for (const char* bad : {"00", "01", "000000000000000000001"}) {
+    auto r = ParseAmount(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.error().message.find("leading zeros"), std::string::npos) << r.error().message;
   }
 }
 

@@ -24,13 +24,17 @@ using nlohmann::json;
 std::string KraydPath();
 std::string KrayCliPath();
 
+// The operator token KraydProcess passes by default.
+constexpr const char* kToken = "test-token";
+
 // A krayd child process.
 class KraydProcess {
  public:
   ~KraydProcess();
-  // Starts krayd with -datadir, -genesis, -port=0, -portfile, -rpctoken and
-  // `extra` args; waits until GET /health answers 200 (up to 20 s). Returns
-  // false (with the log tail in `why`) if it exited or never answered.
+  // Starts krayd with -datadir, -genesis, -port=0, -portfile, -rpctoken
+  // (unless set_rpctoken("") was called) and `extra` args; waits until
+  // GET /health answers 200 (up to 20 s). Returns false (with the log tail in
+  // `why`) if it exited or never answered.
   bool Start(const std::string& datadir, const std::string& genesis, const std::vector<std::string>& extra,
              std::string* why);
   // SIGTERM and wait; returns the exit code (or 128+signal).
@@ -41,6 +45,12 @@ class KraydProcess {
   // returns the exit code and fills `output` with its stdout+stderr.
   static int RunToExit(const std::vector<std::string>& args, const std::string& log_path, std::string* output);
 
+  // Options for the next Start(): the -rpctoken passed ("" = none, so krayd
+  // uses its cookie file), and the child's RLIMIT_NOFILE (soft and hard; 0 =
+  // inherited), e.g. to drive krayd out of file descriptors.
+  void set_rpctoken(std::string token) { rpctoken_ = std::move(token); }
+  void set_open_files_limit(unsigned long limit) { open_files_limit_ = limit; }
+
   std::uint16_t port() const { return port_; }
   pid_t pid() const { return pid_; }
   std::string log_path() const { return log_; }
@@ -49,9 +59,9 @@ class KraydProcess {
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
   std::string log_;
+  std::string rpctoken_ = kToken;
+  unsigned long open_files_limit_ = 0;
 };
-
-constexpr const char* kToken = "test-token";
 
 class NodeTest : public ::testing::Test {
  protected:
@@ -78,6 +88,8 @@ class NodeTest : public ::testing::Test {
   std::string StateSnapshot();
 
   KraydProcess node_;
+  bool start_in_setup_ = true;  // a subclass that starts the node itself sets this false in its constructor
+  std::string token_ = kToken;  // operator token sent by Get(target, /*auth=*/true) and the conservation check
   std::string dir_, datadir_;
   std::unique_ptr<net::HttpClient> http_;
   TestKey dev1_, dev2_;
