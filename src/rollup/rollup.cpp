@@ -36,7 +36,7 @@ struct SyncRequest {
 struct CloseRequest {
   std::promise<Result<std::optional<BatchHeader>>>* done;
 };
-using Work = std::variant<state::GroupChanges, SyncRequest, CloseRequest>;
+using Work = std::variant<std::shared_ptr<const state::GroupChanges>, SyncRequest, CloseRequest>;
 
 }  // namespace
 
@@ -97,6 +97,11 @@ struct Rollup::Impl {
   RollupStatus status;                                // the head, ahead of what is persisted while dirty
   std::string prev_root;                              // state root of the last closed batch (or genesis)
   std::map<Hash256, std::optional<Bytes>> leaf_data;  // to persist at the open version
+  // Leaf changes received but not yet applied to the tree (the newest data
+  // per leaf), through operation `received_seq`. Applied before any root is
+  // read: at persist, batch close and sync.
+  std::map<Hash256, state::LeafChange> pending;
+  std::int64_t received_seq = 0;
   bool dirty = false;
   std::chrono::steady_clock::time_point last_persist = std::chrono::steady_clock::now();
   std::optional<Error> failed;  // sticky: the index stops; a restart catches up
@@ -115,6 +120,7 @@ struct Rollup::Impl {
   Status Initialize();
   Status CatchUp();
   Status Apply(const std::vector<state::LeafChange>& changes, std::int64_t applied_seq);
+  Status ApplyPending();
   Status Persist();
   Status WriteProgress();
   Result<std::optional<BatchHeader>> CloseBatch(std::int64_t now);
@@ -144,7 +150,17 @@ Status Rollup::Impl::WriteProgress() {
   return (*up)->Run();
 }
 
+Status Rollup::Impl::ApplyPending() {
+  if (pending.empty() && received_seq <= status.applied_seq) return Ok();
+  std::vector<state::LeafChange> changes;
+  changes.reserve(pending.size());
+  for (auto& [key, c] : pending) changes.push_back(std::move(c));
+  pending.clear();
+  return Apply(changes, std::max(received_seq, status.applied_seq));
+}
+
 Status Rollup::Impl::Persist() {
+  KRAY_TRY(ApplyPending());
   if (!dirty) return Ok();
   store::Transaction tx(*db);
   KRAY_TRY(tx.status());
@@ -179,6 +195,7 @@ Status Rollup::Impl::Apply(const std::vector<state::LeafChange>& changes, std::i
 }
 
 Result<std::optional<BatchHeader>> Rollup::Impl::CloseBatch(std::int64_t now) {
+  KRAY_TRY(ApplyPending());
   if (status.applied_seq <= status.batched_seq) return std::optional<BatchHeader>();
   BatchHeader b;
   b.number = status.open_batch;
@@ -332,12 +349,16 @@ void Rollup::Impl::Fail(const Error& e) {
 }
 
 void Rollup::Impl::Handle(Work& w) {
-  if (auto* changes = std::get_if<state::GroupChanges>(&w)) {
+  if (auto* group = std::get_if<std::shared_ptr<const state::GroupChanges>>(&w)) {
+    const state::GroupChanges& changes = **group;
     if (failed) return;
     // Groups already in the tree (committed before the catch-up snapshot).
-    if (static_cast<std::int64_t>(changes->last_seq()) <= status.applied_seq) return;
-    Status s = Apply(changes->leaves, static_cast<std::int64_t>(changes->last_seq()));
-    if (s.ok() && status.applied_seq - status.batched_seq >= opts.max_batch_txs) {
+    auto last = static_cast<std::int64_t>(changes.last_seq());
+    if (last <= std::max(status.applied_seq, received_seq)) return;
+    for (const auto& c : changes.leaves) pending.insert_or_assign(c.key, c);
+    received_seq = last;
+    Status s = Ok();
+    if (received_seq - status.batched_seq >= opts.max_batch_txs) {
       auto closed = CloseBatch(WallSeconds());
       if (!closed.ok()) s = std::move(closed).error();
     }
@@ -376,7 +397,7 @@ void Rollup::Impl::Run() {
     std::int64_t now = WallSeconds();
     Status s = Ok();
     if (now - status.open_since >= opts.batch_interval) {
-      if (status.applied_seq > status.batched_seq) {
+      if (std::max(status.applied_seq, received_seq) > status.batched_seq) {
         auto closed = CloseBatch(now);
         if (!closed.ok()) s = std::move(closed).error();
       } else {
@@ -459,7 +480,7 @@ Rollup::~Rollup() {
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-void Rollup::OnGroupCommitted(const state::GroupChanges& changes) {
+void Rollup::OnGroupCommitted(const std::shared_ptr<const state::GroupChanges>& changes) {
   {
     std::lock_guard lock(impl_->mu);
     impl_->queue.emplace_back(changes);

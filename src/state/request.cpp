@@ -2,7 +2,11 @@
 #include "kray/state/request.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <mutex>
+#include <shared_mutex>
+#include <unordered_map>
 
 #include "kray/bitcoin/address.h"
 #include "kray/bitcoin/taproot_key.h"
@@ -65,7 +69,48 @@ const FieldSpec* FindSpec(const OperationType& type, std::string_view name) {
 
 }  // namespace
 
+namespace {
+
+// Canonicalising an address costs a bech32m decode and a libsecp256k1 point
+// decompression (~9 us); the same few accounts are named over and over, so
+// successful results are memoised (a pure function of hrp and text). Bounded:
+// a shard that fills up is cleared. Thread-safe.
+class CanonicalAddressCache {
+ public:
+  std::optional<std::string> Find(std::string_view key) {
+    Shard& s = ShardOf(key);
+    std::shared_lock lock(s.mu);
+    auto it = s.map.find(std::string(key));
+    if (it == s.map.end()) return std::nullopt;
+    return it->second;
+  }
+  void Put(std::string key, std::string value) {
+    Shard& s = ShardOf(key);
+    std::unique_lock lock(s.mu);
+    if (s.map.size() >= kPerShard) s.map.clear();
+    s.map.emplace(std::move(key), std::move(value));
+  }
+
+ private:
+  static constexpr std::size_t kShards = 16, kPerShard = 1 << 16;
+  struct Shard {
+    std::shared_mutex mu;
+    std::unordered_map<std::string, std::string> map;  // guarded by mu
+  };
+  Shard& ShardOf(std::string_view key) { return shards_[std::hash<std::string_view>{}(key) % kShards]; }
+  std::array<Shard, kShards> shards_;
+};
+
+CanonicalAddressCache& AddressCache() {
+  static CanonicalAddressCache cache;
+  return cache;
+}
+
+}  // namespace
+
 Result<std::string> CanonicalP2trAddress(const ChainParams& params, std::string_view text) {
+  std::string key = std::string(params.hrp()) + '\0' + std::string(text);
+  if (auto hit = AddressCache().Find(key)) return *hit;
   auto canonical = bitcoin::CanonicalP2trAddress(params.hrp(), text);
   if (!canonical.ok()) {
     // One stable code for the API; the bitcoin module's code says which rule failed.
@@ -73,6 +118,7 @@ Result<std::string> CanonicalP2trAddress(const ChainParams& params, std::string_
                                                  std::string(NetworkName(params.network)) + ": " +
                                                  canonical.error().message + " (" + canonical.error().code + ")");
   }
+  AddressCache().Put(std::move(key), *canonical);
   return canonical;
 }
 

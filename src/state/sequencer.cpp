@@ -193,8 +193,9 @@ void Sequencer::ProcessGroup(std::vector<Command>& group) {
   // Listeners first: once a submitter has its receipt, every follower (the
   // rollup index, the event feed) already has the group queued.
   if (group_status.ok() && !changes.operations.empty()) {
+    auto shared = std::make_shared<const GroupChanges>(std::move(changes));
     std::lock_guard lock(listeners_mu_);
-    for (ChangeListener* l : listeners_) l->OnGroupCommitted(changes);
+    for (ChangeListener* l : listeners_) l->OnGroupCommitted(shared);
   }
   for (std::size_t i = 0; i < group.size(); ++i) {
     if (auto* cmd = std::get_if<OperationCommand>(&group[i])) pending_.Remove(cmd->ticket);

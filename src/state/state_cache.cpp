@@ -89,6 +89,7 @@ void StateCache::PutAccount(std::string_view id, AccountRow row) {
   bool in_db = false;
   if (auto cur = LookupAccount(key); cur.ok()) in_db = (*cur)->in_db;
   auto& e = accounts_[key];
+  if (!e.dirty) dirty_accounts_.push_back(key);
   e.row = std::move(row);
   e.exists = true;
   e.in_db = in_db;
@@ -106,6 +107,7 @@ void StateCache::PutBalance(std::string_view id, std::string_view asset, const B
   bool in_db = false;
   if (auto cur = LookupBalance(key, id, asset); cur.ok()) in_db = (*cur)->in_db;
   auto& e = balances_[key];
+  if (!e.dirty) dirty_balances_.push_back(key);
   e.row = v;
   e.exists = true;
   e.in_db = in_db;
@@ -123,21 +125,35 @@ void StateCache::PutSupply(std::string_view asset, const SupplyRow& v) {
   bool in_db = false;
   if (auto cur = LookupSupply(key); cur.ok()) in_db = (*cur)->in_db;
   auto& e = supply_[key];
+  if (!e.dirty) dirty_supply_.push_back(key);
   e.row = v;
   e.exists = true;
   e.in_db = in_db;
   e.dirty = true;
 }
 
+namespace {
+// Moves `e` into `map[key]` and records the key in `dirty` the first time
+// it becomes dirty there (so a flush visits dirty entries only).
+template <class Map, class E>
+void MergeEntry(Map& map, std::vector<std::string>& dirty, const std::string& key, E&& e) {
+  auto [it, inserted] = map.try_emplace(key);
+  if (inserted || !it->second.dirty) dirty.push_back(key);
+  it->second = std::forward<E>(e);
+  it->second.dirty = true;
+}
+}  // namespace
+
 void StateCache::MergeIntoParent() {
-  for (auto& [k, e] : accounts_) parent_->accounts_[k] = std::move(e);
-  for (auto& [k, e] : balances_) parent_->balances_[k] = e;
-  for (auto& [k, e] : supply_) parent_->supply_[k] = e;
+  for (auto& [k, e] : accounts_) MergeEntry(parent_->accounts_, parent_->dirty_accounts_, k, std::move(e));
+  for (auto& [k, e] : balances_) MergeEntry(parent_->balances_, parent_->dirty_balances_, k, e);
+  for (auto& [k, e] : supply_) MergeEntry(parent_->supply_, parent_->dirty_supply_, k, e);
   Clear();
 }
 
 Status StateCache::FlushAccounts() {
-  for (auto& [id, e] : accounts_) {
+  for (const auto& id : dirty_accounts_) {
+    auto& e = accounts_.at(id);
     if (!e.dirty) continue;
     const AccountRow& a = e.row;
     auto st = e.in_db ? db_->Use("UPDATE accounts SET pubkey=?2, nonce=?3, gas_spent=?4 WHERE account_id=?1")
@@ -156,7 +172,8 @@ Status StateCache::FlushAccounts() {
 }
 
 Status StateCache::FlushBalances() {
-  for (auto& [key, e] : balances_) {
+  for (const auto& key : dirty_balances_) {
+    auto& e = balances_.at(key);
     if (!e.dirty) continue;
     auto sep = key.find('|');
     auto st =
@@ -174,7 +191,8 @@ Status StateCache::FlushBalances() {
 }
 
 Status StateCache::FlushSupply() {
-  for (auto& [asset, e] : supply_) {
+  for (const auto& asset : dirty_supply_) {
+    auto& e = supply_.at(asset);
     if (!e.dirty) continue;
     auto st =
         e.in_db
@@ -194,13 +212,20 @@ Status StateCache::FlushSupply() {
 Status StateCache::Flush() {
   KRAY_TRY(FlushAccounts());
   KRAY_TRY(FlushBalances());
-  return FlushSupply();
+  KRAY_TRY(FlushSupply());
+  dirty_accounts_.clear();
+  dirty_balances_.clear();
+  dirty_supply_.clear();
+  return Ok();
 }
 
 void StateCache::Clear() {
   accounts_.clear();
   balances_.clear();
   supply_.clear();
+  dirty_accounts_.clear();
+  dirty_balances_.clear();
+  dirty_supply_.clear();
 }
 
 void StateCache::Trim(std::size_t max) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "kray/core/amount.h"
 #include "kray/core/result.h"
@@ -86,6 +87,8 @@ class StateCache {
   std::unordered_map<std::string, AccountEntry> accounts_;
   std::unordered_map<std::string, BalanceEntry> balances_;  // key: id '|' asset
   std::unordered_map<std::string, SupplyEntry> supply_;
+  // Keys of dirty entries (each once), so Flush() visits only those.
+  std::vector<std::string> dirty_accounts_, dirty_balances_, dirty_supply_;
 };
 
 }  // namespace kray::state

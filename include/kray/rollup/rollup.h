@@ -4,10 +4,11 @@
 // (docs/ROLLUP.md, "The index").
 //
 // The ledger publishes each committed group's change set (the operations and
-// every changed leaf with its new data); the index applies it on its own
-// thread, off the request path, closes batches at group boundaries (when the
-// open batch holds maxbatchtxs operations, or batchinterval seconds passed),
-// and persists the tree about once a second and at every batch close. After
+// every changed leaf with its new data); the index collects them on its own
+// thread, off the request path (a leaf changed by many groups is applied to
+// the tree once), closes batches at group boundaries (when the open batch
+// holds maxbatchtxs operations, or batchinterval seconds passed), and
+// applies and persists the tree about once a second and at every batch close. After
 // an unclean stop it catches up from the log: the operations after its
 // position name the leaves they changed, read again from the state store.
 // Edits made to the state store behind the node's back are not detected
@@ -51,7 +52,7 @@ class Rollup : public state::ChangeListener {
   // Ledger first: it publishes to the index until its sequencer stops.
   ~Rollup() override;
 
-  void OnGroupCommitted(const state::GroupChanges& changes) override;
+  void OnGroupCommitted(const std::shared_ptr<const state::GroupChanges>& changes) override;
 
   // Runs `fn` with a read connection to rollup.sqlite.
   Status WithReader(const std::function<Status(store::Database&)>& fn) const;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <vector>
 
@@ -35,8 +36,9 @@ struct GroupChanges {
 class ChangeListener {
  public:
   virtual ~ChangeListener() = default;
-  // After a group's transaction committed: it is durable.
-  virtual void OnGroupCommitted(const GroupChanges& changes) = 0;
+  // After a group's transaction committed: it is durable. The change set is
+  // shared (immutable): keep the pointer rather than copying it.
+  virtual void OnGroupCommitted(const std::shared_ptr<const GroupChanges>& changes) = 0;
   // A group's transaction failed and was rolled back: nothing of it
   // happened (its operations were answered with `why`).
   virtual void OnGroupRolledBack(const Error& why) {}

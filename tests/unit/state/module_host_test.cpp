@@ -54,9 +54,9 @@ std::string GenesisWithEscrow(const TempDir& dir, std::int64_t expires_at) {
 struct Recorder : ChangeListener {
   std::mutex mu;
   std::vector<GroupChanges> groups;
-  void OnGroupCommitted(const GroupChanges& c) override {
+  void OnGroupCommitted(const std::shared_ptr<const GroupChanges>& c) override {
     std::lock_guard lock(mu);
-    groups.push_back(c);
+    groups.push_back(*c);
   }
 };
 

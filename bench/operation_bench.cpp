@@ -1,0 +1,110 @@
+// The write path of one signed transfer, piece by piece, without HTTP:
+// request -> canonical operation, validation, signature check, and execution
+// + group write in the executor (in-memory store). Compare with
+// schnorr_bench (the verification ceiling) to see what the node adds.
+#include <benchmark/benchmark.h>
+
+#include <filesystem>
+
+#include "kray/bitcoin/taproot_key.h"
+#include "kray/core/bytes.h"
+#include "kray/crypto/hash.h"
+#include "kray/crypto/secp256k1.h"
+#include "kray/state/executor.h"
+#include "kray/state/genesis.h"
+#include "kray/state/module.h"
+#include "kray/state/request.h"
+#include "kray/state/tx_message.h"
+#include "kray/store/database.h"
+
+namespace {
+
+using namespace kray;
+
+struct Key {
+  crypto::SecretKey sk;
+  crypto::XOnlyPubKey pub;
+  std::string address, id;
+};
+Key MakeKey(const std::string& seed) {
+  Key k;
+  k.sk = crypto::Sha256(AsBytes(seed));
+  k.pub = *crypto::XOnlyFromSecret(k.sk);
+  k.address = bitcoin::P2trAddress("bcrt", bitcoin::TaprootOutputKey(k.pub, std::nullopt)->key);
+  k.id = state::AccountIdFromAddress(k.address);
+  return k;
+}
+
+struct Fixture {
+  ChainParams params;
+  state::ModuleRegistry registry;
+  Key a = MakeKey("krayd-dev-account-1"), b = MakeKey("krayd-dev-account-2");
+  state::OperationRequest Request(std::uint64_t nonce) const {
+    state::OperationRequest r;
+    r.type = "transfer";
+    r.signer = a.address;  // the legacy wallet sends addresses
+    r.nonce = nonce;
+    r.fields = {{"to_account", b.address}, {"amount", "1000"}};
+    r.signature_hex = std::string(128, '0');
+    return r;
+  }
+};
+const Fixture& F() {
+  static Fixture f;
+  return f;
+}
+
+void BM_BuildOperation(benchmark::State& state) {
+  const auto& f = F();
+  auto req = f.Request(0);
+  for (auto _ : state) benchmark::DoNotOptimize(state::BuildOperation(f.params, f.registry, req));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_BuildOperation);
+
+void BM_ValidateOperation(benchmark::State& state) {
+  const auto& f = F();
+  auto op = *state::BuildOperation(f.params, f.registry, f.Request(0));
+  for (auto _ : state) {
+    auto copy = op;
+    benchmark::DoNotOptimize(state::ValidateOperation(f.params, f.registry, copy));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ValidateOperation);
+
+void BM_CanonicalP2trAddress(benchmark::State& state) {
+  const auto& f = F();
+  for (auto _ : state) benchmark::DoNotOptimize(state::CanonicalP2trAddress(f.params, f.b.address));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_CanonicalP2trAddress);
+
+// Execution and the group write of `range(0)` transfers per group, on an
+// in-memory store with the regtest-like genesis (two funded accounts).
+void BM_ExecuteGroup(benchmark::State& state) {
+  const auto& f = F();
+  auto db = *store::Database::Open(":memory:");
+  (void)f.registry.Migrate(*db);
+  std::string genesis = "{\"chain_id\":\"kray-regtest-1\",\"timestamp\":1,\"accounts\":[{\"l1_address\":\"" +
+                        f.a.address + "\",\"pubkey\":\"" + ToHex(f.a.pub) +
+                        "\",\"balances\":{\"KRAY\":\"1000000000000\"}},{\"l1_address\":\"" + f.b.address + "\"}]}";
+  auto g = state::ParseGenesis(f.params, f.registry, genesis);
+  (void)state::ApplyGenesis(*db, f.params, f.registry, *g);
+  state::Executor exec(*db, f.params, f.registry);
+  std::uint64_t nonce = 0;
+  const int group = static_cast<int>(state.range(0));
+  for (auto _ : state) {
+    store::Transaction tx(*db);
+    for (int i = 0; i < group; ++i) {
+      auto op = *state::BuildOperation(f.params, f.registry, f.Request(nonce++));
+      benchmark::DoNotOptimize(exec.Execute(std::move(op), 2));
+    }
+    benchmark::DoNotOptimize(exec.FinishGroup());
+    (void)tx.Commit();
+  }
+  state.SetItemsProcessed(state.iterations() * group);
+}
+BENCHMARK(BM_ExecuteGroup)->Arg(1)->Arg(64)->Arg(512);
+
+}  // namespace
