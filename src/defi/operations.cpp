@@ -243,6 +243,9 @@ class PoolCreateOp : public DefiOperation {
     ctx.SetResult("pool_id", pool.pool_id);
     ctx.SetResult("lp_asset", lp);
     ctx.SetResult("liquidity", std::to_string(*liquidity));
+    // In pool order (a = KRAY in pool_kray_*), whatever order the request named them in.
+    ctx.SetResult("token_a", pool.asset_a);
+    ctx.SetResult("token_b", pool.asset_b);
     ctx.SetResult("amount_a", std::to_string(amount_a));
     ctx.SetResult("amount_b", std::to_string(amount_b));
     return Ok();

@@ -52,6 +52,11 @@ TEST(DefiModule, PoolCreateDebitsBothSidesAndMintsLpUnits) {
   EXPECT_EQ(ResultOf(*r, "pool_id"), "pool_kray_btc");
   EXPECT_EQ(ResultOf(*r, "lp_asset"), "LP:pool_kray_btc");
   EXPECT_EQ(ResultOf(*r, "liquidity"), "1413213");  // isqrt(1e6 * 2e6) - 1000
+  // Results in pool order, although the request named BTC first.
+  EXPECT_EQ(ResultOf(*r, "token_a"), "KRAY");
+  EXPECT_EQ(ResultOf(*r, "amount_a"), "1000000");
+  EXPECT_EQ(ResultOf(*r, "token_b"), "BTC");
+  EXPECT_EQ(ResultOf(*r, "amount_b"), "2000000");
   auto pool = c.FindPool("pool_kray_btc");
   ASSERT_TRUE(pool);
   EXPECT_EQ(pool->asset_a, "KRAY");
