@@ -10,6 +10,7 @@ CREATE TABLE defi_pools (
   reserve_a          INTEGER NOT NULL CHECK (reserve_a > 0),
   reserve_b          INTEGER NOT NULL CHECK (reserve_b > 0),
   lp_supply          INTEGER NOT NULL CHECK (lp_supply >= 1000),  -- includes the 1000 locked units
+  lp_retired         INTEGER NOT NULL CHECK (lp_retired >= 0),    -- removed units held for re-issue
   k_last             BLOB NOT NULL,            -- 16 bytes big-endian (UniswapV2Pair.kLast)
   price_a_cumulative BLOB NOT NULL,            -- 32 bytes big-endian, UQ112x112 * seconds mod 2^256
   price_b_cumulative BLOB NOT NULL,

@@ -34,17 +34,21 @@ class Defi : public state::Module {
             state::LeafType{kProtocolFeeLeaf, "defi.protocol_fee", EncodeProtocolFeeLeaf, ForEachProtocolFeeLeaf}};
   }
 
-  // Value held by the module: every pool's reserves, and the LP units its
-  // first deposit locked (minted through the supply ledger, held by no
-  // account), so for an LP asset balances + burned + locked == minted.
+  // Value held by the module: every pool's reserves, the LP units its first
+  // deposit locked and the LP units removals returned (minted through the
+  // supply ledger, held by no account), so for an LP asset
+  // balances + locked + retired == minted.
   Result<std::vector<state::ConservationTerm>> Audit(store::Database& db) const override {
-    auto st = db.Prepare("SELECT pool_id, asset_a, asset_b, reserve_a, reserve_b FROM defi_pools ORDER BY pool_id");
+    auto st = db.Prepare(
+        "SELECT pool_id, asset_a, asset_b, reserve_a, reserve_b, lp_retired FROM defi_pools ORDER BY pool_id");
     if (!st.ok()) return std::move(st).error();
     std::vector<state::ConservationTerm> terms;
     KRAY_TRY(store::ForEachRow(*st, [&](const store::Statement& r) -> Status {
       terms.push_back({"defi.pools", r.Text(1), static_cast<Amount>(r.Int64(3))});
       terms.push_back({"defi.pools", r.Text(2), static_cast<Amount>(r.Int64(4))});
       terms.push_back({"defi.locked_liquidity", LpAsset(r.Text(0)), kMinimumLiquidity});
+      if (r.Int64(5) > 0)
+        terms.push_back({"defi.retired_liquidity", LpAsset(r.Text(0)), static_cast<Amount>(r.Int64(5))});
       return Ok();
     }));
     return terms;

@@ -105,6 +105,22 @@ Result<Pool> ExistingPool(OpContext& ctx, std::string_view pool_id) {
   return std::move(**p);
 }
 
+// Gives `amount` new LP units of `pool` to `to` (UniswapV2ERC20._mint): first
+// from the units removals returned to the module, then newly minted, so the
+// LP asset's minted counter stays below the pool's largest supply ever and
+// add/remove cycles cannot run it into 2^63. Adds to the pool's supply.
+Status IssueLp(OpContext& ctx, Pool& pool, const std::string& to, Amount amount) {
+  auto supply = CheckedAdd(pool.lp_supply, amount);
+  if (!supply) return Overflow("the pool's LP supply");
+  const std::string lp = LpAsset(pool.pool_id);
+  const Amount recycled = std::min(amount, pool.lp_retired);
+  if (recycled > 0) KRAY_TRY(ctx.Credit(to, lp, state::Bucket::kAvailable, recycled));
+  if (amount > recycled) KRAY_TRY(ctx.Mint(to, lp, amount - recycled));
+  pool.lp_retired -= recycled;
+  pool.lp_supply = *supply;
+  return Ok();
+}
+
 // UniswapV2Pair._mintFee, before a liquidity event changes the supply: with
 // the fee on, 1/6 of the growth of sqrt(k) since k_last is minted as LP
 // units to the protocol fee account; with it off, k_last is cleared.
@@ -117,10 +133,7 @@ Status MintProtocolFee(OpContext& ctx, Pool& pool) {
   }
   Amount fee = ProtocolFeeLiquidity(pool.reserve_a, pool.reserve_b, pool.k_last, pool.lp_supply);
   if (fee == 0) return Ok();
-  auto supply = CheckedAdd(pool.lp_supply, fee);
-  if (!supply) return Overflow("the pool's LP supply");
-  KRAY_TRY(ctx.Mint(*fee_to, LpAsset(pool.pool_id), fee));
-  pool.lp_supply = *supply;
+  KRAY_TRY(IssueLp(ctx, pool, *fee_to, fee));
   ctx.SetResult("protocol_fee_liquidity", std::to_string(fee));
   return Ok();
 }
@@ -236,7 +249,7 @@ class PoolCreateOp : public DefiOperation {
 
     // All isqrt(a*b) units are minted; MINIMUM_LIQUIDITY of them go to the
     // module, locked forever (Uniswap mints them to address(0)) and counted
-    // by Audit, so the LP asset's supply ledger equals the pool's supply.
+    // by Audit, so the LP asset's minted total is the pool's supply.
     const std::string lp = LpAsset(pool.pool_id);
     KRAY_TRY(ctx.Mint(op.signer, lp, pool.lp_supply));
     KRAY_TRY(ctx.Debit(op.signer, lp, state::Bucket::kAvailable, kMinimumLiquidity));
@@ -290,16 +303,13 @@ class LiquidityAddOp : public DefiOperation {
     KRAY_TRY(RequireFunds(ctx, op.signer, {{p.asset_a, deposit->a}, {p.asset_b, deposit->b}}, gas()));
     auto ra = CheckedAdd(p.reserve_a, deposit->a);
     auto rb = CheckedAdd(p.reserve_b, deposit->b);
-    auto supply = CheckedAdd(p.lp_supply, *liquidity);
     if (!ra || !rb) return Overflow("the pool's reserve");
-    if (!supply) return Overflow("the pool's LP supply");
     KRAY_TRY(ctx.Debit(op.signer, p.asset_a, state::Bucket::kAvailable, deposit->a));
     KRAY_TRY(ctx.Debit(op.signer, p.asset_b, state::Bucket::kAvailable, deposit->b));
-    KRAY_TRY(ctx.Mint(op.signer, LpAsset(p.pool_id), *liquidity));
-    bool observed = AccruePrices(p, ctx.now());
+    bool observed = AccruePrices(p, ctx.now());  // with the reserves before the deposit
+    KRAY_TRY(IssueLp(ctx, p, op.signer, *liquidity));
     p.reserve_a = *ra;
     p.reserve_b = *rb;
-    p.lp_supply = *supply;
     KRAY_TRY(UpdateKLast(ctx, p));
     KRAY_TRY(SavePool(ctx, p, observed));
     ctx.SetResult("pool_id", p.pool_id);
@@ -342,7 +352,9 @@ class LiquidityRemoveOp : public DefiOperation {
     if (!pool.ok()) return std::move(pool).error();
     Pool& p = *pool;
     const Amount liquidity = Num(op, "liquidity");
-    KRAY_TRY(ctx.Burn(op.signer, LpAsset(p.pool_id), state::Bucket::kAvailable, liquidity));
+    // UniswapV2Pair.burn's _burn: the units leave the signer (who must hold
+    // them) and return to the module, to be issued again (IssueLp).
+    KRAY_TRY(ctx.Debit(op.signer, LpAsset(p.pool_id), state::Bucket::kAvailable, liquidity));
     KRAY_TRY(MintProtocolFee(ctx, p));
     // The burned units were someone's, so liquidity <= supply - 1000 and
     // each side pays strictly less than its reserve.
@@ -358,6 +370,9 @@ class LiquidityRemoveOp : public DefiOperation {
     p.reserve_a -= out->a;
     p.reserve_b -= out->b;
     p.lp_supply -= liquidity;
+    auto retired = CheckedAdd(p.lp_retired, liquidity);
+    if (!retired) return Overflow("the pool's retired LP units");
+    p.lp_retired = *retired;
     KRAY_TRY(ctx.Credit(op.signer, p.asset_a, state::Bucket::kAvailable, out->a));
     KRAY_TRY(ctx.Credit(op.signer, p.asset_b, state::Bucket::kAvailable, out->b));
     KRAY_TRY(UpdateKLast(ctx, p));

@@ -8,7 +8,7 @@ namespace {
 
 constexpr const char* kPoolColumns =
     "pool_id, asset_a, asset_b, reserve_a, reserve_b, lp_supply, k_last, price_a_cumulative, price_b_cumulative, "
-    "timestamp_last, created_at";
+    "timestamp_last, created_at, lp_retired";
 
 Bytes U128Bytes(u128 v) {
   Bytes out(16);
@@ -44,6 +44,7 @@ Result<Pool> ReadPool(const store::Statement& s) {
   p.price_b_cumulative = *cb;
   p.timestamp_last = s.Int64(9);
   p.created_at = s.Int64(10);
+  p.lp_retired = static_cast<Amount>(s.Int64(11));
   return p;
 }
 
@@ -74,28 +75,28 @@ Result<std::vector<Pool>> ListPools(store::Database& db) {
 }
 
 Status InsertPool(store::Database& db, const Pool& p) {
-  auto st =
-      db.Use(std::string("INSERT INTO defi_pools (") + kPoolColumns + ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
+  auto st = db.Use(std::string("INSERT INTO defi_pools (") + kPoolColumns +
+                   ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
   if (!st.ok()) return std::move(st).error();
   auto& s = **st;
   s.Bind(1, p.pool_id).Bind(2, p.asset_a).Bind(3, p.asset_b);
   s.Bind(4, static_cast<std::int64_t>(p.reserve_a)).Bind(5, static_cast<std::int64_t>(p.reserve_b));
   s.Bind(6, static_cast<std::int64_t>(p.lp_supply)).BindBlob(7, U128Bytes(p.k_last));
   s.BindBlob(8, Blob32(p.price_a_cumulative)).BindBlob(9, Blob32(p.price_b_cumulative));
-  s.Bind(10, p.timestamp_last).Bind(11, p.created_at);
+  s.Bind(10, p.timestamp_last).Bind(11, p.created_at).Bind(12, static_cast<std::int64_t>(p.lp_retired));
   return s.Run();
 }
 
 Status UpdatePool(store::Database& db, const Pool& p) {
   auto st = db.Use(
       "UPDATE defi_pools SET reserve_a=?2, reserve_b=?3, lp_supply=?4, k_last=?5, price_a_cumulative=?6, "
-      "price_b_cumulative=?7, timestamp_last=?8 WHERE pool_id=?1");
+      "price_b_cumulative=?7, timestamp_last=?8, lp_retired=?9 WHERE pool_id=?1");
   if (!st.ok()) return std::move(st).error();
   auto& s = **st;
   s.Bind(1, p.pool_id).Bind(2, static_cast<std::int64_t>(p.reserve_a)).Bind(3, static_cast<std::int64_t>(p.reserve_b));
   s.Bind(4, static_cast<std::int64_t>(p.lp_supply)).BindBlob(5, U128Bytes(p.k_last));
   s.BindBlob(6, Blob32(p.price_a_cumulative)).BindBlob(7, Blob32(p.price_b_cumulative));
-  s.Bind(8, p.timestamp_last);
+  s.Bind(8, p.timestamp_last).Bind(9, static_cast<std::int64_t>(p.lp_retired));
   KRAY_TRY(s.Run());
   if (db.Changes() != 1) return Error::Internal("pool " + p.pool_id + " vanished during an update");
   return Ok();
@@ -162,6 +163,7 @@ Result<std::optional<Bytes>> EncodePoolLeaf(store::Database& db, std::string_vie
   state::PutU64(out, pool.reserve_a);
   state::PutU64(out, pool.reserve_b);
   state::PutU64(out, pool.lp_supply);
+  state::PutU64(out, pool.lp_retired);
   Bytes k = U128Bytes(pool.k_last);
   out.insert(out.end(), k.begin(), k.end());
   for (const U256* c : {&pool.price_a_cumulative, &pool.price_b_cumulative}) {

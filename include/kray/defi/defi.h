@@ -20,10 +20,11 @@
 // indexes replay rebuilds (defi_observations: the cumulative prices at each
 // update, for TWAPs; defi_swaps: traded amounts, for volume).
 // LP shares of pool P are the asset "LP:P", held in balances like any asset.
-// Conservation terms (Audit): each pool's reserves ("defi.pools") and the
+// Conservation terms (Audit): each pool's reserves ("defi.pools"), the
 // 1,000 LP units locked by each pool's first deposit
-// ("defi.locked_liquidity"); LP units are minted and burned through the
-// supply ledger, so for an LP asset balances + burned + locked == minted.
+// ("defi.locked_liquidity") and the LP units removals returned to the module
+// ("defi.retired_liquidity", issued again before new ones are minted); so
+// for an LP asset balances + locked + retired == minted (never burned).
 //
 // Genesis section (optional): {"protocol_fee_account": "<id or address>"}
 // turns on Uniswap's protocol fee (1/6 of the LP fee growth, minted as LP
@@ -74,6 +75,11 @@ struct Pool {
   std::string pool_id, asset_a, asset_b;  // a, b in pool order (amm.h OrderPair)
   Amount reserve_a = 0, reserve_b = 0;
   Amount lp_supply = 0;  // total LP units, the 1,000 locked ones included
+  // LP units returned by removals, held by the module and issued again
+  // before any new ones are minted, so the LP asset's minted counter never
+  // passes the largest supply the pool ever had (add/remove cycles cannot
+  // exhaust it). minted(LP) == lp_supply + lp_retired; burned(LP) == 0.
+  Amount lp_retired = 0;
   // reserve_a * reserve_b right after the last liquidity event while the
   // protocol fee is on (UniswapV2Pair.kLast); 0 when it is off.
   u128 k_last = 0;

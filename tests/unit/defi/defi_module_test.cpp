@@ -87,6 +87,7 @@ TEST(DefiModule, PoolCreateDebitsBothSidesAndMintsLpUnits) {
   state::PutU64(expected, 1000000);
   state::PutU64(expected, 2000000);
   state::PutU64(expected, 1414213);
+  state::PutU64(expected, 0);                        // lp_retired
   expected.insert(expected.end(), 16 + 32 + 32, 0);  // k_last, two cumulative prices
   state::PutU64(expected, static_cast<std::uint64_t>(t0));
   bool found = false;
@@ -327,7 +328,11 @@ TEST(DefiModule, LiquidityAddAndRemoveAreProRata) {
   EXPECT_EQ(ResultOf(*r, "amount_a"), "99999");
   EXPECT_EQ(ResultOf(*r, "amount_b"), "199999");
   EXPECT_EQ(c.Balance(kDev2.account_id, "LP:pool_kray_btc"), 0u);
-  EXPECT_EQ(c.Supply("LP:pool_kray_btc").burned, 141421u);
+  // The units return to the module (retired), to be issued again before
+  // any new ones are minted: the LP supply ledger burns nothing.
+  EXPECT_EQ(c.FindPool("pool_kray_btc")->lp_retired, 141421u);
+  EXPECT_EQ(c.Supply("LP:pool_kray_btc").burned, 0u);
+  EXPECT_EQ(c.Supply("LP:pool_kray_btc").minted, 1555634u);
 
   // The creator takes everything it holds: the 1,000 locked units keep the
   // reserves above zero (708 KRAY credits, 1415 sats), and nobody can take them.
@@ -345,6 +350,41 @@ TEST(DefiModule, LiquidityAddAndRemoveAreProRata) {
   r = c.Run("liquidity_add", kDev2, add("70800", "141500", "0", "0"), t0 + 4);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(ResultOf(*r, "liquidity"), "100000");  // min(70800*1000/708, 141500*1000/1415)
+  EXPECT_EQ(c.FindPool("pool_kray_btc")->lp_retired, 141421u + 1413213u - 100000u);
+  EXPECT_EQ(c.Supply("LP:pool_kray_btc").minted, 1555634u);  // re-issued, not minted
+  EXPECT_TRUE(c.Conserved());
+}
+
+// Attack: cycling add/remove of a large position must not run the LP
+// asset's supply counters into 2^63 (which would lock the pool): removed
+// units are re-issued, so minted never exceeds the largest supply.
+TEST(DefiModule, AddRemoveCyclesDoNotGrowTheLpSupplyLedger) {
+  Chain c;
+  ASSERT_TRUE(CreateKrayBtc(c).ok());
+  const Amount minted = c.Supply("LP:pool_kray_btc").minted;
+  std::int64_t ts = t0 + 1;
+  for (int i = 0; i < 20; ++i) {
+    auto added = c.Run("liquidity_add", kDev2,
+                       {{"pool_id", "pool_kray_btc"},
+                        {"amount_a", "500000"},
+                        {"amount_b", "1000000"},
+                        {"min_amount_a", "0"},
+                        {"min_amount_b", "0"}},
+                       ts++);
+    ASSERT_TRUE(added.ok()) << added.error().message;
+    auto removed = c.Run("liquidity_remove", kDev2,
+                         {{"pool_id", "pool_kray_btc"},
+                          {"liquidity", std::string(*state::FindField(added->result, "liquidity"))},
+                          {"min_amount_a", "0"},
+                          {"min_amount_b", "0"}},
+                         ts++);
+    ASSERT_TRUE(removed.ok()) << removed.error().message;
+  }
+  auto s = c.Supply("LP:pool_kray_btc");
+  EXPECT_LE(s.minted, minted + 707106u);  // at most the first cycle's units are new
+  EXPECT_EQ(s.burned, 0u);
+  auto pool = c.FindPool("pool_kray_btc");
+  EXPECT_EQ(s.minted, pool->lp_supply + pool->lp_retired);
   EXPECT_TRUE(c.Conserved());
 }
 
@@ -398,7 +438,7 @@ TEST(DefiModule, ProtocolFeeIsOneSixthOfGrowthMintedOnLiquidityEvents) {
   EXPECT_EQ(c.Balance(kDev2.account_id, "LP:pool_kray_btc"), 22u);
   auto pool = c.FindPool("pool_kray_btc");
   EXPECT_EQ(pool->k_last, static_cast<u128>(pool->reserve_a) * pool->reserve_b);
-  EXPECT_EQ(c.Supply("LP:pool_kray_btc").minted - c.Supply("LP:pool_kray_btc").burned, pool->lp_supply);
+  EXPECT_EQ(c.Supply("LP:pool_kray_btc").minted, pool->lp_supply + pool->lp_retired);
   EXPECT_TRUE(c.Conserved());
   // The fee account is committed state (leaf 0x11).
   EXPECT_NE(c.LeafSnapshot().find("17:protocol_fee="), std::string::npos);
