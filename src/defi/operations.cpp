@@ -4,6 +4,7 @@
 // at ctx.now(); any error undoes the whole operation.
 #include "operations.h"
 
+#include <algorithm>
 #include <array>
 #include <map>
 

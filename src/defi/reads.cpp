@@ -1,6 +1,8 @@
 // The defi module's read queries (see include/kray/defi/defi.h): pools with
 // their display values, quotes, TWAPs. Display values are decimal strings
 // computed exactly from the integers; nothing here moves value.
+#include <algorithm>
+
 #include "kray/defi/defi.h"
 #include "pool_store.h"
 

@@ -11,6 +11,8 @@
 //   - a refused operation changes no committed leaf.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <random>
 
 #include "chain.h"
