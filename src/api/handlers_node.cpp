@@ -96,6 +96,7 @@ void RegisterAllRoutes(Router& router, const ApiContext& ctx) {
   RegisterAccountRoutes(router, ctx);
   RegisterTransactionRoutes(router, ctx);
   RegisterOperationRoutes(router, ctx);
+  RegisterDefiRoutes(router, ctx);
   RegisterRollupRoutes(router, ctx);
 }
 

@@ -37,6 +37,10 @@ void RegisterTransactionRoutes(Router& router, const ApiContext& ctx);
 // GET /api/operation/types, POST /api/operation/message,
 // POST /api/operation/submit.
 void RegisterOperationRoutes(Router& router, const ApiContext& ctx);
+// The AMM (docs/API.md "DeFi"): POST /api/defi/{pool/create,liquidity/add,
+// liquidity/remove,swap,swap/route,quote}, GET /api/defi/pools,
+// GET /api/defi/pool/:id, GET /api/defi/pool/:id/twap.
+void RegisterDefiRoutes(Router& router, const ApiContext& ctx);
 
 // All of the above, plus the rollup routes (kray/api/handlers_rollup.h).
 void RegisterAllRoutes(Router& router, const ApiContext& ctx);
