@@ -104,6 +104,13 @@ Json DepositJson(const ApiContext& ctx, const bridge::ScannerStatus& s, const st
   } else {
     j["status"] = obs->status;
     j["detail"] = obs->detail;
+    // Not acted on yet: the account it will be credited to, if its address
+    // index is assigned by then (index 0 and unassigned ones are held).
+    if (obs->address_index != 0) {
+      auto owner = ReadState<std::optional<std::string>>(
+          ctx, [&](store::Database& db) { return bridge::AccountOfIndex(db, obs->address_index); });
+      if (owner.ok() && *owner) j["account_id"] = **owner;
+    }
   }
   return j;
 }

@@ -27,6 +27,7 @@ constexpr std::uint32_t kCoinbaseMaturity = 100;  // Core's COINBASE_MATURITY
 constexpr int kCreditsPerPass = 500;
 constexpr std::chrono::seconds kMaxBackoff{30};
 constexpr std::chrono::seconds kProgressEvery{10};
+constexpr std::uint32_t kCatchUpGap = 10;  // blocks behind that make a catch-up (progress, ETA)
 
 std::int64_t WallSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -457,9 +458,8 @@ Status DepositScanner::Impl::Reconcile(std::uint32_t l1_height) {
 }
 
 void DepositScanner::Impl::ReportProgress(std::uint32_t height, std::uint32_t target) {
-  const bool behind = target > height + 1;
   std::lock_guard lock(mu);
-  if (!behind) {
+  if (height >= target) {
     if (progress) spdlog::info("bridge: caught up with Bitcoin at height {}", height);
     progress.reset();
     status.catching_up = false;
@@ -467,10 +467,13 @@ void DepositScanner::Impl::ReportProgress(std::uint32_t height, std::uint32_t ta
     status.eta_seconds.reset();
     return;
   }
+  // A block or two behind is normal operation, not a catch-up.
+  if (!progress && target - height <= kCatchUpGap) return;
   if (!progress) {
     progress.emplace("blocks", "txs", target - height);
     progress_start = height;
     last_progress_log = std::chrono::steady_clock::now();
+    spdlog::info("bridge: catching up from height {} to {}", height, target);
   }
   progress->set_total(static_cast<std::int64_t>(target) - progress_start);
   const std::int64_t done = static_cast<std::int64_t>(height) - progress_start;

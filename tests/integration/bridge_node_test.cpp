@@ -181,6 +181,7 @@ TEST_F(BridgeNodeTest, DepositLifecycleOverTheApi) {
   EXPECT_EQ(st["confirmations"], 1);
   EXPECT_EQ(st["required"], kConfirmations);
   EXPECT_EQ(st["assets"]["BTC"], "100000");
+  EXPECT_EQ(st["account_id"], dev1_.account_id);  // who it will be credited to
   EXPECT_EQ(st["credited_operation"], nullptr);
   Mine(kConfirmations - 1);
   st = WaitFor(status_url, [](const json& j) { return j.value("status", "") == "credited"; });
