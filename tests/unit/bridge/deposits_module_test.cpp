@@ -338,6 +338,33 @@ TEST_F(BridgeModuleTest, UnattributedDepositsAreClaimedOnceByTheFundingKey) {
   EXPECT_GE(verified->operations, 6);
 }
 
+TEST_F(BridgeModuleTest, EditsBehindTheNodesBackAreFoundByReplay) {
+  ASSERT_TRUE(Assign(dev1_.account_id).ok());
+  ASSERT_TRUE(ledger_->SubmitSync(Credit(dev1_.account_id, "BTC:50000", Txid(1), 0, 1)).ok());
+  ASSERT_TRUE(Verify().ok());
+  auto edit = [&](const std::string& sql) {
+    auto db = store::Database::Open(dir_.file("data/krayd.sqlite"));
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec(sql).ok()) << sql;
+  };
+  // Forgetting a credited outpoint (so it could be credited again): the
+  // replayed head has it, the store does not.
+  edit("UPDATE bridge_deposits SET txid = 'ff' || substr(txid, 3)");
+  auto v = Verify();
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error().code, "verify_head_mismatch") << v.error().message;
+  edit("UPDATE bridge_deposits SET txid = '" + Txid(1) + "'");
+  ASSERT_TRUE(Verify().ok());
+  // Inflating a recorded credit: re-executed, it is not the operation recorded.
+  edit(
+      "UPDATE operations SET fields = replace(fields, CAST('BTC:50000' AS BLOB), CAST('BTC:90000' AS BLOB)) "
+      "WHERE type = 'deposit_credit'");
+  v = Verify();
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error().code, "verify_tx_failed") << v.error().message;  // its id covers its fields
+  ledger_.reset();  // the store no longer matches its log: skip the teardown checks
+}
+
 TEST_F(BridgeModuleTest, SystemOperationsCannotBeSubmittedFromOutside) {
   // The API builds requests with BuildOperation: a system type is refused.
   state::OperationRequest r;
