@@ -63,8 +63,8 @@ inline constexpr std::string_view kDepositCreditOp = "deposit_credit";
 inline constexpr std::string_view kDepositUnattributedOp = "deposit_unattributed";
 inline constexpr std::string_view kDepositClaimOp = "deposit_claim";
 
-inline constexpr std::uint8_t kBridgeAddressLeaf = 0x20;
-inline constexpr std::uint8_t kBridgeDepositLeaf = 0x21;
+inline constexpr std::uint8_t kBridgeAddressLeaf = 0x30;
+inline constexpr std::uint8_t kBridgeDepositLeaf = 0x31;
 
 // Why a deposit is held unattributed.
 inline constexpr std::string_view kReasonBridgeAddress = "bridge_address";      // paid to index 0
