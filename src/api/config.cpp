@@ -32,6 +32,7 @@ namespace {
 struct Parsed {
   Config cfg;
   bool ratelimit_set = false, burst_set = false, chainid_set = false, genesis_set = false;
+  int rpcport_arg = 0;  // bitcoinrpcport (wins over bitcoinrpcurl's port)
 };
 
 using Setter = std::function<Status(Parsed&, const std::string& value, const std::string& base_dir)>;
@@ -213,6 +214,93 @@ const std::vector<KeyDef>& Keys() {
          return ParseUnsigned<std::uint64_t>("maxbufferedbodybytes", v, std::uint64_t{1} << 20, std::uint64_t{1} << 40,
                                              p.cfg.maxbufferedbodybytes);
        }},
+      // --- bridge (docs/BRIDGE.md) ------------------------------------------
+      {{"bitcoinrpcurl", "(none: no L1 backend, bridge endpoints answer 503)",
+        "Bitcoin Core JSON-RPC endpoint: host, host:port or http://host[:port] (wallet-less)"},
+       [](Parsed& p, const std::string& v, const std::string&) -> Status {
+         std::string rest = v;
+         if (rest.rfind("http://", 0) == 0) rest = rest.substr(7);
+         while (!rest.empty() && rest.back() == '/') rest.pop_back();
+         if (rest.empty() || rest.find_first_of("/?#@ ") != std::string::npos)
+           return Bad("bitcoinrpcurl", "'" + v + "' (expected host, host:port or http://host[:port])");
+         auto colon = rest.rfind(':');
+         if (colon != std::string::npos && rest.find(':') == colon) {
+           KRAY_TRY(ParseUnsigned("bitcoinrpcurl", rest.substr(colon + 1), 1, 65535, p.cfg.bitcoinrpcport));
+           rest = rest.substr(0, colon);
+         }
+         p.cfg.bitcoinrpchost = rest;
+         return Ok();
+       }},
+      {{"bitcoinrpcport", "the URL's port, else 8332 / 18332 / 38332 / 18443 by network",
+        "Bitcoin Core RPC port (overrides the port in bitcoinrpcurl)"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned("bitcoinrpcport", v, 1, 65535, p.rpcport_arg);
+       }},
+      {{"bitcoinrpcuser", "(none)", "Bitcoin Core RPC user (with bitcoinrpcpassword)"},
+       [](Parsed& p, const std::string& v, const std::string&) -> Status {
+         p.cfg.bitcoinrpcuser = v;
+         return Ok();
+       }},
+      {{"bitcoinrpcpassword", "(none)", "Bitcoin Core RPC password"},
+       [](Parsed& p, const std::string& v, const std::string&) -> Status {
+         p.cfg.bitcoinrpcpassword = v;
+         return Ok();
+       }},
+      {{"bitcoinrpccookiefile", "(none)",
+        "Bitcoin Core's cookie file (<bitcoin datadir>/<chain>/.cookie); re-read before every request"},
+       [](Parsed& p, const std::string& v, const std::string& base) -> Status {
+         p.cfg.bitcoinrpccookiefile = ResolvePath(v, base);
+         return Ok();
+       }},
+      {{"bridgexpub1", "(none)", "Federation member 1's extended public key (kray-cli federation-init prints them)"},
+       [](Parsed& p, const std::string& v, const std::string&) -> Status {
+         p.cfg.bridgexpub[0] = v;
+         return Ok();
+       }},
+      {{"bridgexpub2", "(none)", "Federation member 2's extended public key"},
+       [](Parsed& p, const std::string& v, const std::string&) -> Status {
+         p.cfg.bridgexpub[1] = v;
+         return Ok();
+       }},
+      {{"bridgexpub3", "(none)", "Federation member 3's extended public key"},
+       [](Parsed& p, const std::string& v, const std::string&) -> Status {
+         p.cfg.bridgexpub[2] = v;
+         return Ok();
+       }},
+      {{"bridgememberkey", "(none)",
+        "This node's federation member key file (mode 0600; kray-cli federation-init writes them)"},
+       [](Parsed& p, const std::string& v, const std::string& base) -> Status {
+         p.cfg.bridgememberkey = ResolvePath(v, base);
+         return Ok();
+       }},
+      {{"depositconfirmations", "6", "Confirmations before a deposit is credited (N)"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("depositconfirmations", v, 1, 10000, p.cfg.depositconfirmations);
+       }},
+      {{"bridgestartheight", "0 on regtest (required on other networks)",
+        "First Bitcoin block scanned for deposits (the federation's creation height)"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::int64_t>("bridgestartheight", v, 0, 0xffffffffLL, p.cfg.bridgestartheight);
+       }},
+      {{"bridgerunes", "(none: BTC only)",
+        "Runes the bridge credits, ASSET:BLOCK:TX[:NAME] comma separated (e.g. DOG:840000:3); the asset's "
+        "decimals must equal the rune's divisibility"},
+       [](Parsed& p, const std::string& v, const std::string&) -> Status {
+         p.cfg.bridgerunes = v;
+         return Ok();
+       }},
+      {{"depositminsats", "10000", "Smallest BTC-only deposit credited, in sats (rune deposits carry any amount)"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("depositminsats", v, 0, 2100000000000000ULL, p.cfg.depositminsats);
+       }},
+      {{"bridgelookahead", "1000", "Deposit address indexes watched past the highest one handed out"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("bridgelookahead", v, 1, 100000, p.cfg.bridgelookahead);
+       }},
+      {{"bridgepollms", "1000", "Milliseconds between polls of Bitcoin Core for new blocks"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("bridgepollms", v, 10, 600000, p.cfg.bridgepollms);
+       }},
   };
   return keys;
 }
@@ -361,6 +449,15 @@ Result<Config> ParseConfigArgs(const std::vector<std::string>& args) {
   if (!p.genesis_set) c.genesis = FindDefaultGenesis(c.network, c.conf);
   if (c.clockoffset != 0 && c.network != "regtest")
     return Error::Invalid("invalid_config", "clockoffset is a test setting and is refused outside regtest");
+  // Bridge: the L1 endpoint's port and the scan start height by network.
+  if (p.rpcport_arg != 0) c.bitcoinrpcport = p.rpcport_arg;
+  if (c.bitcoinrpcport == 0) {
+    c.bitcoinrpcport = c.network == "mainnet"   ? 8332
+                       : c.network == "testnet" ? 18332
+                       : c.network == "signet"  ? 38332
+                                                : 18443;
+  }
+  if (c.bridgestartheight < 0 && c.network == "regtest") c.bridgestartheight = 0;
   return c;
 }
 

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "kray/api/handlers.h"
+#include "kray/api/handlers_bridge.h"
 #include "kray/api/handlers_rollup.h"
 #include "kray/api/router.h"
 #include "kray/rollup/rollup.h"
@@ -59,6 +60,7 @@ void Health(const ApiContext& ctx, const HttpRequest&, Reply reply) {
       return Ok();
     });
   }
+  j["l1"] = BridgeHealthJson(ctx);
   reply(JsonResponse(j));
 }
 
@@ -98,6 +100,7 @@ void RegisterAllRoutes(Router& router, const ApiContext& ctx) {
   RegisterOperationRoutes(router, ctx);
   RegisterDefiRoutes(router, ctx);
   RegisterRollupRoutes(router, ctx);
+  RegisterBridgeRoutes(router, ctx);
 }
 
 }  // namespace kray::api

@@ -221,6 +221,19 @@ Result<RunesBlockUndo> ParseRunesBlockUndo(ByteSpan data) {
   return u;
 }
 
+Bytes SerializeRuneEntry(const RuneEntry& entry) {
+  ByteWriter w;
+  WriteEntry(w, entry);
+  return w.Take();
+}
+
+Result<RuneEntry> ParseRuneEntry(ByteSpan data) {
+  ByteReader r(data);
+  RuneEntry e;
+  if (!ReadEntry(r, e) || !r.empty()) return Error::Invalid("runes_entry_malformed", "stored rune entry is malformed");
+  return e;
+}
+
 Result<std::optional<IndexedBlock>> MemoryRunesStore::Tip() {
   return tip_;
 }

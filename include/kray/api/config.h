@@ -40,6 +40,21 @@ struct Config {
   std::uint64_t maxconnectionsperip = 64;
   std::uint64_t maxbufferedbodybytes = std::uint64_t{64} << 20;  // request bodies being received, all connections
 
+  // --- bridge (docs/BRIDGE.md): enabled when bitcoinrpcurl is set ---
+  std::string bitcoinrpchost;  // from bitcoinrpcurl ("" = no L1 backend)
+  int bitcoinrpcport = 0;      // 0 until resolved: the URL's port, else the network's default
+  std::string bitcoinrpcuser;  // user/password, or
+  std::string bitcoinrpcpassword;
+  std::string bitcoinrpccookiefile;  // Bitcoin Core's .cookie file (wins over user/password)
+  std::string bridgexpub[3];         // the federation members' xpubs, in their published order
+  std::string bridgememberkey;       // this node's member key file (0600), optional
+  std::uint64_t depositconfirmations = 6;
+  std::int64_t bridgestartheight = -1;  // -1 until resolved (0 on regtest; required elsewhere)
+  std::string bridgerunes;              // ASSET:BLOCK:TX[:NAME],...
+  std::uint64_t depositminsats = 10000;
+  std::uint64_t bridgelookahead = 1000;
+  std::uint64_t bridgepollms = 1000;
+
   // Positional words on the command line (e.g. "checkconservation").
   std::vector<std::string> commands;
   bool help = false;

@@ -13,6 +13,9 @@ class Ledger;
 namespace kray::rollup {
 class Rollup;
 }
+namespace kray::bridge {
+class DepositScanner;
+}
 
 namespace kray::api {
 
@@ -21,9 +24,11 @@ class Router;
 struct ApiContext {
   state::Ledger* ledger = nullptr;
   rollup::Rollup* rollup = nullptr;
-  std::string rpctoken;         // operator token: rpctoken, else the cookie's ("" = operator endpoints disabled)
-  std::string version;          // krayd version string
-  std::int64_t started_at = 0;  // unix seconds
+  bridge::DepositScanner* bridge = nullptr;  // null: no L1 backend (bridge endpoints answer 503)
+  int bridge_member = 0;                     // this node's federation member number (0: none)
+  std::string rpctoken;                      // operator token: rpctoken, else the cookie's ("" = disabled)
+  std::string version;                       // krayd version string
+  std::int64_t started_at = 0;               // unix seconds
 };
 
 // GET /health, GET /api/node/conservation (operator).
@@ -42,7 +47,8 @@ void RegisterOperationRoutes(Router& router, const ApiContext& ctx);
 // GET /api/defi/pool/:id, GET /api/defi/pool/:id/twap.
 void RegisterDefiRoutes(Router& router, const ApiContext& ctx);
 
-// All of the above, plus the rollup routes (kray/api/handlers_rollup.h).
+// All of the above, plus the rollup routes (kray/api/handlers_rollup.h) and
+// the bridge routes (kray/api/handlers_bridge.h).
 void RegisterAllRoutes(Router& router, const ApiContext& ctx);
 
 }  // namespace kray::api

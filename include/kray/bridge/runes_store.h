@@ -1,15 +1,16 @@
-// Storage of the runes index (runes_index.h), behind a small interface so the
-// index runs on memory now and on SQLite when the module host lands. The
-// interface is LevelDB-shaped: point reads, plus one atomic Write of a batch
-// of puts and erases. Each kind of record is one table:
+// Storage of the runes index (runes_index.h), behind a small interface: in
+// memory (MemoryRunesStore, tests) or in the deposit scanner's SQLite file
+// (SqliteRunesStore, runes_store_sqlite.h). The interface is LevelDB-shaped:
+// point reads, plus one atomic Write of a batch of puts and erases. Each kind
+// of record is one table (schema/bridge_scan):
 //
 //   runes_tip       (height, hash)                        -- one row: the last indexed block
-//   runes_entries   (rune_block, rune_tx PK, ... RuneEntry fields)
+//   runes_entries   (rune_block, rune_tx PK, entry BLOB)  -- SerializeRuneEntry
 //   runes_balances  (txid, vout, rune_block, rune_tx PK, amount BLOB(16))
 //   runes_undo      (height PK, undo BLOB)                -- last N blocks
 //
-// u128 amounts do not fit SQLite's INTEGER: store them as 16-byte big-endian
-// BLOBs (byte order = numeric order) or decimal TEXT.
+// u128 amounts do not fit SQLite's INTEGER: they are 16-byte big-endian
+// BLOBs (byte order = numeric order).
 //
 // Only runes the index tracks are ever stored (see runes_index.h for why that
 // is enough), so the tables stay small.
@@ -85,6 +86,11 @@ struct RunesBlockUndo {
 // "runes_undo_malformed".
 Bytes SerializeRunesBlockUndo(const RunesBlockUndo& undo);
 Result<RunesBlockUndo> ParseRunesBlockUndo(ByteSpan data);
+
+// A rune entry as a blob (the undo record's entry encoding). ParseRuneEntry
+// never throws; error "runes_entry_malformed".
+Bytes SerializeRuneEntry(const RuneEntry& entry);
+Result<RuneEntry> ParseRuneEntry(ByteSpan data);
 
 // One atomic change. Applied in this order: tip, entries, balances, undo.
 struct RunesWriteBatch {

@@ -5,9 +5,10 @@
 //   krayd -help | -version
 //
 // Lifecycle: parse config -> open the Ledger (store, migrations, genesis,
-// sequencer) -> listen -> serve until SIGINT/SIGTERM -> stop accepting and
-// finish in-flight requests -> destroy the Ledger (drains the queue, closes
-// the store) -> exit 0. Every startup failure is one line on stderr and exit 1.
+// sequencer), the rollup index and, with an L1 backend, the bridge's deposit
+// scanner -> listen -> serve until SIGINT/SIGTERM -> stop accepting and
+// finish in-flight requests -> stop the scanner -> destroy the Ledger
+// (drains the queue, closes the store) -> exit 0. Every startup failure is one line on stderr and exit 1.
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
@@ -20,6 +21,7 @@
 #include <optional>
 
 #include "../node/modules.h"
+#include "bridge_setup.h"
 #include "kray/api/auth_cookie.h"
 #include "kray/api/config.h"
 #include "kray/api/handlers.h"
@@ -182,6 +184,8 @@ int main(int argc, char** argv) {
   so.max_buffered_body_bytes = static_cast<std::size_t>(cfg.maxbufferedbodybytes);
   RaiseFileDescriptorLimit(cfg.maxconnections);
   std::unique_ptr<kray::state::Ledger> ledger;
+  // Declared after the Ledger so it is destroyed first: it submits to it.
+  kray::app::BridgeNode bridge;
   {
     kray::api::HttpServer server(so, router, limiter.enabled() ? &limiter : nullptr);
     // Bind first: "port in use" must fail before the datadir is touched.
@@ -197,6 +201,15 @@ int main(int argc, char** argv) {
     rollup = std::move(*index);
     ctx.ledger = ledger.get();
     ctx.rollup = rollup.get();
+    if (kray::app::BridgeConfigured(cfg)) {
+      auto opened_bridge = kray::app::OpenBridge(cfg, *ledger);
+      if (!opened_bridge.ok()) return Fail(opened_bridge.error().message);
+      bridge = std::move(*opened_bridge);
+      ctx.bridge = bridge.scanner.get();
+      ctx.bridge_member = bridge.member;
+    } else {
+      spdlog::info("bitcoinrpcurl not set: no L1 backend, bridge endpoints answer 503 bridge_unavailable");
+    }
     spdlog::info("store open: format {}, genesis {}, synchronous={}", kray::store::StoreVersion(),
                  ledger->genesis_hash(), cfg.synchronous);
     if (!cfg.acceptlegacy) spdlog::info("acceptlegacy=0: legacy-signed transfers are refused");
@@ -233,8 +246,9 @@ int main(int argc, char** argv) {
     server.Run();
     spdlog::info("HTTP server stopped; all in-flight requests answered");
   }
-  ledger.reset();  // drains the sequencer, flushes and closes the store
-  rollup.reset();  // applies the last groups, persists the index
+  bridge.scanner.reset();  // stops the L1 scanner, which submits to the Ledger
+  ledger.reset();          // drains the sequencer, flushes and closes the store
+  rollup.reset();          // applies the last groups, persists the index
   spdlog::info("store closed, exiting");
   return 0;
 }

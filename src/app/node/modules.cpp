@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "kray/bridge/deposits.h"
 #include "kray/defi/defi.h"
 
 namespace kray::app {
@@ -9,7 +10,9 @@ namespace kray::app {
 const state::ModuleRegistry& NodeModules() {
   static const state::ModuleRegistry registry = [] {
     state::ModuleRegistry r;  // holds the core ledger; modules are added below, in dependency order
-    if (!r.Add(defi::DefiModule()).ok()) std::abort();  // a duplicate name or leaf type: a build error
+    // A clash of names or leaf types is a build error, not a runtime one.
+    for (auto* make : {&defi::DefiModule, &bridge::BridgeModule})
+      if (!r.Add(make()).ok()) std::abort();
     return r;
   }();
   return registry;

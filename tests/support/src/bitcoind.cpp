@@ -85,6 +85,8 @@ std::string BitcoindProcess::log_tail() const {
 }
 
 bool BitcoindProcess::Start(const std::string& binary, std::string* why, const std::vector<std::string>& extra_args) {
+  binary_ = binary;
+  extra_args_ = extra_args;
   // A port found free may be taken before bitcoind binds it: retry.
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (StartOnce(binary, extra_args, why)) return true;
@@ -100,7 +102,7 @@ bool BitcoindProcess::StartOnce(const std::string& binary, const std::vector<std
     *why = "cannot create a temp datadir";
     return false;
   }
-  port_ = FreeLoopbackPort();
+  port_ = fixed_port_ != 0 ? fixed_port_ : FreeLoopbackPort();
   if (port_ == 0) {
     *why = "no free loopback port";
     return false;
@@ -191,6 +193,34 @@ int BitcoindProcess::Stop() {
     datadir_.clear();
   }
   return code;
+}
+
+int BitcoindProcess::StopKeepingData() {
+  const bool keep = keep_;
+  keep_ = true;
+  const int code = Stop();
+  keep_ = keep;
+  return code;
+}
+
+bool BitcoindProcess::StartAgain(std::string* why) {
+  if (pid_ > 0) {
+    *why = "bitcoind is still running";
+    return false;
+  }
+  fixed_port_ = port_;
+  // The port was ours a moment ago; a restart right after a stop may find it
+  // in TIME_WAIT for a moment (bitcoind binds with SO_REUSEADDR), so retry.
+  bool ok = false;
+  for (int attempt = 0; attempt < 5 && !ok; ++attempt) {
+    ok = StartOnce(binary_, extra_args_, why);
+    if (!ok) {
+      if (pid_ > 0) Kill();
+      std::this_thread::sleep_for(200ms);
+    }
+  }
+  fixed_port_ = 0;
+  return ok;
 }
 
 void BitcoindProcess::Kill() {

@@ -178,7 +178,9 @@ void NodeTest::SetUp() {
 
 void NodeTest::StartNode(const std::vector<std::string>& extra) {
   std::string why;
-  ASSERT_TRUE(node_.Start(datadir_, RegtestGenesisPath(), extra, &why)) << why;
+  std::vector<std::string> args = NodeArgs();
+  args.insert(args.end(), extra.begin(), extra.end());
+  ASSERT_TRUE(node_.Start(datadir_, RegtestGenesisPath(), args, &why)) << why;
   http_ = std::make_unique<net::HttpClient>("127.0.0.1", node_.port());
 }
 

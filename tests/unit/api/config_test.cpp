@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 namespace kray::api {
 namespace {
@@ -173,6 +174,48 @@ namespace kray::api {
 namespace {
 
 // The example file documents every key and is itself a valid config.
+TEST_F(ConfigTest, BridgeKeys) {
+  const std::string dd = "-datadir=" + (dir_ / "none").string();
+  // Off by default; defaults by network.
+  auto c = ParseConfigArgs({dd});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->bitcoinrpchost, "");
+  EXPECT_EQ(c->bitcoinrpcport, 18443);
+  EXPECT_EQ(c->bridgestartheight, 0);
+  EXPECT_EQ(c->depositconfirmations, 6u);
+  auto main = ParseConfigArgs({dd, "-network=mainnet"});
+  ASSERT_TRUE(main.ok());
+  EXPECT_EQ(main->bitcoinrpcport, 8332);
+  EXPECT_EQ(main->bridgestartheight, -1);  // required there: krayd refuses to start the bridge without it
+  // The URL forms; the explicit port wins over the URL's.
+  for (const auto& [url, host, port] :
+       std::vector<std::tuple<std::string, std::string, int>>{{"127.0.0.1", "127.0.0.1", 18443},
+                                                              {"127.0.0.1:1234", "127.0.0.1", 1234},
+                                                              {"http://node.lan:8332/", "node.lan", 8332},
+                                                              {"http://node.lan", "node.lan", 18443}}) {
+    auto u = ParseConfigArgs({dd, "-bitcoinrpcurl=" + url});
+    ASSERT_TRUE(u.ok()) << url << ": " << u.error().message;
+    EXPECT_EQ(u->bitcoinrpchost, host) << url;
+    EXPECT_EQ(u->bitcoinrpcport, port) << url;
+  }
+  auto both = ParseConfigArgs({dd, "-bitcoinrpcurl=h:1234", "-bitcoinrpcport=999"});
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(both->bitcoinrpcport, 999);
+  // Cookie file paths in a config file are relative to it.
+  auto conf = Write("b.conf", "bitcoinrpccookiefile=regtest/.cookie\nbridgexpub2=tpubX\ndepositconfirmations=3\n");
+  auto f = ParseConfigArgs({"-conf=" + conf});
+  ASSERT_TRUE(f.ok()) << f.error().message;
+  EXPECT_EQ(f->bitcoinrpccookiefile, (dir_ / "regtest/.cookie").string());
+  EXPECT_EQ(f->bridgexpub[1], "tpubX");
+  EXPECT_EQ(f->depositconfirmations, 3u);
+  for (const char* bad : {"-bitcoinrpcurl=", "-bitcoinrpcurl=https://x", "-bitcoinrpcurl=u:p@h", "-bitcoinrpcurl=h:0",
+                          "-bitcoinrpcurl=h:99999", "-bitcoinrpcport=0", "-depositconfirmations=0",
+                          "-bridgestartheight=-1", "-bridgelookahead=0", "-bridgepollms=1"}) {
+    auto b = ParseConfigArgs({dd, bad});
+    EXPECT_FALSE(b.ok()) << bad;
+  }
+}
+
 TEST(ConfigExample, DocumentsEveryKeyAndParses) {
   std::string path = std::string(KRAY_SOURCE_DIR) + "/config/krayd.conf.example";
   std::ifstream in(path);

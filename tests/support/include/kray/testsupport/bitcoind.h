@@ -53,6 +53,12 @@ class BitcoindProcess {
   int Stop();
   // SIGKILL and reap (for tests of an L1 that disappears).
   void Kill();
+  // Stops the node (the `stop` RPC) keeping its datadir, so StartAgain can
+  // bring the same chain back. Returns as Stop().
+  int StopKeepingData();
+  // Starts the node again on the same datadir and RPC port (a stopped or
+  // killed node: an L1 that comes back), with the arguments of Start.
+  bool StartAgain(std::string* why);
   void keep_datadir() { keep_ = true; }
 
   bool running() const { return pid_ > 0; }
@@ -85,6 +91,9 @@ class BitcoindProcess {
 
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
+  std::uint16_t fixed_port_ = 0;  // StartAgain: reuse this port
+  std::string binary_;
+  std::vector<std::string> extra_args_;
   std::string datadir_;
   bool keep_ = false;
   std::unique_ptr<bridge::BitcoinRpc> rpc_;

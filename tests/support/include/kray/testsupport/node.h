@@ -71,6 +71,9 @@ class NodeTest : public ::testing::Test {
 
   // Restart on the same datadir (after Stop or Kill9).
   void StartNode(const std::vector<std::string>& extra = {});
+  // Extra krayd arguments for every start by SetUp/StartNode() (a fixture
+  // that needs the bridge configured overrides it).
+  virtual std::vector<std::string> NodeArgs() { return {}; }
 
   // HTTP helpers (one keep-alive client per test thread).
   net::HttpResponse Get(const std::string& target, bool auth = false);
