@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "kray/api/handlers.h"
+#include "kray/api/handlers_market.h"
 #include "kray/api/handlers_rollup.h"
 #include "kray/api/router.h"
 #include "kray/rollup/rollup.h"
@@ -97,6 +98,7 @@ void RegisterAllRoutes(Router& router, const ApiContext& ctx) {
   RegisterTransactionRoutes(router, ctx);
   RegisterOperationRoutes(router, ctx);
   RegisterRollupRoutes(router, ctx);
+  RegisterMarketRoutes(router, ctx);
 }
 
 }  // namespace kray::api
