@@ -4,6 +4,7 @@
 
 #include "kray/api/handlers.h"
 #include "kray/api/handlers_bridge.h"
+#include "kray/api/handlers_market.h"
 #include "kray/api/handlers_rollup.h"
 #include "kray/api/router.h"
 #include "kray/rollup/rollup.h"
@@ -101,6 +102,7 @@ void RegisterAllRoutes(Router& router, const ApiContext& ctx) {
   RegisterDefiRoutes(router, ctx);
   RegisterRollupRoutes(router, ctx);
   RegisterBridgeRoutes(router, ctx);
+  RegisterMarketRoutes(router, ctx);
 }
 
 }  // namespace kray::api

@@ -4,6 +4,7 @@
 
 #include "kray/bridge/deposits.h"
 #include "kray/defi/defi.h"
+#include "kray/market/market.h"
 
 namespace kray::app {
 
@@ -11,7 +12,7 @@ const state::ModuleRegistry& NodeModules() {
   static const state::ModuleRegistry registry = [] {
     state::ModuleRegistry r;  // holds the core ledger; modules are added below, in dependency order
     // A clash of names or leaf types is a build error, not a runtime one.
-    for (auto* make : {&defi::DefiModule, &bridge::BridgeModule})
+    for (auto* make : {&defi::DefiModule, &market::MarketModule, &bridge::BridgeModule})
       if (!r.Add(make()).ok()) std::abort();
     return r;
   }();
