@@ -13,7 +13,9 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 #include <variant>
+#include <vector>
 
 #include "kray/rollup/node_store.h"
 #include "kray/state/leaves.h"
@@ -105,7 +107,10 @@ struct Rollup::Impl {
   bool dirty = false;
   std::chrono::steady_clock::time_point last_persist = std::chrono::steady_clock::now();
   std::optional<Error> failed;  // sticky: the index stops; a restart catches up
-  std::function<void(const BatchHeader&)> batch_listener;
+  // Guarded by listeners_mu, held while they run so that removal waits.
+  std::mutex listeners_mu;
+  std::vector<std::pair<int, Rollup::BatchListener>> batch_listeners;
+  int next_listener = 1;
 
   std::mutex mu;
   std::condition_variable cv;
@@ -261,7 +266,10 @@ Result<std::optional<BatchHeader>> Rollup::Impl::CloseBatch(std::int64_t now) {
   last_persist = std::chrono::steady_clock::now();
   sql->Reset(*db, status.open_batch, status.open_batch);  // later writes belong to the next batch
   spdlog::info("rollup: batch {} closed: {} operations, state root {}", b.number, b.tx_count, b.state_root);
-  if (batch_listener) batch_listener(b);
+  {
+    std::lock_guard lock(listeners_mu);
+    for (const auto& [handle, listener] : batch_listeners) listener(b);
+  }
   return std::optional<BatchHeader>(std::move(b));
 }
 
@@ -488,8 +496,16 @@ void Rollup::OnGroupCommitted(const std::shared_ptr<const state::GroupChanges>& 
   impl_->cv.notify_one();
 }
 
-void Rollup::SetBatchListener(std::function<void(const BatchHeader&)> listener) {
-  impl_->batch_listener = std::move(listener);
+int Rollup::AddBatchListener(BatchListener listener) {
+  std::lock_guard lock(impl_->listeners_mu);
+  int handle = impl_->next_listener++;
+  impl_->batch_listeners.emplace_back(handle, std::move(listener));
+  return handle;
+}
+
+void Rollup::RemoveBatchListener(int handle) {
+  std::lock_guard lock(impl_->listeners_mu);
+  std::erase_if(impl_->batch_listeners, [&](const auto& entry) { return entry.first == handle; });
 }
 
 Status Rollup::Sync() {

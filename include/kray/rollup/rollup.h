@@ -57,8 +57,14 @@ class Rollup : public state::ChangeListener {
   // Runs `fn` with a read connection to rollup.sqlite.
   Status WithReader(const std::function<Status(store::Database&)>& fn) const;
 
-  // Called on the index thread after each batch is closed and persisted.
-  void SetBatchListener(std::function<void(const BatchHeader&)> listener);
+  // Batch listeners are called on the index thread, in the order added,
+  // after each batch is closed and persisted. A listener must be quick and
+  // must not call back into this index (it would wait for itself). Remove a
+  // listener that uses the Ledger (e.g. submits an operation) before the
+  // Ledger is destroyed: the index outlives it.
+  using BatchListener = std::function<void(const BatchHeader&)>;
+  int AddBatchListener(BatchListener listener);  // returns a handle for RemoveBatchListener
+  void RemoveBatchListener(int handle);          // after it returns, the listener is never called again
 
   // Waits until every group committed before the call is applied and
   // persisted (tests, tools, shutdown).

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -200,6 +201,29 @@ TEST_F(RollupTest, BatchesBySizeWithRootsProofsAndRestart) {
   EXPECT_EQ(v->batches, 3);
   EXPECT_EQ(v->operations, 9);
   EXPECT_TRUE(ReplayOverTheWire(BatchesOverTheWire()).ok());
+}
+
+// Every batch listener hears every closed batch, in order; a removed one
+// hears nothing more.
+TEST_F(RollupTest, BatchListenersHearEachClosedBatch) {
+  std::mutex mu;
+  std::vector<std::int64_t> first, second;
+  int h1 = rollup_->AddBatchListener([&](const BatchHeader& b) {
+    std::lock_guard lock(mu);
+    first.push_back(b.number);
+  });
+  rollup_->AddBatchListener([&](const BatchHeader& b) {
+    std::lock_guard lock(mu);
+    second.push_back(b.number);
+  });
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());
+  ASSERT_TRUE(rollup_->Sync().ok());
+  rollup_->RemoveBatchListener(h1);
+  ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());
+  ASSERT_TRUE(Close().has_value());
+  std::lock_guard lock(mu);
+  EXPECT_EQ(first, (std::vector<std::int64_t>{1}));
+  EXPECT_EQ(second, (std::vector<std::int64_t>{1, 2}));
 }
 
 // After an unclean stop the index catches up from the operation log.
