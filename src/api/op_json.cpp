@@ -1,6 +1,8 @@
 // JSON mapping of operations and receipts (see op_json.h).
 #include "op_json.h"
 
+#include <cctype>
+
 #include "kray/api/auth_cookie.h"
 #include "kray/core/bytes.h"
 #include "kray/rollup/json.h"
@@ -80,7 +82,11 @@ Result<state::OperationRequest> RequestFromBody(const Json& body, const state::O
   req.type = std::string(type.name());
   req.auth = type.auth();
   const bool has_signature = body.contains("signature") && !body["signature"].is_null();
-  if (type.auth() == state::Auth::kPublic && has_signature) req.auth = state::Auth::kSigned;
+  if (type.auth() == state::Auth::kPublic && type.may_be_signed() && has_signature) req.auth = state::Auth::kSigned;
+  if (has_signature && req.auth != state::Auth::kSigned)
+    return Error::Invalid(
+        "wrong_authorisation",
+        "operation '" + req.type + "' is " + std::string(state::AuthName(req.auth)) + ": send it without a signature");
   std::string_view signer_field = type.signer_field();
   bool signer_is_field = false;
   for (const auto& spec : type.fields())
@@ -120,7 +126,15 @@ Status CheckOperator(const HttpRequest& req, const ApiContext& ctx) {
   }
   constexpr std::string_view kBearer = "Bearer ";
   std::string_view auth = req.authorization;
-  if (auth.size() <= kBearer.size() || auth.substr(0, kBearer.size()) != kBearer) {
+  // The scheme name is case-insensitive (RFC 9110, 11.1); the token is not.
+  auto is_bearer = [&] {
+    if (auth.size() <= kBearer.size()) return false;
+    for (std::size_t i = 0; i < kBearer.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(auth[i])) != std::tolower(static_cast<unsigned char>(kBearer[i])))
+        return false;
+    return true;
+  };
+  if (!is_bearer()) {
     return Error::Unauthorized("unauthorized",
                                "operator token required: Authorization: Bearer <rpctoken, or the token in "
                                "<datadir>/.cookie>");

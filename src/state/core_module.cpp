@@ -155,6 +155,7 @@ class AccountCreateOp : public OperationType {
   // signature by that key (proof of possession) may be added; it binds the
   // chain id too.
   Auth auth() const override { return Auth::kPublic; }
+  bool may_be_signed() const override { return true; }
   std::span<const FieldSpec> fields() const override { return kFields; }
   std::string_view signer_field() const override { return "l1_address"; }
   bool consumes_nonce() const override { return false; }

@@ -31,9 +31,9 @@ bool IsSorted(const Fields& f) {
 Status ValidateOperation(const ChainParams& params, const ModuleRegistry& registry, Operation& op) {
   const OperationType* type = registry.FindOperation(op.type);
   if (!type) return Error::Invalid("unknown_operation", "unknown operation type '" + op.type + "'");
-  // account_create may be public or signed (proof of possession); every other
-  // type takes exactly its own kind of authorisation.
-  bool public_or_signed = type->auth() == Auth::kPublic && op.auth == Auth::kSigned;
+  // A type takes exactly its own kind of authorisation, except a public one
+  // that may also be signed (account_create's proof of possession).
+  bool public_or_signed = type->auth() == Auth::kPublic && type->may_be_signed() && op.auth == Auth::kSigned;
   if (op.auth != type->auth() && !public_or_signed) return WrongAuth(*type, op.auth);
   if (!IsSorted(op.fields) || !IsSorted(op.evidence))
     return Error::Invalid("invalid_fields", "fields and evidence must be sorted with unique keys");

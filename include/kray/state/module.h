@@ -67,6 +67,9 @@ class OperationType {
   // Unique across modules; it is also the v1 signing message's `op`.
   virtual std::string_view name() const = 0;
   virtual Auth auth() const = 0;
+  // A public type that may also be sent signed, as a proof of possession
+  // (account_create). Every other type takes exactly its own authorisation.
+  virtual bool may_be_signed() const { return false; }
   virtual std::span<const FieldSpec> fields() const = 0;
   // REST request field that names the signer (signed types).
   virtual std::string_view signer_field() const { return "account_id"; }

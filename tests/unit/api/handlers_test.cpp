@@ -195,6 +195,9 @@ TEST_F(HandlersTest, OperatorEndpointsNeedTheToken) {
   EXPECT_EQ(Call("GET", "/api/account/list", "", "Bearer t").status, 401);
   EXPECT_EQ(Call("GET", "/api/account/list", "", "Bearer tok ").status, 401);
   EXPECT_EQ(Call("GET", "/api/account/list", "", "tok").status, 401);
+  EXPECT_EQ(Call("GET", "/api/account/list", "", "Bearer TOK").status, 401);  // the token is case-sensitive
+  EXPECT_EQ(Call("GET", "/api/account/list", "", "bearer tok").status, 200);  // the scheme is not
+  EXPECT_EQ(Call("GET", "/api/account/list", "", "BEARER tok").status, 200);
   auto ok = Call("GET", "/api/account/list", "", "Bearer tok");
   ASSERT_EQ(ok.status, 200);
   EXPECT_EQ(Json::parse(ok.body)["count"], 2);

@@ -175,6 +175,47 @@ TEST(ModuleHost, SystemOperationsCannotBeSubmittedAsOtherKinds) {
   EXPECT_EQ((*l)->SubmitRequestSync(r).error().code, "wrong_authorisation");
 }
 
+// A public type is public: only a type that says so (account_create's proof
+// of possession) may also be sent signed.
+class PingOp : public OperationType {
+ public:
+  std::string_view name() const override { return "test_ping"; }
+  Auth auth() const override { return Auth::kPublic; }
+  std::span<const FieldSpec> fields() const override { return {}; }
+  Status Apply(OpContext&, const Operation&) const override { return Ok(); }
+};
+class PingModule : public Module {
+ public:
+  std::string_view name() const override { return "ping"; }
+  std::vector<const OperationType*> operations() const override { return {&op}; }
+  PingOp op;
+};
+
+TEST(Validate, PublicTypesAreSignedOnlyWhenTheySaySo) {
+  PingModule ping;
+  ModuleRegistry reg;
+  ASSERT_TRUE(reg.Add(ping).ok());
+  ChainParams params;
+  Key a = Dev1();
+  Operation op;
+  op.type = "test_ping";
+  op.auth = Auth::kPublic;
+  EXPECT_TRUE(ValidateOperation(params, reg, op).ok());
+  op.auth = Auth::kSigned;
+  op.signer = a.account_id;
+  op.scheme = SigScheme::kV1;
+  op.signature = Bytes(64, 1);
+  EXPECT_EQ(ValidateOperation(params, reg, op).error().code, "wrong_authorisation");
+  Operation create;
+  create.type = std::string(kAccountCreateOp);
+  create.auth = Auth::kSigned;
+  create.signer = a.account_id;
+  create.scheme = SigScheme::kV1;
+  create.signature = Bytes(64, 1);
+  auto r = ValidateOperation(params, reg, create);  // signed is allowed; its fields are another matter
+  EXPECT_TRUE(r.ok() || r.error().code != "wrong_authorisation") << r.error().code;
+}
+
 // A test-only module with an operation that blocks, to hold the sequencer.
 class ParkOp : public OperationType {
  public:
