@@ -5,9 +5,12 @@
 
 #include <filesystem>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "kray/rollup/node_store.h"
 #include "kray/rollup/rollup.h"
+#include "kray/rollup/smt.h"
 #include "kray/state/conservation.h"
 #include "kray/state/executor.h"
 #include "kray/state/genesis.h"
@@ -222,6 +225,20 @@ Status ChainReplayer::Tail(const std::vector<state::Operation>& ops) {
   prev_last_ = static_cast<std::int64_t>(ops.back().seq);
   prev_root_ = ToHex(*root);
   return Ok();
+}
+
+Status ChainReplayer::CheckTreeCoversState() {
+  auto all = AllLeaves(db(), impl_->registry);
+  if (!all.ok()) return std::move(all).error();
+  std::vector<std::pair<Hash256, Hash256>> leaves;
+  leaves.reserve(all->size());
+  for (const auto& c : *all)
+    if (c.data) leaves.emplace_back(c.key, state::LeafValueHash(*c.data));
+  std::string rebuilt = ToHex(SmtRootOf(std::move(leaves)));
+  if (rebuilt == prev_root_) return Ok();
+  return Error{ErrorKind::kConflict, "verify_untracked_state",
+               "the replayed tree root " + prev_root_ + " is not the root of the replayed state's leaves (" + rebuilt +
+                   "): an operation changed committed state without touching its leaf"};
 }
 
 }  // namespace kray::rollup

@@ -3,6 +3,8 @@
 
 #include <filesystem>
 #include <map>
+#include <utility>
+#include <vector>
 
 #include "kray/core/progress.h"
 #include "kray/rollup/batch.h"
@@ -102,6 +104,7 @@ Result<std::int64_t> CompareHeads(store::Database& live, ChainReplayer& replay, 
     return Error{ErrorKind::kConflict, "verify_head_mismatch",
                  "leaf " + std::to_string(c.id.type) + "/" + c.id.id + " is missing from the store"};
   }
+  KRAY_TRY(replay.CheckTreeCoversState());
   return static_cast<std::int64_t>(live_leaves->size());
 }
 

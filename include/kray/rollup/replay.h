@@ -48,6 +48,13 @@ class ChainReplayer {
   // Replays operations after the last closed batch (no root to compare).
   Status Tail(const std::vector<state::Operation>& ops);
 
+  // The replayed tree follows the leaves operations touched; the root
+  // rebuilt from every leaf of the replayed state must equal it. Otherwise
+  // some operation changed committed state without touching its leaf (a
+  // module bug live execution and replay share, which no comparison of the
+  // two shows): "verify_untracked_state". Cost: one pass over every leaf.
+  Status CheckTreeCoversState();
+
   // Leaf data in the replayed state (empty if absent).
   Bytes LeafData(const state::LeafId& leaf);
   // The replayed state store (for comparisons with a live store).

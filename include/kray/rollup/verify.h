@@ -40,7 +40,9 @@ using VerifyProgress = std::function<void(const std::string& line)>;
 // Returns the summary, or an error whose code is one of
 //   verify_genesis_mismatch, verify_batch_gap, verify_prev_root_mismatch,
 //   verify_tx_failed, verify_tx_root_mismatch, verify_state_root_mismatch,
-//   verify_conservation_failed, verify_head_mismatch (message: "batch N
+//   verify_conservation_failed, verify_head_mismatch, verify_untracked_state
+//   (the replayed tree root is not the root of the replayed leaves: an
+//   operation changed state without touching its leaf) (message: "batch N
 //   operation i (seq S, hash H): ...", for a state root mismatch also the
 //   first differing leaf and the first operation of the batch touching it),
 //   or store errors.

@@ -269,6 +269,17 @@ int CmdVerifyChain(const std::vector<std::string>& args, std::ostream& out, std:
       err << "batch " << n << "/" << last << ": " << total_ops << " operations replayed, state root " << r.root()
           << " OK\n";
   }
+  Status covered = r.CheckTreeCoversState();
+  if (!covered.ok()) {
+    out << json{{"verdict", "divergence"},
+                {"batch", last},
+                {"code", covered.error().code},
+                {"message", covered.error().message}}
+               .dump(2)
+        << "\n";
+    err << "verifychain: FAILED: " << covered.error().message << "\n";
+    return 2;
+  }
   out << json{{"verdict", "ok"}, {"batches", last}, {"operations", total_ops}, {"state_root", r.root()}}.dump(2)
       << "\n";
   return 0;

@@ -2,6 +2,7 @@
 #include "kray/testsupport/example_module.h"
 
 #include <array>
+#include <atomic>
 #include <nlohmann/json.hpp>
 
 #include "kray/state/leaves.h"
@@ -12,6 +13,8 @@
 
 namespace kray::test {
 namespace {
+
+std::atomic<bool> forget_touch{false};
 
 using state::FieldKind;
 using state::FieldSpec;
@@ -62,7 +65,7 @@ Status Lock(state::OpContext& ctx, const std::string& id, const std::string& own
   if (!ins.ok()) return std::move(ins).error();
   (*ins)->Bind(1, id).Bind(2, owner).Bind(3, asset).Bind(4, static_cast<std::int64_t>(amount)).Bind(5, expires_at);
   KRAY_TRY((*ins)->Run());
-  ctx.Touch(state::LeafId{kExampleLeaf, id});
+  if (!forget_touch.load()) ctx.Touch(state::LeafId{kExampleLeaf, id});
   return Ok();
 }
 
@@ -214,6 +217,10 @@ Result<std::vector<ExampleEscrow>> ListExampleEscrows(store::Database& db) {
   return store::CollectRows<ExampleEscrow>(**st, [](const store::Statement& s) {
     return ExampleEscrow{s.Text(0), s.Text(1), s.Text(2), static_cast<Amount>(s.Int64(3)), s.Int64(4)};
   });
+}
+
+void SetExampleForgetsTouch(bool forget) {
+  forget_touch = forget;
 }
 
 }  // namespace kray::test

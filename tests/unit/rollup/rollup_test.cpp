@@ -226,6 +226,27 @@ TEST_F(RollupTest, BatchListenersHearEachClosedBatch) {
   EXPECT_EQ(second, (std::vector<std::int64_t>{1, 2}));
 }
 
+// A module that writes committed state without touching its leaf fools
+// nothing that compares live and replay (both skip the same leaf); verify's
+// rebuild of the root from every replayed leaf catches it.
+TEST_F(RollupTest, VerifyFindsStateChangedWithoutTouchingItsLeaf) {
+  test::SetExampleForgetsTouch(true);
+  state::OperationRequest r;
+  r.type = "example_lock";
+  r.signer = a_.account_id;
+  r.nonce = ledger_->GetAccount(a_.account_id)->nonce;
+  r.fields = {{"id", "untracked"}, {"asset", "BTC"}, {"amount", "5"}, {"expires_at", "4000000000"}};
+  auto op = test::SignOperation(ledger_->params(), ledger_->registry(), r, a_);
+  ASSERT_TRUE(op.ok()) << op.error().message;
+  auto done = ledger_->SubmitSync(std::move(*op));
+  ASSERT_TRUE(done.ok()) << done.error().message;
+  ASSERT_TRUE(Close().has_value());
+  auto v = Verify();  // the verifier runs the same buggy module
+  test::SetExampleForgetsTouch(false);
+  ASSERT_FALSE(v.ok());
+  EXPECT_EQ(v.error().code, "verify_untracked_state") << v.error().message;
+}
+
 // After an unclean stop the index catches up from the operation log.
 TEST_F(RollupTest, CatchesUpWithOperationsItNeverSaw) {
   opts_.max_batch_txs = 1000;

@@ -33,6 +33,10 @@ inline constexpr std::uint8_t kExampleLeaf = 0x40;
 
 const state::Module& ExampleModule();
 
+// Test knob: example_lock writes its escrow without touching its leaf (a
+// module bug live execution and replay share; krayd verify must notice).
+void SetExampleForgetsTouch(bool forget);
+
 // The module's read query (what an API handler would call).
 struct ExampleEscrow {
   std::string id, owner, asset;
