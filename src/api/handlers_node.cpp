@@ -83,7 +83,8 @@ void Conservation(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
                      {"burned", AmountString(l.burned)},
                      {"extra", extra}});
   }
-  reply(JsonResponse({{"ok", report->ok}, {"assets", lines}, {"report", report->ToString()}}));
+  reply(JsonResponse(
+      {{"ok", report->ok}, {"assets", lines}, {"violations", report->violations}, {"report", report->ToString()}}));
 }
 
 }  // namespace

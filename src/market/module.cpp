@@ -146,9 +146,11 @@ class Market : public state::Module {
     if (!offers.ok()) return std::move(offers).error();
     if (*offers > 0)
       terms.push_back(state::ConservationTerm{"market.offers", std::string(kGasAsset), static_cast<Amount>(*offers)});
-    KRAY_TRY(CheckInscriptionRegistry(db));
     return terms;
   }
+
+  // Each escrowed inscription has its active listing and the reverse.
+  Status CheckInvariants(store::Database& db) const override { return CheckInscriptionRegistry(db); }
 
   Status ApplyGenesis(state::OpContext& ctx, std::string_view section) const override {
     if (section.empty()) return Ok();
@@ -219,7 +221,7 @@ class Market : public state::Module {
         "i.listing_id = l.listing_id)");
     if (!unheld.ok()) return std::move(unheld).error();
     if (*orphans != 0 || *unheld != 0) {
-      return Error{ErrorKind::kInternal, "market_items_inconsistent",
+      return Error{ErrorKind::kConflict, "market_items_inconsistent",
                    "market: the inscription registry disagrees with the listings: " + std::to_string(*orphans) +
                        " inscription(s) escrowed by no matching active listing, " + std::to_string(*unheld) +
                        " active inscription listing(s) not holding their inscription"};

@@ -27,6 +27,7 @@ std::string ConservationReport::ToString() const {
     for (const auto& [name, v] : l.extra) o << " " << name << "=" << v;
     o << " | genesis=" << l.genesis << " minted=" << l.minted << " -> " << (l.ok ? "OK" : "VIOLATED") << "\n";
   }
+  for (const auto& v : violations) o << "  invariant VIOLATED: " << v << "\n";
   return o.str();
 }
 
@@ -76,6 +77,13 @@ Result<ConservationReport> CheckConservation(store::Database& db, const ModuleRe
     l.ok = held == issued;
     rep.ok = rep.ok && l.ok;
     rep.lines.push_back(l);
+  }
+  for (const Module* m : registry.modules()) {
+    Status s = m->CheckInvariants(db);
+    if (s.ok()) continue;
+    if (s.error().kind != ErrorKind::kConflict) return std::move(s).error();  // could not read: not a verdict
+    rep.violations.push_back(std::string(m->name()) + ": " + s.error().code + ": " + s.error().message);
+    rep.ok = false;
   }
   return rep;
 }

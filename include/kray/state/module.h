@@ -122,6 +122,11 @@ class Module {
   virtual Result<std::vector<ConservationTerm>> Audit(store::Database& db) const {
     return std::vector<ConservationTerm>{};
   }
+  // Invariants over items that are not amounts (an escrowed inscription has
+  // its active listing, …). A violation is a kConflict error: it is reported
+  // in the conservation report (ok = false); any other error (a store that
+  // cannot be read) fails the check itself.
+  virtual Status CheckInvariants(store::Database& db) const { return Ok(); }
   // Applies the module's genesis section (the JSON text under the genesis
   // file's key name(); "" when absent) to a new store.
   virtual Status ApplyGenesis(OpContext& ctx, std::string_view section_json) const;

@@ -59,7 +59,9 @@ struct ConservationLine {
 struct ConservationReport {
   bool ok = false;
   std::vector<ConservationLine> lines;
-  std::string ToString() const;  // one line per asset, "OK"/"VIOLATED"
+  // Broken module invariants (Module::CheckInvariants): "module: code: message".
+  std::vector<std::string> violations;
+  std::string ToString() const;  // one line per asset, "OK"/"VIOLATED", then the violations
 };
 
 }  // namespace kray::state
