@@ -15,7 +15,8 @@ class Rollup;
 }
 namespace kray::bridge {
 class DepositScanner;
-}
+class SpendCoordinator;
+}  // namespace kray::bridge
 
 namespace kray::api {
 
@@ -29,6 +30,9 @@ struct ApiContext {
   std::string rpctoken;                      // operator token: rpctoken, else the cookie's ("" = disabled)
   std::string version;                       // krayd version string
   std::int64_t started_at = 0;               // unix seconds
+
+  // Withdrawals and anchors (with the bridge; null without an L1 backend).
+  bridge::SpendCoordinator* spends = nullptr;
 };
 
 // GET /health, GET /api/node/conservation (operator).

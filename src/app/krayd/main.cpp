@@ -7,7 +7,7 @@
 // Lifecycle: parse config -> open the Ledger (store, migrations, genesis,
 // sequencer), the rollup index and, with an L1 backend, the bridge's deposit
 // scanner -> listen -> serve until SIGINT/SIGTERM -> stop accepting and
-// finish in-flight requests -> stop the scanner -> destroy the Ledger
+// finish in-flight requests -> stop the bridge (spends, scanner) -> destroy the Ledger
 // (drains the queue, closes the store) -> exit 0. Every startup failure is one line on stderr and exit 1.
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -202,11 +202,12 @@ int main(int argc, char** argv) {
     ctx.ledger = ledger.get();
     ctx.rollup = rollup.get();
     if (kray::app::BridgeConfigured(cfg)) {
-      auto opened_bridge = kray::app::OpenBridge(cfg, *ledger);
+      auto opened_bridge = kray::app::OpenBridge(cfg, *ledger, rollup.get());
       if (!opened_bridge.ok()) return Fail(opened_bridge.error().message);
       bridge = std::move(*opened_bridge);
       ctx.bridge = bridge.scanner.get();
       ctx.bridge_member = bridge.member;
+      ctx.spends = bridge.spends.get();
     } else {
       spdlog::info("bitcoinrpcurl not set: no L1 backend, bridge endpoints answer 503 bridge_unavailable");
     }
@@ -246,9 +247,9 @@ int main(int argc, char** argv) {
     server.Run();
     spdlog::info("HTTP server stopped; all in-flight requests answered");
   }
-  bridge.scanner.reset();  // stops the L1 scanner, which submits to the Ledger
-  ledger.reset();          // drains the sequencer, flushes and closes the store
-  rollup.reset();          // applies the last groups, persists the index
+  bridge.Stop();   // stops the spend coordinator and the L1 scanner, which submit to the Ledger
+  ledger.reset();  // drains the sequencer, flushes and closes the store
+  rollup.reset();  // applies the last groups, persists the index
   spdlog::info("store closed, exiting");
   return 0;
 }
