@@ -14,3 +14,9 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libboost-dev libsqlite3-dev libsecp256k1-dev libssl-dev \
   nlohmann-json3-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev \
   dpkg-dev file systemd >/dev/null
+# Node.js and npm for tests/interop (an independent PSBT implementation from
+# npm, installed by the test itself). Skipped when both are already there (a
+# NodeSource nodejs bundles npm; Debian's npm package would conflict with it).
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
