@@ -74,6 +74,8 @@ struct SpendCoordinator::Impl {
   Status Reconcile();
   Status Recover(const Spend& spend);
   Status Advance(const local::LocalSpend& spend, std::uint32_t tip, std::int64_t now);
+  Result<bool> AdoptMinedVersion(const Spend& spend, const local::LocalSpend& local,
+                                 const std::vector<local::SpendVersion>& versions);
   Status BatchWithdrawals(std::uint32_t tip, std::int64_t now);
   Status Anchor(std::uint32_t tip);
   Status CreateSpend(const std::string& kind, const SpendPlan& plan, Amount reserve, state::Operation op);

@@ -98,10 +98,6 @@ void SpendCoordinator::Wake() {
   impl_->cv.notify_all();
 }
 
-Status SpendCoordinator::StepNow() {
-  return impl_->Step();
-}
-
 CoordinatorStatus SpendCoordinator::GetStatus() const {
   std::lock_guard lock(impl_->mu);
   return impl_->status;

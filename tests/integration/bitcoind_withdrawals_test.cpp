@@ -23,6 +23,7 @@
 #include "kray/bridge/deposits.h"
 #include "kray/bridge/runes_index.h"
 #include "kray/bridge/runes_sync.h"
+#include "kray/bridge/spend_tx.h"
 #include "kray/bridge/withdrawals.h"
 #include "kray/state/module.h"
 #include "kray/testsupport/bitcoind.h"
@@ -452,6 +453,47 @@ TEST_F(WithdrawalNodeTest, TwoWithdrawalsInFlightNeverShareAnInput) {
   WaitStage(a, "completed");
   WaitStage(b, "completed");
   EXPECT_EQ(GetJson("/api/bridge/info")["holdings"]["reserved"], 0);
+}
+
+TEST_F(WithdrawalNodeTest, VersionSignedElsewhereIsAdoptedAndSettled) {
+  // Members 1 and 3 sign a higher-fee version of the transaction among
+  // themselves (as after a lost bridge.sqlite) and broadcast it: the node
+  // recognises it in a block as paying exactly this spend, and settles.
+  Deposit(dev1_, "0.2");
+  const std::uint64_t id = Request(dev1_, "BTC", 60'000, NewAddress());
+  Advance(kPeriod + 60);
+  WaitSigned(id);
+  auto psbt = bitcoin::ParsePsbtBase64(GetJson("/api/bridge/withdrawal/1/psbt")["psbt"].get<std::string>());
+  ASSERT_TRUE(psbt.ok());
+  const auto fed = TestFederation();
+  auto indexes = bridge::SpendAddressIndexes(*psbt, fed);
+  ASSERT_TRUE(indexes.ok());
+  std::vector<bridge::SpendInput> inputs;
+  std::int64_t fee = 0;
+  for (std::size_t i = 0; i < psbt->tx.vin.size(); ++i) {
+    auto utxo = *bitcoin::PsbtSpentOutput(*psbt, i);
+    inputs.push_back({psbt->tx.vin[i].prevout, (*indexes)[i], utxo.value, utxo.script_pubkey, {}});
+    fee += utxo.value;
+  }
+  for (const auto& o : psbt->tx.vout) fee -= o.value;
+  auto tx = bridge::WithFee(psbt->tx, inputs, fee + 500);
+  ASSERT_TRUE(tx.ok());
+  auto elsewhere = bridge::MakeSpendPsbt(*tx, inputs, fed);
+  ASSERT_TRUE(elsewhere.ok());
+  const auto members = TestMembers();
+  for (int m : {1, 3}) ASSERT_TRUE(bridge::SignSpendAsMember(*elsewhere, members[m - 1], fed, *indexes).ok());
+  ASSERT_TRUE(bitcoin::FinalizePsbt(*elsewhere).ok());
+  auto final_tx = bitcoin::ExtractTransaction(*elsewhere);
+  ASSERT_TRUE(final_tx.ok());
+  auto sent = bitcoind_.rpc().SendRawTransaction(*final_tx);
+  ASSERT_TRUE(sent.ok()) << sent.error().message;
+  const std::string txid = bitcoin::HashToDisplayHex(*sent);
+  Mine(kConfirmations);
+  json s = WaitStage(id, "completed");
+  EXPECT_EQ(s["txid"], txid);
+  EXPECT_EQ(s["txids"].size(), 2u);
+  const json spend = GetJson("/api/bridge/spend/" + s["spend_id"].get<std::string>());
+  EXPECT_EQ(spend["l2"]["fee_paid_sats"], std::to_string(fee + 500));
 }
 
 // A rune etched on regtest before krayd starts, accepted as DOG.

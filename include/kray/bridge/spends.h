@@ -122,10 +122,8 @@ class SpendCoordinator {
                                                         const SpendOptions& options);
   ~SpendCoordinator();  // stops the thread (after the step in progress)
 
-  // Runs a step soon (a batch closed, a test advanced the chain).
+  // Runs a step soon (a batch closed).
   void Wake();
-  // Runs one step now on the calling thread and returns its result (tests, tools).
-  Status StepNow();
 
   CoordinatorStatus GetStatus() const;
   const SpendOptions& options() const;

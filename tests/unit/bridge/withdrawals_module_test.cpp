@@ -436,38 +436,68 @@ TEST_F(WithdrawalsTest, AnchorsOnePerBatchWithItsPayload) {
 }
 
 TEST_F(WithdrawalsTest, ReplayReproducesEveryOperationAndCatchesEdits) {
+  // Every withdrawal and spend operation, on a chain where dev 2 is an active
+  // validator, replayed by `krayd verify` with the same registry.
+  const auto& registry = RegistryWithValidator();
+  Fresh();
+  Open(Genesis(R"({"challenge_period": 600, "fee_account": ")" + dev2_.account_id +
+               R"(", "withdrawal_assets": ["BTC", "DOG"]})"),
+       0, registry);
   ASSERT_TRUE(Request(dev1_, "BTC", 100000, dest_).ok());
   ASSERT_TRUE(Request(dev1_, "BTC", 3000, dest_).ok());
+  ASSERT_TRUE(Request(dev1_, "BTC", 4000, dest_).ok());
   ASSERT_TRUE(Operator("withdrawal_challenge", {{"id", "2"}, {"reason", "r"}}).ok());
   ASSERT_TRUE(Operator("withdrawal_resolve", {{"id", "2"}, {"action", "refund"}}).ok());
-  Advance(kPeriod + 1);
-  const auto tx = PayingTx({bitcoin::TxOut{100000, WpkhScript("alice")}});
+  state::OperationRequest vc;
+  vc.type = std::string(kWithdrawalValidatorChallengeOp);
+  vc.signer = dev2_.account_id;
+  vc.nonce = 0;
+  vc.fields = {{"id", "3"}, {"reason", "I watch"}};
+  auto vop = test::SignOperation(ledger_->params(), ledger_->registry(), vc, dev2_);
+  ASSERT_TRUE(vop.ok());
+  ASSERT_TRUE(ledger_->SubmitSync(std::move(*vop)).ok());
+  ASSERT_TRUE(Operator("withdrawal_resolve", {{"id", "3"}, {"action", "release"}}).ok());
+  Advance(kPeriod + 1, registry);
+  const auto tx = PayingTx({bitcoin::TxOut{100000, WpkhScript("alice")}, bitcoin::TxOut{4000, WpkhScript("alice")}});
   const std::string spend = bitcoin::HashToDisplayHex(bitcoin::Txid(tx));
-  ASSERT_TRUE(ledger_->SubmitSync(BatchOp(tx, "1", 5000)).ok());
+  ASSERT_TRUE(ledger_->SubmitSync(BatchOp(tx, "1,3", 5000)).ok());
   ASSERT_TRUE(ledger_->SubmitSync(ConfirmOp(spend, spend, 900)).ok());
+  const auto anchor = PayingTx(
+      {bitcoin::TxOut{0, rollup::AnchorScript(1, crypto::Sha256(AsBytes("s")), crypto::Sha256(AsBytes("t")))}}, 7);
+  state::Operation publish;
+  publish.type = std::string(kAnchorPublishOp);
+  publish.auth = state::Auth::kSystem;
+  publish.fields = {
+      {"batch", "1"}, {"fee_reserve", "3000"}, {"spend", bitcoin::HashToDisplayHex(bitcoin::Txid(anchor))}};
+  publish.evidence = {{"tx", ToHex(bitcoin::SerializeTransaction(anchor))}};
+  ASSERT_TRUE(ledger_->SubmitSync(std::move(publish)).ok());
+  const std::string anchor_spend = bitcoin::HashToDisplayHex(bitcoin::Txid(anchor));
+  ASSERT_TRUE(ledger_->SubmitSync(ConfirmOp(anchor_spend, anchor_spend, 400)).ok());
   ASSERT_TRUE(rollup_->Sync().ok());
   ASSERT_TRUE(rollup_->CloseBatchNow().ok());
   Close();
+  const std::string data = dir_.file(data_);
   rollup::VerifyOptions vo;
-  auto ok = rollup::VerifyDatadir(dir_.file("data"), vo, Registry(), [](const std::string&) {});
+  auto ok = rollup::VerifyDatadir(data, vo, registry, [](const std::string&) {});
   ASSERT_TRUE(ok.ok()) << ok.error().message;
+  EXPECT_EQ(ok->operations, 11);  // every operation type of withdrawals.h
   // An amount edited behind the node's back.
   {
-    auto db = store::Database::Open(dir_.file("data") + "/krayd.sqlite");
+    auto db = store::Database::Open(data + "/krayd.sqlite");
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE((*db)->Exec("UPDATE bridge_withdrawals SET amount=99000 WHERE id=1").ok());
   }
-  auto bad = rollup::VerifyDatadir(dir_.file("data"), vo, Registry(), [](const std::string&) {});
+  auto bad = rollup::VerifyDatadir(data, vo, registry, [](const std::string&) {});
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.error().code, "verify_head_mismatch");
   {
-    auto db = store::Database::Open(dir_.file("data") + "/krayd.sqlite");
+    auto db = store::Database::Open(data + "/krayd.sqlite");
     ASSERT_TRUE((*db)->Exec("UPDATE bridge_withdrawals SET amount=100000 WHERE id=1").ok());
     // A spend's recorded reserve edited: conservation no longer holds and
     // the leaf differs.
     ASSERT_TRUE((*db)->Exec("UPDATE bridge_spends SET fee_reserve=1").ok());
   }
-  auto bad2 = rollup::VerifyDatadir(dir_.file("data"), vo, Registry(), [](const std::string&) {});
+  auto bad2 = rollup::VerifyDatadir(data, vo, registry, [](const std::string&) {});
   ASSERT_FALSE(bad2.ok());
   EXPECT_EQ(bad2.error().code, "verify_head_mismatch");
   ledger_.reset();  // TearDown: nothing to check on an edited store
