@@ -496,6 +496,76 @@ TEST_F(WithdrawalNodeTest, VersionSignedElsewhereIsAdoptedAndSettled) {
   EXPECT_EQ(spend["l2"]["fee_paid_sats"], std::to_string(fee + 500));
 }
 
+TEST_F(WithdrawalNodeTest, RequestSignedByKrayCliBindsItsDestinationAndIsNeverReplayed) {
+  // A wallet's request signed by `kray-cli sign v1` (not the test's own
+  // signing code): the destination, the amount and the asset are in the
+  // signed message, so a relay can change none of them; the same signed
+  // request sent twice is one withdrawal.
+  Deposit(dev1_, "0.2");
+  const Amount btc0 = Avail(dev1_, "BTC");
+  const std::string key = dir_ + "/dev1.key";
+  std::ofstream(key) << ToHex(dev1_.secret) << "\n";
+  std::filesystem::permissions(key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  const std::string dest = NewAddress(), other = NewAddress();
+  auto signed_by_cli = Cli("-keyfile=" + key + " sign v1 withdrawal_request 0 amount=70000 asset=BTC l1_address=" + dest);
+  ASSERT_EQ(signed_by_cli.rc, 0) << signed_by_cli.out;
+  const json sig = json::parse(signed_by_cli.out.substr(signed_by_cli.out.find('{')));
+  const json body = {{"account_id", dev1_.account_id}, {"credits_amount", "70000"}, {"asset", "BTC"},
+                     {"l1_address", dest},          {"nonce", 0},                 {"sig_scheme", "v1"},
+                     {"signature", sig["signature"]}};
+  for (const auto& [field, value] : std::vector<std::pair<std::string, json>>{
+           {"l1_address", other}, {"credits_amount", "70001"}, {"asset", "DOG"}, {"account_id", dev2_.account_id}}) {
+    json changed = body;
+    changed[field] = value;
+    auto r = Post("/api/bridge/withdrawal/request", changed.dump());
+    EXPECT_EQ(r.status, 401) << field << ": " << r.body;
+    EXPECT_NE(r.body.find("invalid_signature"), std::string::npos) << field << ": " << r.body;
+  }
+  EXPECT_EQ(Avail(dev1_, "BTC"), btc0);
+  auto first = Post("/api/bridge/withdrawal/request", body.dump());
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(json::parse(first.body)["withdrawal_id"], 1);
+  for (int i = 0; i < 2; ++i) {
+    auto again = Post("/api/bridge/withdrawal/request", body.dump());
+    EXPECT_EQ(again.status, 409) << again.body;
+    EXPECT_NE(again.body.find("nonce_conflict"), std::string::npos) << again.body;
+  }
+  const json list = GetJson("/api/bridge/withdrawals/" + dev1_.account_id);
+  EXPECT_EQ(list["count"], 1);
+  EXPECT_EQ(list["withdrawals"][0]["l1_address"], dest);
+  EXPECT_EQ(Avail(dev1_, "BTC"), btc0 - 70'000);
+  // A mainnet destination signed correctly is still refused on regtest.
+  auto mainnet = Cli("-keyfile=" + key +
+                     " sign v1 withdrawal_request 1 amount=70000 asset=BTC "
+                     "l1_address=bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4");
+  ASSERT_EQ(mainnet.rc, 0) << mainnet.out;
+  json wrong_net = body;
+  wrong_net["nonce"] = 1;
+  wrong_net["l1_address"] = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4";
+  wrong_net["signature"] = json::parse(mainnet.out.substr(mainnet.out.find('{')))["signature"];
+  auto r = Post("/api/bridge/withdrawal/request", wrong_net.dump());
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("invalid_address"), std::string::npos) << r.body;
+  // Paid exactly where the signature said.
+  Advance(kPeriod + 60);
+  WaitSigned(1);
+  auto cli = SignAs(3, "1");
+  ASSERT_EQ(cli.rc, 0) << cli.out;
+  Mine(kConfirmations);
+  const json done = WaitStage(1, "completed");
+  const json tx = bitcoind_.Call("getrawtransaction", {done["txid"], true});
+  int paid = 0;
+  for (const auto& o : tx["vout"]) {
+    EXPECT_NE(o["scriptPubKey"].value("address", ""), other);
+    if (o["scriptPubKey"].value("address", "") == dest) {
+      ++paid;
+      EXPECT_EQ(o["value"].is_string() ? o["value"].get<std::string>() : o["value"].dump(), "0.00070000");
+    }
+  }
+  EXPECT_EQ(paid, 1);
+  ExpectConservation();
+}
+
 // A rune etched on regtest before krayd starts, accepted as DOG.
 class RuneWithdrawalTest : public WithdrawalNodeTest {
  protected:
