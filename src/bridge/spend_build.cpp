@@ -65,6 +65,7 @@ Status SpendCoordinator::Impl::Step() {
   auto active = local::SpendsIn(*db, "signing");
   if (!active.ok()) return std::move(active).error();
   for (const auto& s : *active) KRAY_TRY(Advance(s, tip, now));
+  KRAY_TRY(RepublishReorged(tip));
   // Alarms mean L2 may hold value L1 no longer backs: nothing new is built
   // or signed until they are resolved (spends already broadcast go on).
   if (scan.open_alarms > 0) {

@@ -1,6 +1,7 @@
 // Private to src/bridge: the spend coordinator's state (SpendCoordinator::
-// Impl), shared by spends.cpp (thread, reads, co-signers' PSBTs) and
-// spend_steps.cpp (building, signing, broadcasting, replacing, settling).
+// Impl), shared by spends.cpp (thread, reads, co-signers' PSBTs),
+// spend_build.cpp (a step, reconciling, building and reserving, anchors) and
+// spend_steps.cpp (signing, broadcasting, replacing, settling, re-publishing).
 #pragma once
 
 #include <condition_variable>
@@ -42,6 +43,7 @@ struct SpendCoordinator::Impl {
   BitcoinRpc rpc;                       // guarded by work_mu
   bool reconciled = false;              // guarded by work_mu
   std::int64_t anchor_checked = 0;      // batches up to here need no new anchor; guarded by work_mu
+  std::map<std::string, std::string> reorg_noted;  // settled spend -> what was last logged about it; work_mu
 
   mutable std::mutex mu;
   std::condition_variable cv;
@@ -84,6 +86,7 @@ struct SpendCoordinator::Impl {
                               SubmitResult* result);
   Status Replace(const Spend& spend, const local::LocalSpend& local, const local::SpendVersion& base, std::int64_t now);
   Status Settle(const local::LocalSpend& local, const local::SpendVersion& version, const scan::MinedTx& mined);
+  Status RepublishReorged(std::uint32_t tip);
   Status CheckContent(const Spend& spend, const std::vector<Withdrawal>& withdrawals, const bitcoin::Psbt& psbt);
   std::int64_t CurrentFeerate();
   Result<std::vector<SpendInput>> SpendableInputs(std::uint32_t tip);

@@ -177,6 +177,79 @@ Status SpendCoordinator::Impl::Settle(const local::LocalSpend& l, const local::S
   return Ok();
 }
 
+// A settled spend whose block a reorg took back: its L2 operation stands
+// (the withdrawals are completed, the value left L2) and its inputs stay
+// reserved, so nothing else is ever built on them; the same transaction
+// must confirm again. Bitcoin Core normally puts it back in its mempool; if
+// it did not (restarted without it, evicted), this node publishes it again.
+// Only the latest settled spends are looked at: an older one is below any
+// reorg the scanner follows.
+Status SpendCoordinator::Impl::RepublishReorged(std::uint32_t tip) {
+  auto st = db->Use(
+      "SELECT l.id FROM spend_local l WHERE l.state='done' AND NOT EXISTS (SELECT 1 FROM spend_versions v JOIN "
+      "scan_bridge_txs b ON b.txid=v.txid WHERE v.spend_id=l.id) ORDER BY l.created_at DESC LIMIT 20");
+  if (!st.ok()) return std::move(st).error();
+  auto ids = store::CollectRows<std::string>(**st, [](const store::Statement& r) { return r.Text(0); });
+  if (!ids.ok()) return std::move(ids).error();
+  for (const auto& id : *ids) {
+    auto l2 = ReadLedger<std::optional<Spend>>([&](store::Database& sdb) { return FindSpend(sdb, id); });
+    if (!l2.ok()) return std::move(l2).error();
+    if (!l2->has_value() || (*l2)->status != "confirmed") continue;
+    const Spend& spend = **l2;
+    // Is the block L2 recorded still the scanner's block at that height?
+    // (No block there while the tip is above it: before the scanner's start,
+    // nothing to say.)
+    auto blk = db->Use("SELECT hash FROM scan_blocks WHERE height=?1");
+    if (!blk.ok()) return std::move(blk).error();
+    (*blk)->Bind(1, static_cast<std::int64_t>(spend.height));
+    auto hash = store::FirstRow<Bytes>(**blk, [](const store::Statement& r) { return r.Blob(0); });
+    if (!hash.ok()) return std::move(hash).error();
+    if (*hash) {
+      Hash256 h{};
+      if ((*hash)->size() == h.size()) std::copy((*hash)->begin(), (*hash)->end(), h.begin());
+      if (bitcoin::HashToDisplayHex(h) == spend.block_hash) continue;
+    } else if (spend.height <= tip) {
+      continue;
+    }
+    auto note = [&](const std::string& what, bool error) {
+      if (reorg_noted[id] == what) return;
+      reorg_noted[id] = what;
+      if (error)
+        spdlog::error("bridge: settled spend {} (txid {}, block {} at height {}): {}", id, spend.txid, spend.block_hash,
+                      spend.height, what);
+      else
+        spdlog::warn("bridge: settled spend {} (txid {}, block {} at height {}): {}", id, spend.txid, spend.block_hash,
+                     spend.height, what);
+    };
+    auto versions = local::Versions(*db, id);
+    if (!versions.ok()) return std::move(versions).error();
+    const local::SpendVersion* settled = nullptr;
+    for (const auto& v : *versions)
+      if (v.txid == spend.txid && !v.final_tx.empty()) settled = &v;
+    if (!settled) {
+      note("a reorg took its block back and this node has no signed copy of it to publish: investigate", true);
+      continue;
+    }
+    auto txid = bitcoin::HashFromDisplayHex(spend.txid);
+    if (!txid.ok()) return std::move(txid).error();
+    auto seen = rpc.GetRawTransaction(*txid);
+    if (!seen.ok()) continue;  // L1 unreachable: the next step looks again
+    if (*seen && (*seen)->InMempoolOrActiveChain()) {
+      note("a reorg took its block back; Bitcoin Core has it again", false);
+      continue;
+    }
+    auto tx = bitcoin::ParseTransaction(settled->final_tx);
+    if (!tx.ok()) return std::move(tx).error();
+    auto sent = rpc.SendRawTransaction(*tx);
+    if (sent.ok())
+      note("a reorg took its block back and Bitcoin Core had lost it: published again", false);
+    else
+      note("a reorg took its block back and publishing it again failed (" + sent.error().message + "): investigate",
+           true);
+  }
+  return Ok();
+}
+
 Status SpendCoordinator::Impl::Advance(const local::LocalSpend& spend_row, std::uint32_t tip, std::int64_t now) {
   local::LocalSpend l = spend_row;
   auto l2 = ReadLedger<std::optional<Spend>>([&](store::Database& sdb) { return FindSpend(sdb, l.id); });
@@ -226,8 +299,9 @@ Status SpendCoordinator::Impl::Advance(const local::LocalSpend& spend_row, std::
     local::SpendVersion v = *last_broadcast;
     auto seen = rpc.GetRawTransaction(*bitcoin::HashFromDisplayHex(v.txid));
     if (!seen.ok()) return std::move(seen).error();
-    std::string l1 = *seen ? "mempool" : "missing";
-    if (!*seen) {
+    const bool there = *seen && (*seen)->InMempoolOrActiveChain();
+    std::string l1 = there ? "mempool" : "missing";
+    if (!there) {
       auto tx = bitcoin::ParseTransaction(v.final_tx);
       if (tx.ok() && rpc.SendRawTransaction(*tx).ok()) {
         l1 = "mempool";

@@ -566,6 +566,51 @@ TEST_F(WithdrawalNodeTest, RequestSignedByKrayCliBindsItsDestinationAndIsNeverRe
   ExpectConservation();
 }
 
+TEST_F(WithdrawalNodeTest, SettledWithdrawalTakenBackByAReorgIsPublishedAgain) {
+  // Completed at N confirmations, then a reorg takes its block back and
+  // Bitcoin Core restarts without its mempool: the payment is nowhere on L1
+  // while L2 says completed. krayd publishes the same transaction again
+  // (its inputs stay reserved), and it confirms on the new chain.
+  Deposit(dev1_, "0.2");
+  // Paid to a wallet that is not loaded again after the restart (a loaded
+  // wallet would put its own transaction back itself).
+  bitcoind_.Call("createwallet", json::array({"payee"}));
+  const std::string dest = bitcoind_.Call("getnewaddress", json::array({"", "bech32"}), "payee").get<std::string>();
+  const std::uint64_t id = Request(dev1_, "BTC", 80'000, dest);
+  Advance(kPeriod + 60);
+  WaitSigned(id);
+  auto cli = SignAs(1, std::to_string(id));
+  ASSERT_EQ(cli.rc, 0) << cli.out;
+  const std::string txid = json::parse(cli.out.substr(cli.out.find('{')))["broadcast_txid"];
+  const std::string block = Mine(kConfirmations)[0];
+  ASSERT_EQ(WaitStage(id, "completed")["txid"], txid);
+  const Amount btc = Avail(dev1_, "BTC");
+
+  bitcoind_.Call("invalidateblock", json::array({block}));
+  ASSERT_EQ(bitcoind_.StopKeepingData(), 0);
+  std::filesystem::remove(bitcoind_.datadir() + "/regtest/mempool.dat");
+  std::string why;
+  ASSERT_TRUE(bitcoind_.StartAgain(&why)) << why;
+  bitcoind_.Call("loadwallet", json::array({"miner"}));
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (!Mempool().count(txid) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(Mempool().count(txid)) << "krayd did not publish the settled spend again";
+  // (to another address: the same template would rebuild the invalid block)
+  bitcoind_.Call("generatetoaddress", {kConfirmations, NewAddress("bech32m")});
+  const json tx = bitcoind_.Call("getrawtransaction", {txid, true});
+  EXPECT_EQ(tx["confirmations"], kConfirmations);
+  bool paid = false;
+  for (const auto& o : tx["vout"]) paid |= o["scriptPubKey"].value("address", "") == dest;
+  EXPECT_TRUE(paid);
+  const json s = Status(id);
+  EXPECT_EQ(s["stage"], "completed");
+  EXPECT_EQ(s["txid"], txid);
+  EXPECT_EQ(Avail(dev1_, "BTC"), btc);
+  // Nothing else was built on its inputs, and no alarm: no deposit was taken back.
+  EXPECT_EQ(GetJson("/api/bridge/info")["holdings"]["outputs"], 1);
+  ExpectConservation();
+}
+
 // A rune etched on regtest before krayd starts, accepted as DOG.
 class RuneWithdrawalTest : public WithdrawalNodeTest {
  protected:
@@ -681,9 +726,14 @@ TEST_F(AnchorNodeTest, EveryBatchAnchoredOnBitcoinAndFoundByVerifychain) {
   Deposit(dev1_, "0.2");  // the bridge's BTC; its operations close batch 1
   json anchor = WaitFor("/api/bridge/anchor/1", [](const json& j) { return j["spend_id"].is_string(); });
   EXPECT_EQ(anchor["status"], "built");
+  // Once this node (member 2) has signed, member 3's signature completes it.
+  WaitFor("/api/bridge/spend/" + anchor["spend_id"].get<std::string>(),
+          [](const json& j) { return j["signers"] == json::array({2}); });
   auto cli = Cli("signpsbt -anchor=1 -memberkey=" + KeyFile(3));
   ASSERT_EQ(cli.rc, 0) << cli.out;
-  const std::string txid = json::parse(cli.out.substr(cli.out.find('{')))["broadcast_txid"];
+  const json reply = json::parse(cli.out.substr(cli.out.find('{')));
+  ASSERT_TRUE(reply["broadcast_txid"].is_string()) << cli.out << "\n" << GetJson("/api/bridge/anchor/1").dump();
+  const std::string txid = reply["broadcast_txid"];
   anchor = GetJson("/api/rollup/batch/1");
   EXPECT_EQ(anchor["anchor"]["status"], "anchored");
   EXPECT_EQ(anchor["anchor"]["txid"], txid);
