@@ -273,7 +273,32 @@ Status SpendCoordinator::Impl::BatchWithdrawals(std::uint32_t tip, std::int64_t 
   }
   auto available = SpendableInputs(tip);
   if (!available.ok()) return std::move(available).error();
-  auto plan = PlanWithdrawalSpend(payments, std::move(*available), change_script, CurrentFeerate());
+  const std::int64_t feerate = CurrentFeerate();
+  auto plan = PlanWithdrawalSpend(payments, *available, change_script, feerate);
+  if (!plan.ok() && chosen.size() > 1) {
+    // One withdrawal the bridge cannot fund now (more than its spendable
+    // outputs, a rune it does not hold) must not hold the others back: those
+    // that fit together, in id order, go.
+    std::vector<Withdrawal> fit;
+    std::vector<Payment> fit_payments;
+    std::optional<SpendPlan> best;
+    for (std::size_t i = 0; i < chosen.size(); ++i) {
+      auto candidate = fit_payments;
+      candidate.push_back(payments[i]);
+      auto p = PlanWithdrawalSpend(candidate, *available, change_script, feerate);
+      if (!p.ok()) {
+        waiting[chosen[i].id] = p.error().message;
+        continue;
+      }
+      fit_payments = std::move(candidate);
+      fit.push_back(chosen[i]);
+      best = std::move(*p);
+    }
+    if (best) {
+      chosen = std::move(fit);
+      plan = std::move(*best);
+    }
+  }
   if (!plan.ok()) {
     for (const auto& w : chosen) waiting[w.id] = plan.error().message;
     NoteWaiting(std::move(waiting));

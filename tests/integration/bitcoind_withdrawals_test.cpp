@@ -611,6 +611,34 @@ TEST_F(WithdrawalNodeTest, SettledWithdrawalTakenBackByAReorgIsPublishedAgain) {
   ExpectConservation();
 }
 
+TEST_F(WithdrawalNodeTest, AWithdrawalTheBridgeCannotFundDoesNotHoldBackTheOthers) {
+  // dev1's genesis BTC is not on L1: 0.5 BTC asked while the bridge holds
+  // 0.2. The withdrawal after it is paid; the large one waits, saying why.
+  Deposit(dev1_, "0.2");
+  const std::uint64_t big = Request(dev1_, "BTC", 50'000'000, NewAddress());
+  const std::uint64_t small = Request(dev1_, "BTC", 30'000, NewAddress());
+  Advance(kPeriod + 60);
+  const json s = WaitSigned(small);
+  EXPECT_EQ(s["stage"], "signing");
+  const json b = WaitFor("/api/bridge/withdrawal/" + std::to_string(big) + "/status",
+                         [](const json& j) { return j["reason"].is_string(); });
+  EXPECT_EQ(b["stage"], "ready") << b.dump();
+  EXPECT_NE(b["reason"].get<std::string>().find("do not cover"), std::string::npos) << b.dump();
+  auto cli = SignAs(1, std::to_string(small));
+  ASSERT_EQ(cli.rc, 0) << cli.out;
+  Mine(kConfirmations);
+  WaitStage(small, "completed");
+  EXPECT_EQ(Status(big)["stage"], "ready");
+  // The operator may refund it after a challenge.
+  ASSERT_EQ(PostAuth("/api/bridge/withdrawal/" + std::to_string(big) + "/challenge", json{{"reason", "unfundable"}})
+                .status,
+            200);
+  ASSERT_EQ(PostAuth("/api/bridge/withdrawal/" + std::to_string(big) + "/resolve", json{{"action", "refund"}}).status,
+            200);
+  EXPECT_EQ(Status(big)["status"], "refunded");
+  ExpectConservation();
+}
+
 // A rune etched on regtest before krayd starts, accepted as DOG.
 class RuneWithdrawalTest : public WithdrawalNodeTest {
  protected:
