@@ -34,6 +34,7 @@ class Bridge : public state::Module {
   Result<std::vector<state::ConservationTerm>> Audit(store::Database& db) const override {
     return internal::WithdrawalAudit(db);
   }
+  Status CheckInvariants(store::Database& db) const override { return internal::CheckWithdrawalInvariants(db); }
   Status ApplyGenesis(state::OpContext& ctx, std::string_view section_json) const override {
     return internal::ApplyBridgeGenesis(ctx, section_json);
   }

@@ -27,6 +27,8 @@ class WithdrawalOperations {
 std::unique_ptr<WithdrawalOperations> MakeWithdrawalOperations(const ValidatorFacts& validators);
 std::vector<state::LeafType> WithdrawalLeafTypes();
 Result<std::vector<state::ConservationTerm>> WithdrawalAudit(store::Database& db);
+// Withdrawals and spends agree (withdrawals_store.cpp): Module::CheckInvariants.
+Status CheckWithdrawalInvariants(store::Database& db);
 // The genesis section "bridge" (docs/BRIDGE.md, "Genesis").
 Status ApplyBridgeGenesis(state::OpContext& ctx, std::string_view section_json);
 

@@ -331,6 +331,40 @@ Status ForEachSpendId(store::Database& db, const std::function<Status(std::strin
   return ForEachText(db, "SELECT id FROM bridge_spends ORDER BY id", fn);
 }
 
+Status CheckWithdrawalInvariants(store::Database& db) {
+  struct Rule {
+    const char* what;
+    const char* sql;
+  };
+  static constexpr Rule kRules[] = {
+      {"withdrawal(s) pending, challenged or refunded yet named by a spend",
+       "SELECT COUNT(*) FROM bridge_withdrawals WHERE status IN ('pending','challenged','refunded') AND spend_id != ''"},
+      {"withdrawal(s) being paid or completed by no withdrawal spend",
+       "SELECT COUNT(*) FROM bridge_withdrawals w WHERE w.status IN ('signing','completed') AND NOT EXISTS ("
+       "SELECT 1 FROM bridge_spends s WHERE s.id = w.spend_id AND s.kind = 'withdrawals')"},
+      {"withdrawal(s) whose status disagrees with their spend's (signing <-> signing, completed <-> confirmed)",
+       "SELECT COUNT(*) FROM bridge_withdrawals w JOIN bridge_spends s ON s.id = w.spend_id WHERE "
+       "(w.status = 'signing' AND s.status != 'signing') OR (w.status = 'completed' AND s.status != 'confirmed')"},
+      {"withdrawal spend(s) paying no withdrawal",
+       "SELECT COUNT(*) FROM bridge_spends s WHERE s.kind = 'withdrawals' AND NOT EXISTS ("
+       "SELECT 1 FROM bridge_withdrawals w WHERE w.spend_id = s.id)"},
+      {"anchor spend(s) without a batch, or with dust",
+       "SELECT COUNT(*) FROM bridge_spends WHERE kind = 'anchor' AND (batch < 1 OR dust != 0)"},
+      {"confirmed spend(s) without their transaction, block or a fee within the reserve",
+       "SELECT COUNT(*) FROM bridge_spends WHERE status = 'confirmed' AND (txid = '' OR block_hash = '' OR "
+       "fee_paid > fee_reserve)"},
+  };
+  std::string problems;
+  for (const auto& rule : kRules) {
+    auto n = store::QueryInt(db, rule.sql);
+    if (!n.ok()) return std::move(n).error();
+    if (*n != 0) problems += (problems.empty() ? "" : "; ") + std::to_string(*n) + " " + rule.what;
+  }
+  if (!problems.empty())
+    return Error::Conflict("bridge_withdrawals_inconsistent", "bridge: withdrawals and spends disagree: " + problems);
+  return Ok();
+}
+
 Result<std::vector<HeldValue>> HeldByWithdrawals(store::Database& db) {
   std::map<std::pair<std::string, std::string>, Amount> held;
   auto add = [&](const std::string& term, const std::string& asset, std::int64_t v) -> Status {

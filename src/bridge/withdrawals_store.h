@@ -40,6 +40,9 @@ struct HeldValue {
   std::string term, asset;
   Amount amount = 0;
 };
+// Item invariants of withdrawals and spends (Module::CheckInvariants):
+// Conflict "bridge_withdrawals_inconsistent" naming each rule broken.
+Status CheckWithdrawalInvariants(store::Database& db);
 Result<std::vector<HeldValue>> HeldByWithdrawals(store::Database& db);
 
 }  // namespace kray::bridge::internal

@@ -18,6 +18,7 @@
 #include "kray/rollup/batch.h"
 #include "kray/rollup/rollup.h"
 #include "kray/rollup/verify.h"
+#include "kray/state/conservation.h"
 #include "kray/state/ledger.h"
 #include "kray/store/database.h"
 #include "kray/testsupport/keys.h"
@@ -501,6 +502,51 @@ TEST_F(WithdrawalsTest, ReplayReproducesEveryOperationAndCatchesEdits) {
   ASSERT_FALSE(bad2.ok());
   EXPECT_EQ(bad2.error().code, "verify_head_mismatch");
   ledger_.reset();  // TearDown: nothing to check on an edited store
+}
+
+TEST_F(WithdrawalsTest, WithdrawalsAndSpendsThatDisagreeAreConservationViolations) {
+  // Module::CheckInvariants: edits that move no amount (so the totals still
+  // balance) but break what withdrawals and spends say of each other.
+  ASSERT_TRUE(Request(dev1_, "BTC", 100000, dest_).ok());
+  ASSERT_TRUE(Request(dev1_, "BTC", 3000, dest_).ok());
+  Advance(kPeriod + 1);
+  const auto tx = PayingTx({bitcoin::TxOut{100000, WpkhScript("alice")}});
+  const std::string spend = bitcoin::HashToDisplayHex(bitcoin::Txid(tx));
+  ASSERT_TRUE(ledger_->SubmitSync(BatchOp(tx, "1", 5000)).ok());
+  ASSERT_TRUE(ledger_->SubmitSync(ConfirmOp(spend, spend, 900)).ok());
+  auto ok = ledger_->CheckConservation();
+  ASSERT_TRUE(ok.ok());
+  ASSERT_TRUE(ok->ok) << ok->ToString();
+  Close();
+  const std::string path = dir_.file(data_) + "/krayd.sqlite";
+  auto violations = [&](const std::string& edit, const std::string& undo) {
+    auto db = store::Database::Open(path);
+    EXPECT_TRUE(db.ok());
+    EXPECT_TRUE((*db)->Exec(edit).ok()) << edit;
+    auto rep = state::CheckConservation(**db, Registry());
+    EXPECT_TRUE(rep.ok()) << rep.error().message;
+    EXPECT_TRUE((*db)->Exec(undo).ok()) << undo;
+    return rep.ok() && !rep->ok ? rep->ToString() : std::string();
+  };
+  for (const auto& [edit, undo, why] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"UPDATE bridge_withdrawals SET spend_id='' WHERE id=1",
+            "UPDATE bridge_withdrawals SET spend_id='" + spend + "' WHERE id=1", "by no withdrawal spend"},
+           {"UPDATE bridge_withdrawals SET spend_id='" + spend + "' WHERE id=2",
+            "UPDATE bridge_withdrawals SET spend_id='' WHERE id=2", "yet named by a spend"},
+           {"UPDATE bridge_spends SET status='signing'", "UPDATE bridge_spends SET status='confirmed'",
+            "disagrees with their spend's"},
+           {"UPDATE bridge_spends SET fee_paid=fee_reserve+1", "UPDATE bridge_spends SET fee_paid=900",
+            "within the reserve"}}) {
+    const std::string report = violations(edit, undo);
+    EXPECT_NE(report.find("bridge_withdrawals_inconsistent"), std::string::npos) << edit << "\n" << report;
+    EXPECT_NE(report.find(why), std::string::npos) << edit << "\n" << report;
+  }
+  // Undone: consistent again.
+  auto db = store::Database::Open(path);
+  ASSERT_TRUE(db.ok());
+  auto rep = state::CheckConservation(**db, Registry());
+  ASSERT_TRUE(rep.ok());
+  EXPECT_TRUE(rep->ok) << rep->ToString();
 }
 
 TEST_F(WithdrawalsTest, GenesisSectionIsChecked) {
