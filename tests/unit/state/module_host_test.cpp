@@ -216,6 +216,89 @@ TEST(Validate, PublicTypesAreSignedOnlyWhenTheySaySo) {
   EXPECT_TRUE(r.ok() || r.error().code != "wrong_authorisation") << r.error().code;
 }
 
+// A test-only module holding value taken from the fee pool in its own books
+// (as the validators module accrues rewards): `test_fee` is a signed no-op
+// paying 4 credits of gas (2 to the fee pool), `test_pot` (operator) takes
+// `amount` KRAY out of the pool into the module's pot, which its audit reports.
+class FeeOp : public OperationType {
+ public:
+  std::string_view name() const override { return "test_fee"; }
+  Auth auth() const override { return Auth::kSigned; }
+  std::span<const FieldSpec> fields() const override { return {}; }
+  Amount gas() const override { return 4; }
+  Status Apply(OpContext&, const Operation&) const override { return Ok(); }
+};
+class PotOp : public OperationType {
+ public:
+  std::string_view name() const override { return "test_pot"; }
+  Auth auth() const override { return Auth::kOperator; }
+  std::span<const FieldSpec> fields() const override { return kFields; }
+  Status Apply(OpContext& ctx, const Operation& op) const override {
+    auto amount = ParseAmount(*op.Field("amount"));
+    if (!amount.ok()) return std::move(amount).error();
+    KRAY_TRY(ctx.TakeFromFeePool(kGasAsset, *amount));
+    *pot += *amount;  // stands in for the module's own table (no failure after this point)
+    return Ok();
+  }
+  Amount* pot = nullptr;
+
+ private:
+  static constexpr std::array<FieldSpec, 1> kFields = {{{"amount", FieldKind::kAmount}}};
+};
+class PotModule : public Module {
+ public:
+  PotModule() { take.pot = &pot; }
+  std::string_view name() const override { return "pot"; }
+  std::vector<const OperationType*> operations() const override { return {&fee, &take}; }
+  Result<std::vector<ConservationTerm>> Audit(store::Database&) const override {
+    return std::vector<ConservationTerm>{{"pot.held", std::string(kGasAsset), pot}};
+  }
+  FeeOp fee;
+  PotOp take;
+  Amount pot = 0;
+};
+
+TEST(ModuleHost, TakeFromFeePoolMovesValueIntoTheModulesBooks) {
+  TempDir dir;
+  PotModule module;
+  ModuleRegistry reg;
+  ASSERT_TRUE(reg.Add(module).ok());
+  auto l = Ledger::Open(Options(dir), reg);
+  ASSERT_TRUE(l.ok());
+  Ledger& ledger = **l;
+  Key a = Dev1();
+  OperationRequest fee;
+  fee.type = "test_fee";
+  fee.signer = a.account_id;
+  fee.nonce = 0;
+  auto paid = test::SignOperation(ledger.params(), reg, fee, a);
+  ASSERT_TRUE(paid.ok()) << paid.error().message;
+  ASSERT_TRUE(ledger.SubmitSync(std::move(*paid)).ok());
+  auto supply = [&] {
+    auto stats = ledger.GetTxStats();
+    return stats.ok() ? std::make_pair(stats->fee_pool, stats->gas_burned) : std::make_pair(Amount{0}, Amount{0});
+  };
+  ASSERT_EQ(supply(), std::make_pair(Amount{2}, Amount{2}));
+
+  OperationRequest take;
+  take.type = "test_pot";
+  take.auth = Auth::kOperator;
+  take.fields = {{"amount", "3"}};
+  auto refused = ledger.SubmitRequestSync(take);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "insufficient_fee_pool");
+  EXPECT_EQ(module.pot, 0u);
+  EXPECT_EQ(supply().first, 2u);
+
+  take.fields = {{"amount", "2"}};
+  ASSERT_TRUE(ledger.SubmitRequestSync(take).ok());
+  EXPECT_EQ(module.pot, 2u);
+  EXPECT_EQ(supply(), std::make_pair(Amount{0}, Amount{2}));  // moved, not burned
+  auto rep = ledger.CheckConservation();
+  ASSERT_TRUE(rep.ok());
+  EXPECT_TRUE(rep->ok) << rep->ToString();
+}
+
 // A test-only module with an operation that blocks, to hold the sequencer.
 class ParkOp : public OperationType {
  public:
