@@ -33,6 +33,7 @@
 #include "kray/state/conservation.h"
 #include "kray/state/ledger.h"
 #include "kray/store/database.h"
+#include "kray/validators/batch_recorder.h"
 
 #ifndef KRAY_VERSION
 #define KRAY_VERSION "0.0.0"
@@ -186,6 +187,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<kray::state::Ledger> ledger;
   // Declared after the Ledger so it is destroyed first: it submits to it.
   kray::app::BridgeNode bridge;
+  // Records closed batches (validator rewards); submits to the Ledger too.
+  std::unique_ptr<kray::validators::BatchRecorder> recorder;
   {
     kray::api::HttpServer server(so, router, limiter.enabled() ? &limiter : nullptr);
     // Bind first: "port in use" must fail before the datadir is touched.
@@ -201,6 +204,7 @@ int main(int argc, char** argv) {
     rollup = std::move(*index);
     ctx.ledger = ledger.get();
     ctx.rollup = rollup.get();
+    recorder = kray::validators::BatchRecorder::Start(*ledger, *rollup);
     if (kray::app::BridgeConfigured(cfg)) {
       auto opened_bridge = kray::app::OpenBridge(cfg, *ledger);
       if (!opened_bridge.ok()) return Fail(opened_bridge.error().message);
@@ -247,6 +251,7 @@ int main(int argc, char** argv) {
     spdlog::info("HTTP server stopped; all in-flight requests answered");
   }
   bridge.scanner.reset();  // stops the L1 scanner, which submits to the Ledger
+  recorder.reset();        // removes its batch listener and stops submitting
   ledger.reset();          // drains the sequencer, flushes and closes the store
   rollup.reset();          // applies the last groups, persists the index
   spdlog::info("store closed, exiting");
