@@ -47,8 +47,8 @@ void RegisterOperationRoutes(Router& router, const ApiContext& ctx);
 // GET /api/defi/pool/:id, GET /api/defi/pool/:id/twap.
 void RegisterDefiRoutes(Router& router, const ApiContext& ctx);
 
-// All of the above, plus the rollup routes (kray/api/handlers_rollup.h) and
-// the bridge routes (kray/api/handlers_bridge.h).
+// All of the above, plus the rollup, bridge, market, validator and reward
+// routes (kray/api/handlers_{rollup,bridge,market,validators,rewards}.h).
 void RegisterAllRoutes(Router& router, const ApiContext& ctx);
 
 }  // namespace kray::api

@@ -5,9 +5,10 @@
 //   krayd -help | -version
 //
 // Lifecycle: parse config -> open the Ledger (store, migrations, genesis,
-// sequencer), the rollup index and, with an L1 backend, the bridge's deposit
-// scanner -> listen -> serve until SIGINT/SIGTERM -> stop accepting and
-// finish in-flight requests -> stop the scanner -> destroy the Ledger
+// sequencer), the rollup index, the validators' batch recorder and, with an
+// L1 backend, the bridge's deposit scanner -> listen -> serve until
+// SIGINT/SIGTERM -> stop accepting and finish in-flight requests -> stop the
+// scanner and the recorder -> destroy the Ledger
 // (drains the queue, closes the store) -> exit 0. Every startup failure is one line on stderr and exit 1.
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
