@@ -29,6 +29,13 @@ Hash256 HeartbeatMessage(std::string_view chain_id, std::string_view validator_i
   return crypto::TaggedHash("KRAY/validator/heartbeat/v1", ser);
 }
 
+Hash256 RegistrationMessage(std::string_view chain_id, std::string_view account_id) {
+  Bytes ser;
+  state::PutLp(ser, chain_id);
+  state::PutLp(ser, account_id);
+  return crypto::TaggedHash("KRAY/validator/register/v1", ser);
+}
+
 bool IsHousekeeping(std::string_view op_type) {
   return op_type == kBatchOp || op_type == kAttestOp || op_type == kHeartbeatOp;
 }

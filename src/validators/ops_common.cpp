@@ -5,6 +5,7 @@
 
 #include "kray/core/asset.h"
 #include "kray/crypto/secp256k1.h"
+#include "kray/validators/validators.h"
 #include "store.h"
 
 namespace kray::validators::internal {
@@ -70,6 +71,14 @@ bool ValidatorSignatureValid(std::string_view pubkey, const Hash256& msg, std::s
   auto key = FromHexFixed<32>(pubkey);
   auto sig = FromHexFixed<64>(signature);
   return key && sig && crypto::SchnorrVerify(*key, msg, *sig);
+}
+
+std::optional<Hash256> ValidatorMessageOf(std::string_view chain_id, const state::Operation& op) {
+  auto root = [&](std::string_view key) { return FromHexFixed<32>(op.Field(key).value_or("")).value_or(Hash256{}); };
+  if (op.type == kAttestOp)
+    return AttestationMessage(chain_id, FieldU64(op, "batch"), root("state_root"), root("tx_root"));
+  if (op.type == kHeartbeatOp) return HeartbeatMessage(chain_id, FieldText(op, "validator_id"), FieldU64(op, "at"));
+  return std::nullopt;
 }
 
 Result<Amount> SlashStake(state::OpContext& ctx, Validator& v, std::uint32_t bps) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -40,6 +41,11 @@ Status SaveValidator(state::OpContext& ctx, const Validator& v);
 // True if the 64-byte hex `signature` is a valid BIP-340 signature of `msg`
 // by the x-only hex key `pubkey` (false for malformed input).
 bool ValidatorSignatureValid(std::string_view pubkey, const Hash256& msg, std::string_view signature);
+
+// The message validator_attest / validator_heartbeat `op` carries the
+// validator key's signature of (its canonical fields), or nullopt for
+// another operation.
+std::optional<Hash256> ValidatorMessageOf(std::string_view chain_id, const state::Operation& op);
 
 // Slashes `bps` of the validator's bonded stake and of each of its pending
 // unbonding entries (each rounded down), burning it from the account's

@@ -37,8 +37,8 @@ class AttestOp : public state::OperationType {
     auto v = RequireValidator(ctx, FieldText(op, "validator_id"));
     if (!v.ok()) return std::move(v).error();
     const std::uint64_t batch = FieldU64(op, "batch");
-    Hash256 msg = AttestationMessage(ctx.params().chain_id, batch, HexHash(op, "state_root"), HexHash(op, "tx_root"));
-    if (!ValidatorSignatureValid(v->pubkey, msg, FieldText(op, "validator_signature")))
+    if (!ValidatorSignatureValid(v->pubkey, *ValidatorMessageOf(ctx.params().chain_id, op),
+                                 FieldText(op, "validator_signature")))
       return Error::Unauthorized("invalid_signature",
                                  "the attestation is not signed by validator " + v->validator_id + "'s key");
     auto recorded = LoadBatch(ctx.Sql(), batch);
@@ -101,7 +101,7 @@ class HeartbeatOp : public state::OperationType {
     auto v = RequireValidator(ctx, FieldText(op, "validator_id"));
     if (!v.ok()) return std::move(v).error();
     const std::uint64_t at = FieldU64(op, "at");
-    if (!ValidatorSignatureValid(v->pubkey, HeartbeatMessage(ctx.params().chain_id, v->validator_id, at),
+    if (!ValidatorSignatureValid(v->pubkey, *ValidatorMessageOf(ctx.params().chain_id, op),
                                  FieldText(op, "validator_signature")))
       return Error::Unauthorized("invalid_signature",
                                  "the heartbeat is not signed by validator " + v->validator_id + "'s key");

@@ -36,8 +36,16 @@ class RegisterOp : public state::OperationType {
   state::Auth auth() const override { return state::Auth::kSigned; }
   std::span<const FieldSpec> fields() const override { return kFields; }
   Amount gas() const override { return GasFor(TxType::kStake); }
-  Status Check(const ChainParams&, const state::Operation& op) const override {
+  // The validator key's proof of possession is checked here, from the
+  // record alone (live before queueing, and on replay).
+  Status Check(const ChainParams& params, const state::Operation& op) const override {
     KRAY_TRY(CheckPositiveField(op, "stake_amount", "invalid_amount"));
+    KRAY_TRY(CheckHexField(op, "validator_signature", 64));
+    if (!ValidatorSignatureValid(FieldText(op, "pubkey"), RegistrationMessage(params.chain_id, op.signer),
+                                 FieldText(op, "validator_signature")))
+      return Error::Unauthorized("invalid_validator_signature",
+                                 "validator_signature is not the validator key's signature of the registration "
+                                 "message for this account (docs/SIGNING.md, \"Validator messages\")");
     return OnlyEvidence(op, {});
   }
   Status Apply(state::OpContext& ctx, const state::Operation& op) const override {
@@ -82,10 +90,11 @@ class RegisterOp : public state::OperationType {
   }
 
  private:
-  static constexpr std::array<FieldSpec, 3> kFields = {{
+  static constexpr std::array<FieldSpec, 4> kFields = {{
       {"l1_address", FieldKind::kAddress},
       {"pubkey", FieldKind::kPubkey},
       {"stake_amount", FieldKind::kAmount},
+      {"validator_signature", FieldKind::kText, true, std::nullopt, {}, 128},
   }};
 };
 

@@ -132,11 +132,21 @@ class ValidatorsNodeTest : public NodeTest {
     body.erase("validator_id");
     return body;
   }
+  std::string Pop(const TestKey& vkey, const TestKey& account) {
+    return ToHex(
+        *crypto::SchnorrSign(vkey.secret, validators::RegistrationMessage(kRegtestChainId, account.account_id)));
+  }
+  json RegisterBody(const TestKey& account, const TestKey& vkey, const std::string& stake,
+                    std::optional<std::uint64_t> nonce = {}) {
+    return Body(account, "validator_register",
+                {{"pubkey", ToHex(vkey.pub)},
+                 {"l1_address", vkey.address},
+                 {"stake_amount", stake},
+                 {"validator_signature", Pop(vkey, account)}},
+                nonce);
+  }
   json Register(const TestKey& account, const TestKey& vkey, Amount stake) {
-    return Ok(
-        "/api/validator/register",
-        Body(account, "validator_register",
-             {{"pubkey", ToHex(vkey.pub)}, {"l1_address", vkey.address}, {"stake_amount", std::to_string(stake)}}));
+    return Ok("/api/validator/register", RegisterBody(account, vkey, std::to_string(stake)));
   }
   json Stake(const TestKey& k, Amount amount) {
     return Ok("/api/validator/stake", Body(k, "stake", {{"amount", std::to_string(amount)}}));
@@ -384,58 +394,41 @@ TEST_F(ValidatorsNodeTest, EveryEndpointsErrors) {
   Start("", 3);
   const std::string zero(64, '0');
   // register
-  Fails("/api/validator/register",
-        Body(dev1_, "validator_register",
-             {{"pubkey", ToHex(v1_.pub)}, {"l1_address", v1_.address}, {"stake_amount", std::to_string(kMin - 1)}}),
-        400, "stake_below_minimum");
-  Fails("/api/validator/register",
-        Body(dev1_, "validator_register",
-             {{"pubkey", ToHex(dev1_.pub)}, {"l1_address", v1_.address}, {"stake_amount", std::to_string(kMin)}}),
-        400, "validator_key_is_account_key");
-  Fails("/api/validator/register",
-        Body(dev1_, "validator_register", {{"pubkey", "zz"}, {"l1_address", v1_.address}, {"stake_amount", "1"}}), 400,
-        "invalid_pubkey");
-  Fails("/api/validator/register",
-        Body(dev1_, "validator_register",
-             {{"pubkey", ToHex(v1_.pub)}, {"l1_address", "bc1qnope"}, {"stake_amount", "1"}}),
-        400, "invalid_address");
-  Fails("/api/validator/register",
-        Body(dev1_, "validator_register",
-             {{"pubkey", ToHex(v1_.pub)}, {"l1_address", v1_.address}, {"stake_amount", "-5"}}),
-        400, "invalid_amount");
-  Fails("/api/validator/register",
-        Body(dev1_, "validator_register", {{"pubkey", ToHex(v1_.pub)}, {"l1_address", v1_.address}}), 400,
-        "missing_field");
-  json unknown =
-      Body(dev1_, "validator_register",
-           {{"pubkey", ToHex(v1_.pub)}, {"l1_address", v1_.address}, {"stake_amount", std::to_string(kMin)}});
+  auto reg = [&](const TestKey& account, const std::string& pubkey, const std::string& pop, const std::string& stake,
+                 std::optional<std::uint64_t> nonce = {}) {
+    return Body(
+        account, "validator_register",
+        {{"pubkey", pubkey}, {"l1_address", v1_.address}, {"stake_amount", stake}, {"validator_signature", pop}},
+        nonce);
+  };
+  const std::string k1 = ToHex(v1_.pub), min = std::to_string(kMin);
+  Fails("/api/validator/register", RegisterBody(dev1_, v1_, std::to_string(kMin - 1)), 400, "stake_below_minimum");
+  Fails("/api/validator/register", reg(dev1_, ToHex(dev1_.pub), Pop(dev1_, dev1_), min), 400,
+        "validator_key_is_account_key");
+  Fails("/api/validator/register", reg(dev1_, k1, Pop(v2_, dev1_), min), 401, "invalid_validator_signature");
+  Fails("/api/validator/register", reg(dev1_, k1, Pop(v1_, dev2_), min), 401, "invalid_validator_signature");
+  Fails("/api/validator/register", reg(dev1_, "zz", Pop(v1_, dev1_), min), 400, "invalid_pubkey");
+  json bad_address = RegisterBody(dev1_, v1_, min);
+  bad_address["l1_address"] = "bc1qnope";
+  Fails("/api/validator/register", bad_address, 400, "invalid_address");
+  Fails("/api/validator/register", reg(dev1_, k1, Pop(v1_, dev1_), "-5"), 400, "invalid_amount");
+  json missing = RegisterBody(dev1_, v1_, min);
+  missing.erase("stake_amount");
+  Fails("/api/validator/register", missing, 400, "missing_field");
+  json unknown = RegisterBody(dev1_, v1_, min);
   unknown["bonus"] = "1";
   Fails("/api/validator/register", unknown, 400, "unknown_field");
-  json wrong_sig =
-      Body(dev1_, "validator_register",
-           {{"pubkey", ToHex(v1_.pub)}, {"l1_address", v1_.address}, {"stake_amount", std::to_string(kMin)}});
+  json wrong_sig = RegisterBody(dev1_, v1_, min);
   wrong_sig["stake_amount"] = std::to_string(kMin + 1);  // not what was signed
   Fails("/api/validator/register", wrong_sig, 401, "invalid_signature");
-  Fails("/api/validator/register",
-        Body(dev1_, "validator_register",
-             {{"pubkey", ToHex(v1_.pub)}, {"l1_address", v1_.address}, {"stake_amount", std::to_string(kMin)}}, 7),
-        409, "nonce_conflict");
+  Fails("/api/validator/register", RegisterBody(dev1_, v1_, min, 7), 409, "nonce_conflict");
   TestKey poor = KeyFromSeed("validators-itest-poor");
   ASSERT_EQ(Post("/api/account/create", json{{"l1_address", poor.address}, {"pubkey", ToHex(poor.pub)}}.dump()).status,
             200);
-  Fails("/api/validator/register",
-        Body(poor, "validator_register",
-             {{"pubkey", ToHex(v2_.pub)}, {"l1_address", v2_.address}, {"stake_amount", std::to_string(kMin)}}),
-        409, "insufficient_balance");
+  Fails("/api/validator/register", RegisterBody(poor, v2_, min), 409, "insufficient_balance");
   Register(dev1_, v1_, kMin);
-  Fails("/api/validator/register",
-        Body(dev1_, "validator_register",
-             {{"pubkey", ToHex(v2_.pub)}, {"l1_address", v2_.address}, {"stake_amount", std::to_string(kMin)}}),
-        409, "account_has_validator");
-  Fails("/api/validator/register",
-        Body(dev2_, "validator_register",
-             {{"pubkey", ToHex(v1_.pub)}, {"l1_address", v1_.address}, {"stake_amount", std::to_string(kMin)}}),
-        409, "validator_exists");
+  Fails("/api/validator/register", RegisterBody(dev1_, v2_, min), 409, "account_has_validator");
+  Fails("/api/validator/register", RegisterBody(dev2_, v1_, min), 409, "validator_exists");
   // stake / unstake
   Fails("/api/validator/stake", Body(dev2_, "stake", {{"amount", "5"}}), 404, "validator_not_found");
   Fails("/api/validator/stake", Body(dev1_, "stake", {{"amount", "0"}}), 400, "invalid_amount");
@@ -510,8 +503,14 @@ TEST_F(ValidatorsNodeTest, EveryEndpointsErrors) {
 TEST_F(ValidatorsNodeTest, CliProducesValidatorOperations) {
   Start("", 3);
   std::string k1 = KeyFile("dev1.key", dev1_), kv = KeyFile("v1.key", v1_);
+  ShellResult pop = Cli(kv, "sign-registration " + dev1_.address);
+  ASSERT_EQ(pop.rc, 0) << pop.out;
+  json popj = json::parse(pop.out);
+  EXPECT_EQ(popj["account_id"], dev1_.account_id);
+  EXPECT_EQ(popj["validator_id"], Vid(v1_));
   ShellResult reg = Cli(k1, "op validator_register pubkey=" + ToHex(v1_.pub) + " l1_address=" + v1_.address +
-                                " stake_amount=" + std::to_string(kMin));
+                                " stake_amount=" + std::to_string(kMin) +
+                                " validator_signature=" + popj["validator_signature"].get<std::string>());
   ASSERT_EQ(reg.rc, 0) << reg.out;
   EXPECT_EQ(json::parse(reg.out)["result"]["validator_id"], Vid(v1_));
   ASSERT_EQ(Cli(k1, "op stake amount=5").rc, 0);

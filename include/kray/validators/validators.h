@@ -5,7 +5,8 @@
 // operations of the module host, replayed by `krayd verify`.
 //
 //   validator_register       signed by the staking account: pubkey (the
-//                            validator key), l1_address, stake_amount  gas 2
+//                            validator key), l1_address, stake_amount,
+//                            validator_signature (proof of possession)  gas 2
 //   stake / unstake          signed by the validator's account: amount gas 2
 //   validator_claim_rewards  signed by the validator's account:
 //                            validator_id                              gas 1
@@ -78,6 +79,11 @@ Hash256 AttestationMessage(std::string_view chain_id, std::uint64_t batch, const
                            const Hash256& tx_root);
 // TaggedHash("KRAY/validator/heartbeat/v1", lp(chain_id) || lp(validator_id) || u64be(at))
 Hash256 HeartbeatMessage(std::string_view chain_id, std::string_view validator_id, std::uint64_t at);
+// The validator key's proof of possession in validator_register (its
+// `validator_signature`): the key's holder agrees to validate for this
+// staking account on this chain, so nobody can register someone else's key.
+// TaggedHash("KRAY/validator/register/v1", lp(chain_id) || lp(account_id))
+Hash256 RegistrationMessage(std::string_view chain_id, std::string_view account_id);
 
 // True for the operations a batch can hold without being recorded: the
 // validators' own bookkeeping (validator_batch, validator_attest,

@@ -76,6 +76,7 @@ int CmdCheckConservation(const Options& o, const Args& a, std::ostream& out, std
 int CmdAttest(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
 int CmdHeartbeat(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
 int CmdSignAttestation(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
+int CmdSignRegistration(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
 // Commands (cmd_federation.cpp, offline): bridge federation keys and addresses.
 int CmdFederationInit(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
 int CmdFederationAddress(const Options& o, const Args& a, std::ostream& out, std::ostream& err);

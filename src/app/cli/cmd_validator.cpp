@@ -1,11 +1,12 @@
-// kray-cli attest / heartbeat / sign-attestation: what a validator signs with
-// its validator key (docs/SIGNING.md, "Validator messages"). The key comes
-// from -keyfile like every secret (secrets.h); it is the validator key, not
-// the staking account's.
+// kray-cli attest / heartbeat / sign-attestation / sign-registration: what a
+// validator signs with its validator key (docs/SIGNING.md, "Validator
+// messages"). The key comes from -keyfile like every secret (secrets.h); it
+// is the validator key, not the staking account's.
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
 #include "kray/core/bytes.h"
+#include "kray/state/request.h"
 #include "kray/validators/validators.h"
 #include "secrets.h"
 
@@ -132,6 +133,39 @@ int CmdSignAttestation(const Options& o, const Args& args, std::ostream& out, st
               {"tx_root", a[2]},
               {"message", ToHex(msg)},
               {"signature", *sig}}
+             .dump(2)
+      << "\n";
+  return 0;
+}
+
+// sign-registration <account>: offline; the validator key's proof of
+// possession for validator_register by that staking account.
+int CmdSignRegistration(const Options& o, const Args& args, std::ostream& out, std::ostream& err) {
+  Args a = args;
+  auto key = ReadValidatorKey(o, "sign-registration", a, err);
+  if (!key) return 1;
+  if (a.size() != 1)
+    return Usage(err, "sign-registration <staking account id or address>   (with -keyfile=<validator key>)");
+  ChainParams params;
+  params.network = o.network;
+  auto account = state::ResolveAccount(params, a[0]);
+  if (!account.ok()) {
+    err << "error: " << account.error().message << "\n";
+    return 1;
+  }
+  Hash256 msg = validators::RegistrationMessage(ChainId(o), account->account_id);
+  auto sig = crypto::SchnorrSign(key->secret, msg);
+  auto pub = crypto::XOnlyFromSecret(key->secret);
+  if (!sig || !pub) {
+    err << "error: signing failed\n";
+    return 1;
+  }
+  out << json{{"validator_id", key->validator_id},
+              {"pubkey", ToHex(*pub)},
+              {"account_id", account->account_id},
+              {"chain_id", ChainId(o)},
+              {"message", ToHex(msg)},
+              {"validator_signature", ToHex(*sig)}}
              .dump(2)
       << "\n";
   return 0;

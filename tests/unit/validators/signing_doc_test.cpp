@@ -67,6 +67,24 @@ TEST(ValidatorMessages, WorkedExampleOfSigningMd) {
   EXPECT_EQ(ToHex(*hsig),
             "5d5ed354771c9a5fa26db108064eed4875604ee714e2f13916a98a1798db67e90fc3cacdaacb48d4ea72ded9af0ed0778370a5f064"
             "f74c6d36937c38e797e9ff");
+
+  // Registration proof of possession for dev account 1.
+  Bytes rser = *FromHex("0000000e6b7261792d726567746573742d31");
+  std::string account = "kray_3f385eb703a5fc2bacbee9b1b7de87dd";
+  rser.insert(rser.end(), {0, 0, 0, static_cast<std::uint8_t>(account.size())});
+  rser.insert(rser.end(), account.begin(), account.end());
+  EXPECT_EQ(ToHex(rser),
+            "0000000e6b7261792d726567746573742d31"
+            "000000256b7261795f3366333835656237303361356663326261636265653962316237646538376464");
+  Hash256 rmsg = crypto::TaggedHash("KRAY/validator/register/v1", rser);
+  EXPECT_EQ(rmsg, RegistrationMessage("kray-regtest-1", account));
+  EXPECT_EQ(ToHex(rmsg), "d1d173c5ab303245b0a272843f7d944a57c3b94e5385b42b76cc57ac39cdb57a");
+  auto rsig = crypto::SchnorrSign(k.secret, rmsg, Hash256{});
+  ASSERT_TRUE(rsig);
+  EXPECT_EQ(ToHex(*rsig),
+            "336904723fb063b176ce8942ca45ff316c5b0c2f107e7e6e08fbf81977a9538486171cce5e9a6dccd34e716ffe9001847da31ee5eb"
+            "857cb35013afe7e20aaaaa");
+  EXPECT_TRUE(crypto::SchnorrVerify(k.pub, rmsg, *rsig));
 }
 
 }  // namespace

@@ -134,9 +134,17 @@ class ValidatorsTest : public ::testing::Test {
     r.fields = std::move(fields);
     return ledger_->SubmitRequestSync(r);
   }
+  // The validator key's proof of possession for `account`.
+  std::string RegistrationSignature(const TestKey& vkey, const TestKey& account) {
+    return ToHex(
+        *crypto::SchnorrSign(vkey.secret, RegistrationMessage(ledger_->params().chain_id, account.account_id)));
+  }
   Result<state::Receipt> Register(const TestKey& account, const TestKey& vkey, Amount stake) {
     return Do(account, std::string(kRegisterOp),
-              {{"pubkey", ToHex(vkey.pub)}, {"l1_address", vkey.address}, {"stake_amount", std::to_string(stake)}});
+              {{"pubkey", ToHex(vkey.pub)},
+               {"l1_address", vkey.address},
+               {"stake_amount", std::to_string(stake)},
+               {"validator_signature", RegistrationSignature(vkey, account)}});
   }
 
   // Closes the open batch and waits until the recorder has handled it.

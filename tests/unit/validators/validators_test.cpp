@@ -15,6 +15,40 @@ std::string Code(const Result<state::Receipt>& r) {
 TEST_F(ValidatorsTest, RegisterLocksRealStakeAndEveryRuleIsChecked) {
   EXPECT_EQ(Code(Register(a_, v1_, kMinStake - 1)), "stake_below_minimum");
   EXPECT_EQ(Code(Register(a_, a_, kMinStake)), "validator_key_is_account_key");
+  // Nobody registers a key they do not hold: the proof of possession is by
+  // the validator key, for this staking account.
+  auto squat = [&](const std::string& pop) {
+    return Code(Do(b_, std::string(kRegisterOp),
+                   {{"pubkey", ToHex(v1_.pub)},
+                    {"l1_address", v1_.address},
+                    {"stake_amount", std::to_string(kMinStake)},
+                    {"validator_signature", pop}}));
+  };
+  EXPECT_EQ(squat(RegistrationSignature(v2_, b_)), "invalid_validator_signature");  // another key
+  EXPECT_EQ(squat(RegistrationSignature(v1_, a_)), "invalid_validator_signature");  // for another account
+  EXPECT_EQ(squat(std::string(128, 'g')), "invalid_field");
+  // A record the account signed with another key's proof in it is refused
+  // by the record check that replay runs (rollup/replay.cpp) as well.
+  {
+    state::OperationRequest r;
+    r.type = std::string(kRegisterOp);
+    r.signer = b_.account_id;
+    r.nonce = 0;
+    r.fields = {{"pubkey", ToHex(v1_.pub)},
+                {"l1_address", v1_.address},
+                {"stake_amount", std::to_string(kMinStake)},
+                {"validator_signature", RegistrationSignature(v1_, b_)}};
+    auto op = test::SignOperation(ledger_->params(), Registry(), r, b_);
+    ASSERT_TRUE(op.ok()) << op.error().message;
+    state::SetField(op->fields, "validator_signature", RegistrationSignature(v2_, b_));
+    auto msg = state::SignedMessage(ledger_->params(), *Registry().FindOperation(kRegisterOp), *op);
+    ASSERT_TRUE(msg.ok());
+    auto sig = crypto::SchnorrSign(b_.secret, *msg);
+    op->signature.assign(sig->begin(), sig->end());
+    Status valid = state::ValidateOperation(ledger_->params(), Registry(), *op);
+    ASSERT_FALSE(valid.ok());
+    EXPECT_EQ(valid.error().code, "invalid_validator_signature");
+  }
   TestKey poor = test::KeyFromSeed("validators-unit-poor");
   ASSERT_TRUE(ledger_->SubmitSync(*test::AccountCreate(ledger_->params(), Registry(), poor)).ok());
   EXPECT_EQ(Code(Register(poor, v2_, kMinStake)), "insufficient_balance");
