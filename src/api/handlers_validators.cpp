@@ -250,29 +250,6 @@ void ConsensusState(const ApiContext& ctx, const HttpRequest&, Reply reply) {
   });
 }
 
-// Attestations and heartbeats: the validator key's signature is checked on
-// this thread, against the registered key, before the operation is queued.
-void SubmitValidatorSigned(const ApiContext& ctx, const HttpRequest& req, Reply reply, std::string_view op_name) {
-  auto body = ParseJsonObject(req.body);
-  if (!body.ok()) return reply(ErrorResponse(body.error()));
-  const state::OperationType* type = ctx.ledger->registry().FindOperation(op_name);
-  if (!type) return reply(ErrorResponse(Error::Internal("operation " + std::string(op_name) + " is not registered")));
-  auto request = RequestFromBody(*body, *type);
-  if (!request.ok()) return reply(ErrorResponse(request.error()));
-  auto op = state::BuildOperation(ctx.ledger->params(), ctx.ledger->registry(), *request);
-  if (!op.ok()) return reply(ErrorResponse(op.error()));
-  Status signed_ok = ctx.ledger->WithReader([&](store::Database& db) {
-    return validators::PrecheckValidatorSignature(db, ctx.ledger->params().chain_id, *op);
-  });
-  if (!signed_ok.ok()) return reply(ErrorResponse(signed_ok.error()));
-  ctx.ledger->Submit(std::move(*op), [reply = std::move(reply)](Result<state::Receipt> r) {
-    if (!r.ok()) return reply(ErrorResponse(r.error()));
-    Json j = ReceiptJson(*r);
-    if (r->no_change) j["status"] = "unchanged";
-    reply(JsonResponse(j));
-  });
-}
-
 }  // namespace
 
 Result<std::string> WithAttestations(const ApiContext& ctx, const std::string& batch_json, std::int64_t batch) {
@@ -315,11 +292,10 @@ void RegisterValidatorRoutes(Router& router, const ApiContext& ctx) {
   router.Add("POST", "/api/validator/register", submit(validators::kRegisterOp));
   router.Add("POST", "/api/validator/stake", submit(validators::kStakeOp));
   router.Add("POST", "/api/validator/unstake", submit(validators::kUnstakeOp));
-  auto validator_signed = [&ctx](std::string_view op) {
-    return [&ctx, op](const HttpRequest& req, Reply reply) { SubmitValidatorSigned(ctx, req, std::move(reply), op); };
-  };
-  router.Add("POST", "/api/validator/attest", validator_signed(validators::kAttestOp));
-  router.Add("POST", "/api/validator/heartbeat", validator_signed(validators::kHeartbeatOp));
+  // The validator key's signature is checked before queueing
+  // (OperationType::Precheck), whichever endpoint submits them.
+  router.Add("POST", "/api/validator/attest", submit(validators::kAttestOp));
+  router.Add("POST", "/api/validator/heartbeat", submit(validators::kHeartbeatOp));
   router.Add("POST", "/api/validator/equivocation", submit(validators::kEquivocationOp));
   router.Add("POST", "/api/validator/:id/claim-rewards", [&ctx](const HttpRequest& req, Reply reply) {
     SubmitBodyAs(ctx, req, std::move(reply), validators::kClaimRewardsOp,

@@ -122,6 +122,12 @@ void Ledger::Submit(Operation op, ReceiptCallback done) {
     Status sig = VerifyOperationSignature(params, *type, op, key);
     if (!sig.ok()) return done(std::move(sig).error());
   }
+  if (op.auth != Auth::kSystem) {
+    const OperationType* type = impl_->registry.FindOperation(op.type);
+    Status pre = type->Precheck(params, op,
+                                [this](const std::function<Status(store::Database&)>& fn) { return WithReader(fn); });
+    if (!pre.ok()) return done(std::move(pre).error());
+  }
   std::uint64_t ticket = 0;
   if (!op.hash.empty()) {
     if (impl_->pending.Find(op.hash))

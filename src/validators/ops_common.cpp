@@ -81,6 +81,19 @@ std::optional<Hash256> ValidatorMessageOf(std::string_view chain_id, const state
   return std::nullopt;
 }
 
+Result<Validator> SignedByValidator(store::Database& db, std::string_view chain_id, const state::Operation& op) {
+  const std::string id = FieldText(op, "validator_id");
+  auto v = LoadValidator(db, id);
+  if (!v.ok()) return std::move(v).error();
+  if (!v->has_value()) return Error::NotFound("validator_not_found", "no validator " + id);
+  auto msg = ValidatorMessageOf(chain_id, op);
+  if (!msg || !ValidatorSignatureValid((*v)->pubkey, *msg, FieldText(op, "validator_signature")))
+    return Error::Unauthorized("invalid_signature",
+                               std::string(op.type == kAttestOp ? "the attestation" : "the heartbeat") +
+                                   " is not signed by validator " + id + "'s key");
+  return std::move(**v);
+}
+
 Result<Amount> SlashStake(state::OpContext& ctx, Validator& v, std::uint32_t bps) {
   auto part = [bps](Amount a) { return MulDiv(a, bps, 10000).value_or(0); };  // <= a: bps <= 10000
   Amount burned = part(v.stake);

@@ -47,6 +47,14 @@ bool ValidatorSignatureValid(std::string_view pubkey, const Hash256& msg, std::s
 // another operation.
 std::optional<Hash256> ValidatorMessageOf(std::string_view chain_id, const state::Operation& op);
 
+// The validator that validator_attest / validator_heartbeat `op` names, if
+// its `validator_signature` is that validator's registered key's signature
+// of the operation's message, read through `db` (the unit's connection in
+// Apply, a read connection in Precheck: the same check before queueing,
+// when applied and on replay). NotFound "validator_not_found", Unauthorized
+// "invalid_signature".
+Result<Validator> SignedByValidator(store::Database& db, std::string_view chain_id, const state::Operation& op);
+
 // Slashes `bps` of the validator's bonded stake and of each of its pending
 // unbonding entries (each rounded down), burning it from the account's
 // staked bucket; updates `v` (not saved) and the entries (saved, touched).

@@ -21,6 +21,15 @@ Hash256 HexHash(const state::Operation& op, std::string_view key) {
   return FromHexFixed<32>(op.Field(key).value_or("")).value_or(Hash256{});
 }
 
+Status PrecheckSignedByValidator(const ChainParams& params, const state::Operation& op,
+                                 const state::OperationType::ReadCommitted& read) {
+  return read([&](store::Database& db) -> Status {
+    auto v = SignedByValidator(db, params.chain_id, op);
+    if (!v.ok()) return std::move(v).error();
+    return Ok();
+  });
+}
+
 class AttestOp : public state::OperationType {
  public:
   std::string_view name() const override { return kAttestOp; }
@@ -33,14 +42,14 @@ class AttestOp : public state::OperationType {
     KRAY_TRY(CheckHexField(op, "validator_signature", 64));
     return OnlyEvidence(op, {});
   }
+  // Refused before queueing when the signature is not the registered key's.
+  Status Precheck(const ChainParams& params, const state::Operation& op, const ReadCommitted& read) const override {
+    return PrecheckSignedByValidator(params, op, read);
+  }
   Status Apply(state::OpContext& ctx, const state::Operation& op) const override {
-    auto v = RequireValidator(ctx, FieldText(op, "validator_id"));
+    auto v = SignedByValidator(ctx.Sql(), ctx.params().chain_id, op);
     if (!v.ok()) return std::move(v).error();
     const std::uint64_t batch = FieldU64(op, "batch");
-    if (!ValidatorSignatureValid(v->pubkey, *ValidatorMessageOf(ctx.params().chain_id, op),
-                                 FieldText(op, "validator_signature")))
-      return Error::Unauthorized("invalid_signature",
-                                 "the attestation is not signed by validator " + v->validator_id + "'s key");
     auto recorded = LoadBatch(ctx.Sql(), batch);
     if (!recorded.ok()) return std::move(recorded).error();
     if (!recorded->has_value())
@@ -97,14 +106,14 @@ class HeartbeatOp : public state::OperationType {
     KRAY_TRY(CheckHexField(op, "validator_signature", 64));
     return OnlyEvidence(op, {});
   }
+  // Refused before queueing when the signature is not the registered key's.
+  Status Precheck(const ChainParams& params, const state::Operation& op, const ReadCommitted& read) const override {
+    return PrecheckSignedByValidator(params, op, read);
+  }
   Status Apply(state::OpContext& ctx, const state::Operation& op) const override {
-    auto v = RequireValidator(ctx, FieldText(op, "validator_id"));
+    auto v = SignedByValidator(ctx.Sql(), ctx.params().chain_id, op);
     if (!v.ok()) return std::move(v).error();
     const std::uint64_t at = FieldU64(op, "at");
-    if (!ValidatorSignatureValid(v->pubkey, *ValidatorMessageOf(ctx.params().chain_id, op),
-                                 FieldText(op, "validator_signature")))
-      return Error::Unauthorized("invalid_signature",
-                                 "the heartbeat is not signed by validator " + v->validator_id + "'s key");
     const auto now = static_cast<std::uint64_t>(ctx.now());
     if (at + kHeartbeatSkew < now || at > now + kHeartbeatSkew)
       return Error::Conflict("heartbeat_out_of_window", "heartbeat time " + std::to_string(at) + " is more than " +

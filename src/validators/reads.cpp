@@ -1,7 +1,6 @@
 // Read queries of the validators module (see include/kray/validators/reads.h).
 #include "kray/validators/reads.h"
 
-#include "ops_common.h"
 #include "store.h"
 
 namespace kray::validators {
@@ -182,18 +181,6 @@ Result<BatchAttestations> AttestationsOf(store::Database& db, std::uint64_t batc
   }));
   out.quorum_reached = QuorumReached(out.attested_stake, out.active.stake, out.quorum_bps);
   return out;
-}
-
-Status PrecheckValidatorSignature(store::Database& db, std::string_view chain_id, const state::Operation& op) {
-  auto msg = internal::ValidatorMessageOf(chain_id, op);
-  if (!msg) return Ok();
-  const std::string id(op.Field("validator_id").value_or(""));
-  auto v = internal::LoadValidator(db, id);
-  if (!v.ok()) return std::move(v).error();
-  if (!v->has_value()) return Error::NotFound("validator_not_found", "no validator " + id);
-  if (!internal::ValidatorSignatureValid((*v)->pubkey, *msg, op.Field("validator_signature").value_or("")))
-    return Error::Unauthorized("invalid_signature", "not signed by validator " + id + "'s key");
-  return Ok();
 }
 
 Result<ValidatorStats> GetStats(store::Database& db, const Config& config) {

@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "kray/core/result.h"
-#include "kray/state/operation.h"
 #include "kray/validators/types.h"
 
 namespace kray::store {
@@ -88,13 +87,6 @@ struct BatchAttestations {
   bool quorum_reached = false;
 };
 Result<BatchAttestations> AttestationsOf(store::Database& db, std::uint64_t batch, int limit);
-
-// The validator key's signature validator_attest and validator_heartbeat
-// carry, checked against the registered key as their Apply checks it, so
-// the API refuses a forged one before it is queued (a flood of them costs
-// the sequencer nothing). NotFound "validator_not_found", Unauthorized
-// "invalid_signature"; Ok for any other operation.
-Status PrecheckValidatorSignature(store::Database& db, std::string_view chain_id, const state::Operation& op);
 
 struct ValidatorStats {
   std::uint64_t active = 0, inactive = 0, exited = 0;

@@ -1,7 +1,9 @@
 // The validator routes over a real Ledger running the validators module:
 // a forged attestation or heartbeat (another key's signature, an unknown
-// validator) is refused by the API on the request's own thread, before it
-// is queued; a genuine one is queued and answered by the sequencer.
+// validator) is refused on the request's own thread, before it is queued,
+// by its own endpoint and by the generic POST /api/operation/submit alike
+// (OperationType::Precheck, run by Ledger::Submit); a genuine one is queued
+// and answered by the sequencer.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -27,6 +29,7 @@ class ValidatorRoutesTest : public ValidatorsTest {
     ctx_.rollup = rollup_.get();
     ctx_.version = "test";
     RegisterValidatorRoutes(router_, ctx_);
+    RegisterOperationRoutes(router_, ctx_);
   }
 
   struct Answer {
@@ -104,6 +107,16 @@ TEST_F(ValidatorRoutesTest, ForgedAttestationsAndHeartbeatsAreRefusedBeforeQueue
   EXPECT_EQ(hb.response.status, 401) << hb.response.body;
   EXPECT_EQ(Code(hb), "invalid_signature");
   EXPECT_TRUE(hb.before_return && hb.on_caller_thread) << "the forged heartbeat was queued";
+
+  // The generic endpoint takes the same path.
+  Answer generic = Post("/api/operation/submit", Json{{"op", "validator_attest"}, {"fields", AttestBody(v2_, vid1)}});
+  EXPECT_EQ(generic.response.status, 401) << generic.response.body;
+  EXPECT_EQ(Code(generic), "invalid_signature");
+  EXPECT_TRUE(generic.before_return && generic.on_caller_thread) << "the forged attestation was queued";
+  Answer generic_hb =
+      Post("/api/operation/submit", Json{{"op", "validator_heartbeat"}, {"fields", HeartbeatBody(v2_, vid1, now)}});
+  EXPECT_EQ(generic_hb.response.status, 401) << generic_hb.response.body;
+  EXPECT_TRUE(generic_hb.before_return && generic_hb.on_caller_thread);
 
   // Malformed input is still the operation's own 400, not a signature error.
   Json bad = AttestBody(v1_, vid1);
