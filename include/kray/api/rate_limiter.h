@@ -40,6 +40,10 @@ class RateLimiter {
 
   bool enabled() const { return rate_ > 0; }
   Decision Allow(std::string_view client);
+  // Takes up to `n` tokens from the client's bucket (as many as it holds)
+  // and returns how many it took: a request that carries many items (a
+  // batch) pays for each. Disabled: returns n.
+  std::size_t TakeUpTo(std::string_view client, std::size_t n);
   std::size_t tracked_clients() const;
 
  private:
@@ -54,6 +58,8 @@ class RateLimiter {
   static constexpr std::size_t kShards = 16;
 
   void Prune(Shard& shard, std::chrono::steady_clock::time_point now);
+  // The client's bucket, refilled to `now` (shard.mu held).
+  Bucket& Refilled(Shard& shard, std::string_view client, std::chrono::steady_clock::time_point now);
 
   double rate_, burst_;
   std::size_t max_per_shard_;
