@@ -2,11 +2,24 @@
 #include "kray/api/rate_limiter.h"
 
 #include <algorithm>
+#include <boost/asio/ip/address.hpp>
 #include <cmath>
 #include <functional>
 #include <vector>
 
 namespace kray::api {
+
+std::string ClientKey(std::string_view ip) {
+  boost::system::error_code ec;
+  auto addr = boost::asio::ip::make_address(std::string(ip), ec);
+  if (ec) return std::string(ip);
+  if (addr.is_v4()) return addr.to_string();
+  auto v6 = addr.to_v6();
+  if (v6.is_v4_mapped()) return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_string();
+  auto bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return boost::asio::ip::address_v6(bytes).to_string() + "/64";
+}
 
 RateLimiter::RateLimiter(double rate, double burst, std::size_t max_clients, Clock clock)
     : rate_(rate > 0 ? rate : 0),

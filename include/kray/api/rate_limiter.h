@@ -23,6 +23,14 @@
 
 namespace kray::api {
 
+// The key a client is counted under, by every per-client limit (rate
+// buckets, connections per IP): an IPv4 address as is; an IPv4-mapped IPv6
+// address as its IPv4 address; any other IPv6 address by its /64 prefix
+// ("2001:db8:1:2::/64"), since one end site is routinely given a whole /64
+// and could otherwise take 2^64 buckets. Text that is not an address is
+// returned unchanged.
+std::string ClientKey(std::string_view ip);
+
 class RateLimiter {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;

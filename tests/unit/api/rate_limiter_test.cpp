@@ -46,6 +46,16 @@ TEST(RateLimiter, TakeUpToTakesWhatTheBucketHolds) {
   EXPECT_EQ(off.TakeUpTo("a", 5000), 5000u);
 }
 
+TEST(ClientKey, Ipv6ClientsAreCountedByTheirSlash64) {
+  EXPECT_EQ(ClientKey("192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(ClientKey("::ffff:192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(ClientKey("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
+  EXPECT_EQ(ClientKey("2001:db8:1:2::1"), ClientKey("2001:db8:1:2:ffff::9"));
+  EXPECT_NE(ClientKey("2001:db8:1:2::1"), ClientKey("2001:db8:1:3::1"));
+  EXPECT_EQ(ClientKey("::1"), "::/64");
+  EXPECT_EQ(ClientKey("not an address"), "not an address");
+}
+
 TEST(RateLimiter, ClientsAreIndependent) {
   FakeClock clock;
   RateLimiter rl(1, 1, 1000, clock.fn());
