@@ -20,6 +20,8 @@ class DepositScanner;
 namespace kray::api {
 
 class Router;
+class EventFeed;
+class HttpMetrics;
 
 struct ApiContext {
   state::Ledger* ledger = nullptr;
@@ -29,6 +31,8 @@ struct ApiContext {
   std::string rpctoken;                      // operator token: rpctoken, else the cookie's ("" = disabled)
   std::string version;                       // krayd version string
   std::int64_t started_at = 0;               // unix seconds
+  HttpMetrics* http_metrics = nullptr;       // the server's request counters (null: not measured)
+  EventFeed* feed = nullptr;                 // the event feed (null: none)
 };
 
 // GET /health, GET /api/node/conservation (operator).
@@ -46,6 +50,9 @@ void RegisterOperationRoutes(Router& router, const ApiContext& ctx);
 // liquidity/remove,swap,swap/route,quote}, GET /api/defi/pools,
 // GET /api/defi/pool/:id, GET /api/defi/pool/:id/twap.
 void RegisterDefiRoutes(Router& router, const ApiContext& ctx);
+
+// GET /metrics (operator): Prometheus text format (docs/API.md "Metrics").
+void RegisterMetricsRoutes(Router& router, const ApiContext& ctx);
 
 // All of the above, plus the rollup routes (kray/api/handlers_rollup.h) and
 // the bridge routes (kray/api/handlers_bridge.h).
