@@ -279,7 +279,7 @@ Result<std::string> EventFeed::Impl::CanonicalTopic(std::string_view topic) cons
     auto resolved = state::ResolveAccount(ledger.params(), who);
     if (!resolved.ok()) {
       return Error::Invalid("invalid_account",
-                            "'" + Clip(who) + "' is neither an account id nor an address of " + "this network");
+                            "'" + Clip(who) + "' is neither an account id nor an address of this network");
     }
     return std::string(kAccountPrefix) + resolved->account_id;
   }

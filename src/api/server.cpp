@@ -340,6 +340,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // GET /ws: the connection (and its connection-cap slot) becomes an event
   // feed session; this HTTP session ends here.
   void UpgradeToFeed(BeastRequest& msg) {
+    route_ = server_->metrics ? server_->metrics->feed_route() : -1;
     if (!boost::beast::websocket::is_upgrade(msg)) {
       HttpResponse r;
       r.status = 426;
@@ -349,7 +350,6 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     upgraded_ = true;
     reading_ = false;
-    route_ = server_->metrics ? server_->metrics->feed_route() : -1;
     Measure(101);
     server_->StartFeed(stream_.release_socket(), std::move(msg), client_ip_);
   }

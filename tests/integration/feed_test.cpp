@@ -450,6 +450,27 @@ TEST_F(SlowFeedTest, ResumeLargerThanTheClientQueueIsRefused) {
   EXPECT_EQ(r["replayed"], 6);
 }
 
+class RateLimitedFeedTest : public FeedTest {
+ protected:
+  std::vector<std::string> NodeArgs() override { return {"-ratelimit=1", "-ratelimitburst=3"}; }
+};
+
+TEST_F(RateLimitedFeedTest, EveryClientMessageTakesARateLimitToken) {
+  auto c = Connect();  // the upgrade request took one token
+  int pongs = 0, limited = 0;
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_TRUE(c->SendJson({{"op", "ping"}}));
+    auto m = c->Next();
+    ASSERT_TRUE(m);
+    if ((*m)["type"] == "pong") ++pongs;
+    if ((*m)["type"] == "error" && (*m)["code"] == "rate_limited") ++limited;
+  }
+  EXPECT_GE(limited, 3);
+  EXPECT_LE(pongs, 3);
+  EXPECT_FALSE(c->closed());  // refused messages do not close the connection
+  std::this_thread::sleep_for(2500ms);  // tokens back for the teardown's conservation check
+}
+
 TEST_F(FeedTest, ShutdownClosesFeedsWithGoingAway) {
   auto c = Connect();
   ASSERT_EQ(Subscribe(*c, {"txs"})["type"], "subscribed");

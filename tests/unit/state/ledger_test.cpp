@@ -457,9 +457,6 @@ TEST_F(LedgerTest, TimestampsComeFromTheSequencerClock) {
   EXPECT_GT(r->op.timestamp, ledger_->Now() - 86400);
 }
 
-}  // namespace
-}  // namespace kray::state
-
 // The hook /metrics reads: group commits and signature checks are measured.
 TEST_F(LedgerTest, MetricsCountGroupsAndSignatureChecks) {
   const LedgerMetrics& m = ledger_->metrics();
@@ -477,3 +474,6 @@ TEST_F(LedgerTest, MetricsCountGroupsAndSignatureChecks) {
   EXPECT_GE(m.group_seconds.Read().sum, m.commit_seconds.Read().sum);
   EXPECT_EQ(m.groups_failed.value(), 0u);
 }
+
+}  // namespace
+}  // namespace kray::state
