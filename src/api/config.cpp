@@ -232,6 +232,23 @@ const std::vector<KeyDef>& Keys() {
          return ParseUnsigned<std::uint64_t>("maxbufferedbodybytes", v, std::uint64_t{1} << 20, std::uint64_t{1} << 40,
                                              p.cfg.maxbufferedbodybytes);
        }},
+      // --- event feed (docs/API.md "Event feed") ---------------------------
+      {{"feedqueue", "4096",
+        "Max event feed messages waiting to be sent to one WebSocket client; past it the client is closed with "
+        "code 4000 (slow consumer)"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("feedqueue", v, 16, 1000000, p.cfg.feedqueue);
+       }},
+      {{"feedmaxsubscriptions", "64", "Max topics one event feed connection may subscribe to"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("feedmaxsubscriptions", v, 1, 10000, p.cfg.feedmaxsubscriptions);
+       }},
+      {{"feedreplay", "1000",
+        "Max operations an event feed resume (subscribe with since) may replay from the log; further back the "
+        "client resynchronises over REST"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("feedreplay", v, 0, 1000000, p.cfg.feedreplay);
+       }},
       // --- bridge (docs/BRIDGE.md) ------------------------------------------
       {{"bitcoinrpcurl", "(none: no L1 backend, bridge endpoints answer 503)",
         "Bitcoin Core JSON-RPC endpoint: host, host:port or http://host[:port] (wallet-less)"},

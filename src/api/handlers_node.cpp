@@ -104,6 +104,7 @@ void RegisterAllRoutes(Router& router, const ApiContext& ctx) {
   RegisterRollupRoutes(router, ctx);
   RegisterBridgeRoutes(router, ctx);
   RegisterMarketRoutes(router, ctx);
+  RegisterMetricsRoutes(router, ctx);
 }
 
 }  // namespace kray::api

@@ -42,6 +42,9 @@ struct Config {
   std::uint64_t maxconnections = 512;  // open REST API connections
   std::uint64_t maxconnectionsperip = 64;
   std::uint64_t maxbufferedbodybytes = std::uint64_t{64} << 20;  // request bodies being received, all connections
+  std::uint64_t feedqueue = 4096;                                // event feed: messages waiting for one client
+  std::uint64_t feedmaxsubscriptions = 64;                       // event feed: topics per connection
+  std::uint64_t feedreplay = 1000;                               // event feed: operations a resume may replay
 
   // --- bridge (docs/BRIDGE.md): enabled when bitcoinrpcurl is set ---
   std::string bitcoinrpchost;  // from bitcoinrpcurl ("" = no L1 backend)

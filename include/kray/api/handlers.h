@@ -22,6 +22,8 @@ namespace kray::api {
 
 class Router;
 class RateLimiter;
+class EventFeed;
+class HttpMetrics;
 
 struct ApiContext {
   state::Ledger* ledger = nullptr;
@@ -38,6 +40,8 @@ struct ApiContext {
   RateLimiter* limiter = nullptr;
   RateLimiter* public_limiter = nullptr;
   std::size_t max_batch_items = 5000;  // config maxbatchitems
+  HttpMetrics* http_metrics = nullptr;       // the server's request counters (null: not measured)
+  EventFeed* feed = nullptr;                 // the event feed (null: none)
 };
 
 // GET /health, GET /api/node/conservation (operator).
@@ -55,6 +59,9 @@ void RegisterOperationRoutes(Router& router, const ApiContext& ctx);
 // liquidity/remove,swap,swap/route,quote}, GET /api/defi/pools,
 // GET /api/defi/pool/:id, GET /api/defi/pool/:id/twap.
 void RegisterDefiRoutes(Router& router, const ApiContext& ctx);
+
+// GET /metrics (operator): Prometheus text format (docs/API.md "Metrics").
+void RegisterMetricsRoutes(Router& router, const ApiContext& ctx);
 
 // All of the above, plus the rollup routes (kray/api/handlers_rollup.h) and
 // the bridge routes (kray/api/handlers_bridge.h).

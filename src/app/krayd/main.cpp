@@ -24,7 +24,9 @@
 #include "bridge_setup.h"
 #include "kray/api/auth_cookie.h"
 #include "kray/api/config.h"
+#include "kray/api/event_feed.h"
 #include "kray/api/handlers.h"
+#include "kray/api/metrics.h"
 #include "kray/api/rate_limiter.h"
 #include "kray/api/router.h"
 #include "kray/api/server.h"
@@ -166,6 +168,8 @@ int main(int argc, char** argv) {
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   kray::api::Router router;
   kray::api::RegisterAllRoutes(router, ctx);
+  kray::api::HttpMetrics http_metrics(router);  // after every route is added
+  ctx.http_metrics = &http_metrics;
   kray::rollup::RollupOptions rollup_options;
   rollup_options.batch_interval = static_cast<std::int64_t>(cfg.batchinterval);
   rollup_options.max_batch_txs = static_cast<std::int64_t>(cfg.maxbatchtxs);
@@ -187,6 +191,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<kray::state::Ledger> ledger;
   // Declared after the Ledger so it is destroyed first: it submits to it.
   kray::app::BridgeNode bridge;
+  // Destroyed first of all (it listens to the Ledger, the index and the scanner).
+  std::unique_ptr<kray::api::EventFeed> feed;
   {
     kray::api::HttpServer server(so, router, limiter.enabled() ? &limiter : nullptr);
     // Bind first: "port in use" must fail before the datadir is touched.
@@ -214,6 +220,14 @@ int main(int argc, char** argv) {
     } else {
       spdlog::info("bitcoinrpcurl not set: no L1 backend, bridge endpoints answer 503 bridge_unavailable");
     }
+    kray::api::FeedOptions feed_options;
+    feed_options.max_queue = static_cast<std::size_t>(cfg.feedqueue);
+    feed_options.max_subscriptions = static_cast<std::size_t>(cfg.feedmaxsubscriptions);
+    feed_options.max_replay = static_cast<std::size_t>(cfg.feedreplay);
+    feed = std::make_unique<kray::api::EventFeed>(feed_options, *ledger, rollup.get(), bridge.scanner.get());
+    server.SetFeed(feed.get());
+    server.SetMetrics(&http_metrics);
+    ctx.feed = feed.get();
     spdlog::info("store open: format {}, genesis {}, synchronous={}", kray::store::StoreVersion(),
                  ledger->genesis_hash(), cfg.synchronous);
     if (!cfg.acceptlegacy) spdlog::info("acceptlegacy=0: legacy-signed transfers are refused");
@@ -252,6 +266,7 @@ int main(int argc, char** argv) {
     server.Run();
     spdlog::info("HTTP server stopped; all in-flight requests answered");
   }
+  feed.reset();            // unregisters from the Ledger, the index and the scanner
   bridge.scanner.reset();  // stops the L1 scanner, which submits to the Ledger
   ledger.reset();          // drains the sequencer, flushes and closes the store
   rollup.reset();          // applies the last groups, persists the index
