@@ -46,6 +46,13 @@ void Router::Add(std::string method, std::string_view pattern, Handler handler) 
   routes_.push_back(Route{std::move(method), std::string(pattern), std::move(segs), std::move(handler)});
 }
 
+std::vector<Router::RouteInfo> Router::Routes() const {
+  std::vector<RouteInfo> out;
+  out.reserve(routes_.size());
+  for (const auto& r : routes_) out.push_back(RouteInfo{r.method, r.pattern});
+  return out;
+}
+
 namespace {
 
 // -1 if a is more specific than b, 1 if less, 0 if equal (left-to-right,

@@ -47,6 +47,14 @@ class Router {
   };
   Match Find(std::string_view method, std::string_view path) const;
 
+  // Every registered route as (method, pattern), in registration order
+  // (the OpenAPI document is checked against this list).
+  struct RouteInfo {
+    std::string method;
+    std::string pattern;
+  };
+  std::vector<RouteInfo> Routes() const;
+
  private:
   struct Segment {
     std::string text;
