@@ -23,6 +23,7 @@ struct HttpRequest {
   KeyValues query;            // decoded query parameters, in order
   KeyValues params;           // path parameters filled by the Router (":hash" -> value)
   std::string authorization;  // the Authorization header, "" if absent
+  std::string if_none_match;  // the If-None-Match header, "" if absent (static assets answer 304)
   std::string body;
   std::string client_ip;
 
