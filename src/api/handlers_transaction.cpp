@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "kray/api/handlers.h"
+#include "kray/api/rate_limiter.h"
 #include "kray/api/router.h"
 #include "kray/rollup/rollup.h"
 #include "kray/state/core_module.h"
@@ -22,10 +23,6 @@
 namespace kray::api {
 
 namespace {
-
-// The body limit (1 MiB) already bounds a batch to a few thousand items; this
-// keeps one request from monopolising the sequencer.
-constexpr std::size_t kMaxBatchItems = 5000;
 
 const state::OperationType& TransferType(const ApiContext& ctx) {
   return *ctx.ledger->registry().FindOperation(state::kTransferOp);
@@ -78,10 +75,14 @@ void Batch(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   if (it->empty()) {
     return reply(ErrorResponse(Error::Invalid("invalid_field", "field 'transactions' must not be empty")));
   }
-  if (it->size() > kMaxBatchItems) {
-    return reply(ErrorResponse(
-        Error::Invalid("batch_too_large", "at most " + std::to_string(kMaxBatchItems) + " transactions per batch")));
+  if (it->size() > ctx.max_batch_items) {
+    return reply(ErrorResponse(Error::Invalid("batch_too_large", "at most " + std::to_string(ctx.max_batch_items) +
+                                                                     " transactions per batch (maxbatchitems)")));
   }
+  // Every item costs the client a token (the request itself paid for the
+  // first at the server): items past what the bucket holds are answered
+  // 429 in their own result without being parsed or verified.
+  const std::size_t paid = ctx.limiter ? 1 + ctx.limiter->TakeUpTo(req.client_ip, it->size() - 1) : it->size();
   // Items that fail to parse get their error now; the rest go to the
   // sequencer together, in order.
   struct State {
@@ -93,6 +94,11 @@ void Batch(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   std::vector<state::Operation> ops;
   ops.reserve(it->size());
   for (std::size_t i = 0; i < it->size(); ++i) {
+    if (i >= paid) {
+      st->results[i] = ItemError(i, Error{ErrorKind::kRateLimited, "rate_limited",
+                                          "rate limit exceeded: this item was not processed, retry it later"});
+      continue;
+    }
     auto op = ParseTransfer(ctx, (*it)[i]);
     if (!op.ok()) {
       st->results[i] = ItemError(i, op.error());

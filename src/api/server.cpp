@@ -444,7 +444,8 @@ void HttpServer::Impl::Admit(tcp::socket socket) {
   beast::error_code ec;
   auto endpoint = socket.remote_endpoint(ec);
   if (ec) return;  // the peer is already gone; the socket closes here
-  std::string ip = endpoint.address().to_string();
+  // Every per-client limit counts the client's key (an IPv6 client by its /64).
+  std::string ip = ClientKey(endpoint.address().to_string());
   Admission admission = limits.Open(ip);
   if (admission == Admission::kAdmitted) {
     std::make_shared<Session>(std::move(socket), shared_from_this(), std::move(ip))->Start();

@@ -4,6 +4,7 @@
 // The ApiContext must outlive the Router that the handlers are added to.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -20,6 +21,7 @@ class DepositScanner;
 namespace kray::api {
 
 class Router;
+class RateLimiter;
 
 struct ApiContext {
   state::Ledger* ledger = nullptr;
@@ -29,6 +31,13 @@ struct ApiContext {
   std::string rpctoken;                      // operator token: rpctoken, else the cookie's ("" = disabled)
   std::string version;                       // krayd version string
   std::int64_t started_at = 0;               // unix seconds
+  // Per-client-IP buckets (null = off): every request takes one token from
+  // `limiter` at the server; a batch's further items take one each here.
+  // Public operations (unsigned, free: account_create without a proof of
+  // possession, bridge_address_assign) also take one from `public_limiter`.
+  RateLimiter* limiter = nullptr;
+  RateLimiter* public_limiter = nullptr;
+  std::size_t max_batch_items = 5000;  // config maxbatchitems
 };
 
 // GET /health, GET /api/node/conservation (operator).

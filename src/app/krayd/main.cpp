@@ -174,6 +174,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<kray::rollup::Rollup> rollup;
 
   kray::api::RateLimiter limiter(cfg.ratelimit, cfg.ratelimitburst);
+  kray::api::RateLimiter public_limiter(cfg.publicratelimit, cfg.publicratelimitburst);
   kray::api::ServerOptions so;
   so.bind = cfg.bind;
   so.port = static_cast<std::uint16_t>(cfg.port);
@@ -201,6 +202,9 @@ int main(int argc, char** argv) {
     rollup = std::move(*index);
     ctx.ledger = ledger.get();
     ctx.rollup = rollup.get();
+    ctx.limiter = limiter.enabled() ? &limiter : nullptr;
+    ctx.public_limiter = public_limiter.enabled() ? &public_limiter : nullptr;
+    ctx.max_batch_items = static_cast<std::size_t>(cfg.maxbatchitems);
     if (kray::app::BridgeConfigured(cfg)) {
       auto opened_bridge = kray::app::OpenBridge(cfg, *ledger);
       if (!opened_bridge.ok()) return Fail(opened_bridge.error().message);
@@ -228,6 +232,8 @@ int main(int argc, char** argv) {
                    kray::api::CookiePath(cfg.datadir));
     }
     if (limiter.enabled()) spdlog::info("rate limit {} req/s per IP, burst {}", cfg.ratelimit, cfg.ratelimitburst);
+    if (public_limiter.enabled())
+      spdlog::info("public operations: {} /s per IP, burst {}", cfg.publicratelimit, cfg.publicratelimitburst);
 
     if (!cfg.portfile.empty()) {
       // Write to a temp file and rename, so a reader never sees a partial
