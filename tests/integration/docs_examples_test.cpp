@@ -92,6 +92,8 @@ std::vector<std::string> Lines(const std::string& text) {
 
 // bash -n: is `command` complete (no open quote, no trailing backslash)?
 bool BashComplete(const std::string& command) {
+  // bash -n accepts a trailing backslash at the end of its input.
+  if (!command.empty() && command.back() == '\\') return false;
   std::string path = fs::temp_directory_path() / ("kray-doc-syntax-" + std::to_string(::getpid()) + ".sh");
   std::ofstream(path) << command << "\n";
   std::string cmd = "bash -n '" + path + "' 2>/dev/null";
@@ -364,6 +366,16 @@ class DocsExamples : public ::testing::Test {
       RunStep(step);
       if (HasFailure()) return;  // later steps depend on this one
     }
+    ExpectConservation();
+  }
+
+  // Whatever the examples did, every asset still balances.
+  void ExpectConservation() {
+    net::HttpClient http("127.0.0.1", node_.port());
+    auto r = http.Get("/api/node/conservation", {{"Authorization", "Bearer secret"}});
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    json j = json::parse(r->body, nullptr, false);
+    EXPECT_EQ(j.value("ok", false), true) << r->body;
   }
 
   void RunStep(const Step& step) {

@@ -55,7 +55,10 @@ after(async () => {
   if (node) assert.equal(await node.stop(), 0);
 });
 
+// Saves the page as an artifact, after checking it shows no placeholder of
+// a missing value.
 async function shot(name) {
+  assert.doesNotMatch(await page.locator('main').innerText(), /\b(undefined|null|NaN|\[object Object\])\b/, name);
   await page.screenshot({ path: join(ARTIFACTS, `explorer-${name}.png`), fullPage: true });
 }
 

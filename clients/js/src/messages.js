@@ -115,11 +115,9 @@ function canonicalPubkey(value) {
  * @returns {string}
  */
 export function canonicalFieldValue(spec, value, network) {
-  if (typeof value === 'number' || typeof value === 'bigint') {
-    if (spec.kind !== 'amount' && spec.kind !== 'uint' && spec.kind !== 'text' && spec.kind !== 'id')
-      throw new KrayInputError('invalid_type', `field '${spec.name}' must be a string`);
-    value = canonicalDecimal(value, spec.name, spec.kind === 'amount' ? 'invalid_amount' : 'invalid_field');
-  }
+  // A JSON integer is its decimal text (the node's FieldText); a negative
+  // or fractional number is invalid_amount whatever the field's kind.
+  if (typeof value === 'number' || typeof value === 'bigint') value = canonicalDecimal(value, spec.name, 'invalid_amount');
   if (typeof value !== 'string') throw new KrayInputError('invalid_type', `field '${spec.name}' must be a string or an integer`);
   switch (spec.kind) {
     case 'amount':

@@ -35,7 +35,7 @@ const FAR = 4102444800; // 2100-01-01: an expiry or deadline that never passes i
 // add one here.
 const SAMPLES = {
   transfer: { signer: DEV1, fields: { to_account: DEV2.address, amount: 1500, asset: 'DOG', data: 'mémo ✓ <b>' } },
-  account_create: { signer: DEV1, fields: { l1_address: DEV1.address.toUpperCase(), pubkey: DEV1.publicKey } },
+  account_create: { signer: DEV1, fields: { l1_address: DEV1.address.toUpperCase(), pubkey: DEV1.publicKey.toUpperCase() } },
   pool_create: { signer: DEV1, fields: { token_a: 'KRAY', token_b: 'BTC', amount_a: 1000000, amount_b: '2000000' } },
   liquidity_add: {
     signer: DEV2,

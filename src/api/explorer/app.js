@@ -268,10 +268,8 @@ async function checkProof(accountId, out, id, decimals) {
         'no balances in the leaf',
       )
     : null;
-  out.replaceChildren(
-    el('p', {}, el('span', { class: `proof ${result.verified ? 'ok' : 'bad'}`, id: 'proof-status' }, status), ': ', detail),
-    proven,
-  );
+  const line = el('p', {}, el('span', { class: `proof ${result.verified ? 'ok' : 'bad'}`, id: 'proof-status' }, status), ': ', detail);
+  out.replaceChildren(...[line, proven].filter(Boolean));
 }
 
 async function accountPage(id, who) {

@@ -2,7 +2,7 @@
 // fresh temp datadir, a free loopback port (-port=0 -portfile), the
 // operator token "secret". Stops it (SIGTERM) when asked.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -29,11 +29,10 @@ export async function startKrayd(options = {}) {
     '-loglevel=warn',
     ...(options.args ?? []),
   ];
-  const { openSync } = await import('node:fs');
   const out = openSync(log, 'a');
   const child = spawn(binary, args, { stdio: ['ignore', out, out] });
   let exited = null;
-  child.on('exit', (code, signal) => (exited = code ?? 128));
+  child.on('exit', (code) => (exited = code ?? 128));
   for (let i = 0; i < 400 && exited === null; i++) {
     let port = 0;
     try {
