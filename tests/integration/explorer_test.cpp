@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "kray/testsupport/node.h"
 
@@ -110,6 +111,36 @@ TEST_F(ExplorerServeTest, WritesToThePageAreRefused) {
   auto r = Post("/", "{}");
   EXPECT_EQ(r.status, 405);
   EXPECT_EQ(r.Header("Allow").value_or(""), "GET");
+}
+
+// GET /api/operations: the explorer's "latest operations", newest first,
+// paged with next_before until the first operation; bad paging is a 400.
+TEST_F(ExplorerServeTest, RecentOperationsPageNewestFirst) {
+  EXPECT_EQ(GetJson("/api/operations")["operations"], json::array());
+  std::vector<std::string> hashes;
+  for (std::uint64_t n = 0; n < 5; ++n) {
+    auto r = Post("/api/transaction/send", LegacyTransfer(dev1_, dev2_.account_id, 10 + n, n).dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+    hashes.push_back(json::parse(r.body)["tx_hash"]);
+  }
+  std::vector<std::string> seen;
+  std::string target = "/api/operations?limit=2";
+  for (int page = 0; page < 5; ++page) {
+    json j = GetJson(target);
+    for (const auto& op : j["operations"]) seen.push_back(op["tx_hash"]);
+    if (j["next_before"].is_null()) break;
+    target = "/api/operations?limit=2&before=" + std::to_string(j["next_before"].get<std::uint64_t>());
+  }
+  EXPECT_EQ(seen, std::vector<std::string>(hashes.rbegin(), hashes.rend()));
+  json one = GetJson("/api/operations?limit=1");
+  EXPECT_EQ(one["operations"][0]["type"], "transfer");
+  EXPECT_EQ(one["operations"][0]["status"], "confirmed");
+  for (const char* bad :
+       {"limit=0", "limit=501", "limit=x", "before=-1", "before=1e3", "before=99999999999999999999"}) {
+    auto r = Get(std::string("/api/operations?") + bad);
+    EXPECT_EQ(r.status, 400) << bad << ": " << r.body;
+    EXPECT_EQ(json::parse(r.body, nullptr, false).value("code", ""), "invalid_field") << bad;
+  }
 }
 
 TEST_F(ExplorerServeTest, OpenApiDocumentIsServedWithTheNodeVersion) {
