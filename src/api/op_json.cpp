@@ -152,6 +152,7 @@ Status CheckOperator(const HttpRequest& req, const ApiContext& ctx) {
 HttpResponse RateLimitedResponse(int retry_after_seconds, std::string_view what) {
   HttpResponse r = ErrorResponse(
       Error{ErrorKind::kRateLimited, "rate_limited", std::string(what) + " rate limit exceeded, retry later"});
+  std::erase_if(r.headers, [](const auto& h) { return h.first == "Retry-After"; });  // ErrorResponse's default
   r.headers.emplace_back("Retry-After", std::to_string(std::max(1, retry_after_seconds)));
   return r;
 }
