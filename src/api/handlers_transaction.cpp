@@ -5,6 +5,7 @@
 //   GET  /api/transaction/pending       queued, not yet committed
 //   GET  /api/transaction/stats         totals, by type, gas (O(1) counters)
 //   GET  /api/transaction/:hash         one operation, committed or queued (404 if unknown)
+//   GET  /api/operations                the latest committed operations, newest first (cursor paging)
 // Writes are asynchronous: the Ledger calls back on its sequencer thread after
 // the group commit, and the server re-enters the connection's strand.
 #include <cctype>
@@ -16,6 +17,7 @@
 #include "kray/rollup/rollup.h"
 #include "kray/state/core_module.h"
 #include "kray/state/ledger.h"
+#include "kray/state/op_log.h"
 #include "op_json.h"
 
 namespace kray::api {
@@ -215,6 +217,30 @@ void Get(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   reply(JsonResponse(OperationJson(found->op, "confirmed", BatchOf(ctx, found->op.seq))));
 }
 
+// The explorer's "latest operations": the log's tail, newest first.
+// ?before=<seq> (the previous page's next_before), ?limit=1..500.
+void Recent(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
+  auto limit = QueryInt(req, "limit", 50, 1, 500);
+  if (!limit.ok()) return reply(ErrorResponse(limit.error()));
+  auto before = QueryU64(req, "before");
+  if (!before.ok()) return reply(ErrorResponse(before.error()));
+  std::vector<state::Operation> ops;
+  Status s = ctx.ledger->WithReader([&](store::Database& db) -> Status {
+    auto r = state::RecentOperations(db, *before, static_cast<std::size_t>(*limit));
+    if (!r.ok()) return std::move(r).error();
+    ops = std::move(*r);
+    return Ok();
+  });
+  if (!s.ok()) return reply(ErrorResponse(s.error()));
+  Json arr = Json::array();
+  for (const auto& op : ops) arr.push_back(OperationWithBatch(ctx, op));
+  bool full = static_cast<int>(ops.size()) == *limit && ops.back().seq > 1;
+  reply(JsonResponse({{"operations", std::move(arr)},
+                      {"count", ops.size()},
+                      {"limit", *limit},
+                      {"next_before", full ? Json(ops.back().seq) : Json(nullptr)}}));
+}
+
 }  // namespace
 
 Json OperationWithBatch(const ApiContext& ctx, const state::Operation& op) {
@@ -231,6 +257,7 @@ void RegisterTransactionRoutes(Router& router, const ApiContext& ctx) {
   router.Add("GET", "/api/transaction/pending", bind(Pending));
   router.Add("GET", "/api/transaction/stats", bind(Stats));
   router.Add("GET", "/api/transaction/:hash", bind(Get));
+  router.Add("GET", "/api/operations", bind(Recent));
 }
 
 }  // namespace kray::api

@@ -46,10 +46,10 @@ void Router::Add(std::string method, std::string_view pattern, Handler handler) 
   routes_.push_back(Route{std::move(method), std::string(pattern), std::move(segs), std::move(handler)});
 }
 
-std::vector<std::pair<std::string, std::string>> Router::Routes() const {
-  std::vector<std::pair<std::string, std::string>> out;
+std::vector<Router::RouteInfo> Router::Routes() const {
+  std::vector<RouteInfo> out;
   out.reserve(routes_.size());
-  for (const auto& r : routes_) out.emplace_back(r.method, r.pattern);
+  for (const auto& r : routes_) out.push_back(RouteInfo{r.method, r.pattern});
   return out;
 }
 

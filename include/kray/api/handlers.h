@@ -49,7 +49,8 @@ void RegisterNodeRoutes(Router& router, const ApiContext& ctx);
 // POST /api/account/create, GET /api/account/:address/{balance,transactions,stats},
 // GET /api/account/list (operator).
 void RegisterAccountRoutes(Router& router, const ApiContext& ctx);
-// POST /api/transaction/{send,batch,estimate-gas}, GET /api/transaction/{:hash,pending,stats}.
+// POST /api/transaction/{send,batch,estimate-gas}, GET /api/transaction/{:hash,pending,stats},
+// GET /api/operations (the latest operations of every account).
 void RegisterTransactionRoutes(Router& router, const ApiContext& ctx);
 // Every registered operation type, one rule (docs/SIGNING.md):
 // GET /api/operation/types, POST /api/operation/message,
@@ -63,8 +64,10 @@ void RegisterDefiRoutes(Router& router, const ApiContext& ctx);
 // GET /metrics (operator): Prometheus text format (docs/API.md "Metrics").
 void RegisterMetricsRoutes(Router& router, const ApiContext& ctx);
 
-// All of the above, plus the rollup routes (kray/api/handlers_rollup.h) and
-// the bridge routes (kray/api/handlers_bridge.h).
+// All of the above, plus the rollup routes (kray/api/handlers_rollup.h),
+// the bridge routes (kray/api/handlers_bridge.h), the market routes
+// (kray/api/handlers_market.h), GET /api/openapi.json (kray/api/openapi.h)
+// and the explorer (kray/api/explorer.h).
 void RegisterAllRoutes(Router& router, const ApiContext& ctx);
 
 }  // namespace kray::api

@@ -51,8 +51,13 @@ class Router {
   };
   Match Find(std::string_view method, std::string_view path) const;
 
-  // (method, pattern) of every route, by index (the labels /metrics uses).
-  std::vector<std::pair<std::string, std::string>> Routes() const;
+  // Every registered route as (method, pattern), in registration order
+  // (the OpenAPI document is checked against this list).
+  struct RouteInfo {
+    std::string method;
+    std::string pattern;
+  };
+  std::vector<RouteInfo> Routes() const;
 
  private:
   struct Segment {
