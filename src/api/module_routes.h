@@ -18,7 +18,8 @@ namespace kray::api {
 
 // Builds `op_name` from `body` (plus `extra` fields, e.g. one taken from the
 // path) and submits it; replies with the receipt ("status": "unchanged" for
-// an idempotent repeat) or the error. Operator types need the operator token.
+// an idempotent repeat) or the error. Operator types need the operator token;
+// public types take a token of ctx.public_limiter (ChargePublicOperation).
 inline void SubmitBodyAs(const ApiContext& ctx, const HttpRequest& req, Reply reply, std::string_view op_name,
                          std::vector<std::pair<std::string, std::string>> extra = {}) {
   auto body = ParseJsonObject(req.body);
@@ -38,6 +39,8 @@ inline void SubmitBodyAs(const ApiContext& ctx, const HttpRequest& req, Reply re
     std::erase_if(request->fields, [&](const auto& f) { return f.first == key; });
     request->fields.emplace_back(key, value);
   }
+  // Public operations (attestations, heartbeats) take a publicratelimit token.
+  if (auto limited = ChargePublicOperation(ctx, req, request->auth)) return reply(std::move(*limited));
   ctx.ledger->SubmitRequest(*request, [reply = std::move(reply)](Result<state::Receipt> r) {
     if (!r.ok()) return reply(ErrorResponse(r.error()));
     Json j = ReceiptJson(*r);

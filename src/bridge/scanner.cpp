@@ -150,6 +150,14 @@ struct DepositScanner::Impl {
   mutable std::mutex readers_mu;
   mutable std::vector<std::unique_ptr<store::Database>> readers;  // guarded by readers_mu
 
+  std::mutex listeners_mu;
+  std::vector<std::pair<int, DepositListener>> listeners;  // guarded by listeners_mu
+  int next_listener = 1;                                   // guarded by listeners_mu
+  // Outpoints whose status was written in the open transaction (scanner
+  // thread); announced once it commits.
+  std::vector<std::pair<std::string, std::uint32_t>> changed;
+  void Announce();
+
   Status Open();
   Status CheckScanState();
   void Run();
@@ -344,6 +352,7 @@ Result<ObservedDeposit> DepositScanner::Impl::Observe(const Hash256& txid, std::
 Status DepositScanner::Impl::ConnectBlock(std::uint32_t height, const Hash256& hash, const bitcoin::Block& block) {
   store::Transaction tx(*db);
   KRAY_TRY(tx.status());
+  changed.clear();  // what a failed transaction left
   if (runes && height >= runes->start_height()) KRAY_TRY(runes->ConnectBlock(height, block));
   KRAY_TRY(scan::PutBlock(*db, {height, hash}));
   if (height >= opts.start_height) {
@@ -374,12 +383,14 @@ Status DepositScanner::Impl::ConnectBlock(std::uint32_t height, const Hash256& h
           inputs += bitcoin::HashToDisplayHex(t.vin[k].prevout.txid) + ":" + std::to_string(t.vin[k].prevout.n);
         }
         KRAY_TRY(scan::PutDeposit(*db, *d, inputs));
+        changed.emplace_back(d->txid, n);
         spdlog::info("bridge: deposit {}:{} to address index {} at height {}: {} sats{}{} ({})", d->txid, n,
                      d->address_index, height, d->sats, d->runes.empty() ? "" : ", runes ", d->runes, d->status);
       }
     }
   }
   KRAY_TRY(tx.Commit());
+  Announce();
   std::lock_guard lock(mu);
   status.scan_height = height;
   status.scan_hash = bitcoin::HashToDisplayHex(hash);
@@ -389,6 +400,7 @@ Status DepositScanner::Impl::ConnectBlock(std::uint32_t height, const Hash256& h
 Status DepositScanner::Impl::DisconnectTip(const scan::ScannedBlock& tip) {
   store::Transaction tx(*db);
   KRAY_TRY(tx.status());
+  changed.clear();  // what a failed transaction left
   if (runes && tip.height >= runes->start_height()) KRAY_TRY(runes->DisconnectTip());
   auto deposits = scan::DepositsAtHeight(*db, tip.height);
   if (!deposits.ok()) return std::move(deposits).error();
@@ -407,6 +419,7 @@ Status DepositScanner::Impl::DisconnectTip(const scan::ScannedBlock& tip) {
     KRAY_TRY(scan::SetDepositStatus(*db, d.txid, d.vout, "orphaned",
                                     "block " + d.block_hash + " left the chain after the deposit was acted on",
                                     d.operation));
+    changed.emplace_back(d.txid, d.vout);
     BridgeAlarm a;
     a.txid = d.txid;
     a.vout = d.vout;
@@ -426,6 +439,7 @@ Status DepositScanner::Impl::DisconnectTip(const scan::ScannedBlock& tip) {
   }
   KRAY_TRY(scan::EraseBlock(*db, tip.height));
   KRAY_TRY(tx.Commit());
+  Announce();
   auto next = scan::Tip(*db);
   if (!next.ok()) return std::move(next).error();
   spdlog::warn("bridge: reorg: block {} at height {} disconnected", bitcoin::HashToDisplayHex(tip.hash), tip.height);
@@ -601,6 +615,7 @@ void DepositScanner::Impl::Record(const ObservedDeposit& d, const Result<state::
   if (r.ok()) {
     const std::string status = r->op.type == kDepositCreditOp ? "credited" : "unattributed";
     s = scan::SetDepositStatus(*db, d.txid, d.vout, status, "", r->op.hash);
+    changed.emplace_back(d.txid, d.vout);
     spdlog::info("bridge: deposit {}:{} {} by operation {} (seq {}): {}", d.txid, d.vout, status, r->op.hash, r->op.seq,
                  d.assets);
   } else if (r.error().kind == ErrorKind::kUnavailable || r.error().code == "deposit_index_assigned") {
@@ -608,10 +623,27 @@ void DepositScanner::Impl::Record(const ObservedDeposit& d, const Result<state::
     spdlog::info("bridge: deposit {}:{} not acted on yet: {}", d.txid, d.vout, r.error().message);
   } else {
     s = scan::SetDepositStatus(*db, d.txid, d.vout, "failed", r.error().code + ": " + r.error().message, "");
+    changed.emplace_back(d.txid, d.vout);
     spdlog::error("bridge: deposit {}:{} could not be credited: {} ({}); retried at the next start", d.txid, d.vout,
                   r.error().message, r.error().code);
   }
   if (!s.ok()) spdlog::error("bridge: cannot record the state of {}:{}: {}", d.txid, d.vout, s.error().message);
+  if (s.ok()) Announce();
+  changed.clear();
+}
+
+// Calls the listeners with each changed deposit as stored, then forgets
+// the list. A deposit that cannot be read back is skipped (logged).
+void DepositScanner::Impl::Announce() {
+  auto outpoints = std::move(changed);
+  changed.clear();
+  std::lock_guard lock(listeners_mu);
+  if (listeners.empty()) return;
+  for (const auto& [txid, vout] : outpoints) {
+    auto d = scan::FindDeposit(*db, txid, vout);
+    if (!d.ok() || !d->has_value()) continue;
+    for (const auto& [handle, listener] : listeners) listener(**d);
+  }
 }
 
 Status DepositScanner::Impl::Act(const ObservedDeposit& d) {
@@ -628,6 +660,10 @@ Status DepositScanner::Impl::Act(const ObservedDeposit& d) {
     std::string hash = op.ok() && !op->empty() ? op->front().hash : d.operation;
     const std::string now = (*done)->status == "unattributed" ? "unattributed" : "credited";
     KRAY_TRY(scan::SetDepositStatus(*db, d.txid, d.vout, now, "", hash));
+    if (d.status != now) {
+      changed.emplace_back(d.txid, d.vout);
+      Announce();
+    }
     if (d.status == "reconfirming") {
       const std::string note = "the transaction confirmed again in block " + d.block_hash + " at height " +
                                std::to_string(d.height) + "; the operation's evidence names block " +
@@ -793,6 +829,18 @@ std::string DepositScanner::path() const {
 ScannerStatus DepositScanner::GetStatus() const {
   std::lock_guard lock(impl_->mu);
   return impl_->status;
+}
+
+int DepositScanner::AddDepositListener(DepositListener listener) {
+  std::lock_guard lock(impl_->listeners_mu);
+  int handle = impl_->next_listener++;
+  impl_->listeners.emplace_back(handle, std::move(listener));
+  return handle;
+}
+
+void DepositScanner::RemoveDepositListener(int handle) {
+  std::lock_guard lock(impl_->listeners_mu);
+  std::erase_if(impl_->listeners, [&](const auto& entry) { return entry.first == handle; });
 }
 
 Status DepositScanner::SyncNow(std::chrono::milliseconds timeout) {

@@ -73,7 +73,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options, const
   if (!genesis.ok()) return std::move(genesis).error();
   impl->genesis_hash = genesis->first;
   impl->genesis_file = genesis->second;
-  impl->sequencer = std::make_unique<Sequencer>(std::move(*db), impl->options, registry, impl->pending);
+  impl->sequencer = std::make_unique<Sequencer>(std::move(*db), impl->options, registry, impl->pending, impl->metrics);
 
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(impl)));
   ledger->impl_->sequencer->Start();
@@ -90,6 +90,10 @@ Ledger::~Ledger() {
 
 void Ledger::AddListener(ChangeListener* listener) {
   impl_->sequencer->AddListener(listener);
+}
+
+const LedgerMetrics& Ledger::metrics() const {
+  return impl_->metrics;
 }
 
 void Ledger::RemoveListener(ChangeListener* listener) {
@@ -120,7 +124,11 @@ void Ledger::Submit(Operation op, ReceiptCallback done) {
       key = *bound;
     }
     Status sig = VerifyOperationSignature(params, *type, op, key);
-    if (!sig.ok()) return done(std::move(sig).error());
+    impl_->metrics.signature_verifications.Inc();
+    if (!sig.ok()) {
+      impl_->metrics.signature_failures.Inc();
+      return done(std::move(sig).error());
+    }
   }
   if (op.auth != Auth::kSystem) {
     const OperationType* type = impl_->registry.FindOperation(op.type);

@@ -127,7 +127,11 @@ Status UnitOfWork::Debit(std::string_view id, std::string_view asset, Bucket buc
   if (!diff) {
     return Error::Conflict("insufficient_balance", "insufficient " + std::string(BucketName(bucket)) + " " +
                                                        std::string(asset) + " balance: need " + std::to_string(amount) +
-                                                       ", have " + std::to_string(v));
+                                                       ", have " + std::to_string(v))
+        .With("asset", std::string(asset))
+        .With("bucket", std::string(BucketName(bucket)))
+        .With("need", std::to_string(amount))
+        .With("have", std::to_string(v));
   }
   v = *diff;
   cache_.PutBalance(id, asset, *b);

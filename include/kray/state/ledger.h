@@ -29,6 +29,7 @@
 #include "kray/core/result.h"
 #include "kray/state/changes.h"
 #include "kray/state/executor.h"
+#include "kray/state/ledger_metrics.h"
 #include "kray/state/module.h"
 #include "kray/state/operation.h"
 #include "kray/state/request.h"
@@ -120,6 +121,8 @@ class Ledger {
   std::string datadir() const;
   std::string store_path() const;  // <datadir>/krayd.sqlite
   std::size_t queue_depth() const;
+  // Group commit and signature measurements (thread-safe reads).
+  const LedgerMetrics& metrics() const;
   // The sequencer's clock: wall clock + clock_offset, unix seconds.
   std::int64_t Now() const;
 

@@ -25,7 +25,9 @@
 #include "bridge_setup.h"
 #include "kray/api/auth_cookie.h"
 #include "kray/api/config.h"
+#include "kray/api/event_feed.h"
 #include "kray/api/handlers.h"
+#include "kray/api/metrics.h"
 #include "kray/api/rate_limiter.h"
 #include "kray/api/router.h"
 #include "kray/api/server.h"
@@ -168,6 +170,8 @@ int main(int argc, char** argv) {
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   kray::api::Router router;
   kray::api::RegisterAllRoutes(router, ctx);
+  kray::api::HttpMetrics http_metrics(router);  // after every route is added
+  ctx.http_metrics = &http_metrics;
   kray::rollup::RollupOptions rollup_options;
   rollup_options.batch_interval = static_cast<std::int64_t>(cfg.batchinterval);
   rollup_options.max_batch_txs = static_cast<std::int64_t>(cfg.maxbatchtxs);
@@ -176,6 +180,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<kray::rollup::Rollup> rollup;
 
   kray::api::RateLimiter limiter(cfg.ratelimit, cfg.ratelimitburst);
+  kray::api::RateLimiter public_limiter(cfg.publicratelimit, cfg.publicratelimitburst);
   kray::api::ServerOptions so;
   so.bind = cfg.bind;
   so.port = static_cast<std::uint16_t>(cfg.port);
@@ -190,6 +195,8 @@ int main(int argc, char** argv) {
   kray::app::BridgeNode bridge;
   // Records closed batches (validator rewards); submits to the Ledger too.
   std::unique_ptr<kray::validators::BatchRecorder> recorder;
+  // Destroyed first of all (it listens to the Ledger, the index and the scanner).
+  std::unique_ptr<kray::api::EventFeed> feed;
   {
     kray::api::HttpServer server(so, router, limiter.enabled() ? &limiter : nullptr);
     // Bind first: "port in use" must fail before the datadir is touched.
@@ -206,6 +213,9 @@ int main(int argc, char** argv) {
     ctx.ledger = ledger.get();
     ctx.rollup = rollup.get();
     recorder = kray::validators::BatchRecorder::Start(*ledger, *rollup);
+    ctx.limiter = limiter.enabled() ? &limiter : nullptr;
+    ctx.public_limiter = public_limiter.enabled() ? &public_limiter : nullptr;
+    ctx.max_batch_items = static_cast<std::size_t>(cfg.maxbatchitems);
     if (kray::app::BridgeConfigured(cfg)) {
       auto opened_bridge = kray::app::OpenBridge(cfg, *ledger);
       if (!opened_bridge.ok()) return Fail(opened_bridge.error().message);
@@ -215,6 +225,14 @@ int main(int argc, char** argv) {
     } else {
       spdlog::info("bitcoinrpcurl not set: no L1 backend, bridge endpoints answer 503 bridge_unavailable");
     }
+    kray::api::FeedOptions feed_options;
+    feed_options.max_queue = static_cast<std::size_t>(cfg.feedqueue);
+    feed_options.max_subscriptions = static_cast<std::size_t>(cfg.feedmaxsubscriptions);
+    feed_options.max_replay = static_cast<std::size_t>(cfg.feedreplay);
+    feed = std::make_unique<kray::api::EventFeed>(feed_options, *ledger, rollup.get(), bridge.scanner.get());
+    server.SetFeed(feed.get());
+    server.SetMetrics(&http_metrics);
+    ctx.feed = feed.get();
     spdlog::info("store open: format {}, genesis {}, synchronous={}", kray::store::StoreVersion(),
                  ledger->genesis_hash(), cfg.synchronous);
     if (!cfg.acceptlegacy) spdlog::info("acceptlegacy=0: legacy-signed transfers are refused");
@@ -233,6 +251,8 @@ int main(int argc, char** argv) {
                    kray::api::CookiePath(cfg.datadir));
     }
     if (limiter.enabled()) spdlog::info("rate limit {} req/s per IP, burst {}", cfg.ratelimit, cfg.ratelimitburst);
+    if (public_limiter.enabled())
+      spdlog::info("public operations: {} /s per IP, burst {}", cfg.publicratelimit, cfg.publicratelimitburst);
 
     if (!cfg.portfile.empty()) {
       // Write to a temp file and rename, so a reader never sees a partial
@@ -251,6 +271,7 @@ int main(int argc, char** argv) {
     server.Run();
     spdlog::info("HTTP server stopped; all in-flight requests answered");
   }
+  feed.reset();            // unregisters from the Ledger, the index and the scanner
   bridge.scanner.reset();  // stops the L1 scanner, which submits to the Ledger
   recorder.reset();        // removes its batch listener and stops submitting
   ledger.reset();          // drains the sequencer, flushes and closes the store

@@ -14,6 +14,7 @@
 #include "kray/api/handlers.h"
 #include "kray/api/handlers_validators.h"
 #include "kray/api/json_util.h"
+#include "kray/api/rate_limiter.h"
 #include "kray/api/router.h"
 
 namespace kray::api {
@@ -132,6 +133,24 @@ TEST_F(ValidatorRoutesTest, ForgedAttestationsAndHeartbeatsAreRefusedBeforeQueue
   EXPECT_EQ(ok.response.status, 200) << ok.response.body;
   EXPECT_FALSE(ok.on_caller_thread);
   EXPECT_EQ(ledger_->GetTxStats()->total, before + 1);
+}
+
+// Attestations and heartbeats are public operations (no key, no gas): each
+// takes a token of publicratelimit, as account_create without a signature
+// does, before anything else is checked.
+TEST_F(ValidatorRoutesTest, AttestationsAndHeartbeatsTakePublicRateLimitTokens) {
+  RateLimiter public_limiter(0.001, 2);
+  ctx_.public_limiter = &public_limiter;
+  ASSERT_TRUE(Register(a_, v1_, validators::testing::kMinStake).ok());  // signed: not limited
+  const std::string vid1 = validators::ValidatorId(v1_.pub);
+  const auto now = static_cast<std::uint64_t>(ledger_->Now());
+  EXPECT_EQ(Post("/api/validator/attest", AttestBody(v2_, vid1)).response.status, 401);
+  EXPECT_EQ(Post("/api/validator/heartbeat", HeartbeatBody(v1_, vid1, now)).response.status, 200);
+  Answer limited = Post("/api/validator/heartbeat", HeartbeatBody(v1_, vid1, now));
+  EXPECT_EQ(limited.response.status, 429) << limited.response.body;
+  EXPECT_EQ(Code(limited), "rate_limited");
+  EXPECT_EQ(Post("/api/validator/attest", AttestBody(v1_, vid1)).response.status, 429);
+  ctx_.public_limiter = nullptr;
 }
 
 }  // namespace

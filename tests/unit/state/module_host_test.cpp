@@ -104,8 +104,11 @@ TEST(ModuleHost, EveryHookOfTheExampleModule) {
   auto rep = ledger.CheckConservation();
   ASSERT_TRUE(rep.ok());
   EXPECT_TRUE(rep->ok) << rep->ToString();
-  for (const auto& line : rep->lines)
-    if (line.asset == "DOG") EXPECT_EQ(line.extra.at("example.escrows"), 500u);
+  for (const auto& line : rep->lines) {
+    if (line.asset == "DOG") {
+      EXPECT_EQ(line.extra.at("example.escrows"), 500u);
+    }
+  }
 
   // A signed operation: gas, nonce, module SQL, a module leaf in the change set.
   auto locked = Lock(ledger, a, "e1", 1000, ledger.Now() + 5, 0);
