@@ -156,14 +156,10 @@ Result<std::uint64_t> BatchRecorder::Impl::FirstToRecord() {
   // no operations of the recorder) at all; once one registers, the latest
   // closed batch is the first recorded. Older ones could not have paid
   // anybody: their gas stays in the fee pool.
-  bool any = false;
-  Status s = ledger.WithReader([&](store::Database& db) -> Status {
-    auto n = AnyValidator(db);
-    if (!n.ok()) return std::move(n).error();
-    any = *n;
-    return Ok();
-  });
-  if (!s.ok()) return s.error();
+  // The latest closed batch is read before asking whether any validator
+  // exists: a batch closed after a validator registered must not be skipped
+  // because "none" was read before the registration and "latest" after the
+  // batch that holds it closed.
   std::int64_t latest = 0;
   Status r = rollup.WithReader([&](store::Database& db) -> Status {
     auto st = rollup::GetRollupStatus(db);
@@ -172,6 +168,14 @@ Result<std::uint64_t> BatchRecorder::Impl::FirstToRecord() {
     return Ok();
   });
   if (!r.ok()) return r.error();
+  bool any = false;
+  Status s = ledger.WithReader([&](store::Database& db) -> Status {
+    auto n = AnyValidator(db);
+    if (!n.ok()) return std::move(n).error();
+    any = *n;
+    return Ok();
+  });
+  if (!s.ok()) return s.error();
   if (!any || latest == 0) {
     checked = std::max<std::uint64_t>(checked, static_cast<std::uint64_t>(latest));
     return checked + 1;

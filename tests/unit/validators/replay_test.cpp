@@ -23,12 +23,27 @@ class ValidatorsReplayTest : public ValidatorsTest {
  protected:
   // Every operation type, over five batches and three clock jumps.
   void History() {
-    ASSERT_TRUE(Register(a_, v1_, kMinStake + 1000).ok());
-    ASSERT_TRUE(Register(b_, v2_, 3 * kMinStake).ok());
+    {
+      auto r = Register(a_, v1_, kMinStake + 1000);
+      ASSERT_TRUE(r.ok()) << r.error().code << ": " << r.error().message;
+    }
+    {
+      auto r = Register(b_, v2_, 3 * kMinStake);
+      ASSERT_TRUE(r.ok()) << r.error().code << ": " << r.error().message;
+    }
     Close();  // batch 1, recorded
-    ASSERT_TRUE(Attest(v1_, 1).ok());
-    ASSERT_TRUE(Attest(v2_, 1).ok());
-    ASSERT_TRUE(Heartbeat(v2_, static_cast<std::uint64_t>(ledger_->Now())).ok());
+    {
+      auto r = Attest(v1_, 1);
+      ASSERT_TRUE(r.ok()) << r.error().code << ": " << r.error().message;
+    }
+    {
+      auto r = Attest(v2_, 1);
+      ASSERT_TRUE(r.ok()) << r.error().code << ": " << r.error().message;
+    }
+    {
+      auto r = Heartbeat(v2_, static_cast<std::uint64_t>(ledger_->Now()));
+      ASSERT_TRUE(r.ok()) << r.error().code << ": " << r.error().message;
+    }
     ASSERT_TRUE(Do(a_, "stake", {{"amount", "10"}}).ok());
     ASSERT_TRUE(Do(b_, "stake", {{"amount", "20"}}).ok());
     ASSERT_TRUE(Do(a_, "unstake", {{"amount", "500"}}).ok());
