@@ -104,6 +104,7 @@ void Ledger::Submit(Operation op, ReceiptCallback done) {
   const ChainParams& params = impl_->options.params;
   Status valid = ValidateOperation(params, impl_->registry, op);
   if (!valid.ok()) return done(std::move(valid).error());
+  const OperationType* type = impl_->registry.FindOperation(op.type);  // exists: validated
   if (op.auth == Auth::kSigned) {
     if (op.scheme == SigScheme::kLegacy && !impl_->options.accept_legacy) {
       return done(Error::Unauthorized("legacy_disabled",
@@ -112,7 +113,6 @@ void Ledger::Submit(Operation op, ReceiptCallback done) {
     }
     // Verified here, on the caller's thread: a bound key never changes, so
     // the key seen now is the one the sequencer would check against.
-    const OperationType* type = impl_->registry.FindOperation(op.type);
     std::optional<crypto::XOnlyPubKey> key;
     if (!type->SigningKey(op)) {
       auto bound = impl_->BoundKey(op.signer);
@@ -129,6 +129,13 @@ void Ledger::Submit(Operation op, ReceiptCallback done) {
       impl_->metrics.signature_failures.Inc();
       return done(std::move(sig).error());
     }
+  }
+  // Checks against committed state (OperationType::Precheck): what is sure
+  // to fail never reaches the sequencer.
+  if (op.auth != Auth::kSystem) {
+    Status pre = type->Precheck(params, op,
+                                [this](const std::function<Status(store::Database&)>& fn) { return WithReader(fn); });
+    if (!pre.ok()) return done(std::move(pre).error());
   }
   std::uint64_t ticket = 0;
   if (!op.hash.empty()) {

@@ -207,6 +207,11 @@ Status UnitOfWork::BurnModuleValue(std::string_view asset, Amount amount) {
 }
 
 Status UnitOfWork::PayFromFeePool(std::string_view id, std::string_view asset, Amount amount) {
+  KRAY_TRY(TakeFromFeePool(asset, amount));
+  return Credit(id, asset, Bucket::kAvailable, amount);
+}
+
+Status UnitOfWork::TakeFromFeePool(std::string_view asset, Amount amount) {
   auto s = MutableSupply(asset);
   if (!s.ok()) return std::move(s).error();
   auto left = CheckedSub(s->fee_pool, amount);
@@ -217,7 +222,7 @@ Status UnitOfWork::PayFromFeePool(std::string_view id, std::string_view asset, A
   }
   s->fee_pool = *left;
   cache_.PutSupply(asset, *s);
-  return Credit(id, asset, Bucket::kAvailable, amount);
+  return Ok();
 }
 
 store::Database& UnitOfWork::Sql() {

@@ -7,11 +7,13 @@
 //   the documented output. A command continues over the next lines until
 //   bash sees it complete (backslash continuations, open quotes).
 // - `<!-- example-node: NAME -->` starts a fresh node of configuration NAME
-//   (default, market, bridge); the examples after it run against it, in
-//   document order, in one bash session (variables carry over).
+//   (default, market, validators, bridge); the examples after it run
+//   against it, in document order, in one bash session (variables carry
+//   over).
 // - Commands run in bash with a `curl` that sends the documented
 //   127.0.0.1:5000 / localhost:5000 to the test's node and records the HTTP
-//   status, and (bridge) a `bitcoin-cli` bound to the test's bitcoind.
+//   status, a `kray-cli` bound to the test's node, and (bridge) a
+//   `bitcoin-cli` bound to the test's bitcoind.
 // - The output is compared as a pattern (doc_pattern.h): JSON with "…"
 //   elisions; volatile keys (listed in docs/API.md) by type only; a
 //   trailing "(NNN)" is the expected HTTP status, otherwise 2xx.
@@ -437,6 +439,8 @@ class DocsExamples : public ::testing::Test {
                         FindOnPath("curl") +
                         " --write-out '%{stderr}%{http_code}\\n' \"${args[@]}\" "
                         "2>>\"$KRAY_DOC_STATUS\"\n");
+    // kray-cli (the validator examples sign with it) talks to the test's node.
+    WriteExecutable(work + "/bin/kray-cli", "#!/bin/bash\nexec " + KrayCliPath() + " -rpcport=$KRAY_DOC_PORT \"$@\"\n");
     if (!bitcoin_cli_.empty()) {
       WriteExecutable(work + "/bin/bitcoin-cli", "#!/bin/bash\nexec " + bitcoin_cli_ +
                                                      " -datadir=" + bitcoind_.datadir() +
@@ -446,6 +450,7 @@ class DocsExamples : public ::testing::Test {
 
   std::string Genesis(const std::string& name) {
     if (name == "market") return kSourceDir + "/docs/examples/genesis.market.json";
+    if (name == "validators") return kSourceDir + "/docs/examples/genesis.validators.json";
     return RegtestGenesisPath();
   }
 
@@ -454,6 +459,10 @@ class DocsExamples : public ::testing::Test {
     std::vector<std::string> args = {"-rpctoken=secret"};
     if (name == "default" || name == "market") {
       args.push_back("-maxbatchtxs=2");
+      return args;
+    }
+    if (name == "validators") {
+      args.push_back("-maxbatchtxs=4");
       return args;
     }
     if (name == "bridge") return BridgeArgs(work, args);
@@ -517,6 +526,10 @@ TEST_F(DocsExamples, DefaultNode) {
 
 TEST_F(DocsExamples, MarketNode) {
   RunSegments("market");
+}
+
+TEST_F(DocsExamples, ValidatorsNode) {
+  RunSegments("validators");
 }
 
 TEST_F(DocsExamples, BridgeNode) {

@@ -27,6 +27,9 @@ const DEV1 = devKey(1);
 const DEV2 = devKey(2);
 const INS1 = '6fb976ab49dcec017f1e201e84395983204ae1a7c2abf7ced0a85d692e442799i0'; // dev 1's (genesis.market.json)
 const INS2 = '26482871f33f1051f450f2da9af275794c0b5f1c61ebf35e4467fb42c2813403i0'; // dev 2's
+const VALIDATOR_KEY = 'c9485d1ebc482c8cd7b97da5b1c8f07b64faee3d38d0c1ce77eb05ea34ace6ee';
+const VALIDATOR_POP =
+  '336904723fb063b176ce8942ca45ff316c5b0c2f107e7e6e08fbf81977a9538486171cce5e9a6dccd34e716ffe9001847da31ee5eb857cb35013afe7e20aaaaa';
 const FAR = 4102444800; // 2100-01-01: an expiry or deadline that never passes in a test
 
 // A field set the node accepts for each signed operation (accounts named by
@@ -53,6 +56,34 @@ const SAMPLES = {
   market_offer_cancel: { signer: DEV2, fields: { offer_id: '2' } },
   inscription_transfer: { signer: DEV1, fields: { inscription_id: INS1, to_account: DEV2.address.toUpperCase() } },
   deposit_claim: { signer: DEV1, fields: { txid: 'ab'.repeat(32), vout: 1, pubkey: '02' + DEV2.publicKey } },
+  // The validator key SHA256("krayd-validator-example") and its proof of
+  // possession for dev 1 (docs/SIGNING.md, "Validator messages").
+  validator_register: {
+    signer: DEV1,
+    fields: {
+      pubkey: VALIDATOR_KEY,
+      l1_address: 'bcrt1p8vp93fdwkgqwvrk43f0ymqpcjv6rfah7smex2cvurt8s2xxvfatse6xzac',
+      stake_amount: 10000000,
+      validator_signature: VALIDATOR_POP,
+    },
+  },
+  stake: { signer: DEV1, fields: { amount: '5000' } },
+  unstake: { signer: DEV1, fields: { amount: 6000 } },
+  validator_claim_rewards: { signer: DEV1, fields: { validator_id: 'val_032479e9adcd1a63f0fe9abc2c3ba0ed' } },
+  validator_equivocation: {
+    signer: DEV2,
+    fields: {
+      validator_id: 'val_032479e9adcd1a63f0fe9abc2c3ba0ed',
+      batch: 9,
+      state_root_a: 'aa'.repeat(32),
+      tx_root_a: 'cc'.repeat(32),
+      signature_a: '11'.repeat(64),
+      state_root_b: 'bb'.repeat(32),
+      tx_root_b: 'cc'.repeat(32),
+      signature_b: '22'.repeat(64),
+    },
+  },
+  reward_claim: { signer: DEV1, fields: { reward_id: '1' } },
 };
 
 let node;

@@ -36,7 +36,8 @@ struct ApiContext {
   // Per-client-IP buckets (null = off): every request takes one token from
   // `limiter` at the server; a batch's further items take one each here.
   // Public operations (unsigned, free: account_create without a proof of
-  // possession, bridge_address_assign) also take one from `public_limiter`.
+  // possession, bridge_address_assign, validator_attest, validator_heartbeat)
+  // also take one from `public_limiter`.
   RateLimiter* limiter = nullptr;
   RateLimiter* public_limiter = nullptr;
   std::size_t max_batch_items = 5000;  // config maxbatchitems
@@ -66,8 +67,9 @@ void RegisterMetricsRoutes(Router& router, const ApiContext& ctx);
 
 // All of the above, plus the rollup routes (kray/api/handlers_rollup.h),
 // the bridge routes (kray/api/handlers_bridge.h), the market routes
-// (kray/api/handlers_market.h), GET /api/openapi.json (kray/api/openapi.h)
-// and the explorer (kray/api/explorer.h).
+// (kray/api/handlers_market.h), the validator and reward routes
+// (kray/api/handlers_{validators,rewards}.h), GET /api/openapi.json
+// (kray/api/openapi.h) and the explorer (kray/api/explorer.h).
 void RegisterAllRoutes(Router& router, const ApiContext& ctx);
 
 }  // namespace kray::api

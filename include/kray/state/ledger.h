@@ -3,7 +3,8 @@
 //
 // Writes are operations (operation.h). Submit() validates on the caller's
 // thread and, for signed operations, verifies the signature against the
-// signer's bound key (keys are immutable once bound), then queues it. The
+// signer's bound key (keys are immutable once bound), runs the type's
+// Precheck against the last committed state, then queues it. The
 // sequencer takes up to max_group queued operations, applies each in order
 // inside ONE SQLite transaction (each all-or-nothing), commits (one fsync
 // with synchronous=FULL), and only then calls back (acknowledged == durable)

@@ -64,6 +64,11 @@ class OpContext {
   virtual Status BurnModuleValue(std::string_view asset, Amount amount) = 0;
   // Pays from the validator fee pool to an account. Conflict "insufficient_fee_pool".
   virtual Status PayFromFeePool(std::string_view account_id, std::string_view asset, Amount amount) = 0;
+  // Moves value out of the validator fee pool into the module's own books
+  // (validator rewards accrued but not yet claimed): fee_pool -= amount. The
+  // module adds it to its conservation terms in the same operation.
+  // Conflict "insufficient_fee_pool".
+  virtual Status TakeFromFeePool(std::string_view asset, Amount amount) = 0;
 
   // --- the module's own tables ---
   // The write connection, with this unit's savepoint open (opened on the

@@ -5,9 +5,10 @@
 //   krayd -help | -version
 //
 // Lifecycle: parse config -> open the Ledger (store, migrations, genesis,
-// sequencer), the rollup index and, with an L1 backend, the bridge's deposit
-// scanner -> listen -> serve until SIGINT/SIGTERM -> stop accepting and
-// finish in-flight requests -> stop the scanner -> destroy the Ledger
+// sequencer), the rollup index, the validators' batch recorder and, with an
+// L1 backend, the bridge's deposit scanner -> listen -> serve until
+// SIGINT/SIGTERM -> stop accepting and finish in-flight requests -> stop the
+// scanner and the recorder -> destroy the Ledger
 // (drains the queue, closes the store) -> exit 0. Every startup failure is one line on stderr and exit 1.
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -35,6 +36,7 @@
 #include "kray/state/conservation.h"
 #include "kray/state/ledger.h"
 #include "kray/store/database.h"
+#include "kray/validators/batch_recorder.h"
 
 #ifndef KRAY_VERSION
 #define KRAY_VERSION "0.0.0"
@@ -191,6 +193,8 @@ int main(int argc, char** argv) {
   std::unique_ptr<kray::state::Ledger> ledger;
   // Declared after the Ledger so it is destroyed first: it submits to it.
   kray::app::BridgeNode bridge;
+  // Records closed batches (validator rewards); submits to the Ledger too.
+  std::unique_ptr<kray::validators::BatchRecorder> recorder;
   // Destroyed first of all (it listens to the Ledger, the index and the scanner).
   std::unique_ptr<kray::api::EventFeed> feed;
   {
@@ -208,6 +212,7 @@ int main(int argc, char** argv) {
     rollup = std::move(*index);
     ctx.ledger = ledger.get();
     ctx.rollup = rollup.get();
+    recorder = kray::validators::BatchRecorder::Start(*ledger, *rollup);
     ctx.limiter = limiter.enabled() ? &limiter : nullptr;
     ctx.public_limiter = public_limiter.enabled() ? &public_limiter : nullptr;
     ctx.max_batch_items = static_cast<std::size_t>(cfg.maxbatchitems);
@@ -268,6 +273,7 @@ int main(int argc, char** argv) {
   }
   feed.reset();            // unregisters from the Ledger, the index and the scanner
   bridge.scanner.reset();  // stops the L1 scanner, which submits to the Ledger
+  recorder.reset();        // removes its batch listener and stops submitting
   ledger.reset();          // drains the sequencer, flushes and closes the store
   rollup.reset();          // applies the last groups, persists the index
   spdlog::info("store closed, exiting");
