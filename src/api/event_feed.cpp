@@ -9,6 +9,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <charconv>
 #include <set>
 #include <thread>
 #include <unordered_map>
@@ -22,7 +23,9 @@
 #include "kray/state/ledger.h"
 #include "kray/state/op_log.h"
 #include "kray/state/request.h"
+#include "kray/validators/validators.h"
 #include "op_json.h"
+#include "validators_json.h"
 
 namespace kray::api {
 
@@ -146,6 +149,7 @@ struct EventFeed::Impl : std::enable_shared_from_this<EventFeed::Impl> {
   std::vector<std::uint64_t> dirty;  // clients with a non-empty outbox
 
   void Dispatch(const state::GroupChanges& changes);
+  void DispatchAttestations(const state::GroupChanges& changes);
   void DispatchTopic(const std::string& topic, const ReplayKey& key, const FeedMessage& message);
   void Deliver(std::uint64_t id, Client& c, const std::string& topic, const ReplayKey& key, const FeedMessage& message);
   void Queue(std::uint64_t id, Client& c, FeedMessage message);
@@ -249,8 +253,35 @@ void EventFeed::Impl::Dispatch(const state::GroupChanges& changes) {
       }
     }
   }
+  if (rollup && by_topic.count(std::string(kBatchesTopic))) DispatchAttestations(changes);
   last_seq = group_last;
   Flush();
+}
+
+// batch_attested on `batches`: for each batch the group added an attestation
+// to, its attestations as GET /api/rollup/batch/:id shows them after the
+// commit (live only: a resume replays batch_closed, not these).
+void EventFeed::Impl::DispatchAttestations(const state::GroupChanges& changes) {
+  std::set<std::uint64_t> batches;
+  for (const auto& leaf : changes.leaves) {
+    if (leaf.id.type != validators::kAttestationLeaf || !leaf.data) continue;
+    const auto colon = leaf.id.id.rfind(':');  // "<validator id>:<batch>"
+    std::uint64_t batch = 0;
+    const char* first = leaf.id.id.data() + colon + 1;
+    const char* last = leaf.id.id.data() + leaf.id.id.size();
+    if (colon == std::string::npos || std::from_chars(first, last, batch).ptr != last) continue;
+    batches.insert(batch);
+  }
+  for (std::uint64_t batch : batches) {
+    auto block = BatchAttestationsJson(ledger, batch);
+    if (!block.ok()) {
+      spdlog::warn("feed: attestations of batch {}: {}", batch, block.error().message);
+      continue;
+    }
+    Json data = {{"number", batch}, {"attestations", std::move(*block)}};
+    DispatchTopic(std::string(kBatchesTopic), ReplayKey{},
+                  EventMessage(kBatchesTopic, "batch_attested", std::nullopt, std::move(data)));
+  }
 }
 
 // ---- client messages (feed thread) ----

@@ -252,13 +252,11 @@ void ConsensusState(const ApiContext& ctx, const HttpRequest&, Reply reply) {
 
 }  // namespace
 
-Result<std::string> WithAttestations(const ApiContext& ctx, const std::string& batch_json, std::int64_t batch) {
-  Json j = Json::parse(batch_json, nullptr, false);
-  if (!j.is_object()) return Error::Internal("batch header JSON is not an object");
+Result<Json> BatchAttestationsJson(const state::Ledger& ledger, std::uint64_t batch) {
   Json block;
-  Status s = ctx.ledger->WithReader([&](store::Database& db) -> Status {
+  Status s = ledger.WithReader([&](store::Database& db) -> Status {
     store::ReadTransaction snapshot(db);
-    auto att = validators::AttestationsOf(db, static_cast<std::uint64_t>(batch), 1000);
+    auto att = validators::AttestationsOf(db, batch, 1000);
     if (!att.ok()) return std::move(att).error();
     Json list = Json::array();
     for (const auto& e : att->attestations)
@@ -278,7 +276,15 @@ Result<std::string> WithAttestations(const ApiContext& ctx, const std::string& b
     return Ok();
   });
   if (!s.ok()) return std::move(s).error();
-  j["attestations"] = std::move(block);
+  return block;
+}
+
+Result<std::string> WithAttestations(const ApiContext& ctx, const std::string& batch_json, std::int64_t batch) {
+  Json j = Json::parse(batch_json, nullptr, false);
+  if (!j.is_object()) return Error::Internal("batch header JSON is not an object");
+  auto block = BatchAttestationsJson(*ctx.ledger, static_cast<std::uint64_t>(batch));
+  if (!block.ok()) return std::move(block).error();
+  j["attestations"] = std::move(*block);
   return j.dump();
 }
 

@@ -17,6 +17,7 @@
 #include "kray/state/module.h"
 #include "kray/testsupport/node.h"
 #include "kray/testsupport/ops.h"
+#include "kray/testsupport/ws_client.h"
 
 namespace kray::test {
 namespace {
@@ -317,6 +318,51 @@ TEST_F(ValidatorsNodeTest, RegisterBatchesAttestRewardsClaimUnstakeUnbondRoundTr
   // Exact: dev1 paid 2 + 5 x 2 + 1 + 2 in gas and got 2 in rewards and 3 by transfer.
   EXPECT_EQ(Available(dev1_), genesis_kray - 2 - 5 * 2 - 1 - 2 + 2 + 3);
   Verify();
+}
+
+// The event feed's `batches` topic carries each new attestation as
+// batch_attested, after its commit, with the batch's attestations and quorum
+// as GET /api/rollup/batch/:id shows them; a repeated attestation changes
+// nothing and sends nothing.
+TEST_F(ValidatorsNodeTest, AttestationsReachTheFeedsBatchesTopic) {
+  Start(kLongLiveness, 4);
+  Register(dev1_, v1_, kMin);
+  for (int i = 0; i < 3; ++i) Stake(dev1_, 1);
+  WaitRecorded(1);
+  WsClient ws;
+  std::string why;
+  ASSERT_TRUE(ws.Connect(node_.port(), &why)) << why;
+  ASSERT_TRUE(ws.Next().has_value());  // welcome
+  ASSERT_TRUE(ws.SendJson({{"op", "subscribe"}, {"topics", {"batches"}}}));
+  auto next_of = [&](const std::string& event) -> std::optional<json> {
+    while (auto m = ws.Next()) {
+      if ((*m)["type"] == "event" && (*m)["event"] == event) return m;
+      if ((*m)["type"] == "error") ADD_FAILURE() << m->dump();
+    }
+    return std::nullopt;
+  };
+  ASSERT_TRUE(ws.Next().has_value());  // subscribed
+
+  Ok("/api/validator/attest", AttestBody(v1_, 1));
+  auto ev = next_of("batch_attested");
+  ASSERT_TRUE(ev.has_value());
+  EXPECT_EQ((*ev)["topic"], "batches");
+  EXPECT_FALSE(ev->contains("seq")) << ev->dump();  // live only
+  const json& data = (*ev)["data"];
+  EXPECT_EQ(data["number"], 1);
+  EXPECT_EQ(data["attestations"]["count"], 1);
+  EXPECT_EQ(data["attestations"]["quorum_reached"], true);
+  ASSERT_EQ(data["attestations"]["validators"].size(), 1u);
+  EXPECT_EQ(data["attestations"]["validators"][0]["validator_id"], Vid(v1_));
+  EXPECT_EQ(data["attestations"], GetJson("/api/rollup/batch/1")["attestations"]);
+
+  EXPECT_EQ(Ok("/api/validator/attest", AttestBody(v1_, 1))["status"], "unchanged");
+  for (int i = 0; i < 4; ++i) Stake(dev1_, 1);  // batch 2 closes after the repeat
+  auto after = ws.Next();                       // the next event is batch 2's close, nothing about batch 1
+  ASSERT_TRUE(after.has_value());
+  EXPECT_EQ((*after)["event"], "batch_closed") << after->dump();
+  EXPECT_EQ((*after)["data"]["number"], 2) << after->dump();
+  ExpectConservation();
 }
 
 TEST_F(ValidatorsNodeTest, EquivocationIsSlashedOnceAndTheSameEvidenceIsRefused) {
