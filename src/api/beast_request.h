@@ -16,7 +16,7 @@ using BeastRequest = boost::beast::http::request<boost::beast::http::string_body
 
 // Moves a parsed request into the plain HttpRequest the router and handlers
 // see: method (HEAD becomes GET, reported in *is_head), raw target, path
-// (target up to '?'), decoded query, Authorization header, body (moved out of
+// (target up to '?'), decoded query, Authorization and If-None-Match headers, body (moved out of
 // `msg`), client_ip.
 HttpRequest ToHttpRequest(BeastRequest& msg, std::string client_ip, bool* is_head);
 

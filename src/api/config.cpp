@@ -32,6 +32,7 @@ namespace {
 struct Parsed {
   Config cfg;
   bool ratelimit_set = false, burst_set = false, chainid_set = false, genesis_set = false;
+  bool publicrate_set = false, publicburst_set = false;
   int rpcport_arg = 0;  // bitcoinrpcport (wins over bitcoinrpcurl's port)
 };
 
@@ -148,6 +149,23 @@ const std::vector<KeyDef>& Keys() {
          p.burst_set = true;
          return ParseRate("ratelimitburst", v, p.cfg.ratelimitburst);
        }},
+      {{"publicratelimit", "0 on regtest, 1 on other networks",
+        "Public (unsigned, free) operations per second per client IP: account creation without a proof of "
+        "possession, bridge address assignment; on top of ratelimit; 0 = off"},
+       [](Parsed& p, const std::string& v, const std::string&) -> Status {
+         p.publicrate_set = true;
+         return ParseRate("publicratelimit", v, p.cfg.publicratelimit);
+       }},
+      {{"publicratelimitburst", "10 x publicratelimit", "Token bucket size for public operations"},
+       [](Parsed& p, const std::string& v, const std::string&) -> Status {
+         p.publicburst_set = true;
+         return ParseRate("publicratelimitburst", v, p.cfg.publicratelimitburst);
+       }},
+      {{"maxbatchitems", "5000",
+        "Max transactions in one POST /api/transaction/batch (each also takes one ratelimit token)"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("maxbatchitems", v, 1, 100000, p.cfg.maxbatchitems);
+       }},
       {{"loglevel", "info", "trace, debug (one line per request), info, warn, error, critical, off"},
        [](Parsed& p, const std::string& v, const std::string&) -> Status {
          static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
@@ -213,6 +231,23 @@ const std::vector<KeyDef>& Keys() {
        [](Parsed& p, const std::string& v, const std::string&) {
          return ParseUnsigned<std::uint64_t>("maxbufferedbodybytes", v, std::uint64_t{1} << 20, std::uint64_t{1} << 40,
                                              p.cfg.maxbufferedbodybytes);
+       }},
+      // --- event feed (docs/API.md "Event feed") ---------------------------
+      {{"feedqueue", "4096",
+        "Max event feed messages waiting to be sent to one WebSocket client; past it the client is closed with "
+        "code 4000 (slow consumer)"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("feedqueue", v, 16, 1000000, p.cfg.feedqueue);
+       }},
+      {{"feedmaxsubscriptions", "64", "Max topics one event feed connection may subscribe to"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("feedmaxsubscriptions", v, 1, 10000, p.cfg.feedmaxsubscriptions);
+       }},
+      {{"feedreplay", "1000",
+        "Max operations an event feed resume (subscribe with since) may replay from the log; further back the "
+        "client resynchronises over REST"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("feedreplay", v, 0, 1000000, p.cfg.feedreplay);
        }},
       // --- bridge (docs/BRIDGE.md) ------------------------------------------
       {{"bitcoinrpcurl", "(none: no L1 backend, bridge endpoints answer 503)",
@@ -469,6 +504,9 @@ Result<Config> ParseConfigArgs(const std::vector<std::string>& args) {
   if (!p.ratelimit_set) c.ratelimit = c.network == "regtest" ? 0 : 100;
   if (!p.burst_set || c.ratelimitburst <= 0) c.ratelimitburst = c.ratelimit * 2;
   if (c.ratelimit > 0 && c.ratelimitburst < 1) c.ratelimitburst = 1;
+  if (!p.publicrate_set) c.publicratelimit = c.network == "regtest" ? 0 : 1;
+  if (!p.publicburst_set || c.publicratelimitburst <= 0) c.publicratelimitburst = c.publicratelimit * 10;
+  if (c.publicratelimit > 0 && c.publicratelimitburst < 1) c.publicratelimitburst = 1;
   if (c.rpcthreads <= 0) c.rpcthreads = std::max(1u, std::thread::hardware_concurrency());
   if (!p.genesis_set) c.genesis = FindDefaultGenesis(c.network, c.conf);
   if (c.clockoffset != 0 && c.network != "regtest")

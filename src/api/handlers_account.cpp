@@ -31,6 +31,7 @@ void Create(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   const auto& type = *ctx.ledger->registry().FindOperation(state::kAccountCreateOp);
   auto request = RequestFromBody(*body, type);
   if (!request.ok()) return reply(ErrorResponse(request.error()));
+  if (auto limited = ChargePublicOperation(ctx, req, request->auth)) return reply(std::move(*limited));
   auto op = state::BuildOperation(ctx.ledger->params(), ctx.ledger->registry(), *request);
   if (!op.ok()) {
     Error e = std::move(op).error();

@@ -142,6 +142,7 @@ void Initiate(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   r.type = std::string(bridge::kAddressAssignOp);
   r.auth = state::Auth::kPublic;
   r.fields = {{"account", who}};
+  if (auto limited = ChargePublicOperation(ctx, req, r.auth)) return reply(std::move(*limited));
   const ApiContext* c = &ctx;
   ctx.ledger->SubmitRequest(r, [c, reply = std::move(reply)](Result<state::Receipt> receipt) {
     if (!receipt.ok()) return reply(ErrorResponse(receipt.error()));

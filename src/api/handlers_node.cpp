@@ -2,10 +2,14 @@
 #include <chrono>
 #include <ctime>
 
+#include "kray/api/explorer.h"
 #include "kray/api/handlers.h"
 #include "kray/api/handlers_bridge.h"
 #include "kray/api/handlers_market.h"
+#include "kray/api/handlers_rewards.h"
 #include "kray/api/handlers_rollup.h"
+#include "kray/api/handlers_validators.h"
+#include "kray/api/openapi.h"
 #include "kray/api/router.h"
 #include "kray/rollup/rollup.h"
 #include "kray/state/ledger.h"
@@ -104,6 +108,11 @@ void RegisterAllRoutes(Router& router, const ApiContext& ctx) {
   RegisterRollupRoutes(router, ctx);
   RegisterBridgeRoutes(router, ctx);
   RegisterMarketRoutes(router, ctx);
+  RegisterValidatorRoutes(router, ctx);
+  RegisterRewardRoutes(router, ctx);
+  RegisterMetricsRoutes(router, ctx);
+  RegisterOpenApiRoutes(router, ctx);
+  RegisterExplorerRoutes(router);
 }
 
 }  // namespace kray::api

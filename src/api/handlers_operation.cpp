@@ -142,6 +142,7 @@ void Submit(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
     auto auth = CheckOperator(req, ctx);
     if (!auth.ok()) return reply(ErrorResponse(auth.error()));
   }
+  if (auto limited = ChargePublicOperation(ctx, req, request->auth)) return reply(std::move(*limited));
   ctx.ledger->SubmitRequest(*request, [reply = std::move(reply)](Result<state::Receipt> r) {
     if (!r.ok()) return reply(ErrorResponse(r.error()));
     Json j = ReceiptJson(*r);

@@ -15,6 +15,7 @@
 #include "kray/state/leaves.h"
 #include "kray/state/ledger.h"
 #include "kray/state/op_log.h"
+#include "validators_json.h"
 
 namespace kray::api {
 namespace {
@@ -90,7 +91,9 @@ void RegisterRollupRoutes(Router& router, const ApiContext& ctx) {
       auto b = rollup::GetBatch(db, *id);
       if (!b.ok()) return std::move(b).error();
       OverlayAnchor(ctx, *b);  // the bridge publishes anchors
-      return rollup::BatchJson(*b);
+      // The validators' attestations of the batch and whether they reach
+      // quorum (docs/VALIDATORS.md).
+      return WithAttestations(ctx, rollup::BatchJson(*b), *id);
     });
   });
   // A batch's operations, in seq order, paged: ?after=<seq>&limit=.

@@ -5,25 +5,24 @@
 //   GET  /api/transaction/pending       queued, not yet committed
 //   GET  /api/transaction/stats         totals, by type, gas (O(1) counters)
 //   GET  /api/transaction/:hash         one operation, committed or queued (404 if unknown)
+//   GET  /api/operations                the latest committed operations, newest first (cursor paging)
 // Writes are asynchronous: the Ledger calls back on its sequencer thread after
 // the group commit, and the server re-enters the connection's strand.
 #include <cctype>
 #include <memory>
 
 #include "kray/api/handlers.h"
+#include "kray/api/rate_limiter.h"
 #include "kray/api/router.h"
 #include "kray/rollup/rollup.h"
 #include "kray/state/core_module.h"
 #include "kray/state/ledger.h"
+#include "kray/state/op_log.h"
 #include "op_json.h"
 
 namespace kray::api {
 
 namespace {
-
-// The body limit (1 MiB) already bounds a batch to a few thousand items; this
-// keeps one request from monopolising the sequencer.
-constexpr std::size_t kMaxBatchItems = 5000;
 
 const state::OperationType& TransferType(const ApiContext& ctx) {
   return *ctx.ledger->registry().FindOperation(state::kTransferOp);
@@ -76,10 +75,14 @@ void Batch(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   if (it->empty()) {
     return reply(ErrorResponse(Error::Invalid("invalid_field", "field 'transactions' must not be empty")));
   }
-  if (it->size() > kMaxBatchItems) {
-    return reply(ErrorResponse(
-        Error::Invalid("batch_too_large", "at most " + std::to_string(kMaxBatchItems) + " transactions per batch")));
+  if (it->size() > ctx.max_batch_items) {
+    return reply(ErrorResponse(Error::Invalid("batch_too_large", "at most " + std::to_string(ctx.max_batch_items) +
+                                                                     " transactions per batch (maxbatchitems)")));
   }
+  // Every item costs the client a token (the request itself paid for the
+  // first at the server): items past what the bucket holds are answered
+  // 429 in their own result without being parsed or verified.
+  const std::size_t paid = ctx.limiter ? 1 + ctx.limiter->TakeUpTo(req.client_ip, it->size() - 1) : it->size();
   // Items that fail to parse get their error now; the rest go to the
   // sequencer together, in order.
   struct State {
@@ -91,6 +94,11 @@ void Batch(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   std::vector<state::Operation> ops;
   ops.reserve(it->size());
   for (std::size_t i = 0; i < it->size(); ++i) {
+    if (i >= paid) {
+      st->results[i] = ItemError(i, Error{ErrorKind::kRateLimited, "rate_limited",
+                                          "rate limit exceeded: this item was not processed, retry it later"});
+      continue;
+    }
     auto op = ParseTransfer(ctx, (*it)[i]);
     if (!op.ok()) {
       st->results[i] = ItemError(i, op.error());
@@ -209,6 +217,30 @@ void Get(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   reply(JsonResponse(OperationJson(found->op, "confirmed", BatchOf(ctx, found->op.seq))));
 }
 
+// The explorer's "latest operations": the log's tail, newest first.
+// ?before=<seq> (the previous page's next_before), ?limit=1..500.
+void Recent(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
+  auto limit = QueryInt(req, "limit", 50, 1, 500);
+  if (!limit.ok()) return reply(ErrorResponse(limit.error()));
+  auto before = QueryU64(req, "before");
+  if (!before.ok()) return reply(ErrorResponse(before.error()));
+  std::vector<state::Operation> ops;
+  Status s = ctx.ledger->WithReader([&](store::Database& db) -> Status {
+    auto r = state::RecentOperations(db, *before, static_cast<std::size_t>(*limit));
+    if (!r.ok()) return std::move(r).error();
+    ops = std::move(*r);
+    return Ok();
+  });
+  if (!s.ok()) return reply(ErrorResponse(s.error()));
+  Json arr = Json::array();
+  for (const auto& op : ops) arr.push_back(OperationWithBatch(ctx, op));
+  bool full = static_cast<int>(ops.size()) == *limit && ops.back().seq > 1;
+  reply(JsonResponse({{"operations", std::move(arr)},
+                      {"count", ops.size()},
+                      {"limit", *limit},
+                      {"next_before", full ? Json(ops.back().seq) : Json(nullptr)}}));
+}
+
 }  // namespace
 
 Json OperationWithBatch(const ApiContext& ctx, const state::Operation& op) {
@@ -225,6 +257,7 @@ void RegisterTransactionRoutes(Router& router, const ApiContext& ctx) {
   router.Add("GET", "/api/transaction/pending", bind(Pending));
   router.Add("GET", "/api/transaction/stats", bind(Stats));
   router.Add("GET", "/api/transaction/:hash", bind(Get));
+  router.Add("GET", "/api/operations", bind(Recent));
 }
 
 }  // namespace kray::api

@@ -203,6 +203,11 @@ HttpResponse ErrorResponse(const Error& error) {
   r.status = HttpStatusFor(error.kind);
   if (error.kind == ErrorKind::kInternal) spdlog::error("internal error [{}]: {}", error.code, error.message);
   Json j = {{"error", error.message}, {"code", error.code.empty() ? std::string("internal_error") : error.code}};
+  if (!error.details.empty()) {
+    Json details = Json::object();
+    for (const auto& [key, value] : error.details) details[key] = value;
+    j["details"] = std::move(details);
+  }
   // error_handler_t::replace: a message echoing invalid UTF-8 from the request
   // must not make dump() throw.
   r.body = j.dump(-1, ' ', false, Json::error_handler_t::replace);

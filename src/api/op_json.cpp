@@ -1,9 +1,11 @@
 // JSON mapping of operations and receipts (see op_json.h).
 #include "op_json.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "kray/api/auth_cookie.h"
+#include "kray/api/rate_limiter.h"
 #include "kray/core/bytes.h"
 #include "kray/rollup/json.h"
 #include "kray/state/core_module.h"
@@ -145,6 +147,21 @@ Status CheckOperator(const HttpRequest& req, const ApiContext& ctx) {
     return Error::Unauthorized("unauthorized", "invalid operator token");
   }
   return Ok();
+}
+
+HttpResponse RateLimitedResponse(int retry_after_seconds, std::string_view what) {
+  HttpResponse r = ErrorResponse(
+      Error{ErrorKind::kRateLimited, "rate_limited", std::string(what) + " rate limit exceeded, retry later"});
+  std::erase_if(r.headers, [](const auto& h) { return h.first == "Retry-After"; });  // ErrorResponse's default
+  r.headers.emplace_back("Retry-After", std::to_string(std::max(1, retry_after_seconds)));
+  return r;
+}
+
+std::optional<HttpResponse> ChargePublicOperation(const ApiContext& ctx, const HttpRequest& req, state::Auth auth) {
+  if (auth != state::Auth::kPublic || !ctx.public_limiter) return std::nullopt;
+  auto d = ctx.public_limiter->Allow(req.client_ip);
+  if (d.allowed) return std::nullopt;
+  return RateLimitedResponse(d.retry_after_seconds, "public operation (publicratelimit)");
 }
 
 }  // namespace kray::api

@@ -52,4 +52,11 @@ Json OperationWithBatch(const ApiContext& ctx, const state::Operation& op);
 // Wrong, missing, or a prefix of the token: 401 unauthorized.
 Status CheckOperator(const HttpRequest& req, const ApiContext& ctx);
 
+// A public operation (no key, no gas) costs the client one token of
+// ctx.public_limiter: nullopt when allowed (or limiting is off), else the
+// 429 rate_limited response with Retry-After.
+std::optional<HttpResponse> ChargePublicOperation(const ApiContext& ctx, const HttpRequest& req, state::Auth auth);
+// The 429 for `retry_after_seconds`.
+HttpResponse RateLimitedResponse(int retry_after_seconds, std::string_view what);
+
 }  // namespace kray::api

@@ -25,6 +25,7 @@ HttpRequest ToHttpRequest(BeastRequest& msg, std::string client_ip, bool* is_hea
   req.path = req.target.substr(0, q);
   if (q != std::string::npos) req.query = ParseQuery(std::string_view(req.target).substr(q + 1));
   if (auto it = msg.find(http::field::authorization); it != msg.end()) req.authorization = std::string(it->value());
+  if (auto it = msg.find(http::field::if_none_match); it != msg.end()) req.if_none_match = std::string(it->value());
   req.client_ip = std::move(client_ip);
   req.body = std::move(msg.body());
   return req;

@@ -46,6 +46,13 @@ void Router::Add(std::string method, std::string_view pattern, Handler handler) 
   routes_.push_back(Route{std::move(method), std::string(pattern), std::move(segs), std::move(handler)});
 }
 
+std::vector<Router::RouteInfo> Router::Routes() const {
+  std::vector<RouteInfo> out;
+  out.reserve(routes_.size());
+  for (const auto& r : routes_) out.push_back(RouteInfo{r.method, r.pattern});
+  return out;
+}
+
 namespace {
 
 // -1 if a is more specific than b, 1 if less, 0 if equal (left-to-right,
@@ -98,6 +105,7 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
   if (chosen) {
     m.handler = &chosen->handler;
     m.pattern = chosen->pattern;
+    m.index = static_cast<int>(chosen - routes_.data());
     for (std::size_t i = 0; i < parts.size(); ++i) {
       if (chosen->segments[i].is_param) {
         m.params.emplace_back(chosen->segments[i].text, PercentDecode(parts[i], false));
@@ -107,8 +115,9 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
   return m;
 }
 
-void Router::Dispatch(HttpRequest& req, Reply reply) const {
+void Router::Dispatch(HttpRequest& req, Reply reply, int* route_out) const {
   auto m = Find(req.method, req.path);
+  if (route_out) *route_out = m.index;
   if (!m.path_known) {
     HttpResponse r;
     r.status = 404;
@@ -128,6 +137,7 @@ void Router::Dispatch(HttpRequest& req, Reply reply) const {
     return reply(std::move(r));
   }
   req.params = std::move(m.params);
+  req.route = m.index;
   // The handler boundary: nothing a handler throws may escape into the
   // server. Handlers validate input themselves, so anything caught here is a
   // bug and is logged as one.

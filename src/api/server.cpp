@@ -24,6 +24,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -32,9 +33,11 @@
 #include <vector>
 
 #include "beast_request.h"
+#include "feed_session.h"
 #include "kray/api/connection_limits.h"
 #include "kray/api/http.h"
 #include "kray/api/json_util.h"
+#include "kray/api/metrics.h"
 #include "kray/api/rate_limiter.h"
 #include "kray/api/request_parser.h"
 #include "kray/api/router.h"
@@ -102,7 +105,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::atomic<bool> stopping{false};
 
   std::mutex sessions_mu;
-  std::unordered_set<Session*> sessions;  // live sessions (for shutdown); guarded by sessions_mu
+  std::unordered_set<Session*> sessions;   // live sessions (for shutdown); guarded by sessions_mu
+  std::unordered_set<FeedSession*> feeds;  // live feed connections (for shutdown); guarded by sessions_mu
+  EventFeed* feed = nullptr;               // set before Run(); null: no /ws
+  HttpMetrics* metrics = nullptr;          // set before Run(); null: not measured
+
+  void StartFeed(tcp::socket socket, BeastRequest request, std::string client_ip);
 
   void DoAccept();
   void OnAccept(beast::error_code ec, tcp::socket socket);
@@ -120,7 +128,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   ~Session() {
     ReleaseBody();
-    server_->limits.Close(client_ip_);
+    if (!upgraded_) server_->limits.Close(client_ip_);  // else the feed session holds the slot
     std::lock_guard lock(server_->sessions_mu);
     server_->sessions.erase(this);
   }
@@ -154,6 +162,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void ReadHeader() {
     if (server_->stopping) return DoClose();
     parser_.emplace();
+    request_started_ = std::chrono::steady_clock::now();  // for a header that fails; reset when it arrives
     parser_->header_limit(static_cast<std::uint32_t>(kHeaderLimit));
     parser_->body_limit(server_->options.body_limit);
     reading_ = true;
@@ -164,6 +173,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void OnHeader(beast::error_code ec, std::size_t) {
     if (ec) return OnReadError(ec);
+    request_started_ = std::chrono::steady_clock::now();
+    route_ = -1;
     if (!ReserveBody()) return RefuseBusy();
     // Fast path: a small body usually arrives in the same segment as the
     // header; parse it from the buffer without another async operation.
@@ -220,6 +231,7 @@ class Session : public std::enable_shared_from_this<Session> {
           "maxbufferedbodybytes={} (last from {})",
           n, server_->options.max_buffered_body_bytes, client_ip_);
     }
+    if (server_->metrics) server_->metrics->server_busy.Inc();
     WriteError(Error::Unavailable("server_busy", "too many request bodies are being received; retry later"),
                {{"Retry-After", "1"}});
   }
@@ -290,6 +302,8 @@ class Session : public std::enable_shared_from_this<Session> {
       }
     }
 
+    if (server_->feed && req.method == "GET" && (req.path == "/ws" || req.path == "/ws/")) return UpgradeToFeed(msg);
+
     if (req.method == "OPTIONS") {  // CORS preflight (cors() answers 204 for any path)
       HttpResponse r;
       r.status = 204;
@@ -306,16 +320,45 @@ class Session : public std::enable_shared_from_this<Session> {
     // strand. The tracked executor keeps io_context::run() alive until the
     // answer is written, so shutdown waits for in-flight requests.
     auto work = net::prefer(server_->ioc.get_executor(), net::execution::outstanding_work.tracked);
-    server_->router.Dispatch(req, [self = shared_from_this(), work = std::move(work)](HttpResponse resp) mutable {
-      net::dispatch(self->stream_.get_executor(),
-                    [self, resp = std::move(resp)]() mutable { self->Write(std::move(resp)); });
-    });
+    server_->router.Dispatch(
+        req,
+        [self = shared_from_this(), work = std::move(work)](HttpResponse resp) mutable {
+          net::dispatch(self->stream_.get_executor(),
+                        [self, resp = std::move(resp)]() mutable { self->Write(std::move(resp)); });
+        },
+        &route_);
+  }
+
+  void Measure(int status) {
+    if (!server_->metrics) return;
+    if (status == 429) server_->metrics->rate_limited.Inc();
+    std::chrono::duration<double> took = std::chrono::steady_clock::now() - request_started_;
+    server_->metrics->RecordRequest(route_, status, took.count());
+    route_ = -1;
+  }
+
+  // GET /ws: the connection (and its connection-cap slot) becomes an event
+  // feed session; this HTTP session ends here.
+  void UpgradeToFeed(BeastRequest& msg) {
+    route_ = server_->metrics ? server_->metrics->feed_route() : -1;
+    if (!boost::beast::websocket::is_upgrade(msg)) {
+      HttpResponse r;
+      r.status = 426;
+      r.body = ErrorJson("GET /ws is the event feed: upgrade to a WebSocket (Upgrade: websocket)", "upgrade_required");
+      r.headers.emplace_back("Upgrade", "websocket");
+      return Write(std::move(r));
+    }
+    upgraded_ = true;
+    reading_ = false;
+    Measure(101);
+    server_->StartFeed(stream_.release_socket(), std::move(msg), client_ip_);
   }
 
   void Write(HttpResponse r) {
     // Before the response can reach the client: a client that sends its next
     // body on seeing this response must find the budget back.
     ReleaseBody();
+    Measure(r.status);
     if (debug_) {
       auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started_);
       spdlog::debug("http {} -> {} in {} us", log_line_, r.status, us.count());
@@ -386,7 +429,10 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = true;
   unsigned version_ = 11;
   bool reading_ = false;
-  bool head_ = false;  // the current request is a HEAD
+  bool head_ = false;      // the current request is a HEAD
+  bool upgraded_ = false;  // handed to a FeedSession (with the connection slot)
+  int route_ = -1;         // the current request's route (HttpMetrics), -1 until routed
+  std::chrono::steady_clock::time_point request_started_ = std::chrono::steady_clock::now();
   static constexpr std::size_t kLingerMaxBytes = 8 << 20;
   static constexpr int kLingerSeconds = 2;
   std::size_t linger_left_ = 0;
@@ -444,8 +490,14 @@ void HttpServer::Impl::Admit(tcp::socket socket) {
   beast::error_code ec;
   auto endpoint = socket.remote_endpoint(ec);
   if (ec) return;  // the peer is already gone; the socket closes here
-  std::string ip = endpoint.address().to_string();
+  // Every per-client limit counts the client's key (an IPv6 client by its /64).
+  std::string ip = ClientKey(endpoint.address().to_string());
   Admission admission = limits.Open(ip);
+  if (metrics) {
+    if (admission == Admission::kAdmitted) metrics->connections_accepted.Inc();
+    if (admission == Admission::kTooManyConnections) metrics->refused_max_connections.Inc();
+    if (admission == Admission::kTooManyFromClient) metrics->refused_per_ip.Inc();
+  }
   if (admission == Admission::kAdmitted) {
     std::make_shared<Session>(std::move(socket), shared_from_this(), std::move(ip))->Start();
     return;
@@ -458,20 +510,41 @@ void HttpServer::Impl::Admit(tcp::socket socket) {
   socket.close(ec);
 }
 
+void HttpServer::Impl::StartFeed(tcp::socket socket, BeastRequest request, std::string client_ip) {
+  auto self = shared_from_this();
+  auto session = std::make_shared<FeedSession>(std::move(socket), *feed, limiter, client_ip,
+                                               [self, client_ip](FeedSession* ended) {
+                                                 self->limits.Close(client_ip);
+                                                 std::lock_guard lock(self->sessions_mu);
+                                                 self->feeds.erase(ended);
+                                               });
+  {
+    std::lock_guard lock(sessions_mu);
+    feeds.insert(session.get());
+  }
+  if (stopping) return;  // the socket closes with the session
+  session->Start(std::move(request));
+}
+
 void HttpServer::Impl::StopOnIoThread() {
   beast::error_code ec;
   acceptor.close(ec);
   accept_timer.cancel();
   signals.cancel(ec);
   std::vector<std::shared_ptr<Session>> live;
+  std::vector<std::shared_ptr<FeedSession>> live_feeds;
   {
     std::lock_guard lock(sessions_mu);
     for (Session* s : sessions) {
       // weak_from_this fails for a session already being destroyed; skip it.
       if (auto sp = s->weak_from_this().lock()) live.push_back(std::move(sp));
     }
+    for (FeedSession* f : feeds) {
+      if (auto sp = f->weak_from_this().lock()) live_feeds.push_back(std::move(sp));
+    }
   }
   for (auto& s : live) s->Shutdown();
+  for (auto& f : live_feeds) f->Shutdown();
   guard.reset();
 }
 
@@ -497,6 +570,14 @@ Result<std::uint16_t> HttpServer::Listen() {
                                                  std::to_string(impl_->options.port) + ": " + ec.message());
   }
   return acc.local_endpoint().port();
+}
+
+void HttpServer::SetMetrics(HttpMetrics* metrics) {
+  impl_->metrics = metrics;
+}
+
+void HttpServer::SetFeed(EventFeed* feed) {
+  impl_->feed = feed;
 }
 
 void HttpServer::Run() {

@@ -154,6 +154,14 @@ struct DepositScanner::Impl {
   mutable std::mutex readers_mu;
   mutable std::vector<std::unique_ptr<store::Database>> readers;  // guarded by readers_mu
 
+  std::mutex listeners_mu;
+  std::vector<std::pair<int, DepositListener>> listeners;  // guarded by listeners_mu
+  int next_listener = 1;                                   // guarded by listeners_mu
+  // Outpoints whose status was written in the open transaction (scanner
+  // thread); announced once it commits.
+  std::vector<std::pair<std::string, std::uint32_t>> changed;
+  void Announce();
+
   Status Open();
   Status CheckScanState();
   void Run();
@@ -408,6 +416,7 @@ Status DepositScanner::Impl::ObserveOutputs(const bitcoin::Transaction& t, std::
       inputs += bitcoin::HashToDisplayHex(t.vin[k].prevout.txid) + ":" + std::to_string(t.vin[k].prevout.n);
     }
     KRAY_TRY(scan::PutDeposit(*db, *d, inputs));
+    changed.emplace_back(d->txid, n);
     utxo.required = d->required;
     KRAY_TRY(scan::PutUtxo(*db, utxo));
     unspent.insert(bitcoin::OutPoint{*txid, n});
@@ -420,6 +429,7 @@ Status DepositScanner::Impl::ObserveOutputs(const bitcoin::Transaction& t, std::
 Status DepositScanner::Impl::ConnectBlock(std::uint32_t height, const Hash256& hash, const bitcoin::Block& block) {
   store::Transaction tx(*db);
   KRAY_TRY(tx.status());
+  changed.clear();  // what a failed transaction left
   if (runes && height >= runes->start_height()) KRAY_TRY(runes->ConnectBlock(height, block));
   KRAY_TRY(scan::PutBlock(*db, {height, hash}));
   std::set<bitcoin::OutPoint> unspent = federation_outputs;
@@ -446,6 +456,7 @@ Status DepositScanner::Impl::ConnectBlock(std::uint32_t height, const Hash256& h
   }
   KRAY_TRY(tx.Commit());
   federation_outputs = std::move(unspent);
+  Announce();
   std::lock_guard lock(mu);
   status.scan_height = height;
   status.scan_hash = bitcoin::HashToDisplayHex(hash);
@@ -455,6 +466,7 @@ Status DepositScanner::Impl::ConnectBlock(std::uint32_t height, const Hash256& h
 Status DepositScanner::Impl::DisconnectTip(const scan::ScannedBlock& tip) {
   store::Transaction tx(*db);
   KRAY_TRY(tx.status());
+  changed.clear();  // what a failed transaction left
   if (runes && tip.height >= runes->start_height()) KRAY_TRY(runes->DisconnectTip());
   auto deposits = scan::DepositsAtHeight(*db, tip.height);
   if (!deposits.ok()) return std::move(deposits).error();
@@ -473,6 +485,7 @@ Status DepositScanner::Impl::DisconnectTip(const scan::ScannedBlock& tip) {
     KRAY_TRY(scan::SetDepositStatus(*db, d.txid, d.vout, "orphaned",
                                     "block " + d.block_hash + " left the chain after the deposit was acted on",
                                     d.operation));
+    changed.emplace_back(d.txid, d.vout);
     BridgeAlarm a;
     a.txid = d.txid;
     a.vout = d.vout;
@@ -493,6 +506,7 @@ Status DepositScanner::Impl::DisconnectTip(const scan::ScannedBlock& tip) {
   KRAY_TRY(scan::UndoBlock(*db, tip.height));
   KRAY_TRY(scan::EraseBlock(*db, tip.height));
   KRAY_TRY(tx.Commit());
+  Announce();
   auto unspent = scan::UnspentOutpoints(*db);
   if (!unspent.ok()) return std::move(unspent).error();
   federation_outputs = std::move(*unspent);
@@ -671,6 +685,7 @@ void DepositScanner::Impl::Record(const ObservedDeposit& d, const Result<state::
   if (r.ok()) {
     const std::string status = r->op.type == kDepositCreditOp ? "credited" : "unattributed";
     s = scan::SetDepositStatus(*db, d.txid, d.vout, status, "", r->op.hash);
+    changed.emplace_back(d.txid, d.vout);
     spdlog::info("bridge: deposit {}:{} {} by operation {} (seq {}): {}", d.txid, d.vout, status, r->op.hash, r->op.seq,
                  d.assets);
   } else if (r.error().kind == ErrorKind::kUnavailable || r.error().code == "deposit_index_assigned") {
@@ -678,10 +693,27 @@ void DepositScanner::Impl::Record(const ObservedDeposit& d, const Result<state::
     spdlog::info("bridge: deposit {}:{} not acted on yet: {}", d.txid, d.vout, r.error().message);
   } else {
     s = scan::SetDepositStatus(*db, d.txid, d.vout, "failed", r.error().code + ": " + r.error().message, "");
+    changed.emplace_back(d.txid, d.vout);
     spdlog::error("bridge: deposit {}:{} could not be credited: {} ({}); retried at the next start", d.txid, d.vout,
                   r.error().message, r.error().code);
   }
   if (!s.ok()) spdlog::error("bridge: cannot record the state of {}:{}: {}", d.txid, d.vout, s.error().message);
+  if (s.ok()) Announce();
+  changed.clear();
+}
+
+// Calls the listeners with each changed deposit as stored, then forgets
+// the list. A deposit that cannot be read back is skipped (logged).
+void DepositScanner::Impl::Announce() {
+  auto outpoints = std::move(changed);
+  changed.clear();
+  std::lock_guard lock(listeners_mu);
+  if (listeners.empty()) return;
+  for (const auto& [txid, vout] : outpoints) {
+    auto d = scan::FindDeposit(*db, txid, vout);
+    if (!d.ok() || !d->has_value()) continue;
+    for (const auto& [handle, listener] : listeners) listener(**d);
+  }
 }
 
 Status DepositScanner::Impl::Act(const ObservedDeposit& d) {
@@ -698,6 +730,10 @@ Status DepositScanner::Impl::Act(const ObservedDeposit& d) {
     std::string hash = op.ok() && !op->empty() ? op->front().hash : d.operation;
     const std::string now = (*done)->status == "unattributed" ? "unattributed" : "credited";
     KRAY_TRY(scan::SetDepositStatus(*db, d.txid, d.vout, now, "", hash));
+    if (d.status != now) {
+      changed.emplace_back(d.txid, d.vout);
+      Announce();
+    }
     if (d.status == "reconfirming") {
       const std::string note = "the transaction confirmed again in block " + d.block_hash + " at height " +
                                std::to_string(d.height) + "; the operation's evidence names block " +
@@ -863,6 +899,18 @@ std::string DepositScanner::path() const {
 ScannerStatus DepositScanner::GetStatus() const {
   std::lock_guard lock(impl_->mu);
   return impl_->status;
+}
+
+int DepositScanner::AddDepositListener(DepositListener listener) {
+  std::lock_guard lock(impl_->listeners_mu);
+  int handle = impl_->next_listener++;
+  impl_->listeners.emplace_back(handle, std::move(listener));
+  return handle;
+}
+
+void DepositScanner::RemoveDepositListener(int handle) {
+  std::lock_guard lock(impl_->listeners_mu);
+  std::erase_if(impl_->listeners, [&](const auto& entry) { return entry.first == handle; });
 }
 
 Status DepositScanner::SyncNow(std::chrono::milliseconds timeout) {

@@ -68,7 +68,9 @@ Result<DepositAmounts> OptimalDeposit(Amount desired_a, Amount desired_b, Amount
   if (b_optimal.ok() && *b_optimal <= desired_b) {
     if (*b_optimal < min_b)
       return Error::Conflict("slippage_exceeded", "amount_b would be " + std::to_string(*b_optimal) +
-                                                      ", below min_amount_b " + std::to_string(min_b));
+                                                      ", below min_amount_b " + std::to_string(min_b))
+          .With("amount_b", std::to_string(*b_optimal))
+          .With("min_amount_b", std::to_string(min_b));
     return DepositAmounts{desired_a, *b_optimal};
   }
   auto a_optimal = QuoteAmount(desired_b, reserve_b, reserve_a);
@@ -76,7 +78,9 @@ Result<DepositAmounts> OptimalDeposit(Amount desired_a, Amount desired_b, Amount
   if (*a_optimal > desired_a) return Error::Internal("optimal amount_a exceeds amount_a");  // Router02's assert
   if (*a_optimal < min_a)
     return Error::Conflict("slippage_exceeded", "amount_a would be " + std::to_string(*a_optimal) +
-                                                    ", below min_amount_a " + std::to_string(min_a));
+                                                    ", below min_amount_a " + std::to_string(min_a))
+        .With("amount_a", std::to_string(*a_optimal))
+        .With("min_amount_a", std::to_string(min_a));
   return DepositAmounts{*a_optimal, desired_b};
 }
 

@@ -363,10 +363,14 @@ class LiquidityRemoveOp : public DefiOperation {
     if (!out.ok()) return std::move(out).error();
     if (out->a < Num(op, "min_amount_a"))
       return Error::Conflict("slippage_exceeded", "amount_a would be " + std::to_string(out->a) +
-                                                      ", below min_amount_a " + std::string(*op.Field("min_amount_a")));
+                                                      ", below min_amount_a " + std::string(*op.Field("min_amount_a")))
+          .With("amount_a", std::to_string(out->a))
+          .With("min_amount_a", std::string(*op.Field("min_amount_a")));
     if (out->b < Num(op, "min_amount_b"))
       return Error::Conflict("slippage_exceeded", "amount_b would be " + std::to_string(out->b) +
-                                                      ", below min_amount_b " + std::string(*op.Field("min_amount_b")));
+                                                      ", below min_amount_b " + std::string(*op.Field("min_amount_b")))
+          .With("amount_b", std::to_string(out->b))
+          .With("min_amount_b", std::string(*op.Field("min_amount_b")));
     bool observed = AccruePrices(p, ctx.now());
     p.reserve_a -= out->a;
     p.reserve_b -= out->b;
@@ -408,8 +412,10 @@ Result<Amount> HopOut(const Pool& pool, bool in_is_a, Amount amount_in) {
 }
 
 Error Slippage(Amount out, Amount min) {
-  return Error::Conflict("slippage_exceeded", "amount_out would be " + std::to_string(out) + ", below min_amount_out " +
-                                                  std::to_string(min));
+  return Error::Conflict("slippage_exceeded",
+                         "amount_out would be " + std::to_string(out) + ", below min_amount_out " + std::to_string(min))
+      .With("amount_out", std::to_string(out))
+      .With("min_amount_out", std::to_string(min));
 }
 
 class SwapOp : public DefiOperation {

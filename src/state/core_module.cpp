@@ -113,14 +113,20 @@ class TransferOp : public OperationType {
         return Error::Conflict("insufficient_balance", "insufficient KRAY balance: need " + std::to_string(*need) +
                                                            " (amount " + std::to_string(amount) + " + gas " +
                                                            std::to_string(gas) + "), have " +
-                                                           std::to_string(bal->available));
+                                                           std::to_string(bal->available))
+            .With("asset", std::string(kGasAsset))
+            .With("need", std::to_string(*need))
+            .With("have", std::to_string(bal->available));
       }
     } else {
       auto gas_bal = ctx.GetBalance(op.signer, kGasAsset);
       if (!gas_bal.ok()) return std::move(gas_bal).error();
       if (gas_bal->available < gas) {
         return Error::Conflict("insufficient_balance", "insufficient KRAY for gas: need " + std::to_string(gas) +
-                                                           ", have " + std::to_string(gas_bal->available));
+                                                           ", have " + std::to_string(gas_bal->available))
+            .With("asset", std::string(kGasAsset))
+            .With("need", std::to_string(gas))
+            .With("have", std::to_string(gas_bal->available));
       }
     }
     auto recipient = ctx.FindAccount(to);

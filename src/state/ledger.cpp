@@ -73,7 +73,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options, const
   if (!genesis.ok()) return std::move(genesis).error();
   impl->genesis_hash = genesis->first;
   impl->genesis_file = genesis->second;
-  impl->sequencer = std::make_unique<Sequencer>(std::move(*db), impl->options, registry, impl->pending);
+  impl->sequencer = std::make_unique<Sequencer>(std::move(*db), impl->options, registry, impl->pending, impl->metrics);
 
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(impl)));
   ledger->impl_->sequencer->Start();
@@ -92,6 +92,10 @@ void Ledger::AddListener(ChangeListener* listener) {
   impl_->sequencer->AddListener(listener);
 }
 
+const LedgerMetrics& Ledger::metrics() const {
+  return impl_->metrics;
+}
+
 void Ledger::RemoveListener(ChangeListener* listener) {
   impl_->sequencer->RemoveListener(listener);
 }
@@ -100,6 +104,7 @@ void Ledger::Submit(Operation op, ReceiptCallback done) {
   const ChainParams& params = impl_->options.params;
   Status valid = ValidateOperation(params, impl_->registry, op);
   if (!valid.ok()) return done(std::move(valid).error());
+  const OperationType* type = impl_->registry.FindOperation(op.type);  // exists: validated
   if (op.auth == Auth::kSigned) {
     if (op.scheme == SigScheme::kLegacy && !impl_->options.accept_legacy) {
       return done(Error::Unauthorized("legacy_disabled",
@@ -108,7 +113,6 @@ void Ledger::Submit(Operation op, ReceiptCallback done) {
     }
     // Verified here, on the caller's thread: a bound key never changes, so
     // the key seen now is the one the sequencer would check against.
-    const OperationType* type = impl_->registry.FindOperation(op.type);
     std::optional<crypto::XOnlyPubKey> key;
     if (!type->SigningKey(op)) {
       auto bound = impl_->BoundKey(op.signer);
@@ -120,7 +124,18 @@ void Ledger::Submit(Operation op, ReceiptCallback done) {
       key = *bound;
     }
     Status sig = VerifyOperationSignature(params, *type, op, key);
-    if (!sig.ok()) return done(std::move(sig).error());
+    impl_->metrics.signature_verifications.Inc();
+    if (!sig.ok()) {
+      impl_->metrics.signature_failures.Inc();
+      return done(std::move(sig).error());
+    }
+  }
+  // Checks against committed state (OperationType::Precheck): what is sure
+  // to fail never reaches the sequencer.
+  if (op.auth != Auth::kSystem) {
+    Status pre = type->Precheck(params, op,
+                                [this](const std::function<Status(store::Database&)>& fn) { return WithReader(fn); });
+    if (!pre.ok()) return done(std::move(pre).error());
   }
   std::uint64_t ticket = 0;
   if (!op.hash.empty()) {

@@ -30,6 +30,7 @@ struct Ledger::Impl {
   ReaderPool readers;
   KeyCache keys;
   PendingOperations pending;
+  LedgerMetrics metrics;
   std::unique_ptr<Sequencer> sequencer;
 
   // The key a signed operation by `account_id` must verify against

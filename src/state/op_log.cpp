@@ -89,6 +89,13 @@ Result<std::vector<Operation>> OperationsTouching(store::Database& db, const Has
   return Collect(**st);
 }
 
+Result<std::vector<Operation>> RecentOperations(store::Database& db, std::uint64_t before, std::size_t limit) {
+  auto st = db.Use(std::string("SELECT ") + kOpCols + " FROM operations WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2");
+  if (!st.ok()) return std::move(st).error();
+  (*st)->Bind(1, before == 0 ? INT64_MAX : Clamp(before)).Bind(2, Clamp(limit));
+  return Collect(**st);
+}
+
 Result<std::uint64_t> LastSeq(store::Database& db) {
   auto v = store::QueryInt(db, "SELECT MAX(seq) FROM operations");
   if (!v.ok()) return std::move(v).error();

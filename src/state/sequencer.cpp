@@ -27,11 +27,12 @@ void Answer(Command& c, Result<Receipt> r) {
 }  // namespace
 
 Sequencer::Sequencer(std::unique_ptr<store::Database> writer, const LedgerOptions& options,
-                     const ModuleRegistry& registry, PendingOperations& pending)
+                     const ModuleRegistry& registry, PendingOperations& pending, LedgerMetrics& metrics)
     : writer_(std::move(writer)),
       options_(options),
       registry_(registry),
       pending_(pending),
+      metrics_(metrics),
       exec_(*writer_, options_.params, registry_) {}
 
 Sequencer::~Sequencer() {
@@ -165,7 +166,9 @@ void Sequencer::ProcessGroup(std::vector<Command>& group) {
       auto finished = exec_.FinishGroup();
       if (finished.ok()) {
         changes = std::move(*finished);
+        auto commit_start = Clock::now();
         group_status = tx.Commit();
+        metrics_.commit_seconds.Observe(std::chrono::duration<double>(Clock::now() - commit_start).count());
       } else {
         group_status = std::move(finished).error();
       }
@@ -174,6 +177,7 @@ void Sequencer::ProcessGroup(std::vector<Command>& group) {
   }
   if (!group_status.ok()) {
     spdlog::error("sequencer: group of {} rolled back: {}", group.size(), group_status.error().message);
+    metrics_.groups_failed.Inc();
     exec_.Abort();
     {
       std::lock_guard lock(mu_);
@@ -185,6 +189,10 @@ void Sequencer::ProcessGroup(std::vector<Command>& group) {
     for (ChangeListener* l : listeners_) l->OnGroupRolledBack(group_status.error());
   }
   exec_.TrimCache(kMaxCachedEntries);
+  if (group_status.ok() && !changes.operations.empty()) {
+    metrics_.group_operations.Observe(static_cast<double>(changes.operations.size()));
+    metrics_.group_seconds.Observe(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
   if (spdlog::should_log(spdlog::level::debug)) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
     spdlog::debug("sequencer group: {} commands, {} operations, {} leaves, {} us", group.size(),

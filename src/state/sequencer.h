@@ -39,8 +39,9 @@ using Command = std::variant<OperationCommand, BarrierCommand>;
 
 class Sequencer {
  public:
+  // `metrics` is recorded into after each group; it must outlive the sequencer.
   Sequencer(std::unique_ptr<store::Database> writer, const LedgerOptions& options, const ModuleRegistry& registry,
-            PendingOperations& pending);
+            PendingOperations& pending, LedgerMetrics& metrics);
   ~Sequencer();  // Stop()
 
   // Thread-safe: a listener added now gets every group committed after this returns.
@@ -66,6 +67,7 @@ class Sequencer {
   const LedgerOptions& options_;
   const ModuleRegistry& registry_;
   PendingOperations& pending_;
+  LedgerMetrics& metrics_;
   Executor exec_;
   mutable std::mutex listeners_mu_;
   std::vector<ChangeListener*> listeners_;  // guarded by listeners_mu_

@@ -127,7 +127,11 @@ Status UnitOfWork::Debit(std::string_view id, std::string_view asset, Bucket buc
   if (!diff) {
     return Error::Conflict("insufficient_balance", "insufficient " + std::string(BucketName(bucket)) + " " +
                                                        std::string(asset) + " balance: need " + std::to_string(amount) +
-                                                       ", have " + std::to_string(v));
+                                                       ", have " + std::to_string(v))
+        .With("asset", std::string(asset))
+        .With("bucket", std::string(BucketName(bucket)))
+        .With("need", std::to_string(amount))
+        .With("have", std::to_string(v));
   }
   v = *diff;
   cache_.PutBalance(id, asset, *b);
@@ -203,6 +207,11 @@ Status UnitOfWork::BurnModuleValue(std::string_view asset, Amount amount) {
 }
 
 Status UnitOfWork::PayFromFeePool(std::string_view id, std::string_view asset, Amount amount) {
+  KRAY_TRY(TakeFromFeePool(asset, amount));
+  return Credit(id, asset, Bucket::kAvailable, amount);
+}
+
+Status UnitOfWork::TakeFromFeePool(std::string_view asset, Amount amount) {
   auto s = MutableSupply(asset);
   if (!s.ok()) return std::move(s).error();
   auto left = CheckedSub(s->fee_pool, amount);
@@ -213,7 +222,7 @@ Status UnitOfWork::PayFromFeePool(std::string_view id, std::string_view asset, A
   }
   s->fee_pool = *left;
   cache_.PutSupply(asset, *s);
-  return Credit(id, asset, Bucket::kAvailable, amount);
+  return Ok();
 }
 
 Status UnitOfWork::AddModuleValueToFeePool(std::string_view asset, Amount amount) {

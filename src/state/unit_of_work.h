@@ -33,6 +33,7 @@ class UnitOfWork : public OpContext {
   Status BurnModuleValue(std::string_view asset, Amount amount) override;
   Status PayFromFeePool(std::string_view account_id, std::string_view asset, Amount amount) override;
   Status AddModuleValueToFeePool(std::string_view asset, Amount amount) override;
+  Status TakeFromFeePool(std::string_view asset, Amount amount) override;
   store::Database& Sql() override;
   void Touch(LeafId leaf) override { touched_.insert(std::move(leaf)); }
   void SetResult(std::string key, std::string value) override { SetField(result_, std::move(key), std::move(value)); }

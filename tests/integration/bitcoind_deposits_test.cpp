@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -305,6 +306,45 @@ TEST_F(BitcoindDepositsTest, BtcDepositIsCreditedOnceAtNConfirmations) {
   EXPECT_EQ(Observed(tiny->txid, tiny->vout)->status, "not_creditable");
   EXPECT_EQ(Observed(cb_txid, 0)->status, "confirming");  // far from 100 confirmations
   (void)many;
+}
+
+// The hook the event feed's deposits topic uses: each stored status, after
+// it is stored, once; nothing after the listener is removed.
+TEST_F(BitcoindDepositsTest, DepositListenersSeeEachStoredStatus) {
+  OpenScanner();
+  std::mutex mu;
+  std::vector<bridge::ObservedDeposit> seen;
+  int handle = scanner_->AddDepositListener([&](const bridge::ObservedDeposit& d) {
+    std::lock_guard lock(mu);
+    seen.push_back(d);
+  });
+  const auto [txid, vout] = Pay(DepositAddress(dev1_.account_id), "0.00100000");
+  MineOne();
+  Sync();
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(seen.size(), 1u);
+    EXPECT_EQ(seen[0].txid, txid);
+    EXPECT_EQ(seen[0].vout, vout);
+    EXPECT_EQ(seen[0].status, "confirming");
+    EXPECT_EQ(seen[0].assets, "BTC:100000");
+  }
+  Mine(5, miner_);
+  Sync();
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[1].status, "credited");
+    EXPECT_EQ(seen[1].operation.size(), 64u);
+    // Stored before the listener ran.
+    EXPECT_EQ(Observed(txid, vout)->status, "credited");
+  }
+  scanner_->RemoveDepositListener(handle);
+  Pay(DepositAddress(dev1_.account_id), "0.00100000");
+  MineOne();
+  Sync();
+  std::lock_guard lock(mu);
+  EXPECT_EQ(seen.size(), 2u);
 }
 
 TEST_F(BitcoindDepositsTest, RuneDepositIsCreditedOnceWithTheIndexedAmount) {

@@ -104,9 +104,12 @@ TEST_F(BitcoindRpcTest, ChainReadsMatchBitcoinCore) {
   EXPECT_FALSE((*out)->coinbase);
   EXPECT_EQ((*out)->best_block, *hash);
   // The dust-sized P2TR payment and a mature coinbase output.
-  auto tx2 = *rpc.GetRawTransaction(H(txid2));
+  auto tx2 = rpc.GetRawTransaction(H(txid2));
+  ASSERT_TRUE(tx2.ok()) << tx2.error().message;
+  ASSERT_TRUE(tx2->has_value());
+  const auto outputs = (*tx2)->tx.vout.size();
   bool found_546 = false;
-  for (std::uint32_t n = 0; n < (*tx2).tx.vout.size(); ++n) {
+  for (std::uint32_t n = 0; n < outputs; ++n) {
     auto o = rpc.GetTxOut(H(txid2), n);
     if (o.ok() && *o && (*o)->value_sats == 546) found_546 = true;
   }

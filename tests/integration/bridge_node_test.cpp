@@ -18,6 +18,7 @@
 #include "kray/bridge/member_key.h"
 #include "kray/testsupport/bitcoind.h"
 #include "kray/testsupport/node.h"
+#include "kray/testsupport/ws_client.h"
 
 namespace kray::test {
 namespace {
@@ -236,6 +237,46 @@ TEST_F(BridgeNodeTest, DepositLifecycleOverTheApi) {
   WaitScanned();
   EXPECT_EQ(Btc(dev1_), btc0 + 100000);
   EXPECT_EQ(GetJson("/api/transaction/stats")["by_type"]["deposit_credit"], 1);
+}
+
+// The event feed's deposits topic: each status the scanner stores, and the
+// credit itself on txs and on the account's topic.
+TEST_F(BridgeNodeTest, DepositStatusChangesReachTheEventFeed) {
+  WaitFor("/api/bridge/info", [](const json& j) { return j["l1"]["reachable"] == true; });
+  WsClient feed;
+  std::string why;
+  ASSERT_TRUE(feed.Connect(node_.port(), &why)) << why;
+  ASSERT_TRUE(feed.NextOfType("welcome"));
+  ASSERT_TRUE(feed.SendJson({{"op", "subscribe"}, {"topics", {"deposits", "account:" + dev1_.account_id}}}));
+  ASSERT_TRUE(feed.NextOfType("subscribed"));
+  auto r = Post("/api/bridge/deposit/initiate", json{{"account_id", dev1_.account_id}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto [txid, vout] = Pay(json::parse(r.body)["deposit_address"], "0.00100000");
+  Mine(1);
+  std::vector<std::string> statuses;
+  bool credit_on_account = false;
+  while (statuses.size() < 2 || !credit_on_account) {
+    if (statuses.size() == 1) Mine(kConfirmations - 1);
+    auto e = feed.NextOfType("event", std::chrono::seconds(30));
+    ASSERT_TRUE(e) << "statuses so far: " << statuses.size();
+    if ((*e)["topic"] == "deposits") {
+      const json& d = (*e)["data"];
+      EXPECT_EQ((*e)["event"], "deposit_status");
+      EXPECT_FALSE(e->contains("seq"));
+      EXPECT_EQ(d["txid"], txid);
+      EXPECT_EQ(d["vout"], vout);
+      EXPECT_EQ(d["assets"]["BTC"], "100000");
+      statuses.push_back(d["status"]);
+      if (d["status"] == "credited") {
+        json op = GetJson("/api/transaction/" + d["credited_operation"].get<std::string>());
+        EXPECT_EQ(op["type"], "deposit_credit");
+      }
+    } else if ((*e)["data"]["operation"]["type"] == "deposit_credit") {
+      credit_on_account = true;
+      EXPECT_EQ((*e)["data"]["balances"]["BTC"]["available"], std::to_string(Btc(dev1_)));
+    }
+  }
+  EXPECT_EQ(statuses, (std::vector<std::string>{"confirming", "credited"}));
 }
 
 TEST_F(BridgeNodeTest, KilledNodeResumesItsScan) {

@@ -235,6 +235,8 @@ TEST_F(DefiTest, EveryErrorHasItsStatusAndChangesNothing) {
     json j = json::parse(r.body);
     EXPECT_EQ(j["code"], "slippage_exceeded");
     EXPECT_NE(j["error"].get<std::string>().find("19743"), std::string::npos) << r.body;
+    EXPECT_EQ(j["details"]["amount_out"], "19743") << r.body;  // machine-readable too
+    EXPECT_EQ(j["details"]["min_amount_out"], "19744") << r.body;
     EXPECT_EQ(Snapshot(), before);
   }
   ExpectError("/api/defi/swap", swap("pool_kray_btc", "BTC", "1", "0"), 409, "insufficient_output_amount");

@@ -17,7 +17,9 @@
 #include <sstream>
 #include <thread>
 
+#include "kray/state/module.h"
 #include "kray/testsupport/node.h"
+#include "kray/testsupport/ops.h"
 
 namespace kray::test {
 namespace {
@@ -167,6 +169,44 @@ TEST_F(EdgeTest, OutOfFileDescriptorsBacksOffAndRecovers) {
   idle.clear();
   EXPECT_TRUE(HealthWithin(10s)) << "krayd did not recover after the connections closed";
   EXPECT_LT(FileSize(node_.log_path()), 100u * 1024);
+}
+
+// Cost-aware limits through the real server: each batch item takes a token
+// (items past the bucket get 429 in their own result and are not applied),
+// and unsigned account creation has its own lower bucket while a signed
+// create (proof of possession) does not use it.
+TEST_F(EdgeTest, BatchItemsAndPublicOperationsAreRateLimited) {
+  StartNode({"-ratelimit=2", "-ratelimitburst=8", "-publicratelimit=0.01", "-publicratelimitburst=1"});
+  std::this_thread::sleep_for(3s);  // the harness's start-up probes' tokens are back
+  json items = json::array();
+  for (std::uint64_t n = 0; n < 12; ++n) items.push_back(LegacyTransfer(dev1_, dev2_.address, 10, n));
+  auto r = Post("/api/transaction/batch", json{{"transactions", items}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  json j = json::parse(r.body);
+  EXPECT_EQ(j["accepted"], 8) << r.body;  // the burst: one for the request, one per further item
+  EXPECT_EQ(j["results"][8]["code"], "rate_limited");
+  EXPECT_EQ(j["results"][11]["http_status"], 429);
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(Balance(dev1_.address)["nonce"], 8);
+
+  TestKey a = KeyFromSeed("edge-public-1"), b = KeyFromSeed("edge-public-2"), c = KeyFromSeed("edge-public-3");
+  auto unsigned_create = [&](const TestKey& k) {
+    return Post("/api/account/create", json{{"l1_address", k.address}, {"pubkey", ToHex(k.pub)}}.dump());
+  };
+  EXPECT_EQ(unsigned_create(a).status, 200);
+  auto limited = unsigned_create(b);
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  EXPECT_EQ(json::parse(limited.body)["code"], "rate_limited");
+  ChainParams params;
+  params.chain_id = kRegtestChainId;
+  params.network = Network::kRegtest;
+  auto signed_op = AccountCreate(params, state::ModuleRegistry{}, c, /*sign=*/true);
+  ASSERT_TRUE(signed_op.ok()) << signed_op.error().message;
+  auto signed_create = Post(
+      "/api/account/create",
+      json{{"l1_address", c.address}, {"pubkey", ToHex(c.pub)}, {"signature", ToHex(signed_op->signature)}}.dump());
+  EXPECT_EQ(signed_create.status, 200) << signed_create.body;
+  std::this_thread::sleep_for(1s);  // a token for the teardown's conservation check
 }
 
 // maxconnectionsperip, maxconnections and maxbufferedbodybytes from the

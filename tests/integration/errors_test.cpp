@@ -139,6 +139,17 @@ TEST_F(ErrorsTest, InsufficientBalance) {
   Amount have = std::stoull(b1["balance_credits"].get<std::string>());
   ExpectSendError(LegacyTransfer(dev1_, dev2_.account_id, have, 0), 409, "insufficient_balance");  // + gas
   ExpectSendError(V1Transfer(dev1_, dev2_.account_id, "BTC", 100000001, 0), 409, "insufficient_balance");
+  // The details say what was missing, for a wallet to show.
+  auto short_of_gas = Post("/api/transaction/send", LegacyTransfer(dev1_, dev2_.account_id, have, 0).dump());
+  json d = json::parse(short_of_gas.body)["details"];
+  EXPECT_EQ(d["asset"], "KRAY") << short_of_gas.body;
+  EXPECT_EQ(d["need"], std::to_string(have + 1)) << short_of_gas.body;
+  EXPECT_EQ(d["have"], std::to_string(have)) << short_of_gas.body;
+  auto btc =
+      json::parse(Post("/api/transaction/send", V1Transfer(dev1_, dev2_.account_id, "BTC", 100000001, 0).dump()).body);
+  EXPECT_EQ(btc["details"]["asset"], "BTC");
+  EXPECT_EQ(btc["details"]["need"], "100000001");
+  EXPECT_EQ(btc["details"]["have"], "100000000");
   // The nonce was not consumed: exactly all-but-gas still works.
   auto r = Post("/api/transaction/send", LegacyTransfer(dev1_, dev2_.account_id, have - 1, 0).dump());
   EXPECT_EQ(r.status, 200) << r.body;

@@ -24,10 +24,13 @@ struct Config {
   std::string datadir = "./data";
   std::string genesis;  // resolved path of the genesis JSON ("" until resolved)
   std::string synchronous = "FULL";
-  int rpcthreads = 0;         // 0 until resolved: hardware threads
-  std::string rpctoken;       // operator token; empty: krayd uses a cookie file (kray/api/auth_cookie.h)
-  double ratelimit = 0;       // requests/s per client IP; 0 = off
-  double ratelimitburst = 0;  // 0 = 2 x ratelimit
+  int rpcthreads = 0;                  // 0 until resolved: hardware threads
+  std::string rpctoken;                // operator token; empty: krayd uses a cookie file (kray/api/auth_cookie.h)
+  double ratelimit = 0;                // requests/s per client IP; 0 = off
+  double ratelimitburst = 0;           // 0 = 2 x ratelimit
+  double publicratelimit = 0;          // public (unsigned, free) operations/s per client IP; 0 = off
+  double publicratelimitburst = 0;     // 0 = 10 x publicratelimit
+  std::uint64_t maxbatchitems = 5000;  // transactions per POST /api/transaction/batch
   std::string loglevel = "info";
   std::uint64_t maxgroup = 2048;       // max txs per group commit
   std::uint64_t batchinterval = 3600;  // seconds between rollup batches
@@ -39,6 +42,9 @@ struct Config {
   std::uint64_t maxconnections = 512;  // open REST API connections
   std::uint64_t maxconnectionsperip = 64;
   std::uint64_t maxbufferedbodybytes = std::uint64_t{64} << 20;  // request bodies being received, all connections
+  std::uint64_t feedqueue = 4096;                                // event feed: messages waiting for one client
+  std::uint64_t feedmaxsubscriptions = 64;                       // event feed: topics per connection
+  std::uint64_t feedreplay = 1000;                               // event feed: operations a resume may replay
 
   // --- bridge (docs/BRIDGE.md): enabled when bitcoinrpcurl is set ---
   std::string bitcoinrpchost;  // from bitcoinrpcurl ("" = no L1 backend)

@@ -4,6 +4,7 @@
 // The ApiContext must outlive the Router that the handlers are added to.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -21,6 +22,9 @@ class SpendCoordinator;
 namespace kray::api {
 
 class Router;
+class RateLimiter;
+class EventFeed;
+class HttpMetrics;
 
 struct ApiContext {
   state::Ledger* ledger = nullptr;
@@ -30,6 +34,16 @@ struct ApiContext {
   std::string rpctoken;                      // operator token: rpctoken, else the cookie's ("" = disabled)
   std::string version;                       // krayd version string
   std::int64_t started_at = 0;               // unix seconds
+  // Per-client-IP buckets (null = off): every request takes one token from
+  // `limiter` at the server; a batch's further items take one each here.
+  // Public operations (unsigned, free: account_create without a proof of
+  // possession, bridge_address_assign, validator_attest, validator_heartbeat)
+  // also take one from `public_limiter`.
+  RateLimiter* limiter = nullptr;
+  RateLimiter* public_limiter = nullptr;
+  std::size_t max_batch_items = 5000;  // config maxbatchitems
+  HttpMetrics* http_metrics = nullptr;       // the server's request counters (null: not measured)
+  EventFeed* feed = nullptr;                 // the event feed (null: none)
 
   // Withdrawals and anchors (with the bridge; null without an L1 backend).
   bridge::SpendCoordinator* spends = nullptr;
@@ -40,7 +54,8 @@ void RegisterNodeRoutes(Router& router, const ApiContext& ctx);
 // POST /api/account/create, GET /api/account/:address/{balance,transactions,stats},
 // GET /api/account/list (operator).
 void RegisterAccountRoutes(Router& router, const ApiContext& ctx);
-// POST /api/transaction/{send,batch,estimate-gas}, GET /api/transaction/{:hash,pending,stats}.
+// POST /api/transaction/{send,batch,estimate-gas}, GET /api/transaction/{:hash,pending,stats},
+// GET /api/operations (the latest operations of every account).
 void RegisterTransactionRoutes(Router& router, const ApiContext& ctx);
 // Every registered operation type, one rule (docs/SIGNING.md):
 // GET /api/operation/types, POST /api/operation/message,
@@ -51,8 +66,14 @@ void RegisterOperationRoutes(Router& router, const ApiContext& ctx);
 // GET /api/defi/pool/:id, GET /api/defi/pool/:id/twap.
 void RegisterDefiRoutes(Router& router, const ApiContext& ctx);
 
-// All of the above, plus the rollup routes (kray/api/handlers_rollup.h) and
-// the bridge routes (kray/api/handlers_bridge.h).
+// GET /metrics (operator): Prometheus text format (docs/API.md "Metrics").
+void RegisterMetricsRoutes(Router& router, const ApiContext& ctx);
+
+// All of the above, plus the rollup routes (kray/api/handlers_rollup.h),
+// the bridge routes (kray/api/handlers_bridge.h), the market routes
+// (kray/api/handlers_market.h), the validator and reward routes
+// (kray/api/handlers_{validators,rewards}.h), GET /api/openapi.json
+// (kray/api/openapi.h) and the explorer (kray/api/explorer.h).
 void RegisterAllRoutes(Router& router, const ApiContext& ctx);
 
 }  // namespace kray::api

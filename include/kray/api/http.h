@@ -22,7 +22,9 @@ struct HttpRequest {
   std::string path;           // target without the query string, not decoded
   KeyValues query;            // decoded query parameters, in order
   KeyValues params;           // path parameters filled by the Router (":hash" -> value)
+  int route = -1;             // index of the route the Router chose (Router::Routes()), -1 if none
   std::string authorization;  // the Authorization header, "" if absent
+  std::string if_none_match;  // the If-None-Match header, "" if absent (static assets answer 304)
   std::string body;
   std::string client_ip;
 

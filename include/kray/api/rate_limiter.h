@@ -23,6 +23,14 @@
 
 namespace kray::api {
 
+// The key a client is counted under, by every per-client limit (rate
+// buckets, connections per IP): an IPv4 address as is; an IPv4-mapped IPv6
+// address as its IPv4 address; any other IPv6 address by its /64 prefix
+// ("2001:db8:1:2::/64"), since one end site is routinely given a whole /64
+// and could otherwise take 2^64 buckets. Text that is not an address is
+// returned unchanged.
+std::string ClientKey(std::string_view ip);
+
 class RateLimiter {
  public:
   using Clock = std::function<std::chrono::steady_clock::time_point()>;
@@ -40,6 +48,10 @@ class RateLimiter {
 
   bool enabled() const { return rate_ > 0; }
   Decision Allow(std::string_view client);
+  // Takes up to `n` tokens from the client's bucket (as many as it holds)
+  // and returns how many it took: a request that carries many items (a
+  // batch) pays for each. Disabled: returns n.
+  std::size_t TakeUpTo(std::string_view client, std::size_t n);
   std::size_t tracked_clients() const;
 
  private:
@@ -54,6 +66,8 @@ class RateLimiter {
   static constexpr std::size_t kShards = 16;
 
   void Prune(Shard& shard, std::chrono::steady_clock::time_point now);
+  // The client's bucket, refilled to `now` (shard.mu held).
+  Bucket& Refilled(Shard& shard, std::string_view client, std::chrono::steady_clock::time_point now);
 
   double rate_, burst_;
   std::size_t max_per_shard_;

@@ -18,6 +18,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "kray/api/http.h"
@@ -35,17 +36,28 @@ class Router {
   // Routes `req` (fills req.params) and calls the handler, or replies with a
   // 404/405 error. Calls `reply` exactly once (possibly later, from another
   // thread, for asynchronous handlers).
-  void Dispatch(HttpRequest& req, Reply reply) const;
+  // `route_out` (optional) gets the route's index (Routes(); -1 for a 404)
+  // before the handler runs, so a synchronous reply already knows it.
+  void Dispatch(HttpRequest& req, Reply reply, int* route_out = nullptr) const;
 
   // Result of matching without calling anything (tests, diagnostics).
   struct Match {
     bool path_known = false;           // some pattern matches the path
     const Handler* handler = nullptr;  // the route for this method, if any
     std::string pattern;               // the matched pattern
+    int index = -1;                    // the matched route's index in Routes(), -1 if none
     KeyValues params;
     std::string allow;  // methods allowed on this path, "GET, POST"
   };
   Match Find(std::string_view method, std::string_view path) const;
+
+  // Every registered route as (method, pattern), in registration order
+  // (the OpenAPI document is checked against this list).
+  struct RouteInfo {
+    std::string method;
+    std::string pattern;
+  };
+  std::vector<RouteInfo> Routes() const;
 
  private:
   struct Segment {

@@ -17,8 +17,9 @@
 //   second at most, with the failure count.
 //
 // Shutdown (Stop(), or SIGINT/SIGTERM after Run()): stops accepting, closes
-// idle connections, lets in-flight requests finish (including ones waiting
-// for the sequencer), then Run() returns.
+// idle connections and event feed connections (1001), lets in-flight
+// requests finish (including ones waiting for the sequencer), then Run()
+// returns.
 //
 // Beast lives only in server.cpp; this header is plain C++.
 #pragma once
@@ -33,6 +34,8 @@ namespace kray::api {
 
 class Router;
 class RateLimiter;
+class EventFeed;
+class HttpMetrics;
 
 struct ServerOptions {
   std::string bind = "127.0.0.1";
@@ -57,6 +60,16 @@ class HttpServer {
   // Binds and listens. Errors: "bind_failed" (port in use, bad address).
   // Returns the bound port (the chosen one when options.port == 0).
   Result<std::uint16_t> Listen();
+
+  // Serves the event feed at GET /ws (WebSocket upgrade; docs/API.md "Event
+  // feed"). Feed connections count against the connection caps and are
+  // closed with 1001 at shutdown. `feed` is not owned and must outlive the
+  // server. Call before Run(); without it /ws is an unknown route.
+  void SetFeed(EventFeed* feed);
+
+  // Records requests and connections into `metrics` (not owned; must
+  // outlive the server). Call before Run().
+  void SetMetrics(HttpMetrics* metrics);
 
   // Serves on options.threads threads (the caller's thread is one of them)
   // until Stop() or a signal; returns after in-flight requests are answered.

@@ -175,6 +175,15 @@ class DepositScanner {
 
   std::string path() const;
 
+  // Deposit listeners are called on the scanner thread, in the order added,
+  // each time a deposit's new status is stored (a deposit seen in a block:
+  // confirming, not_creditable or reconfirming; then credited,
+  // unattributed, failed, orphaned), with the deposit as stored. A listener
+  // must be quick and must not call back into the scanner.
+  using DepositListener = std::function<void(const ObservedDeposit&)>;
+  int AddDepositListener(DepositListener listener);  // returns a handle for RemoveDepositListener
+  void RemoveDepositListener(int handle);            // after it returns, the listener is never called again
+
   struct Impl;
 
  private:

@@ -7,6 +7,7 @@
 #include <string>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace kray {
 
@@ -22,9 +23,21 @@ enum class ErrorKind {
 };
 
 struct Error {
+  Error() = default;
+  Error(ErrorKind k, std::string c, std::string m) : kind(k), code(std::move(c)), message(std::move(m)) {}
+
   ErrorKind kind = ErrorKind::kInternal;
   std::string code;     // stable, snake_case, e.g. "insufficient_balance"
   std::string message;  // human readable
+  // Machine-readable facts about the error (the API renders them as the
+  // body's "details" object), e.g. {"amount_out", "19743"} for a slippage
+  // refusal, so a wallet need not parse the message. Values are strings.
+  std::vector<std::pair<std::string, std::string>> details;
+
+  Error&& With(std::string key, std::string value) && {
+    details.emplace_back(std::move(key), std::move(value));
+    return std::move(*this);
+  }
 
   static Error Invalid(std::string code, std::string msg) {
     return {ErrorKind::kInvalidInput, std::move(code), std::move(msg)};

@@ -3,7 +3,8 @@
 //
 // Writes are operations (operation.h). Submit() validates on the caller's
 // thread and, for signed operations, verifies the signature against the
-// signer's bound key (keys are immutable once bound), then queues it. The
+// signer's bound key (keys are immutable once bound), runs the type's
+// Precheck against the last committed state, then queues it. The
 // sequencer takes up to max_group queued operations, applies each in order
 // inside ONE SQLite transaction (each all-or-nothing), commits (one fsync
 // with synchronous=FULL), and only then calls back (acknowledged == durable)
@@ -28,6 +29,7 @@
 #include "kray/core/result.h"
 #include "kray/state/changes.h"
 #include "kray/state/executor.h"
+#include "kray/state/ledger_metrics.h"
 #include "kray/state/module.h"
 #include "kray/state/operation.h"
 #include "kray/state/request.h"
@@ -119,6 +121,8 @@ class Ledger {
   std::string datadir() const;
   std::string store_path() const;  // <datadir>/krayd.sqlite
   std::size_t queue_depth() const;
+  // Group commit and signature measurements (thread-safe reads).
+  const LedgerMetrics& metrics() const;
   // The sequencer's clock: wall clock + clock_offset, unix seconds.
   std::int64_t Now() const;
 

@@ -88,6 +88,17 @@ class OperationType {
   // Stateless checks of the canonical fields and evidence, on any thread.
   // Run before queueing and again on replay, from the record alone.
   virtual Status Check(const ChainParams& params, const Operation& op) const { return Ok(); }
+  // Checks against the last committed state, run by Ledger::Submit on the
+  // submitting thread before the operation is queued, whatever endpoint
+  // sent it: what is certain to fail (a signature by another key than the
+  // one the state names) then costs the sequencer nothing. `read` runs a
+  // function with a pooled read connection (call it only when needed).
+  // Never the only check: the state may change before the operation is
+  // applied, so Apply checks again, and replay runs Apply, not this.
+  using ReadCommitted = std::function<Status(const std::function<Status(store::Database&)>&)>;
+  virtual Status Precheck(const ChainParams& params, const Operation& op, const ReadCommitted& read) const {
+    return Ok();
+  }
   // The state transition. Inside one unit of work: any error undoes it.
   // Time is ctx.now() (the operation's recorded timestamp), never the clock.
   virtual Status Apply(OpContext& ctx, const Operation& op) const = 0;

@@ -69,6 +69,11 @@ class OpContext {
   // fee_pool += amount. The module removes it from its own books in the
   // same operation. Conflict "supply_overflow" past 2^63-1.
   virtual Status AddModuleValueToFeePool(std::string_view asset, Amount amount) = 0;
+  // Moves value out of the validator fee pool into the module's own books
+  // (validator rewards accrued but not yet claimed): fee_pool -= amount. The
+  // module adds it to its conservation terms in the same operation.
+  // Conflict "insufficient_fee_pool".
+  virtual Status TakeFromFeePool(std::string_view asset, Amount amount) = 0;
 
   // --- the module's own tables ---
   // The write connection, with this unit's savepoint open (opened on the

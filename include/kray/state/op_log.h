@@ -25,6 +25,9 @@ Result<std::optional<Operation>> OperationByHash(store::Database& db, std::strin
 // bound), at most `limit` (keyset paging: pass the last seq as `before`).
 Result<std::vector<Operation>> OperationsTouching(store::Database& db, const Hash256& key, std::uint64_t before,
                                                   std::size_t limit);
+// The latest operations of the whole log, newest first: seq < before (0 = no
+// bound), at most `limit` (keyset paging: pass the last seq as `before`).
+Result<std::vector<Operation>> RecentOperations(store::Database& db, std::uint64_t before, std::size_t limit);
 // The highest seq in the log (0 if empty).
 Result<std::uint64_t> LastSeq(store::Database& db);
 

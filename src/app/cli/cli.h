@@ -72,6 +72,11 @@ int CmdBalance(const Options& o, const Args& a, std::ostream& out, std::ostream&
 int CmdTx(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
 int CmdStatus(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
 int CmdCheckConservation(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
+// Commands (cmd_validator.cpp): what a validator signs with its validator key.
+int CmdAttest(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
+int CmdHeartbeat(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
+int CmdSignAttestation(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
+int CmdSignRegistration(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
 // Commands (cmd_federation.cpp, offline): bridge federation keys and addresses.
 int CmdFederationInit(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
 int CmdFederationAddress(const Options& o, const Args& a, std::ostream& out, std::ostream& err);

@@ -30,8 +30,8 @@ std::optional<std::uint64_t> FetchNonce(const Options& o, const std::string& acc
   auto bal = CallApi(o, "GET", "/api/account/" + account_id + "/balance", "", err);
   if (!bal) return std::nullopt;
   if (bal->status != 200) {
-    err << "error: cannot read the nonce of " << account_id << ": HTTP " << bal->status << " " << bal->body.substr(0, 200)
-        << "\n";
+    err << "error: cannot read the nonce of " << account_id << ": HTTP " << bal->status << " "
+        << bal->body.substr(0, 200) << "\n";
     return std::nullopt;
   }
   json bj = json::parse(bal->body, nullptr, false);

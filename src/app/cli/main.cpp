@@ -59,6 +59,13 @@ Node:
   status                                  GET /health
   checkconservation                       operator: supply conservation check (exit 2 if violated)
 
+Validators (docs/VALIDATORS.md; -keyfile is the validator key, not the staking account's):
+  attest <batch>                          sign the batch's published roots and submit the attestation
+  heartbeat                               sign the node's time and submit a heartbeat
+  sign-attestation <batch> <state_root> <tx_root>   offline: the attestation message and signature
+  sign-registration <account>             offline: the validator key's proof of possession for
+                                          op validator_register (its validator_signature)
+
 Rollup (docs/ROLLUP.md):
   verifychain [-from=N] [-quiet] [-bitcoinrpcconnect=<host> -bitcoinrpcport=<port>
               -bitcoinrpccookiefile=<file> | -bitcoinrpcuser=<u> -bitcoinrpcpassword=<p>]
@@ -194,6 +201,10 @@ int main(int argc, char** argv) {
       {"federation-init", kray::cli::CmdFederationInit},
       {"federation-address", kray::cli::CmdFederationAddress},
       {"signpsbt", kray::cli::CmdSignPsbt},
+      {"attest", kray::cli::CmdAttest},
+      {"heartbeat", kray::cli::CmdHeartbeat},
+      {"sign-attestation", kray::cli::CmdSignAttestation},
+      {"sign-registration", kray::cli::CmdSignRegistration},
   };
   if (auto it = commands.find(cmd); it != commands.end()) return it->second(o, args, std::cout, std::cerr);
   if (cmd == "help") {

@@ -5,9 +5,10 @@
 //   krayd -help | -version
 //
 // Lifecycle: parse config -> open the Ledger (store, migrations, genesis,
-// sequencer), the rollup index and, with an L1 backend, the bridge's deposit
-// scanner -> listen -> serve until SIGINT/SIGTERM -> stop accepting and
-// finish in-flight requests -> stop the bridge (spends, scanner) -> destroy the Ledger
+// sequencer), the rollup index, the validators' batch recorder and, with an
+// L1 backend, the bridge's deposit scanner and spend coordinator -> listen ->
+// serve until SIGINT/SIGTERM -> stop accepting and finish in-flight requests
+// -> stop the bridge (spends, scanner) and the recorder -> destroy the Ledger
 // (drains the queue, closes the store) -> exit 0. Every startup failure is one line on stderr and exit 1.
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -24,7 +25,9 @@
 #include "bridge_setup.h"
 #include "kray/api/auth_cookie.h"
 #include "kray/api/config.h"
+#include "kray/api/event_feed.h"
 #include "kray/api/handlers.h"
+#include "kray/api/metrics.h"
 #include "kray/api/rate_limiter.h"
 #include "kray/api/router.h"
 #include "kray/api/server.h"
@@ -33,6 +36,7 @@
 #include "kray/state/conservation.h"
 #include "kray/state/ledger.h"
 #include "kray/store/database.h"
+#include "kray/validators/batch_recorder.h"
 
 #ifndef KRAY_VERSION
 #define KRAY_VERSION "0.0.0"
@@ -166,6 +170,8 @@ int main(int argc, char** argv) {
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   kray::api::Router router;
   kray::api::RegisterAllRoutes(router, ctx);
+  kray::api::HttpMetrics http_metrics(router);  // after every route is added
+  ctx.http_metrics = &http_metrics;
   kray::rollup::RollupOptions rollup_options;
   rollup_options.batch_interval = static_cast<std::int64_t>(cfg.batchinterval);
   rollup_options.max_batch_txs = static_cast<std::int64_t>(cfg.maxbatchtxs);
@@ -174,6 +180,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<kray::rollup::Rollup> rollup;
 
   kray::api::RateLimiter limiter(cfg.ratelimit, cfg.ratelimitburst);
+  kray::api::RateLimiter public_limiter(cfg.publicratelimit, cfg.publicratelimitburst);
   kray::api::ServerOptions so;
   so.bind = cfg.bind;
   so.port = static_cast<std::uint16_t>(cfg.port);
@@ -186,6 +193,10 @@ int main(int argc, char** argv) {
   std::unique_ptr<kray::state::Ledger> ledger;
   // Declared after the Ledger so it is destroyed first: it submits to it.
   kray::app::BridgeNode bridge;
+  // Records closed batches (validator rewards); submits to the Ledger too.
+  std::unique_ptr<kray::validators::BatchRecorder> recorder;
+  // Destroyed first of all (it listens to the Ledger, the index and the scanner).
+  std::unique_ptr<kray::api::EventFeed> feed;
   {
     kray::api::HttpServer server(so, router, limiter.enabled() ? &limiter : nullptr);
     // Bind first: "port in use" must fail before the datadir is touched.
@@ -201,6 +212,10 @@ int main(int argc, char** argv) {
     rollup = std::move(*index);
     ctx.ledger = ledger.get();
     ctx.rollup = rollup.get();
+    recorder = kray::validators::BatchRecorder::Start(*ledger, *rollup);
+    ctx.limiter = limiter.enabled() ? &limiter : nullptr;
+    ctx.public_limiter = public_limiter.enabled() ? &public_limiter : nullptr;
+    ctx.max_batch_items = static_cast<std::size_t>(cfg.maxbatchitems);
     if (kray::app::BridgeConfigured(cfg)) {
       auto opened_bridge = kray::app::OpenBridge(cfg, *ledger, rollup.get());
       if (!opened_bridge.ok()) return Fail(opened_bridge.error().message);
@@ -211,6 +226,14 @@ int main(int argc, char** argv) {
     } else {
       spdlog::info("bitcoinrpcurl not set: no L1 backend, bridge endpoints answer 503 bridge_unavailable");
     }
+    kray::api::FeedOptions feed_options;
+    feed_options.max_queue = static_cast<std::size_t>(cfg.feedqueue);
+    feed_options.max_subscriptions = static_cast<std::size_t>(cfg.feedmaxsubscriptions);
+    feed_options.max_replay = static_cast<std::size_t>(cfg.feedreplay);
+    feed = std::make_unique<kray::api::EventFeed>(feed_options, *ledger, rollup.get(), bridge.scanner.get());
+    server.SetFeed(feed.get());
+    server.SetMetrics(&http_metrics);
+    ctx.feed = feed.get();
     spdlog::info("store open: format {}, genesis {}, synchronous={}", kray::store::StoreVersion(),
                  ledger->genesis_hash(), cfg.synchronous);
     if (!cfg.acceptlegacy) spdlog::info("acceptlegacy=0: legacy-signed transfers are refused");
@@ -229,6 +252,8 @@ int main(int argc, char** argv) {
                    kray::api::CookiePath(cfg.datadir));
     }
     if (limiter.enabled()) spdlog::info("rate limit {} req/s per IP, burst {}", cfg.ratelimit, cfg.ratelimitburst);
+    if (public_limiter.enabled())
+      spdlog::info("public operations: {} /s per IP, burst {}", cfg.publicratelimit, cfg.publicratelimitburst);
 
     if (!cfg.portfile.empty()) {
       // Write to a temp file and rename, so a reader never sees a partial
@@ -247,9 +272,11 @@ int main(int argc, char** argv) {
     server.Run();
     spdlog::info("HTTP server stopped; all in-flight requests answered");
   }
-  bridge.Stop();   // stops the spend coordinator and the L1 scanner, which submit to the Ledger
-  ledger.reset();  // drains the sequencer, flushes and closes the store
-  rollup.reset();  // applies the last groups, persists the index
+  feed.reset();      // unregisters from the Ledger, the index and the scanner
+  bridge.Stop();     // stops the spend coordinator and the L1 scanner, which submit to the Ledger
+  recorder.reset();  // removes its batch listener and stops submitting
+  ledger.reset();    // drains the sequencer, flushes and closes the store
+  rollup.reset();    // applies the last groups, persists the index
   spdlog::info("store closed, exiting");
   return 0;
 }

@@ -5,6 +5,8 @@
 #include "kray/bridge/deposits.h"
 #include "kray/defi/defi.h"
 #include "kray/market/market.h"
+#include "kray/rewards/rewards.h"
+#include "kray/validators/validators.h"
 
 namespace kray::app {
 
@@ -12,7 +14,8 @@ const state::ModuleRegistry& NodeModules() {
   static const state::ModuleRegistry registry = [] {
     state::ModuleRegistry r;  // holds the core ledger; modules are added below, in dependency order
     // A clash of names or leaf types is a build error, not a runtime one.
-    for (auto* make : {&defi::DefiModule, &market::MarketModule, &bridge::BridgeModule})
+    for (auto* make : {&defi::DefiModule, &market::MarketModule, &bridge::BridgeModule, &validators::ValidatorsModule,
+                       &rewards::RewardsModule})
       if (!r.Add(make()).ok()) std::abort();
     return r;
   }();

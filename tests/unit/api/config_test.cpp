@@ -112,6 +112,18 @@ TEST_F(ConfigTest, NetworkDrivesDefaults) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->chainid, "kray-testnet-1");
   EXPECT_GT(c->ratelimit, 0);  // public networks are rate limited by default
+  EXPECT_EQ(c->publicratelimit, 1);
+  EXPECT_EQ(c->publicratelimitburst, 10);
+  EXPECT_EQ(c->maxbatchitems, 5000u);
+  auto regtest = ParseConfigArgs({"-datadir=" + dir_.string()});
+  ASSERT_TRUE(regtest.ok());
+  EXPECT_EQ(regtest->publicratelimit, 0);
+  auto set = ParseConfigArgs({"-publicratelimit=0.5", "-maxbatchitems=100", "-datadir=" + dir_.string()});
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set->publicratelimit, 0.5);
+  EXPECT_EQ(set->publicratelimitburst, 5);
+  EXPECT_EQ(set->maxbatchitems, 100u);
+  EXPECT_FALSE(ParseConfigArgs({"-maxbatchitems=0"}).ok());
   auto c2 = ParseConfigArgs({"-network=testnet", "-ratelimit=0", "-chainid=x-1"});
   ASSERT_TRUE(c2.ok());
   EXPECT_EQ(c2->ratelimit, 0);

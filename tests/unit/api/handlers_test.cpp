@@ -10,12 +10,14 @@
 
 #include "../../../src/api/op_json.h"
 #include "kray/api/json_util.h"
+#include "kray/api/rate_limiter.h"
 #include "kray/api/router.h"
 #include "kray/crypto/hash.h"
 #include "kray/crypto/secp256k1.h"
 #include "kray/state/core_module.h"
 #include "kray/state/ledger.h"
 #include "kray/state/tx_message.h"
+#include "kray/testsupport/keys.h"
 
 namespace kray::api {
 namespace {
@@ -169,6 +171,67 @@ TEST_F(HandlersTest, BatchGivesPerItemResults) {
   EXPECT_EQ(j["results"][2]["code"], "missing_field");
   EXPECT_EQ(j["results"][3]["new_nonce"], 2);
   EXPECT_EQ(Call("POST", "/api/transaction/batch", R"({"transactions":[]})").status, 400);
+}
+
+// Every batch item costs a token: a batch larger than the bucket gets 429
+// for the items it could not pay for, and those are not processed.
+TEST_F(HandlersTest, BatchItemsEachTakeARateLimitToken) {
+  RateLimiter limiter(1, 3);  // 3 tokens
+  ctx_.limiter = &limiter;
+  // The server took one token for the request itself.
+  ASSERT_TRUE(limiter.Allow("").allowed);
+  Json items = Json::array();
+  for (std::uint64_t n = 0; n < 4; ++n)
+    items.push_back(Json::parse(Transfer("krayd-dev-account-1", kAddrA, kAddrB, 10, n)));
+  auto r = Call("POST", "/api/transaction/batch", Json{{"transactions", items}}.dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = Json::parse(r.body);
+  EXPECT_EQ(j["accepted"], 3);  // the request's own token + the 2 left
+  EXPECT_EQ(j["results"][3]["code"], "rate_limited");
+  EXPECT_EQ(j["results"][3]["http_status"], 429);
+  EXPECT_EQ(ledger_->GetAccount(std::string(kAddrA))->nonce, 3u);  // the fourth was never applied
+  ctx_.limiter = nullptr;
+}
+
+TEST_F(HandlersTest, BatchSizeIsCapped) {
+  ctx_.max_batch_items = 2;
+  Json items = Json::array();
+  for (std::uint64_t n = 0; n < 3; ++n)
+    items.push_back(Json::parse(Transfer("krayd-dev-account-1", kAddrA, kAddrB, 10, n)));
+  auto r = Call("POST", "/api/transaction/batch", Json{{"transactions", items}}.dump());
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(Json::parse(r.body)["code"], "batch_too_large");
+  EXPECT_EQ(ledger_->GetAccount(std::string(kAddrA))->nonce, 0u);
+}
+
+// Unsigned (public) account creation has its own bucket; a signed create
+// (proof of possession) does not use it.
+TEST_F(HandlersTest, PublicOperationsHaveTheirOwnLimit) {
+  RateLimiter limiter(0.001, 2);
+  ctx_.public_limiter = &limiter;
+  auto create = [&](const test::TestKey& k) {
+    return Call("POST", "/api/account/create", Json{{"l1_address", k.address}, {"pubkey", ToHex(k.pub)}}.dump());
+  };
+  EXPECT_EQ(create(test::KeyFromSeed("c1")).status, 200);
+  EXPECT_EQ(create(test::KeyFromSeed("c2")).status, 200);
+  auto third = create(test::KeyFromSeed("c3"));
+  EXPECT_EQ(third.status, 429);
+  EXPECT_EQ(Json::parse(third.body)["code"], "rate_limited");
+  int retry_after = 0;
+  for (const auto& [k, v] : third.headers)
+    if (k == "Retry-After") {
+      ++retry_after;
+      EXPECT_GT(std::stoi(v), 100);  // one token per 1000 s
+    }
+  EXPECT_EQ(retry_after, 1);
+  EXPECT_FALSE(ledger_->GetAccount(test::KeyFromSeed("c3").account_id).ok());
+  // The same through the generic endpoint.
+  auto c4 = test::KeyFromSeed("c4");
+  auto generic = Call("POST", "/api/operation/submit",
+                      Json{{"op", "account_create"}, {"l1_address", c4.address}, {"pubkey", ToHex(c4.pub)}}.dump());
+  EXPECT_EQ(generic.status, 429);
+  EXPECT_FALSE(ledger_->GetAccount(c4.account_id).ok());
+  ctx_.public_limiter = nullptr;
 }
 
 TEST_F(HandlersTest, LiteralTransactionRoutes) {

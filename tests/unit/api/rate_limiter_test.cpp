@@ -30,6 +30,32 @@ TEST(RateLimiter, BurstThenRefillAtRate) {
   EXPECT_FALSE(rl.Allow("1.2.3.4").allowed);
 }
 
+// A batch pays one token per item: it gets as many as the bucket holds.
+TEST(RateLimiter, TakeUpToTakesWhatTheBucketHolds) {
+  FakeClock clock;
+  RateLimiter rl(10, 50, 1000, clock.fn());
+  EXPECT_EQ(rl.TakeUpTo("a", 30), 30u);
+  EXPECT_EQ(rl.TakeUpTo("a", 30), 20u);  // 20 left
+  EXPECT_EQ(rl.TakeUpTo("a", 30), 0u);
+  EXPECT_FALSE(rl.Allow("a").allowed);
+  clock.now += 1s;  // 10 tokens back
+  EXPECT_EQ(rl.TakeUpTo("a", 3), 3u);
+  EXPECT_EQ(rl.TakeUpTo("a", 100), 7u);
+  EXPECT_EQ(rl.TakeUpTo("b", 0), 0u);
+  RateLimiter off(0, 0);
+  EXPECT_EQ(off.TakeUpTo("a", 5000), 5000u);
+}
+
+TEST(ClientKey, Ipv6ClientsAreCountedByTheirSlash64) {
+  EXPECT_EQ(ClientKey("192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(ClientKey("::ffff:192.0.2.7"), "192.0.2.7");
+  EXPECT_EQ(ClientKey("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::/64");
+  EXPECT_EQ(ClientKey("2001:db8:1:2::1"), ClientKey("2001:db8:1:2:ffff::9"));
+  EXPECT_NE(ClientKey("2001:db8:1:2::1"), ClientKey("2001:db8:1:3::1"));
+  EXPECT_EQ(ClientKey("::1"), "::/64");
+  EXPECT_EQ(ClientKey("not an address"), "not an address");
+}
+
 TEST(RateLimiter, ClientsAreIndependent) {
   FakeClock clock;
   RateLimiter rl(1, 1, 1000, clock.fn());

@@ -457,5 +457,23 @@ TEST_F(LedgerTest, TimestampsComeFromTheSequencerClock) {
   EXPECT_GT(r->op.timestamp, ledger_->Now() - 86400);
 }
 
+// The hook /metrics reads: group commits and signature checks are measured.
+TEST_F(LedgerTest, MetricsCountGroupsAndSignatureChecks) {
+  const LedgerMetrics& m = ledger_->metrics();
+  ASSERT_TRUE(Send(a_, a_.account_id, b_.account_id, 10, 0).ok());
+  ASSERT_TRUE(Send(a_, a_.account_id, b_.account_id, 10, 1).ok());
+  // Signed by the wrong key: verified and refused.
+  EXPECT_EQ(Send(b_, a_.account_id, b_.account_id, 10, 2).error().code, "invalid_signature");
+  EXPECT_EQ(m.signature_verifications.value(), 3u);
+  EXPECT_EQ(m.signature_failures.value(), 1u);
+  auto groups = m.group_operations.Read();
+  EXPECT_EQ(groups.count(), 2u);  // SubmitSync: one operation per group
+  EXPECT_DOUBLE_EQ(groups.sum, 2.0);
+  EXPECT_EQ(m.commit_seconds.Read().count(), 2u);
+  EXPECT_EQ(m.group_seconds.Read().count(), 2u);
+  EXPECT_GE(m.group_seconds.Read().sum, m.commit_seconds.Read().sum);
+  EXPECT_EQ(m.groups_failed.value(), 0u);
+}
+
 }  // namespace
 }  // namespace kray::state

@@ -6,6 +6,8 @@
 #include <array>
 #include <fstream>
 #include <future>
+#include <optional>
+#include <thread>
 
 #include "kray/state/conservation.h"
 #include "kray/state/core_module.h"
@@ -104,8 +106,11 @@ TEST(ModuleHost, EveryHookOfTheExampleModule) {
   auto rep = ledger.CheckConservation();
   ASSERT_TRUE(rep.ok());
   EXPECT_TRUE(rep->ok) << rep->ToString();
-  for (const auto& line : rep->lines)
-    if (line.asset == "DOG") EXPECT_EQ(line.extra.at("example.escrows"), 500u);
+  for (const auto& line : rep->lines) {
+    if (line.asset == "DOG") {
+      EXPECT_EQ(line.extra.at("example.escrows"), 500u);
+    }
+  }
 
   // A signed operation: gas, nonce, module SQL, a module leaf in the change set.
   auto locked = Lock(ledger, a, "e1", 1000, ledger.Now() + 5, 0);
@@ -214,6 +219,173 @@ TEST(Validate, PublicTypesAreSignedOnlyWhenTheySaySo) {
   create.signature = Bytes(64, 1);
   auto r = ValidateOperation(params, reg, create);  // signed is allowed; its fields are another matter
   EXPECT_TRUE(r.ok() || r.error().code != "wrong_authorisation") << r.error().code;
+}
+
+// A test-only module holding value taken from the fee pool in its own books
+// (as the validators module accrues rewards): `test_fee` is a signed no-op
+// paying 4 credits of gas (2 to the fee pool), `test_pot` (operator) takes
+// `amount` KRAY out of the pool into the module's pot, which its audit reports.
+class FeeOp : public OperationType {
+ public:
+  std::string_view name() const override { return "test_fee"; }
+  Auth auth() const override { return Auth::kSigned; }
+  std::span<const FieldSpec> fields() const override { return {}; }
+  Amount gas() const override { return 4; }
+  Status Apply(OpContext&, const Operation&) const override { return Ok(); }
+};
+class PotOp : public OperationType {
+ public:
+  std::string_view name() const override { return "test_pot"; }
+  Auth auth() const override { return Auth::kOperator; }
+  std::span<const FieldSpec> fields() const override { return kFields; }
+  Status Apply(OpContext& ctx, const Operation& op) const override {
+    auto amount = ParseAmount(*op.Field("amount"));
+    if (!amount.ok()) return std::move(amount).error();
+    KRAY_TRY(ctx.TakeFromFeePool(kGasAsset, *amount));
+    *pot += *amount;  // stands in for the module's own table (no failure after this point)
+    return Ok();
+  }
+  Amount* pot = nullptr;
+
+ private:
+  static constexpr std::array<FieldSpec, 1> kFields = {{{"amount", FieldKind::kAmount}}};
+};
+class PotModule : public Module {
+ public:
+  PotModule() { take.pot = &pot; }
+  std::string_view name() const override { return "pot"; }
+  std::vector<const OperationType*> operations() const override { return {&fee, &take}; }
+  Result<std::vector<ConservationTerm>> Audit(store::Database&) const override {
+    return std::vector<ConservationTerm>{{"pot.held", std::string(kGasAsset), pot}};
+  }
+  FeeOp fee;
+  PotOp take;
+  Amount pot = 0;
+};
+
+TEST(ModuleHost, TakeFromFeePoolMovesValueIntoTheModulesBooks) {
+  TempDir dir;
+  PotModule module;
+  ModuleRegistry reg;
+  ASSERT_TRUE(reg.Add(module).ok());
+  auto l = Ledger::Open(Options(dir), reg);
+  ASSERT_TRUE(l.ok());
+  Ledger& ledger = **l;
+  Key a = Dev1();
+  OperationRequest fee;
+  fee.type = "test_fee";
+  fee.signer = a.account_id;
+  fee.nonce = 0;
+  auto paid = test::SignOperation(ledger.params(), reg, fee, a);
+  ASSERT_TRUE(paid.ok()) << paid.error().message;
+  ASSERT_TRUE(ledger.SubmitSync(std::move(*paid)).ok());
+  auto supply = [&] {
+    auto stats = ledger.GetTxStats();
+    return stats.ok() ? std::make_pair(stats->fee_pool, stats->gas_burned) : std::make_pair(Amount{0}, Amount{0});
+  };
+  ASSERT_EQ(supply(), std::make_pair(Amount{2}, Amount{2}));
+
+  OperationRequest take;
+  take.type = "test_pot";
+  take.auth = Auth::kOperator;
+  take.fields = {{"amount", "3"}};
+  auto refused = ledger.SubmitRequestSync(take);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "insufficient_fee_pool");
+  EXPECT_EQ(module.pot, 0u);
+  EXPECT_EQ(supply().first, 2u);
+
+  take.fields = {{"amount", "2"}};
+  ASSERT_TRUE(ledger.SubmitRequestSync(take).ok());
+  EXPECT_EQ(module.pot, 2u);
+  EXPECT_EQ(supply(), std::make_pair(Amount{0}, Amount{2}));  // moved, not burned
+  auto rep = ledger.CheckConservation();
+  ASSERT_TRUE(rep.ok());
+  EXPECT_TRUE(rep->ok) << rep->ToString();
+}
+
+// A test-only module whose public operation `test_gate` has a Precheck
+// against committed state: it is refused before queueing once the log holds
+// `limit` operations (Apply never sees it), and answered on the caller's
+// thread.
+class GateOp : public OperationType {
+ public:
+  std::string_view name() const override { return "test_gate"; }
+  Auth auth() const override { return Auth::kPublic; }
+  std::span<const FieldSpec> fields() const override { return kFields; }
+  Status Precheck(const ChainParams&, const Operation& op, const ReadCommitted& read) const override {
+    ++*prechecked;
+    return read([&](store::Database& db) -> Status {
+      auto count = store::QueryInt(db, "SELECT COUNT(*) FROM operations");
+      if (!count.ok()) return std::move(count).error();
+      if (*count >= std::stoll(std::string(op.Field("limit").value_or("0"))))
+        return Error::Conflict("gate_closed", "the log already holds " + std::to_string(*count) + " operations");
+      return Ok();
+    });
+  }
+  Status Apply(OpContext&, const Operation&) const override {
+    ++*applied;
+    return Ok();
+  }
+  int* prechecked = nullptr;
+  int* applied = nullptr;
+
+ private:
+  static constexpr std::array<FieldSpec, 2> kFields = {{{"limit", FieldKind::kUint}, {"n", FieldKind::kUint}}};
+};
+class GateModule : public Module {
+ public:
+  GateModule() {
+    op.prechecked = &prechecked;
+    op.applied = &applied;
+  }
+  std::string_view name() const override { return "gate"; }
+  std::vector<const OperationType*> operations() const override { return {&op}; }
+  GateOp op;
+  int prechecked = 0, applied = 0;
+};
+
+TEST(ModuleHost, PrecheckRefusesAgainstCommittedStateBeforeQueueing) {
+  TempDir dir;
+  GateModule gate;
+  ModuleRegistry reg;
+  ASSERT_TRUE(reg.Add(gate).ok());
+  auto l = Ledger::Open(Options(dir), reg);
+  ASSERT_TRUE(l.ok());
+  Ledger& ledger = **l;
+  auto gate_op = [&](int limit, int n) {
+    OperationRequest r;
+    r.type = "test_gate";
+    r.auth = Auth::kPublic;
+    r.fields = {{"limit", std::to_string(limit)}, {"n", std::to_string(n)}};
+    auto op = BuildOperation(ledger.params(), reg, r);
+    EXPECT_TRUE(op.ok());
+    return *op;
+  };
+  ASSERT_TRUE(ledger.SubmitSync(gate_op(1, 1)).ok());  // the log is empty: open
+  EXPECT_EQ(gate.applied, 1);
+
+  // Refused before queueing: the callback runs here, before Submit returns.
+  bool answered = false;
+  std::optional<Error> error;
+  const auto caller = std::this_thread::get_id();
+  bool on_caller = false;
+  ledger.Submit(gate_op(1, 2), [&](Result<Receipt> r) {
+    answered = true;
+    on_caller = std::this_thread::get_id() == caller;
+    if (!r.ok()) error = r.error();
+  });
+  EXPECT_TRUE(answered);
+  EXPECT_TRUE(on_caller);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->code, "gate_closed");
+  ledger.Flush();
+  EXPECT_EQ(gate.applied, 1);
+  EXPECT_EQ(ledger.GetTxStats()->total, 1u);
+
+  ASSERT_TRUE(ledger.SubmitSync(gate_op(5, 3)).ok());
+  EXPECT_EQ(gate.applied, 2);
+  EXPECT_EQ(gate.prechecked, 3);
 }
 
 // A test-only module with an operation that blocks, to hold the sequencer.

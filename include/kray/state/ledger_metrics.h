@@ -1,0 +1,24 @@
+// What the Ledger measures about itself for /metrics: the sequencer's group
+// commits and the signature checks of Submit(). Recorded with relaxed
+// atomics (kray/core/metrics.h): no lock on the sequencer's path.
+#pragma once
+
+#include "kray/core/metrics.h"
+
+namespace kray::state {
+
+struct LedgerMetrics {
+  // Operations per committed group (1 .. max_group).
+  metrics::Histogram group_operations{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096};
+  // Seconds of a group's COMMIT (the WAL write and fsync).
+  metrics::Histogram commit_seconds{metrics::ExponentialBuckets(0.0001, 2, 16)};
+  // Seconds from taking a group off the queue to its commit (execute + commit).
+  metrics::Histogram group_seconds{metrics::ExponentialBuckets(0.0001, 2, 16)};
+  // BIP-340 verifications of signed operations in Submit(), and how many failed.
+  metrics::Counter signature_verifications;
+  metrics::Counter signature_failures;
+  // Groups whose transaction failed (the store then refuses writes).
+  metrics::Counter groups_failed;
+};
+
+}  // namespace kray::state

@@ -1,0 +1,121 @@
+// GET /metrics against the real krayd: operator only, the text format's
+// shape (HELP/TYPE, histogram buckets ending in +Inf with _sum and _count),
+// and counters that follow what the node did.
+#include <map>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "kray/testsupport/node.h"
+
+namespace kray::test {
+namespace {
+
+// "name{labels}" -> value, for every sample line.
+std::map<std::string, double> Samples(const std::string& text) {
+  std::map<std::string, double> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    auto space = line.rfind(' ');
+    out[line.substr(0, space)] = std::stod(line.substr(space + 1));
+  }
+  return out;
+}
+
+class MetricsTest : public NodeTest {
+ protected:
+  std::map<std::string, double> Scrape() {
+    auto r = Get("/metrics", true);
+    EXPECT_EQ(r.status, 200) << r.body;
+    text_ = r.body;
+    return Samples(r.body);
+  }
+  std::string text_;
+};
+
+TEST_F(MetricsTest, OperatorOnlyAndTextFormat) {
+  auto anonymous = Get("/metrics");
+  EXPECT_EQ(anonymous.status, 401);
+  EXPECT_EQ(json::parse(anonymous.body)["code"], "unauthorized");
+
+  auto r = Get("/metrics", true);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("Content-Type").value_or(""), "text/plain; version=0.0.4; charset=utf-8");
+  // Every sample's family has HELP and TYPE lines, exactly once.
+  std::map<std::string, int> help, type;
+  std::istringstream in(r.body);
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    if (std::regex_match(line, m, std::regex("# HELP (\\S+) .*"))) help[m[1]]++;
+    if (std::regex_match(line, m, std::regex("# TYPE (\\S+) (counter|gauge|histogram)"))) type[m[1]]++;
+  }
+  for (const auto& [name, n] : help) {
+    EXPECT_EQ(n, 1) << name;
+    EXPECT_EQ(type[name], 1) << name;
+  }
+  for (const char* family :
+       {"krayd_http_requests_total", "krayd_http_request_duration_seconds", "krayd_sequencer_group_operations",
+        "krayd_sequencer_commit_duration_seconds", "krayd_sequencer_queue_depth", "krayd_operations_total",
+        "krayd_rollup_batch_height", "krayd_rollup_state_root_lag_operations", "krayd_signature_verifications_total",
+        "krayd_signature_failures_total", "krayd_http_connections_refused_total", "krayd_http_rate_limited_total",
+        "krayd_store_size_bytes", "krayd_store_wal_size_bytes", "process_cpu_seconds_total",
+        "process_resident_memory_bytes", "krayd_feed_connections"}) {
+    EXPECT_EQ(help[family], 1) << "missing " << family;
+  }
+}
+
+TEST_F(MetricsTest, CountersFollowWhatTheNodeDid) {
+  auto r = Post("/api/transaction/send", LegacyTransfer(dev1_, dev2_.account_id, 10, 0).dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  r = Post("/api/transaction/send", LegacyTransfer(dev1_, dev2_.account_id, 10, 1).dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  json bad = LegacyTransfer(dev1_, dev2_.account_id, 10, 2);
+  bad["amount"] = "11";  // signed for 10
+  r = Post("/api/transaction/send", bad.dump());
+  ASSERT_EQ(r.status, 401) << r.body;
+  GetJson("/api/transaction/" + std::string(64, '0'), 404);
+
+  auto s = Scrape();
+  EXPECT_EQ(s["krayd_operations_total{type=\"transfer\"}"], 2) << text_;
+  EXPECT_EQ(s["krayd_signature_verifications_total"], 3);
+  EXPECT_EQ(s["krayd_signature_failures_total"], 1);
+  EXPECT_EQ(s["krayd_http_requests_total{method=\"POST\",route=\"/api/transaction/send\",status=\"200\"}"], 2);
+  EXPECT_EQ(s["krayd_http_requests_total{method=\"POST\",route=\"/api/transaction/send\",status=\"401\"}"], 1);
+  EXPECT_EQ(s["krayd_http_requests_total{method=\"GET\",route=\"/api/transaction/:hash\",status=\"404\"}"], 1);
+  // A histogram: cumulative buckets ending in +Inf == _count.
+  const std::string h = "krayd_http_request_duration_seconds";
+  const std::string labels = "method=\"POST\",route=\"/api/transaction/send\"";
+  EXPECT_EQ(s[h + "_count{" + labels + "}"], 3);
+  EXPECT_EQ(s[h + "_bucket{" + labels + ",le=\"+Inf\"}"], 3);
+  EXPECT_GT(s[h + "_sum{" + labels + "}"], 0);
+  EXPECT_LE(s[h + "_bucket{" + labels + ",le=\"0.0005\"}"], s[h + "_bucket{" + labels + ",le=\"30\"}"]);
+  EXPECT_EQ(s["krayd_sequencer_group_operations_count"], 2);
+  EXPECT_EQ(s["krayd_sequencer_group_operations_sum"], 2);
+  EXPECT_EQ(s["krayd_sequencer_commit_duration_seconds_count"], 2);
+  EXPECT_EQ(s["krayd_ledger_last_seq"], 2);
+  EXPECT_GE(s["krayd_http_connections_accepted_total"], 1);
+  EXPECT_GT(s["krayd_store_size_bytes{store=\"state\"}"], 0);
+  EXPECT_GT(s["krayd_store_size_bytes{store=\"rollup\"}"], 0);
+  EXPECT_GT(s["process_resident_memory_bytes"], 1e6);
+  EXPECT_GT(s["process_start_time_seconds"], 1.7e9);
+  EXPECT_GE(s["process_open_fds"], 5);
+}
+
+class RateLimitedMetricsTest : public MetricsTest {
+ protected:
+  std::vector<std::string> NodeArgs() override { return {"-ratelimit=1", "-ratelimitburst=2"}; }
+};
+
+TEST_F(RateLimitedMetricsTest, RateLimitedRequestsAreCounted) {
+  int limited = 0;
+  for (int i = 0; i < 6; ++i) limited += Get("/health").status == 429;
+  ASSERT_GT(limited, 0);
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // refill, so the scrape itself is let through
+  auto s = Scrape();
+  EXPECT_EQ(s["krayd_http_rate_limited_total"], limited);
+  EXPECT_EQ(s["krayd_http_requests_total{method=\"\",route=\"other\",status=\"429\"}"], limited);
+}
+
+}  // namespace
+}  // namespace kray::test
