@@ -184,6 +184,54 @@ Result<std::vector<std::uint64_t>> ParseIdList(std::string_view text) {
   return out;
 }
 
+Result<Withdrawal> DecodeWithdrawalLeaf(ByteSpan data) {
+  std::size_t pos = 0;
+  bool bad = false;
+  auto u64 = [&]() -> std::uint64_t {
+    if (data.size() - pos < 8) {
+      bad = true;
+      return 0;
+    }
+    std::uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v = (v << 8) | data[pos++];
+    return v;
+  };
+  auto lp = [&]() -> std::string {
+    if (bad || data.size() - pos < 4) {
+      bad = true;
+      return {};
+    }
+    std::uint32_t n = 0;
+    for (int i = 0; i < 4; ++i) n = (n << 8) | data[pos++];
+    if (data.size() - pos < n) {
+      bad = true;
+      return {};
+    }
+    std::string s(reinterpret_cast<const char*>(data.data() + pos), n);
+    pos += n;
+    return s;
+  };
+  if (data.empty() || data[0] != kBridgeWithdrawalLeaf)
+    return Error::Invalid("invalid_leaf", "not a bridge.withdrawal leaf");
+  pos = 1;
+  Withdrawal w;
+  w.id = u64();
+  w.account_id = lp();
+  w.asset = lp();
+  w.amount = u64();
+  w.fee = u64();
+  w.l1_address = lp();
+  w.requested_at = static_cast<std::int64_t>(u64());
+  w.deadline = static_cast<std::int64_t>(u64());
+  w.status = lp();
+  w.challenged_by = lp();
+  w.challenge_reason = lp();
+  w.resolution = lp();
+  w.spend_id = lp();
+  if (bad || pos != data.size()) return Error::Invalid("invalid_leaf", "malformed bridge.withdrawal leaf");
+  return w;
+}
+
 namespace internal {
 
 Status WriteBridgeConfig(store::Database& db, const BridgeConfig& c) {

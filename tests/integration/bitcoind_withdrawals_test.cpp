@@ -30,6 +30,7 @@
 #include "kray/testsupport/federation.h"
 #include "kray/testsupport/node.h"
 #include "kray/testsupport/ops.h"
+#include "kray/testsupport/ws_client.h"
 
 namespace kray::test {
 namespace {
@@ -637,6 +638,48 @@ TEST_F(WithdrawalNodeTest, AWithdrawalTheBridgeCannotFundDoesNotHoldBackTheOther
             200);
   EXPECT_EQ(Status(big)["status"], "refunded");
   ExpectConservation();
+}
+
+TEST_F(WithdrawalNodeTest, WithdrawalStatusChangesReachTheEventFeed) {
+  // The withdrawals topic of GET /ws: each committed change of a
+  // withdrawal, from the request to its refund, with the commit's seq.
+  Deposit(dev1_, "0.2");
+  WsClient feed;
+  std::string why;
+  ASSERT_TRUE(feed.Connect(node_.port(), &why)) << why;
+  ASSERT_TRUE(feed.NextOfType("welcome"));
+  ASSERT_TRUE(feed.SendJson({{"op", "subscribe"}, {"topics", {"withdrawals"}}}));
+  ASSERT_TRUE(feed.NextOfType("subscribed"));
+  const std::string dest = NewAddress();
+  const std::uint64_t id = Request(dev1_, "BTC", 40'000, dest);
+  ASSERT_EQ(PostAuth("/api/bridge/withdrawal/1/challenge", json{{"reason", "looks odd"}}).status, 200);
+  ASSERT_EQ(PostAuth("/api/bridge/withdrawal/1/resolve", json{{"action", "refund"}, {"note", "asked"}}).status, 200);
+  std::vector<std::string> statuses;
+  std::uint64_t last_seq = 0;
+  while (statuses.size() < 3) {
+    auto e = feed.NextOfType("event", std::chrono::seconds(20));
+    ASSERT_TRUE(e) << "statuses so far: " << statuses.size();
+    EXPECT_EQ((*e)["topic"], "withdrawals");
+    EXPECT_EQ((*e)["event"], "withdrawal_status");
+    const json& d = (*e)["data"];
+    EXPECT_EQ(d["id"], id);
+    EXPECT_EQ(d["account_id"], dev1_.account_id);
+    EXPECT_EQ(d["amount"], "40000");
+    EXPECT_EQ(d["l1_address"], dest);
+    EXPECT_GT((*e)["seq"].get<std::uint64_t>(), last_seq);
+    last_seq = (*e)["seq"];
+    statuses.push_back(d["status"]);
+    if (d["status"] == "challenged") {
+      EXPECT_EQ(d["challenged_by"], "operator");
+    }
+    if (d["status"] == "refunded") {
+      EXPECT_EQ(d["resolution"], "refunded: asked");
+    }
+  }
+  EXPECT_EQ(statuses, (std::vector<std::string>{"pending", "challenged", "refunded"}));
+  // The seq is the commit's: the operation that refunded it.
+  const json refund = GetJson("/api/account/" + dev1_.account_id + "/transactions?limit=1");
+  EXPECT_EQ(refund["transactions"][0]["seq"], last_seq) << refund.dump();
 }
 
 // A rune etched on regtest before krayd starts, accepted as DOG.

@@ -46,6 +46,7 @@
 #include <vector>
 
 #include "kray/core/amount.h"
+#include "kray/core/bytes.h"
 #include "kray/core/result.h"
 
 namespace kray::store {
@@ -121,6 +122,11 @@ Result<std::optional<Spend>> AnchorSpendOfBatch(store::Database& db, std::int64_
 Result<std::vector<Spend>> OpenSpends(store::Database& db);
 // The highest batch with an anchor spend (0 if none).
 Result<std::int64_t> LastAnchoredBatch(store::Database& db);
+
+// The withdrawal a bridge.withdrawal leaf's data (type 0x33, as committed)
+// describes: what the event feed reads from a change set, without the store.
+// Invalid "invalid_leaf" if the data is not such a leaf.
+Result<Withdrawal> DecodeWithdrawalLeaf(ByteSpan data);
 
 // "1,4,7" <-> ids (canonical: ascending, unique, 1..kMaxWithdrawalsPerSpend).
 std::string FormatIdList(const std::vector<std::uint64_t>& ids);
