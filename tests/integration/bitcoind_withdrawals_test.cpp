@@ -682,6 +682,65 @@ TEST_F(WithdrawalNodeTest, WithdrawalStatusChangesReachTheEventFeed) {
   EXPECT_EQ(refund["transactions"][0]["seq"], last_seq) << refund.dump();
 }
 
+TEST_F(WithdrawalNodeTest, AnActiveValidatorOfTheValidatorsModuleMayChallenge) {
+  // The node's registry asks the validators module: dev 1 may challenge
+  // once it is an active validator (registered with the minimum stake), and
+  // no longer after unstaking below it.
+  const std::uint64_t id = Request(dev2_, "BTC", 50'000, NewAddress());
+  auto challenge = [&](const std::string& reason) {
+    state::OperationRequest r;
+    r.type = std::string(bridge::kWithdrawalValidatorChallengeOp);
+    r.signer = dev1_.account_id;
+    r.nonce = Balance(dev1_.account_id)["nonce"].get<std::uint64_t>();
+    r.fields = {{"id", std::to_string(id)}, {"reason", reason}};
+    ChainParams params;
+    auto op = SignOperation(params, Registry(), r, dev1_);
+    EXPECT_TRUE(op.ok());
+    return Post("/api/bridge/withdrawal/" + std::to_string(id) + "/challenge",
+                json{{"account_id", dev1_.account_id},
+                     {"reason", reason},
+                     {"nonce", *r.nonce},
+                     {"sig_scheme", "v1"},
+                     {"signature", ToHex(op->signature)}}
+                    .dump());
+  };
+  auto refused = challenge("not yet a validator");
+  EXPECT_EQ(refused.status, 401) << refused.body;
+  EXPECT_NE(refused.body.find("not_an_active_validator"), std::string::npos) << refused.body;
+  // The validator key of docs/API.md's example: SHA256("krayd-validator-example"),
+  // its proof of possession for dev 1 on this chain.
+  const std::string key = dir_ + "/dev1.key";
+  std::ofstream(key) << ToHex(dev1_.secret) << "\n";
+  std::filesystem::permissions(key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  auto reg = Cli("-keyfile=" + key + " op validator_register l1_address=" + dev1_.address +
+                 " pubkey=c9485d1ebc482c8cd7b97da5b1c8f07b64faee3d38d0c1ce77eb05ea34ace6ee stake_amount=10000000"
+                 " validator_signature=336904723fb063b176ce8942ca45ff316c5b0c2f107e7e6e08fbf81977a9538486171cce5e9a6dccd"
+                 "34e716ffe9001847da31ee5eb857cb35013afe7e20aaaaa");
+  ASSERT_EQ(reg.rc, 0) << reg.out;
+  auto accepted = challenge("I watch this bridge");
+  ASSERT_EQ(accepted.status, 200) << accepted.body;
+  json s = Status(id);
+  EXPECT_EQ(s["status"], "challenged");
+  EXPECT_EQ(s["challenge"]["by"], dev1_.account_id);
+  ASSERT_EQ(PostAuth("/api/bridge/withdrawal/" + std::to_string(id) + "/resolve", json{{"action", "release"}}).status,
+            200);
+  auto unstake = Cli("-keyfile=" + key + " op unstake amount=1");
+  ASSERT_EQ(unstake.rc, 0) << unstake.out;
+  auto again = challenge("still watching");
+  EXPECT_EQ(again.status, 401) << again.body;
+  EXPECT_NE(again.body.find("not_an_active_validator"), std::string::npos) << again.body;
+  // krayd verify replays the challenge with the same answer.
+  ExpectConservation();
+  http_.reset();
+  ASSERT_EQ(node_.Stop(), 0);
+  std::string out;
+  EXPECT_EQ(KraydProcess::RunToExit({"verify", "-datadir=" + datadir_, "-genesis=" + dir_ + "/genesis.json"},
+                                    dir_ + "/verify.log", &out),
+            0)
+      << out;
+  stopped_ = true;
+}
+
 // A rune etched on regtest before krayd starts, accepted as DOG.
 class RuneWithdrawalTest : public WithdrawalNodeTest {
  protected:
