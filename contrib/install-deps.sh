@@ -9,6 +9,7 @@
 # chromium: the explorer's browser test (driven by playwright-core from npm);
 # jq: docs/API.md's bridge examples. Node.js >= 20 and npm run the JavaScript
 # tests (the feed's `ws` client, @redocly/cli, playwright-core, clients/js,
+# @scure/btc-signer for tests/interop,
 # from committed lockfiles); Debian's own nodejs is older, so it is installed
 # only when no node/npm is there (e.g. NodeSource's nodejs, which bundles npm
 # and conflicts with Debian's npm package).

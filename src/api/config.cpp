@@ -336,6 +336,30 @@ const std::vector<KeyDef>& Keys() {
        [](Parsed& p, const std::string& v, const std::string&) {
          return ParseUnsigned<std::uint64_t>("bridgepollms", v, 10, 600000, p.cfg.bridgepollms);
        }},
+      {{"bridgefeerate", "2",
+        "Fee rate in sat/vB of the bridge's transactions (withdrawals, anchors) when Bitcoin Core has no "
+        "estimatesmartfee estimate"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("bridgefeerate", v, 0, 100000, p.cfg.bridgefeerate);
+       }},
+      {{"bridgemaxfeerate", "100",
+        "Highest fee rate in sat/vB the bridge pays (estimates and replacements are capped); each transaction "
+        "reserves this rate times its size from the fee account"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("bridgemaxfeerate", v, 1, 100000, p.cfg.bridgemaxfeerate);
+       }},
+      {{"bridgefeebumpseconds", "3600",
+        "Seconds a broadcast bridge transaction may stay unconfirmed before it is replaced with a higher fee (RBF; "
+        "signed 2-of-3 again)"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("bridgefeebumpseconds", v, 1, 30 * 86400, p.cfg.bridgefeebumpseconds);
+       }},
+      {{"bridgeanchors", "1", "Publish every closed rollup batch's anchor on Bitcoin, signed 2-of-3 (1/0)"},
+       [](Parsed& p, const std::string& v, const std::string&) -> Status {
+         if (v != "0" && v != "1") return Bad("bridgeanchors", "'" + v + "' (expected 0 or 1)");
+         p.cfg.bridgeanchors = v == "1";
+         return Ok();
+       }},
   };
   return keys;
 }

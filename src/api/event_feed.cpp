@@ -17,6 +17,7 @@
 
 #include "feed_events.h"
 #include "kray/bridge/scanner.h"
+#include "kray/bridge/withdrawals.h"
 #include "kray/rollup/json.h"
 #include "kray/rollup/rollup.h"
 #include "kray/state/leaves.h"
@@ -254,6 +255,20 @@ void EventFeed::Impl::Dispatch(const state::GroupChanges& changes) {
     }
   }
   if (rollup && by_topic.count(std::string(kBatchesTopic))) DispatchAttestations(changes);
+  // Withdrawals: each one whose leaf the group changed, as committed (live
+  // only, like deposits: a resume does not replay them).
+  if (by_topic.count(std::string(kWithdrawalsTopic))) {
+    for (const auto& leaf : changes.leaves) {
+      if (leaf.id.type != bridge::kBridgeWithdrawalLeaf || !leaf.data) continue;
+      auto w = bridge::DecodeWithdrawalLeaf(*leaf.data);
+      if (!w.ok()) {
+        spdlog::warn("feed: withdrawal leaf {}: {}", leaf.id.id, w.error().message);
+        continue;
+      }
+      DispatchTopic(std::string(kWithdrawalsTopic), ReplayKey{},
+                    EventMessage(kWithdrawalsTopic, "withdrawal_status", group_last, WithdrawalEventData(*w)));
+    }
+  }
   last_seq = group_last;
   Flush();
 }
@@ -320,9 +335,10 @@ Result<std::string> EventFeed::Impl::CanonicalTopic(std::string_view topic) cons
     return Error::Invalid("unknown_topic",
                           "unknown topic '" + Clip(topic) + "' (topics: " + known + "account:<id or address>)");
   }
-  if ((topic == kBatchesTopic && !rollup) || (topic == kDepositsTopic && !scanner)) {
+  const bool needs_l1 = topic == kDepositsTopic || topic == kWithdrawalsTopic;
+  if ((topic == kBatchesTopic && !rollup) || (needs_l1 && !scanner)) {
     return Error::Unavailable("topic_unavailable", "topic '" + std::string(topic) + "' is not available on this node" +
-                                                       (topic == kDepositsTopic ? " (no L1 backend)" : ""));
+                                                       (needs_l1 ? " (no L1 backend)" : ""));
   }
   return std::string(topic);
 }

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "kray/bridge/scanner.h"
+#include "kray/bridge/withdrawals.h"
 #include "kray/rollup/json.h"
 #include "kray/rollup/rollup.h"
 #include "kray/state/leaves.h"
@@ -142,6 +143,19 @@ Json AccountEventData(std::string_view account_id, const Json& operation, std::u
   j["nonce"] = state ? state->nonce : 0;
   j["balances"] = state ? BalancesJson(*state) : Json::object();
   return j;
+}
+
+Json WithdrawalEventData(const bridge::Withdrawal& w) {
+  return {{"id", w.id},
+          {"account_id", w.account_id},
+          {"asset", w.asset},
+          {"amount", AmountString(w.amount)},
+          {"l1_address", w.l1_address},
+          {"status", w.status},
+          {"deadline", w.deadline},
+          {"challenged_by", w.challenged_by.empty() ? Json(nullptr) : Json(w.challenged_by)},
+          {"resolution", w.resolution.empty() ? Json(nullptr) : Json(w.resolution)},
+          {"spend_id", w.spend_id.empty() ? Json(nullptr) : Json(w.spend_id)}};
 }
 
 Json DepositEventData(const bridge::ObservedDeposit& d) {

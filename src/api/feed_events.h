@@ -22,6 +22,7 @@ class Ledger;
 }
 namespace kray::bridge {
 struct ObservedDeposit;
+struct Withdrawal;
 }
 namespace kray::rollup {
 class Rollup;
@@ -33,6 +34,7 @@ inline constexpr int kProtocolVersion = 1;
 inline constexpr std::string_view kTxsTopic = "txs";
 inline constexpr std::string_view kBatchesTopic = "batches";
 inline constexpr std::string_view kDepositsTopic = "deposits";
+inline constexpr std::string_view kWithdrawalsTopic = "withdrawals";
 inline constexpr std::string_view kAccountPrefix = "account:";
 
 // {"type":"event","topic","event","seq"?,"data"}
@@ -49,6 +51,8 @@ Json AccountEventData(std::string_view account_id, const Json& operation, std::u
                       const state::Account* state);
 // The deposits topic's payload: a deposit as the scanner stored it.
 Json DepositEventData(const bridge::ObservedDeposit& d);
+// The withdrawals topic's payload: a withdrawal as its leaf was committed.
+Json WithdrawalEventData(const bridge::Withdrawal& w);
 // Account ids of the account leaves an operation touched, each once.
 std::vector<std::string> TouchedAccounts(const state::Operation& op);
 

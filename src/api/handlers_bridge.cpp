@@ -11,6 +11,8 @@
 #include "kray/api/router.h"
 #include "kray/bridge/deposits.h"
 #include "kray/bridge/scanner.h"
+#include "kray/bridge/spends.h"
+#include "kray/bridge/withdrawals.h"
 #include "kray/state/leaves.h"
 #include "kray/state/ledger.h"
 #include "kray/state/op_log.h"
@@ -19,8 +21,6 @@
 namespace kray::api {
 namespace {
 
-// The challenge period withdrawals will have (shared/spec/API.md: 24 h).
-constexpr std::int64_t kChallengePeriodSeconds = 86400;
 constexpr const char* kNoInscriptions =
     "inscriptions are accepted only with an ord server, and this node has none (ordurl is not supported yet)";
 
@@ -331,6 +331,16 @@ void Info(const ApiContext& ctx, const HttpRequest&, Reply reply) {
   for (const auto& [asset, amount] : *totals) credited[asset] = AmountString(amount);
   auto index0 = fed.Address(0);
   const bool frozen = s.open_alarms > 0;
+  auto config = ReadState<bridge::BridgeConfig>(ctx, [](store::Database& db) { return bridge::ReadBridgeConfig(db); });
+  if (!config.ok()) return reply(ErrorResponse(config.error()));
+  auto holdings = ctx.bridge->Holdings();
+  if (!holdings.ok()) return reply(ErrorResponse(holdings.error()));
+  const bool available = ctx.spends && !config->fee_account.empty() && !frozen;
+  std::string withdrawal_reason = "withdrawals are open";
+  if (frozen)
+    withdrawal_reason = "a reorg removed a credited deposit: see alarms";
+  else if (config->fee_account.empty())
+    withdrawal_reason = "the genesis names no bridge fee account (section \"bridge\": fee_account)";
   Json j = {
       {"network", NetworkName(params.network)},
       {"descriptor", fed.Descriptor()},
@@ -341,17 +351,25 @@ void Info(const ApiContext& ctx, const HttpRequest&, Reply reply) {
       {"this_member", ctx.bridge_member == 0 ? Json(nullptr) : Json(ctx.bridge_member)},
       {"bridge_address", index0.ok() ? Json(*index0) : Json(nullptr)},
       {"confirmations", opts.confirmations},
-      {"challenge_period_seconds", kChallengePeriodSeconds},
+      {"challenge_period_seconds", config->challenge_period},
       {"minimum_deposit_sats", std::to_string(opts.min_deposit_sats)},
       {"runes", runes},
       {"inscriptions", {{"accepted", false}, {"reason", kNoInscriptions}}},
       {"assigned_addresses", *assigned},
       {"watched_indexes", s.watched_indexes},
       {"withdrawals",
-       {{"available", false},
+       {{"available", available},
         {"frozen", frozen},
-        {"reason", frozen ? "a reorg removed a credited deposit: see alarms"
-                          : "withdrawals are not implemented yet (issue 13)"}}},
+        {"reason", withdrawal_reason},
+        {"fee_account", config->fee_account.empty() ? Json(nullptr) : Json(config->fee_account)},
+        {"assets", config->withdrawal_assets},
+        {"fee_credits", AmountString(GasFor(TxType::kWithdrawal))},
+        {"confirmations", ctx.spends ? Json(ctx.spends->options().confirmations) : Json(nullptr)},
+        {"waiting", ctx.spends ? Json(ctx.spends->GetStatus().waiting.size()) : Json(0)},
+        {"last_error", ctx.spends ? ErrorJson(ctx.spends->GetStatus().last_error) : Json(nullptr)}}},
+      {"anchors", {{"enabled", ctx.spends && ctx.spends->options().anchors && !config->fee_account.empty()}}},
+      {"holdings",
+       {{"outputs", holdings->outputs}, {"sats", std::to_string(holdings->sats)}, {"reserved", holdings->reserved}}},
       {"deposits_credited", credited},
       {"open_alarms", s.open_alarms},
       {"alarms", alarm_list},
@@ -421,6 +439,7 @@ void RegisterBridgeRoutes(Router& router, const ApiContext& ctx) {
   router.Add("GET", "/api/bridge/unattributed", bind(Unattributed));
   router.Add("GET", "/api/bridge/info", bind(Info));
   router.Add("POST", "/api/bridge/alarms/resolve", bind(ResolveAlarm));
+  RegisterWithdrawalRoutes(router, ctx);
 }
 
 }  // namespace kray::api

@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "kray/api/handlers.h"
+#include "kray/api/handlers_bridge.h"
 #include "kray/api/json_util.h"
 #include "kray/api/router.h"
 #include "kray/rollup/batch.h"
@@ -76,6 +77,7 @@ void RegisterRollupRoutes(Router& router, const ApiContext& ctx) {
       store::ReadTransaction snapshot(db);
       auto list = rollup::ListBatches(db, *limit, static_cast<std::int64_t>(*before), *offset);
       if (!list.ok()) return std::move(list).error();
+      for (auto& b : *list) OverlayAnchor(ctx, b);  // the bridge publishes anchors
       auto n = rollup::CountBatches(db);
       if (!n.ok()) return std::move(n).error();
       std::int64_t next = static_cast<int>(list->size()) == *limit && list->back().number > 1 ? list->back().number : 0;
@@ -88,6 +90,7 @@ void RegisterRollupRoutes(Router& router, const ApiContext& ctx) {
     WithIndex(ctx, reply, [&](store::Database& db) -> Result<std::string> {
       auto b = rollup::GetBatch(db, *id);
       if (!b.ok()) return std::move(b).error();
+      OverlayAnchor(ctx, *b);  // the bridge publishes anchors
       // The validators' attestations of the batch and whether they reach
       // quorum (docs/VALIDATORS.md).
       return WithAttestations(ctx, rollup::BatchJson(*b), *id);

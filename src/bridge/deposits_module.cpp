@@ -12,11 +12,9 @@
 #include "kray/state/request.h"
 #include "kray/state/tx_message.h"
 #include "kray/store/database.h"
+#include "module_parts.h"
 
 namespace kray::bridge {
-
-// schema/bridge/*.sql, embedded at build time (cmake/KrayMigrations.cmake).
-std::span<const store::Migration> BridgeMigrations();
 
 namespace {
 
@@ -447,40 +445,32 @@ Status ForEachId(store::Database& db, const char* sql, const std::function<Statu
   return store::ForEachRow(*st, [&](const store::Statement& r) { return fn(r.Text(0)); });
 }
 
-class Bridge : public state::Module {
- public:
-  std::string_view name() const override { return "bridge"; }
-  std::span<const store::Migration> migrations() const override { return BridgeMigrations(); }
-  std::vector<const state::OperationType*> operations() const override {
-    return {&assign_, &credit_, &unattributed_, &claim_};
-  }
-  std::vector<state::LeafType> leaf_types() const override {
-    return {
-        state::LeafType{kBridgeAddressLeaf, "bridge.address", EncodeAddressLeaf,
-                        [](store::Database& db, const std::function<Status(std::string_view)>& fn) {
-                          return ForEachId(db, "SELECT account_id FROM bridge_addresses ORDER BY account_id", fn);
-                        }},
-        state::LeafType{kBridgeDepositLeaf, "bridge.deposit", EncodeDepositLeaf,
-                        [](store::Database& db, const std::function<Status(std::string_view)>& fn) {
-                          return ForEachId(db, "SELECT txid || ':' || vout FROM bridge_deposits ORDER BY txid, vout",
-                                           fn);
-                        }},
-    };
-  }
-
- private:
-  AddressAssignOp assign_;
-  DepositCreditOp credit_;
-  DepositUnattributedOp unattributed_;
-  DepositClaimOp claim_;
-};
-
 }  // namespace
 
-const state::Module& BridgeModule() {
-  static const Bridge module;
-  return module;
+namespace internal {
+
+std::vector<const state::OperationType*> DepositOperations() {
+  static const AddressAssignOp assign;
+  static const DepositCreditOp credit;
+  static const DepositUnattributedOp unattributed;
+  static const DepositClaimOp claim;
+  return {&assign, &credit, &unattributed, &claim};
 }
+
+std::vector<state::LeafType> DepositLeafTypes() {
+  return {
+      state::LeafType{kBridgeAddressLeaf, "bridge.address", EncodeAddressLeaf,
+                      [](store::Database& db, const std::function<Status(std::string_view)>& fn) {
+                        return ForEachId(db, "SELECT account_id FROM bridge_addresses ORDER BY account_id", fn);
+                      }},
+      state::LeafType{kBridgeDepositLeaf, "bridge.deposit", EncodeDepositLeaf,
+                      [](store::Database& db, const std::function<Status(std::string_view)>& fn) {
+                        return ForEachId(db, "SELECT txid || ':' || vout FROM bridge_deposits ORDER BY txid, vout", fn);
+                      }},
+  };
+}
+
+}  // namespace internal
 
 std::string FormatAssets(std::vector<AssetAmount> assets) {
   std::sort(assets.begin(), assets.end(), [](const auto& a, const auto& b) { return a.asset < b.asset; });

@@ -56,7 +56,7 @@ std::string Federation::Descriptor() const {
   return d + "#" + *bitcoin::DescriptorChecksum(d);
 }
 
-Result<bitcoin::BridgePolicy> Federation::Policy(std::uint32_t index) const {
+Result<std::array<crypto::XOnlyPubKey, kFederationSize>> Federation::MemberKeys(std::uint32_t index) const {
   if (index >= bitcoin::kBip32Hardened)
     return Error::Invalid("federation_bad_index", "address index must be below 2^31");
   std::array<crypto::XOnlyPubKey, kFederationSize> keys;
@@ -65,7 +65,20 @@ Result<bitcoin::BridgePolicy> Federation::Policy(std::uint32_t index) const {
     if (!child.ok()) return Error::Invalid("federation_bad_key", child.error().message);
     keys[i] = bitcoin::Bip32XOnly(*child);
   }
-  return bitcoin::MakeBridgePolicy(keys);
+  return keys;
+}
+
+std::array<bitcoin::Fingerprint, kFederationSize> Federation::Fingerprints() const {
+  // receive_[i] is XPUB_i/0, so its parent fingerprint is XPUB_i's own.
+  std::array<bitcoin::Fingerprint, kFederationSize> out{};
+  for (std::size_t i = 0; i < kFederationSize; ++i) out[i] = receive_[i].parent_fingerprint;
+  return out;
+}
+
+Result<bitcoin::BridgePolicy> Federation::Policy(std::uint32_t index) const {
+  auto keys = MemberKeys(index);
+  if (!keys.ok()) return std::move(keys).error();
+  return bitcoin::MakeBridgePolicy(*keys);
 }
 
 Result<std::string> Federation::Address(std::uint32_t index) const {

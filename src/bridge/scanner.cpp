@@ -9,16 +9,19 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "kray/bridge/deposits.h"
 #include "kray/bridge/runes_index.h"
 #include "kray/bridge/runes_store_sqlite.h"
 #include "kray/bridge/runes_sync.h"
+#include "kray/bridge/spend_tx.h"
 #include "kray/core/progress.h"
 #include "kray/state/leaves.h"
 #include "kray/state/op_log.h"
 #include "scan_store.h"
+#include "utxo_store.h"
 
 namespace kray::bridge {
 namespace {
@@ -131,8 +134,9 @@ struct DepositScanner::Impl {
   std::unique_ptr<SqliteRunesStore> runes_store;
   std::unique_ptr<RpcPrevoutSource> prevouts;
   std::optional<RunesIndex> runes;
-  std::map<Bytes, std::uint32_t> watched;  // scriptPubKey -> address index
-  std::uint32_t derived = 0;               // indexes 0..derived-1 are in `watched`
+  std::map<Bytes, std::uint32_t> watched;          // scriptPubKey -> address index
+  std::set<bitcoin::OutPoint> federation_outputs;  // unspent, as in scan_utxos
+  std::uint32_t derived = 0;                       // indexes 0..derived-1 are in `watched`
   std::uint32_t first_height = 0;
   std::optional<ProgressReporter> progress;
   std::uint32_t progress_start = 0;
@@ -164,6 +168,10 @@ struct DepositScanner::Impl {
   Result<bool> Step();
   Status Reconcile(std::uint32_t l1_height);
   Status ConnectBlock(std::uint32_t height, const Hash256& hash, const bitcoin::Block& block);
+  Result<bool> SpendsFederationOutputs(const bitcoin::Transaction& t, const std::string& txid, std::uint32_t height,
+                                       std::set<bitcoin::OutPoint>& unspent);
+  Status ObserveOutputs(const bitcoin::Transaction& t, std::size_t index_in_block, bool bridge_tx, std::uint32_t height,
+                        const Hash256& hash, std::set<bitcoin::OutPoint>& unspent);
   Status DisconnectTip(const scan::ScannedBlock& tip);
   Status EnsureWatched();
   Result<ObservedDeposit> Observe(const Hash256& txid, std::uint32_t n, const bitcoin::Transaction& tx, bool coinbase,
@@ -262,6 +270,9 @@ Status DepositScanner::Impl::Open() {
       return Error::Internal("bridge.sqlite: the runes index and the scanner are at different blocks");
   }
   KRAY_TRY(scan::RetryFailed(*db));
+  auto unspent = scan::UnspentOutpoints(*db);
+  if (!unspent.ok()) return std::move(unspent).error();
+  federation_outputs = std::move(*unspent);
   auto tip = scan::Tip(*db);
   if (!tip.ok()) return std::move(tip).error();
   auto alarms = scan::CountOpenAlarms(*db);
@@ -349,47 +360,102 @@ Result<ObservedDeposit> DepositScanner::Impl::Observe(const Hash256& txid, std::
   return d;
 }
 
+// Marks the federation outputs `t` spends; true if it spends any (then it
+// is one of the bridge's own transactions: a withdrawal batch or an anchor).
+Result<bool> DepositScanner::Impl::SpendsFederationOutputs(const bitcoin::Transaction& t, const std::string& txid,
+                                                           std::uint32_t height, std::set<bitcoin::OutPoint>& unspent) {
+  bool ours = false;
+  for (const auto& in : t.vin) {
+    if (!unspent.erase(in.prevout)) continue;
+    KRAY_TRY(scan::MarkSpent(*db, in.prevout, txid, height));
+    ours = true;
+  }
+  return ours;
+}
+
+// Records the outputs of `t` that pay a watched address: every one is a
+// federation output. The bridge's own transactions pay their change to
+// index 0, which is not an unattributed deposit; anything else (a deposit,
+// or a withdrawal someone sent to an account's deposit address) is a
+// deposit.
+Status DepositScanner::Impl::ObserveOutputs(const bitcoin::Transaction& t, std::size_t index_in_block, bool bridge_tx,
+                                            std::uint32_t height, const Hash256& hash,
+                                            std::set<bitcoin::OutPoint>& unspent) {
+  std::optional<Hash256> txid;
+  for (std::uint32_t n = 0; n < t.vout.size(); ++n) {
+    auto w = watched.find(t.vout[n].script_pubkey);
+    if (w == watched.end()) continue;
+    if (!txid) txid = bitcoin::Txid(t);
+    const bool change = bridge_tx && w->second == 0;
+    scan::FederationOutput utxo{
+        bitcoin::HashToDisplayHex(*txid), n, height, bitcoin::HashToDisplayHex(hash), w->second, t.vout[n].value, 1,
+        change ? "change" : "deposit"};
+    if (change) {
+      KRAY_TRY(scan::PutUtxo(*db, utxo));
+      unspent.insert(bitcoin::OutPoint{*txid, n});
+      spdlog::info("bridge: change {}:{} of the bridge's own transaction at height {}: {} sats", utxo.txid, n, height,
+                   utxo.sats);
+      continue;
+    }
+    auto d = Observe(*txid, n, t, index_in_block == 0, height, hash, w->second);
+    if (!d.ok()) return std::move(d).error();
+    // The same outpoint seen again: only possible after its block left
+    // the chain (orphaned) and the transaction was mined again.
+    auto existing = scan::FindDeposit(*db, d->txid, n);
+    if (!existing.ok()) return std::move(existing).error();
+    if (existing->has_value() && (*existing)->status == "orphaned") {
+      d->status = "reconfirming";
+      d->operation = (*existing)->operation;
+      spdlog::warn("bridge: credited deposit {}:{} is in the chain again (block {}, height {})", d->txid, n,
+                   d->block_hash, height);
+    }
+    std::string inputs;
+    for (std::size_t k = 0; k < t.vin.size() && k < kMaxFundingInputs; ++k) {
+      if (index_in_block == 0) break;  // a coinbase has no funding inputs
+      if (!inputs.empty()) inputs += ',';
+      inputs += bitcoin::HashToDisplayHex(t.vin[k].prevout.txid) + ":" + std::to_string(t.vin[k].prevout.n);
+    }
+    KRAY_TRY(scan::PutDeposit(*db, *d, inputs));
+    changed.emplace_back(d->txid, n);
+    utxo.required = d->required;
+    KRAY_TRY(scan::PutUtxo(*db, utxo));
+    unspent.insert(bitcoin::OutPoint{*txid, n});
+    spdlog::info("bridge: deposit {}:{} to address index {} at height {}: {} sats{}{} ({})", d->txid, n,
+                 d->address_index, height, d->sats, d->runes.empty() ? "" : ", runes ", d->runes, d->status);
+  }
+  return Ok();
+}
+
 Status DepositScanner::Impl::ConnectBlock(std::uint32_t height, const Hash256& hash, const bitcoin::Block& block) {
   store::Transaction tx(*db);
   KRAY_TRY(tx.status());
   changed.clear();  // what a failed transaction left
   if (runes && height >= runes->start_height()) KRAY_TRY(runes->ConnectBlock(height, block));
   KRAY_TRY(scan::PutBlock(*db, {height, hash}));
+  std::set<bitcoin::OutPoint> unspent = federation_outputs;
   if (height >= opts.start_height) {
     KRAY_TRY(EnsureWatched());
     for (std::size_t i = 0; i < block.txs.size(); ++i) {
       const bitcoin::Transaction& t = block.txs[i];
-      std::optional<Hash256> txid;
-      for (std::uint32_t n = 0; n < t.vout.size(); ++n) {
-        auto w = watched.find(t.vout[n].script_pubkey);
-        if (w == watched.end()) continue;
-        if (!txid) txid = bitcoin::Txid(t);
-        auto d = Observe(*txid, n, t, i == 0, height, hash, w->second);
-        if (!d.ok()) return std::move(d).error();
-        // The same outpoint seen again: only possible after its block left
-        // the chain (orphaned) and the transaction was mined again.
-        auto existing = scan::FindDeposit(*db, d->txid, n);
-        if (!existing.ok()) return std::move(existing).error();
-        if (existing->has_value() && (*existing)->status == "orphaned") {
-          d->status = "reconfirming";
-          d->operation = (*existing)->operation;
-          spdlog::warn("bridge: credited deposit {}:{} is in the chain again (block {}, height {})", d->txid, n,
-                       d->block_hash, height);
+      bool bridge_tx = false;
+      if (i != 0 && !unspent.empty()) {
+        const std::string txid = bitcoin::HashToDisplayHex(bitcoin::Txid(t));
+        auto ours = SpendsFederationOutputs(t, txid, height, unspent);
+        if (!ours.ok()) return std::move(ours).error();
+        bridge_tx = *ours;
+        if (bridge_tx) {
+          const auto batch = AnchoredBatch(t);
+          KRAY_TRY(scan::PutBridgeTx(*db, txid, height, bitcoin::HashToDisplayHex(hash), batch));
+          spdlog::info("bridge: the bridge's own transaction {} mined at height {}{}", txid, height,
+                       batch ? " (anchor of batch " + std::to_string(*batch) + ")" : std::string());
         }
-        std::string inputs;
-        for (std::size_t k = 0; k < t.vin.size() && k < kMaxFundingInputs; ++k) {
-          if (i == 0) break;  // a coinbase has no funding inputs
-          if (!inputs.empty()) inputs += ',';
-          inputs += bitcoin::HashToDisplayHex(t.vin[k].prevout.txid) + ":" + std::to_string(t.vin[k].prevout.n);
-        }
-        KRAY_TRY(scan::PutDeposit(*db, *d, inputs));
-        changed.emplace_back(d->txid, n);
-        spdlog::info("bridge: deposit {}:{} to address index {} at height {}: {} sats{}{} ({})", d->txid, n,
-                     d->address_index, height, d->sats, d->runes.empty() ? "" : ", runes ", d->runes, d->status);
       }
+      KRAY_TRY(ObserveOutputs(t, i, bridge_tx, height, hash, unspent));
     }
+    if (height > opts.max_reorg_depth) KRAY_TRY(scan::PruneSpent(*db, height - opts.max_reorg_depth));
   }
   KRAY_TRY(tx.Commit());
+  federation_outputs = std::move(unspent);
   Announce();
   std::lock_guard lock(mu);
   status.scan_height = height;
@@ -437,9 +503,13 @@ Status DepositScanner::Impl::DisconnectTip(const scan::ScannedBlock& tip) {
         d.block_hash, d.height, d.txid, d.vout, d.status, d.operation);
     ++alarms;
   }
+  KRAY_TRY(scan::UndoBlock(*db, tip.height));
   KRAY_TRY(scan::EraseBlock(*db, tip.height));
   KRAY_TRY(tx.Commit());
   Announce();
+  auto unspent = scan::UnspentOutpoints(*db);
+  if (!unspent.ok()) return std::move(unspent).error();
+  federation_outputs = std::move(*unspent);
   auto next = scan::Tip(*db);
   if (!next.ok()) return std::move(next).error();
   spdlog::warn("bridge: reorg: block {} at height {} disconnected", bitcoin::HashToDisplayHex(tip.hash), tip.height);
@@ -886,6 +956,18 @@ Result<std::vector<BridgeAlarm>> DepositScanner::Alarms() const {
     auto a = scan::ListAlarms(db);
     if (!a.ok()) return std::move(a).error();
     out = std::move(*a);
+    return Ok();
+  });
+  if (!s.ok()) return std::move(s).error();
+  return out;
+}
+
+Result<DepositScanner::FederationHoldings> DepositScanner::Holdings() const {
+  FederationHoldings out;
+  Status s = impl_->WithReader([&](store::Database& db) -> Status {
+    auto t = scan::Totals(db);
+    if (!t.ok()) return std::move(t).error();
+    out = FederationHoldings{t->count, t->sats, t->reserved};
     return Ok();
   });
   if (!s.ok()) return std::move(s).error();

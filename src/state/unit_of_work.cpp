@@ -225,6 +225,14 @@ Status UnitOfWork::TakeFromFeePool(std::string_view asset, Amount amount) {
   return Ok();
 }
 
+Status UnitOfWork::AddModuleValueToFeePool(std::string_view asset, Amount amount) {
+  auto s = MutableSupply(asset);
+  if (!s.ok()) return std::move(s).error();
+  KRAY_TRY(AddTo(s->fee_pool, amount, "fee_pool of " + std::string(asset)));
+  cache_.PutSupply(asset, *s);
+  return Ok();
+}
+
 store::Database& UnitOfWork::Sql() {
   if (!savepoint_ && !broken_) {
     savepoint_.emplace(db_, "kray_unit");

@@ -32,6 +32,7 @@ class UnitOfWork : public OpContext {
   Status Burn(std::string_view account_id, std::string_view asset, Bucket b, Amount amount) override;
   Status BurnModuleValue(std::string_view asset, Amount amount) override;
   Status PayFromFeePool(std::string_view account_id, std::string_view asset, Amount amount) override;
+  Status AddModuleValueToFeePool(std::string_view asset, Amount amount) override;
   Status TakeFromFeePool(std::string_view asset, Amount amount) override;
   store::Database& Sql() override;
   void Touch(LeafId leaf) override { touched_.insert(std::move(leaf)); }

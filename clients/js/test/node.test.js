@@ -56,6 +56,8 @@ const SAMPLES = {
   market_offer_cancel: { signer: DEV2, fields: { offer_id: '2' } },
   inscription_transfer: { signer: DEV1, fields: { inscription_id: INS1, to_account: DEV2.address.toUpperCase() } },
   deposit_claim: { signer: DEV1, fields: { txid: 'ab'.repeat(32), vout: 1, pubkey: '02' + DEV2.publicKey } },
+  withdrawal_request: { signer: DEV1, fields: { amount: '10000000', asset: 'BTC', l1_address: DEV2.address } },
+  withdrawal_validator_challenge: { signer: DEV2, fields: { id: 3, reason: 'pays an address on a sanctions list ✓' } },
   // The validator key SHA256("krayd-validator-example") and its proof of
   // possession for dev 1 (docs/SIGNING.md, "Validator messages").
   validator_register: {

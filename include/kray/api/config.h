@@ -60,6 +60,11 @@ struct Config {
   std::uint64_t depositminsats = 10000;
   std::uint64_t bridgelookahead = 1000;
   std::uint64_t bridgepollms = 1000;
+  // Withdrawals and anchors (docs/BRIDGE.md): the bridge's own L1 transactions.
+  std::uint64_t bridgefeerate = 2;            // sat/vB when Bitcoin Core has no fee estimate
+  std::uint64_t bridgemaxfeerate = 100;       // sat/vB cap; sizes each spend's fee reserve
+  std::uint64_t bridgefeebumpseconds = 3600;  // unconfirmed this long: replaced with a higher fee (RBF)
+  bool bridgeanchors = true;                  // publish every closed rollup batch on L1
 
   // Positional words on the command line (e.g. "checkconservation").
   std::vector<std::string> commands;

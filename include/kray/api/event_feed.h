@@ -1,11 +1,12 @@
 // The event feed behind GET /ws (docs/API.md, "Event feed"): clients
-// subscribe to topics (txs, account:<id>, batches, deposits) and receive an
+// subscribe to topics (txs, account:<id>, batches, deposits, withdrawals) and receive an
 // event for each thing that happened, only after the commit it describes.
 //
 // Sources: the Ledger's change sets (ChangeListener, on the sequencer
 // thread), the rollup index's closed batches (its batch listener, on the
 // index thread), the deposit scanner's status changes (its listener, on the
-// scanner thread), and Publish() for any other module. Each source call only
+// scanner thread), the bridge.withdrawal leaves of the change sets (the
+// withdrawals topic), and Publish() for any other module. Each source call only
 // hands the event to the feed's own thread and returns: the sequencer is
 // never slowed by subscribers, and never touches SQLite for them.
 //
@@ -74,7 +75,7 @@ struct FeedOptions {
   std::size_t max_queue = 4096;                                      // messages waiting for one client (feedqueue)
   std::size_t max_replay = 1000;                                     // operations a resume may read (feedreplay)
   std::size_t max_message_bytes = 16384;                             // client -> node message size
-  std::vector<std::string> topics = {"txs", "batches", "deposits"};  // plus account:<id>
+  std::vector<std::string> topics = {"txs", "batches", "deposits", "withdrawals"};  // plus account:<id>
 };
 
 // Counters for /metrics (monotonic since start, except the gauges).

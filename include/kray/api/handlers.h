@@ -16,7 +16,8 @@ class Rollup;
 }
 namespace kray::bridge {
 class DepositScanner;
-}
+class SpendCoordinator;
+}  // namespace kray::bridge
 
 namespace kray::api {
 
@@ -43,6 +44,9 @@ struct ApiContext {
   std::size_t max_batch_items = 5000;  // config maxbatchitems
   HttpMetrics* http_metrics = nullptr;       // the server's request counters (null: not measured)
   EventFeed* feed = nullptr;                 // the event feed (null: none)
+
+  // Withdrawals and anchors (with the bridge; null without an L1 backend).
+  bridge::SpendCoordinator* spends = nullptr;
 };
 
 // GET /health, GET /api/node/conservation (operator).

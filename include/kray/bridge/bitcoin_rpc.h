@@ -111,7 +111,11 @@ struct BlockHeaderInfo {
 struct TxInfo {
   bitcoin::Transaction tx;            // hashes to the txid asked for
   std::optional<Hash256> block_hash;  // nullopt while in the mempool
-  std::uint32_t confirmations = 0;    // 0 while in the mempool
+  // 0 while in the mempool, and for a transaction -txindex still finds in a
+  // block that left the active chain (block_hash set): then it is in neither.
+  std::uint32_t confirmations = 0;
+
+  bool InMempoolOrActiveChain() const { return !block_hash || confirmations > 0; }
 };
 
 struct TxOutInfo {

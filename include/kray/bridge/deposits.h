@@ -26,13 +26,14 @@
 //                          assets, once.
 // Tables (schema/bridge): bridge_addresses, bridge_deposits (primary key
 // (txid, vout): exactly once).
-// Leaves: 0x20 bridge.address (id account_id):
-//           u8(0x20) || lp(account_id) || u32be(address_index)
-//         0x21 bridge.deposit (id "<txid>:<vout>"):
-//           u8(0x21) || lp(id) || lp(status) || lp(account_id or "") ||
+// Leaves: 0x30 bridge.address (id account_id):
+//           u8(0x30) || lp(account_id) || u32be(address_index)
+//         0x31 bridge.deposit (id "<txid>:<vout>"):
+//           u8(0x31) || lp(id) || lp(status) || lp(account_id or "") ||
 //           u32be(address_index) || lp(block_hash) || u32be(height) ||
 //           lp(assets) || lp(reason) || lp(funding) || lp(claim_key)
-// Audit: none (credited value is in account balances and counts as minted).
+// Audit: none for deposits (credited value is in account balances and counts
+// as minted); withdrawals.h lists the withdrawals' terms.
 //
 // Thread-safety: the module is immutable; read queries take the caller's
 // connection.
@@ -40,11 +41,13 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "kray/bridge/validator_facts.h"
 #include "kray/core/amount.h"
 #include "kray/core/bytes.h"
 #include "kray/core/params.h"
@@ -73,7 +76,12 @@ inline constexpr std::string_view kReasonUnassignedIndex = "unassigned_index";  
 // At most this many of a deposit's inputs are recorded as funding scripts.
 inline constexpr std::size_t kMaxFundingInputs = 16;
 
+// The bridge module (deposits, and the withdrawals of withdrawals.h), with
+// NoValidators() as its source of active validators.
 const state::Module& BridgeModule();
+// The same module asking `validators` (which must outlive it) whether a
+// signed challenge comes from an active validator (validator_facts.h).
+std::unique_ptr<state::Module> MakeBridgeModule(const ValidatorFacts& validators);
 
 // --- asset lists ("BTC:1000,DOG:5") ---
 struct AssetAmount {

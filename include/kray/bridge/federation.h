@@ -59,6 +59,12 @@ class Federation {
   Result<bitcoin::BridgePolicy> Policy(std::uint32_t index) const;
   // Policy(index).Address(network()).
   Result<std::string> Address(std::uint32_t index) const;
+  // The x-only keys of address index `index` in member order (member 1
+  // first; the policy's leaf holds them sorted). Errors as Policy.
+  Result<std::array<crypto::XOnlyPubKey, kFederationSize>> MemberKeys(std::uint32_t index) const;
+  // BIP-32 fingerprint of each member's account xpub, in member order: the
+  // key origin a PSBT names for a member's key is [fingerprint/0/index].
+  std::array<bitcoin::Fingerprint, kFederationSize> Fingerprints() const;
 
  private:
   Network network_ = Network::kRegtest;

@@ -163,6 +163,12 @@ class DepositScanner {
   Result<std::vector<ObservedDeposit>> ObservedAtIndex(std::uint32_t index, int limit) const;
   // Every alarm, newest first.
   Result<std::vector<BridgeAlarm>> Alarms() const;
+  // The federation's unspent outputs the scanner knows: how many, their
+  // sats, and how many are reserved by a spend.
+  struct FederationHoldings {
+    std::int64_t outputs = 0, sats = 0, reserved = 0;
+  };
+  Result<FederationHoldings> Holdings() const;
   // Marks an open alarm resolved with the operator's note. NotFound
   // "alarm_not_found"; Conflict "alarm_not_open".
   Status ResolveAlarm(std::int64_t id, const std::string& note);

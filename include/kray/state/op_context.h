@@ -64,6 +64,11 @@ class OpContext {
   virtual Status BurnModuleValue(std::string_view asset, Amount amount) = 0;
   // Pays from the validator fee pool to an account. Conflict "insufficient_fee_pool".
   virtual Status PayFromFeePool(std::string_view account_id, std::string_view asset, Amount amount) = 0;
+  // Moves value a module held into the validator fee pool (a fee the module
+  // collected and settles later, e.g. a withdrawal's fee on completion):
+  // fee_pool += amount. The module removes it from its own books in the
+  // same operation. Conflict "supply_overflow" past 2^63-1.
+  virtual Status AddModuleValueToFeePool(std::string_view asset, Amount amount) = 0;
   // Moves value out of the validator fee pool into the module's own books
   // (validator rewards accrued but not yet claimed): fee_pool -= amount. The
   // module adds it to its conservation terms in the same operation.

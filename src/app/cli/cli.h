@@ -80,5 +80,7 @@ int CmdSignRegistration(const Options& o, const Args& a, std::ostream& out, std:
 // Commands (cmd_federation.cpp, offline): bridge federation keys and addresses.
 int CmdFederationInit(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
 int CmdFederationAddress(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
+// Command (cmd_signpsbt.cpp): a member co-signs a withdrawal batch or an anchor.
+int CmdSignPsbt(const Options& o, const Args& a, std::ostream& out, std::ostream& err);
 
 }  // namespace kray::cli

@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "../node/modules.h"
+#include "kray/bridge/bitcoin_rpc.h"
+#include "kray/bridge/spend_tx.h"
 #include "kray/crypto/hash.h"
 #include "kray/net/http_client.h"
 #include "kray/rollup/json.h"
@@ -32,6 +34,10 @@ struct RollupArgs {
   std::string file, root;
   bool quiet = false;
   std::vector<std::string> positional;
+  // An L1 node to check anchors against (verifychain).
+  std::string btc_host;
+  std::uint16_t btc_port = 0;
+  std::string btc_cookie, btc_user, btc_password;
 };
 
 bool ParseInt(std::string_view s, std::int64_t& v) {
@@ -65,6 +71,16 @@ bool Parse(const std::vector<std::string>& args, RollupArgs& a, std::ostream& er
       a.root = val;
     } else if (key == "quiet") {
       a.quiet = true;
+    } else if (key == "bitcoinrpcconnect" && !val.empty()) {
+      a.btc_host = val;
+    } else if (key == "bitcoinrpcport" && ParseInt(val, n) && n > 0 && n < 65536) {
+      a.btc_port = static_cast<std::uint16_t>(n);
+    } else if (key == "bitcoinrpccookiefile" && !val.empty()) {
+      a.btc_cookie = val;
+    } else if (key == "bitcoinrpcuser") {
+      a.btc_user = val;
+    } else if (key == "bitcoinrpcpassword") {
+      a.btc_password = val;
     } else if (key == "rpctoken" || key == "network" || key == "chainid") {
       // accepted for symmetry with other commands; not needed here
     } else {
@@ -198,6 +214,41 @@ std::optional<rollup::BatchOperationsPage> FetchBatch(net::HttpClient& http, std
   return all;
 }
 
+// A finalized batch's anchor, read from the L1 node: the transaction the
+// node names must be in the block at the height it names, and its one
+// OP_RETURN must carry this batch's number and the roots the replay computed.
+// Returns "" if it matches, else why not.
+std::string CheckAnchor(net::HttpClient& http, bridge::BitcoinRpc& btc, std::int64_t n, const std::string& state_root,
+                        const std::string& tx_root, bool& finalized, std::ostream& err) {
+  finalized = false;
+  auto body = Fetch(http, "/api/rollup/batch/" + std::to_string(n), err);
+  if (!body) return "cannot read the batch header";
+  json b = json::parse(*body, nullptr, false);
+  if (b.is_discarded() || !b.contains("anchor") || !b["anchor"].is_object()) return "the batch header has no anchor";
+  const json& an = b["anchor"];
+  if (an.value("status", "") != "finalized") return "";
+  finalized = true;
+  if (!an["txid"].is_string() || !an["height"].is_number_unsigned()) return "a finalized anchor without txid/height";
+  auto txid = bitcoin::HashFromDisplayHex(an["txid"].get<std::string>());
+  if (!txid.ok()) return "bad anchor txid";
+  auto block = btc.GetBlockHash(an["height"].get<std::uint32_t>());
+  if (!block.ok()) return "L1: " + block.error().message;
+  auto tx = btc.GetRawTransaction(*txid, &*block);
+  if (!tx.ok()) return "L1: " + tx.error().message;
+  if (!*tx)
+    return "L1 has no transaction " + an["txid"].get<std::string>() + " in the block at height " +
+           std::to_string(an["height"].get<std::uint32_t>());
+  if (bridge::AnchoredBatch((*tx)->tx) != static_cast<std::uint64_t>(n))
+    return "the transaction's OP_RETURN does not anchor batch " + std::to_string(n);
+  auto sr = FromHexFixed<32>(state_root);
+  auto tr = FromHexFixed<32>(tx_root);
+  if (!sr || !tr) return "malformed roots";
+  const Bytes want = rollup::AnchorScript(static_cast<std::uint64_t>(n), *sr, *tr);
+  for (const auto& o : (*tx)->tx.vout)
+    if (o.script_pubkey == want) return "";
+  return "the OP_RETURN on L1 carries other roots than the replayed state root " + state_root;
+}
+
 }  // namespace
 
 int CmdVerifyChain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -246,6 +297,18 @@ int CmdVerifyChain(const std::vector<std::string>& args, std::ostream& out, std:
     return 1;
   }
   rollup::ChainReplayer& r = **replay;
+  std::unique_ptr<bridge::BitcoinRpc> btc;
+  if (!a.btc_host.empty()) {
+    bridge::RpcOptions ro;
+    ro.host = a.btc_host;
+    ro.port = a.btc_port ? a.btc_port : 8332;
+    ro.cookie_file = a.btc_cookie;
+    ro.user = a.btc_user;
+    ro.password = a.btc_password;
+    ro.max_attempts = 2;
+    btc = std::make_unique<bridge::BitcoinRpc>(ro);
+  }
+  std::int64_t anchors_checked = 0;
   Status g = r.Genesis(genesis->genesis_file, genesis->genesis_root);
   if (!g.ok()) {
     out << json{{"verdict", "divergence"}, {"batch", 0}, {"code", g.error().code}, {"message", g.error().message}}.dump(
@@ -265,6 +328,16 @@ int CmdVerifyChain(const std::vector<std::string>& args, std::ostream& out, std:
       return 2;
     }
     total_ops += static_cast<std::int64_t>(batch->ops.size());
+    if (btc) {
+      bool finalized = false;
+      const std::string why = CheckAnchor(http, *btc, n, r.root(), batch->header.tx_root, finalized, err);
+      if (!why.empty()) {
+        out << json{{"verdict", "anchor_mismatch"}, {"batch", n}, {"message", why}}.dump(2) << "\n";
+        err << "verifychain: FAILED: batch " << n << "'s anchor: " << why << "\n";
+        return 2;
+      }
+      if (finalized) ++anchors_checked;
+    }
     if (!a.quiet && (n % 100 == 0 || n == last))
       err << "batch " << n << "/" << last << ": " << total_ops << " operations replayed, state root " << r.root()
           << " OK\n";
@@ -280,8 +353,9 @@ int CmdVerifyChain(const std::vector<std::string>& args, std::ostream& out, std:
     err << "verifychain: FAILED: " << covered.error().message << "\n";
     return 2;
   }
-  out << json{{"verdict", "ok"}, {"batches", last}, {"operations", total_ops}, {"state_root", r.root()}}.dump(2)
-      << "\n";
+  json verdict = {{"verdict", "ok"}, {"batches", last}, {"operations", total_ops}, {"state_root", r.root()}};
+  verdict["anchors_checked_on_l1"] = btc ? json(anchors_checked) : json(nullptr);
+  out << verdict.dump(2) << "\n";
   return 0;
 }
 

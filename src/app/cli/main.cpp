@@ -67,7 +67,11 @@ Validators (docs/VALIDATORS.md; -keyfile is the validator key, not the staking a
                                           op validator_register (its validator_signature)
 
 Rollup (docs/ROLLUP.md):
-  verifychain [-from=N] [-quiet]          replay every batch over the API, check each published root (exit 2 + fraud proof on divergence)
+  verifychain [-from=N] [-quiet] [-bitcoinrpcconnect=<host> -bitcoinrpcport=<port>
+              -bitcoinrpccookiefile=<file> | -bitcoinrpcuser=<u> -bitcoinrpcpassword=<p>]
+                                          replay every batch over the API, check each published root (exit 2 +
+                                          fraud proof on divergence); with a Bitcoin node, also each finalized
+                                          batch's root against the OP_RETURN it reads from L1
   verifyproof <address|account_id> [-batch=N]   fetch an account proof and check it against the batch's published root
   verifyproof <account> -file=<proof.json|-> -root=<hex>  check a proof offline
 
@@ -76,6 +80,12 @@ Bridge federation (offline, docs/BRIDGE.md):
                                           three member keys (mode 0600 files), xpubs, descriptor, config lines
   federation-address <xpub1> <xpub2> <xpub3> [-network=<net>] [-index=N] [-count=N]
                                           bridge descriptor and deposit addresses
+
+Bridge signing (a federation member, docs/BRIDGE.md):
+  signpsbt <withdrawal id> | -spend=<spend id> | -anchor=<batch>  -memberkey=<file> [-dryrun]
+                                          check the spend (deadline passed, not challenged,
+                                          pays exactly what L2 says), sign it as the member and
+                                          post the PSBT (-dryrun: print it)
 
 Bitcoin (offline):
   multisig ...  decodepsbt <base64>  decoderunestone <hex>
@@ -190,6 +200,7 @@ int main(int argc, char** argv) {
       {"verifyproof", kray::cli::CmdVerifyProofWithOptions},
       {"federation-init", kray::cli::CmdFederationInit},
       {"federation-address", kray::cli::CmdFederationAddress},
+      {"signpsbt", kray::cli::CmdSignPsbt},
       {"attest", kray::cli::CmdAttest},
       {"heartbeat", kray::cli::CmdHeartbeat},
       {"sign-attestation", kray::cli::CmdSignAttestation},

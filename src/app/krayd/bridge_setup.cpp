@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <optional>
+#include <utility>
 
 #include "kray/bridge/member_key.h"
 
@@ -19,7 +21,29 @@ bool BridgeConfigured(const api::Config& cfg) {
   return !cfg.bitcoinrpchost.empty();
 }
 
-Result<BridgeNode> OpenBridge(const api::Config& cfg, state::Ledger& ledger) {
+BridgeNode::BridgeNode(BridgeNode&& other) noexcept {
+  *this = std::move(other);
+}
+
+BridgeNode& BridgeNode::operator=(BridgeNode&& other) noexcept {
+  if (this == &other) return *this;
+  Stop();
+  scanner = std::move(other.scanner);
+  spends = std::move(other.spends);
+  member = other.member;
+  rollup = other.rollup;
+  batch_listener = std::exchange(other.batch_listener, -1);
+  return *this;
+}
+
+void BridgeNode::Stop() {
+  if (rollup && batch_listener >= 0) rollup->RemoveBatchListener(batch_listener);
+  batch_listener = -1;
+  spends.reset();
+  scanner.reset();
+}
+
+Result<BridgeNode> OpenBridge(const api::Config& cfg, state::Ledger& ledger, rollup::Rollup* rollup) {
   const ChainParams& params = ledger.params();
   std::array<std::string, bridge::kFederationSize> xpubs;
   for (std::size_t i = 0; i < xpubs.size(); ++i) {
@@ -35,13 +59,16 @@ Result<BridgeNode> OpenBridge(const api::Config& cfg, state::Ledger& ledger) {
     return Bad("bridgestartheight is required on " + cfg.network + " (the federation's creation height)");
 
   BridgeNode node;
+  std::optional<bridge::MemberKey> member_key;
   if (!cfg.bridgememberkey.empty()) {
     auto key = bridge::LoadMemberKeyFile(cfg.bridgememberkey, params.network);
     if (!key.ok()) return Bad("bridgememberkey: " + key.error().message);
     for (std::size_t i = 0; i < xpubs.size(); ++i)
       if (federation->xpubs()[i] == key->Xpub()) node.member = static_cast<int>(i + 1);
     if (node.member == 0) return Bad("bridgememberkey: its xpub is none of bridgexpub1..3");
+    member_key = std::move(*key);
   }
+  if (cfg.bridgemaxfeerate < cfg.bridgefeerate) return Bad("bridgemaxfeerate is below bridgefeerate");
 
   bridge::ScannerOptions o;
   o.rpc.host = cfg.bitcoinrpchost;
@@ -64,6 +91,25 @@ Result<BridgeNode> OpenBridge(const api::Config& cfg, state::Ledger& ledger) {
   auto scanner = bridge::DepositScanner::Open(ledger, *federation, o);
   if (!scanner.ok()) return Error{scanner.error().kind, scanner.error().code, "bridge: " + scanner.error().message};
   node.scanner = std::move(*scanner);
+
+  bridge::SpendOptions so;
+  so.rpc = o.rpc;
+  so.confirmations = o.confirmations;
+  so.fallback_feerate = static_cast<std::int64_t>(cfg.bridgefeerate) * 1000;
+  so.max_feerate = static_cast<std::int64_t>(cfg.bridgemaxfeerate) * 1000;
+  so.fee_bump_after = std::chrono::seconds(cfg.bridgefeebumpseconds);
+  so.anchors = cfg.bridgeanchors;
+  so.poll_interval = o.poll_interval;
+  auto spends = bridge::SpendCoordinator::Open(ledger, *node.scanner, rollup, std::move(member_key), so);
+  if (!spends.ok()) return Error{spends.error().kind, spends.error().code, "bridge: " + spends.error().message};
+  node.spends = std::move(*spends);
+  node.rollup = rollup;
+  if (rollup) {
+    // Quick: the coordinator's thread does the work (rollup.h: a listener
+    // must not call back into the index).
+    bridge::SpendCoordinator* c = node.spends.get();
+    node.batch_listener = rollup->AddBatchListener([c](const rollup::BatchHeader&) { c->Wake(); });
+  }
   spdlog::info("bridge: L1 backend {}:{}, federation member {}", cfg.bitcoinrpchost, cfg.bitcoinrpcport,
                node.member == 0 ? std::string("none (watching only)") : std::to_string(node.member));
   return node;

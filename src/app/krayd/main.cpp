@@ -6,9 +6,9 @@
 //
 // Lifecycle: parse config -> open the Ledger (store, migrations, genesis,
 // sequencer), the rollup index, the validators' batch recorder and, with an
-// L1 backend, the bridge's deposit scanner -> listen -> serve until
-// SIGINT/SIGTERM -> stop accepting and finish in-flight requests -> stop the
-// scanner and the recorder -> destroy the Ledger
+// L1 backend, the bridge's deposit scanner and spend coordinator -> listen ->
+// serve until SIGINT/SIGTERM -> stop accepting and finish in-flight requests
+// -> stop the bridge (spends, scanner) and the recorder -> destroy the Ledger
 // (drains the queue, closes the store) -> exit 0. Every startup failure is one line on stderr and exit 1.
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
@@ -217,11 +217,12 @@ int main(int argc, char** argv) {
     ctx.public_limiter = public_limiter.enabled() ? &public_limiter : nullptr;
     ctx.max_batch_items = static_cast<std::size_t>(cfg.maxbatchitems);
     if (kray::app::BridgeConfigured(cfg)) {
-      auto opened_bridge = kray::app::OpenBridge(cfg, *ledger);
+      auto opened_bridge = kray::app::OpenBridge(cfg, *ledger, rollup.get());
       if (!opened_bridge.ok()) return Fail(opened_bridge.error().message);
       bridge = std::move(*opened_bridge);
       ctx.bridge = bridge.scanner.get();
       ctx.bridge_member = bridge.member;
+      ctx.spends = bridge.spends.get();
     } else {
       spdlog::info("bitcoinrpcurl not set: no L1 backend, bridge endpoints answer 503 bridge_unavailable");
     }
@@ -271,11 +272,11 @@ int main(int argc, char** argv) {
     server.Run();
     spdlog::info("HTTP server stopped; all in-flight requests answered");
   }
-  feed.reset();            // unregisters from the Ledger, the index and the scanner
-  bridge.scanner.reset();  // stops the L1 scanner, which submits to the Ledger
-  recorder.reset();        // removes its batch listener and stops submitting
-  ledger.reset();          // drains the sequencer, flushes and closes the store
-  rollup.reset();          // applies the last groups, persists the index
+  feed.reset();      // unregisters from the Ledger, the index and the scanner
+  bridge.Stop();     // stops the spend coordinator and the L1 scanner, which submit to the Ledger
+  recorder.reset();  // removes its batch listener and stops submitting
+  ledger.reset();    // drains the sequencer, flushes and closes the store
+  rollup.reset();    // applies the last groups, persists the index
   spdlog::info("store closed, exiting");
   return 0;
 }

@@ -180,8 +180,12 @@ void NodeTest::StartNode(const std::vector<std::string>& extra) {
   std::string why;
   std::vector<std::string> args = NodeArgs();
   args.insert(args.end(), extra.begin(), extra.end());
-  ASSERT_TRUE(node_.Start(datadir_, RegtestGenesisPath(), args, &why)) << why;
+  ASSERT_TRUE(node_.Start(datadir_, GenesisPath(), args, &why)) << why;
   http_ = std::make_unique<net::HttpClient>("127.0.0.1", node_.port());
+}
+
+std::string NodeTest::GenesisPath() {
+  return RegtestGenesisPath();
 }
 
 void NodeTest::TearDown() {

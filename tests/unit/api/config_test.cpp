@@ -222,7 +222,8 @@ TEST_F(ConfigTest, BridgeKeys) {
   EXPECT_EQ(f->depositconfirmations, 3u);
   for (const char* bad : {"-bitcoinrpcurl=", "-bitcoinrpcurl=https://x", "-bitcoinrpcurl=u:p@h", "-bitcoinrpcurl=h:0",
                           "-bitcoinrpcurl=h:99999", "-bitcoinrpcport=0", "-depositconfirmations=0",
-                          "-bridgestartheight=-1", "-bridgelookahead=0", "-bridgepollms=1"}) {
+                          "-bridgestartheight=-1", "-bridgelookahead=0", "-bridgepollms=1", "-bridgeanchors=2",
+                          "-bridgemaxfeerate=0", "-bridgefeerate=-1", "-bridgefeebumpseconds=0"}) {
     auto b = ParseConfigArgs({dd, bad});
     EXPECT_FALSE(b.ok()) << bad;
   }

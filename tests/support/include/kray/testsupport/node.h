@@ -74,6 +74,8 @@ class NodeTest : public ::testing::Test {
   // Extra krayd arguments for every start by SetUp/StartNode() (a fixture
   // that needs the bridge configured overrides it).
   virtual std::vector<std::string> NodeArgs() { return {}; }
+  // The genesis file every start uses (a fixture may write its own).
+  virtual std::string GenesisPath();
 
   // HTTP helpers (one keep-alive client per test thread).
   net::HttpResponse Get(const std::string& target, bool auth = false);
