@@ -5,6 +5,8 @@
 // Every :address accepts an account id (kray_...) or an L1 taproot address.
 #include "kray/api/handlers.h"
 #include "kray/api/router.h"
+#include "kray/bridge/deposits.h"
+#include "kray/bridge/withdrawals.h"
 #include "kray/state/core_module.h"
 #include "kray/state/ledger.h"
 #include "kray/state/tx_message.h"
@@ -124,9 +126,26 @@ void Transactions(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
                       {"next_before", full ? Json(ops->back().seq) : Json(nullptr)}}));
 }
 
+// The bridge module's counts of the account's deposits and withdrawals
+// (zero on a ledger without the bridge module, e.g. an embedding).
+Status FillBridgeCounts(const state::Ledger& ledger, state::AccountStats& s) {
+  if (!ledger.registry().FindOperation(bridge::kDepositCreditOp)) return Ok();
+  return ledger.WithReader([&](store::Database& db) -> Status {
+    store::ReadTransaction snapshot(db);
+    auto deposits = bridge::CountAccountDeposits(db, s.account_id);
+    if (!deposits.ok()) return std::move(deposits).error();
+    auto withdrawals = bridge::CountAccountWithdrawals(db, s.account_id);
+    if (!withdrawals.ok()) return std::move(withdrawals).error();
+    s.deposit_count = *deposits;
+    s.withdrawal_count = *withdrawals;
+    return Ok();
+  });
+}
+
 void Stats(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   auto s = ctx.ledger->GetAccountStats(req.Param("address"));
   if (!s.ok()) return reply(ErrorResponse(s.error()));
+  if (Status counted = FillBridgeCounts(*ctx.ledger, *s); !counted.ok()) return reply(ErrorResponse(counted.error()));
   reply(JsonResponse({{"account_id", s->account_id},
                       {"tx_count", s->tx_count},
                       {"sent_count", s->sent_count},

@@ -572,6 +572,15 @@ Result<std::vector<DepositRecord>> AccountDepositRecords(store::Database& db, st
   return store::CollectRows<DepositRecord>(**st, ReadRecord);
 }
 
+Result<std::uint64_t> CountAccountDeposits(store::Database& db, std::string_view account_id) {
+  auto st = db.Use("SELECT COUNT(*) FROM bridge_deposits WHERE account_id=?1");  // index-only
+  if (!st.ok()) return std::move(st).error();
+  (*st)->Bind(1, account_id);
+  auto n = store::FirstRow<std::int64_t>(**st, [](const store::Statement& r) { return r.Int64(0); });
+  if (!n.ok()) return std::move(n).error();
+  return static_cast<std::uint64_t>(n->value_or(0));
+}
+
 Result<std::vector<DepositRecord>> UnattributedDepositRecords(store::Database& db, int limit) {
   auto st = db.Use(
       "SELECT txid, vout, status, account_id, address_index, block_hash, height, assets, reason, funding, claim_key "

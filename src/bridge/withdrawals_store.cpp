@@ -121,6 +121,15 @@ Result<std::vector<Withdrawal>> AccountWithdrawals(store::Database& db, std::str
       ReadWithdrawal);
 }
 
+Result<std::uint64_t> CountAccountWithdrawals(store::Database& db, std::string_view account_id) {
+  auto st = db.Use("SELECT COUNT(*) FROM bridge_withdrawals WHERE account_id=?1");  // index-only
+  if (!st.ok()) return std::move(st).error();
+  (*st)->Bind(1, account_id);
+  auto n = store::FirstRow<std::int64_t>(**st, [](const store::Statement& r) { return r.Int64(0); });
+  if (!n.ok()) return std::move(n).error();
+  return static_cast<std::uint64_t>(n->value_or(0));
+}
+
 Result<std::vector<Withdrawal>> DueWithdrawals(store::Database& db, std::int64_t now, int limit) {
   return Query<Withdrawal>(
       db,
@@ -386,7 +395,8 @@ Status CheckWithdrawalInvariants(store::Database& db) {
   };
   static constexpr Rule kRules[] = {
       {"withdrawal(s) pending, challenged or refunded yet named by a spend",
-       "SELECT COUNT(*) FROM bridge_withdrawals WHERE status IN ('pending','challenged','refunded') AND spend_id != ''"},
+       "SELECT COUNT(*) FROM bridge_withdrawals WHERE status IN ('pending','challenged','refunded') AND spend_id != "
+       "''"},
       {"withdrawal(s) being paid or completed by no withdrawal spend",
        "SELECT COUNT(*) FROM bridge_withdrawals w WHERE w.status IN ('signing','completed') AND NOT EXISTS ("
        "SELECT 1 FROM bridge_spends s WHERE s.id = w.spend_id AND s.kind = 'withdrawals')"},

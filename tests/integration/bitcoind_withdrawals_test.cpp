@@ -238,6 +238,11 @@ TEST_F(WithdrawalNodeTest, LifecycleSignedTwoOfThreeAndPaidOnBitcoin) {
   ASSERT_EQ(id, 1u);
   EXPECT_EQ(Avail(dev1_, "BTC"), btc0 - 10'000'000);
   EXPECT_EQ(Avail(dev1_, "KRAY"), kray0 - 100);
+  // The account's stats count its credited deposit and its withdrawal.
+  json stats = GetJson("/api/account/" + dev1_.account_id + "/stats");
+  EXPECT_EQ(stats["deposit_count"], 1) << stats.dump();
+  EXPECT_EQ(stats["withdrawal_count"], 1) << stats.dump();
+  EXPECT_EQ(GetJson("/api/account/" + dev2_.account_id + "/stats")["withdrawal_count"], 0);
   json s = Status(id);
   EXPECT_EQ(s["stage"], "challenge_period");
   EXPECT_GT(s["time_remaining"].get<std::int64_t>(), kPeriod - 30);
@@ -508,11 +513,16 @@ TEST_F(WithdrawalNodeTest, RequestSignedByKrayCliBindsItsDestinationAndIsNeverRe
   std::ofstream(key) << ToHex(dev1_.secret) << "\n";
   std::filesystem::permissions(key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   const std::string dest = NewAddress(), other = NewAddress();
-  auto signed_by_cli = Cli("-keyfile=" + key + " sign v1 withdrawal_request 0 amount=70000 asset=BTC l1_address=" + dest);
+  auto signed_by_cli =
+      Cli("-keyfile=" + key + " sign v1 withdrawal_request 0 amount=70000 asset=BTC l1_address=" + dest);
   ASSERT_EQ(signed_by_cli.rc, 0) << signed_by_cli.out;
   const json sig = json::parse(signed_by_cli.out.substr(signed_by_cli.out.find('{')));
-  const json body = {{"account_id", dev1_.account_id}, {"credits_amount", "70000"}, {"asset", "BTC"},
-                     {"l1_address", dest},          {"nonce", 0},                 {"sig_scheme", "v1"},
+  const json body = {{"account_id", dev1_.account_id},
+                     {"credits_amount", "70000"},
+                     {"asset", "BTC"},
+                     {"l1_address", dest},
+                     {"nonce", 0},
+                     {"sig_scheme", "v1"},
                      {"signature", sig["signature"]}};
   for (const auto& [field, value] : std::vector<std::pair<std::string, json>>{
            {"l1_address", other}, {"credits_amount", "70001"}, {"asset", "DOG"}, {"account_id", dev2_.account_id}}) {
@@ -631,9 +641,9 @@ TEST_F(WithdrawalNodeTest, AWithdrawalTheBridgeCannotFundDoesNotHoldBackTheOther
   WaitStage(small, "completed");
   EXPECT_EQ(Status(big)["stage"], "ready");
   // The operator may refund it after a challenge.
-  ASSERT_EQ(PostAuth("/api/bridge/withdrawal/" + std::to_string(big) + "/challenge", json{{"reason", "unfundable"}})
-                .status,
-            200);
+  ASSERT_EQ(
+      PostAuth("/api/bridge/withdrawal/" + std::to_string(big) + "/challenge", json{{"reason", "unfundable"}}).status,
+      200);
   ASSERT_EQ(PostAuth("/api/bridge/withdrawal/" + std::to_string(big) + "/resolve", json{{"action", "refund"}}).status,
             200);
   EXPECT_EQ(Status(big)["status"], "refunded");
@@ -696,13 +706,12 @@ TEST_F(WithdrawalNodeTest, AnActiveValidatorOfTheValidatorsModuleMayChallenge) {
     ChainParams params;
     auto op = SignOperation(params, Registry(), r, dev1_);
     EXPECT_TRUE(op.ok());
-    return Post("/api/bridge/withdrawal/" + std::to_string(id) + "/challenge",
-                json{{"account_id", dev1_.account_id},
-                     {"reason", reason},
-                     {"nonce", *r.nonce},
-                     {"sig_scheme", "v1"},
-                     {"signature", ToHex(op->signature)}}
-                    .dump());
+    return Post("/api/bridge/withdrawal/" + std::to_string(id) + "/challenge", json{{"account_id", dev1_.account_id},
+                                                                                    {"reason", reason},
+                                                                                    {"nonce", *r.nonce},
+                                                                                    {"sig_scheme", "v1"},
+                                                                                    {"signature", ToHex(op->signature)}}
+                                                                                   .dump());
   };
   auto refused = challenge("not yet a validator");
   EXPECT_EQ(refused.status, 401) << refused.body;
@@ -712,10 +721,11 @@ TEST_F(WithdrawalNodeTest, AnActiveValidatorOfTheValidatorsModuleMayChallenge) {
   const std::string key = dir_ + "/dev1.key";
   std::ofstream(key) << ToHex(dev1_.secret) << "\n";
   std::filesystem::permissions(key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  auto reg = Cli("-keyfile=" + key + " op validator_register l1_address=" + dev1_.address +
-                 " pubkey=c9485d1ebc482c8cd7b97da5b1c8f07b64faee3d38d0c1ce77eb05ea34ace6ee stake_amount=10000000"
-                 " validator_signature=336904723fb063b176ce8942ca45ff316c5b0c2f107e7e6e08fbf81977a9538486171cce5e9a6dccd"
-                 "34e716ffe9001847da31ee5eb857cb35013afe7e20aaaaa");
+  auto reg =
+      Cli("-keyfile=" + key + " op validator_register l1_address=" + dev1_.address +
+          " pubkey=c9485d1ebc482c8cd7b97da5b1c8f07b64faee3d38d0c1ce77eb05ea34ace6ee stake_amount=10000000"
+          " validator_signature=336904723fb063b176ce8942ca45ff316c5b0c2f107e7e6e08fbf81977a9538486171cce5e9a6dccd"
+          "34e716ffe9001847da31ee5eb857cb35013afe7e20aaaaa");
   ASSERT_EQ(reg.rc, 0) << reg.out;
   auto accepted = challenge("I watch this bridge");
   ASSERT_EQ(accepted.status, 200) << accepted.body;

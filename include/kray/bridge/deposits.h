@@ -127,6 +127,8 @@ struct DepositRecord {
 Result<std::optional<DepositRecord>> FindDepositRecord(store::Database& db, std::string_view txid, std::uint32_t vout);
 // The account's credited and claimed deposits, newest (highest block) first.
 Result<std::vector<DepositRecord>> AccountDepositRecords(store::Database& db, std::string_view account_id, int limit);
+// How many deposits were credited to the account (credited and claimed).
+Result<std::uint64_t> CountAccountDeposits(store::Database& db, std::string_view account_id);
 // Unattributed deposits not claimed yet, newest first.
 Result<std::vector<DepositRecord>> UnattributedDepositRecords(store::Database& db, int limit);
 // Per asset, the total credited or claimed (what deposits minted).

@@ -111,6 +111,8 @@ Result<std::optional<Withdrawal>> FindWithdrawal(store::Database& db, std::uint6
 // The account's withdrawals, newest first; keyset paging below `before_id` (0: from the newest).
 Result<std::vector<Withdrawal>> AccountWithdrawals(store::Database& db, std::string_view account_id, int limit,
                                                    std::uint64_t before_id = 0);
+// How many withdrawals the account requested (every status).
+Result<std::uint64_t> CountAccountWithdrawals(store::Database& db, std::string_view account_id);
 // Pending withdrawals whose deadline is at or before `now`, oldest first.
 Result<std::vector<Withdrawal>> DueWithdrawals(store::Database& db, std::int64_t now, int limit);
 // The withdrawals a spend pays, by id.
