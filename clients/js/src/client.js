@@ -42,6 +42,11 @@ export const SIGNED_ENDPOINTS = Object.freeze({
   market_offer_cancel: '/api/marketplace/offer/cancel',
   inscription_transfer: '/api/marketplace/inscription/transfer',
   deposit_claim: '/api/bridge/deposit/claim',
+  withdrawal_request: '/api/bridge/withdrawal/request',
+  validator_register: '/api/validator/register',
+  stake: '/api/validator/stake',
+  unstake: '/api/validator/unstake',
+  reward_claim: '/api/rewards/claim',
 });
 
 function query(params) {
@@ -458,5 +463,100 @@ export class KrayClient {
   /** POST /api/bridge/alarms/resolve (operator). */
   resolveAlarm(id, note) {
     return this.request('POST', '/api/bridge/alarms/resolve', { id, note }, { operator: true });
+  }
+
+  // --- bridge withdrawals, spends and anchors -------------------------------
+  // A withdrawal is requested with call('withdrawal_request', {asset, amount,
+  // l1_address}, key): the signature binds the destination.
+
+  /** GET /api/bridge/withdrawal/:id/status. @param {number|string} id */
+  withdrawalStatus(id) {
+    return this.request('GET', `/api/bridge/withdrawal/${seg(id)}/status`);
+  }
+  /** GET /api/bridge/withdrawals/:account. @param {{limit?: number, before?: number}} [page] */
+  withdrawals(who, page) {
+    return this.request('GET', `/api/bridge/withdrawals/${seg(who)}${query(page)}`);
+  }
+  /** GET /api/bridge/withdrawal/:id/psbt: the batch's PSBT (base64) and its signers. */
+  withdrawalPsbt(id) {
+    return this.request('GET', `/api/bridge/withdrawal/${seg(id)}/psbt`);
+  }
+  /** POST /api/bridge/withdrawal/:id/signatures: a co-signer's PSBT (base64). */
+  addWithdrawalSignatures(id, psbt) {
+    return this.request('POST', `/api/bridge/withdrawal/${seg(id)}/signatures`, { psbt });
+  }
+  /** POST /api/bridge/withdrawal/:id/challenge (operator). */
+  challengeWithdrawal(id, reason) {
+    return this.request('POST', `/api/bridge/withdrawal/${seg(id)}/challenge`, { reason }, { operator: true });
+  }
+  /**
+   * POST /api/bridge/withdrawal/:id/resolve (operator).
+   * @param {number|string} id
+   * @param {Record<string, any>} fields e.g. {action: 'refund', note: '…'} (docs/API.md)
+   */
+  resolveWithdrawal(id, fields) {
+    return this.request('POST', `/api/bridge/withdrawal/${seg(id)}/resolve`, fields, { operator: true });
+  }
+  /** GET /api/bridge/spend/:id: a withdrawal batch's or an anchor's L1 transaction. */
+  spend(id) {
+    return this.request('GET', `/api/bridge/spend/${seg(id)}`);
+  }
+  /** GET /api/bridge/anchor/:batch: a batch's anchor on Bitcoin. */
+  anchor(batch) {
+    return this.request('GET', `/api/bridge/anchor/${seg(batch)}`);
+  }
+
+  // --- validators and rewards ------------------------------------------------
+  // register, stake, unstake and reward claims are call(op, fields, key);
+  // attestations and heartbeats carry the validator key's own signature
+  // (docs/SIGNING.md, "Validator messages"): post them with request().
+
+  /** GET /api/validator/list. */
+  validators() {
+    return this.request('GET', '/api/validator/list');
+  }
+  /** GET /api/validator/:id. */
+  validator(id) {
+    return this.request('GET', `/api/validator/${seg(id)}`);
+  }
+  /** GET /api/validator/:id/attestations. @param {{limit?: number, before?: number}} [page] */
+  validatorAttestations(id, page) {
+    return this.request('GET', `/api/validator/${seg(id)}/attestations${query(page)}`);
+  }
+  /** GET /api/validator/stats. */
+  validatorStats() {
+    return this.request('GET', '/api/validator/stats');
+  }
+  /** GET /api/validator/consensus/state. */
+  consensusState() {
+    return this.request('GET', '/api/validator/consensus/state');
+  }
+  /**
+   * POST /api/validator/:id/claim-rewards, signed by the validator's account
+   * (op validator_claim_rewards; the path carries the signed validator_id).
+   * @param {string} validatorId
+   * @param {import('./keys.js').WalletKey} key
+   * @param {{nonce?: number, signer?: string}} [options]
+   */
+  async claimValidatorRewards(validatorId, key, options) {
+    const s = await this.sign('validator_claim_rewards', { validator_id: validatorId }, key, options);
+    const body = { [s.type.signer_field]: s.signer, nonce: s.nonce, sig_scheme: 'v1', signature: s.signature };
+    return this.request('POST', `/api/validator/${seg(validatorId)}/claim-rewards`, body);
+  }
+  /** GET /api/rewards/:account: pending rewards and history. */
+  rewards(who, page) {
+    return this.request('GET', `/api/rewards/${seg(who)}${query(page)}`);
+  }
+  /** GET /api/rewards/reward/:id. */
+  reward(id) {
+    return this.request('GET', `/api/rewards/reward/${seg(id)}`);
+  }
+  /** GET /api/rewards/stats. */
+  rewardStats() {
+    return this.request('GET', '/api/rewards/stats');
+  }
+  /** POST /api/rewards/award (operator): fields as docs/API.md "Rewards" lists them. */
+  awardReward(fields) {
+    return this.request('POST', '/api/rewards/award', fields, { operator: true });
   }
 }

@@ -214,10 +214,39 @@ describe('signed calls made here, accepted by the node', () => {
     );
   });
 
+  test('validators, rewards and withdrawals: each call reaches its route and the module answers', async () => {
+    // A domain answer (never route_not_found) proves the path and the signed body shape.
+    const domain = (e) => e instanceof KrayApiError && e.code !== 'route_not_found' && e.status < 500;
+    assert.ok(Array.isArray((await client.validators()).validators));
+    assert.equal(typeof (await client.validatorStats()).validators.active, 'number');
+    assert.equal((await client.consensusState()).mode, 'single-sequencer');
+    assert.ok(await client.rewardStats());
+    assert.ok(await client.rewards(DEV1.address));
+    await assert.rejects(client.validator('val_' + '00'.repeat(16)), domain);
+    await assert.rejects(client.reward(999999), domain);
+    await assert.rejects(client.call('unstake', { amount: '1' }, DEV1), domain);
+    await assert.rejects(client.claimValidatorRewards('val_' + '00'.repeat(16), DEV1), domain);
+    await assert.rejects(client.call('reward_claim', { reward_id: '999999' }, DEV1), domain);
+    // No L1 backend here: every withdrawal route says the bridge is unavailable.
+    const unavailable = (e) => e instanceof KrayApiError && e.code === 'bridge_unavailable' && e.status === 503;
+    await assert.rejects(client.withdrawalStatus(1), unavailable);
+    await assert.rejects(client.withdrawals(DEV1.accountId), unavailable);
+    await assert.rejects(client.withdrawalPsbt(1), unavailable);
+    await assert.rejects(client.spend('x'), unavailable);
+    await assert.rejects(client.anchor(1), unavailable);
+    await assert.rejects(client.challengeWithdrawal(1, 'test'), unavailable);
+    await assert.rejects(
+      client.call('withdrawal_request', { asset: 'BTC', amount: '1000', l1_address: DEV2.address }, DEV1),
+      unavailable,
+    );
+  });
+
   test('every path the client calls is in the node\'s OpenAPI document', async () => {
     const doc = await client.openapi();
     for (const [op, path] of Object.entries(SIGNED_ENDPOINTS)) assert.ok(doc.paths[path]?.post, `${op}: ${path}`);
-    for (const path of ['/api/operations', '/api/account/{address}/proof', '/api/rollup/batch/{id}/operations', '/api/operation/submit'])
+    for (const path of ['/api/operations', '/api/account/{address}/proof', '/api/rollup/batch/{id}/operations', '/api/operation/submit',
+      '/api/validator/{id}/claim-rewards', '/api/validator/{id}/attestations', '/api/rewards/reward/{id}',
+      '/api/bridge/withdrawal/{id}/status', '/api/bridge/withdrawals/{account}', '/api/bridge/spend/{id}', '/api/bridge/anchor/{batch}'])
       assert.ok(doc.paths[path], path);
   });
 });
