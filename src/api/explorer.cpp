@@ -36,10 +36,27 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-// If-None-Match is a list of entity tags or "*" (RFC 9110, 13.1.2).
+std::string_view TrimOws(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+// If-None-Match is "*" or a comma-separated list of entity tags, compared
+// weakly (RFC 9110, 13.1.2): an element matches when it is our tag, with or
+// without "W/". Anything else (two tags run together, junk around a tag)
+// matches nothing, so the asset is sent again.
 bool Matches(std::string_view if_none_match, std::string_view etag) {
-  if (if_none_match == "*") return true;
-  return if_none_match.find(etag) != std::string_view::npos;
+  if (TrimOws(if_none_match) == "*") return true;
+  while (!if_none_match.empty()) {
+    const std::size_t comma = if_none_match.find(',');
+    std::string_view element = TrimOws(if_none_match.substr(0, comma));
+    if (element.substr(0, 2) == "W/") element.remove_prefix(2);
+    if (element == etag) return true;
+    if (comma == std::string_view::npos) break;
+    if_none_match.remove_prefix(comma + 1);
+  }
+  return false;
 }
 
 void AddSecurityHeaders(HttpResponse& r) {

@@ -77,6 +77,13 @@ TEST_F(ExplorerServeTest, RevalidationAnswers304ForTheCurrentEtagOnly) {
   auto css_tag = Get("/explorer/style.css").Header("ETag");
   ASSERT_TRUE(css_tag);
   EXPECT_EQ(GetWith("/explorer/app.js", {{"If-None-Match", *css_tag}}).status, 200);
+  // A list with our tag (weak or not) matches; a tag run into another or
+  // wrapped in junk is not a list element and does not.
+  EXPECT_EQ(GetWith("/explorer/app.js", {{"If-None-Match", "\"x\", W/" + *etag}}).status, 304);
+  EXPECT_EQ(GetWith("/explorer/app.js", {{"If-None-Match", " * "}}).status, 304);
+  EXPECT_EQ(GetWith("/explorer/app.js", {{"If-None-Match", *etag + *etag}}).status, 200);
+  EXPECT_EQ(GetWith("/explorer/app.js", {{"If-None-Match", "x" + *etag}}).status, 200);
+  EXPECT_EQ(GetWith("/explorer/app.js", {{"If-None-Match", *etag + "x"}}).status, 200);
 }
 
 // An attacker's asset names: none reaches the file system or another file.
