@@ -20,6 +20,7 @@
 #include "kray/core/progress.h"
 #include "kray/state/leaves.h"
 #include "kray/state/op_log.h"
+#include "kray/store/reader_pool.h"
 #include "scan_store.h"
 #include "utxo_store.h"
 
@@ -151,8 +152,7 @@ struct DepositScanner::Impl {
   Status sync_result = Ok();         // guarded by mu
   std::thread thread;
 
-  mutable std::mutex readers_mu;
-  mutable std::vector<std::unique_ptr<store::Database>> readers;  // guarded by readers_mu
+  mutable store::ReaderPool readers{8, 4096};
 
   std::mutex listeners_mu;
   std::vector<std::pair<int, DepositListener>> listeners;  // guarded by listeners_mu
@@ -836,26 +836,7 @@ void DepositScanner::Impl::Run() {
 }
 
 Status DepositScanner::Impl::WithReader(const std::function<Status(store::Database&)>& fn) const {
-  std::unique_ptr<store::Database> rdb;
-  {
-    std::lock_guard lock(readers_mu);
-    if (!readers.empty()) {
-      rdb = std::move(readers.back());
-      readers.pop_back();
-    }
-  }
-  if (!rdb) {
-    store::OpenOptions ro;
-    ro.read_only = true;
-    ro.cache_size_kib = 4096;
-    auto opened = store::Database::Open(path, ro);
-    if (!opened.ok()) return std::move(opened).error();
-    rdb = std::move(*opened);
-  }
-  Status s = fn(*rdb);
-  std::lock_guard lock(readers_mu);
-  if (readers.size() < 8) readers.push_back(std::move(rdb));
-  return s;
+  return readers.With(fn);
 }
 
 // ---------------------------------------------------------------------------
@@ -868,6 +849,7 @@ Result<std::unique_ptr<DepositScanner>> DepositScanner::Open(state::Ledger& ledg
     return Error::Invalid("invalid_bridge_config", "the federation's keys are for another network than krayd's");
   auto impl = std::make_unique<Impl>(ledger, federation, options);
   impl->path = (std::filesystem::path(ledger.datadir()) / "bridge.sqlite").string();
+  impl->readers.SetPath(impl->path);
   KRAY_TRY(impl->Open());
   std::unique_ptr<DepositScanner> scanner(new DepositScanner(std::move(impl)));
   Impl& m = *scanner->impl_;

@@ -34,6 +34,7 @@ bool Has(const std::vector<int>& v, int x) {
 
 Status SpendCoordinator::Impl::Open() {
   path = scanner.path();
+  readers.SetPath(path);
   auto opened = store::Database::Open(path);
   if (!opened.ok()) return std::move(opened).error();
   db = std::move(*opened);

@@ -18,6 +18,7 @@
 #include "kray/bridge/spends.h"
 #include "kray/state/ledger.h"
 #include "kray/store/database.h"
+#include "kray/store/reader_pool.h"
 #include "spend_store.h"
 #include "utxo_store.h"
 
@@ -39,10 +40,10 @@ struct SpendCoordinator::Impl {
 
   // Spend mutations, from the thread and from SubmitSignatures.
   std::mutex work_mu;
-  std::unique_ptr<store::Database> db;  // writer; guarded by work_mu
-  BitcoinRpc rpc;                       // guarded by work_mu
-  bool reconciled = false;              // guarded by work_mu
-  std::int64_t anchor_checked = 0;      // batches up to here need no new anchor; guarded by work_mu
+  std::unique_ptr<store::Database> db;             // writer; guarded by work_mu
+  BitcoinRpc rpc;                                  // guarded by work_mu
+  bool reconciled = false;                         // guarded by work_mu
+  std::int64_t anchor_checked = 0;                 // batches up to here need no new anchor; guarded by work_mu
   std::map<std::string, std::string> reorg_noted;  // settled spend -> what was last logged about it; work_mu
 
   mutable std::mutex mu;
@@ -52,8 +53,7 @@ struct SpendCoordinator::Impl {
   CoordinatorStatus status;  // guarded by mu
   std::thread thread;
 
-  mutable std::mutex readers_mu;
-  mutable std::vector<std::unique_ptr<store::Database>> readers;  // guarded by readers_mu
+  mutable store::ReaderPool readers{4, 2048};  // path set by Open()
 
   Status Open();
   void Run();

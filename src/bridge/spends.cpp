@@ -14,26 +14,7 @@
 namespace kray::bridge {
 
 Status SpendCoordinator::Impl::WithReader(const std::function<Status(store::Database&)>& fn) const {
-  std::unique_ptr<store::Database> rdb;
-  {
-    std::lock_guard lock(readers_mu);
-    if (!readers.empty()) {
-      rdb = std::move(readers.back());
-      readers.pop_back();
-    }
-  }
-  if (!rdb) {
-    store::OpenOptions ro;
-    ro.read_only = true;
-    ro.cache_size_kib = 2048;
-    auto opened = store::Database::Open(path, ro);
-    if (!opened.ok()) return std::move(opened).error();
-    rdb = std::move(*opened);
-  }
-  Status s = fn(*rdb);
-  std::lock_guard lock(readers_mu);
-  if (readers.size() < 4) readers.push_back(std::move(rdb));
-  return s;
+  return readers.With(fn);
 }
 
 void SpendCoordinator::Impl::Run() {

@@ -21,6 +21,7 @@
 #include "kray/state/leaves.h"
 #include "kray/state/op_log.h"
 #include "kray/store/database.h"
+#include "kray/store/reader_pool.h"
 
 namespace kray::rollup {
 
@@ -118,8 +119,7 @@ struct Rollup::Impl {
   bool stopping = false;   // guarded by mu
   std::thread thread;
 
-  mutable std::mutex readers_mu;
-  mutable std::vector<std::unique_ptr<store::Database>> readers;  // guarded by readers_mu
+  mutable store::ReaderPool readers{16};
 
   Status Open();
   Status Initialize();
@@ -427,6 +427,7 @@ Rollup::Rollup(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Result<std::unique_ptr<Rollup>> Rollup::Open(state::Ledger& ledger, const RollupOptions& options) {
   auto impl = std::make_unique<Impl>(ledger, options);
   impl->path = (std::filesystem::path(ledger.datadir()) / "rollup.sqlite").string();
+  impl->readers.SetPath(impl->path);
   auto db = store::Database::Open(impl->path);
   if (!db.ok()) return std::move(db).error();
   impl->db = std::move(*db);
@@ -531,26 +532,7 @@ Result<std::optional<BatchHeader>> Rollup::CloseBatchNow() {
 }
 
 Status Rollup::WithReader(const std::function<Status(store::Database&)>& fn) const {
-  std::unique_ptr<store::Database> db;
-  {
-    std::lock_guard lock(impl_->readers_mu);
-    if (!impl_->readers.empty()) {
-      db = std::move(impl_->readers.back());
-      impl_->readers.pop_back();
-    }
-  }
-  if (!db) {
-    store::OpenOptions ro;
-    ro.read_only = true;
-    ro.cache_size_kib = 16384;
-    auto opened = store::Database::Open(impl_->path, ro);
-    if (!opened.ok()) return std::move(opened).error();
-    db = std::move(*opened);
-  }
-  Status s = fn(*db);
-  std::lock_guard lock(impl_->readers_mu);
-  if (impl_->readers.size() < 16) impl_->readers.push_back(std::move(db));
-  return s;
+  return impl_->readers.With(fn);
 }
 
 std::string Rollup::path() const {

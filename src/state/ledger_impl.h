@@ -9,8 +9,8 @@
 
 #include "key_cache.h"
 #include "kray/state/ledger.h"
+#include "kray/store/reader_pool.h"
 #include "pending.h"
-#include "reader_pool.h"
 #include "sequencer.h"
 
 namespace kray::state {
@@ -20,14 +20,14 @@ struct Ledger::Impl {
       : options(o),
         registry(r),
         db_path(path),
-        readers(std::move(path), std::max<std::size_t>(o.read_connections, 1) * 4) {}
+        readers(std::max<std::size_t>(o.read_connections, 1) * 4, 16384, std::move(path)) {}
 
   LedgerOptions options;
   const ModuleRegistry& registry;
   std::string db_path;
   std::string genesis_hash;
   std::string genesis_file;
-  ReaderPool readers;
+  store::ReaderPool readers;
   KeyCache keys;
   PendingOperations pending;
   LedgerMetrics metrics;
