@@ -16,6 +16,7 @@
 #include "kray/state/leaves.h"
 #include "kray/state/ledger.h"
 #include "kray/state/op_log.h"
+#include "module_routes.h"
 #include "op_json.h"
 
 namespace kray::api {
@@ -23,22 +24,6 @@ namespace {
 
 constexpr const char* kNoInscriptions =
     "inscriptions are accepted only with an ord server, and this node has none (ordurl is not supported yet)";
-
-Error Unavailable() {
-  return Error::Unavailable("bridge_unavailable",
-                            "the bridge is not available: no L1 backend is configured (bitcoinrpcurl)");
-}
-
-template <class T, class F>
-Result<T> ReadState(const ApiContext& ctx, F fn) {
-  std::optional<Result<T>> out;
-  Status s = ctx.ledger->WithReader([&](store::Database& db) -> Status {
-    out.emplace(fn(db));
-    return Ok();
-  });
-  if (!s.ok()) return std::move(s).error();
-  return std::move(*out);
-}
 
 Json AssetsJson(const ChainParams& params, std::string_view text) {
   Json j = Json::object();
@@ -128,7 +113,7 @@ Result<std::pair<std::string, std::uint32_t>> ParseOutpoint(const HttpRequest& r
 }
 
 void Initiate(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
-  if (!ctx.bridge) return reply(ErrorResponse(Unavailable()));
+  if (!ctx.bridge) return reply(ErrorResponse(BridgeUnavailable()));
   auto body = ParseJsonObject(req.body);
   if (!body.ok()) return reply(ErrorResponse(body.error()));
   std::string who;
@@ -176,7 +161,7 @@ void Initiate(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
 }
 
 void DepositStatus(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
-  if (!ctx.bridge) return reply(ErrorResponse(Unavailable()));
+  if (!ctx.bridge) return reply(ErrorResponse(BridgeUnavailable()));
   auto outpoint = ParseOutpoint(req);
   if (!outpoint.ok()) return reply(ErrorResponse(outpoint.error()));
   const auto& [txid, vout] = *outpoint;
@@ -200,7 +185,7 @@ void DepositStatus(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
 }
 
 void AccountDeposits(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
-  if (!ctx.bridge) return reply(ErrorResponse(Unavailable()));
+  if (!ctx.bridge) return reply(ErrorResponse(BridgeUnavailable()));
   auto id = ctx.ledger->ResolveAccount(req.Param("account"));
   if (!id.ok()) return reply(ErrorResponse(id.error()));
   auto limit = QueryInt(req, "limit", 100, 1, 1000);
@@ -256,7 +241,7 @@ void AccountDeposits(const ApiContext& ctx, const HttpRequest& req, Reply reply)
 }
 
 void Unattributed(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
-  if (!ctx.bridge) return reply(ErrorResponse(Unavailable()));
+  if (!ctx.bridge) return reply(ErrorResponse(BridgeUnavailable()));
   auto limit = QueryInt(req, "limit", 100, 1, 1000);
   if (!limit.ok()) return reply(ErrorResponse(limit.error()));
   auto recs = ReadState<std::vector<bridge::DepositRecord>>(
@@ -281,7 +266,7 @@ void Unattributed(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
 }
 
 void Claim(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
-  if (!ctx.bridge) return reply(ErrorResponse(Unavailable()));
+  if (!ctx.bridge) return reply(ErrorResponse(BridgeUnavailable()));
   auto body = ParseJsonObject(req.body);
   if (!body.ok()) return reply(ErrorResponse(body.error()));
   const auto& type = *ctx.ledger->registry().FindOperation(bridge::kDepositClaimOp);
@@ -296,7 +281,7 @@ void Claim(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
 }
 
 void Info(const ApiContext& ctx, const HttpRequest&, Reply reply) {
-  if (!ctx.bridge) return reply(ErrorResponse(Unavailable()));
+  if (!ctx.bridge) return reply(ErrorResponse(BridgeUnavailable()));
   const auto& fed = ctx.bridge->federation();
   const auto& opts = ctx.bridge->options();
   const auto s = ctx.bridge->GetStatus();
@@ -397,7 +382,7 @@ void Info(const ApiContext& ctx, const HttpRequest&, Reply reply) {
 void ResolveAlarm(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   auto auth = CheckOperator(req, ctx);
   if (!auth.ok()) return reply(ErrorResponse(auth.error()));
-  if (!ctx.bridge) return reply(ErrorResponse(Unavailable()));
+  if (!ctx.bridge) return reply(ErrorResponse(BridgeUnavailable()));
   auto body = ParseJsonObject(req.body);
   if (!body.ok()) return reply(ErrorResponse(body.error()));
   auto id = RequireU64(*body, "id");

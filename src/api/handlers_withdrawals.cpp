@@ -13,26 +13,11 @@
 #include "kray/bridge/withdrawals.h"
 #include "kray/rollup/batch.h"
 #include "kray/state/ledger.h"
+#include "module_routes.h"
 #include "op_json.h"
 
 namespace kray::api {
 namespace {
-
-Error Unavailable() {
-  return Error::Unavailable("bridge_unavailable",
-                            "the bridge is not available: no L1 backend is configured (bitcoinrpcurl)");
-}
-
-template <class T, class F>
-Result<T> ReadState(const ApiContext& ctx, F fn) {
-  std::optional<Result<T>> out;
-  Status s = ctx.ledger->WithReader([&](store::Database& db) -> Status {
-    out.emplace(fn(db));
-    return Ok();
-  });
-  if (!s.ok()) return std::move(s).error();
-  return std::move(*out);
-}
 
 Result<std::uint64_t> PathId(const HttpRequest& req) {
   std::string_view s = req.Param("id");
@@ -142,7 +127,7 @@ Json WithdrawalJson(const ApiContext& ctx, const bridge::Withdrawal& w) {
 }
 
 void Request(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
-  if (!ctx.bridge) return reply(ErrorResponse(Unavailable()));
+  if (!ctx.bridge) return reply(ErrorResponse(BridgeUnavailable()));
   // Open alarms: L2 may hold value L1 no longer backs; no new withdrawals.
   if (ctx.bridge->GetStatus().open_alarms > 0)
     return reply(ErrorResponse(Error::Conflict(
@@ -168,14 +153,14 @@ void Request(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
 }
 
 void Status_(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
-  if (!ctx.bridge) return reply(ErrorResponse(Unavailable()));
+  if (!ctx.bridge) return reply(ErrorResponse(BridgeUnavailable()));
   auto w = LoadWithdrawal(ctx, req);
   if (!w.ok()) return reply(ErrorResponse(w.error()));
   reply(JsonResponse(WithdrawalJson(ctx, *w)));
 }
 
 void AccountList(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
-  if (!ctx.bridge) return reply(ErrorResponse(Unavailable()));
+  if (!ctx.bridge) return reply(ErrorResponse(BridgeUnavailable()));
   auto id = ctx.ledger->ResolveAccount(req.Param("account"));
   if (!id.ok()) return reply(ErrorResponse(id.error()));
   auto limit = QueryInt(req, "limit", 100, 1, 1000);
@@ -194,7 +179,7 @@ void AccountList(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
 
 // Operator (Authorization header) or an active validator's signed operation.
 void Challenge(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
-  if (!ctx.bridge) return reply(ErrorResponse(Unavailable()));
+  if (!ctx.bridge) return reply(ErrorResponse(BridgeUnavailable()));
   auto id = PathId(req);
   if (!id.ok()) return reply(ErrorResponse(id.error()));
   auto body = ParseJsonObject(req.body);
@@ -226,7 +211,7 @@ void Challenge(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
 void Resolve(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   auto auth = CheckOperator(req, ctx);
   if (!auth.ok()) return reply(ErrorResponse(auth.error()));
-  if (!ctx.bridge) return reply(ErrorResponse(Unavailable()));
+  if (!ctx.bridge) return reply(ErrorResponse(BridgeUnavailable()));
   auto id = PathId(req);
   if (!id.ok()) return reply(ErrorResponse(id.error()));
   auto body = ParseJsonObject(req.body);
@@ -258,7 +243,7 @@ Result<std::string> SpendOfWithdrawal(const ApiContext& ctx, const HttpRequest& 
 }
 
 void ReplyPsbt(const ApiContext& ctx, const std::string& spend_id, Reply& reply) {
-  if (!ctx.spends) return reply(ErrorResponse(Unavailable()));
+  if (!ctx.spends) return reply(ErrorResponse(BridgeUnavailable()));
   auto v = ctx.spends->GetSpend(spend_id);
   if (!v.ok()) return reply(ErrorResponse(v.error()));
   const auto& latest = v->versions.back();
@@ -273,7 +258,7 @@ void ReplyPsbt(const ApiContext& ctx, const std::string& spend_id, Reply& reply)
 }
 
 void Signatures(const ApiContext& ctx, const std::string& spend_id, const HttpRequest& req, Reply& reply) {
-  if (!ctx.spends) return reply(ErrorResponse(Unavailable()));
+  if (!ctx.spends) return reply(ErrorResponse(BridgeUnavailable()));
   auto body = ParseJsonObject(req.body);
   if (!body.ok()) return reply(ErrorResponse(body.error()));
   auto psbt = RequireString(*body, "psbt");
@@ -290,14 +275,14 @@ void Signatures(const ApiContext& ctx, const std::string& spend_id, const HttpRe
 }
 
 void WithdrawalPsbt(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
-  if (!ctx.bridge) return reply(ErrorResponse(Unavailable()));
+  if (!ctx.bridge) return reply(ErrorResponse(BridgeUnavailable()));
   auto spend = SpendOfWithdrawal(ctx, req);
   if (!spend.ok()) return reply(ErrorResponse(spend.error()));
   ReplyPsbt(ctx, *spend, reply);
 }
 
 void WithdrawalSignatures(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
-  if (!ctx.bridge) return reply(ErrorResponse(Unavailable()));
+  if (!ctx.bridge) return reply(ErrorResponse(BridgeUnavailable()));
   auto spend = SpendOfWithdrawal(ctx, req);
   if (!spend.ok()) return reply(ErrorResponse(spend.error()));
   Signatures(ctx, *spend, req, reply);
@@ -312,7 +297,7 @@ Result<std::string> SpendParam(const HttpRequest& req) {
 }
 
 void SpendGet(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
-  if (!ctx.spends) return reply(ErrorResponse(Unavailable()));
+  if (!ctx.spends) return reply(ErrorResponse(BridgeUnavailable()));
   auto id = SpendParam(req);
   if (!id.ok()) return reply(ErrorResponse(id.error()));
   auto l2 =
@@ -358,7 +343,7 @@ void SpendSignatures(const ApiContext& ctx, const HttpRequest& req, Reply reply)
 }
 
 void AnchorGet(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
-  if (!ctx.spends) return reply(ErrorResponse(Unavailable()));
+  if (!ctx.spends) return reply(ErrorResponse(BridgeUnavailable()));
   std::string_view text = req.Param("batch");
   std::int64_t batch = 0;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), batch);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -47,6 +48,24 @@ inline void SubmitBodyAs(const ApiContext& ctx, const HttpRequest& req, Reply re
     if (r->no_change) j["status"] = "unchanged";
     reply(JsonResponse(j));
   });
+}
+
+// The answer of every bridge endpoint on a node without an L1 backend.
+inline Error BridgeUnavailable() {
+  return Error::Unavailable("bridge_unavailable",
+                            "the bridge is not available: no L1 backend is configured (bitcoinrpcurl)");
+}
+
+// `fn(db)` on a pooled read connection of the state store.
+template <class T, class F>
+Result<T> ReadState(const ApiContext& ctx, F fn) {
+  std::optional<Result<T>> out;
+  Status s = ctx.ledger->WithReader([&](store::Database& db) -> Status {
+    out.emplace(fn(db));
+    return Ok();
+  });
+  if (!s.ok()) return std::move(s).error();
+  return std::move(*out);
 }
 
 // Runs `read` on a pooled read connection of the state store and replies
