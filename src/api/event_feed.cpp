@@ -60,6 +60,10 @@ struct Client {
   std::set<std::string> replaying;  // topics whose live events are held back
   bool replay_running = false;      // one replay at a time per connection
   std::vector<HeldEvent> held;      // bounded by max_queue
+  // Replayed topics: how far the replay went. A commit is in the store (so
+  // in a replay's snapshot) a moment before the feed hears of it, so a live
+  // event can arrive after the replay that already sent it.
+  std::map<std::string, ReplayKey> covered;
   std::vector<FeedMessage> outbox;  // this round's messages, sent at Flush
 };
 
@@ -188,9 +192,23 @@ void EventFeed::Impl::Flush() {
   dirty.clear();
 }
 
+namespace {
+// Whether the replay of `topic` already sent the event `key`.
+bool Covered(const Client& c, const std::string& topic, const ReplayKey& key) {
+  auto it = c.covered.find(topic);
+  if (it == c.covered.end()) return false;
+  const ReplayKey& upto = it->second;
+  if (key.op_seq && upto.op_seq && *key.op_seq <= *upto.op_seq) return true;
+  return key.batch && upto.batch && *key.batch <= *upto.batch;
+}
+}  // namespace
+
 void EventFeed::Impl::Deliver(std::uint64_t id, Client& c, const std::string& topic, const ReplayKey& key,
                               const FeedMessage& message) {
-  if (!c.replaying.count(topic)) return Queue(id, c, message);
+  if (!c.replaying.count(topic)) {
+    if (Covered(c, topic, key)) return;
+    return Queue(id, c, message);
+  }
   if (c.held.size() >= options.max_queue) {
     // The replay is slower than the live stream: the client gets what a slow
     // consumer gets, and resumes from what it processed.
@@ -353,6 +371,7 @@ void EventFeed::Impl::AddTopic(std::uint64_t id, Client& c, const std::string& t
 void EventFeed::Impl::RemoveTopic(std::uint64_t id, Client& c, const std::string& topic) {
   if (!c.topics.erase(topic)) return;
   c.replaying.erase(topic);
+  c.covered.erase(topic);
   stats.subscriptions--;
   auto it = by_topic.find(topic);
   if (it == by_topic.end()) return;
@@ -497,11 +516,11 @@ void EventFeed::Impl::FinishReplay(std::uint64_t id, const Json& req_id, const s
   Json body = {{"topics", topics}, {"seq", result->head}, {"replayed", sent}};
   if (!req_id.is_null()) body["id"] = req_id;
   Queue(id, c, ControlMessage("subscribed", std::move(body)));
+  // Skip what the replay already sent, held now or arriving later:
+  // operations up to its snapshot's head, batches up to the last one it read.
+  for (const auto& t : replayed) c.covered[t] = ReplayKey{result->head, result->last_batch};
   for (auto& e : held) {
-    // Skip what the replay already sent: operations up to its snapshot's
-    // head, batches up to the last one it read.
-    if (e.key.op_seq && *e.key.op_seq <= result->head) continue;
-    if (e.key.batch && result->last_batch && *e.key.batch <= *result->last_batch) continue;
+    if (Covered(c, e.topic, e.key)) continue;
     Queue(id, c, std::move(e.message));
   }
 }

@@ -4,11 +4,11 @@ namespace kray {
 
 std::string ToHex(ByteSpan data) {
   static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(data.size() * 2);
+  std::string out(data.size() * 2, '\0');
+  char* p = out.data();
   for (std::uint8_t b : data) {
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 0xf]);
+    *p++ = kDigits[b >> 4];
+    *p++ = kDigits[b & 0xf];
   }
   return out;
 }

@@ -19,13 +19,12 @@ Hash512 Sha512(ByteSpan data);
 Hash160 Ripemd160(ByteSpan data);
 Hash160 HashOf160(ByteSpan data);  // RIPEMD160(SHA256(x)), Bitcoin's HASH160
 
-// Incremental SHA-256. Not thread-safe; cheap to copy-construct from a prefix
-// state via Clone(), which tagged hashes use to precompute the tag prefix.
+// Incremental SHA-256. Not thread-safe; a copy clones the state (no
+// allocation), which tagged hashes use to reuse the tag prefix.
 class Sha256Hasher {
  public:
   Sha256Hasher();
-  ~Sha256Hasher();
-  Sha256Hasher(const Sha256Hasher& other);
+  Sha256Hasher(const Sha256Hasher& other) = default;
   Sha256Hasher& operator=(const Sha256Hasher&) = delete;
 
   Sha256Hasher& Write(ByteSpan data);
@@ -33,8 +32,9 @@ class Sha256Hasher {
   Hash256 Finalize();
 
  private:
-  struct State;
-  std::unique_ptr<State> state_;
+  // OpenSSL's SHA256_CTX, kept inline so that a copy is a memcpy (hash.cpp
+  // checks the size and alignment against the real struct).
+  alignas(8) std::array<std::uint8_t, 112> ctx_;
 };
 
 // BIP-340 tagged hash: SHA256(SHA256(tag) || SHA256(tag) || data).
