@@ -110,14 +110,30 @@ Result<Genesis> ParseGenesis(const ChainParams& params, const ModuleRegistry& re
   return g;
 }
 
-Result<Genesis> LoadGenesisFile(const ChainParams& params, const ModuleRegistry& registry, const std::string& path) {
+namespace {
+
+Result<std::string> ReadGenesisBytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error::Invalid("genesis_not_found", "cannot read genesis file '" + path + "'");
   std::ostringstream ss;
   ss << in.rdbuf();
   std::string bytes = ss.str();
   if (bytes.size() > kMaxGenesisBytes) return Bad("file larger than 64 MiB");
-  return ParseGenesis(params, registry, bytes);
+  return bytes;
+}
+
+}  // namespace
+
+Result<Genesis> LoadGenesisFile(const ChainParams& params, const ModuleRegistry& registry, const std::string& path) {
+  auto bytes = ReadGenesisBytes(path);
+  if (!bytes.ok()) return std::move(bytes).error();
+  return ParseGenesis(params, registry, *bytes);
+}
+
+Result<std::string> GenesisFileHash(const std::string& path) {
+  auto bytes = ReadGenesisBytes(path);
+  if (!bytes.ok()) return std::move(bytes).error();
+  return ToHex(crypto::Sha256(AsBytes(*bytes)));
 }
 
 namespace {

@@ -36,11 +36,11 @@ Result<std::pair<std::string, std::string>> OpenGenesis(store::Database& db, con
                                                    "', but the configured chain id is '" + o.params.chain_id + "'");
   }
   if (!o.genesis_path.empty()) {
-    auto g = LoadGenesisFile(o.params, registry, o.genesis_path);
-    if (!g.ok()) return std::move(g).error();
-    if (g->hash_hex != **stored) {
+    auto hash = GenesisFileHash(o.genesis_path);
+    if (!hash.ok()) return std::move(hash).error();
+    if (*hash != **stored) {
       return Error::Invalid("genesis_mismatch",
-                            "genesis file '" + o.genesis_path + "' (sha256 " + g->hash_hex +
+                            "genesis file '" + o.genesis_path + "' (sha256 " + *hash +
                                 ") differs from the genesis this datadir was created with (sha256 " + **stored +
                                 "); refusing to start");
     }

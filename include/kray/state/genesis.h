@@ -51,6 +51,10 @@ struct Genesis {
 Result<Genesis> ParseGenesis(const ChainParams& params, const ModuleRegistry& registry, std::string_view bytes);
 // Reads and parses a file (at most 64 MiB). "genesis_not_found".
 Result<Genesis> LoadGenesisFile(const ChainParams& params, const ModuleRegistry& registry, const std::string& path);
+// The SHA-256 (hex) of a genesis file's bytes, without parsing it: what a
+// restart compares with the hash its datadir recorded (parsing checks every
+// account's key, a minute at a million accounts). "genesis_not_found".
+Result<std::string> GenesisFileHash(const std::string& path);
 
 // Applies a parsed genesis to an empty store in one transaction: the
 // allocation and every module's section through the executor (no operation
