@@ -211,6 +211,12 @@ Result<Statement> Database::Prepare(std::string_view sql) {
   return Statement(st, db_);
 }
 
+Status Database::ExecCached(const std::string& sql) {
+  auto st = Use(sql);
+  if (!st.ok()) return std::move(st).error();
+  return (*st)->Run();
+}
+
 Result<StatementHandle> Database::Use(const std::string& sql) {
   auto it = cache_.find(sql);
   if (it == cache_.end()) {
@@ -313,7 +319,7 @@ Result<std::int64_t> QueryInt(Database& db, const std::string& sql, std::int64_t
 
 // ---------------- Transaction ----------------
 
-Transaction::Transaction(Database& db) : db_(db), begin_(db.Exec("BEGIN IMMEDIATE")) {
+Transaction::Transaction(Database& db) : db_(db), begin_(db.ExecCached("BEGIN IMMEDIATE")) {
   if (!begin_.ok()) done_ = true;
 }
 Transaction::~Transaction() {
@@ -321,7 +327,7 @@ Transaction::~Transaction() {
 }
 Status Transaction::Commit() {
   if (done_) return Error::Internal("transaction already finished");
-  Status s = db_.Exec("COMMIT");
+  Status s = db_.ExecCached("COMMIT");
   if (!s.ok()) {
     Rollback();
     return s;
@@ -332,16 +338,16 @@ Status Transaction::Commit() {
 void Transaction::Rollback() {
   if (done_) return;
   done_ = true;
-  if (db_.InTransaction()) (void)db_.Exec("ROLLBACK");
+  if (db_.InTransaction()) (void)db_.ExecCached("ROLLBACK");
 }
 
-ReadTransaction::ReadTransaction(Database& db) : db_(db), begin_(db.Exec("BEGIN")) {}
+ReadTransaction::ReadTransaction(Database& db) : db_(db), begin_(db.ExecCached("BEGIN")) {}
 ReadTransaction::~ReadTransaction() {
-  if (begin_.ok() && db_.InTransaction()) (void)db_.Exec("COMMIT");
+  if (begin_.ok() && db_.InTransaction()) (void)db_.ExecCached("COMMIT");
 }
 
 Savepoint::Savepoint(Database& db, std::string name)
-    : db_(db), name_(std::move(name)), begin_(db.Exec("SAVEPOINT " + name_)) {
+    : db_(db), name_(std::move(name)), begin_(db.ExecCached("SAVEPOINT " + name_)) {
   if (!begin_.ok()) done_ = true;
 }
 Savepoint::~Savepoint() {
@@ -350,13 +356,13 @@ Savepoint::~Savepoint() {
 Status Savepoint::Release() {
   if (done_) return Error::Internal("savepoint " + name_ + " already finished");
   done_ = true;
-  return db_.Exec("RELEASE " + name_);
+  return db_.ExecCached("RELEASE " + name_);
 }
 void Savepoint::Rollback() {
   if (done_) return;
   done_ = true;
-  (void)db_.Exec("ROLLBACK TO " + name_);
-  (void)db_.Exec("RELEASE " + name_);
+  (void)db_.ExecCached("ROLLBACK TO " + name_);
+  (void)db_.ExecCached("RELEASE " + name_);
 }
 
 }  // namespace kray::store

@@ -75,6 +75,10 @@ class Database {
 
   // Executes one or more SQL statements without results.
   Status Exec(std::string_view sql);
+  // Executes ONE statement without results through the statement cache (no
+  // parsing after the first call): for what runs on every request, such as
+  // BEGIN and COMMIT.
+  Status ExecCached(const std::string& sql);
 
   // Prepares a new statement owned by the caller.
   Result<Statement> Prepare(std::string_view sql);
