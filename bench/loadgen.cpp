@@ -1,16 +1,59 @@
-// kray-loadgen: drives a real krayd with pre-signed transfers (or balance
-// reads) over C keep-alive connections and reports accepted TPS and latency.
+// kray-loadgen: drives a real krayd with pre-signed transfers (one per request
+// or batched) or balance reads over C keep-alive connections and reports
+// accepted TPS and latency; --mode=floor measures this machine's latency floor.
 //
 // It starts krayd itself on an ephemeral port with a generated genesis that
 // funds N fresh keys, so every run starts from the same state. Transfers are
 // pre-signed (legacy KRAY message) before the clock starts; connection c owns
 // the senders s with s % C == c and sends their transactions in nonce order,
 // one request in flight per connection (closed loop), so nonces always arrive
-// in order and every transfer should be accepted.
+// in order and every transfer should be accepted. With more accounts than
+// transfers most senders send one transfer or none.
 //
-//   kray-loadgen [--mode=transfer|balance] [--accounts=2000] [--txs=40000]
+//   kray-loadgen [--mode=transfer|batch|balance|floor] [--accounts=2000] [--txs=40000]
 //                [--connections=50] [--duration=20] [--synchronous=FULL]
-//                [--krayd=<path>] [--maxgroup=2048] [--keep]
+//                [--krayd=<path>] [--maxgroup=2048] [--batch=100] [--kill9]
+//                [--iterations=200] [--keep]
+//
+// Modes:
+//   transfer  POST /api/transaction/send, one transfer per request.
+//   batch     POST /api/transaction/batch, the connection's next --batch=N
+//             transfers per request (in nonce order). accepted and
+//             accepted_per_second count confirmed items, latency_ms is per
+//             request; item_errors and item_status_counts (by code) count the
+//             items the node rejected, and errors includes them.
+//   balance   GET /api/account/<random account>/balance.
+//   floor     starts no krayd: the median of --iterations pwrite(4 KiB) +
+//             fdatasync in the datadir's filesystem (under $TMPDIR; on a
+//             pre-written file, so every write overwrites, as a WAL in steady
+//             state does), and the median of one crypto::SchnorrVerify;
+//             prints fsync_ms_p50, verify_ms_p50 and floor_ms (their sum):
+//             issue 9's reference for the p50 of one connection. Also
+//             fsync_append_ms_p50 (each write growing the file). Calls sync()
+//             first; on a shared disk the figure still moves with what
+//             others write (0.12 ms to 4 ms seen on the same VM).
+//
+// --kill9 (transfer and batch): SIGKILLs krayd once 70% of --duration has
+// passed (or 70% of the transfers were sent, if earlier) with requests in
+// flight, restarts it on the same datadir with the same arguments, and asks
+// GET /api/transaction/<hash> (4 connections) for every transfer answered
+// "confirmed" before the kill. Reports kill9: {acknowledged, found, lost,
+// check_errors, node_total_after_restart, restart_seconds, ...}; conservation
+// and node_total_transactions are then those of the restarted node; errors
+// includes the requests cut off by the kill. Exit code 2 if an acknowledged
+// transfer is missing or could not be checked, or the node holds fewer
+// transactions than were acknowledged.
+//
+// Every mode but floor also reports what happens before the clock:
+// keys_seconds (key derivation, one thread per core), genesis_seconds and
+// genesis_bytes (writing the genesis), presign_seconds, startup_seconds
+// (spawn to port file written and first /health answered; port_file_seconds
+// to the port file alone), and krayd_rss_mib (VmHWM of krayd just before it is
+// stopped; with --kill9 the larger of the killed and the restarted process).
+// Exit code 1 if krayd does not start (the JSON then has "error"). krayd runs
+// with -maxconnectionsperip raised to fit --connections (its default, 64,
+// would close the connections past it).
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -18,6 +61,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -26,16 +70,18 @@
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
-#include "kray/net/http_client.h"
 #include "kray/bitcoin/taproot_key.h"
 #include "kray/core/bytes.h"
 #include "kray/crypto/hash.h"
 #include "kray/crypto/secp256k1.h"
+#include "kray/net/http_client.h"
 #include "kray/state/tx_message.h"
 
 namespace {
@@ -43,6 +89,9 @@ namespace {
 using namespace kray;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
+
+constexpr double kKillAt = 0.7;  // --kill9: fraction of the duration (or of the transfers sent)
+constexpr int kCheckConnections = 4;
 
 struct Opts {
   std::string mode = "transfer";
@@ -53,6 +102,9 @@ struct Opts {
   std::string synchronous = "FULL";
   std::string krayd = KRAYD_PATH;
   int maxgroup = 2048;
+  int batch = 100;  // transfers per request in batch mode
+  bool kill9 = false;
+  int iterations = 200;  // floor mode
   bool keep = false;
 };
 
@@ -60,6 +112,10 @@ struct Key {
   crypto::SecretKey sk;
   std::string pub_hex, address, id;
 };
+
+bool SendsTransfers(const Opts& o) {
+  return o.mode == "transfer" || o.mode == "batch";
+}
 
 bool ParseArgs(int argc, char** argv, Opts& o) {
   for (int i = 1; i < argc; ++i) {
@@ -72,7 +128,7 @@ bool ParseArgs(int argc, char** argv, Opts& o) {
     };
     bool ok = true;
     if (k == "--mode")
-      o.mode = v, ok = v == "transfer" || v == "balance";
+      o.mode = v, ok = v == "transfer" || v == "batch" || v == "balance" || v == "floor";
     else if (k == "--accounts")
       ok = num(o.accounts) && o.accounts >= 2;
     else if (k == "--txs")
@@ -87,6 +143,12 @@ bool ParseArgs(int argc, char** argv, Opts& o) {
       o.krayd = v;
     else if (k == "--maxgroup")
       ok = num(o.maxgroup);
+    else if (k == "--batch")
+      ok = num(o.batch);
+    else if (k == "--kill9")
+      o.kill9 = true;
+    else if (k == "--iterations")
+      ok = num(o.iterations);
     else if (k == "--keep")
       o.keep = true;
     else
@@ -96,25 +158,67 @@ bool ParseArgs(int argc, char** argv, Opts& o) {
       return false;
     }
   }
+  if (o.kill9 && !SendsTransfers(o)) {
+    std::cerr << "error: --kill9 needs --mode=transfer or --mode=batch\n";
+    return false;
+  }
   return true;
 }
 
-std::vector<Key> MakeKeys(int n) {
-  std::vector<Key> keys(n);
-  auto work = [&](int from, int step) {
-    for (int i = from; i < n; i += step) {
-      Key& k = keys[i];
-      k.sk = crypto::Sha256(AsBytes("kray-loadgen-" + std::to_string(i)));
-      auto pub = crypto::XOnlyFromSecret(k.sk).value();
-      k.pub_hex = ToHex(pub);
-      k.address = bitcoin::P2trAddress("bcrt", bitcoin::TaprootOutputKey(pub, std::nullopt)->key);
-      k.id = state::AccountIdFromAddress(k.address);
-    }
+double SecondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// Runs fn(i) for every i in [0, n), one thread per core, each on its own
+// contiguous range.
+template <class Fn>
+void ParallelFor(std::size_t n, const Fn& fn) {
+  const std::size_t k = std::max(1u, std::thread::hardware_concurrency());
+  auto range = [&](std::size_t t) {
+    for (std::size_t i = n * t / k; i < n * (t + 1) / k; ++i) fn(i);
   };
-  std::thread t(work, 1, 2);
-  work(0, 2);
-  t.join();
+  std::vector<std::thread> threads;
+  for (std::size_t t = 1; t < k; ++t) threads.emplace_back(range, t);
+  range(0);
+  for (auto& t : threads) t.join();
+}
+
+std::vector<Key> MakeKeys(int n) {
+  std::vector<Key> keys(static_cast<std::size_t>(n));
+  ParallelFor(keys.size(), [&](std::size_t i) {
+    Key& k = keys[i];
+    k.sk = crypto::Sha256(AsBytes("kray-loadgen-" + std::to_string(i)));
+    auto pub = crypto::XOnlyFromSecret(k.sk).value();
+    k.pub_hex = ToHex(pub);
+    k.address = bitcoin::P2trAddress("bcrt", bitcoin::TaprootOutputKey(pub, std::nullopt)->key);
+    k.id = state::AccountIdFromAddress(k.address);
+  });
   return keys;
+}
+
+// The genesis (format of config/genesis.regtest.json), every account funded
+// with 10^9 KRAY credits, built as one string: no JSON tree of a million
+// accounts.
+std::string GenesisJson(const std::vector<Key>& keys) {
+  std::string s;
+  s.reserve(128 + keys.size() * 192);
+  s += R"({"chain_id":"kray-regtest-1","timestamp":1764000000,"accounts":[)";
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (i > 0) s += ',';
+    s += R"({"l1_address":")";
+    s += keys[i].address;
+    s += R"(","pubkey":")";
+    s += keys[i].pub_hex;
+    s += R"(","balances":{"KRAY":"1000000000"}})";
+  }
+  s += "]}";
+  return s;
+}
+
+bool WriteFile(const std::string& path, const std::string& data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+  return static_cast<bool>(out);
 }
 
 std::string ReadFile(const std::string& p) {
@@ -122,6 +226,87 @@ std::string ReadFile(const std::string& p) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// Tx j: sender j % N with nonce j / N, 1 credit to another account.
+std::string SignedTransfer(const std::vector<Key>& keys, std::size_t j) {
+  const std::size_t n = keys.size();
+  const std::size_t s = j % n;
+  const std::uint64_t nonce = j / n;
+  const Key& to = keys[(s + 1 + nonce % (n - 1)) % n];
+  auto sig = crypto::SchnorrSign(keys[s].sk, state::LegacyTransferMessage(keys[s].id, to.id, 1, nonce));
+  return json{{"from_account", keys[s].id},
+              {"to_account", to.id},
+              {"amount", "1"},
+              {"nonce", nonce},
+              {"signature", ToHex(*sig)}}
+      .dump();
+}
+
+// One HTTP request body and the number of transfers in it.
+struct Request {
+  std::string body;
+  int items = 1;
+};
+using Work = std::vector<std::vector<Request>>;  // per connection, in send order
+
+std::string BatchBody(const std::vector<std::string>& transfers, std::size_t from, std::size_t to) {
+  std::string body = R"({"transactions":[)";
+  for (std::size_t i = from; i < to; ++i) {
+    if (i > from) body += ',';
+    body += transfers[i];
+  }
+  return body + "]}";
+}
+
+// Pre-signs every transfer and groups them by connection (sender % C) in
+// nonce order; batch mode joins each connection's next --batch of them into
+// one request.
+Work PlanRequests(const Opts& o, const std::vector<Key>& keys) {
+  std::vector<std::string> signed_txs(static_cast<std::size_t>(o.txs));
+  ParallelFor(signed_txs.size(), [&](std::size_t j) { signed_txs[j] = SignedTransfer(keys, j); });
+  std::vector<std::vector<std::string>> per_conn(static_cast<std::size_t>(o.connections));
+  for (std::size_t j = 0; j < signed_txs.size(); ++j)
+    per_conn[(j % keys.size()) % per_conn.size()].push_back(std::move(signed_txs[j]));
+  Work work(per_conn.size());
+  for (std::size_t c = 0; c < per_conn.size(); ++c) {
+    auto& txs = per_conn[c];
+    if (o.mode != "batch") {
+      for (auto& t : txs) work[c].push_back({std::move(t), 1});
+      continue;
+    }
+    for (std::size_t i = 0; i < txs.size(); i += static_cast<std::size_t>(o.batch)) {
+      std::size_t end = std::min(txs.size(), i + static_cast<std::size_t>(o.batch));
+      work[c].push_back({BatchBody(txs, i, end), static_cast<int>(end - i)});
+    }
+  }
+  return work;
+}
+
+// Keys, genesis and pre-signed requests, with what each took.
+struct Prepared {
+  std::vector<Key> keys;
+  Work work;
+  std::uint64_t items = 0;  // transfers in `work`
+  json timings;
+};
+
+bool Prepare(const Opts& o, const std::string& dir, Prepared& p) {
+  auto t0 = Clock::now();
+  p.keys = MakeKeys(o.accounts);
+  p.timings["keys_seconds"] = SecondsSince(t0);
+  auto t1 = Clock::now();
+  std::string genesis = GenesisJson(p.keys);
+  bool written = WriteFile(dir + "/genesis.json", genesis);
+  p.timings["genesis_seconds"] = SecondsSince(t1);
+  p.timings["genesis_bytes"] = genesis.size();
+  auto t2 = Clock::now();
+  if (SendsTransfers(o)) p.work = PlanRequests(o, p.keys);
+  for (const auto& reqs : p.work)
+    for (const auto& r : reqs) p.items += static_cast<std::uint64_t>(r.items);
+  p.timings["presign_seconds"] = SecondsSince(t2);
+  p.timings["presign_and_keys_seconds"] = SecondsSince(t0);
+  return written;
 }
 
 // utime+stime of a process in seconds (/proc/<pid>/stat fields 14 and 15).
@@ -139,11 +324,527 @@ double CpuSeconds(pid_t pid) {
   return (ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+// Peak resident set (VmHWM) of a process in MiB, from /proc/<pid>/status.
+double PeakRssMiB(pid_t pid) {
+  std::istringstream in(ReadFile("/proc/" + std::to_string(pid) + "/status"));
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
+  return 0;
+}
+
 double Pct(std::vector<double>& v, double p) {
   if (v.empty()) return 0;
   std::size_t i = std::min(v.size() - 1, static_cast<std::size_t>(p * (v.size() - 1) + 0.5));
   std::nth_element(v.begin(), v.begin() + static_cast<long>(i), v.end());
   return v[i];
+}
+
+// ---------------------------------------------------------------------------
+// krayd
+
+struct Node {
+  pid_t pid = -1;
+  std::uint16_t port = 0;
+  double port_file_seconds = 0;  // spawn -> port file written
+  double startup_seconds = 0;    // spawn -> first /health answered 200
+};
+
+std::vector<std::string> KraydArgs(const Opts& o, const std::string& dir) {
+  // Every load connection, the checkers and the main thread's own.
+  const int conns = o.connections + kCheckConnections + 4;
+  return {o.krayd,
+          "-datadir=" + dir + "/data",
+          "-genesis=" + dir + "/genesis.json",
+          "-port=0",
+          "-portfile=" + dir + "/port",
+          "-rpctoken=bench",
+          "-loglevel=warn",
+          "-synchronous=" + o.synchronous,
+          "-maxgroup=" + std::to_string(o.maxgroup),
+          "-maxconnectionsperip=" + std::to_string(conns),
+          "-maxconnections=" + std::to_string(std::max(512, conns))};
+}
+
+pid_t Spawn(std::vector<std::string> args, const std::string& log) {
+  pid_t pid = fork();
+  if (pid != 0) return pid;
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (!freopen(log.c_str(), "a", stdout) || !freopen(log.c_str(), "a", stderr)) _exit(126);
+  std::vector<char*> av;
+  for (auto& a : args) av.push_back(a.data());
+  av.push_back(nullptr);
+  execv(av[0], av.data());
+  _exit(127);
+}
+
+std::string LogTail(const std::string& dir) {
+  std::string log = ReadFile(dir + "/krayd.log");
+  return log.size() > 2000 ? log.substr(log.size() - 2000) : log;
+}
+
+// The port krayd wrote (atomically, once ready to answer), or 0.
+std::uint16_t ReadPort(const std::string& dir) {
+  std::string p = ReadFile(dir + "/port");
+  if (p.empty() || p.find_first_not_of("0123456789\n") != std::string::npos) return 0;
+  return static_cast<std::uint16_t>(std::atoi(p.c_str()));
+}
+
+// Spawns krayd and waits (up to 30 min: a big genesis takes a while) until it
+// answers /health. On failure `err` says why and no krayd is left running.
+bool StartKrayd(const std::vector<std::string>& args, const std::string& dir, Node& node, std::string& err) {
+  std::filesystem::remove(dir + "/port");  // a restart must not read the old one
+  auto t0 = Clock::now();
+  node = Node{};
+  node.pid = Spawn(args, dir + "/krayd.log");
+  while (SecondsSince(t0) < 1800) {
+    int st = 0;
+    if (waitpid(node.pid, &st, WNOHANG) == node.pid) {
+      err = "krayd exited after " + std::to_string(SecondsSince(t0)) + " s: " + LogTail(dir);
+      node.pid = -1;
+      return false;
+    }
+    if (std::uint16_t port = ReadPort(dir)) {
+      if (node.port_file_seconds == 0) node.port_file_seconds = SecondsSince(t0);
+      net::HttpClient c("127.0.0.1", port);
+      auto r = c.Get("/health");
+      if (r.ok() && r->status == 200) {
+        node.port = port;
+        node.startup_seconds = SecondsSince(t0);
+        return true;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  err = "krayd did not come up in 30 min: " + LogTail(dir);
+  kill(node.pid, SIGKILL);
+  waitpid(node.pid, nullptr, 0);
+  node.pid = -1;
+  return false;
+}
+
+// SIGTERM, then the exit code (-1 if killed by a signal).
+int StopKrayd(Node& node) {
+  kill(node.pid, SIGTERM);
+  int st = 0;
+  waitpid(node.pid, &st, 0);
+  node.pid = -1;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+// ---------------------------------------------------------------------------
+// The measured phase
+
+// What one connection saw.
+struct ConnStats {
+  std::vector<double> lat_ms;
+  std::map<int, std::uint64_t> status;  // HTTP status -> requests
+  std::uint64_t io_errors = 0;
+  std::uint64_t items_ok = 0;                       // batch: items confirmed
+  std::map<std::string, std::uint64_t> item_codes;  // batch: rejected items by code
+  std::uint64_t items_answered = 0;                 // transfers in requests that got an answer
+  std::vector<std::string> acked;                   // --kill9: tx_hash of every confirmed transfer
+};
+
+// Shared by the connection threads and the main thread. `deadline` is set
+// before `go`, and read only after it.
+struct Phase {
+  std::atomic<bool> go{false}, killed{false};
+  std::atomic<int> ready{0}, done{0};
+  std::atomic<std::uint64_t> sent{0};  // transfers sent
+  Clock::time_point deadline;
+};
+
+// The leading {"accepted":A,"rejected":R of a batch answer (the node's JSON
+// has sorted keys), read without parsing its results.
+std::optional<std::pair<std::uint64_t, std::uint64_t>> BatchCounts(const std::string& body) {
+  static const std::string kA = R"({"accepted":)", kR = R"(,"rejected":)";
+  std::pair<std::uint64_t, std::uint64_t> n;
+  if (body.compare(0, kA.size(), kA) != 0) return std::nullopt;
+  const char* end = body.data() + body.size();
+  auto a = std::from_chars(body.data() + kA.size(), end, n.first);
+  if (a.ec != std::errc() || std::string_view(a.ptr, static_cast<std::size_t>(end - a.ptr)).substr(0, kR.size()) != kR)
+    return std::nullopt;
+  auto r = std::from_chars(a.ptr + kR.size(), end, n.second);
+  if (r.ec != std::errc()) return std::nullopt;
+  return n;
+}
+
+void CountTransferAnswer(const Opts& o, const std::string& body, ConnStats& cs) {
+  if (!o.kill9) return;
+  json j = json::parse(body, nullptr, false);
+  if (j.is_object() && j.value("status", "") == "confirmed") cs.acked.push_back(j.value("tx_hash", ""));
+}
+
+void CountBatchAnswer(const Opts& o, const std::string& body, ConnStats& cs) {
+  auto counts = BatchCounts(body);
+  if (counts && counts->second == 0 && !o.kill9) {
+    cs.items_ok += counts->first;
+    return;
+  }
+  json j = json::parse(body, nullptr, false);
+  if (!j.is_object() || !j.contains("results") || !j["results"].is_array()) {
+    cs.item_codes["unparsable_answer"]++;
+    return;
+  }
+  for (const auto& item : j["results"]) {
+    if (!item.is_object() || !item.value("ok", false)) {
+      cs.item_codes[item.is_object() ? item.value("code", "unknown") : "unknown"]++;
+      continue;
+    }
+    cs.items_ok++;
+    if (o.kill9 && item.value("status", "") == "confirmed") cs.acked.push_back(item.value("tx_hash", ""));
+  }
+}
+
+// One connection, closed loop: its own requests in order (transfer, batch),
+// or random balance reads, until the deadline, the end of its work or a kill.
+void RunConnection(const Opts& o, std::uint16_t port, const std::vector<Request>& reqs, const std::vector<Key>& keys,
+                   int c, Phase& ph, ConnStats& cs) {
+  net::HttpClient http("127.0.0.1", port);
+  (void)http.Get("/health");
+  std::uint64_t rng = 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(c + 1);
+  const std::string target = o.mode == "batch" ? "/api/transaction/batch" : "/api/transaction/send";
+  ph.ready++;
+  while (!ph.go.load()) std::this_thread::yield();
+  std::size_t i = 0;
+  while (Clock::now() < ph.deadline && !ph.killed.load()) {
+    auto s = Clock::now();
+    Result<net::HttpResponse> r = Error::Internal("unset");
+    int items = 0;
+    if (SendsTransfers(o)) {
+      if (i >= reqs.size()) break;
+      items = reqs[i].items;
+      ph.sent += static_cast<std::uint64_t>(items);
+      r = http.Post(target, reqs[i++].body);
+    } else {
+      rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+      r = http.Get("/api/account/" + keys[rng % keys.size()].id + "/balance");
+    }
+    double ms = std::chrono::duration<double, std::milli>(Clock::now() - s).count();
+    if (!r.ok()) {
+      cs.io_errors++;
+      continue;
+    }
+    cs.lat_ms.push_back(ms);
+    cs.status[r->status]++;
+    cs.items_answered += static_cast<std::uint64_t>(items);
+    if (r->status != 200) continue;
+    if (o.mode == "transfer") CountTransferAnswer(o, r->body, cs);
+    if (o.mode == "batch") CountBatchAnswer(o, r->body, cs);
+  }
+  ph.done++;
+}
+
+// What --kill9 saw at the moment of the kill.
+struct KillPoint {
+  double at_seconds = 0;
+  double rss_mib = 0, cpu_seconds = 0;  // of the killed krayd
+};
+
+// Waits until kKillAt of the duration has passed, kKillAt of the transfers
+// were sent or every connection is done, then SIGKILLs krayd mid-flight.
+KillPoint KillMidFlight(const Opts& o, Node& node, Phase& ph, std::uint64_t items, Clock::time_point start) {
+  const auto at =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(kKillAt * o.duration));
+  while (Clock::now() < at && ph.sent.load() < static_cast<std::uint64_t>(kKillAt * static_cast<double>(items)) &&
+         ph.done.load() < o.connections)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  KillPoint k;
+  k.rss_mib = PeakRssMiB(node.pid);
+  k.cpu_seconds = CpuSeconds(node.pid);
+  ph.killed = true;  // before the signal: an I/O error after it ends the connection
+  kill(node.pid, SIGKILL);
+  k.at_seconds = SecondsSince(start);
+  waitpid(node.pid, nullptr, 0);
+  node.pid = -1;
+  return k;
+}
+
+// ---------------------------------------------------------------------------
+// --kill9: after the restart, is every acknowledged transfer there?
+
+enum class Found { kConfirmed, kMissing, kCheckError };
+
+Found CheckTransfer(net::HttpClient& http, const std::string& hash) {
+  auto r = http.Get("/api/transaction/" + hash);
+  if (!r.ok()) r = http.Get("/api/transaction/" + hash);  // one retry on I/O errors
+  if (!r.ok()) return Found::kCheckError;
+  if (r->status == 404) return Found::kMissing;
+  if (r->status != 200) return Found::kCheckError;
+  json j = json::parse(r->body, nullptr, false);
+  bool ok = j.is_object() && j.value("status", "") == "confirmed" && j.value("tx_hash", "") == hash;
+  return ok ? Found::kConfirmed : Found::kMissing;
+}
+
+struct CheckResult {
+  std::uint64_t found = 0, check_errors = 0;
+  std::vector<std::string> missing;
+};
+
+CheckResult CheckAcknowledged(std::uint16_t port, const std::vector<std::string>& hashes) {
+  std::vector<CheckResult> part(kCheckConnections);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kCheckConnections; ++t) {
+    threads.emplace_back([&, t] {
+      net::HttpClient http("127.0.0.1", port);
+      for (std::size_t i = static_cast<std::size_t>(t); i < hashes.size(); i += kCheckConnections) {
+        Found f = CheckTransfer(http, hashes[i]);
+        if (f == Found::kConfirmed) part[t].found++;
+        if (f == Found::kCheckError) part[t].check_errors++;
+        if (f == Found::kMissing) part[t].missing.push_back(hashes[i]);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CheckResult all;
+  for (auto& p : part) {
+    all.found += p.found;
+    all.check_errors += p.check_errors;
+    all.missing.insert(all.missing.end(), p.missing.begin(), p.missing.end());
+  }
+  return all;
+}
+
+// ---------------------------------------------------------------------------
+// Reporting
+
+struct Totals {
+  std::vector<double> lat;
+  std::map<int, std::uint64_t> status;
+  std::map<std::string, std::uint64_t> item_codes;
+  std::uint64_t io_errors = 0, items_ok = 0, items_answered = 0;
+  std::vector<std::string> acked;
+};
+
+Totals Sum(std::vector<ConnStats>& stats) {
+  Totals t;
+  for (auto& cs : stats) {
+    t.lat.insert(t.lat.end(), cs.lat_ms.begin(), cs.lat_ms.end());
+    for (auto [k, v] : cs.status) t.status[k] += v;
+    for (const auto& [k, v] : cs.item_codes) t.item_codes[k] += v;
+    t.io_errors += cs.io_errors;
+    t.items_ok += cs.items_ok;
+    t.items_answered += cs.items_answered;
+    t.acked.insert(t.acked.end(), std::make_move_iterator(cs.acked.begin()), std::make_move_iterator(cs.acked.end()));
+  }
+  return t;
+}
+
+// The keys the load generator always printed, plus the batch mode's items.
+void ReportPhase(const Opts& o, Totals& t, double secs, json& report) {
+  std::uint64_t total = t.lat.size(), ok200 = t.status[200];
+  std::uint64_t item_errors = 0;
+  for (const auto& [k, v] : t.item_codes) item_errors += v;
+  std::uint64_t accepted = o.mode == "batch" ? t.items_ok : ok200;
+  double mean = 0;
+  for (double x : t.lat) mean += x;
+  mean = t.lat.empty() ? 0 : mean / static_cast<double>(t.lat.size());
+  report["seconds"] = secs;
+  report["requests"] = total;
+  report["accepted"] = accepted;
+  report["errors"] = total - ok200 + t.io_errors + item_errors;
+  report["io_errors"] = t.io_errors;
+  report["accepted_per_second"] = static_cast<double>(accepted) / secs;
+  report["latency_ms"] = {
+      {"mean", mean}, {"p50", Pct(t.lat, 0.50)}, {"p99", Pct(t.lat, 0.99)}, {"max", Pct(t.lat, 1.0)}};
+  json codes = json::object();
+  for (auto [k, v] : t.status) codes[std::to_string(k)] = v;
+  report["status_counts"] = codes;
+  if (o.mode != "batch") return;
+  report["batch"] = o.batch;
+  report["items"] = t.items_answered;
+  report["item_errors"] = item_errors;
+  json items = {{"confirmed", t.items_ok}};
+  for (const auto& [k, v] : t.item_codes) items[k] = v;
+  report["item_status_counts"] = items;
+}
+
+// CPU actually consumed during the measured phase: on a shared machine this
+// says what one request costs, independent of what others were running.
+void ReportCpu(const Opts& o, double node_cpu, double gen_cpu, json& report) {
+  auto per = [](double cpu, std::uint64_t n) { return n ? cpu * 1e6 / static_cast<double>(n) : 0.0; };
+  std::uint64_t requests = report["requests"], items = o.mode == "batch" ? report["items"].get<std::uint64_t>() : 0;
+  report["krayd_cpu_seconds"] = node_cpu;
+  report["loadgen_cpu_seconds"] = gen_cpu;
+  report["krayd_cpu_us_per_request"] = per(node_cpu, requests);
+  report["loadgen_cpu_us_per_request"] = per(gen_cpu, requests);
+  if (o.mode != "batch") return;
+  report["krayd_cpu_us_per_item"] = per(node_cpu, items);
+  report["loadgen_cpu_us_per_item"] = per(gen_cpu, items);
+}
+
+// Conservation and the node's transaction count (operator and stats endpoints).
+void ReportNodeChecks(std::uint16_t port, json& report) {
+  net::HttpClient http("127.0.0.1", port);
+  auto cons = http.Get("/api/node/conservation", {{"Authorization", "Bearer bench"}});
+  if (cons.ok()) report["conservation_ok"] = json::parse(cons->body, nullptr, false).value("ok", false);
+  auto stats = http.Get("/api/transaction/stats");
+  if (stats.ok()) report["node_total_transactions"] = json::parse(stats->body, nullptr, false)["total_transactions"];
+}
+
+// After the kill: restart on the same datadir, then look every acknowledged
+// transfer up. False if one is missing or could not be checked.
+bool RestartAndCheck(const std::vector<std::string>& args, const std::string& dir, const KillPoint& k,
+                     std::uint64_t sent, const Totals& t, Node& node, json& report) {
+  json kr = {{"killed_at_seconds", k.at_seconds},
+             {"transfers_sent", sent},
+             {"transfers_unanswered", sent - std::min(sent, t.items_answered)},
+             {"acknowledged", t.acked.size()}};
+  std::string err;
+  if (!StartKrayd(args, dir, node, err)) {
+    kr["error"] = "restart failed: " + err;
+    report["kill9"] = kr;
+    return false;
+  }
+  kr["restart_seconds"] = node.startup_seconds;
+  auto t0 = Clock::now();
+  CheckResult c = CheckAcknowledged(node.port, t.acked);
+  kr["check_seconds"] = SecondsSince(t0);
+  kr["found"] = c.found;
+  kr["lost"] = c.missing.size();
+  kr["check_errors"] = c.check_errors;
+  c.missing.resize(std::min<std::size_t>(c.missing.size(), 5));
+  kr["lost_examples"] = c.missing;
+  ReportNodeChecks(node.port, report);
+  std::uint64_t node_total = report.value("node_total_transactions", std::uint64_t{0});
+  kr["node_total_after_restart"] = node_total;
+  kr["node_total_ge_acknowledged"] = node_total >= t.acked.size();
+  report["kill9"] = kr;
+  return c.missing.empty() && c.check_errors == 0 && node_total >= t.acked.size();
+}
+
+// ---------------------------------------------------------------------------
+// Modes
+
+int Fail(json report, const std::string& err) {
+  report["error"] = err;
+  std::cout << report.dump(2) << "\n";
+  return 1;
+}
+
+int RunNodeMode(const Opts& o, const std::string& dir) {
+  json report{
+      {"mode", o.mode}, {"connections", o.connections}, {"accounts", o.accounts}, {"synchronous", o.synchronous}};
+  Prepared p;
+  if (!Prepare(o, dir, p)) return Fail(report, "cannot write " + dir + "/genesis.json");
+  report.update(p.timings);
+  if (SendsTransfers(o)) report["kill9_requested"] = o.kill9;
+
+  std::vector<std::string> args = KraydArgs(o, dir);
+  Node node;
+  std::string err;
+  if (!StartKrayd(args, dir, node, err)) return Fail(report, err);
+  report["startup_seconds"] = node.startup_seconds;
+  report["port_file_seconds"] = node.port_file_seconds;
+
+  Phase ph;
+  ph.deadline = Clock::now() + std::chrono::hours(1);  // re-set at start
+  std::vector<ConnStats> stats(static_cast<std::size_t>(o.connections));
+  std::vector<std::thread> threads;
+  static const std::vector<Request> kNone;
+  for (int c = 0; c < o.connections; ++c) {
+    const auto& reqs = p.work.empty() ? kNone : p.work[static_cast<std::size_t>(c)];
+    threads.emplace_back(RunConnection, std::cref(o), node.port, std::cref(reqs), std::cref(p.keys), c, std::ref(ph),
+                         std::ref(stats[static_cast<std::size_t>(c)]));
+  }
+  while (ph.ready.load() < o.connections) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  double node_cpu0 = CpuSeconds(node.pid), gen_cpu0 = CpuSeconds(getpid());
+  auto start = Clock::now();
+  ph.deadline = start + std::chrono::seconds(o.duration);
+  ph.go = true;
+  std::optional<KillPoint> killed;
+  if (o.kill9) killed = KillMidFlight(o, node, ph, p.items, start);
+  for (auto& t : threads) t.join();
+  double secs = SecondsSince(start);
+  double node_cpu = (killed ? killed->cpu_seconds : CpuSeconds(node.pid)) - node_cpu0;
+  double gen_cpu = CpuSeconds(getpid()) - gen_cpu0;
+
+  Totals totals = Sum(stats);
+  ReportPhase(o, totals, secs, report);
+  ReportCpu(o, node_cpu, gen_cpu, report);
+  bool durable = true;
+  if (killed)
+    durable = RestartAndCheck(args, dir, *killed, ph.sent.load(), totals, node, report);
+  else
+    ReportNodeChecks(node.port, report);
+  if (node.pid > 0) {
+    report["krayd_rss_mib"] = std::max(PeakRssMiB(node.pid), killed ? killed->rss_mib : 0.0);
+    report["krayd_exit_code"] = StopKrayd(node);
+  }
+  std::cout << report.dump(2) << "\n";
+  return durable ? 0 : 2;
+}
+
+// Wall times (ms) of pwrite(4 KiB) + fdatasync in `dir`: each overwriting a
+// block of a pre-written, synced 1 MiB file (as a WAL in steady state), or
+// with `append`, each growing the file (a WAL before its first checkpoint).
+std::vector<double> FsyncLatencies(const std::string& dir, int iterations, bool append) {
+  constexpr std::size_t kBlock = 4096, kBlocks = 256;
+  std::string path = dir + "/floor.dat";
+  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return {};
+  std::vector<char> block(kBlock, 'k');
+  bool ok = true;
+  for (std::size_t b = 0; !append && b < kBlocks; ++b)
+    ok = ok && pwrite(fd, block.data(), kBlock, static_cast<off_t>(b * kBlock)) == static_cast<ssize_t>(kBlock);
+  ok = ok && fsync(fd) == 0;
+  std::vector<double> ms;
+  for (int i = 0; ok && i < iterations; ++i) {
+    block[0] = static_cast<char>(i);
+    auto s = Clock::now();
+    std::size_t b = append ? static_cast<std::size_t>(i) : static_cast<std::size_t>(i) % kBlocks;
+    off_t at = static_cast<off_t>(b * kBlock);
+    ok = pwrite(fd, block.data(), kBlock, at) == static_cast<ssize_t>(kBlock) && fdatasync(fd) == 0;
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - s).count());
+  }
+  close(fd);
+  std::filesystem::remove(path);
+  return ok ? ms : std::vector<double>{};
+}
+
+// Milliseconds per crypto::SchnorrVerify (which parses the key, as krayd
+// does), one figure per round of kSigs different keys and messages.
+std::vector<double> VerifyLatencies(int iterations) {
+  constexpr int kSigs = 64;
+  struct Signed {
+    crypto::XOnlyPubKey pk;
+    Hash256 msg;
+    crypto::SchnorrSig sig;
+  };
+  std::vector<Signed> sigs(kSigs);
+  for (int i = 0; i < kSigs; ++i) {
+    auto sk = crypto::Sha256(AsBytes("kray-loadgen-floor-" + std::to_string(i)));
+    sigs[i].pk = crypto::XOnlyFromSecret(sk).value();
+    sigs[i].msg = state::LegacyTransferMessage("kray_a", "kray_b", 1, static_cast<std::uint64_t>(i));
+    sigs[i].sig = crypto::SchnorrSign(sk, sigs[i].msg).value();
+  }
+  std::vector<double> ms;
+  int valid = 0;
+  for (int r = 0; r < iterations; ++r) {
+    auto s = Clock::now();
+    for (const auto& x : sigs) valid += crypto::SchnorrVerify(x.pk, x.msg, x.sig) ? 1 : 0;
+    ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - s).count() / kSigs);
+  }
+  return valid == iterations * kSigs ? ms : std::vector<double>{};
+}
+
+int RunFloorMode(const Opts& o, const std::string& dir) {
+  json report{{"mode", "floor"}, {"iterations", o.iterations}, {"dir", dir}};
+  sync();  // not to time the write-back of what ran before (a previous run's datadir)
+  std::vector<double> fsync_ms = FsyncLatencies(dir, o.iterations, false);
+  std::vector<double> append_ms = FsyncLatencies(dir, o.iterations, true);
+  if (fsync_ms.empty() || append_ms.empty()) return Fail(report, "pwrite/fdatasync failed in " + dir);
+  std::vector<double> verify_ms = VerifyLatencies(o.iterations);
+  if (verify_ms.empty()) return Fail(report, "a signature did not verify");
+  double fsync_p50 = Pct(fsync_ms, 0.5), verify_p50 = Pct(verify_ms, 0.5);
+  report["fsync_ms_p50"] = fsync_p50;
+  report["fsync_ms_p99"] = Pct(fsync_ms, 0.99);
+  report["fsync_append_ms_p50"] = Pct(append_ms, 0.5);
+  report["verify_ms_p50"] = verify_p50;
+  report["floor_ms"] = fsync_p50 + verify_p50;
+  report["one_connection_p50_target_ms"] = 1.5 * (fsync_p50 + verify_p50);
+  std::cout << report.dump(2) << "\n";
+  return 0;
 }
 
 }  // namespace
@@ -156,179 +857,10 @@ int main(int argc, char** argv) {
     std::cerr << "error: mkdtemp failed\n";
     return 1;
   }
-
-  // 1. Keys and genesis: every account gets 10^9 KRAY credits.
-  auto t0 = Clock::now();
-  std::vector<Key> keys = MakeKeys(o.accounts);
-  json accts = json::array();
-  for (const auto& k : keys)
-    accts.push_back({{"l1_address", k.address}, {"pubkey", k.pub_hex}, {"balances", {{"KRAY", "1000000000"}}}});
-  std::ofstream(dir + "/genesis.json") << json{
-      {"chain_id", "kray-regtest-1"},
-      {"timestamp", 1764000000},
-      {"accounts", accts}}.dump();
-
-  // 2. Pre-sign: tx j is sent by j % N with nonce j / N to a different account.
-  // Bodies are grouped by connection (sender % C), in nonce order.
-  std::vector<std::vector<std::string>> work(o.connections);
-  if (o.mode == "transfer") {
-    std::vector<std::string> bodies(o.txs);
-    auto sign = [&](int from, int step) {
-      for (int j = from; j < o.txs; j += step) {
-        int s = j % o.accounts;
-        std::uint64_t nonce = static_cast<std::uint64_t>(j / o.accounts);
-        int r = (s + 1 + (j / o.accounts) % (o.accounts - 1)) % o.accounts;
-        const std::string& to = keys[r].id;
-        auto sig = crypto::SchnorrSign(keys[s].sk, state::LegacyTransferMessage(keys[s].id, to, 1, nonce));
-        bodies[j] = json{{"from_account", keys[s].id},
-                         {"to_account", to},
-                         {"amount", "1"},
-                         {"nonce", nonce},
-                         {"signature", ToHex(*sig)}}
-                        .dump();
-      }
-    };
-    std::thread t(sign, 1, 2);
-    sign(0, 2);
-    t.join();
-    for (int j = 0; j < o.txs; ++j) work[(j % o.accounts) % o.connections].push_back(std::move(bodies[j]));
-  }
-  double prep_s = std::chrono::duration<double>(Clock::now() - t0).count();
-
-  // 3. Start krayd.
-  std::string portfile = dir + "/port", log = dir + "/krayd.log";
-  std::vector<std::string> args = {
-      o.krayd,          "-datadir=" + dir + "/data",     "-genesis=" + dir + "/genesis.json",
-      "-port=0",        "-portfile=" + portfile,         "-rpctoken=bench",
-      "-loglevel=warn", "-synchronous=" + o.synchronous, "-maxgroup=" + std::to_string(o.maxgroup)};
-  pid_t pid = fork();
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    freopen(log.c_str(), "a", stdout);
-    freopen(log.c_str(), "a", stderr);
-    std::vector<char*> av;
-    for (auto& a : args) av.push_back(a.data());
-    av.push_back(nullptr);
-    execv(av[0], av.data());
-    _exit(127);
-  }
-  std::uint16_t port = 0;
-  for (int i = 0; i < 600 && port == 0; ++i) {
-    int st;
-    if (waitpid(pid, &st, WNOHANG) == pid) {
-      std::cerr << "error: krayd exited: " << ReadFile(log) << "\n";
-      return 1;
-    }
-    std::string p = ReadFile(portfile);
-    if (!p.empty() && p.find_first_not_of("0123456789\n") == std::string::npos) {
-      net::HttpClient c("127.0.0.1", static_cast<std::uint16_t>(std::atoi(p.c_str())));
-      auto r = c.Get("/health");
-      if (r.ok() && r->status == 200) port = static_cast<std::uint16_t>(std::atoi(p.c_str()));
-    }
-    if (port == 0) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  if (port == 0) {
-    std::cerr << "error: krayd did not come up: " << ReadFile(log) << "\n";
-    kill(pid, SIGKILL);
-    return 1;
-  }
-
-  // 4. Drive: one thread per connection, closed loop.
-  std::atomic<bool> go{false};
-  auto deadline = Clock::now() + std::chrono::seconds(o.duration + 5);  // re-set at start
-  std::vector<std::vector<double>> lat(o.connections);
-  std::vector<std::map<int, std::uint64_t>> status(o.connections);
-  std::vector<std::uint64_t> io_errors(o.connections, 0);
-  std::vector<std::thread> threads;
-  std::atomic<int> ready{0};
-  for (int c = 0; c < o.connections; ++c) {
-    threads.emplace_back([&, c] {
-      net::HttpClient http("127.0.0.1", port);
-      (void)http.Get("/health");
-      std::uint64_t rng = 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(c + 1);
-      ready++;
-      while (!go.load()) std::this_thread::yield();
-      std::size_t i = 0;
-      while (Clock::now() < deadline) {
-        auto s = Clock::now();
-        Result<net::HttpResponse> r = Error::Internal("unset");
-        if (o.mode == "transfer") {
-          if (i >= work[c].size()) break;
-          r = http.Post("/api/transaction/send", work[c][i++]);
-        } else {
-          rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-          r = http.Get("/api/account/" + keys[rng % keys.size()].id + "/balance");
-        }
-        double ms = std::chrono::duration<double, std::milli>(Clock::now() - s).count();
-        if (!r.ok()) {
-          io_errors[c]++;
-          continue;
-        }
-        lat[c].push_back(ms);
-        status[c][r->status]++;
-      }
-    });
-  }
-  while (ready.load() < o.connections) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  double node_cpu0 = CpuSeconds(pid), gen_cpu0 = CpuSeconds(getpid());
-  auto start = Clock::now();
-  deadline = start + std::chrono::seconds(o.duration);
-  go = true;
-  for (auto& t : threads) t.join();
-  double secs = std::chrono::duration<double>(Clock::now() - start).count();
-  double node_cpu = CpuSeconds(pid) - node_cpu0, gen_cpu = CpuSeconds(getpid()) - gen_cpu0;
-
-  // 5. Report, then check the node's view: conservation and tx count.
-  std::vector<double> all;
-  std::map<int, std::uint64_t> st;
-  std::uint64_t ioe = 0;
-  for (int c = 0; c < o.connections; ++c) {
-    all.insert(all.end(), lat[c].begin(), lat[c].end());
-    for (auto [k, v] : status[c]) st[k] += v;
-    ioe += io_errors[c];
-  }
-  std::uint64_t ok = st[200];
-  std::uint64_t total = all.size();
-  double mean = 0;
-  for (double x : all) mean += x;
-  mean = all.empty() ? 0 : mean / all.size();
-  json report{
-      {"mode", o.mode},
-      {"connections", o.connections},
-      {"accounts", o.accounts},
-      {"synchronous", o.synchronous},
-      {"presign_and_keys_seconds", prep_s},
-      {"seconds", secs},
-      {"requests", total},
-      {"accepted", ok},
-      {"errors", total - ok + ioe},
-      {"io_errors", ioe},
-      {"accepted_per_second", ok / secs},
-      {"latency_ms", {{"mean", mean}, {"p50", Pct(all, 0.50)}, {"p99", Pct(all, 0.99)}, {"max", Pct(all, 1.0)}}}};
-  json codes = json::object();
-  for (auto [k, v] : st) codes[std::to_string(k)] = v;
-  report["status_counts"] = codes;
-  // CPU actually consumed during the measured phase: on a shared machine this
-  // says what one request costs, independent of what others were running.
-  report["krayd_cpu_seconds"] = node_cpu;
-  report["loadgen_cpu_seconds"] = gen_cpu;
-  report["krayd_cpu_us_per_request"] = total ? node_cpu * 1e6 / static_cast<double>(total) : 0;
-  report["loadgen_cpu_us_per_request"] = total ? gen_cpu * 1e6 / static_cast<double>(total) : 0;
-
-  net::HttpClient http("127.0.0.1", port);
-  auto cons = http.Get("/api/node/conservation", {{"Authorization", "Bearer bench"}});
-  if (cons.ok()) report["conservation_ok"] = json::parse(cons->body, nullptr, false).value("ok", false);
-  auto stats = http.Get("/api/transaction/stats");
-  if (stats.ok()) report["node_total_transactions"] = json::parse(stats->body, nullptr, false)["total_transactions"];
-
-  kill(pid, SIGTERM);
-  int wst = 0;
-  waitpid(pid, &wst, 0);
-  report["krayd_exit_code"] = WIFEXITED(wst) ? WEXITSTATUS(wst) : -1;
-  std::cout << report.dump(2) << "\n";
+  int rc = o.mode == "floor" ? RunFloorMode(o, dir) : RunNodeMode(o, dir);
   if (!o.keep)
     std::filesystem::remove_all(dir);
   else
     std::cerr << "kept " << dir << "\n";
-  return 0;
+  return rc;
 }

@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# bench/cost_curve.sh [build-dir]: the measurement matrix of issue 9, one
+# kray-loadgen run per cell (~10 s measured each), printed as Markdown tables
+# with the exact commands that produced them:
+#
+#   * the floor: pwrite(4 KiB)+fdatasync and one BIP-340 verification, just
+#     before and just after the 1-connection run;
+#   * signed transfers at 1, 10, 50 and 200 connections (2,000 accounts);
+#   * 50 connections at 1k, 100k and 1M funded accounts, with what each costs
+#     before the clock (keys, genesis, krayd start-up) and krayd's RSS;
+#   * one POST /api/transaction/batch run (500 transfers per request);
+#   * one --kill9 run (every acknowledged transfer must survive a SIGKILL).
+#
+# Needs jq and a build with kray-loadgen and krayd
+# (cmake --build <build-dir> --target kray-loadgen krayd, or run it as
+# `cmake --build <build-dir> --target cost-curve`). Takes 4-8 minutes (the
+# million-account cell: ~1 min deriving keys, and ~3 min of krayd start-up
+# once krayd accepts a genesis that large); not part of ctest. On a shared
+# machine run it under `nice` and read the CPU-per-transfer columns next to
+# the rates.
+#
+# Environment: DURATION=<s> (default 10), TXS=<n> (pre-signed transfers per
+# run, default 100000) and ACCOUNTS="<n> ..." (default "1000 100000 1000000")
+# shrink it for a quick check of the script; KRAYD=<path> runs another krayd
+# (an A/B against an older build). The JSON of every run is kept in the
+# directory printed at the end. Exit code 1 if a run failed (its cell says
+# why), 2 if the kill -9 run lost an acknowledged transfer.
+set -u
+
+BUILD=${1:-build}
+LOADGEN=$BUILD/bench/kray-loadgen
+KRAYD=${KRAYD:-$BUILD/src/app/krayd}
+DURATION=${DURATION:-10}
+command -v jq >/dev/null || { echo "error: cost_curve.sh needs jq" >&2; exit 1; }
+for f in "$LOADGEN" "$KRAYD"; do
+  [ -x "$f" ] || { echo "error: $f not built (cmake --build $BUILD --target kray-loadgen krayd)" >&2; exit 1; }
+done
+OUT=$(mktemp -d "${TMPDIR:-/tmp}/kray-cost-curve-XXXXXX")
+COMMANDS=()
+STATUS=0
+
+# run <name> <loadgen args...>: one run, its JSON in $OUT/<name>.json.
+run() {
+  local name=$1 t0=$SECONDS rc
+  shift
+  local cmd=("$LOADGEN" "--krayd=$KRAYD" "$@")
+  COMMANDS+=("${cmd[*]}")
+  echo "+ ${cmd[*]}" >&2
+  "${cmd[@]}" >"$OUT/$name.json" 2>"$OUT/$name.err"
+  rc=$?
+  echo "  $name: $((SECONDS - t0)) s, exit $rc" >&2
+  if [ $rc -eq 2 ]; then STATUS=2; elif [ $rc -ne 0 ] && [ $STATUS -eq 0 ]; then STATUS=1; fi
+}
+
+# jq over one run's JSON; prints "failed: <why>" if the run has no figures.
+JQDEFS='def r1: if type == "number" then (. * 10 + 0.5 | floor) / 10 else "–" end;
+        def r0: if type == "number" then (. + 0.5 | floor) else "–" end;
+        def r3: if type == "number" then (. * 1000 + 0.5 | floor) / 1000 else "–" end;'
+q() {
+  local name=$1 filter=$2 f=$OUT/$1.json
+  if ! jq -e . "$f" >/dev/null 2>&1; then
+    echo "failed: no JSON (see $OUT/$name.err)"
+  elif jq -e 'has("error")' "$f" >/dev/null; then
+    jq -r '"failed: " + (.error | split("\n")[0])' "$f"
+  else
+    jq -r "$JQDEFS $filter" "$f"
+  fi
+}
+
+# One row of the throughput table.
+row() {
+  local label=$1 name=$2
+  local cells
+  cells=$(q "$name" '(if .mode == "batch" then .krayd_cpu_us_per_item else .krayd_cpu_us_per_request end) as $kc
+    | (if .mode == "batch" then .loadgen_cpu_us_per_item else .loadgen_cpu_us_per_request end) as $lc
+    | "\(.connections) | \(.accounts) | \(.accepted_per_second | r0) | \(.latency_ms.p50 | r1) | \(.latency_ms.p99 | r1)"
+      + " | \(.errors) | \($kc | r0) | \($lc | r0) | \(.startup_seconds | r1) | \(.krayd_rss_mib | r0)"')
+  echo "| $label | $cells |"
+}
+
+# One row of the before-the-clock table (genesis and start-up).
+startup_row() {
+  local label=$1 name=$2 f=$OUT/$2.json
+  local cells
+  cells=$(jq -r "$JQDEFS"' "\(.keys_seconds | r1) | \(.genesis_seconds | r1) | \((.genesis_bytes // 0) / 1048576 | r1)"
+    + " | \(.presign_seconds | r1) | \(.startup_seconds | r1) | \(.krayd_rss_mib | r0)"
+    + " | \(if has("error") then .error | split("\n")[0] else "ok" end)"' "$f" 2>/dev/null ||
+    echo "failed: no JSON (see $OUT/$name.err)")
+  echo "| $label | $cells |"
+}
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+STARTED=$(date -u +'%Y-%m-%d %H:%M UTC')
+T0=$SECONDS
+TXS=${TXS:-100000}
+ACCOUNTS=${ACCOUNTS:-1000 100000 1000000}
+run floor --mode=floor --iterations=200
+run conns1 --accounts=2000 --txs=$((TXS * 3 / 10)) --connections=1 --duration="$DURATION"
+run floor_after --mode=floor --iterations=200
+for c in 10 50 200; do
+  run "conns$c" --accounts=2000 --txs=$TXS --connections=$c --duration="$DURATION"
+done
+for a in $ACCOUNTS; do
+  run "accounts$a" --accounts=$a --txs=$TXS --connections=50 --duration="$DURATION"
+done
+run batch500 --mode=batch --batch=500 --accounts=2000 --txs=$((2 * TXS)) --connections=10 --duration="$DURATION"
+run kill9 --kill9 --accounts=2000 --txs=$TXS --connections=50 --duration="$DURATION"
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+echo
+echo "## Cost curve ($STARTED, $(nproc) cores, commit $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo '?'))"
+echo
+echo "Load average before / after: $LOAD_BEFORE / $LOAD_AFTER (the load generator shares the machine's cores)."
+echo "Signed legacy transfers, synchronous=FULL, one ~${DURATION} s run per row; CPU columns: µs per transfer;"
+echo "the kill -9 run's errors are the requests in flight when krayd was killed."
+echo
+echo "| run | connections | accounts | accepted/s | p50 ms | p99 ms | errors | krayd CPU µs | loadgen CPU µs | start-up s | krayd RSS MiB |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+for c in 1 10 50 200; do row "$c conns" "conns$c"; done
+for a in $ACCOUNTS; do row "$a accounts" "accounts$a"; done
+row "batch of 500" batch500
+row "kill -9 run" kill9
+echo
+echo "### Before the clock: keys, genesis, krayd start-up (50 connections)"
+echo
+echo "| accounts | keys s | genesis write s | genesis MiB | presign s | krayd start-up s | krayd RSS MiB | krayd |"
+echo "|---|---|---|---|---|---|---|---|"
+for a in $ACCOUNTS; do startup_row "$a" "accounts$a"; done
+echo
+echo "### Floor (one connection's p50 target: ≤ 1.5 × floor)"
+echo
+echo "Measured just before and just after the 1-connection run (the disk is shared: the fsync figure moves with"
+echo "what others write). floor = pwrite 4 KiB + fdatasync over a written block + one verification."
+echo
+echo "| floor measured | pwrite 4 KiB + fdatasync p50 ms | same, appending, p50 ms | BIP-340 verify p50 ms | floor ms | 1 connection p50 ms | p50 / floor |"
+echo "|---|---|---|---|---|---|---|"
+for f in floor floor_after; do
+  FLOOR=$(jq -r '.floor_ms // empty' "$OUT/$f.json" 2>/dev/null)
+  P50=$(jq -r '.latency_ms.p50 // empty' "$OUT/conns1.json" 2>/dev/null)
+  if [ -n "$FLOOR" ] && [ -n "$P50" ]; then
+    ONE=$(jq -n "$JQDEFS $P50 | r3") RATIO=$(jq -n "$JQDEFS $P50 / $FLOOR | r1")
+  else
+    ONE="–" RATIO="–"
+  fi
+  WHEN=$([ $f = floor ] && echo before || echo after)
+  echo "| $WHEN | $(q $f '"\(.fsync_ms_p50 | r3) | \(.fsync_append_ms_p50 | r3) | \(.verify_ms_p50 | r3) | \(.floor_ms | r3)"') | $ONE | $RATIO |"
+done
+echo
+echo "### kill -9 (SIGKILL at 70% of the run, restart on the same datadir)"
+echo
+echo "| acknowledged | found | lost | check errors | node total after restart | restart s | conservation |"
+echo "|---|---|---|---|---|---|---|"
+echo "| $(q kill9 '"\(.kill9.acknowledged) | \(.kill9.found) | \(.kill9.lost) | \(.kill9.check_errors) | \(.kill9.node_total_after_restart) | \(.kill9.restart_seconds | r1) | \(.conservation_ok)"') |"
+echo
+echo "Commands ($((SECONDS - T0)) s in all; JSON of every run in $OUT):"
+echo
+echo '```'
+for c in "${COMMANDS[@]}"; do echo "$c"; done
+echo '```'
+exit $STATUS
