@@ -131,7 +131,9 @@ void RegisterRollupRoutes(Router& router, const ApiContext& ctx) {
     WithIndex(ctx, reply, [&](store::Database& db) -> Result<std::string> {
       auto st = rollup::GetRollupStatus(db);
       if (!st.ok()) return std::move(st).error();
-      return rollup::GenesisJson(st->genesis_root, ctx.ledger->genesis_hash(), ctx.ledger->genesis_file());
+      auto file = ctx.ledger->genesis_file();
+      if (!file.ok()) return std::move(file).error();
+      return rollup::GenesisJson(st->genesis_root, ctx.ledger->genesis_hash(), *file);
     });
   });
   router.Add("GET", "/api/account/:address/proof", [&ctx](const HttpRequest& req, Reply reply) {

@@ -15,8 +15,8 @@ namespace kray::state {
 namespace {
 
 // Applies the genesis to a new store, or checks that the store's genesis is
-// the configured one. Returns the recorded (hash, file bytes).
-Result<std::pair<std::string, std::string>> OpenGenesis(store::Database& db, const LedgerOptions& o,
+// the configured one. Returns the recorded genesis hash.
+Result<std::string> OpenGenesis(store::Database& db, const LedgerOptions& o,
                                                         const ModuleRegistry& registry) {
   auto stored = ReadMeta(db, "genesis_hash");
   if (!stored.ok()) return std::move(stored).error();
@@ -27,7 +27,7 @@ Result<std::pair<std::string, std::string>> OpenGenesis(store::Database& db, con
     if (!g.ok()) return std::move(g).error();
     auto applied = ApplyGenesis(db, o.params, registry, *g);
     if (!applied.ok()) return std::move(applied).error();
-    return std::make_pair(g->hash_hex, g->bytes);
+    return g->hash_hex;
   }
   auto chain = ReadMeta(db, "chain_id");
   if (!chain.ok()) return std::move(chain).error();
@@ -45,9 +45,7 @@ Result<std::pair<std::string, std::string>> OpenGenesis(store::Database& db, con
                                 "); refusing to start");
     }
   }
-  auto file = ReadMeta(db, "genesis_file");
-  if (!file.ok()) return std::move(file).error();
-  return std::make_pair(**stored, file->value_or(""));
+  return **stored;
 }
 
 }  // namespace
@@ -75,8 +73,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options, const
   KRAY_TRY(registry.Migrate(**db));
   auto genesis = OpenGenesis(**db, impl->options, registry);
   if (!genesis.ok()) return std::move(genesis).error();
-  impl->genesis_hash = genesis->first;
-  impl->genesis_file = genesis->second;
+  impl->genesis_hash = *genesis;
   SyncFunction wal_sync;
   if (*sync != store::Synchronous::kNormal) {
     wal_sync = [ws = std::make_shared<store::WalSync>(path), hook = impl->options.before_wal_sync]() -> Status {
@@ -226,8 +223,16 @@ const LedgerOptions& Ledger::options() const {
 std::string Ledger::genesis_hash() const {
   return impl_->genesis_hash;
 }
-std::string Ledger::genesis_file() const {
-  return impl_->genesis_file;
+Result<std::string> Ledger::genesis_file() const {
+  std::string file;
+  Status s = WithReader([&](store::Database& db) -> Status {
+    auto stored = ReadMeta(db, "genesis_file");
+    if (!stored.ok()) return std::move(stored).error();
+    file = stored->value_or("");
+    return Ok();
+  });
+  if (!s.ok()) return std::move(s).error();
+  return file;
 }
 std::string Ledger::datadir() const {
   return impl_->options.datadir;

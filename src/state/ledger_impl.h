@@ -26,7 +26,6 @@ struct Ledger::Impl {
   const ModuleRegistry& registry;
   std::string db_path;
   std::string genesis_hash;
-  std::string genesis_file;
   store::ReaderPool readers;
   KeyCache keys;
   PendingOperations pending;

@@ -158,6 +158,10 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   KRAY_TRY(db->Exec("PRAGMA cache_size=-" + std::to_string(opts.cache_size_kib)));
   KRAY_TRY(db->Exec("PRAGMA mmap_size=" + std::to_string(opts.mmap_size)));
   if (!opts.read_only) KRAY_TRY(db->Exec("PRAGMA wal_autocheckpoint=" + std::to_string(opts.wal_autocheckpoint)));
+  // Without a limit the WAL keeps the size of the largest transaction it ever
+  // held (a million-account genesis leaves ~600 MB); after a checkpoint it is
+  // truncated to this.
+  if (!opts.read_only) KRAY_TRY(db->Exec("PRAGMA journal_size_limit=" + std::to_string(64 << 20)));
   KRAY_TRY(db->CheckFormat(!opts.read_only));
   return db;
 }

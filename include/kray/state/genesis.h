@@ -49,7 +49,7 @@ struct Genesis {
 // module). Errors: Invalid "invalid_genesis" naming the entry, or
 // "chain_id_mismatch".
 Result<Genesis> ParseGenesis(const ChainParams& params, const ModuleRegistry& registry, std::string_view bytes);
-// Reads and parses a file (at most 64 MiB). "genesis_not_found".
+// Reads and parses a file (at most 512 MiB). "genesis_not_found".
 Result<Genesis> LoadGenesisFile(const ChainParams& params, const ModuleRegistry& registry, const std::string& path);
 // The SHA-256 (hex) of a genesis file's bytes, without parsing it: what a
 // restart compares with the hash its datadir recorded (parsing checks every

@@ -124,7 +124,9 @@ class Ledger {
   const ModuleRegistry& registry() const;
   const LedgerOptions& options() const;
   std::string genesis_hash() const;  // hex SHA-256 of the genesis file bytes
-  std::string genesis_file() const;  // the genesis file exactly as applied
+  // The genesis file exactly as applied, read from the store (not kept in
+  // memory: hundreds of MB at a million accounts).
+  Result<std::string> genesis_file() const;
   std::string datadir() const;
   std::string store_path() const;  // <datadir>/krayd.sqlite
   std::size_t queue_depth() const;

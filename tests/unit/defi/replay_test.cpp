@@ -98,7 +98,7 @@ class DefiReplayTest : public ::testing::Test {
                       return kray::Ok();
                     })
                     .ok());
-    KRAY_TRY((*replay)->Genesis(ledger_->genesis_file(), genesis_root));
+    KRAY_TRY((*replay)->Genesis(*ledger_->genesis_file(), genesis_root));
     for (const auto& [h, ops] : batches) KRAY_TRY((*replay)->Batch(h, ops));
     return kray::Ok();
   }

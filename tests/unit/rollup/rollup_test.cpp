@@ -145,7 +145,7 @@ class RollupTest : public ::testing::Test {
   kray::Status ReplayOverTheWire(const std::vector<std::pair<BatchHeader, std::vector<state::Operation>>>& batches) {
     auto replay = ChainReplayer::Create(ledger_->params(), Registry(), "");
     if (!replay.ok()) return std::move(replay).error();
-    KRAY_TRY((*replay)->Genesis(ledger_->genesis_file(), IndexStatus().genesis_root));
+    KRAY_TRY((*replay)->Genesis(*ledger_->genesis_file(), IndexStatus().genesis_root));
     for (const auto& [h, ops] : batches) KRAY_TRY((*replay)->Batch(h, ops));
     return Ok();
   }

@@ -3,6 +3,8 @@
 // genesis handling.
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <array>
 #include <fstream>
 #include <future>
@@ -468,6 +470,37 @@ TEST(Genesis, AppliedOnceAndDifferentGenesisRefused) {
   auto chain = Options(dir);
   chain.params.chain_id = "kray-regtest-2";
   EXPECT_EQ(Ledger::Open(chain, reg).error().code, "chain_id_mismatch");
+}
+
+// A large genesis checks its keys on every core; a wrong key is still
+// reported, and it is the first one by index, whichever thread found it.
+TEST(Genesis, LargeGenesisChecksEveryKeyAndNamesTheFirstBadOne) {
+  ModuleRegistry reg;
+  ChainParams params;
+  constexpr int kAccounts = 6000;
+  std::vector<Key> keys;
+  keys.reserve(kAccounts);
+  for (int i = 0; i < kAccounts; ++i) keys.push_back(testing::KeyFromSeed("genesis-" + std::to_string(i)));
+  auto build = [&](std::set<int> wrong) {
+    std::string j = "{\"chain_id\":\"kray-regtest-1\",\"timestamp\":1,\"accounts\":[";
+    for (int i = 0; i < kAccounts; ++i) {
+      const Key& key = wrong.count(i) ? keys[(i + 1) % kAccounts] : keys[i];
+      j += std::string(i ? "," : "") + "{\"l1_address\":\"" + keys[i].address + "\",\"pubkey\":\"" +
+           ToHex(key.pub) + "\",\"balances\":{\"KRAY\":\"1\"}}";
+    }
+    return ParseGenesis(params, reg, j + "]}");
+  };
+  auto good = build({});
+  ASSERT_TRUE(good.ok()) << good.error().message;
+  EXPECT_EQ(good->accounts.size(), static_cast<std::size_t>(kAccounts));
+  for (auto wrong : {std::set<int>{5999}, std::set<int>{4101, 4500, 5001}, std::set<int>{3, 4100}}) {
+    auto bad = build(wrong);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().code, "invalid_genesis");
+    EXPECT_NE(bad.error().message.find("accounts[" + std::to_string(*wrong.begin()) + "]"), std::string::npos)
+        << bad.error().message;
+    EXPECT_NE(bad.error().message.find("BIP-86"), std::string::npos);
+  }
 }
 
 TEST(Genesis, BadFilesNameTheEntry) {

@@ -97,7 +97,7 @@ class ValidatorsReplayTest : public ValidatorsTest {
   Status Replay(const Wire& batches, const std::string& genesis_root) {
     auto replay = rollup::ChainReplayer::Create(ledger_->params(), Registry(), "");
     if (!replay.ok()) return std::move(replay).error();
-    KRAY_TRY((*replay)->Genesis(ledger_->genesis_file(), genesis_root));
+    KRAY_TRY((*replay)->Genesis(*ledger_->genesis_file(), genesis_root));
     for (const auto& [h, ops] : batches) KRAY_TRY((*replay)->Batch(h, ops));
     return Ok();
   }
