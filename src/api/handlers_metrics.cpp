@@ -132,12 +132,8 @@ void WriteLedger(PromText& p, const state::Ledger& ledger) {
   const auto& m = ledger.metrics();
   p.Family("krayd_sequencer_group_operations", "histogram", "Operations per committed group");
   p.Histogram("krayd_sequencer_group_operations", {}, m.group_operations.Read());
-  p.Family("krayd_sequencer_commit_duration_seconds", "histogram",
-           "Seconds of a group's COMMIT (the WAL write; the fsync is krayd_sequencer_sync_duration_seconds)");
+  p.Family("krayd_sequencer_commit_duration_seconds", "histogram", "Seconds of a group's COMMIT (WAL write and fsync)");
   p.Histogram("krayd_sequencer_commit_duration_seconds", {}, m.commit_seconds.Read());
-  p.Family("krayd_sequencer_sync_duration_seconds", "histogram",
-           "Seconds of each WAL fsync that made committed groups durable before they were answered");
-  p.Histogram("krayd_sequencer_sync_duration_seconds", {}, m.sync_seconds.Read());
   p.Family("krayd_sequencer_group_duration_seconds", "histogram",
            "Seconds from taking a group off the queue to its commit (execute and commit)");
   p.Histogram("krayd_sequencer_group_duration_seconds", {}, m.group_seconds.Read());

@@ -8,7 +8,6 @@
 
 #include "kray/state/genesis.h"
 #include "kray/state/leaves.h"
-#include "kray/store/wal_sync.h"
 #include "ledger_impl.h"
 
 namespace kray::state {
@@ -64,25 +63,14 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options, const
   auto impl = std::make_unique<Impl>(options, registry, path);
   if (impl->options.max_group == 0) impl->options.max_group = 1;
   store::OpenOptions oo;
-  // FULL and EXTRA: the writer commits without syncing and the sequencer
-  // syncs the WAL once per round of groups before answering them
-  // (store/wal_sync.h); NORMAL: nothing is synced before an answer.
-  oo.synchronous = store::Synchronous::kNormal;
+  oo.synchronous = *sync;
   auto db = store::Database::Open(path, oo);
   if (!db.ok()) return std::move(db).error();
   KRAY_TRY(registry.Migrate(**db));
   auto genesis = OpenGenesis(**db, impl->options, registry);
   if (!genesis.ok()) return std::move(genesis).error();
   impl->genesis_hash = *genesis;
-  SyncFunction wal_sync;
-  if (*sync != store::Synchronous::kNormal) {
-    wal_sync = [ws = std::make_shared<store::WalSync>(path), hook = impl->options.before_wal_sync]() -> Status {
-      if (hook) KRAY_TRY(hook());
-      return ws->Sync();
-    };
-  }
-  impl->sequencer = std::make_unique<Sequencer>(std::move(*db), impl->options, registry, impl->pending, impl->metrics,
-                                                std::move(wal_sync));
+  impl->sequencer = std::make_unique<Sequencer>(std::move(*db), impl->options, registry, impl->pending, impl->metrics);
 
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(impl)));
   ledger->impl_->sequencer->Start();

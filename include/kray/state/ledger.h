@@ -6,14 +6,10 @@
 // signer's bound key (keys are immutable once bound), runs the type's
 // Precheck against the last committed state, then queues it. The
 // sequencer takes up to max_group queued operations, applies each in order
-// inside ONE SQLite transaction (each all-or-nothing) and commits; with
-// synchronous=FULL one fsync of the WAL then covers every group committed
-// since the previous one, and only then are the groups published to the
-// listeners and called back (acknowledged == durable). Readers may see a
-// group between its commit and its sync (a few milliseconds); a crash of the
-// process loses nothing there, a power loss can lose what no one was told
-// was confirmed. Callbacks run on the sequencer's settler thread: keep them
-// short (post to your io_context).
+// inside ONE SQLite transaction (each all-or-nothing), commits (one fsync
+// with synchronous=FULL), and only then calls back (acknowledged == durable)
+// and publishes the group's change set to the listeners. Callbacks run on
+// the sequencer thread: keep them short (post to your io_context).
 //
 // A commit that fails is not retried into a half-known state: the sequencer
 // stops accepting writes ("store_failed") until restart, as LevelDB's sticky
@@ -56,9 +52,10 @@ struct LedgerOptions {
   // Seconds added to the wall clock when the sequencer stamps operations.
   // Tests advance time with it; krayd refuses it outside regtest.
   std::int64_t clock_offset = 0;
-  // Tests only: runs before each WAL sync of synchronous=FULL/EXTRA; an
-  // error fails the sync (the node then refuses writes, as on a disk error).
-  std::function<Status()> before_wal_sync;
+  // Tests only: runs on the sequencer after each group's COMMIT, before the
+  // group is published to the listeners and answered (a test holds it to
+  // see what readers see in between).
+  std::function<void()> after_commit;
 };
 
 using ReceiptCallback = std::function<void(Result<Receipt>)>;

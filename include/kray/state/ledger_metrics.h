@@ -10,12 +10,8 @@ namespace kray::state {
 struct LedgerMetrics {
   // Operations per committed group (1 .. max_group).
   metrics::Histogram group_operations{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096};
-  // Seconds of a group's COMMIT (the WAL write; with synchronous=NORMAL
-  // that is all, with FULL or EXTRA the fsync is in sync_seconds).
+  // Seconds of a group's COMMIT (the WAL write and fsync).
   metrics::Histogram commit_seconds{metrics::ExponentialBuckets(0.0001, 2, 16)};
-  // Seconds of each WAL sync that made committed groups durable (one sync
-  // covers every group committed while the previous one was in flight).
-  metrics::Histogram sync_seconds{metrics::ExponentialBuckets(0.0001, 2, 16)};
   // Seconds from taking a group off the queue to its commit (execute + commit).
   metrics::Histogram group_seconds{metrics::ExponentialBuckets(0.0001, 2, 16)};
   // BIP-340 verifications of signed operations in Submit(), and how many failed.

@@ -1,8 +1,7 @@
 // The event feed over a real Ledger (temp datadir, regtest genesis, the
-// ledger's WAL sync held by a test hook). A group is in the store a moment
-// before the feed hears of it (its WAL sync comes in between), so a resume
-// can replay an operation whose live event arrives afterwards: the client
-// must get it once.
+// sequencer held after a COMMIT by a test hook). A group is in the store a
+// moment before the feed hears of it, so a resume can replay an operation
+// whose live event arrives afterwards: the client must get it once.
 #include "kray/api/event_feed.h"
 
 #include <gtest/gtest.h>
@@ -75,11 +74,10 @@ TEST(EventFeedTest, ResumeRacingAnUnpublishedCommitSendsEachOperationOnce) {
   state::LedgerOptions o;
   o.datadir = dir.file("data");
   o.genesis_path = test::RegtestGenesisPath();
-  o.synchronous = "FULL";
-  o.before_wal_sync = [gate]() -> Status {
+  o.synchronous = "NORMAL";
+  o.after_commit = [gate] {
     std::unique_lock lock(gate->mu);
     gate->cv.wait(lock, [&] { return gate->open; });
-    return Ok();
   };
   auto ledger = state::Ledger::Open(o, registry);
   ASSERT_TRUE(ledger.ok()) << ledger.error().message;
@@ -96,7 +94,7 @@ TEST(EventFeedTest, ResumeRacingAnUnpublishedCommitSendsEachOperationOnce) {
   };
   ASSERT_TRUE(send(0).get().ok());  // seq 1, published
 
-  // Seq 2 is committed (in the store) but its sync is held: not published.
+  // Seq 2 is committed (in the store) but the sequencer is held: not published.
   gate->Set(false);
   auto second = send(1);
   for (int i = 0; i < 500 && (*ledger)->queue_depth() > 0; ++i) std::this_thread::sleep_for(1ms);
