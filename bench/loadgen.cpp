@@ -673,6 +673,32 @@ void ReportCpu(const Opts& o, double node_cpu, double gen_cpu, json& report) {
   report["loadgen_cpu_us_per_item"] = per(gen_cpu, items);
 }
 
+// The rollup's batch closes during the run (/metrics): how many, their mean
+// and the upper bound of the slowest one's histogram bucket. A close runs on
+// the rollup thread; it ends with the batch's state root persisted.
+void ReportBatchCloses(net::HttpClient& http, json& report) {
+  auto m = http.Get("/metrics", {{"Authorization", "Bearer bench"}});
+  if (!m.ok() || m->status != 200) return;
+  const std::string name = "krayd_rollup_batch_close_duration_seconds";
+  double sum = 0, count = 0, max_le = 0, below = 0;
+  std::istringstream lines(m->body);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(name, 0) != 0) continue;
+    auto space = line.rfind(' ');
+    double v = std::atof(line.c_str() + space + 1);
+    if (line.rfind(name + "_sum", 0) == 0) sum = v;
+    if (line.rfind(name + "_count", 0) == 0) count = v;
+    auto le = line.find("le=\"");
+    if (le == std::string::npos || line.find("+Inf") != std::string::npos) continue;
+    double bound = std::atof(line.c_str() + le + 4);
+    if (v > below) max_le = bound;  // the first bucket holding all closes so far
+    below = std::max(below, v);
+  }
+  report["batch_closes"] = {{"count", count},
+                            {"mean_seconds", count > 0 ? sum / count : 0.0},
+                            {"slowest_at_most_seconds", max_le}};
+}
+
 // Conservation and the node's transaction count (operator and stats endpoints).
 void ReportNodeChecks(std::uint16_t port, json& report) {
   net::HttpClient http("127.0.0.1", port);
@@ -680,6 +706,7 @@ void ReportNodeChecks(std::uint16_t port, json& report) {
   if (cons.ok()) report["conservation_ok"] = json::parse(cons->body, nullptr, false).value("ok", false);
   auto stats = http.Get("/api/transaction/stats");
   if (stats.ok()) report["node_total_transactions"] = json::parse(stats->body, nullptr, false)["total_transactions"];
+  ReportBatchCloses(http, report);
 }
 
 // After the kill: restart on the same datadir, then look every acknowledged

@@ -190,6 +190,9 @@ void WriteRollup(PromText& p, const rollup::Rollup& rollup, const state::Ledger&
   p.Single("krayd_rollup_state_root_lag_operations", "gauge",
            "Committed operations not yet in the state root (ledger last seq minus rollup applied seq)",
            static_cast<double>(last_seq > applied ? last_seq - applied : 0));
+  p.Family("krayd_rollup_batch_close_duration_seconds", "histogram",
+           "Seconds a batch close took on the rollup thread (tree update, transaction root, persisting the root)");
+  p.Histogram("krayd_rollup_batch_close_duration_seconds", {}, rollup.close_seconds().Read());
 }
 
 double FileSize(const std::string& path) {

@@ -90,6 +90,7 @@ struct Rollup::Impl {
   state::Ledger& ledger;
   const state::ModuleRegistry& registry;
   RollupOptions opts;
+  metrics::Histogram close_seconds{metrics::ExponentialBuckets(0.001, 2, 14)};
   std::string path;
 
   // Index thread only (after Open).
@@ -200,6 +201,7 @@ Status Rollup::Impl::Apply(const std::vector<state::LeafChange>& changes, std::i
 }
 
 Result<std::optional<BatchHeader>> Rollup::Impl::CloseBatch(std::int64_t now) {
+  const auto started = std::chrono::steady_clock::now();
   KRAY_TRY(ApplyPending());
   if (status.applied_seq <= status.batched_seq) return std::optional<BatchHeader>();
   BatchHeader b;
@@ -265,6 +267,7 @@ Result<std::optional<BatchHeader>> Rollup::Impl::CloseBatch(std::int64_t now) {
   dirty = false;
   last_persist = std::chrono::steady_clock::now();
   sql->Reset(*db, status.open_batch, status.open_batch);  // later writes belong to the next batch
+  close_seconds.Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   spdlog::info("rollup: batch {} closed: {} operations, state root {}", b.number, b.tx_count, b.state_root);
   {
     std::lock_guard lock(listeners_mu);
@@ -533,6 +536,10 @@ Result<std::optional<BatchHeader>> Rollup::CloseBatchNow() {
 
 Status Rollup::WithReader(const std::function<Status(store::Database&)>& fn) const {
   return impl_->readers.With(fn);
+}
+
+const metrics::Histogram& Rollup::close_seconds() const {
+  return impl_->close_seconds;
 }
 
 std::string Rollup::path() const {

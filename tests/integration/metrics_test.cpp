@@ -57,7 +57,8 @@ TEST_F(MetricsTest, OperatorOnlyAndTextFormat) {
   for (const char* family :
        {"krayd_http_requests_total", "krayd_http_request_duration_seconds", "krayd_sequencer_group_operations",
         "krayd_sequencer_commit_duration_seconds", "krayd_sequencer_queue_depth", "krayd_operations_total",
-        "krayd_rollup_batch_height", "krayd_rollup_state_root_lag_operations", "krayd_signature_verifications_total",
+        "krayd_rollup_batch_height", "krayd_rollup_state_root_lag_operations",
+        "krayd_rollup_batch_close_duration_seconds", "krayd_signature_verifications_total",
         "krayd_signature_failures_total", "krayd_http_connections_refused_total", "krayd_http_rate_limited_total",
         "krayd_store_size_bytes", "krayd_store_wal_size_bytes", "process_cpu_seconds_total",
         "process_resident_memory_bytes", "krayd_feed_connections"}) {
