@@ -3,9 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <array>
-#include <condition_variable>
-#include <mutex>
-#include <optional>
 #include <atomic>
 #include <future>
 #include <random>
