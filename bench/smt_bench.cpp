@@ -19,6 +19,7 @@
 
 #include "kray/crypto/hash.h"
 #include "kray/rollup/node_store.h"
+#include "kray/rollup/rollup.h"
 #include "kray/rollup/smt.h"
 #include "kray/store/database.h"
 
@@ -115,6 +116,7 @@ SqlState& SqlFixture(std::uint64_t n) {
     auto db = kray::store::Database::Open(s->path);
     if (!db.ok()) std::abort();
     s->db = std::move(*db);
+    if (!s->db->Migrate("rollup", RollupMigrations()).ok()) std::abort();
     s->sql = std::make_unique<SqliteNodeStore>(*s->db, 0, 0);
     s->cache = std::make_unique<CachedNodeStore>(s->sql.get());
     kray::store::Transaction tx(*s->db);

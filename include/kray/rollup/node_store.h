@@ -13,6 +13,8 @@
 
 #include <cstdint>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "kray/rollup/smt.h"
 
@@ -62,7 +64,10 @@ class CachedNodeStore : public NodeStore {
   // Writes every dirty entry to the backing store.
   Status Flush();
   // Forgets everything (after a rollback, or to bound memory when clean).
-  void Clear() { cache_.clear(); }
+  void Clear() {
+    dirty_.clear();
+    cache_.clear();
+  }
   std::size_t size() const { return cache_.size(); }
 
  private:
@@ -70,8 +75,14 @@ class CachedNodeStore : public NodeStore {
     Node node;
     bool dirty = false;
   };
+  using CacheSlot = std::pair<const NodePos, Entry>;
+  void Set(const NodePos& pos, const Node& node);
+
   NodeStore* backing_;
   std::unordered_map<NodePos, Entry, NodePosHash> cache_;
+  // The dirty entries, each once (an unordered_map's elements keep their
+  // address across rehashing), so a flush costs what changed, not the cache.
+  std::vector<CacheSlot*> dirty_;
 };
 
 }  // namespace kray::rollup

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <random>
 #include <string>
@@ -245,6 +246,84 @@ TEST(SmtTest, SqliteVersionedStoreKeepsHistory) {
       break;
     }
   }
+}
+
+
+// A backing store that records what the write-back cache writes to it.
+class RecordingStore : public NodeStore {
+ public:
+  Result<Node> Get(const NodePos& pos) override { return memory.Get(pos); }
+  Status Put(const NodePos& pos, const Node& node) override {
+    writes.push_back(pos);
+    return memory.Put(pos, node);
+  }
+  Status Erase(const NodePos& pos) override {
+    writes.push_back(pos);
+    erased.push_back(pos);
+    return memory.Erase(pos);
+  }
+  MemoryNodeStore memory;
+  std::vector<NodePos> writes, erased;
+};
+
+// The position at `depth` on the path of `key`.
+NodePos PathPos(const Hash256& key, int depth) {
+  NodePos p = NodePos::Root();
+  for (int b = 0; b < depth; ++b) p = p.Child(KeyBit(key, b));
+  return p;
+}
+
+// A flush writes each changed node once, in the order of the SQLite index
+// (the encoded positions, compared as bytes: depth, then prefix), and
+// nothing that did not change since the last flush.
+TEST(SmtTest, CacheFlushWritesOnlyChangedNodesInIndexOrder) {
+  RecordingStore backing;
+  CachedNodeStore cache(&backing);
+  std::mt19937_64 rng(11);
+  std::vector<NodePos> positions;
+  for (int i = 0; i < 300; ++i) {
+    Hash256 key = H("pos" + std::to_string(i));
+    positions.push_back(PathPos(key, static_cast<int>(rng() % 24)));
+    ASSERT_TRUE(cache.Put(positions.back(), Node{Node::kLeaf, key, H("v" + std::to_string(i))}).ok());
+  }
+  ASSERT_TRUE(cache.Flush().ok());
+  auto index_less = [](const NodePos& x, const NodePos& y) { return x.Encode() < y.Encode(); };
+  std::vector<NodePos> expected = positions;
+  std::sort(expected.begin(), expected.end(), index_less);
+  expected.erase(std::unique(expected.begin(), expected.end()), expected.end());
+  ASSERT_GT(expected.size(), 250u);
+  EXPECT_EQ(backing.writes, expected);
+
+  backing.writes.clear();
+  ASSERT_TRUE(cache.Flush().ok());
+  EXPECT_TRUE(backing.writes.empty()) << "a second flush rewrote clean nodes";
+
+  // The same value again is no change; another value and an erase are, and
+  // are written once however often they are repeated. Erasing a position
+  // the store does not hold writes nothing.
+  auto current = cache.Get(expected[3]);
+  ASSERT_TRUE(current.ok());
+  ASSERT_TRUE(cache.Put(expected[3], *current).ok());
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(cache.Put(expected[7], Node{Node::kLeaf, H("k"), H("new" + std::to_string(round))}).ok());
+    ASSERT_TRUE(cache.Erase(expected[1]).ok());
+  }
+  ASSERT_TRUE(cache.Erase(PathPos(H("absent"), 200)).ok());
+  ASSERT_TRUE(cache.Flush().ok());
+  std::vector<NodePos> changed = {expected[1], expected[7]};
+  std::sort(changed.begin(), changed.end(), index_less);
+  EXPECT_EQ(backing.writes, changed);
+  EXPECT_EQ(backing.erased, std::vector<NodePos>{expected[1]});
+  auto now = backing.memory.Get(expected[7]);
+  ASSERT_TRUE(now.ok());
+  EXPECT_EQ(now->b, H("new2"));
+
+  // After Clear() nothing is pending: a flush writes nothing.
+  ASSERT_TRUE(cache.Put(expected[9], Node{Node::kLeaf, H("k9"), H("x")}).ok());
+  cache.Clear();
+  backing.writes.clear();
+  ASSERT_TRUE(cache.Flush().ok());
+  EXPECT_TRUE(backing.writes.empty());
 }
 
 }  // namespace
