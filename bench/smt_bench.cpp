@@ -116,7 +116,7 @@ SqlState& SqlFixture(std::uint64_t n) {
     auto db = kray::store::Database::Open(s->path);
     if (!db.ok()) std::abort();
     s->db = std::move(*db);
-    if (!s->db->Migrate("rollup", RollupMigrations()).ok()) std::abort();
+    if (!MigrateRollupIndex(*s->db).ok()) std::abort();
     s->sql = std::make_unique<SqliteNodeStore>(*s->db, 0, 0);
     s->cache = std::make_unique<CachedNodeStore>(s->sql.get());
     kray::store::Transaction tx(*s->db);

@@ -58,6 +58,14 @@ Result<std::vector<state::LeafChange>> EncodeLeaves(store::Database& db, const s
   return out;
 }
 
+Status MigrateRollupIndex(store::Database& db) {
+  KRAY_TRY(db.Migrate("rollup", RollupMigrations()));
+  store::Transaction tx(db);
+  KRAY_TRY(tx.status());
+  KRAY_TRY(ConvertNodeRowsToPages(db));
+  return tx.Commit();
+}
+
 Result<std::vector<state::LeafChange>> AllLeaves(store::Database& db, const state::ModuleRegistry& registry) {
   std::vector<state::LeafId> ids;
   for (const auto& lt : registry.leaf_types()) {
@@ -434,7 +442,7 @@ Result<std::unique_ptr<Rollup>> Rollup::Open(state::Ledger& ledger, const Rollup
   auto db = store::Database::Open(impl->path);
   if (!db.ok()) return std::move(db).error();
   impl->db = std::move(*db);
-  KRAY_TRY(impl->db->Migrate("rollup", RollupMigrations()));
+  KRAY_TRY(MigrateRollupIndex(*impl->db));
   store::OpenOptions ro;
   ro.read_only = true;
   ro.cache_size_kib = 16384;

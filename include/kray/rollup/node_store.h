@@ -1,17 +1,22 @@
 // NodeStore implementations for the sparse Merkle tree (smt.h).
 //
 //  - MemoryNodeStore: a hash map (tests, benchmarks, verification replay).
-//  - SqliteNodeStore: the table rollup_smt_nodes (schema/002_rollup.sql),
-//    versioned: a row (pos, version) holds the node written while batch
-//    `version` was open (kind 0 = tombstone: erased at that version). The
-//    tree as of batch N is the newest row with version <= N per position, so
-//    proofs against any past batch root are served without recomputation.
+//  - SqliteNodeStore: the table rollup_smt_pages (schema/rollup/002), nodes
+//    grouped in pages of four levels: a page is rooted at a depth divisible
+//    by 4 and holds that position and the 14 below it down to three more
+//    levels, so a leaf's path is ~log2(N)/4 rows instead of ~log2(N).
+//    Versioned: a row (page, version) holds the whole page as it was when
+//    batch `version` was open; the tree as of batch N is the newest row with
+//    version <= N per page, so proofs against any past batch root are served
+//    without recomputation. Writes are buffered per page until Flush().
 //  - CachedNodeStore: a write-back cache in front of another store; the
 //    rollup keeps the current tree in it and flushes once per group.
 // None of them is thread-safe.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -40,19 +45,50 @@ class SqliteNodeStore : public NodeStore {
   // Reads see rows with version <= read_version; writes go to write_version.
   SqliteNodeStore(store::Database& db, std::int64_t read_version, std::int64_t write_version)
       : db_(&db), read_version_(read_version), write_version_(write_version) {}
+  // Call after Flush(): pages still buffered are dropped.
   void Reset(store::Database& db, std::int64_t read_version, std::int64_t write_version) {
     db_ = &db;
     read_version_ = read_version;
     write_version_ = write_version;
+    dirty_.clear();
+    last_read_.reset();
   }
   Result<Node> Get(const NodePos& pos) override;
   Status Put(const NodePos& pos, const Node& node) override;
-  Status Erase(const NodePos& pos) override;  // writes a tombstone
+  Status Erase(const NodePos& pos) override;
+  // Writes every changed page at write_version (inside the caller's
+  // transaction), in the index's order.
+  Status Flush() override;
+
+  static constexpr int kPageLevels = 4;
+  static constexpr int kPageSlots = (1 << kPageLevels) - 1;  // 1 + 2 + 4 + 8 positions
+  struct Page {
+    std::uint16_t present = 0;  // bit i: slots[i] holds a node
+    std::array<Node, kPageSlots> slots{};
+  };
+  // The page row's blob: u16be(present) then, per present slot in order,
+  // kind || a || b (65 bytes). Decode refuses anything else.
+  static Bytes EncodePage(const Page& page);
+  static Result<Page> DecodePage(ByteSpan blob);
+  // The page a position belongs to (its root position) and its slot there.
+  static NodePos PageOf(const NodePos& pos);
+  static int SlotOf(const NodePos& pos);
 
  private:
+  Result<Page> Load(const NodePos& page_root, std::int64_t version);
+  Status Set(const NodePos& pos, const Node& node);
+
   store::Database* db_;
   std::int64_t read_version_, write_version_;
+  std::unordered_map<NodePos, Page, NodePosHash> dirty_;  // page root -> content at write_version
+  std::optional<std::pair<NodePos, Page>> last_read_;     // at read_version; dropped on any write
 };
+
+// Rewrites the node rows of an index created before schema 002 (table
+// rollup_smt_nodes, one row per node and version) as pages, with the same
+// history, then drops that table; does nothing if it is gone. Call inside a
+// transaction.
+Status ConvertNodeRowsToPages(store::Database& db);
 
 class CachedNodeStore : public NodeStore {
  public:
@@ -61,8 +97,8 @@ class CachedNodeStore : public NodeStore {
   Result<Node> Get(const NodePos& pos) override;
   Status Put(const NodePos& pos, const Node& node) override;
   Status Erase(const NodePos& pos) override;
-  // Writes every dirty entry to the backing store.
-  Status Flush();
+  // Writes every dirty entry to the backing store, then flushes it.
+  Status Flush() override;
   // Forgets everything (after a rollback, or to bound memory when clean).
   void Clear() {
     dirty_.clear();

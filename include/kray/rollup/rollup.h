@@ -89,6 +89,9 @@ class Rollup : public state::ChangeListener {
 
 // The index's schema (schema/rollup/*.sql), applied to rollup.sqlite.
 std::span<const store::Migration> RollupMigrations();
+// Brings rollup.sqlite to the current schema: the migrations, then the
+// conversion of tree nodes to pages (node_store.h) in one transaction.
+Status MigrateRollupIndex(store::Database& db);
 
 // Encodes the current data of every given leaf from a state store.
 Result<std::vector<state::LeafChange>> EncodeLeaves(store::Database& state_db, const state::ModuleRegistry& registry,

@@ -72,6 +72,8 @@ class NodeStore {
   virtual Status Put(const NodePos& pos, const Node& node) = 0;
   // Removes the node at `pos` (no-op if absent).
   virtual Status Erase(const NodePos& pos) = 0;
+  // Writes what Put and Erase buffered (a store that writes through: no-op).
+  virtual Status Flush() { return Ok(); }
 };
 
 // One leaf change: value_hash = nullopt deletes the key.

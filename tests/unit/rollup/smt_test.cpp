@@ -206,7 +206,7 @@ TEST(SmtTest, NodePosEncodingRoundTrips) {
 TEST(SmtTest, SqliteVersionedStoreKeepsHistory) {
   auto db = store::Database::Open(":memory:");
   ASSERT_TRUE(db.ok()) << db.error().message;
-  ASSERT_TRUE((*db)->Migrate("rollup", RollupMigrations()).ok());
+  ASSERT_TRUE(MigrateRollupIndex(**db).ok());
   std::mt19937_64 rng(7);
   std::map<Hash256, Hash256> model;
   std::vector<Hash256> roots;
@@ -248,7 +248,6 @@ TEST(SmtTest, SqliteVersionedStoreKeepsHistory) {
   }
 }
 
-
 // A backing store that records what the write-back cache writes to it.
 class RecordingStore : public NodeStore {
  public:
@@ -273,10 +272,14 @@ NodePos PathPos(const Hash256& key, int depth) {
   return p;
 }
 
-// A flush writes each changed node once, in the order of the SQLite index
-// (the encoded positions, compared as bytes: depth, then prefix), and
-// nothing that did not change since the last flush.
-TEST(SmtTest, CacheFlushWritesOnlyChangedNodesInIndexOrder) {
+std::vector<NodePos> Sorted(std::vector<NodePos> v) {
+  std::sort(v.begin(), v.end(), [](const NodePos& x, const NodePos& y) { return x.Encode() < y.Encode(); });
+  return v;
+}
+
+// A flush writes each changed node once and nothing that did not change
+// since the last flush.
+TEST(SmtTest, CacheFlushWritesOnlyChangedNodes) {
   RecordingStore backing;
   CachedNodeStore cache(&backing);
   std::mt19937_64 rng(11);
@@ -287,12 +290,10 @@ TEST(SmtTest, CacheFlushWritesOnlyChangedNodesInIndexOrder) {
     ASSERT_TRUE(cache.Put(positions.back(), Node{Node::kLeaf, key, H("v" + std::to_string(i))}).ok());
   }
   ASSERT_TRUE(cache.Flush().ok());
-  auto index_less = [](const NodePos& x, const NodePos& y) { return x.Encode() < y.Encode(); };
-  std::vector<NodePos> expected = positions;
-  std::sort(expected.begin(), expected.end(), index_less);
+  std::vector<NodePos> expected = Sorted(positions);
   expected.erase(std::unique(expected.begin(), expected.end()), expected.end());
   ASSERT_GT(expected.size(), 250u);
-  EXPECT_EQ(backing.writes, expected);
+  EXPECT_EQ(Sorted(backing.writes), expected);
 
   backing.writes.clear();
   ASSERT_TRUE(cache.Flush().ok());
@@ -310,9 +311,7 @@ TEST(SmtTest, CacheFlushWritesOnlyChangedNodesInIndexOrder) {
   }
   ASSERT_TRUE(cache.Erase(PathPos(H("absent"), 200)).ok());
   ASSERT_TRUE(cache.Flush().ok());
-  std::vector<NodePos> changed = {expected[1], expected[7]};
-  std::sort(changed.begin(), changed.end(), index_less);
-  EXPECT_EQ(backing.writes, changed);
+  EXPECT_EQ(Sorted(backing.writes), Sorted({expected[1], expected[7]}));
   EXPECT_EQ(backing.erased, std::vector<NodePos>{expected[1]});
   auto now = backing.memory.Get(expected[7]);
   ASSERT_TRUE(now.ok());
@@ -324,6 +323,141 @@ TEST(SmtTest, CacheFlushWritesOnlyChangedNodesInIndexOrder) {
   backing.writes.clear();
   ASSERT_TRUE(cache.Flush().ok());
   EXPECT_TRUE(backing.writes.empty());
+}
+
+// Pages: a position's page and slot, and the row encoding, which refuses
+// anything but its own output.
+TEST(SmtTest, PagesGroupFourLevelsAndRoundTrip) {
+  Hash256 key = H("page");
+  for (int depth = 0; depth <= 40; ++depth) {
+    NodePos pos = PathPos(key, depth);
+    NodePos root = SqliteNodeStore::PageOf(pos);
+    EXPECT_EQ(root, PathPos(key, depth - depth % 4)) << depth;
+    int slot = SqliteNodeStore::SlotOf(pos);
+    int below = depth % 4, bits = 0;
+    for (int i = depth - below; i < depth; ++i) bits = bits * 2 + KeyBit(key, i);
+    EXPECT_EQ(slot, (1 << below) - 1 + bits) << depth;
+  }
+  EXPECT_EQ(SqliteNodeStore::SlotOf(NodePos::Root()), 0);
+  EXPECT_EQ(SqliteNodeStore::SlotOf(NodePos::Root().Child(1).Child(1).Child(1)), 14);
+  EXPECT_EQ(SqliteNodeStore::PageOf(NodePos::Root().Child(1).Child(1).Child(1).Child(1)).depth, 4);
+
+  SqliteNodeStore::Page page;
+  page.present = (1 << 0) | (1 << 5) | (1 << 14);
+  page.slots[0] = Node{Node::kInternal, H("l"), H("r")};
+  page.slots[5] = Node{Node::kLeaf, H("k"), H("v")};
+  page.slots[14] = Node{Node::kInternal, H("a"), H("b")};
+  Bytes blob = SqliteNodeStore::EncodePage(page);
+  ASSERT_EQ(blob.size(), 2u + 3 * 65);
+  auto back = SqliteNodeStore::DecodePage(blob);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->present, page.present);
+  for (int i : {0, 5, 14}) EXPECT_EQ(back->slots[i], page.slots[i]);
+  EXPECT_TRUE(SqliteNodeStore::DecodePage(SqliteNodeStore::EncodePage({})).ok());
+
+  Bytes longer = blob, shorter(blob.begin(), blob.end() - 1), past = blob, kind = blob;
+  longer.push_back(0);
+  past[0] |= 0x80;   // slot 15 does not exist
+  kind[2 + 65] = 3;  // slot 5's kind
+  for (const Bytes& bad : {longer, shorter, past, kind, Bytes{0x00}})
+    EXPECT_FALSE(SqliteNodeStore::DecodePage(bad).ok()) << ToHex(bad);
+}
+
+// An index written before pages (schema 001: one row per node and version)
+// is converted with its whole history: every batch's root and proofs read
+// the same afterwards.
+class LegacyNodeStore : public NodeStore {
+ public:
+  LegacyNodeStore(store::Database& db, std::int64_t version) : db_(db), version_(version) {}
+  Result<Node> Get(const NodePos& pos) override {
+    auto st = db_.Use(
+        "SELECT kind, a, b FROM rollup_smt_nodes WHERE pos = ?1 AND version <= ?2 ORDER BY version DESC LIMIT 1");
+    if (!st.ok()) return std::move(st).error();
+    Bytes key = pos.Encode();
+    (*st)->BindBlob(1, key).Bind(2, version_);
+    auto row = (*st)->Step();
+    if (!row.ok()) return std::move(row).error();
+    Node n;
+    if (*row && (*st)->Int64(0) != 0) {
+      n.kind = static_cast<Node::Kind>((*st)->Int64(0));
+      Bytes a = (*st)->Blob(1), b = (*st)->Blob(2);
+      std::copy(a.begin(), a.end(), n.a.begin());
+      std::copy(b.begin(), b.end(), n.b.begin());
+    }
+    return n;
+  }
+  Status Put(const NodePos& pos, const Node& node) override {
+    auto st = db_.Use("INSERT OR REPLACE INTO rollup_smt_nodes (pos, version, kind, a, b) VALUES (?1, ?2, ?3, ?4, ?5)");
+    if (!st.ok()) return std::move(st).error();
+    Bytes key = pos.Encode();
+    (*st)->BindBlob(1, key).Bind(2, version_).Bind(3, static_cast<std::int64_t>(node.kind));
+    if (node.kind == Node::kEmpty) {
+      (*st)->BindNull(4).BindNull(5);
+    } else {
+      (*st)->BindBlob(4, node.a).BindBlob(5, node.b);
+    }
+    return (*st)->Run();
+  }
+  Status Erase(const NodePos& pos) override { return Put(pos, Node{}); }
+
+ private:
+  store::Database& db_;
+  std::int64_t version_;
+};
+
+TEST(SmtTest, NodeRowsOfAnOlderIndexConvertToPagesWithTheirHistory) {
+  auto db = store::Database::Open(":memory:");
+  ASSERT_TRUE(db.ok()) << db.error().message;
+  // Schema 001 only, as an index created by an older krayd.
+  auto migrations = RollupMigrations();
+  ASSERT_TRUE((*db)->Migrate("rollup", migrations.first(1)).ok());
+  std::mt19937_64 rng(5);
+  std::map<Hash256, Hash256> model;
+  std::vector<Hash256> roots;
+  std::vector<std::map<Hash256, Hash256>> snapshots;
+  for (std::int64_t version = 0; version <= 9; ++version) {
+    LegacyNodeStore legacy(**db, version);
+    SparseMerkleTree tree(legacy);
+    std::vector<SmtUpdate> ups;
+    for (int i = 0; i < (version == 0 ? 300 : 60); ++i) {
+      Hash256 k = H("c" + std::to_string(rng() % 400));
+      if (version > 0 && rng() % 4 == 0) {
+        ups.push_back({k, std::nullopt});
+        model.erase(k);
+      } else {
+        Hash256 v = H(std::to_string(rng()));
+        ups.push_back({k, v});
+        model[k] = v;
+      }
+    }
+    ASSERT_TRUE(tree.ApplyUpdates(ups).ok());
+    roots.push_back(Root(tree));
+    snapshots.push_back(model);
+    ASSERT_EQ(roots.back(), NaiveRoot(model));
+  }
+  ASSERT_TRUE(MigrateRollupIndex(**db).ok());
+  {
+    auto legacy_table = (*db)->Use("SELECT COUNT(*) FROM sqlite_master WHERE name = 'rollup_smt_nodes'");
+    ASSERT_TRUE(legacy_table.ok());
+    ASSERT_TRUE((*legacy_table)->Step().ok());
+    EXPECT_EQ((*legacy_table)->Int64(0), 0) << "the node rows were not dropped";
+  }
+  for (std::size_t version = 0; version < roots.size(); ++version) {
+    SqliteNodeStore pages(**db, static_cast<std::int64_t>(version), static_cast<std::int64_t>(version));
+    SparseMerkleTree tree(pages);
+    EXPECT_EQ(Root(tree), roots[version]) << "version " << version;
+    for (int probe = 0; probe < 400; probe += 7) {
+      Hash256 k = H("c" + std::to_string(probe));
+      auto proof = tree.Prove(k);
+      ASSERT_TRUE(proof.ok());
+      auto it = snapshots[version].find(k);
+      std::optional<Hash256> expected;
+      if (it != snapshots[version].end()) expected = it->second;
+      EXPECT_TRUE(VerifySmtProof(roots[version], k, expected, *proof).ok()) << "version " << version;
+    }
+  }
+  // A second migration finds nothing to convert.
+  EXPECT_TRUE(MigrateRollupIndex(**db).ok());
 }
 
 }  // namespace
