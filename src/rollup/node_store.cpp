@@ -130,6 +130,8 @@ Status SqliteNodeStore::Set(const NodePos& pos, const Node& node) {
   NodePos root = PageOf(pos);
   auto it = dirty_.find(root);
   if (it == dirty_.end()) {
+    // Pages written early are read back by Load, in the caller's transaction.
+    if (dirty_.size() >= max_buffered_) KRAY_TRY(Flush());
     auto page = Load(root, write_version_);
     if (!page.ok()) return std::move(page).error();
     it = dirty_.emplace(root, *page).first;

@@ -43,8 +43,10 @@ class MemoryNodeStore : public NodeStore {
 class SqliteNodeStore : public NodeStore {
  public:
   // Reads see rows with version <= read_version; writes go to write_version.
-  SqliteNodeStore(store::Database& db, std::int64_t read_version, std::int64_t write_version)
-      : db_(&db), read_version_(read_version), write_version_(write_version) {}
+  // Writes go out early once `max_buffered_pages` pages are buffered.
+  SqliteNodeStore(store::Database& db, std::int64_t read_version, std::int64_t write_version,
+                  std::size_t max_buffered_pages = kMaxBufferedPages)
+      : db_(&db), read_version_(read_version), write_version_(write_version), max_buffered_(max_buffered_pages) {}
   // Call after Flush(): pages still buffered are dropped.
   void Reset(store::Database& db, std::int64_t read_version, std::int64_t write_version) {
     db_ = &db;
@@ -54,6 +56,7 @@ class SqliteNodeStore : public NodeStore {
     last_read_.reset();
   }
   Result<Node> Get(const NodePos& pos) override;
+  // Buffered (see the constructor).
   Status Put(const NodePos& pos, const Node& node) override;
   Status Erase(const NodePos& pos) override;
   // Writes every changed page at write_version (inside the caller's
@@ -62,6 +65,9 @@ class SqliteNodeStore : public NodeStore {
 
   static constexpr int kPageLevels = 4;
   static constexpr int kPageSlots = (1 << kPageLevels) - 1;  // 1 + 2 + 4 + 8 positions
+  // Default bound of the write buffer (~1 KiB per page): a genesis changes
+  // every page of the tree.
+  static constexpr std::size_t kMaxBufferedPages = 1 << 16;
   struct Page {
     std::uint16_t present = 0;  // bit i: slots[i] holds a node
     std::array<Node, kPageSlots> slots{};
@@ -80,6 +86,7 @@ class SqliteNodeStore : public NodeStore {
 
   store::Database* db_;
   std::int64_t read_version_, write_version_;
+  std::size_t max_buffered_;
   std::unordered_map<NodePos, Page, NodePosHash> dirty_;  // page root -> content at write_version
   std::optional<std::pair<NodePos, Page>> last_read_;     // at read_version; dropped on any write
 };
