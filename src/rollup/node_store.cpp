@@ -115,7 +115,11 @@ Result<SqliteNodeStore::Page> SqliteNodeStore::Load(const NodePos& page_root, st
 Result<Node> SqliteNodeStore::Get(const NodePos& pos) {
   NodePos root = PageOf(pos);
   const int slot = SlotOf(pos);
-  if (auto it = dirty_.find(root); it != dirty_.end()) return it->second.slots[slot];
+  // Buffered pages hold write_version's content: visible to reads at that
+  // version only (the rows written early are, through Load, the same way).
+  if (read_version_ == write_version_) {
+    if (auto it = dirty_.find(root); it != dirty_.end()) return it->second.slots[slot];
+  }
   // A path read (a proof, a cache miss) asks for the positions of one page
   // in a row: keep the last page read.
   if (!last_read_ || last_read_->first != root) {
@@ -205,8 +209,9 @@ Status ConvertNodeRowsToPages(store::Database& db) {
     if (!rows.ok()) return std::move(rows).error();
     auto out = db.Prepare(kWriteSql);
     if (!out.ok()) return std::move(out).error();
+    bool have_page = false;
     Bytes page_key;
-    std::int64_t version = -1;
+    std::int64_t version = 0;
     SqliteNodeStore::Page page;
     auto emit = [&]() -> Status {
       Bytes blob = SqliteNodeStore::EncodePage(page);
@@ -217,8 +222,9 @@ Status ConvertNodeRowsToPages(store::Database& db) {
     KRAY_TRY(store::ForEachRow(*rows, [&](const store::Statement& r) -> Status {
       Bytes key = r.Blob(0);
       std::int64_t v = r.Int64(1);
-      if (version >= 0 && (key != page_key || v != version)) KRAY_TRY(emit());
-      if (key != page_key) page = SqliteNodeStore::Page{};
+      if (have_page && (key != page_key || v != version)) KRAY_TRY(emit());
+      if (!have_page || key != page_key) page = SqliteNodeStore::Page{};
+      have_page = true;
       page_key = std::move(key);
       version = v;
       const int slot = static_cast<int>(r.Int64(2));
@@ -235,7 +241,7 @@ Status ConvertNodeRowsToPages(store::Database& db) {
       page.present = static_cast<std::uint16_t>(page.present | (1u << slot));
       return Ok();
     }));
-    if (version >= 0) KRAY_TRY(emit());
+    if (have_page) KRAY_TRY(emit());
   }
   KRAY_TRY(db.Exec("DROP TABLE temp.smt_convert"));
   return db.Exec("DROP TABLE rollup_smt_nodes");

@@ -365,6 +365,7 @@ void Rollup::Impl::Fail(const Error& e) {
   spdlog::error("rollup index stopped: {} ({}); restart krayd to catch up", e.message, e.code);
   failed = e;
   cache->Clear();
+  if (sql) sql->Reset(*db, status.open_batch, status.open_batch);  // drops pages of a rolled-back write
 }
 
 void Rollup::Impl::Handle(Work& w) {

@@ -100,6 +100,8 @@ Status ConvertNodeRowsToPages(store::Database& db);
 class CachedNodeStore : public NodeStore {
  public:
   explicit CachedNodeStore(NodeStore* backing) : backing_(backing) {}
+  CachedNodeStore(const CachedNodeStore&) = delete;  // dirty_ points into cache_
+  CachedNodeStore& operator=(const CachedNodeStore&) = delete;
   void SetBacking(NodeStore* backing) { backing_ = backing; }
   Result<Node> Get(const NodePos& pos) override;
   Status Put(const NodePos& pos, const Node& node) override;

@@ -338,6 +338,11 @@ TEST(SmtTest, PagesGroupFourLevelsAndRoundTrip) {
     for (int i = depth - below; i < depth; ++i) bits = bits * 2 + KeyBit(key, i);
     EXPECT_EQ(slot, (1 << below) - 1 + bits) << depth;
   }
+  for (int depth = 250; depth <= 256; ++depth) {  // the last bytes of the prefix
+    NodePos pos = PathPos(key, depth);
+    EXPECT_EQ(SqliteNodeStore::PageOf(pos), PathPos(key, depth - depth % 4)) << depth;
+    EXPECT_LT(SqliteNodeStore::SlotOf(pos), SqliteNodeStore::kPageSlots) << depth;
+  }
   EXPECT_EQ(SqliteNodeStore::SlotOf(NodePos::Root()), 0);
   EXPECT_EQ(SqliteNodeStore::SlotOf(NodePos::Root().Child(1).Child(1).Child(1)), 14);
   EXPECT_EQ(SqliteNodeStore::PageOf(NodePos::Root().Child(1).Child(1).Child(1).Child(1)).depth, 4);
@@ -369,29 +374,46 @@ TEST(SmtTest, PagesWrittenEarlyReadBackTheSame) {
   auto db = store::Database::Open(":memory:");
   ASSERT_TRUE(db.ok()) << db.error().message;
   ASSERT_TRUE(MigrateRollupIndex(**db).ok());
+  std::mt19937_64 rng(3);
   std::map<Hash256, Hash256> model;
-  std::vector<Hash256> roots;
-  for (std::int64_t version = 0; version < 4; ++version) {
+  std::vector<std::map<Hash256, Hash256>> snapshots;
+  for (std::int64_t version = 0; version < 5; ++version) {
     SqliteNodeStore sql(**db, version, version, /*max_buffered_pages=*/3);
     CachedNodeStore cache(&sql);
     SparseMerkleTree tree(cache);
     std::vector<SmtUpdate> ups;
     for (int i = 0; i < 200; ++i) {
-      Hash256 k = H("e" + std::to_string((i * 7 + version * 13) % 300)), v = H(std::to_string(i + 1000 * version));
-      ups.push_back({k, v});
-      model[k] = v;
+      Hash256 k = H("e" + std::to_string(rng() % 300));
+      if (version > 0 && rng() % 3 == 0) {
+        ups.push_back({k, std::nullopt});
+        model.erase(k);
+      } else {
+        Hash256 v = H(std::to_string(rng()));
+        ups.push_back({k, v});
+        model[k] = v;
+      }
     }
     store::Transaction tx(**db);
     ASSERT_TRUE(tx.ok());
     ASSERT_TRUE(tree.ApplyUpdates(ups).ok());
     ASSERT_TRUE(cache.Flush().ok());
     ASSERT_TRUE(tx.Commit().ok());
-    roots.push_back(NaiveRoot(model));
+    snapshots.push_back(model);
   }
-  for (std::size_t version = 0; version < roots.size(); ++version) {
+  for (std::size_t version = 0; version < snapshots.size(); ++version) {
     SqliteNodeStore sql(**db, static_cast<std::int64_t>(version), static_cast<std::int64_t>(version));
     SparseMerkleTree tree(sql);
-    EXPECT_EQ(Root(tree), roots[version]) << "version " << version;
+    Hash256 root = NaiveRoot(snapshots[version]);
+    EXPECT_EQ(Root(tree), root) << "version " << version;
+    for (int i = 0; i < 300; ++i) {  // every key: present ones and erased ones
+      Hash256 k = H("e" + std::to_string(i));
+      auto proof = tree.Prove(k);
+      ASSERT_TRUE(proof.ok());
+      auto it = snapshots[version].find(k);
+      std::optional<Hash256> expected;
+      if (it != snapshots[version].end()) expected = it->second;
+      EXPECT_TRUE(VerifySmtProof(root, k, expected, *proof).ok()) << "version " << version << " key " << i;
+    }
   }
 }
 
