@@ -30,6 +30,30 @@ Hash256 NaiveRoot(const std::map<Hash256, Hash256>& m) {
   return SmtRootOf(std::vector<std::pair<Hash256, Hash256>>(m.begin(), m.end()));
 }
 
+// A random change of `k`, made to `model` too: an erasure one time in
+// `erase_one_in` (never if 0), else a new value.
+SmtUpdate RandomChange(std::mt19937_64& rng, const Hash256& k, int erase_one_in, std::map<Hash256, Hash256>& model) {
+  if (erase_one_in && rng() % erase_one_in == 0) {
+    model.erase(k);
+    return {k, std::nullopt};
+  }
+  Hash256 v = H(std::to_string(rng()));
+  model[k] = v;
+  return {k, v};
+}
+
+// Proves `key` in `tree` and checks the proof against `root` and what
+// `model` says of the key (present with its value, or absent).
+void ExpectProofMatches(SparseMerkleTree& tree, const Hash256& root, const std::map<Hash256, Hash256>& model,
+                        const Hash256& key) {
+  auto proof = tree.Prove(key);
+  ASSERT_TRUE(proof.ok());
+  auto it = model.find(key);
+  std::optional<Hash256> expected;
+  if (it != model.end()) expected = it->second;
+  EXPECT_TRUE(VerifySmtProof(root, key, expected, *proof).ok());
+}
+
 // Golden roots, computed independently from the encoding in docs/ROLLUP.md
 // by a 15-line Python script (hashlib), for key_i = SHA256("key<i>"),
 // value_i = SHA256("value<i>").
@@ -93,14 +117,7 @@ TEST(SmtTest, RandomOperationsMatchFullRebuild) {
       int n = 1 + static_cast<int>(rng() % 25);
       for (int i = 0; i < n; ++i) {
         const Hash256& k = universe[rng() % universe.size()];
-        if (rng() % 4 == 0) {
-          ups.push_back({k, std::nullopt});
-          model.erase(k);
-        } else {
-          Hash256 v = H(std::to_string(rng()));
-          ups.push_back({k, v});
-          model[k] = v;
-        }
+        ups.push_back(RandomChange(rng, k, 4, model));
       }
       ASSERT_TRUE(tree.ApplyUpdates(ups).ok());
       ASSERT_EQ(Root(tree), NaiveRoot(model)) << "round " << round << " batch " << batch;
@@ -218,15 +235,7 @@ TEST(SmtTest, SqliteVersionedStoreKeepsHistory) {
     SparseMerkleTree tree(cache);
     std::vector<SmtUpdate> ups;
     for (int i = 0; i < 40; ++i) {
-      Hash256 k = H("s" + std::to_string(rng() % 120));
-      if (rng() % 5 == 0) {
-        ups.push_back({k, std::nullopt});
-        model.erase(k);
-      } else {
-        Hash256 v = H(std::to_string(rng()));
-        ups.push_back({k, v});
-        model[k] = v;
-      }
+      ups.push_back(RandomChange(rng, H("s" + std::to_string(rng() % 120)), 5, model));
     }
     ASSERT_TRUE(tree.ApplyUpdates(ups).ok());
     ASSERT_TRUE(cache.Flush().ok());
@@ -383,15 +392,7 @@ TEST(SmtTest, PagesWrittenEarlyReadBackTheSame) {
     SparseMerkleTree tree(cache);
     std::vector<SmtUpdate> ups;
     for (int i = 0; i < 200; ++i) {
-      Hash256 k = H("e" + std::to_string(rng() % 300));
-      if (version > 0 && rng() % 3 == 0) {
-        ups.push_back({k, std::nullopt});
-        model.erase(k);
-      } else {
-        Hash256 v = H(std::to_string(rng()));
-        ups.push_back({k, v});
-        model[k] = v;
-      }
+      ups.push_back(RandomChange(rng, H("e" + std::to_string(rng() % 300)), version > 0 ? 3 : 0, model));
     }
     store::Transaction tx(**db);
     ASSERT_TRUE(tx.ok());
@@ -406,13 +407,8 @@ TEST(SmtTest, PagesWrittenEarlyReadBackTheSame) {
     Hash256 root = NaiveRoot(snapshots[version]);
     EXPECT_EQ(Root(tree), root) << "version " << version;
     for (int i = 0; i < 300; ++i) {  // every key: present ones and erased ones
-      Hash256 k = H("e" + std::to_string(i));
-      auto proof = tree.Prove(k);
-      ASSERT_TRUE(proof.ok());
-      auto it = snapshots[version].find(k);
-      std::optional<Hash256> expected;
-      if (it != snapshots[version].end()) expected = it->second;
-      EXPECT_TRUE(VerifySmtProof(root, k, expected, *proof).ok()) << "version " << version << " key " << i;
+      SCOPED_TRACE("version " + std::to_string(version) + " key " + std::to_string(i));
+      ExpectProofMatches(tree, root, snapshots[version], H("e" + std::to_string(i)));
     }
   }
 }
@@ -474,15 +470,7 @@ TEST(SmtTest, NodeRowsOfAnOlderIndexConvertToPagesWithTheirHistory) {
     SparseMerkleTree tree(legacy);
     std::vector<SmtUpdate> ups;
     for (int i = 0; i < (version == 0 ? 300 : 60); ++i) {
-      Hash256 k = H("c" + std::to_string(rng() % 400));
-      if (version > 0 && rng() % 4 == 0) {
-        ups.push_back({k, std::nullopt});
-        model.erase(k);
-      } else {
-        Hash256 v = H(std::to_string(rng()));
-        ups.push_back({k, v});
-        model[k] = v;
-      }
+      ups.push_back(RandomChange(rng, H("c" + std::to_string(rng() % 400)), version > 0 ? 4 : 0, model));
     }
     ASSERT_TRUE(tree.ApplyUpdates(ups).ok());
     roots.push_back(Root(tree));
@@ -501,13 +489,8 @@ TEST(SmtTest, NodeRowsOfAnOlderIndexConvertToPagesWithTheirHistory) {
     SparseMerkleTree tree(pages);
     EXPECT_EQ(Root(tree), roots[version]) << "version " << version;
     for (int probe = 0; probe < 400; probe += 7) {
-      Hash256 k = H("c" + std::to_string(probe));
-      auto proof = tree.Prove(k);
-      ASSERT_TRUE(proof.ok());
-      auto it = snapshots[version].find(k);
-      std::optional<Hash256> expected;
-      if (it != snapshots[version].end()) expected = it->second;
-      EXPECT_TRUE(VerifySmtProof(roots[version], k, expected, *proof).ok()) << "version " << version;
+      SCOPED_TRACE("version " + std::to_string(version) + " key " + std::to_string(probe));
+      ExpectProofMatches(tree, roots[version], snapshots[version], H("c" + std::to_string(probe)));
     }
   }
   // A second migration finds nothing to convert.
