@@ -42,15 +42,16 @@ void Create(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   }
   std::string id = state::AccountIdFromAddress(*op->Field("l1_address"));
   state::Ledger* ledger = ctx.ledger;
-  ledger->Submit(std::move(*op), [ledger, id, reply = std::move(reply)](Result<state::Receipt> r) {
-    if (!r.ok()) return reply(ErrorResponse(r.error()));
-    auto acct = ledger->GetAccount(id);
-    if (!acct.ok()) return reply(ErrorResponse(acct.error()));
-    Json j = AccountSummary(*acct);
-    j["balance_credits"] = AmountString(acct->BalanceOf(std::string(kGasAsset)).available);
-    if (!r->no_change) j["tx_hash"] = r->op.hash;
-    reply(JsonResponse(j));
-  });
+  ledger->Submit(std::move(*op),
+                 AnswerLater(std::move(reply), [ledger, id](const Result<state::Receipt>& r) -> HttpResponse {
+                   if (!r.ok()) return ErrorResponse(r.error());
+                   auto acct = ledger->GetAccount(id);
+                   if (!acct.ok()) return ErrorResponse(acct.error());
+                   Json j = AccountSummary(*acct);
+                   j["balance_credits"] = AmountString(acct->BalanceOf(std::string(kGasAsset)).available);
+                   if (!r->no_change) j["tx_hash"] = r->op.hash;
+                   return JsonResponse(j);
+                 }));
 }
 
 Json BalanceJson(const state::Account& a, const ChainParams& params) {

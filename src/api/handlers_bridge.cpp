@@ -129,35 +129,36 @@ void Initiate(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   r.fields = {{"account", who}};
   if (auto limited = ChargePublicOperation(ctx, req, r.auth)) return reply(std::move(*limited));
   const ApiContext* c = &ctx;
-  ctx.ledger->SubmitRequest(r, [c, reply = std::move(reply)](Result<state::Receipt> receipt) {
-    if (!receipt.ok()) return reply(ErrorResponse(receipt.error()));
-    auto index_text = state::FindField(receipt->result, "address_index");
-    auto index = index_text ? ParseAmount(*index_text) : Result<Amount>(Error::Internal("no address_index"));
-    if (!index.ok()) return reply(ErrorResponse(Error::Internal("bridge_address_assign returned no index")));
-    const auto& federation = c->bridge->federation();
-    auto address = federation.Address(static_cast<std::uint32_t>(*index));
-    if (!address.ok()) return reply(ErrorResponse(address.error()));
-    const std::string account(receipt->op.Field("account").value_or(""));
-    auto acct = c->ledger->GetAccount(account);
-    const auto& opts = c->bridge->options();
-    Json runes = Json::array();
-    for (const auto& rune : opts.runes) runes.push_back(rune.asset + " (" + bitcoin::RuneIdToString(rune.id) + ")");
-    Json j = {{"account_id", account},
-              {"l1_address", acct.ok() ? Json(acct->l1_address) : Json(nullptr)},
-              {"deposit_address", *address},
-              {"address_index", *index},
-              {"network", NetworkName(c->ledger->params().network)},
-              {"confirmations_required", opts.confirmations},
-              {"minimum_deposit_sats", std::to_string(opts.min_deposit_sats)},
-              {"accepted_runes", runes},
-              {"descriptor", federation.Descriptor()},
-              {"instructions", "Send BTC (at least " + std::to_string(opts.min_deposit_sats) +
-                                   " sats) or accepted runes to deposit_address. The deposit is credited to " +
-                                   account + " after " + std::to_string(opts.confirmations) +
-                                   " confirmations; follow it with GET /api/bridge/deposit/<txid>/<vout>/status."}};
-    if (!receipt->no_change) j["tx_hash"] = receipt->op.hash;
-    reply(JsonResponse(j));
-  });
+  ctx.ledger->SubmitRequest(
+      r, AnswerLater(std::move(reply), [c](const Result<state::Receipt>& receipt) -> HttpResponse {
+        if (!receipt.ok()) return ErrorResponse(receipt.error());
+        auto index_text = state::FindField(receipt->result, "address_index");
+        auto index = index_text ? ParseAmount(*index_text) : Result<Amount>(Error::Internal("no address_index"));
+        if (!index.ok()) return ErrorResponse(Error::Internal("bridge_address_assign returned no index"));
+        const auto& federation = c->bridge->federation();
+        auto address = federation.Address(static_cast<std::uint32_t>(*index));
+        if (!address.ok()) return ErrorResponse(address.error());
+        const std::string account(receipt->op.Field("account").value_or(""));
+        auto acct = c->ledger->GetAccount(account);
+        const auto& opts = c->bridge->options();
+        Json runes = Json::array();
+        for (const auto& rune : opts.runes) runes.push_back(rune.asset + " (" + bitcoin::RuneIdToString(rune.id) + ")");
+        Json j = {{"account_id", account},
+                  {"l1_address", acct.ok() ? Json(acct->l1_address) : Json(nullptr)},
+                  {"deposit_address", *address},
+                  {"address_index", *index},
+                  {"network", NetworkName(c->ledger->params().network)},
+                  {"confirmations_required", opts.confirmations},
+                  {"minimum_deposit_sats", std::to_string(opts.min_deposit_sats)},
+                  {"accepted_runes", runes},
+                  {"descriptor", federation.Descriptor()},
+                  {"instructions", "Send BTC (at least " + std::to_string(opts.min_deposit_sats) +
+                                       " sats) or accepted runes to deposit_address. The deposit is credited to " +
+                                       account + " after " + std::to_string(opts.confirmations) +
+                                       " confirmations; follow it with GET /api/bridge/deposit/<txid>/<vout>/status."}};
+        if (!receipt->no_change) j["tx_hash"] = receipt->op.hash;
+        return JsonResponse(j);
+      }));
 }
 
 void DepositStatus(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
@@ -274,10 +275,7 @@ void Claim(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   if (!request.ok()) return reply(ErrorResponse(request.error()));
   if (request->sig_scheme.empty()) request->sig_scheme = "v1";
   if (!request->nonce) request->nonce = 0;
-  ctx.ledger->SubmitRequest(*request, [reply = std::move(reply)](Result<state::Receipt> r) {
-    if (!r.ok()) return reply(ErrorResponse(r.error()));
-    reply(JsonResponse(ReceiptJson(*r)));
-  });
+  ctx.ledger->SubmitRequest(*request, AnswerLater(std::move(reply)));
 }
 
 void Info(const ApiContext& ctx, const HttpRequest&, Reply reply) {

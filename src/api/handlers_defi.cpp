@@ -30,10 +30,7 @@ void SubmitOperation(const ApiContext& ctx, const HttpRequest& req, Reply reply,
   if (!type) return reply(ErrorResponse(Error::Internal("operation " + std::string(op_name) + " is not registered")));
   auto request = RequestFromBody(*body, *type);
   if (!request.ok()) return reply(ErrorResponse(request.error()));
-  ctx.ledger->SubmitRequest(*request, [reply = std::move(reply)](Result<state::Receipt> r) {
-    if (!r.ok()) return reply(ErrorResponse(r.error()));
-    reply(JsonResponse(ReceiptJson(*r)));
-  });
+  ctx.ledger->SubmitRequest(*request, AnswerLater(std::move(reply)));
 }
 
 Json PoolJson(const defi::PoolDetails& d) {

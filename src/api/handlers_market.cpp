@@ -26,10 +26,7 @@ void SubmitMarketOp(const ApiContext& ctx, const HttpRequest& req, Reply reply, 
   if (!type) return reply(ErrorResponse(Error::Unavailable("market_disabled", "the market module is not loaded")));
   auto request = RequestFromBody(*body, *type);
   if (!request.ok()) return reply(ErrorResponse(request.error()));
-  ctx.ledger->SubmitRequest(*request, [reply = std::move(reply)](Result<state::Receipt> r) {
-    if (!r.ok()) return reply(ErrorResponse(r.error()));
-    reply(JsonResponse(ReceiptJson(*r)));
-  });
+  ctx.ledger->SubmitRequest(*request, AnswerLater(std::move(reply)));
 }
 
 // --- JSON of the module's types ------------------------------------------

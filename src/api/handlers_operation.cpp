@@ -143,12 +143,13 @@ void Submit(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
     if (!auth.ok()) return reply(ErrorResponse(auth.error()));
   }
   if (auto limited = ChargePublicOperation(ctx, req, request->auth)) return reply(std::move(*limited));
-  ctx.ledger->SubmitRequest(*request, [reply = std::move(reply)](Result<state::Receipt> r) {
-    if (!r.ok()) return reply(ErrorResponse(r.error()));
-    Json j = ReceiptJson(*r);
-    if (r->no_change) j["status"] = "unchanged";
-    reply(JsonResponse(j));
-  });
+  ctx.ledger->SubmitRequest(*request,
+                            AnswerLater(std::move(reply), [](const Result<state::Receipt>& r) -> HttpResponse {
+                              if (!r.ok()) return ErrorResponse(r.error());
+                              Json j = ReceiptJson(*r);
+                              if (r->no_change) j["status"] = "unchanged";
+                              return JsonResponse(j);
+                            }));
 }
 
 }  // namespace

@@ -7,7 +7,7 @@
 //   GET  /api/transaction/:hash         one operation, committed or queued (404 if unknown)
 //   GET  /api/operations                the latest committed operations, newest first (cursor paging)
 // Writes are asynchronous: the Ledger calls back on its sequencer thread after
-// the group commit, and the server re-enters the connection's strand.
+// the group commit; the response is built on the connection's strand (Later).
 #include <cctype>
 #include <memory>
 
@@ -51,10 +51,7 @@ void Send(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   if (!body.ok()) return reply(ErrorResponse(body.error()));
   auto op = ParseTransfer(ctx, *body);
   if (!op.ok()) return reply(ErrorResponse(op.error()));
-  ctx.ledger->Submit(std::move(*op), [reply = std::move(reply)](Result<state::Receipt> r) {
-    if (!r.ok()) return reply(ErrorResponse(r.error()));
-    reply(JsonResponse(ReceiptJson(*r)));
-  });
+  ctx.ledger->Submit(std::move(*op), AnswerLater(std::move(reply)));
 }
 
 Json ItemError(std::size_t index, const Error& e) {
@@ -107,7 +104,9 @@ void Batch(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
       st->submitted_index.push_back(i);
     }
   }
-  auto finish = [st, reply](const std::vector<Result<state::Receipt>>* receipts) {
+  // Builds the response; for submitted items it runs on the connection's
+  // thread (Later), not on the sequencer that answered them.
+  auto respond = [st](const std::vector<Result<state::Receipt>>* receipts) {
     std::size_t accepted = 0;
     if (receipts) {
       for (std::size_t k = 0; k < receipts->size() && k < st->submitted_index.size(); ++k) {
@@ -126,11 +125,15 @@ void Batch(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
     }
     Json results = Json::array();
     for (auto& r : st->results) results.push_back(std::move(r));
-    reply(JsonResponse(
-        {{"results", std::move(results)}, {"accepted", accepted}, {"rejected", st->results.size() - accepted}}));
+    return JsonResponse(
+        {{"results", std::move(results)}, {"accepted", accepted}, {"rejected", st->results.size() - accepted}});
   };
-  if (ops.empty()) return finish(nullptr);
-  ctx.ledger->SubmitMany(std::move(ops), [finish](std::vector<Result<state::Receipt>> receipts) { finish(&receipts); });
+  if (ops.empty()) return reply(respond(nullptr));
+  ctx.ledger->SubmitMany(std::move(ops),
+                         [respond, reply = std::move(reply)](std::vector<Result<state::Receipt>> receipts) {
+                           auto shared = std::make_shared<std::vector<Result<state::Receipt>>>(std::move(receipts));
+                           reply(Later([respond, shared] { return respond(shared.get()); }));
+                         });
 }
 
 void EstimateGas(const ApiContext& ctx, const HttpRequest& req, Reply reply) {

@@ -139,17 +139,18 @@ void Request(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   if (!request.ok()) return reply(ErrorResponse(request.error()));
   if (request->sig_scheme.empty()) request->sig_scheme = "v1";
   const ApiContext* c = &ctx;
-  ctx.ledger->SubmitRequest(*request, [c, reply = std::move(reply)](Result<state::Receipt> r) {
-    if (!r.ok()) return reply(ErrorResponse(r.error()));
-    Json j = ReceiptJson(*r);
-    auto id = state::FindField(r->result, "withdrawal_id");
-    auto deadline = state::FindField(r->result, "deadline");
-    j["withdrawal_id"] = id ? std::stoull(std::string(*id)) : 0;
-    j["deadline"] = deadline ? std::stoll(std::string(*deadline)) : 0;
-    j["challenge_period_seconds"] = deadline ? std::stoll(std::string(*deadline)) - r->op.timestamp : 0;
-    j["withdrawal_status"] = "pending";
-    reply(JsonResponse(j));
-  });
+  ctx.ledger->SubmitRequest(
+      *request, AnswerLater(std::move(reply), [c](const Result<state::Receipt>& r) -> HttpResponse {
+        if (!r.ok()) return ErrorResponse(r.error());
+        Json j = ReceiptJson(*r);
+        auto id = state::FindField(r->result, "withdrawal_id");
+        auto deadline = state::FindField(r->result, "deadline");
+        j["withdrawal_id"] = id ? std::stoull(std::string(*id)) : 0;
+        j["deadline"] = deadline ? std::stoll(std::string(*deadline)) : 0;
+        j["challenge_period_seconds"] = deadline ? std::stoll(std::string(*deadline)) - r->op.timestamp : 0;
+        j["withdrawal_status"] = "pending";
+        return JsonResponse(j);
+      }));
 }
 
 void Status_(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
@@ -200,12 +201,13 @@ void Challenge(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   auto request = RequestFromBody(*body, *type);
   if (!request.ok()) return reply(ErrorResponse(request.error()));
   if (!as_operator && request->sig_scheme.empty()) request->sig_scheme = "v1";
-  ctx.ledger->SubmitRequest(*request, [reply = std::move(reply)](Result<state::Receipt> r) {
-    if (!r.ok()) return reply(ErrorResponse(r.error()));
-    Json j = ReceiptJson(*r);
-    j["withdrawal_status"] = "challenged";
-    reply(JsonResponse(j));
-  });
+  ctx.ledger->SubmitRequest(*request,
+                            AnswerLater(std::move(reply), [](const Result<state::Receipt>& r) -> HttpResponse {
+                              if (!r.ok()) return ErrorResponse(r.error());
+                              Json j = ReceiptJson(*r);
+                              j["withdrawal_status"] = "challenged";
+                              return JsonResponse(j);
+                            }));
 }
 
 void Resolve(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
@@ -220,12 +222,13 @@ void Resolve(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   const auto& type = *ctx.ledger->registry().FindOperation(bridge::kWithdrawalResolveOp);
   auto request = RequestFromBody(*body, type);
   if (!request.ok()) return reply(ErrorResponse(request.error()));
-  ctx.ledger->SubmitRequest(*request, [reply = std::move(reply)](Result<state::Receipt> r) {
-    if (!r.ok()) return reply(ErrorResponse(r.error()));
-    Json j = ReceiptJson(*r);
-    j["withdrawal_status"] = r->op.Field("action") == "refund" ? "refunded" : "pending";
-    reply(JsonResponse(j));
-  });
+  ctx.ledger->SubmitRequest(*request,
+                            AnswerLater(std::move(reply), [](const Result<state::Receipt>& r) -> HttpResponse {
+                              if (!r.ok()) return ErrorResponse(r.error());
+                              Json j = ReceiptJson(*r);
+                              j["withdrawal_status"] = r->op.Field("action") == "refund" ? "refunded" : "pending";
+                              return JsonResponse(j);
+                            }));
 }
 
 // The spend a withdrawal's PSBT belongs to, or why there is none yet.

@@ -198,6 +198,23 @@ Result<std::uint64_t> QueryU64(const HttpRequest& req, std::string_view key) {
   return static_cast<std::uint64_t>(*a);
 }
 
+HttpResponse Later(std::function<HttpResponse()> build) {
+  HttpResponse r;
+  r.build = std::move(build);
+  return r;
+}
+
+HttpResponse Built(HttpResponse r) {
+  if (!r.build) return r;
+  try {
+    return Built(r.build());
+  } catch (const std::exception& e) {
+    return ErrorResponse(Error::Internal(std::string("building a response threw: ") + e.what()));
+  } catch (...) {
+    return ErrorResponse(Error::Internal("building a response threw"));
+  }
+}
+
 HttpResponse ErrorResponse(const Error& error) {
   HttpResponse r;
   r.status = HttpStatusFor(error.kind);

@@ -62,6 +62,18 @@ Json ReceiptJson(const state::Receipt& r) {
   return j;
 }
 
+HttpResponse ReceiptResponse(const Result<state::Receipt>& r) {
+  if (!r.ok()) return ErrorResponse(r.error());
+  return JsonResponse(ReceiptJson(*r));
+}
+
+state::ReceiptCallback AnswerLater(Reply reply, std::function<HttpResponse(const Result<state::Receipt>&)> format) {
+  // Called once: the formatter moves into the deferred build.
+  return [reply = std::move(reply), format = std::move(format)](Result<state::Receipt> r) mutable {
+    reply(Later([format = std::move(format), r = std::move(r)] { return format(r); }));
+  };
+}
+
 Result<std::string> FieldText(const Json& value, std::string_view key) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_number_unsigned()) return std::to_string(value.get<std::uint64_t>());

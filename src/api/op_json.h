@@ -12,6 +12,7 @@
 #include "kray/core/params.h"
 #include "kray/core/result.h"
 #include "kray/state/executor.h"
+#include "kray/state/ledger.h"
 #include "kray/state/module.h"
 #include "kray/state/operation.h"
 #include "kray/state/request.h"
@@ -29,6 +30,12 @@ Json OperationJson(const state::Operation& op, std::string_view status, std::opt
 // A receipt: tx_hash, status "confirmed", seq, op, gas_fee, new_nonce,
 // confirmed_at, result{…}; for transfers also from, to, asset, amount.
 Json ReceiptJson(const state::Receipt& r);
+// ReceiptJson, or the error.
+HttpResponse ReceiptResponse(const Result<state::Receipt>& r);
+// A ledger callback that answers `reply` with format(result), formatted on
+// the connection's thread (Later), not on the sequencer's.
+state::ReceiptCallback AnswerLater(Reply reply,
+                                   std::function<HttpResponse(const Result<state::Receipt>&)> format = ReceiptResponse);
 
 // A field's raw text: strings as sent, non-negative JSON integers in decimal;
 // negative numbers, fractions and exponents are 400 invalid_amount, other

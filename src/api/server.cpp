@@ -355,6 +355,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void Write(HttpResponse r) {
+    r = Built(std::move(r));  // a reply from the sequencer is formatted here, on the connection's thread
     // Before the response can reach the client: a client that sends its next
     // body on seeing this response must find the budget back.
     ReleaseBody();

@@ -344,13 +344,13 @@ TEST_F(RollupTest, VerifyProofRefusesAProofForAnotherAccountOrBatch) {
   api::Router router;
   auto fixed = [](const std::string& body) {
     return [body](const api::HttpRequest&, api::Reply reply) {
-      reply(api::HttpResponse{200, body, "application/json", {}});
+      reply(api::HttpResponse{200, body, "application/json", {}, {}});
     };
   };
   router.Add("GET", "/health", fixed(health));
   router.Add("GET", "/api/rollup/batch/2", fixed(batch2));
   router.Add("GET", "/api/account/:address/proof", [&served](const api::HttpRequest&, api::Reply reply) {
-    reply(api::HttpResponse{200, served, "application/json", {}});
+    reply(api::HttpResponse{200, served, "application/json", {}, {}});
   });
   api::ServerOptions so;
   so.port = 0;

@@ -39,6 +39,9 @@ struct HttpResponse {
   std::string body;
   std::string content_type = "application/json";
   KeyValues headers;  // extra headers (Retry-After, Allow, ...)
+  // When set, the response is whatever this returns, built by the
+  // connection's own thread (Later() in json_util.h); the fields above are then unused.
+  std::function<HttpResponse()> build;
 };
 
 // Sends the response for a request. Must be called exactly once; may be

@@ -58,6 +58,14 @@ HttpResponse ErrorResponse(const Error& error);
 // A JSON response with `status`.
 HttpResponse JsonResponse(const Json& body, int status = 200);
 
+// A response built later, on the connection's thread (HttpResponse::build).
+// Ledger callbacks run on the sequencer thread, whose time every writer
+// shares: they hand the receipt over and the connection formats it.
+HttpResponse Later(std::function<HttpResponse()> build);
+// The response to write: runs `r.build` if set. A build that throws is a
+// bug, logged, and answered 500 internal_error.
+HttpResponse Built(HttpResponse r);
+
 // Decimal string of an amount (responses always give amounts as strings).
 std::string AmountString(Amount a);
 

@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <future>
+#include <stdexcept>
+#include <thread>
 
 #include "../../../src/api/op_json.h"
 #include "kray/api/json_util.h"
@@ -56,6 +58,12 @@ class HandlersTest : public ::testing::Test {
   }
 
   HttpResponse Call(std::string method, std::string target, std::string body = "", std::string auth = "") {
+    return Built(RawCall(std::move(method), std::move(target), std::move(body), std::move(auth)));
+  }
+
+  // The response as the handler passed it to its Reply, not yet built.
+  HttpResponse RawCall(std::string method, std::string target, std::string body = "", std::string auth = "",
+                       std::thread::id* replied_on = nullptr) {
     HttpRequest req;
     req.method = std::move(method);
     req.target = target;
@@ -66,7 +74,10 @@ class HandlersTest : public ::testing::Test {
     req.authorization = std::move(auth);
     std::promise<HttpResponse> p;
     auto f = p.get_future();
-    router_.Dispatch(req, [&p](HttpResponse r) { p.set_value(std::move(r)); });
+    router_.Dispatch(req, [&p, replied_on](HttpResponse r) {
+      if (replied_on) *replied_on = std::this_thread::get_id();
+      p.set_value(std::move(r));
+    });
     EXPECT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
     return f.get();
   }
@@ -171,6 +182,44 @@ TEST_F(HandlersTest, BatchGivesPerItemResults) {
   EXPECT_EQ(j["results"][2]["code"], "missing_field");
   EXPECT_EQ(j["results"][3]["new_nonce"], 2);
   EXPECT_EQ(Call("POST", "/api/transaction/batch", R"({"transactions":[]})").status, 400);
+}
+
+// The sequencer answers committed writes by handing the receipt over: the
+// JSON is built by the connection's thread (HttpResponse::build), not by the
+// thread every writer waits on.
+TEST_F(HandlersTest, CommittedWritesAreFormattedOffTheSequencer) {
+  std::thread::id replied_on;
+  auto raw =
+      RawCall("POST", "/api/transaction/send", Transfer("krayd-dev-account-1", kAddrA, kAddrB, 10, 0), "", &replied_on);
+  EXPECT_NE(replied_on, std::this_thread::get_id()) << "answered by the sequencer";
+  ASSERT_TRUE(raw.build) << "formatted on the sequencer thread: " << raw.body;
+  EXPECT_TRUE(raw.body.empty());
+  auto built = Built(raw);
+  ASSERT_EQ(built.status, 200) << built.body;
+  EXPECT_EQ(Json::parse(built.body)["new_nonce"], 1);
+
+  Json items = Json::array({Json::parse(Transfer("krayd-dev-account-1", kAddrA, kAddrB, 10, 1))});
+  raw = RawCall("POST", "/api/transaction/batch", Json{{"transactions", items}}.dump());
+  ASSERT_TRUE(raw.build) << "formatted on the sequencer thread: " << raw.body;
+  built = Built(raw);
+  ASSERT_EQ(built.status, 200) << built.body;
+  EXPECT_EQ(Json::parse(built.body)["accepted"], 1);
+
+  // Refused before the sequencer (signed by the wrong key): answered on the
+  // caller's thread.
+  raw = RawCall("POST", "/api/transaction/send", Transfer("krayd-dev-account-2", kAddrA, kAddrB, 10, 2), "",
+                &replied_on);
+  EXPECT_EQ(replied_on, std::this_thread::get_id());
+  EXPECT_EQ(Built(raw).status, 401);
+}
+
+// A build that throws is a bug: answered 500 internal_error, never thrown
+// into the server.
+TEST(HttpResponseBuild, AThrowingBuildIs500) {
+  auto r = Built(Later([]() -> HttpResponse { throw std::runtime_error("boom"); }));
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(Json::parse(r.body)["code"], "internal_error");
+  EXPECT_FALSE(r.build);
 }
 
 // Every batch item costs a token: a batch larger than the bucket gets 429

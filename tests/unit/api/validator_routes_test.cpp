@@ -52,7 +52,7 @@ class ValidatorRoutesTest : public ValidatorsTest {
     router_.Dispatch(req, [&](HttpResponse r) {
       a.before_return = !returned.load();
       a.on_caller_thread = std::this_thread::get_id() == caller;
-      p.set_value(std::move(r));
+      p.set_value(Built(std::move(r)));
     });
     returned = true;
     EXPECT_EQ(f.wait_for(std::chrono::seconds(10)), std::future_status::ready);
