@@ -38,6 +38,23 @@ bool IsValidXOnly(const XOnlyPubKey& key) {
   return secp256k1_xonly_pubkey_parse(Ctx(), &pk, key.data()) == 1;
 }
 
+static_assert(sizeof(secp256k1_xonly_pubkey) == 64, "VerifyingKey holds a secp256k1_xonly_pubkey");
+
+std::optional<VerifyingKey> VerifyingKey::Parse(const XOnlyPubKey& key) {
+  VerifyingKey out;
+  secp256k1_xonly_pubkey pk;
+  if (!secp256k1_xonly_pubkey_parse(Ctx(), &pk, key.data())) return std::nullopt;
+  std::memcpy(out.parsed_.data(), pk.data, sizeof(pk.data));
+  out.bytes_ = key;
+  return out;
+}
+
+bool SchnorrVerify(const VerifyingKey& key, ByteSpan msg, const SchnorrSig& sig) {
+  secp256k1_xonly_pubkey pk;
+  std::memcpy(pk.data, key.parsed_.data(), sizeof(pk.data));
+  return secp256k1_schnorrsig_verify(Ctx(), sig.data(), msg.data(), msg.size(), &pk) == 1;
+}
+
 bool IsValidSecretKey(const SecretKey& key) {
   return secp256k1_ec_seckey_verify(Ctx(), key.data()) == 1;
 }

@@ -136,7 +136,12 @@ Status ChainReplayer::Replay(std::int64_t batch, const std::vector<state::Operat
       const state::OperationType* type = m.registry.FindOperation(op.type);
       auto key = m.exec->BoundKey(op.signer);
       if (!key.ok()) return std::move(key).error();
-      Status sig = state::VerifyOperationSignature(m.params, *type, op, *key);
+      std::optional<crypto::VerifyingKey> parsed;
+      if (key->has_value()) {
+        parsed = crypto::VerifyingKey::Parse(**key);
+        if (!parsed) return fail("the signer's bound key is not a point on the curve");
+      }
+      Status sig = state::VerifyOperationSignature(m.params, *type, op, parsed);
       if (!sig.ok()) return fail(sig.error().code + ": " + sig.error().message);
     }
     auto receipt = m.exec->Execute(op, rec.timestamp);

@@ -65,9 +65,20 @@ Result<Hash256> SignedMessage(const ChainParams& params, const OperationType& ty
 }
 
 Status VerifyOperationSignature(const ChainParams& params, const OperationType& type, const Operation& op,
-                                const std::optional<crypto::XOnlyPubKey>& bound_key) {
-  std::optional<crypto::XOnlyPubKey> key = type.SigningKey(op);
-  if (!key) key = bound_key;
+                                const std::optional<crypto::VerifyingKey>& bound_key) {
+  auto invalid = [&op] {
+    return Error::Unauthorized(
+        "invalid_signature",
+        "signature does not verify (" + std::string(SigSchemeName(op.scheme)) + " message) against the signer's key");
+  };
+  // A key the operation names itself (account_create's proof of possession)
+  // is parsed here; a bound key arrives parsed (the Ledger caches it).
+  std::optional<crypto::VerifyingKey> own;
+  if (auto named = type.SigningKey(op)) {
+    own = crypto::VerifyingKey::Parse(*named);
+    if (!own) return invalid();
+  }
+  const crypto::VerifyingKey* key = own ? &*own : bound_key ? &*bound_key : nullptr;
   if (!key) {
     return Error::Unauthorized("pubkey_not_bound",
                                "account " + op.signer + " has no key bound; call /api/account/create first");
@@ -76,11 +87,7 @@ Status VerifyOperationSignature(const ChainParams& params, const OperationType& 
   if (!msg.ok()) return std::move(msg).error();
   crypto::SchnorrSig sig{};
   std::copy(op.signature.begin(), op.signature.end(), sig.begin());
-  if (!crypto::SchnorrVerify(*key, *msg, sig)) {
-    return Error::Unauthorized(
-        "invalid_signature",
-        "signature does not verify (" + std::string(SigSchemeName(op.scheme)) + " message) against the signer's key");
-  }
+  if (!crypto::SchnorrVerify(*key, *msg, sig)) return invalid();
   return Ok();
 }
 

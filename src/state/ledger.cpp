@@ -110,7 +110,7 @@ void Ledger::Submit(Operation op, ReceiptCallback done) {
     }
     // Verified here, on the caller's thread: a bound key never changes, so
     // the key seen now is the one the sequencer would check against.
-    std::optional<crypto::XOnlyPubKey> key;
+    std::optional<crypto::VerifyingKey> key;
     if (!type->SigningKey(op)) {
       auto bound = impl_->BoundKey(op.signer);
       if (!bound.ok()) return done(std::move(bound).error());

@@ -34,7 +34,7 @@ struct Ledger::Impl {
 
   // The key a signed operation by `account_id` must verify against
   // (cache, then a read connection); nullopt if none is bound.
-  Result<std::optional<crypto::XOnlyPubKey>> BoundKey(const std::string& account_id);
+  Result<std::optional<crypto::VerifyingKey>> BoundKey(const std::string& account_id);
 };
 
 }  // namespace kray::state

@@ -42,8 +42,8 @@ Error OffsetTooLarge() {
 
 }  // namespace
 
-Result<std::optional<crypto::XOnlyPubKey>> Ledger::Impl::BoundKey(const std::string& id) {
-  if (auto k = keys.Get(id)) return std::optional<crypto::XOnlyPubKey>(*k);
+Result<std::optional<crypto::VerifyingKey>> Ledger::Impl::BoundKey(const std::string& id) {
+  if (auto k = keys.Get(id)) return k;
   auto lease = readers.Acquire();
   if (!lease.ok()) return std::move(lease).error();
   auto st = lease->db().Use("SELECT pubkey FROM accounts WHERE account_id=?1");
@@ -51,11 +51,16 @@ Result<std::optional<crypto::XOnlyPubKey>> Ledger::Impl::BoundKey(const std::str
   (*st)->Bind(1, id);
   auto hex = store::FirstRow<std::string>(**st, [](const store::Statement& r) { return r.Text(0); });
   if (!hex.ok()) return std::move(hex).error();
-  if (!hex->has_value() || (*hex)->empty()) return std::optional<crypto::XOnlyPubKey>();
+  if (!hex->has_value() || (*hex)->empty()) return std::optional<crypto::VerifyingKey>();
   auto key = FromHexFixed<32>(**hex);
   if (!key) return Error::Internal("stored pubkey of " + id + " is not 32 bytes of hex");
-  keys.Put(id, *key);
-  return std::optional<crypto::XOnlyPubKey>(*key);
+  auto parsed = crypto::VerifyingKey::Parse(*key);
+  if (!parsed) {
+    return Error::Unauthorized("invalid_signature",
+                               "the key bound to " + id + " is not a point on the curve: no signature can verify");
+  }
+  keys.Put(id, *parsed);
+  return parsed;
 }
 
 Result<ResolvedAccount> Ledger::ResolveAccount(std::string_view who) const {

@@ -46,7 +46,7 @@ Result<Hash256> SignedMessage(const ChainParams& params, const OperationType& ty
 // key the type names, OperationType::SigningKey). Unauthorized
 // "invalid_signature" / "pubkey_not_bound".
 Status VerifyOperationSignature(const ChainParams& params, const OperationType& type, const Operation& op,
-                                const std::optional<crypto::XOnlyPubKey>& bound_key);
+                                const std::optional<crypto::VerifyingKey>& bound_key);
 
 // Applies operations to one store inside the caller's SQL transaction.
 // Changes are kept in a write-back cache (a stack of caches: one per group,

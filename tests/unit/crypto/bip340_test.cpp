@@ -50,6 +50,14 @@ TEST(Bip340, OfficialVectors) {
     }
     bool verified = pub && SchnorrVerify(*pub, *msg, *sig);
     EXPECT_EQ(verified, expected);
+    // The same answer with the key parsed once (the node's cached keys);
+    // a key off the curve (vector 5) does not parse.
+    auto parsed = pub ? VerifyingKey::Parse(*pub) : std::nullopt;
+    EXPECT_EQ(parsed.has_value(), pub && IsValidXOnly(*pub));
+    if (parsed) {
+      EXPECT_EQ(ToHex(parsed->bytes()), ToHex(*pub));
+    }
+    EXPECT_EQ(parsed && SchnorrVerify(*parsed, *msg, *sig), expected);
   }
 }
 

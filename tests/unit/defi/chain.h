@@ -94,7 +94,9 @@ class Chain {
     if (!type) return Error::Invalid("unknown_operation", op.type);
     auto key = exec_->BoundKey(op.signer);
     if (!key.ok()) return std::move(key).error();
-    KRAY_TRY(state::VerifyOperationSignature(params_, *type, op, *key));
+    std::optional<crypto::VerifyingKey> parsed;
+    if (key->has_value()) parsed = crypto::VerifyingKey::Parse(**key);
+    KRAY_TRY(state::VerifyOperationSignature(params_, *type, op, parsed));
     store::Transaction tx(*db_);
     KRAY_TRY(tx.status());
     auto r = exec_->Execute(std::move(op), ts);
