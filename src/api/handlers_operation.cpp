@@ -143,13 +143,7 @@ void Submit(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
     if (!auth.ok()) return reply(ErrorResponse(auth.error()));
   }
   if (auto limited = ChargePublicOperation(ctx, req, request->auth)) return reply(std::move(*limited));
-  ctx.ledger->SubmitRequest(*request,
-                            AnswerLater(std::move(reply), [](const Result<state::Receipt>& r) -> HttpResponse {
-                              if (!r.ok()) return ErrorResponse(r.error());
-                              Json j = ReceiptJson(*r);
-                              if (r->no_change) j["status"] = "unchanged";
-                              return JsonResponse(j);
-                            }));
+  ctx.ledger->SubmitRequest(*request, AnswerLater(std::move(reply), ReceiptOrUnchangedResponse));
 }
 
 }  // namespace

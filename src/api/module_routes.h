@@ -42,13 +42,7 @@ inline void SubmitBodyAs(const ApiContext& ctx, const HttpRequest& req, Reply re
   }
   // Public operations (attestations, heartbeats) take a publicratelimit token.
   if (auto limited = ChargePublicOperation(ctx, req, request->auth)) return reply(std::move(*limited));
-  ctx.ledger->SubmitRequest(*request,
-                            AnswerLater(std::move(reply), [](const Result<state::Receipt>& r) -> HttpResponse {
-                              if (!r.ok()) return ErrorResponse(r.error());
-                              Json j = ReceiptJson(*r);
-                              if (r->no_change) j["status"] = "unchanged";
-                              return JsonResponse(j);
-                            }));
+  ctx.ledger->SubmitRequest(*request, AnswerLater(std::move(reply), ReceiptOrUnchangedResponse));
 }
 
 // The answer of every bridge endpoint on a node without an L1 backend.

@@ -67,6 +67,13 @@ HttpResponse ReceiptResponse(const Result<state::Receipt>& r) {
   return JsonResponse(ReceiptJson(*r));
 }
 
+HttpResponse ReceiptOrUnchangedResponse(const Result<state::Receipt>& r) {
+  if (!r.ok()) return ErrorResponse(r.error());
+  Json j = ReceiptJson(*r);
+  if (r->no_change) j["status"] = "unchanged";
+  return JsonResponse(j);
+}
+
 state::ReceiptCallback AnswerLater(Reply reply, std::function<HttpResponse(const Result<state::Receipt>&)> format) {
   // Called once: the formatter moves into the deferred build.
   return [reply = std::move(reply), format = std::move(format)](Result<state::Receipt> r) mutable {

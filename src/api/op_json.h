@@ -32,6 +32,9 @@ Json OperationJson(const state::Operation& op, std::string_view status, std::opt
 Json ReceiptJson(const state::Receipt& r);
 // ReceiptJson, or the error.
 HttpResponse ReceiptResponse(const Result<state::Receipt>& r);
+// The same, with status "unchanged" for an operation that changed nothing
+// (an idempotent repeat: nothing was recorded).
+HttpResponse ReceiptOrUnchangedResponse(const Result<state::Receipt>& r);
 // A ledger callback that answers `reply` with format(result), formatted on
 // the connection's thread (Later), not on the sequencer's.
 state::ReceiptCallback AnswerLater(Reply reply,
