@@ -3,6 +3,7 @@
 // + group write in the executor (in-memory store). Compare with
 // schnorr_bench (the verification ceiling) to see what the node adds.
 #include <benchmark/benchmark.h>
+#include <stdlib.h>
 
 #include <filesystem>
 
@@ -106,5 +107,49 @@ void BM_ExecuteGroup(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * group);
 }
 BENCHMARK(BM_ExecuteGroup)->Arg(1)->Arg(64)->Arg(512);
+
+// The same group write on a file with synchronous=FULL, as krayd runs it:
+// execution, the group's rows, and the commit with its fsync. Arguments:
+// operations per group, and whether the WAL frames go out batched
+// (OpenOptions::batch_wal_writes, src/store/wal_vfs.h) or as SQLite writes
+// them (two writes per frame). Wall time: the fsync is the point.
+void BM_ExecuteGroupOnDisk(benchmark::State& state) {
+  const auto& f = F();
+  std::string dir = (std::filesystem::temp_directory_path() / "kray-bench-XXXXXX").string();
+  if (!mkdtemp(dir.data())) {
+    state.SkipWithError("mkdtemp failed");
+    return;
+  }
+  {
+    store::OpenOptions oo;
+    oo.batch_wal_writes = state.range(1) != 0;
+    auto db = *store::Database::Open(dir + "/state.sqlite", oo);
+    (void)f.registry.Migrate(*db);
+    std::string genesis = "{\"chain_id\":\"kray-regtest-1\",\"timestamp\":1,\"accounts\":[{\"l1_address\":\"" +
+                          f.a.address + "\",\"pubkey\":\"" + ToHex(f.a.pub) +
+                          "\",\"balances\":{\"KRAY\":\"1000000000000\"}},{\"l1_address\":\"" + f.b.address + "\"}]}";
+    auto g = state::ParseGenesis(f.params, f.registry, genesis);
+    (void)state::ApplyGenesis(*db, f.params, f.registry, *g);
+    state::Executor exec(*db, f.params, f.registry);
+    std::uint64_t nonce = 0;
+    const int group = static_cast<int>(state.range(0));
+    for (auto _ : state) {
+      store::Transaction tx(*db);
+      for (int i = 0; i < group; ++i) {
+        auto op = *state::BuildOperation(f.params, f.registry, f.Request(nonce++));
+        benchmark::DoNotOptimize(exec.Execute(std::move(op), 2));
+      }
+      benchmark::DoNotOptimize(exec.FinishGroup());
+      if (!tx.Commit().ok()) state.SkipWithError("commit failed");
+    }
+    state.SetItemsProcessed(state.iterations() * group);
+  }
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_ExecuteGroupOnDisk)
+    ->ArgsProduct({{23, 500}, {0, 1}})
+    ->ArgNames({"group", "batched"})
+    ->UseRealTime()
+    ->MinTime(2.0);
 
 }  // namespace

@@ -1,0 +1,282 @@
+// The WAL-batching VFS (see wal_vfs.h).
+#include "wal_vfs.h"
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+namespace kray::store {
+namespace {
+
+constexpr const char* kVfsName = "kray-walbatch";
+// A write that would grow the buffer past this goes out first: a genesis
+// writes hundreds of MB of WAL in one transaction.
+constexpr std::size_t kMaxBuffered = 8u << 20;
+
+std::atomic<std::uint64_t> g_requested{0}, g_issued{0};
+sqlite3_vfs* g_root = nullptr;  // the default VFS, set once before registration
+
+// The file SQLite sees for a WAL. `real` is the default VFS's file, in the
+// same allocation right after this struct.
+struct WalFile {
+  sqlite3_file base;
+  sqlite3_file* real;
+  char* buf;
+  std::size_t len, cap;
+  sqlite3_int64 start;  // file offset of buf[0]
+};
+
+constexpr std::size_t kWalFileSize = (sizeof(WalFile) + 7) & ~std::size_t{7};
+
+WalFile* Wal(sqlite3_file* f) {
+  return reinterpret_cast<WalFile*>(f);
+}
+sqlite3_file* Real(sqlite3_file* f) {
+  return Wal(f)->real;
+}
+
+// The unix VFS writes `amount & 0x1ffff` bytes per system call (and reports
+// a disk-full error when that is 0), so larger writes go in chunks below it.
+constexpr std::size_t kMaxChunk = 31 * 4096;
+
+int WriteThrough(sqlite3_file* real, const char* data, std::size_t n, sqlite3_int64 offset) {
+  while (n > 0) {
+    const std::size_t chunk = n < kMaxChunk ? n : kMaxChunk;
+    g_issued.fetch_add(1, std::memory_order_relaxed);
+    if (int rc = real->pMethods->xWrite(real, data, static_cast<int>(chunk), offset); rc != SQLITE_OK) return rc;
+    data += chunk;
+    n -= chunk;
+    offset += static_cast<sqlite3_int64>(chunk);
+  }
+  return SQLITE_OK;
+}
+
+int Flush(WalFile* f) {
+  if (f->len == 0) return SQLITE_OK;
+  const std::size_t n = f->len;
+  f->len = 0;
+  return WriteThrough(f->real, f->buf, n, f->start);
+}
+
+// Appends to the buffer, or writes through what it cannot hold.
+int BufferWrite(WalFile* f, const void* data, int amt, sqlite3_int64 offset) {
+  const auto n = static_cast<std::size_t>(amt);
+  const bool continues = f->len > 0 && offset == f->start + static_cast<sqlite3_int64>(f->len);
+  if (f->len > 0 && (!continues || f->len + n > kMaxBuffered)) {
+    if (int rc = Flush(f); rc != SQLITE_OK) return rc;
+  }
+  if (n > kMaxBuffered) return WriteThrough(f->real, static_cast<const char*>(data), n, offset);
+  if (f->len + n > f->cap) {
+    std::size_t cap = f->cap ? f->cap : 64 * 1024;
+    while (cap < f->len + n) cap *= 2;
+    void* grown = std::realloc(f->buf, cap);
+    if (!grown) return SQLITE_IOERR_NOMEM;
+    f->buf = static_cast<char*>(grown);
+    f->cap = cap;
+  }
+  if (f->len == 0) f->start = offset;
+  std::memcpy(f->buf + f->len, data, n);
+  f->len += n;
+  return SQLITE_OK;
+}
+
+int WalClose(sqlite3_file* file) {
+  WalFile* f = Wal(file);
+  int rc = Flush(f);
+  int rc_close = f->real->pMethods->xClose(f->real);
+  std::free(f->buf);
+  f->buf = nullptr;
+  f->cap = 0;
+  return rc != SQLITE_OK ? rc : rc_close;
+}
+
+int WalRead(sqlite3_file* file, void* out, int amt, sqlite3_int64 offset) {
+  if (int rc = Flush(Wal(file)); rc != SQLITE_OK) return rc;
+  return Real(file)->pMethods->xRead(Real(file), out, amt, offset);
+}
+
+int WalWrite(sqlite3_file* file, const void* data, int amt, sqlite3_int64 offset) {
+  g_requested.fetch_add(1, std::memory_order_relaxed);
+  return BufferWrite(Wal(file), data, amt, offset);
+}
+
+// Every other operation sees the file with the buffer written out.
+#define KRAY_FLUSH_THEN(call)                                  \
+  do {                                                         \
+    if (int rc = Flush(Wal(file)); rc != SQLITE_OK) return rc; \
+    return Real(file)->pMethods->call;                         \
+  } while (0)
+
+int WalTruncate(sqlite3_file* file, sqlite3_int64 size) {
+  KRAY_FLUSH_THEN(xTruncate(Real(file), size));
+}
+int WalSync(sqlite3_file* file, int flags) {
+  KRAY_FLUSH_THEN(xSync(Real(file), flags));
+}
+int WalFileSize(sqlite3_file* file, sqlite3_int64* size) {
+  KRAY_FLUSH_THEN(xFileSize(Real(file), size));
+}
+int WalLock(sqlite3_file* file, int level) {
+  KRAY_FLUSH_THEN(xLock(Real(file), level));
+}
+int WalUnlock(sqlite3_file* file, int level) {
+  KRAY_FLUSH_THEN(xUnlock(Real(file), level));
+}
+int WalCheckReservedLock(sqlite3_file* file, int* out) {
+  KRAY_FLUSH_THEN(xCheckReservedLock(Real(file), out));
+}
+int WalFileControl(sqlite3_file* file, int op, void* arg) {
+  KRAY_FLUSH_THEN(xFileControl(Real(file), op, arg));
+}
+int WalShmMap(sqlite3_file* file, int region, int size, int extend, void volatile** out) {
+  KRAY_FLUSH_THEN(xShmMap(Real(file), region, size, extend, out));
+}
+int WalShmLock(sqlite3_file* file, int offset, int n, int flags) {
+  KRAY_FLUSH_THEN(xShmLock(Real(file), offset, n, flags));
+}
+int WalShmUnmap(sqlite3_file* file, int delete_flag) {
+  KRAY_FLUSH_THEN(xShmUnmap(Real(file), delete_flag));
+}
+int WalFetch(sqlite3_file* file, sqlite3_int64 offset, int amt, void** out) {
+  KRAY_FLUSH_THEN(xFetch(Real(file), offset, amt, out));
+}
+int WalUnfetch(sqlite3_file* file, sqlite3_int64 offset, void* p) {
+  KRAY_FLUSH_THEN(xUnfetch(Real(file), offset, p));
+}
+#undef KRAY_FLUSH_THEN
+
+int WalSectorSize(sqlite3_file* file) {
+  return Real(file)->pMethods->xSectorSize(Real(file));
+}
+int WalDeviceCharacteristics(sqlite3_file* file) {
+  return Real(file)->pMethods->xDeviceCharacteristics(Real(file));
+}
+void WalShmBarrier(sqlite3_file* file) {
+  Real(file)->pMethods->xShmBarrier(Real(file));
+}
+
+const sqlite3_io_methods kWalMethods = {
+    3,
+    WalClose,
+    WalRead,
+    WalWrite,
+    WalTruncate,
+    WalSync,
+    WalFileSize,
+    WalLock,
+    WalUnlock,
+    WalCheckReservedLock,
+    WalFileControl,
+    WalSectorSize,
+    WalDeviceCharacteristics,
+    WalShmMap,
+    WalShmLock,
+    WalShmBarrier,
+    WalShmUnmap,
+    WalFetch,
+    WalUnfetch,
+};
+
+int Open(sqlite3_vfs*, const char* name, sqlite3_file* file, int flags, int* out_flags) {
+  // Everything but a WAL is the default VFS's own file (our allocation is
+  // larger than it needs).
+  if (!(flags & SQLITE_OPEN_WAL)) return g_root->xOpen(g_root, name, file, flags, out_flags);
+  WalFile* f = Wal(file);
+  f->base.pMethods = nullptr;
+  f->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + kWalFileSize);
+  f->buf = nullptr;
+  f->len = f->cap = 0;
+  f->start = 0;
+  int rc = g_root->xOpen(g_root, name, f->real, flags, out_flags);
+  if (rc != SQLITE_OK) {
+    if (f->real->pMethods) f->real->pMethods->xClose(f->real);
+    return rc;
+  }
+  // The unix VFS's files are version 3; anything older would lack the
+  // methods forwarded above.
+  if (f->real->pMethods->iVersion < 3) {
+    f->real->pMethods->xClose(f->real);
+    return SQLITE_CANTOPEN;
+  }
+  f->base.pMethods = &kWalMethods;
+  return SQLITE_OK;
+}
+
+// The rest of the VFS is the default one's.
+int Delete(sqlite3_vfs*, const char* name, int sync_dir) {
+  return g_root->xDelete(g_root, name, sync_dir);
+}
+int Access(sqlite3_vfs*, const char* name, int flags, int* out) {
+  return g_root->xAccess(g_root, name, flags, out);
+}
+int FullPathname(sqlite3_vfs*, const char* name, int n, char* out) {
+  return g_root->xFullPathname(g_root, name, n, out);
+}
+void* DlOpen(sqlite3_vfs*, const char* name) {
+  return g_root->xDlOpen(g_root, name);
+}
+void DlError(sqlite3_vfs*, int n, char* out) {
+  g_root->xDlError(g_root, n, out);
+}
+void (*DlSym(sqlite3_vfs*, void* handle, const char* symbol))(void) {
+  return g_root->xDlSym(g_root, handle, symbol);
+}
+void DlClose(sqlite3_vfs*, void* handle) {
+  g_root->xDlClose(g_root, handle);
+}
+int Randomness(sqlite3_vfs*, int n, char* out) {
+  return g_root->xRandomness(g_root, n, out);
+}
+int Sleep(sqlite3_vfs*, int us) {
+  return g_root->xSleep(g_root, us);
+}
+int CurrentTime(sqlite3_vfs*, double* out) {
+  return g_root->xCurrentTime(g_root, out);
+}
+int GetLastError(sqlite3_vfs*, int n, char* out) {
+  return g_root->xGetLastError(g_root, n, out);
+}
+int CurrentTimeInt64(sqlite3_vfs*, sqlite3_int64* out) {
+  return g_root->xCurrentTimeInt64(g_root, out);
+}
+
+sqlite3_vfs g_vfs{};
+
+bool Register() {
+  g_root = sqlite3_vfs_find(nullptr);
+  if (!g_root || g_root->iVersion < 2) return false;
+  g_vfs.iVersion = 2;
+  g_vfs.szOsFile = static_cast<int>(kWalFileSize) + g_root->szOsFile;
+  g_vfs.mxPathname = g_root->mxPathname;
+  g_vfs.zName = kVfsName;
+  g_vfs.xOpen = Open;
+  g_vfs.xDelete = Delete;
+  g_vfs.xAccess = Access;
+  g_vfs.xFullPathname = FullPathname;
+  g_vfs.xDlOpen = DlOpen;
+  g_vfs.xDlError = DlError;
+  g_vfs.xDlSym = DlSym;
+  g_vfs.xDlClose = DlClose;
+  g_vfs.xRandomness = Randomness;
+  g_vfs.xSleep = Sleep;
+  g_vfs.xCurrentTime = CurrentTime;
+  g_vfs.xGetLastError = GetLastError;
+  g_vfs.xCurrentTimeInt64 = CurrentTimeInt64;
+  return sqlite3_vfs_register(&g_vfs, /*makeDflt=*/0) == SQLITE_OK;
+}
+
+}  // namespace
+
+const char* WalBatchingVfs() {
+  static const bool registered = Register();
+  return registered ? kVfsName : nullptr;
+}
+
+WalWriteCounts WalWriteCountsNow() {
+  return {g_requested.load(std::memory_order_relaxed), g_issued.load(std::memory_order_relaxed)};
+}
+
+}  // namespace kray::store
