@@ -39,9 +39,9 @@ set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-# Runtime libraries (libsqlite3-0, libsecp256k1-1, libssl3, libspdlog1.10,
-# libfmt9, libstdc++6, ...) from dpkg-shlibdeps on the built binaries; passwd
-# for useradd in postinst.
+# Runtime libraries (libsqlite3-0, libsecp256k1-1, libmimalloc2.0, libssl3,
+# libspdlog1.10, libfmt9, libstdc++6, ...) from dpkg-shlibdeps on the built
+# binaries; passwd for useradd in postinst.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

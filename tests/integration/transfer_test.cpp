@@ -25,6 +25,16 @@ TEST_F(NodeTest, TestKeysMatchGenesis) {
   EXPECT_EQ(h["network"], "kray-regtest-1");
 }
 
+// krayd is linked with mimalloc (src/app/CMakeLists.txt) and it serves the
+// process's malloc: a build that drops the library, or links it after libc,
+// says otherwise at start-up.
+TEST_F(NodeTest, MimallocServesTheNodesAllocations) {
+  ASSERT_EQ(node_.Stop(), 0);
+  StartNode({"-loglevel=info"});
+  const std::string log = ReadFile(node_.log_path());
+  EXPECT_NE(log.find("memory allocator: mimalloc 2."), std::string::npos) << log.substr(0, 2000);
+}
+
 TEST_F(NodeTest, LegacyTransferFullPath) {
   json b1 = Balance(dev1_.account_id), b2 = Balance(dev2_.account_id);
   ASSERT_EQ(b1["nonce"], 0);

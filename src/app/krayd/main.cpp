@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -37,6 +38,10 @@
 #include "kray/state/ledger.h"
 #include "kray/store/database.h"
 #include "kray/validators/batch_recorder.h"
+
+#ifdef KRAY_MIMALLOC
+#include <mimalloc.h>
+#endif
 
 #ifndef KRAY_VERSION
 #define KRAY_VERSION "0.0.0"
@@ -132,6 +137,22 @@ int VerifyCommand(const kray::api::Config& cfg) {
   return 0;
 }
 
+// Which allocator serves malloc: with KRAY_MIMALLOC (src/app/CMakeLists.txt)
+// mimalloc should, for every thread; the log says if it does not.
+std::string AllocatorName() {
+#ifdef KRAY_MIMALLOC
+  void* probe = std::malloc(64);
+  const bool served = mi_is_in_heap_region(probe);
+  std::free(probe);
+  const int v = mi_version();
+  const std::string name =
+      "mimalloc " + std::to_string(v / 100) + "." + std::to_string(v / 10 % 10) + "." + std::to_string(v % 10);
+  return served ? name : "glibc malloc (" + name + " is linked but does not serve malloc)";
+#else
+  return "glibc malloc";
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -160,6 +181,11 @@ int main(int argc, char** argv) {
   spdlog::info("krayd {} starting: network {}, chain id {}, datadir {}, genesis {}", KRAY_VERSION, cfg.network,
                cfg.chainid, cfg.datadir, cfg.genesis);
   if (!cfg.conf.empty()) spdlog::info("config file {}", cfg.conf);
+  const std::string allocator = AllocatorName();
+  if (allocator.find("does not serve") != std::string::npos)
+    spdlog::warn("memory allocator: {}", allocator);
+  else
+    spdlog::info("memory allocator: {}", allocator);
 
   // Routes capture ctx by reference; ctx.ledger is set once the store is open
   // (before Run(), so no request can see it null).
