@@ -103,6 +103,7 @@ Result<BalanceRow> StateCache::GetBalance(std::string_view id, std::string_view 
 }
 
 void StateCache::PutBalance(std::string_view id, std::string_view asset, const BalanceRow& v) {
+  if (!parent_) NoteBalanceRow(id, asset);
   std::string key = BalanceKey(id, asset);
   bool in_db = false;
   if (auto cur = LookupBalance(key, id, asset); cur.ok()) in_db = (*cur)->in_db;
@@ -132,6 +133,57 @@ void StateCache::PutSupply(std::string_view asset, const SupplyRow& v) {
   e.dirty = true;
 }
 
+void StateCache::NoteBalanceRow(std::string_view id, std::string_view asset) {
+  if (auto it = asset_lists_.find(std::string(id)); it != asset_lists_.end()) it->second.emplace(asset);
+}
+
+Status StateCache::LoadAssetList(const std::string& id) {
+  auto st = db_->Use("SELECT asset, available, staked, locked FROM balances WHERE account_id=?1");
+  if (!st.ok()) return std::move(st).error();
+  (*st)->Bind(1, id);
+  std::set<std::string, std::less<>> assets;
+  KRAY_TRY(store::ForEachRow(**st, [&](const store::Statement& s) -> Status {
+    std::string asset = s.Text(0);
+    BalanceEntry e;
+    e.row =
+        BalanceRow{static_cast<Amount>(s.Int64(1)), static_cast<Amount>(s.Int64(2)), static_cast<Amount>(s.Int64(3))};
+    e.exists = e.in_db = true;
+    balances_.try_emplace(BalanceKey(id, asset), e);  // a cached entry is newer (or the same)
+    assets.insert(std::move(asset));
+    return Ok();
+  }));
+  // Rows this cache created and has not flushed yet (none after a Flush).
+  const std::string prefix = id + '|';
+  for (const auto& key : dirty_balances_)
+    if (key.starts_with(prefix) && balances_.at(key).exists) assets.insert(key.substr(prefix.size()));
+  asset_lists_.emplace(id, std::move(assets));
+  return Ok();
+}
+
+Result<std::optional<Account>> StateCache::AccountState(std::string_view id_view) {
+  const std::string id(id_view);
+  auto entry = LookupAccount(id);
+  if (!entry.ok()) return std::move(entry).error();
+  if (!(*entry)->exists) return std::optional<Account>();
+  Account a;
+  a.account_id = id;
+  a.l1_address = (*entry)->row.l1_address;
+  a.pubkey_hex = (*entry)->row.pubkey;
+  a.nonce = (*entry)->row.nonce;
+  a.created_at = (*entry)->row.created_at;
+  auto list = asset_lists_.find(id);
+  if (list == asset_lists_.end()) {
+    KRAY_TRY(LoadAssetList(id));
+    list = asset_lists_.find(id);
+  }
+  for (const auto& asset : list->second) {
+    auto row = balances_.find(BalanceKey(id, asset));
+    if (row == balances_.end()) return Error::Internal("state cache: balance row of " + id + " " + asset + " missing");
+    a.balances.push_back(Balance{asset, row->second.row[0], row->second.row[1], row->second.row[2]});
+  }
+  return std::optional<Account>(std::move(a));
+}
+
 namespace {
 // Moves `e` into `map[key]` and records the key in `dirty` the first time
 // it becomes dirty there (so a flush visits dirty entries only).
@@ -146,7 +198,13 @@ void MergeEntry(Map& map, std::vector<std::string>& dirty, const std::string& ke
 
 void StateCache::MergeIntoParent() {
   for (auto& [k, e] : accounts_) MergeEntry(parent_->accounts_, parent_->dirty_accounts_, k, std::move(e));
-  for (auto& [k, e] : balances_) MergeEntry(parent_->balances_, parent_->dirty_balances_, k, e);
+  for (auto& [k, e] : balances_) {
+    if (e.exists && !parent_->parent_) {
+      const auto sep = k.find('|');
+      parent_->NoteBalanceRow(std::string_view(k).substr(0, sep), std::string_view(k).substr(sep + 1));
+    }
+    MergeEntry(parent_->balances_, parent_->dirty_balances_, k, e);
+  }
   for (auto& [k, e] : supply_) MergeEntry(parent_->supply_, parent_->dirty_supply_, k, e);
   Clear();
 }
@@ -222,6 +280,7 @@ Status StateCache::Flush() {
 void StateCache::Clear() {
   accounts_.clear();
   balances_.clear();
+  asset_lists_.clear();
   supply_.clear();
   dirty_accounts_.clear();
   dirty_balances_.clear();
@@ -235,6 +294,7 @@ void StateCache::Trim(std::size_t max) {
   };
   drop_clean(accounts_);
   drop_clean(balances_);
+  asset_lists_.clear();  // they promise their rows are in balances_
   drop_clean(supply_);
 }
 

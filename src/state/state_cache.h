@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -16,6 +17,7 @@
 
 #include "kray/core/amount.h"
 #include "kray/core/result.h"
+#include "kray/state/types.h"
 
 namespace kray::store {
 class Database;
@@ -52,6 +54,13 @@ class StateCache {
   Result<SupplyRow> GetSupply(std::string_view asset);
   void PutSupply(std::string_view asset, const SupplyRow& v);
 
+  // Root only: the account with every balance row it has (sorted by asset),
+  // or nullopt if it does not exist; what the account leaf encodes. The
+  // first call for an account reads its balance rows from the store, so
+  // call it after Flush() (the store then agrees with the cache); later
+  // calls, and rows created through this cache, need no read.
+  Result<std::optional<Account>> AccountState(std::string_view id);
+
   // Child only: moves this cache's changes into the parent (dirty there).
   void MergeIntoParent();
   // Root only: writes every dirty entry to the store (inside the caller's
@@ -78,6 +87,10 @@ class StateCache {
   Result<const AccountEntry*> LookupAccount(const std::string& id);
   Result<const BalanceEntry*> LookupBalance(const std::string& key, std::string_view id, std::string_view asset);
   Result<const SupplyEntry*> LookupSupply(const std::string& asset);
+  // Root: records that account `id` has a row for `asset`, if its asset
+  // list is known.
+  void NoteBalanceRow(std::string_view id, std::string_view asset);
+  Status LoadAssetList(const std::string& id);
   Status FlushAccounts();
   Status FlushBalances();
   Status FlushSupply();
@@ -87,6 +100,10 @@ class StateCache {
   std::unordered_map<std::string, AccountEntry> accounts_;
   std::unordered_map<std::string, BalanceEntry> balances_;  // key: id '|' asset
   std::unordered_map<std::string, SupplyEntry> supply_;
+  // Root: per account, every asset it has a balance row for, once read
+  // (AccountState); every such row is then in balances_. Forgotten when
+  // Trim drops balance entries.
+  std::unordered_map<std::string, std::set<std::string, std::less<>>> asset_lists_;
   // Keys of dirty entries (each once), so Flush() visits only those.
   std::vector<std::string> dirty_accounts_, dirty_balances_, dirty_supply_;
 };
