@@ -81,30 +81,45 @@ void BM_CanonicalP2trAddress(benchmark::State& state) {
 }
 BENCHMARK(BM_CanonicalP2trAddress);
 
-// Execution and the group write of `range(0)` transfers per group, on an
-// in-memory store with the regtest-like genesis (two funded accounts).
-void BM_ExecuteGroup(benchmark::State& state) {
+// The store of the BM_ExecuteGroup* benchmarks: the core tables and the
+// regtest-like genesis (account a funded, b named).
+void ApplyBenchGenesis(store::Database& db) {
   const auto& f = F();
-  auto db = *store::Database::Open(":memory:");
-  (void)f.registry.Migrate(*db);
+  (void)f.registry.Migrate(db);
   std::string genesis = "{\"chain_id\":\"kray-regtest-1\",\"timestamp\":1,\"accounts\":[{\"l1_address\":\"" +
                         f.a.address + "\",\"pubkey\":\"" + ToHex(f.a.pub) +
                         "\",\"balances\":{\"KRAY\":\"1000000000000\"}},{\"l1_address\":\"" + f.b.address + "\"}]}";
   auto g = state::ParseGenesis(f.params, f.registry, genesis);
-  (void)state::ApplyGenesis(*db, f.params, f.registry, *g);
-  state::Executor exec(*db, f.params, f.registry);
+  (void)state::ApplyGenesis(db, f.params, f.registry, *g);
+}
+
+// The timed loop: groups of `group` transfers from a, the one with nonce n
+// to `to(n)`, each group executed, written and committed.
+template <class To>
+void ExecuteGroups(benchmark::State& state, store::Database& db, int group, const To& to) {
+  const auto& f = F();
+  state::Executor exec(db, f.params, f.registry);
   std::uint64_t nonce = 0;
-  const int group = static_cast<int>(state.range(0));
   for (auto _ : state) {
-    store::Transaction tx(*db);
+    store::Transaction tx(db);
     for (int i = 0; i < group; ++i) {
-      auto op = *state::BuildOperation(f.params, f.registry, f.Request(nonce++));
+      auto req = f.Request(nonce);
+      req.fields[0].second = to(nonce++);  // to_account
+      auto op = *state::BuildOperation(f.params, f.registry, req);
       benchmark::DoNotOptimize(exec.Execute(std::move(op), 2));
     }
     benchmark::DoNotOptimize(exec.FinishGroup());
-    (void)tx.Commit();
+    if (!tx.Commit().ok()) state.SkipWithError("commit failed");
   }
   state.SetItemsProcessed(state.iterations() * group);
+}
+
+// Execution and the group write of `range(0)` transfers per group from a to
+// b, on an in-memory store.
+void BM_ExecuteGroup(benchmark::State& state) {
+  auto db = *store::Database::Open(":memory:");
+  ApplyBenchGenesis(*db);
+  ExecuteGroups(state, *db, static_cast<int>(state.range(0)), [](std::uint64_t) { return F().b.address; });
 }
 BENCHMARK(BM_ExecuteGroup)->Arg(1)->Arg(64)->Arg(512);
 
@@ -112,34 +127,14 @@ BENCHMARK(BM_ExecuteGroup)->Arg(1)->Arg(64)->Arg(512);
 // a node with many active accounts: each group changes 65 account leaves,
 // which FinishGroup encodes for the rollup (in-memory store).
 void BM_ExecuteGroupManyAccounts(benchmark::State& state) {
-  const auto& f = F();
   static const std::vector<std::string> recipients = [] {
     std::vector<std::string> out;
     for (int i = 0; i < 1024; ++i) out.push_back(MakeKey("bench-recipient-" + std::to_string(i)).address);
     return out;
   }();
   auto db = *store::Database::Open(":memory:");
-  (void)f.registry.Migrate(*db);
-  std::string genesis = "{\"chain_id\":\"kray-regtest-1\",\"timestamp\":1,\"accounts\":[{\"l1_address\":\"" +
-                        f.a.address + "\",\"pubkey\":\"" + ToHex(f.a.pub) +
-                        "\",\"balances\":{\"KRAY\":\"1000000000000\"}}]}";
-  auto g = state::ParseGenesis(f.params, f.registry, genesis);
-  (void)state::ApplyGenesis(*db, f.params, f.registry, *g);
-  state::Executor exec(*db, f.params, f.registry);
-  std::uint64_t nonce = 0;
-  std::size_t next = 0;
-  for (auto _ : state) {
-    store::Transaction tx(*db);
-    for (int i = 0; i < 64; ++i) {
-      auto req = f.Request(nonce++);
-      req.fields[0].second = recipients[next++ % recipients.size()];  // to_account
-      auto op = *state::BuildOperation(f.params, f.registry, req);
-      benchmark::DoNotOptimize(exec.Execute(std::move(op), 2));
-    }
-    benchmark::DoNotOptimize(exec.FinishGroup());
-    (void)tx.Commit();
-  }
-  state.SetItemsProcessed(state.iterations() * 64);
+  ApplyBenchGenesis(*db);
+  ExecuteGroups(state, *db, 64, [](std::uint64_t n) { return recipients[n % recipients.size()]; });
 }
 BENCHMARK(BM_ExecuteGroupManyAccounts)->MinTime(2.0);
 
@@ -149,7 +144,6 @@ BENCHMARK(BM_ExecuteGroupManyAccounts)->MinTime(2.0);
 // (OpenOptions::batch_wal_writes, src/store/wal_vfs.h) or as SQLite writes
 // them (two writes per frame). Wall time: the fsync is the point.
 void BM_ExecuteGroupOnDisk(benchmark::State& state) {
-  const auto& f = F();
   std::string dir = (std::filesystem::temp_directory_path() / "kray-bench-XXXXXX").string();
   if (!mkdtemp(dir.data())) {
     state.SkipWithError("mkdtemp failed");
@@ -159,25 +153,8 @@ void BM_ExecuteGroupOnDisk(benchmark::State& state) {
     store::OpenOptions oo;
     oo.batch_wal_writes = state.range(1) != 0;
     auto db = *store::Database::Open(dir + "/state.sqlite", oo);
-    (void)f.registry.Migrate(*db);
-    std::string genesis = "{\"chain_id\":\"kray-regtest-1\",\"timestamp\":1,\"accounts\":[{\"l1_address\":\"" +
-                          f.a.address + "\",\"pubkey\":\"" + ToHex(f.a.pub) +
-                          "\",\"balances\":{\"KRAY\":\"1000000000000\"}},{\"l1_address\":\"" + f.b.address + "\"}]}";
-    auto g = state::ParseGenesis(f.params, f.registry, genesis);
-    (void)state::ApplyGenesis(*db, f.params, f.registry, *g);
-    state::Executor exec(*db, f.params, f.registry);
-    std::uint64_t nonce = 0;
-    const int group = static_cast<int>(state.range(0));
-    for (auto _ : state) {
-      store::Transaction tx(*db);
-      for (int i = 0; i < group; ++i) {
-        auto op = *state::BuildOperation(f.params, f.registry, f.Request(nonce++));
-        benchmark::DoNotOptimize(exec.Execute(std::move(op), 2));
-      }
-      benchmark::DoNotOptimize(exec.FinishGroup());
-      if (!tx.Commit().ok()) state.SkipWithError("commit failed");
-    }
-    state.SetItemsProcessed(state.iterations() * group);
+    ApplyBenchGenesis(*db);
+    ExecuteGroups(state, *db, static_cast<int>(state.range(0)), [](std::uint64_t) { return F().b.address; });
   }
   std::filesystem::remove_all(dir);
 }

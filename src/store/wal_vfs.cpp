@@ -6,7 +6,6 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
-#include <mutex>
 
 namespace kray::store {
 namespace {
@@ -38,8 +37,9 @@ sqlite3_file* Real(sqlite3_file* f) {
   return Wal(f)->real;
 }
 
-// The unix VFS writes `amount & 0x1ffff` bytes per system call (and reports
-// a disk-full error when that is 0), so larger writes go in chunks below it.
+// The unix VFS passes `amount & 0x1ffff` bytes to each pwrite (its debug
+// build asserts the amount fits; a multiple of 128 KiB would be reported as
+// a full disk), so larger writes go in chunks below that.
 constexpr std::size_t kMaxChunk = 31 * 4096;
 
 int WriteThrough(sqlite3_file* real, const char* data, std::size_t n, sqlite3_int64 offset) {
