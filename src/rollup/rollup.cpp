@@ -440,7 +440,9 @@ Result<std::unique_ptr<Rollup>> Rollup::Open(state::Ledger& ledger, const Rollup
   auto impl = std::make_unique<Impl>(ledger, options);
   impl->path = (std::filesystem::path(ledger.datadir()) / "rollup.sqlite").string();
   impl->readers.SetPath(impl->path);
-  auto db = store::Database::Open(impl->path);
+  store::OpenOptions wo;
+  wo.batch_wal_writes = true;  // the rollup thread's connection is the index's only writer
+  auto db = store::Database::Open(impl->path, wo);
   if (!db.ok()) return std::move(db).error();
   impl->db = std::move(*db);
   KRAY_TRY(MigrateRollupIndex(*impl->db));

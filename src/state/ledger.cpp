@@ -15,8 +15,7 @@ namespace {
 
 // Applies the genesis to a new store, or checks that the store's genesis is
 // the configured one. Returns the recorded genesis hash.
-Result<std::string> OpenGenesis(store::Database& db, const LedgerOptions& o,
-                                                        const ModuleRegistry& registry) {
+Result<std::string> OpenGenesis(store::Database& db, const LedgerOptions& o, const ModuleRegistry& registry) {
   auto stored = ReadMeta(db, "genesis_hash");
   if (!stored.ok()) return std::move(stored).error();
   if (!stored->has_value()) {
@@ -64,6 +63,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options, const
   if (impl->options.max_group == 0) impl->options.max_group = 1;
   store::OpenOptions oo;
   oo.synchronous = *sync;
+  oo.batch_wal_writes = true;  // the sequencer's connection is the store's only writer
   auto db = store::Database::Open(path, oo);
   if (!db.ok()) return std::move(db).error();
   KRAY_TRY(registry.Migrate(**db));

@@ -11,16 +11,25 @@
 // The VFS wraps the default one and changes WAL files only: writes that
 // continue the previous one are collected in memory (up to 8 MiB), and
 // everything collected goes out, in order and in chunks of 124 KiB (the unix
-// VFS's limit per call), before any other operation on that file (read, sync,
-// truncate, size, lock, close) and before a write anywhere else. Nothing is
-// reordered and nothing is reported durable earlier: SQLite considers a
-// commit durable only after xSync, which writes first. A crash before the
-// sync leaves the same torn tail that unbuffered writes would, which WAL
-// recovery discards by checksum.
+// VFS's limit per call), before any other call on that file (read, sync,
+// truncate, size, close) and before a write anywhere else. Nothing is
+// reordered and nothing is reported durable earlier: with synchronous=FULL
+// or EXTRA SQLite syncs the WAL before it publishes a commit's frames to
+// other connections (sqlite3WalFrames), and the sync writes first. A crash
+// before the sync leaves the same torn tail that unbuffered writes would,
+// which WAL recovery discards by checksum.
 //
-// Only for connections that sync every commit (synchronous=FULL or EXTRA):
-// with NORMAL, SQLite publishes frames to other connections without calling
-// the WAL file again, so they could look for frames still in memory.
+// Two conditions, both on the caller (OpenOptions::batch_wal_writes):
+//  - The connection syncs every commit (FULL or EXTRA, never changed after
+//    open): with NORMAL, SQLite publishes frames without calling the WAL
+//    file again, so other connections could look for frames still in memory.
+//  - It is the file's only writer. Frames a transaction spilled to the WAL
+//    before it rolled back stay in the buffer (a rollback makes no call on
+//    the WAL file; SQLite releases the write lock on the database file's
+//    shared memory), and are written at the next call. By the same
+//    connection that is harmless (its next transaction writes from the same
+//    offset, after them); had another connection committed frames at those
+//    offsets meanwhile, they would be overwritten.
 #pragma once
 
 #include <cstdint>

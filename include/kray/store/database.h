@@ -50,9 +50,11 @@ struct OpenOptions {
   // index pages rewritten by many group commits are copied back once.
   int wal_autocheckpoint = 16384;
   // With synchronous FULL or EXTRA, hand each commit's WAL frames to the OS
-  // in one write instead of two per frame (src/store/wal_vfs.h). Off only
-  // to measure the difference.
-  bool batch_wal_writes = true;
+  // in a few large writes instead of two per frame (src/store/wal_vfs.h).
+  // Only for the one connection that writes the file: frames a rolled-back
+  // transaction left in this connection's buffer would be written later, over
+  // what another writer committed meanwhile.
+  bool batch_wal_writes = false;
 };
 
 // One schema migration of a component (a module's own tables). Components
