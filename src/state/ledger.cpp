@@ -58,8 +58,12 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options, const
   std::filesystem::create_directories(options.datadir, ec);
   if (ec) return Error::Internal("cannot create datadir '" + options.datadir + "': " + ec.message());
 
+  auto lock = store::DatadirLock::Acquire(options.datadir);
+  if (!lock.ok()) return std::move(lock).error();
+
   std::string path = (std::filesystem::path(options.datadir) / "krayd.sqlite").string();
   auto impl = std::make_unique<Impl>(options, registry, path);
+  impl->datadir_lock.emplace(std::move(*lock));
   if (impl->options.max_group == 0) impl->options.max_group = 1;
   store::OpenOptions oo;
   oo.synchronous = *sync;

@@ -5,10 +5,12 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "key_cache.h"
 #include "kray/state/ledger.h"
+#include "kray/store/datadir_lock.h"
 #include "kray/store/reader_pool.h"
 #include "pending.h"
 #include "sequencer.h"
@@ -22,6 +24,8 @@ struct Ledger::Impl {
         db_path(path),
         readers(std::max<std::size_t>(o.read_connections, 1) * 4, 16384, std::move(path)) {}
 
+  // First, so it is released last: after the sequencer has closed the store.
+  std::optional<store::DatadirLock> datadir_lock;
   LedgerOptions options;
   const ModuleRegistry& registry;
   std::string db_path;

@@ -35,6 +35,20 @@ TEST_F(NodeTest, MimallocServesTheNodesAllocations) {
   EXPECT_NE(log.find("memory allocator: mimalloc 2."), std::string::npos) << log.substr(0, 2000);
 }
 
+// A second krayd on a running node's datadir exits 1 with a clear error and
+// changes nothing; the first keeps serving.
+TEST_F(NodeTest, ASecondNodeOnTheSameDatadirIsRefused) {
+  const std::string before = StateSnapshot();
+  std::string out;
+  EXPECT_EQ(KraydProcess::RunToExit({"-datadir=" + datadir_, "-genesis=" + GenesisPath(), "-port=0"},
+                                    dir_ + "/second.log", &out),
+            1)
+      << out;
+  EXPECT_NE(out.find("cannot lock datadir"), std::string::npos) << out;
+  EXPECT_EQ(StateSnapshot(), before);
+  EXPECT_EQ(Get("/health").status, 200);
+}
+
 TEST_F(NodeTest, LegacyTransferFullPath) {
   json b1 = Balance(dev1_.account_id), b2 = Balance(dev2_.account_id);
   ASSERT_EQ(b1["nonce"], 0);

@@ -106,6 +106,16 @@ class LedgerTest : public ::testing::Test {
   Key a_ = Dev1(), b_ = Dev2();
 };
 
+// One Ledger per datadir: a second one (here or in another process) would be
+// a second writer with its own caches over the same store.
+TEST_F(LedgerTest, ASecondLedgerOnTheSameDatadirIsRefusedUntilTheFirstCloses) {
+  auto second = Ledger::Open(Options(dir_), Registry());
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.error().code, "datadir_locked");
+  EXPECT_EQ(second.error().kind, ErrorKind::kUnavailable);
+  Reopen();  // closing the first releases the lock
+}
+
 TEST_F(LedgerTest, GenesisFundsDevAccounts) {
   auto a = ledger_->GetAccount(a_.address);
   ASSERT_TRUE(a.ok()) << a.error().message;
@@ -474,7 +484,6 @@ TEST_F(LedgerTest, MetricsCountGroupsAndSignatureChecks) {
   EXPECT_GE(m.group_seconds.Read().sum, m.commit_seconds.Read().sum);
   EXPECT_EQ(m.groups_failed.value(), 0u);
 }
-
 
 // synchronous=FULL end to end (the tests' ledgers run NORMAL): what was
 // answered is in the store after a reopen.
