@@ -1,6 +1,10 @@
-// HTTP server on Boost.Beast (after Beast's advanced server example): one
-// io_context, a thread pool, a strand per connection, a timeout on every
-// read, keep-alive, graceful shutdown. Beast stays in src/api (this file and
+// HTTP server on Boost.Beast (after Beast's advanced server example): an
+// io_context per worker thread, each connection on one of them, a timeout on
+// every read, keep-alive, graceful shutdown. One thread per io_context makes
+// each context an implicit strand: a connection's handlers never race, and a
+// request is read, handled and answered without waking another thread (with
+// one io_context shared by all threads, asio hands events between them; at
+// one connection that cost more CPU per request than the request itself). Beast stays in src/api (this file and
 // request_parser.cpp); requests are converted to kray::api::HttpRequest
 // (beast_request.h) and handed to the Router.
 //
@@ -79,7 +83,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         limiter(l),
         limits(
             ConnectionCaps{options.max_connections, options.max_connections_per_ip, options.max_buffered_body_bytes}),
-        control(net::make_strand(ioc)),
+        workers(MakeWorkers(options.threads)),
+        control(net::make_strand(*workers.front())),
         acceptor(control),
         accept_timer(control),
         signals(control) {}
@@ -88,7 +93,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   const Router& router;
   RateLimiter* limiter;
   ConnectionLimits limits;
-  net::io_context ioc;
+  // One io_context per worker thread (concurrency hint 1: asio skips its
+  // internal locking). Connections are spread over them round robin.
+  std::vector<std::unique_ptr<net::io_context>> workers;
+  std::size_t next_worker = 0;  // control strand
   // The acceptor, its backoff timer and the signal set are used only on this
   // strand (none of them is thread-safe, and Stop() comes from any thread).
   net::strand<net::io_context::executor_type> control;
@@ -101,7 +109,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   LogThrottle refuse_total_log{kLogInterval};   // maxconnections
   LogThrottle refuse_per_ip_log{kLogInterval};  // maxconnectionsperip
   LogThrottle busy_log{kLogInterval};
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> guard;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;  // one per worker
   std::atomic<bool> stopping{false};
 
   std::mutex sessions_mu;
@@ -109,6 +117,17 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::unordered_set<FeedSession*> feeds;  // live feed connections (for shutdown); guarded by sessions_mu
   EventFeed* feed = nullptr;               // set before Run(); null: no /ws
   HttpMetrics* metrics = nullptr;          // set before Run(); null: not measured
+
+  static std::vector<std::unique_ptr<net::io_context>> MakeWorkers(int threads) {
+    std::vector<std::unique_ptr<net::io_context>> w;
+    for (int i = 0; i < std::max(1, threads); ++i) w.push_back(std::make_unique<net::io_context>(1));
+    return w;
+  }
+  net::io_context& NextWorker() {
+    net::io_context& w = *workers[next_worker];
+    next_worker = (next_worker + 1) % workers.size();
+    return w;
+  }
 
   void StartFeed(tcp::socket socket, BeastRequest request, std::string client_ip);
 
@@ -119,7 +138,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   void StopOnIoThread();
 };
 
-// One connection. All of its handlers run on its strand.
+// One connection. All of its handlers run on its worker's one thread.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   // `client_ip` was admitted by server->limits.Open(); the destructor closes it.
@@ -317,9 +336,10 @@ class Session : public std::enable_shared_from_this<Session> {
     }
 
     // The reply may come from another thread (the sequencer); re-enter the
-    // strand. The tracked executor keeps io_context::run() alive until the
-    // answer is written, so shutdown waits for in-flight requests.
-    auto work = net::prefer(server_->ioc.get_executor(), net::execution::outstanding_work.tracked);
+    // connection's worker. The tracked executor keeps its io_context::run()
+    // alive until the answer is written, so shutdown waits for in-flight
+    // requests.
+    auto work = net::prefer(stream_.get_executor(), net::execution::outstanding_work.tracked);
     server_->router.Dispatch(
         req,
         [self = shared_from_this(), work = std::move(work)](HttpResponse resp) mutable {
@@ -444,7 +464,7 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 void HttpServer::Impl::DoAccept() {
-  acceptor.async_accept(net::make_strand(ioc), beast::bind_front_handler(&Impl::OnAccept, shared_from_this()));
+  acceptor.async_accept(NextWorker(), beast::bind_front_handler(&Impl::OnAccept, shared_from_this()));
 }
 
 void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
@@ -546,7 +566,7 @@ void HttpServer::Impl::StopOnIoThread() {
   }
   for (auto& s : live) s->Shutdown();
   for (auto& f : live_feeds) f->Shutdown();
-  guard.reset();
+  guards.clear();
 }
 
 HttpServer::HttpServer(ServerOptions options, const Router& router, RateLimiter* limiter)
@@ -583,7 +603,7 @@ void HttpServer::SetFeed(EventFeed* feed) {
 
 void HttpServer::Run() {
   auto impl = impl_;
-  impl->guard.emplace(impl->ioc.get_executor());
+  for (auto& w : impl->workers) impl->guards.push_back(net::make_work_guard(*w));
   if (impl->options.handle_signals) {
     impl->signals.add(SIGINT);
     impl->signals.add(SIGTERM);
@@ -595,11 +615,9 @@ void HttpServer::Run() {
     });
   }
   net::post(impl->control, [impl] { impl->DoAccept(); });
-  int n = std::max(1, impl->options.threads);
   std::vector<std::thread> threads;
-  threads.reserve(n - 1);
-  for (int i = 1; i < n; ++i) threads.emplace_back([impl] { impl->ioc.run(); });
-  impl->ioc.run();
+  for (std::size_t i = 1; i < impl->workers.size(); ++i) threads.emplace_back([impl, i] { impl->workers[i]->run(); });
+  impl->workers.front()->run();
   for (auto& t : threads) t.join();
 }
 

@@ -1,7 +1,8 @@
-// The HTTP/1.1 server (Boost.Beast, advanced-server style): one io_context,
-// `threads` worker threads, one strand per connection, keep-alive, 1 MiB body
-// limit (413), header/body read timeouts, CORS as Express's cors() default,
-// optional per-IP rate limiting (429 + Retry-After), TCP_NODELAY.
+// The HTTP/1.1 server (Boost.Beast, advanced-server style): `threads` worker
+// threads, each running its own io_context, every connection on one of them;
+// keep-alive, 1 MiB body limit (413), header/body read timeouts, CORS as
+// Express's cors() default, optional per-IP rate limiting (429 +
+// Retry-After), TCP_NODELAY.
 //
 // Resource bounds (kray/api/connection_limits.h):
 // - past max_connections open connections, or max_connections_per_ip from one
