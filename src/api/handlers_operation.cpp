@@ -143,7 +143,8 @@ void Submit(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
     if (!auth.ok()) return reply(ErrorResponse(auth.error()));
   }
   if (auto limited = ChargePublicOperation(ctx, req, request->auth)) return reply(std::move(*limited));
-  ctx.ledger->SubmitRequest(*request, AnswerLater(std::move(reply), ReceiptOrUnchangedResponse));
+  ctx.ledger->SubmitRequest(*request, AnswerLater(std::move(reply), ReceiptOrUnchangedResponse),
+                            state::ApplyOn::kCallerIfIdle);
 }
 
 }  // namespace

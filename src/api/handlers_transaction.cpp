@@ -6,8 +6,10 @@
 //   GET  /api/transaction/stats         totals, by type, gas (O(1) counters)
 //   GET  /api/transaction/:hash         one operation, committed or queued (404 if unknown)
 //   GET  /api/operations                the latest committed operations, newest first (cursor paging)
-// Writes are asynchronous: the Ledger calls back on its sequencer thread after
-// the group commit; the response is built on the connection's strand (Later).
+// Writes are asynchronous: the Ledger calls back after the group commit, on
+// its sequencer thread (or, for /send when the sequencer was idle, on the
+// connection's thread that applied it); the response is built on the
+// connection's thread (Later).
 #include <cctype>
 #include <memory>
 
@@ -51,7 +53,8 @@ void Send(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   if (!body.ok()) return reply(ErrorResponse(body.error()));
   auto op = ParseTransfer(ctx, *body);
   if (!op.ok()) return reply(ErrorResponse(op.error()));
-  ctx.ledger->Submit(std::move(*op), AnswerLater(std::move(reply)));
+  // An idle sequencer lets the connection's thread apply it: no hand-off.
+  ctx.ledger->Submit(std::move(*op), AnswerLater(std::move(reply)), state::ApplyOn::kCallerIfIdle);
 }
 
 Json ItemError(std::size_t index, const Error& e) {

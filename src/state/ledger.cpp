@@ -101,7 +101,7 @@ void Ledger::RemoveListener(ChangeListener* listener) {
   impl_->sequencer->RemoveListener(listener);
 }
 
-void Ledger::Submit(Operation op, ReceiptCallback done) {
+void Ledger::Submit(Operation op, ReceiptCallback done, ApplyOn apply) {
   const ChainParams& params = impl_->options.params;
   Status valid = ValidateOperation(params, impl_->registry, op);
   if (!valid.ok()) return done(std::move(valid).error());
@@ -144,13 +144,13 @@ void Ledger::Submit(Operation op, ReceiptCallback done) {
       return done(Error::Conflict("already_pending", "operation " + op.hash + " is already queued"));
     ticket = impl_->pending.Add(op);
   }
-  impl_->sequencer->Enqueue(OperationCommand{std::move(op), std::move(done), ticket});
+  impl_->sequencer->Enqueue(OperationCommand{std::move(op), std::move(done), ticket}, apply == ApplyOn::kCallerIfIdle);
 }
 
-void Ledger::SubmitRequest(const OperationRequest& request, ReceiptCallback done) {
+void Ledger::SubmitRequest(const OperationRequest& request, ReceiptCallback done, ApplyOn apply) {
   auto op = BuildOperation(impl_->options.params, impl_->registry, request);
   if (!op.ok()) return done(std::move(op).error());
-  Submit(std::move(*op), std::move(done));
+  Submit(std::move(*op), std::move(done), apply);
 }
 
 void Ledger::SubmitMany(std::vector<Operation> ops, std::function<void(std::vector<Result<Receipt>>)> done) {

@@ -50,6 +50,10 @@ void Sequencer::RemoveListener(ChangeListener* listener) {
 }
 
 void Sequencer::Start() {
+  {
+    std::lock_guard lock(mu_);
+    running_ = true;
+  }
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -71,7 +75,7 @@ std::size_t Sequencer::depth() const {
   return queue_.size();
 }
 
-void Sequencer::Enqueue(Command command) {
+void Sequencer::Enqueue(Command command, bool may_apply_here) {
   std::unique_lock lock(mu_);
   std::optional<Error> refuse;
   if (failed_) {
@@ -87,10 +91,28 @@ void Sequencer::Enqueue(Command command) {
     if (auto* op = std::get_if<OperationCommand>(&command)) pending_.Remove(op->ticket);
     return Answer(command, *refuse);
   }
+  if (may_apply_here && running_ && !applying_ && queue_.empty()) {
+    applying_ = true;
+    lock.unlock();
+    return ApplyHere(std::move(command));
+  }
   bool was_empty = queue_.empty();
   queue_.push_back(std::move(command));
   lock.unlock();
   if (was_empty) cv_.notify_one();
+}
+
+void Sequencer::ApplyHere(Command command) {
+  std::vector<Command> group;
+  group.push_back(std::move(command));
+  ProcessGroup(group);
+  bool wake = false;
+  {
+    std::lock_guard lock(mu_);
+    applying_ = false;
+    wake = !queue_.empty() || stopping_;  // queued meanwhile: the sequencer thread takes over
+  }
+  if (wake) cv_.notify_one();
 }
 
 void Sequencer::Run() {
@@ -100,15 +122,19 @@ void Sequencer::Run() {
     group.clear();
     {
       std::unique_lock lock(mu_);
-      cv_.wait_for(lock, std::chrono::seconds(1), [&] { return stopping_ || !queue_.empty(); });
+      cv_.wait_for(lock, std::chrono::seconds(1), [&] { return !applying_ && (stopping_ || !queue_.empty()); });
+      if (applying_) continue;  // timed out while a submitter applies a group
       if (queue_.empty() && stopping_) break;
       while (!queue_.empty() && group.size() < options_.max_group) {
         group.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
+      applying_ = true;
     }
     AddDueSystemOperations(group);
     if (!group.empty()) ProcessGroup(group);
+    std::lock_guard lock(mu_);
+    applying_ = false;
   }
 }
 

@@ -8,8 +8,12 @@
 // sequencer takes up to max_group queued operations, applies each in order
 // inside ONE SQLite transaction (each all-or-nothing), commits (one fsync
 // with synchronous=FULL), and only then calls back (acknowledged == durable)
-// and publishes the group's change set to the listeners. Callbacks run on
-// the sequencer thread: keep them short (post to your io_context).
+// and publishes the group's change set to the listeners. A caller that asks
+// for it (ApplyOn::kCallerIfIdle) has its operation applied the same way, as
+// a group of one, on its own thread when the sequencer is idle and nothing
+// is queued: that saves waking the sequencer and being woken by it. So
+// callbacks and listeners run on the sequencer thread or on such a caller's:
+// keep them short (post to your io_context).
 //
 // A commit that fails is not retried into a half-known state: the sequencer
 // stops accepting writes ("store_failed") until restart, as LevelDB's sticky
@@ -40,6 +44,17 @@ class Database;
 }
 
 namespace kray::state {
+
+// Where Submit() may apply an operation.
+enum class ApplyOn {
+  kSequencer,  // queued; applied and answered on the sequencer thread
+  // Applied on the calling thread, before Submit() returns, when no group is
+  // being applied and nothing is queued; otherwise queued. The caller must
+  // hold no lock that `done` or a ChangeListener takes, and must not mind
+  // being blocked for one group commit (an fsync). The HTTP handlers for
+  // single operations use it.
+  kCallerIfIdle,
+};
 
 struct LedgerOptions {
   std::string datadir;  // created if missing; store file is <datadir>/krayd.sqlite
@@ -81,12 +96,14 @@ class Ledger {
   // --- writes (thread-safe) ---
   // A canonical operation (request.h builds one from a request). Operator
   // and system operations are trusted to come from the operator's endpoint
-  // or the node itself; `done` runs once, on the sequencer thread or here.
-  void Submit(Operation op, ReceiptCallback done);
+  // or the node itself; `done` runs once, on the sequencer thread or here
+  // (before Submit returns: an error, or with kCallerIfIdle an operation
+  // applied here).
+  void Submit(Operation op, ReceiptCallback done, ApplyOn apply = ApplyOn::kSequencer);
   // Each gets its own result, in order; `done` runs once, after all.
   void SubmitMany(std::vector<Operation> ops, std::function<void(std::vector<Result<Receipt>>)> done);
   // Builds the operation (request.h) and submits it.
-  void SubmitRequest(const OperationRequest& request, ReceiptCallback done);
+  void SubmitRequest(const OperationRequest& request, ReceiptCallback done, ApplyOn apply = ApplyOn::kSequencer);
   // Blocking conveniences (tests, tools). Never call them from a callback.
   Result<Receipt> SubmitSync(Operation op);
   Result<Receipt> SubmitRequestSync(const OperationRequest& request);

@@ -189,17 +189,20 @@ TEST_F(HandlersTest, BatchGivesPerItemResults) {
 // thread every writer waits on.
 TEST_F(HandlersTest, CommittedWritesAreFormattedOffTheSequencer) {
   std::thread::id replied_on;
+  // The sequencer is idle: /send applies the transfer on this thread (no
+  // hand-off) and still leaves the formatting to the connection (Later).
   auto raw =
       RawCall("POST", "/api/transaction/send", Transfer("krayd-dev-account-1", kAddrA, kAddrB, 10, 0), "", &replied_on);
-  EXPECT_NE(replied_on, std::this_thread::get_id()) << "answered by the sequencer";
-  ASSERT_TRUE(raw.build) << "formatted on the sequencer thread: " << raw.body;
+  EXPECT_EQ(replied_on, std::this_thread::get_id()) << "handed to the sequencer although it was idle";
+  ASSERT_TRUE(raw.build) << "formatted where it was applied: " << raw.body;
   EXPECT_TRUE(raw.body.empty());
   auto built = Built(raw);
   ASSERT_EQ(built.status, 200) << built.body;
   EXPECT_EQ(Json::parse(built.body)["new_nonce"], 1);
 
   Json items = Json::array({Json::parse(Transfer("krayd-dev-account-1", kAddrA, kAddrB, 10, 1))});
-  raw = RawCall("POST", "/api/transaction/batch", Json{{"transactions", items}}.dump());
+  raw = RawCall("POST", "/api/transaction/batch", Json{{"transactions", items}}.dump(), "", &replied_on);
+  EXPECT_NE(replied_on, std::this_thread::get_id()) << "a batch is queued for the sequencer";
   ASSERT_TRUE(raw.build) << "formatted on the sequencer thread: " << raw.body;
   built = Built(raw);
   ASSERT_EQ(built.status, 200) << built.body;
@@ -207,8 +210,8 @@ TEST_F(HandlersTest, CommittedWritesAreFormattedOffTheSequencer) {
 
   // Refused before the sequencer (signed by the wrong key): answered on the
   // caller's thread.
-  raw = RawCall("POST", "/api/transaction/send", Transfer("krayd-dev-account-2", kAddrA, kAddrB, 10, 2), "",
-                &replied_on);
+  raw =
+      RawCall("POST", "/api/transaction/send", Transfer("krayd-dev-account-2", kAddrA, kAddrB, 10, 2), "", &replied_on);
   EXPECT_EQ(replied_on, std::this_thread::get_id());
   EXPECT_EQ(Built(raw).status, 401);
 }

@@ -3,12 +3,12 @@
 // genesis handling.
 #include <gtest/gtest.h>
 
-#include <set>
-
 #include <array>
+#include <atomic>
 #include <fstream>
 #include <future>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "kray/state/conservation.h"
@@ -451,6 +451,99 @@ TEST(Pending, QueuedOperationsAreFoundByHashUntilCommitted) {
   EXPECT_FALSE(ledger.GetOperation(hash)->pending);
 }
 
+// ApplyOn::kCallerIfIdle: an idle sequencer lets the caller apply the
+// operation on its own thread (answered before Submit returns); a busy one
+// (a group being applied, here by another caller) gets it queued, and the
+// sequencer thread applies it afterwards, in order.
+TEST(ApplyOnCaller, AnIdleSequencerLetsTheCallerApplyABusyOneQueues) {
+  TempDir dir;
+  ParkModule park;
+  ModuleRegistry reg;
+  ASSERT_TRUE(reg.Add(park).ok());
+  auto l = Ledger::Open(Options(dir), reg);
+  ASSERT_TRUE(l.ok());
+  Ledger& ledger = **l;
+  Key a = Dev1(), b = Dev2();
+  auto transfer = [&](std::uint64_t nonce) {
+    auto op = test::SignOperation(ledger.params(), ledger.registry(),
+                                  test::TransferRequest(a.account_id, b.account_id, 7, nonce), a);
+    EXPECT_TRUE(op.ok());
+    return *op;
+  };
+
+  std::optional<Result<Receipt>> first;
+  std::thread::id first_on;
+  ledger.Submit(
+      transfer(0),
+      [&](Result<Receipt> r) {
+        first_on = std::this_thread::get_id();
+        first.emplace(std::move(r));
+      },
+      ApplyOn::kCallerIfIdle);
+  ASSERT_TRUE(first.has_value()) << "not applied before Submit returned";
+  ASSERT_TRUE(first->ok()) << first->error().message;
+  EXPECT_EQ(first_on, std::this_thread::get_id());
+  EXPECT_FALSE(ledger.GetOperation((*first)->op.hash)->pending);
+
+  // Another caller applies a parking operation on its own thread; meanwhile
+  // ours must not wait for it: it is queued.
+  std::promise<void> entered, release;
+  std::shared_future<void> release_f = release.get_future().share();
+  park.op.entered = &entered;
+  park.op.release = &release_f;
+  OperationRequest parking;
+  parking.type = "test_park";
+  parking.auth = Auth::kOperator;
+  std::thread::id parker_on, parked_answered_on;
+  std::thread parker([&] {
+    parker_on = std::this_thread::get_id();
+    ledger.SubmitRequest(
+        parking, [&](Result<Receipt>) { parked_answered_on = std::this_thread::get_id(); }, ApplyOn::kCallerIfIdle);
+  });
+  entered.get_future().wait();
+  std::promise<Result<Receipt>> second;
+  std::atomic<bool> second_answered{false};
+  std::thread::id second_on;
+  ledger.Submit(
+      transfer(1),
+      [&](Result<Receipt> r) {
+        second_on = std::this_thread::get_id();
+        second_answered = true;
+        second.set_value(std::move(r));
+      },
+      ApplyOn::kCallerIfIdle);
+  EXPECT_FALSE(second_answered) << "applied while another caller held the sequencer";
+  EXPECT_EQ(ledger.Pending(10).size(), 1u);
+  release.set_value();
+  parker.join();
+  EXPECT_EQ(parked_answered_on, parker_on);
+  auto r = second.get_future().get();
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_NE(second_on, std::this_thread::get_id());
+  EXPECT_NE(second_on, parker_on);
+  EXPECT_EQ(r->op.seq, (*first)->op.seq + 1);  // the parked operation failed and took no seq
+  EXPECT_TRUE(ledger.CheckConservation()->ok);
+}
+
+// The default (ApplyOn::kSequencer) never applies on the caller's thread.
+TEST(ApplyOnCaller, TheDefaultAlwaysQueues) {
+  TempDir dir;
+  ModuleRegistry reg;
+  auto l = Ledger::Open(Options(dir), reg);
+  ASSERT_TRUE(l.ok());
+  Ledger& ledger = **l;
+  Key a = Dev1(), b = Dev2();
+  auto op = test::SignOperation(ledger.params(), ledger.registry(),
+                                test::TransferRequest(a.account_id, b.account_id, 7, 0), a);
+  ASSERT_TRUE(op.ok());
+  std::promise<std::thread::id> answered_on;
+  ledger.Submit(*op, [&](Result<Receipt> r) {
+    EXPECT_TRUE(r.ok());
+    answered_on.set_value(std::this_thread::get_id());
+  });
+  EXPECT_NE(answered_on.get_future().get(), std::this_thread::get_id());
+}
+
 TEST(Genesis, AppliedOnceAndDifferentGenesisRefused) {
   TempDir dir;
   ModuleRegistry reg;
@@ -485,8 +578,8 @@ TEST(Genesis, LargeGenesisChecksEveryKeyAndNamesTheFirstBadOne) {
     std::string j = "{\"chain_id\":\"kray-regtest-1\",\"timestamp\":1,\"accounts\":[";
     for (int i = 0; i < kAccounts; ++i) {
       const Key& key = wrong.count(i) ? keys[(i + 1) % kAccounts] : keys[i];
-      j += std::string(i ? "," : "") + "{\"l1_address\":\"" + keys[i].address + "\",\"pubkey\":\"" +
-           ToHex(key.pub) + "\",\"balances\":{\"KRAY\":\"1\"}}";
+      j += std::string(i ? "," : "") + "{\"l1_address\":\"" + keys[i].address + "\",\"pubkey\":\"" + ToHex(key.pub) +
+           "\",\"balances\":{\"KRAY\":\"1\"}}";
     }
     return ParseGenesis(params, reg, j + "]}");
   };
