@@ -147,8 +147,17 @@ struct EventFeed::Impl : std::enable_shared_from_this<EventFeed::Impl> {
         client_errors{0}, dropped_slow{0};
   } stats;
 
+  // The last seq of a group not handed to the feed thread because no client
+  // was attached (OnGroupCommitted); Head() catches up with it.
+  std::atomic<std::uint64_t> skipped_head{0};
+
   // --- feed thread ---
   std::uint64_t last_seq = 0;  // last operation dispatched (or found committed at start)
+  // The head a client is told (welcome, subscribed, pong).
+  std::uint64_t Head() {
+    last_seq = std::max(last_seq, skipped_head.load());
+    return last_seq;
+  }
   std::unordered_map<std::uint64_t, Client> clients;
   std::unordered_map<std::string, std::unordered_set<std::uint64_t>> by_topic;
   std::vector<std::uint64_t> dirty;  // clients with a non-empty outbox
@@ -402,7 +411,7 @@ void EventFeed::Impl::Handle(std::uint64_t id, std::string_view text) {
     return ReplyError(id, req_id, r.error());
   }
   if (r->op == "ping") {
-    Json pong = {{"seq", last_seq}};
+    Json pong = {{"seq", Head()}};
     if (!r->id.is_null()) pong["id"] = r->id;
     return Reply(id, ControlMessage("pong", std::move(pong)));
   }
@@ -451,7 +460,7 @@ void EventFeed::Impl::Subscribe(std::uint64_t id, Client& c, const Request& r) {
     return StartReplay(id, r, std::move(canonical));
   }
   for (const auto& t : fresh) AddTopic(id, c, t);
-  Json body = {{"topics", canonical}, {"seq", last_seq}, {"replayed", 0}};
+  Json body = {{"topics", canonical}, {"seq", Head()}, {"replayed", 0}};
   if (!r.id.is_null()) body["id"] = r.id;
   Reply(id, ControlMessage("subscribed", std::move(body)));
 }
@@ -587,6 +596,15 @@ EventFeed::~EventFeed() {
 }
 
 void EventFeed::OnGroupCommitted(const std::shared_ptr<const state::GroupChanges>& changes) {
+  // No client attached: nothing to deliver, so record the head instead of
+  // waking the feed thread (a context switch per group). Attach() counts a
+  // client before its welcome reads the head; checking again after the store
+  // means that a client counted too late to see this group posted is told a
+  // head that includes it (all seq_cst).
+  if (impl_->stats.connections.load() == 0) {
+    impl_->skipped_head.store(changes->last_seq());  // groups arrive in commit order
+    if (impl_->stats.connections.load() == 0) return;
+  }
   net::post(impl_->feed_io, [impl = impl_, changes] { impl->Dispatch(*changes); });
 }
 
@@ -604,9 +622,9 @@ std::uint64_t EventFeed::Attach(const std::shared_ptr<FeedClient>& client) {
   net::post(impl_->feed_io, [impl = impl_, id, weak = std::weak_ptr<FeedClient>(client)] {
     Client& c = impl->clients[id];
     c.sink = weak;
-    impl->Queue(id, c,
-                ControlMessage("welcome",
-                               {{"protocol", kProtocolVersion}, {"seq", impl->last_seq}, {"limits", impl->Limits()}}));
+    impl->Queue(
+        id, c,
+        ControlMessage("welcome", {{"protocol", kProtocolVersion}, {"seq", impl->Head()}, {"limits", impl->Limits()}}));
     impl->Flush();
   });
   return id;

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -28,6 +29,9 @@ namespace kray::rollup {
 namespace {
 
 constexpr std::size_t kCatchUpChunk = 10000;
+// Queued groups that wake the index thread before its persist interval
+// (bounds the memory the queue holds between wake-ups).
+constexpr std::size_t kWakeEveryGroups = 256;
 
 std::int64_t WallSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -126,6 +130,13 @@ struct Rollup::Impl {
   std::condition_variable cv;
   std::deque<Work> queue;  // guarded by mu
   bool stopping = false;   // guarded by mu
+  // Committed groups wake the index thread only when there is work that
+  // cannot wait for its next persist_interval_ms: a group reaching
+  // `wake_at_seq` (the operation that fills the open batch; set by the index
+  // thread before it sleeps) or kWakeEveryGroups queued. Waking it for every
+  // group cost a futex wake on the writing thread and a context switch per
+  // group, while Handle() only notes the group's leaves.
+  std::atomic<std::int64_t> wake_at_seq{0};
   std::thread thread;
 
   mutable store::ReaderPool readers{16};
@@ -402,6 +413,7 @@ void Rollup::Impl::Run() {
   for (;;) {
     std::deque<Work> work;
     bool stop = false;
+    wake_at_seq.store(status.batched_seq + opts.max_batch_txs);
     {
       std::unique_lock lock(mu);
       cv.wait_for(lock, std::chrono::milliseconds(opts.persist_interval_ms),
@@ -504,11 +516,14 @@ Rollup::~Rollup() {
 }
 
 void Rollup::OnGroupCommitted(const std::shared_ptr<const state::GroupChanges>& changes) {
+  bool wake = false;
   {
     std::lock_guard lock(impl_->mu);
     impl_->queue.emplace_back(changes);
+    wake = impl_->queue.size() >= kWakeEveryGroups ||
+           static_cast<std::int64_t>(changes->last_seq()) >= impl_->wake_at_seq.load();
   }
-  impl_->cv.notify_one();
+  if (wake) impl_->cv.notify_one();
 }
 
 int Rollup::AddBatchListener(BatchListener listener) {

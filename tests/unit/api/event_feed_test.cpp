@@ -35,8 +35,8 @@ class Sink : public FeedClient {
   std::vector<json> WaitFor(const std::string& type, std::size_t count = 1) {
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, 5s, [&] {
-      return static_cast<std::size_t>(std::count_if(got_.begin(), got_.end(),
-                                                    [&](const json& j) { return j["type"] == type; })) >= count;
+      return static_cast<std::size_t>(
+                 std::count_if(got_.begin(), got_.end(), [&](const json& j) { return j["type"] == type; })) >= count;
     });
     return got_;
   }
@@ -115,6 +115,50 @@ TEST(EventFeedTest, ResumeRacingAnUnpublishedCommitSendsEachOperationOnce) {
   sink->WaitFor("event", 3);
   std::this_thread::sleep_for(100ms);  // a duplicate of seq 2 would be queued before seq 3
   EXPECT_EQ(sink->EventSeqs(), (std::vector<std::uint64_t>{1, 2, 3}));
+  feed.Detach(id);
+}
+
+// With no client attached the feed thread is not woken for each group; a
+// client attaching later is still told the head that includes those groups
+// (welcome, pong, subscribed), and gets live events from there.
+TEST(EventFeedTest, GroupsCommittedWithNoClientAttachedAreInTheHeadAClientIsTold) {
+  test::TempDir dir;
+  state::ModuleRegistry registry;
+  state::LedgerOptions o;
+  o.datadir = dir.file("data");
+  o.genesis_path = test::RegtestGenesisPath();
+  o.synchronous = "NORMAL";
+  auto ledger = state::Ledger::Open(o, registry);
+  ASSERT_TRUE(ledger.ok()) << ledger.error().message;
+  EventFeed feed(FeedOptions{}, **ledger, nullptr, nullptr);
+  auto a = test::DevAccount(1), b = test::DevAccount(2);
+  auto send = [&](std::uint64_t nonce) {
+    auto op = test::SignOperation((*ledger)->params(), (*ledger)->registry(),
+                                  test::TransferRequest(a.account_id, b.account_id, 1, nonce), a);
+    return (*ledger)->SubmitSync(std::move(*op));
+  };
+  ASSERT_TRUE(send(0).ok());
+  ASSERT_TRUE(send(1).ok());  // seq 2, committed with no client attached
+
+  auto sink = std::make_shared<Sink>();
+  auto id = feed.Attach(sink);
+  auto got = sink->WaitFor("welcome");
+  ASSERT_FALSE(got.empty());
+  EXPECT_EQ(got[0]["seq"], 2) << got[0].dump();
+  auto call = [&](const char* text) {
+    std::promise<void> handled;
+    feed.Receive(id, text, [&] { handled.set_value(); });
+    handled.get_future().wait();
+  };
+  call(R"({"op":"ping","id":1})");
+  got = sink->WaitFor("pong");
+  EXPECT_EQ(got.back()["seq"], 2) << got.back().dump();
+  call(R"({"op":"subscribe","id":2,"topics":["txs"]})");
+  got = sink->WaitFor("subscribed");
+  EXPECT_EQ(got.back()["seq"], 2) << got.back().dump();
+  ASSERT_TRUE(send(2).ok());  // seq 3, live
+  sink->WaitFor("event");
+  EXPECT_EQ(sink->EventSeqs(), (std::vector<std::uint64_t>{3}));
   feed.Detach(id);
 }
 

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -224,6 +225,31 @@ TEST_F(RollupTest, BatchListenersHearEachClosedBatch) {
   std::lock_guard lock(mu);
   EXPECT_EQ(first, (std::vector<std::int64_t>{1}));
   EXPECT_EQ(second, (std::vector<std::int64_t>{1, 2}));
+}
+
+// Committed groups wake the index thread only when they fill the open batch
+// (or many are queued): with a persist interval of a minute, the group that
+// fills a batch still closes it at once, and one that does not waits.
+TEST_F(RollupTest, TheGroupThatFillsTheBatchWakesTheIndexAtOnce) {
+  opts_.persist_interval_ms = 60000;
+  Restart();
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::int64_t> closed;
+  rollup_->AddBatchListener([&](const BatchHeader& b) {
+    std::lock_guard lock(mu);
+    closed.push_back(b.number);
+    cv.notify_all();
+  });
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());  // max_batch_txs = 3
+  std::unique_lock lock(mu);
+  EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return !closed.empty(); }))
+      << "the batch waited for the persist interval";
+  lock.unlock();
+  ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  lock.lock();
+  EXPECT_EQ(closed, (std::vector<std::int64_t>{1}));
 }
 
 // A module that writes committed state without touching its leaf fools
