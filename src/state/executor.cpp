@@ -98,8 +98,9 @@ struct Executor::Impl {
   const ChainParams& params;
   const ModuleRegistry& registry;
   StateCache group;
-  std::vector<Operation> ops;  // executed in this group, in seq order
-  std::set<LeafId> leaves;     // changed in this group, supply included
+  std::vector<std::string> written_accounts;  // by the last FinishGroup()
+  std::vector<Operation> ops;                 // executed in this group, in seq order
+  std::set<LeafId> leaves;                    // changed in this group, supply included
   std::size_t accounts_created = 0;
   std::optional<std::uint64_t> next_seq;
   std::optional<std::int64_t> last_ts;
@@ -295,6 +296,7 @@ Result<std::vector<LeafChange>> Executor::Impl::EncodeLeaves() {
 Result<GroupChanges> Executor::FinishGroup() {
   Impl& m = *impl_;
   if (m.broken) return *m.broken;
+  m.written_accounts = m.group.DirtyAccountIds();
   KRAY_TRY(m.group.Flush());
   KRAY_TRY(m.WriteOperations());
   KRAY_TRY(m.WriteCounters());
@@ -307,6 +309,10 @@ Result<GroupChanges> Executor::FinishGroup() {
   m.leaves.clear();
   m.accounts_created = 0;
   return changes;
+}
+
+const std::vector<std::string>& Executor::WrittenAccounts() const {
+  return impl_->written_accounts;
 }
 
 void Executor::Abort() {

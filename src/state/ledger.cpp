@@ -74,7 +74,8 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options, const
   auto genesis = OpenGenesis(**db, impl->options, registry);
   if (!genesis.ok()) return std::move(genesis).error();
   impl->genesis_hash = *genesis;
-  impl->sequencer = std::make_unique<Sequencer>(std::move(*db), impl->options, registry, impl->pending, impl->metrics);
+  impl->sequencer = std::make_unique<Sequencer>(std::move(*db), impl->options, registry, impl->pending, impl->accounts,
+                                                impl->metrics);
 
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(impl)));
   ledger->impl_->sequencer->Start();

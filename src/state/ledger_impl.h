@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "account_read_cache.h"
 #include "key_cache.h"
 #include "kray/state/ledger.h"
 #include "kray/store/datadir_lock.h"
@@ -18,6 +19,8 @@
 namespace kray::state {
 
 struct Ledger::Impl {
+  static constexpr std::size_t kReadCacheAccounts = 100000;
+
   Impl(const LedgerOptions& o, const ModuleRegistry& r, std::string path)
       : options(o),
         registry(r),
@@ -32,6 +35,8 @@ struct Ledger::Impl {
   std::string genesis_hash;
   store::ReaderPool readers;
   KeyCache keys;
+  // Committed accounts for GetAccount (see account_read_cache.h); ~0.5 KB each.
+  AccountReadCache accounts{kReadCacheAccounts};
   PendingOperations pending;
   LedgerMetrics metrics;
   std::unique_ptr<Sequencer> sequencer;

@@ -76,6 +76,8 @@ Status Ledger::WithReader(const std::function<Status(store::Database&)>& fn) con
 Result<Account> Ledger::GetAccount(std::string_view who) const {
   auto id = ResolveAccount(who);
   if (!id.ok()) return std::move(id).error();
+  AccountReadCache::Ticket ticket;  // taken before the snapshot below (see account_read_cache.h)
+  if (auto cached = impl_->accounts.Find(id->account_id, &ticket)) return std::move(*cached);
   Account a;
   Status s = WithReader([&](store::Database& db) -> Status {
     store::ReadTransaction snapshot(db);
@@ -89,6 +91,7 @@ Result<Account> Ledger::GetAccount(std::string_view who) const {
     return FillBalances(db, a);
   });
   if (!s.ok()) return std::move(s).error();
+  impl_->accounts.Insert(ticket, a);
   return a;
 }
 

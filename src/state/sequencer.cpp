@@ -27,11 +27,13 @@ void Answer(Command& c, Result<Receipt> r) {
 }  // namespace
 
 Sequencer::Sequencer(std::unique_ptr<store::Database> writer, const LedgerOptions& options,
-                     const ModuleRegistry& registry, PendingOperations& pending, LedgerMetrics& metrics)
+                     const ModuleRegistry& registry, PendingOperations& pending, AccountReadCache& read_cache,
+                     LedgerMetrics& metrics)
     : writer_(std::move(writer)),
       options_(options),
       registry_(registry),
       pending_(pending),
+      read_cache_(read_cache),
       metrics_(metrics),
       exec_(*writer_, options_.params, registry_) {}
 
@@ -195,6 +197,9 @@ void Sequencer::ProcessGroup(std::vector<Command>& group) {
         auto commit_start = Clock::now();
         group_status = tx.Commit();
         metrics_.commit_seconds.Observe(std::chrono::duration<double>(Clock::now() - commit_start).count());
+        // Before anyone hears of the group: a client with its receipt must
+        // not be served the account as it was.
+        if (group_status.ok()) read_cache_.Invalidate(exec_.WrittenAccounts());
         if (group_status.ok() && options_.after_commit) options_.after_commit();
       } else {
         group_status = std::move(finished).error();

@@ -22,6 +22,7 @@
 #include <variant>
 #include <vector>
 
+#include "account_read_cache.h"
 #include "key_cache.h"
 #include "kray/state/changes.h"
 #include "kray/state/executor.h"
@@ -46,8 +47,9 @@ using Command = std::variant<OperationCommand, BarrierCommand>;
 class Sequencer {
  public:
   // `metrics` is recorded into after each group; it must outlive the sequencer.
+  // `read_cache` is told, after each COMMIT, which accounts the group wrote.
   Sequencer(std::unique_ptr<store::Database> writer, const LedgerOptions& options, const ModuleRegistry& registry,
-            PendingOperations& pending, LedgerMetrics& metrics);
+            PendingOperations& pending, AccountReadCache& read_cache, LedgerMetrics& metrics);
   ~Sequencer();  // Stop()
 
   // Thread-safe: a listener added now gets every group committed after this returns.
@@ -78,6 +80,7 @@ class Sequencer {
   const LedgerOptions& options_;
   const ModuleRegistry& registry_;
   PendingOperations& pending_;
+  AccountReadCache& read_cache_;
   LedgerMetrics& metrics_;
   Executor exec_;
   mutable std::mutex listeners_mu_;

@@ -1,6 +1,8 @@
 // StateCache (see state_cache.h).
 #include "state_cache.h"
 
+#include <unordered_set>
+
 #include "kray/store/database.h"
 
 namespace kray::state {
@@ -265,6 +267,18 @@ Status StateCache::FlushSupply() {
     e.dirty = false;
   }
   return Ok();
+}
+
+std::vector<std::string> StateCache::DirtyAccountIds() const {
+  std::unordered_set<std::string_view> seen;
+  std::vector<std::string> out;
+  for (const auto& id : dirty_accounts_)
+    if (seen.insert(id).second) out.push_back(id);
+  for (const auto& key : dirty_balances_) {
+    std::string_view id = std::string_view(key).substr(0, key.find('|'));
+    if (seen.insert(id).second) out.emplace_back(id);
+  }
+  return out;
 }
 
 Status StateCache::Flush() {

@@ -66,6 +66,9 @@ class StateCache {
   // Root only: writes every dirty entry to the store (inside the caller's
   // transaction); entries become clean.
   Status Flush();
+  // Root only: the accounts Flush() would write (account or balance rows),
+  // each once.
+  std::vector<std::string> DirtyAccountIds() const;
   // Forgets everything (after a rolled-back group).
   void Clear();
   // Drops clean entries when more than `max` are cached.

@@ -73,6 +73,9 @@ class Executor {
   // with every changed leaf's new data. On error the caller rolls the
   // transaction back and calls Abort().
   Result<GroupChanges> FinishGroup();
+  // The accounts whose rows (account or balances) the last FinishGroup()
+  // wrote, each once (readers' caches drop them once the group commits).
+  const std::vector<std::string>& WrittenAccounts() const;
 
   // Forgets the group's cached state and operations (after a rollback).
   void Abort();
