@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <exception>
 
 namespace kray::state {
 namespace {
@@ -107,14 +108,21 @@ void Sequencer::Enqueue(Command command, bool may_apply_here) {
 void Sequencer::ApplyHere(Command command) {
   std::vector<Command> group;
   group.push_back(std::move(command));
-  ProcessGroup(group);
-  bool wake = false;
-  {
-    std::lock_guard lock(mu_);
-    applying_ = false;
-    wake = !queue_.empty() || stopping_;  // queued meanwhile: the sequencer thread takes over
+  // As on the sequencer thread: an exception here is a bug that would leave
+  // the token held and every later write queued forever; crash loudly.
+  try {
+    AddDueSystemOperations(group);  // the token's holder owns this duty too
+    ProcessGroup(group);
+  } catch (const std::exception& e) {
+    spdlog::critical("sequencer: applying a group threw: {}", e.what());
+    std::terminate();
   }
-  if (wake) cv_.notify_one();
+  std::lock_guard lock(mu_);
+  applying_ = false;
+  // Queued meanwhile (or stopping): the sequencer thread takes over.
+  // Notified under the lock: once it is released, Stop() may return and
+  // the sequencer be destroyed.
+  if (!queue_.empty() || stopping_) cv_.notify_one();
 }
 
 void Sequencer::Run() {
@@ -195,11 +203,13 @@ void Sequencer::ProcessGroup(std::vector<Command>& group) {
       if (finished.ok()) {
         changes = std::move(*finished);
         auto commit_start = Clock::now();
+        // Around the COMMIT, before anyone hears of the group: no reader is
+        // served these accounts from memory as they were once the store
+        // shows them changed.
+        read_cache_.BeginWrite(exec_.WrittenAccounts());
         group_status = tx.Commit();
+        read_cache_.EndWrite(exec_.WrittenAccounts());
         metrics_.commit_seconds.Observe(std::chrono::duration<double>(Clock::now() - commit_start).count());
-        // Before anyone hears of the group: a client with its receipt must
-        // not be served the account as it was.
-        if (group_status.ok()) read_cache_.Invalidate(exec_.WrittenAccounts());
         if (group_status.ok() && options_.after_commit) options_.after_commit();
       } else {
         group_status = std::move(finished).error();

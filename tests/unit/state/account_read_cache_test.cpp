@@ -27,17 +27,25 @@ TEST(AccountReadCache, AReadThatRacedACommitIsNotKept) {
   AccountReadCache::Ticket t;
   ASSERT_FALSE(cache.Find("kray_a", &t));
   // The reader's snapshot predates this commit, which wrote kray_a.
-  cache.Invalidate({"kray_a"});
+  cache.BeginWrite({"kray_a"});
+  cache.EndWrite({"kray_a"});
   cache.Insert(t, WithNonce("kray_a", 1));
   AccountReadCache::Ticket again;
   EXPECT_FALSE(cache.Find("kray_a", &again)) << "kept an account read before a commit that changed it";
-  // A read after the commit is kept, and served until the next commit.
+  // A read after the commit is kept, and served until the next write.
   cache.Insert(again, WithNonce("kray_a", 2));
   AccountReadCache::Ticket unused;
   auto hit = cache.Find("kray_a", &unused);
   ASSERT_TRUE(hit);
   EXPECT_EQ(hit->nonce, 2u);
-  cache.Invalidate({"kray_b", "kray_a", "kray_a"});
+  // From BeginWrite (just before the COMMIT) it is no longer served, and
+  // nothing read meanwhile is kept, even with a ticket taken meanwhile.
+  cache.BeginWrite({"kray_b", "kray_a", "kray_a"});
+  AccountReadCache::Ticket during;
+  EXPECT_FALSE(cache.Find("kray_a", &during)) << "served while its write was in flight";
+  cache.Insert(during, WithNonce("kray_a", 2));
+  EXPECT_FALSE(cache.Find("kray_a", &unused)) << "kept a read made while a write was in flight";
+  cache.EndWrite({"kray_b", "kray_a", "kray_a"});
   EXPECT_FALSE(cache.Find("kray_a", &unused));
 }
 
@@ -68,7 +76,10 @@ TEST(AccountReadCache, ReadsNeverGoBehindAnAnsweredTransfer) {
   ASSERT_TRUE(l.ok()) << l.error().message;
   Ledger& ledger = **l;
   testing::Key a = testing::Dev1(), b = testing::Dev2();
-  std::atomic<std::uint64_t> answered{0};  // transfers answered so far
+  // The sender's account row and the recipient's balance row change: both
+  // paths by which a group names the accounts it wrote.
+  const Amount b_before = ledger.GetAccount(b.account_id)->BalanceOf("KRAY").available;  // cached now
+  std::atomic<std::uint64_t> answered{0};                                                // transfers answered so far
   std::atomic<bool> stop{false};
   std::atomic<int> behind{0};
   std::vector<std::thread> readers;
@@ -76,8 +87,10 @@ TEST(AccountReadCache, ReadsNeverGoBehindAnAnsweredTransfer) {
     readers.emplace_back([&] {
       while (!stop) {
         std::uint64_t floor = answered.load();
-        auto acct = ledger.GetAccount(a.account_id);
-        if (!acct.ok() || acct->nonce < floor) ++behind;
+        auto sender = ledger.GetAccount(a.account_id);
+        if (!sender.ok() || sender->nonce < floor) ++behind;
+        auto recipient = ledger.GetAccount(b.account_id);
+        if (!recipient.ok() || recipient->BalanceOf("KRAY").available < b_before + floor) ++behind;
       }
     });
   }
@@ -92,6 +105,7 @@ TEST(AccountReadCache, ReadsNeverGoBehindAnAnsweredTransfer) {
   EXPECT_EQ(behind, 0);
   EXPECT_EQ(ledger.GetAccount(a.account_id)->nonce, static_cast<std::uint64_t>(kTransfers));
   auto bal = ledger.GetAccount(b.account_id)->BalanceOf("KRAY").available;
+  EXPECT_EQ(bal, b_before + kTransfers);
   ASSERT_TRUE(ledger.CheckConservation()->ok);
   // The same account read through a fresh Ledger (no cache) agrees.
   l->reset();
