@@ -3,8 +3,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <future>
+#include <thread>
 
 #include "kray/state/genesis.h"
 #include "kray/state/leaves.h"
@@ -77,6 +79,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options, const
   impl->sequencer = std::make_unique<Sequencer>(std::move(*db), impl->options, registry, impl->pending, impl->accounts,
                                                 impl->metrics);
 
+  impl->batch_pool.emplace(std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8));
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(impl)));
   ledger->impl_->sequencer->Start();
   spdlog::info("ledger open: datadir={} store_format={} chain_id={} genesis={}", options.datadir, store::StoreVersion(),
@@ -85,6 +88,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options, const
 }
 
 Ledger::~Ledger() {
+  impl_->batch_pool.reset();
   impl_->sequencer->Stop();
   impl_->sequencer.reset();
   impl_->readers.Clear();
@@ -166,21 +170,26 @@ void Ledger::SubmitMany(std::vector<Operation> ops, std::function<void(std::vect
   st->results.resize(ops.size());
   st->left = ops.size();
   st->done = std::move(done);
-  for (std::size_t i = 0; i < ops.size(); ++i) {
-    Submit(std::move(ops[i]), [st, i](Result<Receipt> r) {
-      bool last = false;
-      {
-        std::lock_guard lock(st->mu);
-        st->results[i].emplace(std::move(r));
-        last = --st->left == 0;
-      }
-      if (!last) return;
-      std::vector<Result<Receipt>> out;
-      out.reserve(st->results.size());
-      for (auto& r : st->results) out.push_back(std::move(*r));
-      st->done(std::move(out));
-    });
-  }
+  // Checked (and queued, in order) on the batch pool: a thousand signature
+  // checks would otherwise hold the caller's thread, and every connection
+  // that thread serves, for ~60 ms.
+  impl_->batch_pool->Post([this, st, ops = std::move(ops)]() mutable {
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      Submit(std::move(ops[i]), [st, i](Result<Receipt> r) {
+        bool last = false;
+        {
+          std::lock_guard lock(st->mu);
+          st->results[i].emplace(std::move(r));
+          last = --st->left == 0;
+        }
+        if (!last) return;
+        std::vector<Result<Receipt>> out;
+        out.reserve(st->results.size());
+        for (auto& r : st->results) out.push_back(std::move(*r));
+        st->done(std::move(out));
+      });
+    }
+  });
 }
 
 Result<Receipt> Ledger::SubmitSync(Operation op) {

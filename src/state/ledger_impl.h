@@ -15,6 +15,7 @@
 #include "kray/store/reader_pool.h"
 #include "pending.h"
 #include "sequencer.h"
+#include "work_pool.h"
 
 namespace kray::state {
 
@@ -40,6 +41,9 @@ struct Ledger::Impl {
   PendingOperations pending;
   LedgerMetrics metrics;
   std::unique_ptr<Sequencer> sequencer;
+  // SubmitMany's validation and signature checks; emptied (joined) before
+  // the sequencer stops, so what it queues is still applied.
+  std::optional<WorkPool> batch_pool;
 
   // The key a signed operation by `account_id` must verify against
   // (cache, then a read connection); nullopt if none is bound.

@@ -100,7 +100,9 @@ class Ledger {
   // (before Submit returns: an error, or with kCallerIfIdle an operation
   // applied here).
   void Submit(Operation op, ReceiptCallback done, ApplyOn apply = ApplyOn::kSequencer);
-  // Each gets its own result, in order; `done` runs once, after all.
+  // Each gets its own result, in order; `done` runs once, after all. The
+  // operations are checked and queued on the ledger's batch threads, not
+  // the caller's: `done` runs here only for an empty list.
   void SubmitMany(std::vector<Operation> ops, std::function<void(std::vector<Result<Receipt>>)> done);
   // Builds the operation (request.h) and submits it.
   void SubmitRequest(const OperationRequest& request, ReceiptCallback done, ApplyOn apply = ApplyOn::kSequencer);

@@ -525,6 +525,32 @@ TEST(ApplyOnCaller, AnIdleSequencerLetsTheCallerApplyABusyOneQueues) {
   EXPECT_TRUE(ledger.CheckConservation()->ok);
 }
 
+// SubmitMany checks a batch on the ledger's batch threads: even a batch
+// refused before the sequencer (here, a forged signature) is answered on
+// another thread; the caller (an HTTP worker) is never held by a batch's
+// signature checks.
+TEST(SubmitMany, ChecksTheBatchOffTheCallersThread) {
+  TempDir dir;
+  ModuleRegistry reg;
+  auto l = Ledger::Open(Options(dir), reg);
+  ASSERT_TRUE(l.ok());
+  Ledger& ledger = **l;
+  Key a = Dev1(), b = Dev2();
+  auto forged = test::SignOperation(ledger.params(), ledger.registry(),
+                                    test::TransferRequest(a.account_id, b.account_id, 7, 0), b);  // b signs for a
+  ASSERT_TRUE(forged.ok());
+  std::promise<std::pair<std::thread::id, std::vector<Result<Receipt>>>> answered;
+  std::vector<Operation> ops{*forged};
+  ledger.SubmitMany(std::move(ops), [&](std::vector<Result<Receipt>> r) {
+    answered.set_value({std::this_thread::get_id(), std::move(r)});
+  });
+  auto [on, results] = answered.get_future().get();
+  EXPECT_NE(on, std::this_thread::get_id()) << "checked on the caller's thread";
+  ASSERT_EQ(results.size(), 1u);
+  ASSERT_FALSE(results[0].ok());
+  EXPECT_EQ(results[0].error().code, "invalid_signature");
+}
+
 // The default (ApplyOn::kSequencer) never applies on the caller's thread.
 TEST(ApplyOnCaller, TheDefaultAlwaysQueues) {
   TempDir dir;
