@@ -93,8 +93,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   const Router& router;
   RateLimiter* limiter;
   ConnectionLimits limits;
-  // One io_context per worker thread (concurrency hint 1: asio skips its
-  // internal locking). Connections are spread over them round robin.
+  // One io_context per worker thread, run by that thread only (concurrency
+  // hint 1). Connections are spread over them round robin.
   std::vector<std::unique_ptr<net::io_context>> workers;
   std::size_t next_worker = 0;  // control strand
   // The acceptor, its backoff timer and the signal set are used only on this
