@@ -144,6 +144,9 @@ void WriteLedger(PromText& p, const state::Ledger& ledger) {
            static_cast<double>(m.groups_failed.value()));
   p.Single("krayd_signature_verifications_total", "counter", "BIP-340 signatures of submitted operations verified",
            static_cast<double>(m.signature_verifications.value()));
+  p.Single("krayd_ledger_keys_preloaded_total", "counter",
+           "Bound account keys read into the signature-check cache at start-up",
+           static_cast<double>(m.keys_preloaded.value()));
   p.Single("krayd_signature_failures_total", "counter", "Signatures that did not verify (401 invalid_signature)",
            static_cast<double>(m.signature_failures.value()));
 }

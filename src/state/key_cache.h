@@ -1,6 +1,7 @@
 // Internal: bound account keys, parsed and cached for signature checks on
 // the HTTP threads. A key is immutable once bound, so a cached key never goes stale;
-// unknown or unbound accounts are not cached. Thread-safe.
+// unknown or unbound accounts are not cached. Filled on demand and, at
+// start-up, by Ledger::Impl::PreloadKeys. Thread-safe.
 #pragma once
 
 #include <mutex>
@@ -9,6 +10,9 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <variant>
+#include <vector>
 
 #include "kray/crypto/secp256k1.h"
 
@@ -16,22 +20,57 @@ namespace kray::state {
 
 class KeyCache {
  public:
-  std::optional<crypto::VerifyingKey> Get(const std::string& account_id) const {
-    std::shared_lock lock(mu_);
+  // The parsed key; a preloaded key is parsed here on its first use (nullopt,
+  // and forgotten, if it does not parse: the caller's store read reports it).
+  std::optional<crypto::VerifyingKey> Get(const std::string& account_id) {
+    crypto::XOnlyPubKey raw;
+    {
+      std::shared_lock lock(mu_);
+      auto it = keys_.find(account_id);
+      if (it == keys_.end()) return std::nullopt;
+      if (auto* parsed = std::get_if<crypto::VerifyingKey>(&it->second)) return *parsed;
+      raw = std::get<crypto::XOnlyPubKey>(it->second);
+    }
+    auto parsed = crypto::VerifyingKey::Parse(raw);  // ~5 µs: outside the lock
+    std::unique_lock lock(mu_);
     auto it = keys_.find(account_id);
-    if (it == keys_.end()) return std::nullopt;
-    return it->second;
+    if (it != keys_.end()) {
+      if (parsed)
+        it->second = *parsed;
+      else
+        keys_.erase(it);
+    }
+    return parsed;
   }
   void Put(const std::string& account_id, const crypto::VerifyingKey& key) {
     std::unique_lock lock(mu_);
     if (keys_.size() >= kMaxEntries) keys_.clear();  // bounded; refilled from the store on demand
     keys_.insert_or_assign(account_id, key);
   }
+  // Adds unparsed keys while the cache holds fewer than kPreloadEntries (a
+  // preload must not push out keys fetched on demand); a key already cached
+  // is kept. Returns how many were added.
+  std::size_t Preload(std::vector<std::pair<std::string, crypto::XOnlyPubKey>>& keys) {
+    std::unique_lock lock(mu_);
+    std::size_t added = 0;
+    for (auto& [id, key] : keys) {
+      if (keys_.size() >= kPreloadEntries) break;
+      added += keys_.try_emplace(std::move(id), key).second ? 1 : 0;
+    }
+    return added;
+  }
+  std::size_t size() const {
+    std::shared_lock lock(mu_);
+    return keys_.size();
+  }
+
+  static constexpr std::size_t kMaxEntries = 4'000'000;      // ~0.9 GB at most
+  static constexpr std::size_t kPreloadEntries = 2'000'000;  // the preload's share
 
  private:
-  static constexpr std::size_t kMaxEntries = 4'000'000;
   mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, crypto::VerifyingKey> keys_;  // guarded by mu_, parsed once
+  // guarded by mu_: parsed once used, the stored bytes until then
+  std::unordered_map<std::string, std::variant<crypto::XOnlyPubKey, crypto::VerifyingKey>> keys_;
 };
 
 }  // namespace kray::state

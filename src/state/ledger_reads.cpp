@@ -1,5 +1,8 @@
 // Ledger reads: pooled read connections, queries, conservation (ledger.h).
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <chrono>
 
 #include "kray/state/conservation.h"
 #include "kray/state/leaves.h"
@@ -61,6 +64,42 @@ Result<std::optional<crypto::VerifyingKey>> Ledger::Impl::BoundKey(const std::st
   }
   keys.Put(id, *parsed);
   return parsed;
+}
+
+void Ledger::Impl::PreloadKeys() {
+  constexpr int kChunk = 4096;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::string after;  // account_id of the last row read ("" sorts first)
+  std::size_t added = 0;
+  std::vector<std::pair<std::string, crypto::XOnlyPubKey>> chunk;
+  while (!stopping.load(std::memory_order_relaxed)) {
+    chunk.clear();
+    int rows = 0;
+    Status read = readers.With([&](store::Database& db) -> Status {
+      auto st = db.Use(
+          "SELECT account_id, pubkey FROM accounts WHERE account_id > ?1 AND pubkey IS NOT NULL "
+          "ORDER BY account_id LIMIT ?2");
+      if (!st.ok()) return std::move(st).error();
+      (*st)->Bind(1, after).Bind(2, static_cast<std::int64_t>(kChunk));
+      return store::ForEachRow(**st, [&](const store::Statement& r) -> Status {
+        ++rows;
+        after = r.Text(0);
+        // Parsed on first use (KeyCache::Get); bad hex is left to BoundKey, which reports it.
+        if (auto bytes = FromHexFixed<32>(r.Text(1))) chunk.emplace_back(after, *bytes);
+        return Ok();
+      });
+    });
+    if (!read.ok()) {
+      spdlog::warn("key preload stopped: {}", read.error().message);
+      return;
+    }
+    const std::size_t now = keys.Preload(chunk);
+    added += now;
+    metrics.keys_preloaded.Inc(now);
+    if (rows < kChunk || keys.size() >= KeyCache::kPreloadEntries) break;
+  }
+  spdlog::info("key cache: {} bound keys preloaded in {:.1f} s", added,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 }
 
 Result<ResolvedAccount> Ledger::ResolveAccount(std::string_view who) const {

@@ -17,6 +17,8 @@ struct LedgerMetrics {
   // BIP-340 verifications of signed operations in Submit(), and how many failed.
   metrics::Counter signature_verifications;
   metrics::Counter signature_failures;
+  // Bound keys read into the key cache at start-up (Ledger::Open).
+  metrics::Counter keys_preloaded;
   // Groups whose transaction failed (the store then refuses writes).
   metrics::Counter groups_failed;
 };

@@ -4,6 +4,8 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
+#include <fstream>
 #include <future>
 #include <random>
 #include <thread>
@@ -507,6 +509,43 @@ TEST_F(LedgerTest, FullSynchronousAnswersAndReopens) {
   Reopen();
   EXPECT_EQ(NonceOf(a_.account_id), 50u);
   ExpectConserved();
+}
+
+// Every bound key is read into the signature-check cache after the ledger
+// opens, in chunks of 4,096 accounts; keyless accounts are skipped. Keys from
+// the second chunk verify like the first.
+TEST(LedgerKeyPreload, EveryBoundKeyIsPreloadedAfterOpenAcrossChunks) {
+  constexpr int kKeyed = 4500;
+  std::vector<Key> keys;
+  keys.reserve(kKeyed);
+  std::string j = "{\"chain_id\":\"kray-regtest-1\",\"timestamp\":1764000000,\"accounts\":[";
+  for (int i = 0; i < kKeyed; ++i) {
+    keys.push_back(testing::KeyFromSeed("preload-" + std::to_string(i)));
+    j += std::string(i ? "," : "") + "{\"l1_address\":\"" + keys.back().address + "\",\"pubkey\":\"" +
+         ToHex(keys.back().pub) + "\",\"balances\":{\"KRAY\":\"1000\"}}";
+  }
+  const Key keyless = testing::KeyFromSeed("preload-keyless");
+  j += ",{\"l1_address\":\"" + keyless.address + "\",\"balances\":{\"KRAY\":\"5\"}}]}";
+  TempDir dir;
+  std::ofstream(dir.file("genesis.json")) << j;
+  auto preloaded_within_10s = [](const Ledger& ledger) {
+    for (int i = 0; i < 1000 && ledger.metrics().keys_preloaded.value() < kKeyed; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return ledger.metrics().keys_preloaded.value();
+  };
+  for (int open = 0; open < 2; ++open) {  // a first start, then a restart
+    auto ledger = Ledger::Open(Options(dir, dir.file("genesis.json")), Registry());
+    ASSERT_TRUE(ledger.ok()) << ledger.error().message;
+    EXPECT_EQ(preloaded_within_10s(**ledger), static_cast<std::uint64_t>(kKeyed));
+    const Key& late = keys[4400];
+    auto sent = testing::Transfer(**ledger, late, late.account_id, keys[0].account_id, 1, open);
+    ASSERT_TRUE(sent.ok()) << sent.error().message;
+    EXPECT_EQ(testing::Transfer(**ledger, keys[0], late.account_id, keys[0].account_id, 1, open + 1).error().code,
+              "invalid_signature");  // a key preloaded for one account is not another's
+    auto rep = (*ledger)->CheckConservation();
+    ASSERT_TRUE(rep.ok());
+    EXPECT_TRUE(rep->ok) << rep->ToString();
+  }
 }
 
 }  // namespace

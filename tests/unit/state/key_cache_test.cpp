@@ -1,0 +1,42 @@
+// KeyCache: keys preloaded as bytes are parsed on first use; one that does
+// not parse is forgotten (the caller's store read reports it); a preload
+// never replaces a key already cached and stops at its share.
+#include "../../../src/state/key_cache.h"
+
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+
+namespace kray::state {
+namespace {
+
+TEST(KeyCache, PreloadedBytesAreParsedOnFirstUse) {
+  KeyCache cache;
+  const auto good = testing::KeyFromSeed("key-cache-good").pub;
+  crypto::XOnlyPubKey off_curve;
+  off_curve.fill(0xff);  // x >= p: not a field element, so no point
+  std::vector<std::pair<std::string, crypto::XOnlyPubKey>> chunk = {{"kray_a", good}, {"kray_b", off_curve}};
+  EXPECT_EQ(cache.Preload(chunk), 2u);
+  EXPECT_EQ(cache.size(), 2u);
+  for (int use = 0; use < 2; ++use) {  // parsed, then served parsed
+    auto key = cache.Get("kray_a");
+    ASSERT_TRUE(key.has_value());
+    EXPECT_EQ(key->bytes(), good);
+  }
+  EXPECT_FALSE(cache.Get("kray_b").has_value());
+  EXPECT_EQ(cache.size(), 1u);  // the bad one is forgotten
+  EXPECT_FALSE(cache.Get("kray_c").has_value());
+}
+
+TEST(KeyCache, APreloadKeepsWhatIsCached) {
+  KeyCache cache;
+  const auto mine = testing::KeyFromSeed("key-cache-mine").pub;
+  const auto other = testing::KeyFromSeed("key-cache-other").pub;
+  cache.Put("kray_a", *crypto::VerifyingKey::Parse(mine));
+  std::vector<std::pair<std::string, crypto::XOnlyPubKey>> chunk = {{"kray_a", other}};
+  EXPECT_EQ(cache.Preload(chunk), 0u);
+  EXPECT_EQ(cache.Get("kray_a")->bytes(), mine);
+}
+
+}  // namespace
+}  // namespace kray::state
