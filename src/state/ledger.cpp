@@ -82,7 +82,13 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options, const
   impl->batch_pool.emplace(std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8));
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(impl)));
   ledger->impl_->sequencer->Start();
-  ledger->impl_->key_preloader = std::thread([impl = ledger->impl_.get()] { impl->PreloadKeys(); });
+  ledger->impl_->key_preloader = std::thread([impl = ledger->impl_.get()] {
+    try {
+      impl->PreloadKeys();
+    } catch (const std::exception& e) {  // an optimisation: keys are still read on demand
+      spdlog::warn("key preload stopped: {}", e.what());
+    }
+  });
   spdlog::info("ledger open: datadir={} store_format={} chain_id={} genesis={}", options.datadir, store::StoreVersion(),
                options.params.chain_id, ledger->impl_->genesis_hash);
   return ledger;

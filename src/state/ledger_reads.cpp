@@ -72,6 +72,12 @@ void Ledger::Impl::PreloadKeys() {
   std::string after;  // account_id of the last row read ("" sorts first)
   std::size_t added = 0;
   std::vector<std::pair<std::string, crypto::XOnlyPubKey>> chunk;
+  // Sized once from the account count (O(1)); a failed read only skips it.
+  (void)readers.With([&](store::Database& db) -> Status {
+    auto n = store::QueryInt(db, "SELECT value FROM counters WHERE name='accounts'");
+    if (n.ok() && *n > 0) keys.Reserve(static_cast<std::size_t>(*n));
+    return Ok();
+  });
   while (!stopping.load(std::memory_order_relaxed)) {
     chunk.clear();
     int rows = 0;

@@ -38,5 +38,16 @@ TEST(KeyCache, APreloadKeepsWhatIsCached) {
   EXPECT_EQ(cache.Get("kray_a")->bytes(), mine);
 }
 
+TEST(KeyCache, APreloadLargerThanOneLockSpanAddsEveryKey) {
+  KeyCache cache;
+  cache.Reserve(1000);
+  const auto key = testing::KeyFromSeed("key-cache-many").pub;
+  std::vector<std::pair<std::string, crypto::XOnlyPubKey>> chunk;
+  for (int i = 0; i < 1000; ++i) chunk.emplace_back("kray_" + std::to_string(i), key);
+  EXPECT_EQ(cache.Preload(chunk), 1000u);
+  EXPECT_EQ(cache.size(), 1000u);
+  EXPECT_EQ(cache.Get("kray_999")->bytes(), key);
+}
+
 }  // namespace
 }  // namespace kray::state

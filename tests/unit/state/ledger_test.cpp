@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -512,8 +513,9 @@ TEST_F(LedgerTest, FullSynchronousAnswersAndReopens) {
 }
 
 // Every bound key is read into the signature-check cache after the ledger
-// opens, in chunks of 4,096 accounts; keyless accounts are skipped. Keys from
-// the second chunk verify like the first.
+// opens, in chunks of 4,096 accounts in account-id order; keyless accounts
+// are skipped. Keys from the first and the last chunk verify, each for its
+// own account only.
 TEST(LedgerKeyPreload, EveryBoundKeyIsPreloadedAfterOpenAcrossChunks) {
   constexpr int kKeyed = 4500;
   std::vector<Key> keys;
@@ -537,11 +539,17 @@ TEST(LedgerKeyPreload, EveryBoundKeyIsPreloadedAfterOpenAcrossChunks) {
     auto ledger = Ledger::Open(Options(dir, dir.file("genesis.json")), Registry());
     ASSERT_TRUE(ledger.ok()) << ledger.error().message;
     EXPECT_EQ(preloaded_within_10s(**ledger), static_cast<std::uint64_t>(kKeyed));
-    const Key& late = keys[4400];
-    auto sent = testing::Transfer(**ledger, late, late.account_id, keys[0].account_id, 1, open);
-    ASSERT_TRUE(sent.ok()) << sent.error().message;
-    EXPECT_EQ(testing::Transfer(**ledger, keys[0], late.account_id, keys[0].account_id, 1, open + 1).error().code,
-              "invalid_signature");  // a key preloaded for one account is not another's
+    auto by_id = [](const Key& x, const Key& y) { return x.account_id < y.account_id; };
+    const Key& first = *std::min_element(keys.begin(), keys.end(), by_id);  // first chunk
+    const Key& last = *std::max_element(keys.begin(), keys.end(), by_id);   // second chunk
+    for (const Key* signer : {&first, &last}) {
+      const Key& other = signer == &first ? last : first;
+      auto sent = testing::Transfer(**ledger, *signer, signer->account_id, other.account_id, 1, open);
+      ASSERT_TRUE(sent.ok()) << sent.error().message;
+      // A key preloaded for one account does not sign for another.
+      EXPECT_EQ(testing::Transfer(**ledger, other, signer->account_id, other.account_id, 1, open + 1).error().code,
+                "invalid_signature");
+    }
     auto rep = (*ledger)->CheckConservation();
     ASSERT_TRUE(rep.ok());
     EXPECT_TRUE(rep->ok) << rep->ToString();
