@@ -70,7 +70,6 @@ void Ledger::Impl::PreloadKeys() {
   constexpr int kChunk = 4096;
   const auto t0 = std::chrono::steady_clock::now();
   std::string after;  // account_id of the last row read ("" sorts first)
-  std::size_t added = 0;
   std::vector<std::pair<std::string, crypto::XOnlyPubKey>> chunk;
   // Sized once from the account count (O(1)); a failed read only skips it.
   (void)readers.With([&](store::Database& db) -> Status {
@@ -99,12 +98,10 @@ void Ledger::Impl::PreloadKeys() {
       spdlog::warn("key preload stopped: {}", read.error().message);
       return;
     }
-    const std::size_t now = keys.Preload(chunk);
-    added += now;
-    metrics.keys_preloaded.Inc(now);
+    metrics.keys_preloaded.Inc(keys.Preload(chunk));
     if (rows < kChunk || keys.size() >= KeyCache::kPreloadEntries) break;
   }
-  spdlog::info("key cache: {} bound keys preloaded in {:.1f} s", added,
+  spdlog::info("key cache: {} bound keys preloaded in {:.1f} s", metrics.keys_preloaded.value(),
                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 }
 
