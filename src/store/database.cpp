@@ -6,6 +6,7 @@
 #include <cctype>
 #include <string>
 
+#include "page_cache.h"
 #include "wal_vfs.h"
 
 namespace kray::store {
@@ -140,6 +141,8 @@ Bytes Statement::Blob(int col) const {
 // ---------------- Database ----------------
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const OpenOptions& opts) {
+  // Before anything initialises SQLite (registering the VFS does).
+  InstallPageCache();
   std::unique_ptr<Database> db(new Database());
   db->path_ = path;
   int flags =
