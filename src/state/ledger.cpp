@@ -69,7 +69,8 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options, const
   if (impl->options.max_group == 0) impl->options.max_group = 1;
   store::OpenOptions oo;
   oo.synchronous = *sync;
-  oo.batch_wal_writes = true;  // the sequencer's connection is the store's only writer
+  oo.batch_wal_writes = true;          // the sequencer's connection is the store's only writer
+  oo.checkpoint_in_background = true;  // a checkpoint would stall every request for its length
   auto db = store::Database::Open(path, oo);
   if (!db.ok()) return std::move(db).error();
   KRAY_TRY(registry.Migrate(**db));

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <string>
 
+#include "checkpointer.h"
 #include "page_cache.h"
 #include "wal_vfs.h"
 
@@ -169,6 +170,11 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   // truncated to this.
   if (!opts.read_only) KRAY_TRY(db->Exec("PRAGMA journal_size_limit=" + std::to_string(64 << 20)));
   KRAY_TRY(db->CheckFormat(!opts.read_only));
+  if (opts.checkpoint_in_background && !opts.read_only && path != ":memory:") {
+    auto checkpointer = WalCheckpointer::Start(db->db_, path, sync, opts.wal_autocheckpoint);
+    if (!checkpointer.ok()) return std::move(checkpointer).error();
+    db->checkpointer_ = std::move(*checkpointer);
+  }
   return db;
 }
 
@@ -196,7 +202,8 @@ Status Database::CheckFormat(bool writable) {
 }
 
 Database::~Database() {
-  cache_.clear();  // finalize statements before closing
+  checkpointer_.reset();  // no checkpoint runs while the connection closes
+  cache_.clear();         // finalize statements before closing
   if (db_) sqlite3_close_v2(db_);
 }
 

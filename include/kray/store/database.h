@@ -55,6 +55,10 @@ struct OpenOptions {
   // transaction left in this connection's buffer would be written later, over
   // what another writer committed meanwhile.
   bool batch_wal_writes = false;
+  // Checkpoint the WAL on a thread of its own instead of inside the commit
+  // that crosses `wal_autocheckpoint` (src/store/checkpointer.h): for a
+  // writer whose commits are on a request's path.
+  bool checkpoint_in_background = false;
 };
 
 // One schema migration of a component (a module's own tables). Components
@@ -67,6 +71,7 @@ struct Migration {
 
 class Statement;
 class StatementHandle;
+class WalCheckpointer;
 
 class Database {
  public:
@@ -113,6 +118,7 @@ class Database {
   sqlite3* db_ = nullptr;
   std::string path_;
   std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
+  std::unique_ptr<WalCheckpointer> checkpointer_;  // stopped first in ~Database
 };
 
 // A prepared statement. Bind indexes are 1-based, column indexes 0-based.

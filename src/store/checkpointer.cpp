@@ -1,0 +1,81 @@
+#include "checkpointer.h"
+
+#include <pthread.h>
+
+namespace kray::store {
+namespace {
+
+std::atomic<std::uint64_t> g_background{0};
+std::atomic<std::uint64_t> g_on_writer{0};
+
+}  // namespace
+
+Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(sqlite3* writer, const std::string& path,
+                                                                const std::string& synchronous, int frames) {
+  sqlite3* own = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &own, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (rc == SQLITE_OK) rc = sqlite3_exec(own, ("PRAGMA synchronous=" + synchronous).c_str(), nullptr, nullptr, nullptr);
+  if (rc == SQLITE_OK) rc = sqlite3_exec(own, "PRAGMA mmap_size=0", nullptr, nullptr, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = own ? sqlite3_errmsg(own) : sqlite3_errstr(rc);
+    sqlite3_close_v2(own);
+    return Error{ErrorKind::kInternal, "store_error",
+                 "cannot open the checkpoint connection to '" + path + "': " + msg};
+  }
+  std::unique_ptr<WalCheckpointer> c(new WalCheckpointer(writer, own, frames < 8 ? 8 : frames));
+  c->thread_ = std::thread([p = c.get()] { p->Run(); });
+  sqlite3_wal_hook(writer, &WalCheckpointer::OnCommit, c.get());
+  return c;
+}
+
+WalCheckpointer::WalCheckpointer(sqlite3* writer, sqlite3* own, int frames)
+    : writer_(writer), own_(own), frames_(frames) {}
+
+WalCheckpointer::~WalCheckpointer() {
+  sqlite3_wal_hook(writer_, nullptr, nullptr);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+  sqlite3_close_v2(own_);
+}
+
+CheckpointCounts CheckpointCountsNow() {
+  return {g_background.load(std::memory_order_relaxed), g_on_writer.load(std::memory_order_relaxed)};
+}
+
+// On the writer's thread, after each commit, with the WAL's size in frames.
+int WalCheckpointer::OnCommit(void* self, sqlite3* db, const char* schema, int frames) {
+  auto* c = static_cast<WalCheckpointer*>(self);
+  if (frames >= c->frames_ + c->frames_ / 8) {
+    sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    g_on_writer.fetch_add(1, std::memory_order_relaxed);
+    return SQLITE_OK;
+  }
+  if (frames >= c->frames_ && !c->wanted_.exchange(true)) {
+    // Taking the lock orders this after the thread's check of wanted_, so
+    // the notification cannot fall between its check and its wait.
+    { std::lock_guard<std::mutex> lock(c->mu_); }
+    c->cv_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void WalCheckpointer::Run() {
+  pthread_setname_np(pthread_self(), "kray-checkpoint");
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [this] { return stop_ || wanted_.load(); });
+    if (stop_) return;
+    wanted_.store(false);
+    lock.unlock();
+    // SQLITE_BUSY if the writer is checkpointing: it copies what is left.
+    sqlite3_wal_checkpoint_v2(own_, "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    g_background.fetch_add(1, std::memory_order_relaxed);
+    lock.lock();
+  }
+}
+
+}  // namespace kray::store
