@@ -6,7 +6,13 @@ namespace kray::store {
 namespace {
 
 std::atomic<std::uint64_t> g_background{0};
+std::atomic<std::uint64_t> g_frames_copied{0};
+std::atomic<std::uint64_t> g_failed{0};
 std::atomic<std::uint64_t> g_on_writer{0};
+
+bool Busy(int rc) {
+  return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+}
 
 }  // namespace
 
@@ -15,7 +21,12 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(sqlite3* writer,
   sqlite3* own = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &own, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc == SQLITE_OK) rc = sqlite3_exec(own, ("PRAGMA synchronous=" + synchronous).c_str(), nullptr, nullptr, nullptr);
+  if (rc == SQLITE_OK) rc = sqlite3_busy_timeout(own, 5000);
   if (rc == SQLITE_OK) rc = sqlite3_exec(own, "PRAGMA mmap_size=0", nullptr, nullptr, nullptr);
+  // Reads the schema, which opens the WAL on this connection: a checkpoint
+  // through a connection that has not read anything finds no WAL and copies
+  // nothing.
+  if (rc == SQLITE_OK) rc = sqlite3_exec(own, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = own ? sqlite3_errmsg(own) : sqlite3_errstr(rc);
     sqlite3_close_v2(own);
@@ -25,6 +36,7 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(sqlite3* writer,
   std::unique_ptr<WalCheckpointer> c(new WalCheckpointer(writer, own, frames < 8 ? 8 : frames));
   c->thread_ = std::thread([p = c.get()] { p->Run(); });
   sqlite3_wal_hook(writer, &WalCheckpointer::OnCommit, c.get());
+  c->hooked_ = true;
   return c;
 }
 
@@ -32,7 +44,7 @@ WalCheckpointer::WalCheckpointer(sqlite3* writer, sqlite3* own, int frames)
     : writer_(writer), own_(own), frames_(frames) {}
 
 WalCheckpointer::~WalCheckpointer() {
-  sqlite3_wal_hook(writer_, nullptr, nullptr);
+  if (hooked_) sqlite3_wal_hook(writer_, nullptr, nullptr);
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
@@ -43,7 +55,8 @@ WalCheckpointer::~WalCheckpointer() {
 }
 
 CheckpointCounts CheckpointCountsNow() {
-  return {g_background.load(std::memory_order_relaxed), g_on_writer.load(std::memory_order_relaxed)};
+  return {g_background.load(std::memory_order_relaxed), g_frames_copied.load(std::memory_order_relaxed),
+          g_failed.load(std::memory_order_relaxed), g_on_writer.load(std::memory_order_relaxed)};
 }
 
 // On the writer's thread, after each commit, with the WAL's size in frames.
@@ -71,9 +84,14 @@ void WalCheckpointer::Run() {
     if (stop_) return;
     wanted_.store(false);
     lock.unlock();
-    // SQLITE_BUSY if the writer is checkpointing: it copies what is left.
-    sqlite3_wal_checkpoint_v2(own_, "main", SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    // Busy if the writer is checkpointing: it copies what is left. Any
+    // other failure (a full disk) leaves the frames to the writer's own
+    // checkpoint, which meets the same error; it is counted.
+    int log = 0, copied = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(own_, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
     g_background.fetch_add(1, std::memory_order_relaxed);
+    if (rc == SQLITE_OK && copied > 0) g_frames_copied.fetch_add(static_cast<std::uint64_t>(copied));
+    if (rc != SQLITE_OK && !Busy(rc)) g_failed.fetch_add(1, std::memory_order_relaxed);
     lock.lock();
   }
 }

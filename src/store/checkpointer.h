@@ -9,17 +9,19 @@
 //
 // Here the writer's commit hook, once the WAL holds the threshold, wakes a
 // thread that checkpoints (PASSIVE: it never blocks the writer or a reader)
-// through a connection of its own, while the writer goes on. When the WAL
+// through a connection of its own, while the writer goes on; a commit that
+// lands during a pass wakes it once more when the pass ends. When the WAL
 // holds an eighth more, the writer checkpoints itself, as SQLite's hook does
 // at the threshold: by then the thread has copied the bulk and synced the
 // database file, so the writer copies only the last frames, and its next
 // transaction starts the WAL from its beginning, which a checkpoint from
-// another connection cannot bring about while commits keep coming. (A thread
-// that went round again until it caught up copied hot pages once per round:
-// 6-15 % more CPU per transfer at 2k accounts.) The checkpointing connection
-// syncs like the writer, so a crash loses nothing a commit acknowledged:
-// SQLite syncs the WAL before it copies and the database file before it
-// records the copy.
+// another connection cannot bring about while commits keep coming. The
+// eighth bounds how often the thread copies a hot page again: a first
+// version that woke it from half the threshold and looped until it caught up
+// cost 6-15 % more CPU per transfer at 2k accounts. The checkpointing
+// connection syncs like the writer, so a crash loses nothing a commit
+// acknowledged: SQLite syncs the WAL before it copies and the database file
+// before it records the copy.
 #pragma once
 
 #include <sqlite3.h>
@@ -39,8 +41,8 @@ namespace kray::store {
 class WalCheckpointer {
  public:
   // Replaces `writer`'s automatic checkpoint (its WAL hook) by this thread,
-  // which opens `path` with `synchronous` ("FULL", ...). `frames` is the
-  // threshold, as PRAGMA wal_autocheckpoint's (at least 8).
+  // which opens `path` (a file name, not a URI) with `synchronous` ("FULL",
+  // ...). `frames` is the threshold, as PRAGMA wal_autocheckpoint's, > 0.
   static Result<std::unique_ptr<WalCheckpointer>> Start(sqlite3* writer, const std::string& path,
                                                         const std::string& synchronous, int frames);
   // Removes the hook (the writer is about to close), then stops and joins
@@ -59,13 +61,16 @@ class WalCheckpointer {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  bool hooked_ = false;  // the hook is ours to remove
   std::thread thread_;
 };
 
 // Process-wide counts, for tests and benchmarks: checkpoints run by the
-// threads, and run by writers at the threshold.
+// threads, and run by writers an eighth past the threshold.
 struct CheckpointCounts {
-  std::uint64_t background = 0;
+  std::uint64_t background = 0;     // passes of the threads
+  std::uint64_t frames_copied = 0;  // WAL frames those passes found copied back when they ended
+  std::uint64_t failed = 0;         // passes that failed, other than busy
   std::uint64_t on_writer = 0;
 };
 CheckpointCounts CheckpointCountsNow();

@@ -170,7 +170,9 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   // truncated to this.
   if (!opts.read_only) KRAY_TRY(db->Exec("PRAGMA journal_size_limit=" + std::to_string(64 << 20)));
   KRAY_TRY(db->CheckFormat(!opts.read_only));
-  if (opts.checkpoint_in_background && !opts.read_only && path != ":memory:") {
+  // Not for a database in memory, nor where checkpoints are turned off.
+  const bool in_memory = path.empty() || path == ":memory:" || path.rfind("file:", 0) == 0;
+  if (opts.checkpoint_in_background && !opts.read_only && !in_memory && opts.wal_autocheckpoint > 0) {
     auto checkpointer = WalCheckpointer::Start(db->db_, path, sync, opts.wal_autocheckpoint);
     if (!checkpointer.ok()) return std::move(checkpointer).error();
     db->checkpointer_ = std::move(*checkpointer);

@@ -18,6 +18,7 @@ sqlite3_pcache_methods2 g_base{};  // SQLite's default cache (pcache1)
 sqlite3_pcache_methods2 g_wrapper{};
 std::atomic<std::uint64_t> g_truncations{0};
 std::atomic<std::uint64_t> g_skipped{0};
+std::atomic<std::uint64_t> g_parked{0};
 
 // One per page cache (one per open database connection). SQLite calls a
 // cache's methods from one thread at a time (the connection's), so the
@@ -78,6 +79,7 @@ void Rekey(sqlite3_pcache* p, sqlite3_pcache_page* page, unsigned old_key, unsig
   if (old_key == c->parking_key && c->parked > 0) --c->parked;
   if (new_key == c->parking_key) {
     ++c->parked;
+    g_parked.fetch_add(1, std::memory_order_relaxed);
   } else {
     c->max_key = std::max(c->max_key, new_key);
   }
@@ -136,7 +138,8 @@ bool InstallPageCache() {
 }
 
 PageCacheCounts PageCacheCountsNow() {
-  return {g_truncations.load(std::memory_order_relaxed), g_skipped.load(std::memory_order_relaxed)};
+  return {g_truncations.load(std::memory_order_relaxed), g_skipped.load(std::memory_order_relaxed),
+          g_parked.load(std::memory_order_relaxed)};
 }
 
 }  // namespace kray::store

@@ -30,11 +30,13 @@ namespace kray::store {
 // default cache) if SQLite was initialised first.
 bool InstallPageCache();
 
-// Process-wide counts of truncations, for tests and benchmarks: asked for by
-// SQLite, and skipped by the wrapper as having nothing to drop.
+// Process-wide counts, for tests and benchmarks: truncations asked for by
+// SQLite, those skipped as having nothing to drop, and pages parked at the
+// pending-byte number.
 struct PageCacheCounts {
   std::uint64_t truncations = 0;
   std::uint64_t skipped = 0;
+  std::uint64_t parked = 0;
 };
 PageCacheCounts PageCacheCountsNow();
 

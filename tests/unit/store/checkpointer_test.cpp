@@ -75,6 +75,8 @@ TEST(WalCheckpointer, CheckpointsRunOnTheThreadAndTheWalStaysBounded) {
   }
   const CheckpointCounts after = CheckpointCountsNow();
   EXPECT_GT(after.background - before.background, 0u);
+  EXPECT_GT(after.frames_copied - before.frames_copied, 0u);  // the passes did copy
+  EXPECT_EQ(after.failed, before.failed);
   // The thread copies from 64 frames on, the writer from 72 (busy while a
   // pass of the thread runs), and the writer's next transaction restarts
   // the WAL. Unbounded,

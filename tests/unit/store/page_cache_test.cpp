@@ -102,6 +102,9 @@ TEST(PageCache, CommitsAfterOutOfOrderSplitsSkipTheTruncation) {
   }
   const PageCacheCounts after = PageCacheCountsNow();
   EXPECT_GE(after.truncations - before.truncations, 300u);
+  // Splits did park pages (what raises SQLite's cache's largest key)...
+  EXPECT_GT(after.parked - before.parked, 10u);
+  // ...and the commits after them had nothing to drop.
   EXPECT_GE(after.skipped - before.skipped, 250u);
   EXPECT_EQ(Rows(*db).size(), 6000u);
   EXPECT_EQ(IntegrityCheck(*db), "ok");
@@ -119,8 +122,9 @@ TEST(PageCache, RollbacksAndDeletesAgreeWithAModel) {
   std::mt19937 rng(7);
   {
     auto db = OpenT(path);
-    auto reader = OpenT(path);
-    ASSERT_TRUE(db && reader);
+    auto reader = Database::Open(path, OpenOptions{});  // SQLite's own VFS: it never writes
+    ASSERT_TRUE(reader.ok());
+    ASSERT_TRUE(db);
     for (int txn = 0; txn < 200; ++txn) {
       std::map<std::int64_t, std::int64_t> next = model;
       ASSERT_TRUE(db->Exec("BEGIN IMMEDIATE").ok());
@@ -142,10 +146,11 @@ TEST(PageCache, RollbacksAndDeletesAgreeWithAModel) {
         ASSERT_TRUE(db->Exec("COMMIT").ok());
         model = std::move(next);
       }
+      // The reader's cache is truncated (xTruncate(1)) whenever the writer
+      // committed since its last read: a wrongly skipped truncation shows
+      // there.
       ASSERT_EQ(Rows(*db), model) << "writer, after transaction " << txn;
-      if (txn % 20 == 0) {
-        ASSERT_EQ(Rows(*reader), model) << "reader, after transaction " << txn;
-      }
+      ASSERT_EQ(Rows(**reader), model) << "reader, after transaction " << txn;
     }
     EXPECT_EQ(IntegrityCheck(*db), "ok");
   }
