@@ -85,9 +85,9 @@ void Rekey(sqlite3_pcache* p, sqlite3_pcache_page* page, unsigned old_key, unsig
   }
 }
 
-// Drops every page whose key is >= limit. With no page parked and none past
-// max_key below the limit, there is nothing to drop and the default cache
-// would only scan its table to find that out.
+// Drops every page whose key is >= limit. With no page parked and max_key
+// below the limit, no page can be at or past it: the default cache would
+// only scan its table to find that out.
 void Truncate(sqlite3_pcache* p, unsigned limit) {
   Cache* c = AsCache(p);
   g_truncations.fetch_add(1, std::memory_order_relaxed);
