@@ -57,9 +57,15 @@ void Send(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   ctx.ledger->Submit(std::move(*op), AnswerLater(std::move(reply)), state::ApplyOn::kCallerIfIdle);
 }
 
-Json ItemError(std::size_t index, const Error& e) {
-  return Json{{"index", index},     {"ok", false},   {"status", "rejected"}, {"http_status", HttpStatusFor(e.kind)},
-              {"error", e.message}, {"code", e.code}};
+std::string ItemError(std::size_t index, const Error& e) {
+  JsonObjectWriter w;
+  w.Unsigned("index", index)
+      .Bool("ok", false)
+      .String("status", "rejected")
+      .Signed("http_status", HttpStatusFor(e.kind))
+      .String("error", e.message)
+      .String("code", e.code);
+  return w.Finish();
 }
 
 void Batch(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
@@ -86,7 +92,7 @@ void Batch(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   // Items that fail to parse get their error now; the rest go to the
   // sequencer together, in order.
   struct State {
-    std::vector<Json> results;
+    std::vector<std::string> results;  // each item's JSON text
     std::vector<std::size_t> submitted_index;
   };
   auto st = std::make_shared<State>();
@@ -116,20 +122,31 @@ void Batch(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
         std::size_t i = st->submitted_index[k];
         const auto& r = (*receipts)[k];
         if (r.ok()) {
-          Json j = ReceiptJson(*r);
-          j["index"] = i;
-          j["ok"] = true;
-          st->results[i] = std::move(j);
+          JsonObjectWriter w;
+          WriteReceipt(w, *r);
+          st->results[i] = w.Unsigned("index", i).Bool("ok", true).Finish();
           ++accepted;
         } else {
           st->results[i] = ItemError(i, r.error());
         }
       }
     }
-    Json results = Json::array();
-    for (auto& r : st->results) results.push_back(std::move(r));
-    return JsonResponse(
-        {{"results", std::move(results)}, {"accepted", accepted}, {"rejected", st->results.size() - accepted}});
+    std::size_t size = 2;
+    for (const auto& r : st->results) size += r.size() + 1;
+    std::string results;
+    results.reserve(size);
+    results += '[';
+    for (std::size_t i = 0; i < st->results.size(); ++i) {
+      if (i > 0) results += ',';
+      // An item the ledger did not answer (never expected) is null, as before.
+      results += st->results[i].empty() ? "null" : st->results[i];
+    }
+    results += ']';
+    JsonObjectWriter w;
+    w.Raw("results", std::move(results))
+        .Unsigned("accepted", accepted)
+        .Unsigned("rejected", st->results.size() - accepted);
+    return JsonTextResponse(w.Finish());
   };
   if (ops.empty()) return reply(respond(nullptr));
   ctx.ledger->SubmitMany(std::move(ops),

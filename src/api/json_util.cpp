@@ -239,6 +239,13 @@ HttpResponse JsonResponse(const Json& body, int status) {
   return r;
 }
 
+HttpResponse JsonTextResponse(std::string body, int status) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
 std::string AmountString(Amount a) {
   return std::to_string(a);
 }

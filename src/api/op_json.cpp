@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "json_writer.h"
 #include "kray/api/auth_cookie.h"
 #include "kray/api/rate_limiter.h"
 #include "kray/core/bytes.h"
@@ -40,38 +41,46 @@ Json OperationJson(const state::Operation& op, std::string_view status, std::opt
   return j;
 }
 
-Json ReceiptJson(const state::Receipt& r) {
-  Json result = Json::object();
-  for (const auto& [k, v] : r.result) result[k] = v;
-  Json j = {{"tx_hash", r.op.hash},
-            {"status", "confirmed"},
-            {"seq", r.op.seq},
-            {"op", r.op.type},
-            {"auth", state::AuthName(r.op.auth)},
-            {"gas_fee", AmountString(r.op.gas_fee)},
-            {"confirmed_at", r.op.timestamp},
-            {"result", result}};
-  if (r.op.auth == state::Auth::kSigned) {
-    j["signer"] = r.op.signer;
-    j["new_nonce"] = r.new_nonce;
-  }
+void WriteReceipt(JsonObjectWriter& w, const state::Receipt& r, std::string_view status) {
+  JsonObjectWriter result;
+  for (const auto& [k, v] : r.result) result.String(k, v);
+  w.String("tx_hash", r.op.hash)
+      .String("status", status)
+      .Unsigned("seq", r.op.seq)
+      .String("op", r.op.type)
+      .String("auth", state::AuthName(r.op.auth))
+      .String("gas_fee", AmountString(r.op.gas_fee))
+      .Signed("confirmed_at", r.op.timestamp)
+      .Raw("result", result.Finish());
+  if (r.op.auth == state::Auth::kSigned) w.String("signer", r.op.signer).Unsigned("new_nonce", r.new_nonce);
   if (r.op.type == state::kTransferOp) {
-    AddTransferFields(j, r.op);
-    j.erase("data");
+    // The transfer fields of OperationJson, without the memo.
+    w.String("from", r.op.signer)
+        .String("to", r.op.Field("to").value_or(""))
+        .String("asset", r.op.Field("asset").value_or(""))
+        .String("amount", r.op.Field("amount").value_or("0"));
+    if (auto addr = r.op.Evidence("to_address")) w.String("to_address", *addr);
   }
-  return j;
+}
+
+std::string ReceiptBody(const state::Receipt& r, std::string_view status) {
+  JsonObjectWriter w;
+  WriteReceipt(w, r, status);
+  return w.Finish();
+}
+
+Json ReceiptJson(const state::Receipt& r) {
+  return Json::parse(ReceiptBody(r));
 }
 
 HttpResponse ReceiptResponse(const Result<state::Receipt>& r) {
   if (!r.ok()) return ErrorResponse(r.error());
-  return JsonResponse(ReceiptJson(*r));
+  return JsonTextResponse(ReceiptBody(*r));
 }
 
 HttpResponse ReceiptOrUnchangedResponse(const Result<state::Receipt>& r) {
   if (!r.ok()) return ErrorResponse(r.error());
-  Json j = ReceiptJson(*r);
-  if (r->no_change) j["status"] = "unchanged";
-  return JsonResponse(j);
+  return JsonTextResponse(ReceiptBody(*r, r->no_change ? "unchanged" : "confirmed"));
 }
 
 state::ReceiptCallback AnswerLater(Reply reply, std::function<HttpResponse(const Result<state::Receipt>&)> format) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "json_writer.h"
 #include "kray/api/handlers.h"
 #include "kray/api/json_util.h"
 #include "kray/core/params.h"
@@ -27,8 +28,13 @@ std::string KrayString(Amount credits);
 // fields of the original API (tx_type, from, to, asset, amount, data,
 // created_at, confirmed_at).
 Json OperationJson(const state::Operation& op, std::string_view status, std::optional<std::int64_t> batch);
-// A receipt: tx_hash, status "confirmed", seq, op, gas_fee, new_nonce,
-// confirmed_at, result{…}; for transfers also from, to, asset, amount.
+// A receipt: tx_hash, status, seq, op, auth, gas_fee, confirmed_at,
+// result{…}; for signed operations signer and new_nonce; for transfers also
+// from, to, asset, amount (and to_address when the evidence names one).
+// Written as text (json_writer.h), byte for byte what nlohmann would dump.
+void WriteReceipt(JsonObjectWriter& w, const state::Receipt& r, std::string_view status = "confirmed");
+std::string ReceiptBody(const state::Receipt& r, std::string_view status = "confirmed");
+// The same as a Json, for handlers that add to it.
 Json ReceiptJson(const state::Receipt& r);
 // ReceiptJson, or the error.
 HttpResponse ReceiptResponse(const Result<state::Receipt>& r);

@@ -57,6 +57,8 @@ Result<std::uint64_t> QueryU64(const HttpRequest& req, std::string_view key);
 HttpResponse ErrorResponse(const Error& error);
 // A JSON response with `status`.
 HttpResponse JsonResponse(const Json& body, int status = 200);
+// The same for a body already written as JSON text.
+HttpResponse JsonTextResponse(std::string body, int status = 200);
 
 // A response built later, on the connection's thread (HttpResponse::build).
 // Ledger callbacks run on the sequencer thread, whose time every writer

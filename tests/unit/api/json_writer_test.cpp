@@ -1,0 +1,160 @@
+// The JSON text writer against nlohmann: the same object must give the same
+// bytes, whichever way it was built.
+#include "../../../src/api/json_writer.h"
+
+#include <gtest/gtest.h>
+
+#include <limits>
+#include <random>
+
+#include "../../../src/api/op_json.h"
+#include "kray/state/core_module.h"
+
+namespace kray::api {
+namespace {
+
+std::string NlohmannString(const std::string& s) {
+  return Json(s).dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string Written(std::string_view s) {
+  std::string out;
+  AppendJsonString(out, s);
+  return out;
+}
+
+TEST(JsonWriter, EveryByteAloneAndBetweenTextIsEscapedAsNlohmannDoes) {
+  for (int b = 0; b < 256; ++b) {
+    std::string alone(1, static_cast<char>(b));
+    EXPECT_EQ(Written(alone), NlohmannString(alone)) << "byte " << b;
+    std::string between = "ab" + alone + "cd";
+    EXPECT_EQ(Written(between), NlohmannString(between)) << "byte " << b;
+  }
+  EXPECT_EQ(Written(""), "\"\"");
+  EXPECT_EQ(Written("q\"b\\n\n\x01\x1f\x7f"), "\"q\\\"b\\\\n\\n\\u0001\\u001f\x7f\"");
+}
+
+TEST(JsonWriter, RandomStringsMatchNlohmannIncludingInvalidUtf8) {
+  // An alphabet weighted to the cases that differ: controls, quotes,
+  // backslashes, DEL, valid multi-byte sequences and stray bytes.
+  const std::vector<std::string> pieces = {
+      "a", "Z", " ",    "\"",   "\\",       "\n",           "\t",   "\x01",         "\x1f",     "\x7f", "é",
+      "€", "😀", "\x80", "\xc3", "\xe2\x82", "\xf0\x9f\x98", "\xff", "\xed\xa0\x80", "\xc0\xaf", "/"};
+  std::mt19937 rng(7);
+  for (int round = 0; round < 20000; ++round) {
+    std::string s;
+    const int n = static_cast<int>(rng() % 12);
+    for (int i = 0; i < n; ++i) s += pieces[rng() % pieces.size()];
+    ASSERT_EQ(Written(s), NlohmannString(s)) << "round " << round;
+  }
+}
+
+TEST(JsonWriter, ObjectMembersComeOutInNlohmannsOrderAndTheLastOfAKeyWins) {
+  JsonObjectWriter w;
+  w.String("zeta", "z")
+      .Unsigned("alpha", std::numeric_limits<std::uint64_t>::max())
+      .Signed("min", std::numeric_limits<std::int64_t>::min())
+      .Signed("neg", -1)
+      .Bool("yes", true)
+      .Bool("no", false)
+      .Raw("nested", "{\"a\":[1,2]}")
+      .String("Alpha", "upper before lower")
+      .String("dup", "first")
+      .String("a\"key", "escaped key")
+      .String("dup", "last");
+  Json expected = {{"zeta", "z"},
+                   {"alpha", std::numeric_limits<std::uint64_t>::max()},
+                   {"min", std::numeric_limits<std::int64_t>::min()},
+                   {"neg", -1},
+                   {"yes", true},
+                   {"no", false},
+                   {"nested", {{"a", {1, 2}}}},
+                   {"Alpha", "upper before lower"},
+                   {"a\"key", "escaped key"},
+                   {"dup", "last"}};
+  EXPECT_EQ(w.Finish(), expected.dump());
+  EXPECT_EQ(w.Finish(), "{}");  // Finish leaves the writer empty
+}
+
+// The receipt as the API built it with nlohmann before it was written as
+// text: the oracle the writer must match byte for byte.
+Json ReferenceReceipt(const state::Receipt& r, std::string_view status) {
+  Json result = Json::object();
+  for (const auto& [k, v] : r.result) result[k] = v;
+  Json j = {{"tx_hash", r.op.hash},
+            {"status", status},
+            {"seq", r.op.seq},
+            {"op", r.op.type},
+            {"auth", state::AuthName(r.op.auth)},
+            {"gas_fee", AmountString(r.op.gas_fee)},
+            {"confirmed_at", r.op.timestamp},
+            {"result", result}};
+  if (r.op.auth == state::Auth::kSigned) {
+    j["signer"] = r.op.signer;
+    j["new_nonce"] = r.new_nonce;
+  }
+  if (r.op.type == state::kTransferOp) {
+    j["from"] = r.op.signer;
+    j["to"] = r.op.Field("to").value_or("");
+    j["asset"] = r.op.Field("asset").value_or("");
+    j["amount"] = r.op.Field("amount").value_or("0");
+    if (auto addr = r.op.Evidence("to_address")) j["to_address"] = *addr;
+  }
+  return j;
+}
+
+state::Receipt TransferReceipt() {
+  state::Receipt r;
+  r.op.type = std::string(state::kTransferOp);
+  r.op.auth = state::Auth::kSigned;
+  r.op.signer = "kray1sender";
+  r.op.seq = 123456789;
+  r.op.timestamp = 1764600000;
+  r.op.hash = std::string(64, 'a');
+  r.op.gas_fee = 1500;
+  r.op.fields = {{"amount", "250"}, {"asset", "KRAY"}, {"data", "memo \"quoted\"\n"}, {"to", "kray1receiver"}};
+  r.new_nonce = 42;
+  return r;
+}
+
+TEST(JsonWriter, ReceiptsAreWhatNlohmannWouldHaveWritten) {
+  std::vector<state::Receipt> receipts;
+  receipts.push_back(TransferReceipt());
+  auto with_address = TransferReceipt();
+  with_address.op.evidence = {{"to_address", "bc1q\xff"}};  // invalid UTF-8 is replaced
+  receipts.push_back(with_address);
+  auto no_fields = TransferReceipt();
+  no_fields.op.fields.clear();  // the defaults: "" and "0"
+  receipts.push_back(no_fields);
+  state::Receipt system;
+  system.op.type = "rewards.epoch";
+  system.op.auth = state::Auth::kSystem;
+  system.op.seq = 1;
+  system.op.timestamp = -5;
+  system.op.hash = "b";
+  system.result = {{"minted", "10"}, {"epoch", "3"}, {"note", "é\x01"}};
+  receipts.push_back(system);
+  auto op_signed = system;
+  op_signed.op.auth = state::Auth::kSigned;
+  op_signed.op.signer = "kray1signer";
+  op_signed.new_nonce = std::numeric_limits<std::uint64_t>::max();
+  receipts.push_back(op_signed);
+
+  for (const auto& r : receipts) {
+    for (std::string_view status : {"confirmed", "unchanged"}) {
+      const std::string expected = ReferenceReceipt(r, status).dump(-1, ' ', false, Json::error_handler_t::replace);
+      EXPECT_EQ(ReceiptBody(r, status), expected) << r.op.type;
+    }
+    EXPECT_EQ(ReceiptJson(r), Json::parse(ReceiptBody(r)));
+    auto response = ReceiptResponse(r);
+    EXPECT_EQ(response.status, 200);
+    EXPECT_EQ(response.body, ReceiptBody(r));
+  }
+  auto repeat = TransferReceipt();
+  repeat.no_change = true;
+  EXPECT_EQ(Json::parse(ReceiptOrUnchangedResponse(repeat).body)["status"], "unchanged");
+  EXPECT_EQ(Json::parse(ReceiptOrUnchangedResponse(TransferReceipt()).body)["status"], "confirmed");
+}
+
+}  // namespace
+}  // namespace kray::api
