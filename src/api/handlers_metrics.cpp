@@ -22,6 +22,7 @@
 #include "kray/rollup/rollup.h"
 #include "kray/state/ledger.h"
 #include "kray/state/op_log.h"
+#include "kray/store/database.h"
 #include "op_json.h"
 
 namespace kray::api {
@@ -214,6 +215,19 @@ void WriteStore(PromText& p, const ApiContext& ctx) {
   for (const auto& [store, path] : files) {
     p.Sample("krayd_store_wal_size_bytes", {{"store", store}}, FileSize(path + "-wal"));
   }
+  // Only the state store's writer checkpoints in the background.
+  const store::CheckpointCounts cp = store::CheckpointCountsNow();
+  p.Family("krayd_store_checkpoints_total", "counter",
+           "WAL checkpoints of the state store, by thread (background: kray-checkpoint; writer: the sequencer's own, "
+           "an eighth past the threshold)");
+  p.Sample("krayd_store_checkpoints_total", {{"store", "state"}, {"thread", "background"}},
+           static_cast<double>(cp.background));
+  p.Sample("krayd_store_checkpoints_total", {{"store", "state"}, {"thread", "writer"}},
+           static_cast<double>(cp.on_writer));
+  p.Single("krayd_store_checkpoint_failures_total", "counter",
+           "Background checkpoints of the state store that failed (not busy): disk full or an I/O error; the WAL "
+           "grows until one succeeds",
+           static_cast<double>(cp.failed));
 }
 
 // /proc/self/stat fields after the command name (which may hold spaces).

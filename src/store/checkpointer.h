@@ -35,6 +35,7 @@
 #include <thread>
 
 #include "kray/core/result.h"
+#include "kray/store/database.h"
 
 namespace kray::store {
 
@@ -64,15 +65,5 @@ class WalCheckpointer {
   bool hooked_ = false;  // the hook is ours to remove
   std::thread thread_;
 };
-
-// Process-wide counts, for tests and benchmarks: checkpoints run by the
-// threads, and run by writers an eighth past the threshold.
-struct CheckpointCounts {
-  std::uint64_t background = 0;     // passes of the threads
-  std::uint64_t frames_copied = 0;  // WAL frames those passes found copied back when they ended
-  std::uint64_t failed = 0;         // passes that failed, other than busy
-  std::uint64_t on_writer = 0;
-};
-CheckpointCounts CheckpointCountsNow();
 
 }  // namespace kray::store

@@ -54,14 +54,26 @@ TEST_F(MetricsTest, OperatorOnlyAndTextFormat) {
     EXPECT_EQ(n, 1) << name;
     EXPECT_EQ(type[name], 1) << name;
   }
-  for (const char* family :
-       {"krayd_http_requests_total", "krayd_http_request_duration_seconds", "krayd_sequencer_group_operations",
-        "krayd_sequencer_commit_duration_seconds", "krayd_sequencer_queue_depth", "krayd_operations_total",
-        "krayd_rollup_batch_height", "krayd_rollup_state_root_lag_operations",
-        "krayd_rollup_batch_close_duration_seconds", "krayd_signature_verifications_total",
-        "krayd_signature_failures_total", "krayd_http_connections_refused_total", "krayd_http_rate_limited_total",
-        "krayd_store_size_bytes", "krayd_store_wal_size_bytes", "process_cpu_seconds_total",
-        "process_resident_memory_bytes", "krayd_feed_connections"}) {
+  for (const char* family : {"krayd_http_requests_total",
+                             "krayd_http_request_duration_seconds",
+                             "krayd_sequencer_group_operations",
+                             "krayd_sequencer_commit_duration_seconds",
+                             "krayd_sequencer_queue_depth",
+                             "krayd_operations_total",
+                             "krayd_rollup_batch_height",
+                             "krayd_rollup_state_root_lag_operations",
+                             "krayd_rollup_batch_close_duration_seconds",
+                             "krayd_signature_verifications_total",
+                             "krayd_signature_failures_total",
+                             "krayd_http_connections_refused_total",
+                             "krayd_http_rate_limited_total",
+                             "krayd_store_size_bytes",
+                             "krayd_store_wal_size_bytes",
+                             "krayd_store_checkpoints_total",
+                             "krayd_store_checkpoint_failures_total",
+                             "process_cpu_seconds_total",
+                             "process_resident_memory_bytes",
+                             "krayd_feed_connections"}) {
     EXPECT_EQ(help[family], 1) << "missing " << family;
   }
 }
@@ -98,6 +110,10 @@ TEST_F(MetricsTest, CountersFollowWhatTheNodeDid) {
   EXPECT_GE(s["krayd_http_connections_accepted_total"], 1);
   EXPECT_GT(s["krayd_store_size_bytes{store=\"state\"}"], 0);
   EXPECT_GT(s["krayd_store_size_bytes{store=\"rollup\"}"], 0);
+  // Present from the first scrape (a fresh node has not filled the WAL yet).
+  EXPECT_TRUE(s.count("krayd_store_checkpoints_total{store=\"state\",thread=\"background\"}"));
+  EXPECT_TRUE(s.count("krayd_store_checkpoints_total{store=\"state\",thread=\"writer\"}"));
+  EXPECT_EQ(s["krayd_store_checkpoint_failures_total"], 0);
   EXPECT_GT(s["process_resident_memory_bytes"], 1e6);
   EXPECT_GT(s["process_start_time_seconds"], 1.7e9);
   EXPECT_GE(s["process_open_fds"], 5);

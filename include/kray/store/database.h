@@ -61,6 +61,19 @@ struct OpenOptions {
   bool checkpoint_in_background = false;
 };
 
+// Process-wide counts of the background checkpoints
+// (OpenOptions::checkpoint_in_background), for /metrics, tests and
+// benchmarks: passes of the checkpoint threads, and checkpoints the writers
+// ran themselves an eighth past the threshold. A failed pass (disk full, an
+// I/O error) leaves the WAL growing until a later one succeeds.
+struct CheckpointCounts {
+  std::uint64_t background = 0;     // passes of the threads
+  std::uint64_t frames_copied = 0;  // WAL frames those passes found copied back when they ended
+  std::uint64_t failed = 0;         // passes that failed, other than busy
+  std::uint64_t on_writer = 0;
+};
+CheckpointCounts CheckpointCountsNow();
+
 // One schema migration of a component (a module's own tables). Components
 // version their schema independently: schema_versions(component, version).
 struct Migration {
