@@ -215,19 +215,24 @@ void WriteStore(PromText& p, const ApiContext& ctx) {
   for (const auto& [store, path] : files) {
     p.Sample("krayd_store_wal_size_bytes", {{"store", store}}, FileSize(path + "-wal"));
   }
-  // Only the state store's writer checkpoints in the background.
-  const store::CheckpointCounts cp = store::CheckpointCountsNow();
+  // The state and rollup stores checkpoint on threads of their own.
   p.Family("krayd_store_checkpoints_total", "counter",
-           "WAL checkpoints of the state store, by thread (background: kray-checkpoint; writer: the sequencer's own, "
-           "an eighth past the threshold)");
-  p.Sample("krayd_store_checkpoints_total", {{"store", "state"}, {"thread", "background"}},
-           static_cast<double>(cp.background));
-  p.Sample("krayd_store_checkpoints_total", {{"store", "state"}, {"thread", "writer"}},
-           static_cast<double>(cp.on_writer));
-  p.Single("krayd_store_checkpoint_failures_total", "counter",
-           "Background checkpoints of the state store that failed (not busy): disk full or an I/O error; the WAL "
-           "grows until one succeeds",
-           static_cast<double>(cp.failed));
+           "WAL checkpoints by store and thread (background: kray-checkpoint; writer: the store's writer itself, an "
+           "eighth past the threshold)");
+  for (const auto& [store, path] : files) {
+    const store::CheckpointCounts cp = store::CheckpointCountsFor(path);
+    p.Sample("krayd_store_checkpoints_total", {{"store", store}, {"thread", "background"}},
+             static_cast<double>(cp.background));
+    p.Sample("krayd_store_checkpoints_total", {{"store", store}, {"thread", "writer"}},
+             static_cast<double>(cp.on_writer));
+  }
+  p.Family("krayd_store_checkpoint_failures_total", "counter",
+           "Background WAL checkpoints that failed (not busy), by store: disk full or an I/O error; the WAL grows "
+           "until one succeeds");
+  for (const auto& [store, path] : files) {
+    p.Sample("krayd_store_checkpoint_failures_total", {{"store", store}},
+             static_cast<double>(store::CheckpointCountsFor(path).failed));
+  }
 }
 
 // /proc/self/stat fields after the command name (which may hold spaces).

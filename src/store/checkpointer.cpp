@@ -2,13 +2,44 @@
 
 #include <pthread.h>
 
+#include <map>
+
 namespace kray::store {
+
+// Counts of one store's checkpoints (by file name), and of all of them.
+struct CheckpointTally {
+  std::atomic<std::uint64_t> background{0};
+  std::atomic<std::uint64_t> frames_copied{0};
+  std::atomic<std::uint64_t> failed{0};
+  std::atomic<std::uint64_t> on_writer{0};
+
+  CheckpointCounts Read() const {
+    return {background.load(std::memory_order_relaxed), frames_copied.load(std::memory_order_relaxed),
+            failed.load(std::memory_order_relaxed), on_writer.load(std::memory_order_relaxed)};
+  }
+};
+
 namespace {
 
-std::atomic<std::uint64_t> g_background{0};
-std::atomic<std::uint64_t> g_frames_copied{0};
-std::atomic<std::uint64_t> g_failed{0};
-std::atomic<std::uint64_t> g_on_writer{0};
+CheckpointTally g_total;
+std::mutex g_tallies_mu;
+std::map<std::string, std::shared_ptr<CheckpointTally>>& Tallies() {
+  static auto* tallies =
+      new std::map<std::string, std::shared_ptr<CheckpointTally>>();  // never destroyed: read at exit
+  return *tallies;
+}
+
+std::shared_ptr<CheckpointTally> CheckpointTallyFor(const std::string& path) {
+  std::lock_guard<std::mutex> lock(g_tallies_mu);
+  auto& t = Tallies()[path];
+  if (!t) t = std::make_shared<CheckpointTally>();
+  return t;
+}
+
+void Add(std::atomic<std::uint64_t> CheckpointTally::*counter, CheckpointTally& own, std::uint64_t n = 1) {
+  (own.*counter).fetch_add(n, std::memory_order_relaxed);
+  (g_total.*counter).fetch_add(n, std::memory_order_relaxed);
+}
 
 bool Busy(int rc) {
   return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
@@ -33,15 +64,16 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(sqlite3* writer,
     return Error{ErrorKind::kInternal, "store_error",
                  "cannot open the checkpoint connection to '" + path + "': " + msg};
   }
-  std::unique_ptr<WalCheckpointer> c(new WalCheckpointer(writer, own, frames < 8 ? 8 : frames));
+  std::unique_ptr<WalCheckpointer> c(
+      new WalCheckpointer(writer, own, frames < 8 ? 8 : frames, CheckpointTallyFor(path)));
   c->thread_ = std::thread([p = c.get()] { p->Run(); });
   sqlite3_wal_hook(writer, &WalCheckpointer::OnCommit, c.get());
   c->hooked_ = true;
   return c;
 }
 
-WalCheckpointer::WalCheckpointer(sqlite3* writer, sqlite3* own, int frames)
-    : writer_(writer), own_(own), frames_(frames) {}
+WalCheckpointer::WalCheckpointer(sqlite3* writer, sqlite3* own, int frames, std::shared_ptr<CheckpointTally> tally)
+    : writer_(writer), own_(own), frames_(frames), tally_(std::move(tally)) {}
 
 WalCheckpointer::~WalCheckpointer() {
   if (hooked_) sqlite3_wal_hook(writer_, nullptr, nullptr);
@@ -55,8 +87,13 @@ WalCheckpointer::~WalCheckpointer() {
 }
 
 CheckpointCounts CheckpointCountsNow() {
-  return {g_background.load(std::memory_order_relaxed), g_frames_copied.load(std::memory_order_relaxed),
-          g_failed.load(std::memory_order_relaxed), g_on_writer.load(std::memory_order_relaxed)};
+  return g_total.Read();
+}
+
+CheckpointCounts CheckpointCountsFor(const std::string& path) {
+  std::lock_guard<std::mutex> lock(g_tallies_mu);
+  auto it = Tallies().find(path);
+  return it == Tallies().end() ? CheckpointCounts{} : it->second->Read();
 }
 
 // On the writer's thread, after each commit, with the WAL's size in frames.
@@ -64,7 +101,7 @@ int WalCheckpointer::OnCommit(void* self, sqlite3* db, const char* schema, int f
   auto* c = static_cast<WalCheckpointer*>(self);
   if (frames >= c->frames_ + c->frames_ / 8) {
     sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-    g_on_writer.fetch_add(1, std::memory_order_relaxed);
+    Add(&CheckpointTally::on_writer, *c->tally_);
     return SQLITE_OK;
   }
   if (frames >= c->frames_ && !c->wanted_.exchange(true)) {
@@ -89,9 +126,10 @@ void WalCheckpointer::Run() {
     // checkpoint, which meets the same error; it is counted.
     int log = 0, copied = 0;
     const int rc = sqlite3_wal_checkpoint_v2(own_, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
-    g_background.fetch_add(1, std::memory_order_relaxed);
-    if (rc == SQLITE_OK && copied > 0) g_frames_copied.fetch_add(static_cast<std::uint64_t>(copied));
-    if (rc != SQLITE_OK && !Busy(rc)) g_failed.fetch_add(1, std::memory_order_relaxed);
+    Add(&CheckpointTally::background, *tally_);
+    if (rc == SQLITE_OK && copied > 0)
+      Add(&CheckpointTally::frames_copied, *tally_, static_cast<std::uint64_t>(copied));
+    if (rc != SQLITE_OK && !Busy(rc)) Add(&CheckpointTally::failed, *tally_);
     lock.lock();
   }
 }

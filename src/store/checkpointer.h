@@ -39,6 +39,8 @@
 
 namespace kray::store {
 
+struct CheckpointTally;  // a store's counts (checkpointer.cpp)
+
 class WalCheckpointer {
  public:
   // Replaces `writer`'s automatic checkpoint (its WAL hook) by this thread,
@@ -51,7 +53,7 @@ class WalCheckpointer {
   ~WalCheckpointer();
 
  private:
-  WalCheckpointer(sqlite3* writer, sqlite3* own, int frames);
+  WalCheckpointer(sqlite3* writer, sqlite3* own, int frames, std::shared_ptr<CheckpointTally> tally);
   static int OnCommit(void* self, sqlite3* db, const char* schema, int frames);
   void Run();
 
@@ -63,6 +65,7 @@ class WalCheckpointer {
   std::condition_variable cv_;
   bool stop_ = false;
   bool hooked_ = false;  // the hook is ours to remove
+  const std::shared_ptr<CheckpointTally> tally_;
   std::thread thread_;
 };
 

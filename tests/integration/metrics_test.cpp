@@ -113,7 +113,10 @@ TEST_F(MetricsTest, CountersFollowWhatTheNodeDid) {
   // Present from the first scrape (a fresh node has not filled the WAL yet).
   EXPECT_TRUE(s.count("krayd_store_checkpoints_total{store=\"state\",thread=\"background\"}"));
   EXPECT_TRUE(s.count("krayd_store_checkpoints_total{store=\"state\",thread=\"writer\"}"));
-  EXPECT_EQ(s["krayd_store_checkpoint_failures_total"], 0);
+  EXPECT_TRUE(s.count("krayd_store_checkpoints_total{store=\"rollup\",thread=\"background\"}"));
+  EXPECT_TRUE(s.count("krayd_store_checkpoint_failures_total{store=\"state\"}"));
+  EXPECT_EQ(s["krayd_store_checkpoint_failures_total{store=\"state\"}"], 0);
+  EXPECT_EQ(s["krayd_store_checkpoint_failures_total{store=\"rollup\"}"], 0);
   EXPECT_GT(s["process_resident_memory_bytes"], 1e6);
   EXPECT_GT(s["process_start_time_seconds"], 1.7e9);
   EXPECT_GE(s["process_open_fds"], 5);

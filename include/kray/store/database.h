@@ -73,6 +73,9 @@ struct CheckpointCounts {
   std::uint64_t on_writer = 0;
 };
 CheckpointCounts CheckpointCountsNow();
+// The same for the store at `path` (as given to Database::Open); zeros for a
+// store that never checkpointed in the background.
+CheckpointCounts CheckpointCountsFor(const std::string& path);
 
 // One schema migration of a component (a module's own tables). Components
 // version their schema independently: schema_versions(component, version).

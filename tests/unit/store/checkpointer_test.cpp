@@ -78,6 +78,12 @@ TEST(WalCheckpointer, CheckpointsRunOnTheThreadAndTheWalStaysBounded) {
   EXPECT_GT(after.frames_copied - before.frames_copied, 0u);  // the passes did copy
   EXPECT_EQ(after.failed, before.failed);
   EXPECT_GT(after.on_writer - before.on_writer, 0u);
+  // The same passes, counted for this store alone (a new path: from zero).
+  const CheckpointCounts own = CheckpointCountsFor(path);
+  EXPECT_EQ(own.background, after.background - before.background);
+  EXPECT_EQ(own.on_writer, after.on_writer - before.on_writer);
+  EXPECT_EQ(own.failed, 0u);
+  EXPECT_EQ(CheckpointCountsFor(dir.file("never-opened.sqlite")).background, 0u);
   // The thread copies from 64 frames on, the writer from 72, and the
   // writer's next transaction restarts the WAL. While a pass of the thread
   // holds the checkpoint lock the writer's own attempts are busy and the WAL
