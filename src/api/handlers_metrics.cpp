@@ -167,6 +167,14 @@ void WriteOperations(PromText& p, const state::Ledger& ledger) {
     for (const auto& [type, n] : stats->by_type) p.Sample("krayd_operations_total", {{"type", type}}, double(n));
   }
   p.Single("krayd_ledger_last_seq", "gauge", "Seq of the last committed operation", static_cast<double>(last_seq));
+  const auto history = ledger.history_index_status();
+  p.Single("krayd_history_index_lag_operations", "gauge",
+           "Committed operations the history index has not reached (reads take them from the log; past "
+           "100,000 they answer 503 history_catching_up)",
+           static_cast<double>(last_seq > history.indexed_seq ? last_seq - history.indexed_seq : 0));
+  p.Single("krayd_history_index_pass_failures_total", "counter",
+           "Passes of the history index that failed (logged; each is retried)",
+           static_cast<double>(history.passes_failed));
   if (stats.ok()) {
     p.Single("krayd_accounts", "gauge", "Accounts in the ledger", static_cast<double>(stats->accounts));
   }
@@ -206,7 +214,8 @@ double FileSize(const std::string& path) {
 }
 
 void WriteStore(PromText& p, const ApiContext& ctx) {
-  std::vector<std::pair<std::string, std::string>> files = {{"state", ctx.ledger->store_path()}};
+  std::vector<std::pair<std::string, std::string>> files = {{"state", ctx.ledger->store_path()},
+                                                            {"history", ctx.ledger->history_index_status().path}};
   if (ctx.rollup) files.emplace_back("rollup", ctx.rollup->path());
   if (ctx.bridge) files.emplace_back("bridge", ctx.bridge->path());
   p.Family("krayd_store_size_bytes", "gauge", "Size of a SQLite store's main file, by store");

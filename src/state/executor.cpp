@@ -232,6 +232,9 @@ Status Executor::Impl::WriteOperations() {
     s.Bind(11, op.timestamp).Bind(12, static_cast<std::int64_t>(op.gas_fee)).BindBlob(13, EncodeLeafIds(op.touched));
     KRAY_TRY(s.Run());
     for (const auto& leaf : op.touched) {
+      // Accounts' histories are the history index's (history_index.h): a
+      // row per account per transfer, at random places in the B-tree.
+      if (leaf.type == kAccountLeaf) continue;
       auto ix = db.Use("INSERT INTO op_index (key, seq) VALUES (?1, ?2)");
       if (!ix.ok()) return std::move(ix).error();
       (*ix)->BindBlob(1, LeafKey(leaf.type, leaf.id)).Bind(2, static_cast<std::int64_t>(op.seq));

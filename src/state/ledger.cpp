@@ -48,6 +48,32 @@ Result<std::string> OpenGenesis(store::Database& db, const LedgerOptions& o, con
   return **stored;
 }
 
+// Migration core/002 moved accounts' histories to the history index and left
+// their op_index rows, whose keys SQL cannot tell from module entities' (both
+// are hashes of a leaf id); they are removed here, once.
+Status PurgeAccountHistory(store::Database& db) {
+  auto pending = store::QueryInt(db, "SELECT COUNT(*) FROM sqlite_schema WHERE type='table' AND name='op_index_purge'");
+  if (!pending.ok()) return std::move(pending).error();
+  if (*pending == 0) return Ok();
+  store::Transaction tx(db);
+  KRAY_TRY(tx.status());
+  auto ids = db.Prepare("SELECT account_id FROM accounts");
+  if (!ids.ok()) return std::move(ids).error();
+  std::size_t purged = 0;
+  KRAY_TRY(store::ForEachRow(*ids, [&](const store::Statement& row) -> Status {
+    auto del = db.Use("DELETE FROM op_index WHERE key = ?1");
+    if (!del.ok()) return std::move(del).error();
+    (*del)->BindBlob(1, AccountKey(row.Text(0)));
+    KRAY_TRY((*del)->Run());
+    purged += static_cast<std::size_t>(db.Changes());
+    return Ok();
+  }));
+  KRAY_TRY(db.Exec("DROP TABLE op_index_purge"));
+  KRAY_TRY(tx.Commit());
+  if (purged > 0) spdlog::info("op_index: removed {} rows of accounts' histories (now in history.sqlite)", purged);
+  return Ok();
+}
+
 }  // namespace
 
 Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -77,8 +103,15 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options, const
   auto genesis = OpenGenesis(**db, impl->options, registry);
   if (!genesis.ok()) return std::move(genesis).error();
   impl->genesis_hash = *genesis;
+  KRAY_TRY(PurgeAccountHistory(**db));
+  auto history = HistoryIndex::Open((std::filesystem::path(options.datadir) / "history.sqlite").string(), path,
+                                    impl->options.history_interval_ms);
+  if (!history.ok()) return std::move(history).error();
+  impl->history = std::move(*history);
   impl->sequencer = std::make_unique<Sequencer>(std::move(*db), impl->options, registry, impl->pending, impl->accounts,
                                                 impl->metrics);
+  impl->sequencer->AddListener(impl->history.get());
+  impl->history->Start();
 
   impl->batch_pool.emplace(std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8));
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(impl)));
@@ -101,6 +134,7 @@ Ledger::~Ledger() {
   impl_->batch_pool.reset();
   impl_->sequencer->Stop();
   impl_->sequencer.reset();
+  impl_->history.reset();
   impl_->readers.Clear();
 }
 
@@ -249,6 +283,11 @@ Result<std::string> Ledger::genesis_file() const {
 std::string Ledger::datadir() const {
   return impl_->options.datadir;
 }
+Ledger::HistoryIndexStatus Ledger::history_index_status() const {
+  const HistoryIndex& h = *impl_->history;
+  return {h.path(), h.indexed_seq(), h.passes(), h.passes_failed()};
+}
+
 std::string Ledger::store_path() const {
   return impl_->db_path;
 }

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "account_read_cache.h"
+#include "history_index.h"
 #include "key_cache.h"
 #include "kray/state/ledger.h"
 #include "kray/store/datadir_lock.h"
@@ -42,6 +43,9 @@ struct Ledger::Impl {
   AccountReadCache accounts{kReadCacheAccounts};
   PendingOperations pending;
   LedgerMetrics metrics;
+  // Declared before the sequencer, so destroyed after it: it is one of the
+  // sequencer's listeners.
+  std::unique_ptr<HistoryIndex> history;
   std::unique_ptr<Sequencer> sequencer;
   // SubmitMany's validation and signature checks; emptied (joined) before
   // the sequencer stops, so what it queues is still applied.

@@ -65,18 +65,33 @@ Result<std::vector<Operation>> OperationsInRange(store::Database& db, std::uint6
   return Collect(**st);
 }
 
-Result<std::optional<Operation>> OperationByHash(store::Database& db, std::string_view hash_hex) {
-  std::string h(hash_hex);
-  std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return std::tolower(c); });
-  auto bytes = FromHexFixed<32>(h);
-  if (!bytes) return std::optional<Operation>();
-  auto st = db.Use(std::string("SELECT ") + kOpCols + " FROM operations WHERE hash=?1");
+Result<std::optional<Operation>> OperationByIdAfter(store::Database& db, const Hash256& id, std::uint64_t after_seq) {
+  auto st = db.Use(std::string("SELECT ") + kOpCols + " FROM operations WHERE seq > ?1 AND hash = ?2");
   if (!st.ok()) return std::move(st).error();
-  (*st)->BindBlob(1, *bytes);
+  (*st)->Bind(1, Clamp(after_seq)).BindBlob(2, id);
   auto ops = Collect(**st);
   if (!ops.ok()) return std::move(ops).error();
   if (ops->empty()) return std::optional<Operation>();
   return std::optional<Operation>(std::move(ops->front()));
+}
+
+Result<std::vector<std::uint64_t>> SeqsTouchingAfter(store::Database& db, const LeafId& leaf, std::uint64_t after_seq,
+                                                     std::uint64_t before, std::size_t limit) {
+  auto st = db.Use("SELECT seq, touched FROM operations WHERE seq > ?1 AND seq < ?2 ORDER BY seq DESC");
+  if (!st.ok()) return std::move(st).error();
+  (*st)->Bind(1, Clamp(after_seq)).Bind(2, before == 0 ? INT64_MAX : Clamp(before));
+  std::vector<std::uint64_t> out;
+  for (;;) {
+    if (out.size() >= limit) break;
+    auto more = (*st)->Step();
+    if (!more.ok()) return std::move(more).error();
+    if (!*more) break;
+    const auto seq = static_cast<std::uint64_t>((*st)->Int64(0));
+    auto touched = DecodeLeafIds((*st)->Blob(1));
+    if (!touched.ok()) return Error::Internal("operation " + std::to_string(seq) + " is damaged in the store");
+    if (std::find(touched->begin(), touched->end(), leaf) != touched->end()) out.push_back(seq);
+  }
+  return out;
 }
 
 Result<std::vector<Operation>> OperationsTouching(store::Database& db, const Hash256& key, std::uint64_t before,

@@ -71,6 +71,8 @@ TEST_F(MetricsTest, OperatorOnlyAndTextFormat) {
                              "krayd_store_wal_size_bytes",
                              "krayd_store_checkpoints_total",
                              "krayd_store_checkpoint_failures_total",
+                             "krayd_history_index_lag_operations",
+                             "krayd_history_index_pass_failures_total",
                              "process_cpu_seconds_total",
                              "process_resident_memory_bytes",
                              "krayd_feed_connections"}) {
@@ -110,6 +112,9 @@ TEST_F(MetricsTest, CountersFollowWhatTheNodeDid) {
   EXPECT_GE(s["krayd_http_connections_accepted_total"], 1);
   EXPECT_GT(s["krayd_store_size_bytes{store=\"state\"}"], 0);
   EXPECT_GT(s["krayd_store_size_bytes{store=\"rollup\"}"], 0);
+  EXPECT_GT(s["krayd_store_size_bytes{store=\"history\"}"], 0);
+  EXPECT_LE(s["krayd_history_index_lag_operations"], 2);  // the two transfers, until the index's next pass
+  EXPECT_EQ(s["krayd_history_index_pass_failures_total"], 0);
   // Present from the first scrape (a fresh node has not filled the WAL yet).
   EXPECT_TRUE(s.count("krayd_store_checkpoints_total{store=\"state\",thread=\"background\"}"));
   EXPECT_TRUE(s.count("krayd_store_checkpoints_total{store=\"state\",thread=\"writer\"}"));

@@ -71,6 +71,13 @@ struct LedgerOptions {
   // group is published to the listeners and answered (a test holds it to
   // see what readers see in between).
   std::function<void()> after_commit;
+  // Minimum time between passes of the history index (src/state/history_index.h).
+  // Tests make it long to read through the log's tail.
+  int history_interval_ms = 200;
+  // Reads of accounts' histories and of operations by id take what the index
+  // has not reached from the log; past this many operations they refuse
+  // ("history_catching_up") rather than read without bound.
+  std::uint64_t history_max_tail = 100000;
 };
 
 using ReceiptCallback = std::function<void(Result<Receipt>)>;
@@ -145,6 +152,15 @@ class Ledger {
   Result<std::string> genesis_file() const;
   std::string datadir() const;
   std::string store_path() const;  // <datadir>/krayd.sqlite
+  // The history index (<datadir>/history.sqlite): accounts' histories and
+  // operations by id, following the log (src/state/history_index.h).
+  struct HistoryIndexStatus {
+    std::string path;
+    std::uint64_t indexed_seq = 0;    // every operation up to it is indexed
+    std::uint64_t passes = 0;         // passes completed since the start
+    std::uint64_t passes_failed = 0;  // since the start (each is retried)
+  };
+  HistoryIndexStatus history_index_status() const;
   std::size_t queue_depth() const;
   // Group commit and signature measurements (thread-safe reads).
   const LedgerMetrics& metrics() const;

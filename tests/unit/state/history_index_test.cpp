@@ -1,0 +1,274 @@
+// The history index (src/state/history_index.h) through the Ledger's reads:
+// accounts' histories and operations by id, whether the index has reached
+// an operation or the read takes it from the log's tail.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "kray/state/leaves.h"
+#include "kray/state/op_log.h"
+#include "kray/store/database.h"
+#include "test_util.h"
+
+namespace kray::state {
+
+std::span<const store::Migration> CoreMigrations();
+
+namespace {
+
+using testing::Dev1;
+using testing::Dev2;
+using testing::Key;
+using testing::TempDir;
+
+constexpr int kNever = 3600 * 1000;  // a history interval no test outlasts
+
+class HistoryIndexTest : public ::testing::Test {
+ protected:
+  void Open(int interval_ms = kNever, std::uint64_t max_tail = 100000) {
+    ledger_.reset();
+    auto o = testing::Options(dir_);
+    o.history_interval_ms = interval_ms;
+    o.history_max_tail = max_tail;
+    auto l = Ledger::Open(o, CoreOnlyRegistry());
+    ASSERT_TRUE(l.ok()) << l.error().message;
+    ledger_ = std::move(*l);
+    // The index's first pass (catching up with the log) runs on its thread;
+    // the tests' tails start after it.
+    for (int i = 0; i < 500 && ledger_->history_index_status().passes == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_GE(ledger_->history_index_status().passes, 1u);
+  }
+  static const ModuleRegistry& CoreOnlyRegistry() {
+    static const ModuleRegistry r;
+    return r;
+  }
+  Receipt Send(Amount amount, std::uint64_t nonce) {
+    auto r = testing::Transfer(*ledger_, a_, a_.account_id, b_.account_id, amount, nonce);
+    EXPECT_TRUE(r.ok()) << r.error().message;
+    return r.ok() ? *r : Receipt{};
+  }
+  std::string HistoryPath() const { return dir_.file("data") + "/history.sqlite"; }
+  std::uint64_t IndexedSeq() {
+    store::OpenOptions ro;
+    ro.read_only = true;
+    auto db = store::Database::Open(HistoryPath(), ro);
+    EXPECT_TRUE(db.ok());
+    return db.ok() ? static_cast<std::uint64_t>(*store::QueryInt(**db, "SELECT indexed_seq FROM history_state")) : 0;
+  }
+  // The index's first pass after a start runs on its thread.
+  void WaitIndexed(std::uint64_t seq) {
+    for (int i = 0; i < 500 && IndexedSeq() < seq; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_EQ(IndexedSeq(), seq);
+  }
+  std::vector<std::uint64_t> HistorySeqs(std::uint64_t before, int limit, int offset) {
+    auto ops = ledger_->AccountOperations(b_.account_id, before, limit, offset);
+    EXPECT_TRUE(ops.ok()) << ops.error().message;
+    std::vector<std::uint64_t> seqs;
+    if (ops.ok())
+      for (const auto& op : *ops) seqs.push_back(op.seq);
+    return seqs;
+  }
+  void ExpectConserved() {
+    auto rep = ledger_->CheckConservation();
+    ASSERT_TRUE(rep.ok()) << rep.error().message;
+    EXPECT_TRUE(rep->ok) << rep->ToString();
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Ledger> ledger_;
+  Key a_ = Dev1(), b_ = Dev2();
+};
+
+// A client reads its transfer right after the API confirmed it, long before
+// the index's next pass.
+TEST_F(HistoryIndexTest, ReadsSeeOperationsTheIndexHasNotReached) {
+  Open();
+  std::vector<Receipt> sent;
+  for (std::uint64_t n = 0; n < 4; ++n) sent.push_back(Send(100 + n, n));
+  EXPECT_EQ(IndexedSeq(), 0u);  // all four are in the log's tail
+  EXPECT_EQ(HistorySeqs(0, 10, 0), (std::vector<std::uint64_t>{4, 3, 2, 1}));
+  auto found = ledger_->GetOperation(sent[2].op.hash);
+  ASSERT_TRUE(found.ok()) << found.error().message;
+  EXPECT_EQ(found->op.seq, 3u);
+  EXPECT_FALSE(found->pending);
+  EXPECT_EQ(ledger_->GetOperation(std::string(64, 'a')).error().code, "tx_not_found");
+  auto stats = ledger_->GetAccountStats(b_.account_id);
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->tx_count, 4u);
+  EXPECT_EQ(stats->received_count, 4u);
+  ExpectConserved();
+}
+
+// Part indexed, part in the tail: pages and cursors cross the boundary.
+TEST_F(HistoryIndexTest, ReadsMergeTheIndexWithTheTail) {
+  Open();
+  std::vector<Receipt> sent;
+  for (std::uint64_t n = 0; n < 3; ++n) sent.push_back(Send(100 + n, n));
+  Open();  // the start's pass indexes seqs 1-3
+  WaitIndexed(3);
+  for (std::uint64_t n = 3; n < 5; ++n) sent.push_back(Send(100 + n, n));
+  EXPECT_EQ(IndexedSeq(), 3u);
+  EXPECT_EQ(HistorySeqs(0, 10, 0), (std::vector<std::uint64_t>{5, 4, 3, 2, 1}));
+  EXPECT_EQ(HistorySeqs(0, 2, 1), (std::vector<std::uint64_t>{4, 3}));
+  EXPECT_EQ(HistorySeqs(5, 2, 0), (std::vector<std::uint64_t>{4, 3}));
+  EXPECT_EQ(HistorySeqs(4, 10, 0), (std::vector<std::uint64_t>{3, 2, 1}));
+  EXPECT_EQ(HistorySeqs(0, 3, 2), (std::vector<std::uint64_t>{3, 2, 1}));
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    auto found = ledger_->GetOperation(sent[i].op.hash);
+    ASSERT_TRUE(found.ok()) << i;
+    EXPECT_EQ(found->op.seq, i + 1);
+  }
+  EXPECT_EQ(ledger_->GetAccountStats(b_.account_id)->tx_count, 5u);
+  EXPECT_EQ(ledger_->GetAccountStats(a_.account_id)->sent_count, 5u);
+  ExpectConserved();
+}
+
+// With its default interval the thread follows the log by itself.
+TEST_F(HistoryIndexTest, TheThreadFollowsTheLog) {
+  Open(/*interval_ms=*/10);
+  for (std::uint64_t n = 0; n < 6; ++n) Send(1, n);
+  WaitIndexed(6);
+  EXPECT_EQ(HistorySeqs(0, 10, 0), (std::vector<std::uint64_t>{6, 5, 4, 3, 2, 1}));
+  ExpectConserved();
+}
+
+// An index whose position does not match the log (a replaced krayd.sqlite,
+// an edited file) is emptied and rebuilt, not trusted.
+TEST_F(HistoryIndexTest, AnIndexThatDoesNotMatchTheLogIsRebuilt) {
+  Open();
+  for (std::uint64_t n = 0; n < 3; ++n) Send(100 + n, n);
+  Open();
+  WaitIndexed(3);
+  ledger_.reset();
+  {
+    auto db = store::Database::Open(HistoryPath());
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("DELETE FROM account_ops; UPDATE history_state SET indexed_hash = zeroblob(32)").ok());
+  }
+  Open();
+  WaitIndexed(3);
+  EXPECT_EQ(HistorySeqs(0, 10, 0), (std::vector<std::uint64_t>{3, 2, 1}));
+  ExpectConserved();
+}
+
+// Rows the log contradicts (an edited file whose position still matches)
+// are not served: an id never answers with another operation, a history
+// never lists an operation that did not touch the account.
+TEST_F(HistoryIndexTest, IndexRowsTheLogContradictsAreIgnored) {
+  Open();
+  std::vector<Receipt> sent;
+  for (std::uint64_t n = 0; n < 3; ++n) sent.push_back(Send(100 + n, n));
+  Open();
+  WaitIndexed(3);
+  ledger_.reset();
+  const std::string stranger = test::DevAccount(3).account_id;
+  {
+    auto db = store::Database::Open(HistoryPath());
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("UPDATE op_hash SET seq = 1 WHERE seq = 2").ok());
+    auto st = (*db)->Prepare("INSERT INTO account_ops (key, seq) VALUES (?1, 2)");
+    ASSERT_TRUE(st.ok());
+    st->BindBlob(1, AccountKey(stranger));
+    ASSERT_TRUE(st->Run().ok());
+  }
+  Open();
+  WaitIndexed(3);
+  EXPECT_EQ(ledger_->GetOperation(sent[1].op.hash).error().code, "tx_not_found");
+  EXPECT_EQ(ledger_->GetOperation(sent[0].op.hash)->op.seq, 1u);
+  auto listed = ledger_->AccountOperations(stranger, 0, 10, 0);
+  ASSERT_TRUE(listed.ok()) << listed.error().message;
+  EXPECT_TRUE(listed->empty());
+  ExpectConserved();
+}
+
+// Reading an unbounded tail would be unbounded work for one request.
+TEST_F(HistoryIndexTest, ReadsRefuseATailLongerThanTheBound) {
+  Open(kNever, /*max_tail=*/2);
+  std::vector<Receipt> sent;
+  for (std::uint64_t n = 0; n < 3; ++n) sent.push_back(Send(100 + n, n));
+  auto by_id = ledger_->GetOperation(sent[0].op.hash);
+  ASSERT_FALSE(by_id.ok());
+  EXPECT_EQ(by_id.error().code, "history_catching_up");
+  EXPECT_EQ(by_id.error().kind, ErrorKind::kUnavailable);
+  EXPECT_EQ(ledger_->AccountOperations(b_.account_id, 0, 10, 0).error().code, "history_catching_up");
+  EXPECT_EQ(ledger_->GetAccountStats(b_.account_id).error().code, "history_catching_up");
+  Open(kNever, 2);  // caught up at the start
+  WaitIndexed(3);
+  EXPECT_TRUE(ledger_->GetOperation(sent[0].op.hash).ok());
+  EXPECT_EQ(HistorySeqs(0, 10, 0).size(), 3u);
+  ExpectConserved();
+}
+
+// Migration core/002 keeps every logged operation and drops the id's
+// uniqueness (and its index) with the columns unchanged.
+TEST(CoreMigration002, RebuildsTheLogWithoutTheIdIndex) {
+  TempDir dir;
+  auto db = store::Database::Open(dir.file("s.sqlite"));
+  ASSERT_TRUE(db.ok());
+  auto all = CoreMigrations();
+  ASSERT_GE(all.size(), 2u);
+  ASSERT_TRUE((*db)->Migrate("core", all.first(1)).ok());
+  const char* insert =
+      "INSERT INTO operations (seq, hash, type, auth, fields, evidence, timestamp, touched) "
+      "VALUES (?1, ?2, 'transfer', 1, ?3, ?3, 7, ?4)";
+  for (std::int64_t seq = 1; seq <= 3; ++seq) {
+    auto st = (*db)->Prepare(insert);
+    ASSERT_TRUE(st.ok());
+    st->Bind(1, seq).BindBlob(2, Bytes(32, static_cast<std::uint8_t>(seq)));
+    st->BindBlob(3, EncodeFields({})).BindBlob(4, EncodeLeafIds({}));
+    ASSERT_TRUE(st->Run().ok());
+  }
+  EXPECT_EQ(*store::QueryInt(**db, "SELECT COUNT(*) FROM pragma_index_list('operations')"), 1);
+  ASSERT_TRUE((*db)->Migrate("core", all).ok());
+  EXPECT_EQ(*store::QueryInt(**db, "SELECT COUNT(*) FROM pragma_index_list('operations')"), 0);
+  EXPECT_EQ(*store::QueryInt(**db, "SELECT COUNT(*) FROM operations"), 3);
+  EXPECT_EQ(*store::QueryInt(**db, "SELECT SUM(seq * timestamp) FROM operations"), 42);
+  EXPECT_EQ(*store::QueryInt(**db, "SELECT COUNT(*) FROM op_index_purge"), 1);
+  Hash256 id;
+  id.fill(2);
+  auto op = OperationByIdAfter(**db, id, 0);
+  ASSERT_TRUE(op.ok());
+  ASSERT_TRUE(op->has_value());
+  EXPECT_EQ((*op)->seq, 2u);
+}
+
+// The rows of accounts' histories a store kept in op_index before core/002
+// go at the next start; module entities' rows stay.
+TEST_F(HistoryIndexTest, TheFirstStartAfterTheMigrationPurgesAccountRowsFromOpIndex) {
+  Open();
+  for (std::uint64_t n = 0; n < 2; ++n) Send(100 + n, n);
+  ledger_.reset();
+  const Hash256 module_key = LeafKey(200, "pool-1");
+  {
+    auto db = store::Database::Open(dir_.file("data") + "/krayd.sqlite");
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(
+        (*db)
+            ->Exec("CREATE TABLE op_index_purge (id INTEGER PRIMARY KEY); INSERT INTO op_index_purge VALUES (1)")
+            .ok());
+    for (const auto& [key, seq] : std::vector<std::pair<Hash256, std::int64_t>>{{AccountKey(a_.account_id), 1},
+                                                                                {AccountKey(b_.account_id), 1},
+                                                                                {AccountKey(b_.account_id), 2},
+                                                                                {module_key, 2}}) {
+      auto st = (*db)->Prepare("INSERT INTO op_index (key, seq) VALUES (?1, ?2)");
+      ASSERT_TRUE(st.ok());
+      st->BindBlob(1, key).Bind(2, seq);
+      ASSERT_TRUE(st->Run().ok());
+    }
+  }
+  Open();
+  ledger_.reset();
+  auto db = store::Database::Open(dir_.file("data") + "/krayd.sqlite");
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ(*store::QueryInt(**db, "SELECT COUNT(*) FROM op_index"), 1);
+  EXPECT_EQ(*store::QueryInt(**db, "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'op_index_purge'"), 0);
+  auto module_rows = OperationsTouching(**db, module_key, 0, 10);
+  ASSERT_TRUE(module_rows.ok());
+  ASSERT_EQ(module_rows->size(), 1u);
+  EXPECT_EQ(module_rows->front().seq, 2u);
+}
+
+}  // namespace
+}  // namespace kray::state
