@@ -131,8 +131,8 @@ Result<std::size_t> HistoryIndex::Pass() {
   std::sort(ids.begin(), ids.end());
   store::Transaction tx(*db_);
   KRAY_TRY(tx.status());
-  // The position is re-read under the write lock: CatchUp and the thread
-  // never run together, but a second process on the same file could.
+  // The position is re-read under the write lock: the datadir lock keeps a
+  // second krayd away, but not a tool writing the file.
   auto current = ReadIndexedSeq(*db_);
   if (!current.ok()) return std::move(current).error();
   if (*current != from) return Error::Internal("history index moved under its writer");
@@ -157,14 +157,6 @@ Result<std::size_t> HistoryIndex::Pass() {
   KRAY_TRY(tx.Commit());
   indexed_seq_.store(last_seq, std::memory_order_release);
   return ids.size();
-}
-
-Status HistoryIndex::CatchUp() {
-  for (;;) {
-    auto n = Pass();
-    if (!n.ok()) return std::move(n).error();
-    if (*n == 0) return Ok();
-  }
 }
 
 void HistoryIndex::Start() {

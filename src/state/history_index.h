@@ -52,9 +52,6 @@ class HistoryIndex : public ChangeListener {
 
   void Start();
   void Stop();
-  // Indexes everything committed to the log so far, on the caller's thread
-  // (tests; the thread must not be running).
-  Status CatchUp();
 
   // Wakes the thread (the rows are read back from the log).
   void OnGroupCommitted(const std::shared_ptr<const GroupChanges>& changes) override;
@@ -92,7 +89,7 @@ class HistoryIndex : public ChangeListener {
   Result<std::size_t> Pass();
   Status CheckPosition();
 
-  std::unique_ptr<store::Database> db_;     // history.sqlite, writer (the thread, or CatchUp)
+  std::unique_ptr<store::Database> db_;     // history.sqlite, writer (the thread)
   std::unique_ptr<store::Database> state_;  // krayd.sqlite, read-only
   store::ReaderPool readers_;
   const int interval_ms_;
