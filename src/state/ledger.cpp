@@ -74,6 +74,29 @@ Status PurgeAccountHistory(store::Database& db) {
   return Ok();
 }
 
+// The history index is derived from the log: a file that cannot be opened
+// (damaged, not a database, from a newer krayd) is moved aside and rebuilt
+// rather than keeping the node down.
+Result<std::unique_ptr<HistoryIndex>> OpenHistoryIndex(const std::string& datadir, const std::string& state_path,
+                                                       int interval_ms) {
+  const std::string path = (std::filesystem::path(datadir) / "history.sqlite").string();
+  auto index = HistoryIndex::Open(path, state_path, interval_ms);
+  if (index.ok()) return index;
+  spdlog::error("history index: {} cannot be used ({}); moving it to {}.damaged and rebuilding it from the log", path,
+                index.error().message, path);
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::error_code ec;
+    std::filesystem::rename(path + suffix, path + ".damaged" + suffix, ec);
+  }
+  index = HistoryIndex::Open(path, state_path, interval_ms);
+  if (!index.ok()) {
+    Error e = index.error();
+    e.message = "history index " + path + ": " + e.message;
+    return e;
+  }
+  return index;
+}
+
 }  // namespace
 
 Ledger::Ledger(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -104,8 +127,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options, const
   if (!genesis.ok()) return std::move(genesis).error();
   impl->genesis_hash = *genesis;
   KRAY_TRY(PurgeAccountHistory(**db));
-  auto history = HistoryIndex::Open((std::filesystem::path(options.datadir) / "history.sqlite").string(), path,
-                                    impl->options.history_interval_ms);
+  auto history = OpenHistoryIndex(options.datadir, path, impl->options.history_interval_ms);
   if (!history.ok()) return std::move(history).error();
   impl->history = std::move(*history);
   impl->sequencer = std::make_unique<Sequencer>(std::move(*db), impl->options, registry, impl->pending, impl->accounts,

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "kray/state/leaves.h"
@@ -150,6 +152,23 @@ TEST_F(HistoryIndexTest, AnIndexThatDoesNotMatchTheLogIsRebuilt) {
   Open();
   WaitIndexed(3);
   EXPECT_EQ(HistorySeqs(0, 10, 0), (std::vector<std::uint64_t>{3, 2, 1}));
+  ExpectConserved();
+}
+
+// A file that is not a database (or a damaged one) does not keep the node
+// down: it is moved aside and the index rebuilt from the log.
+TEST_F(HistoryIndexTest, AnUnreadableIndexFileIsMovedAsideAndRebuilt) {
+  Open();
+  for (std::uint64_t n = 0; n < 3; ++n) Send(100 + n, n);
+  ledger_.reset();
+  {
+    std::ofstream garbage(HistoryPath(), std::ios::binary | std::ios::trunc);
+    for (int i = 0; i < 20000; ++i) garbage.put(static_cast<char>(i * 7919 % 251));
+  }
+  Open();
+  WaitIndexed(3);
+  EXPECT_EQ(HistorySeqs(0, 10, 0), (std::vector<std::uint64_t>{3, 2, 1}));
+  EXPECT_TRUE(std::filesystem::exists(HistoryPath() + ".damaged"));
   ExpectConserved();
 }
 
