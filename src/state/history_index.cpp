@@ -28,6 +28,11 @@ Result<std::uint64_t> ReadIndexedSeq(store::Database& db) {
   return static_cast<std::uint64_t>(*v);
 }
 
+// The first column as an unsigned integer (a seq or a count).
+std::uint64_t SeqColumn(const store::Statement& r) {
+  return static_cast<std::uint64_t>(r.Int64(0));
+}
+
 struct Row {
   Bytes key;  // account key or operation id
   std::uint64_t seq;
@@ -85,8 +90,11 @@ Status HistoryIndex::CheckPosition() {
     if (!logged.ok()) return std::move(logged).error();
     matches = logged->has_value() && **logged == hash;
   }
-  if (!matches) {
-    spdlog::warn("history index: {} does not match the operation log (position {}); rebuilding it", db_->path(), seq);
+  // At position 0 the tables must be empty too (an edited file would make
+  // every pass fail on a repeated id).
+  if (!matches || seq == 0) {
+    if (!matches)
+      spdlog::warn("history index: {} does not match the operation log (position {}); rebuilding it", db_->path(), seq);
     store::Transaction tx(*db_);
     KRAY_TRY(tx.status());
     KRAY_TRY(
@@ -208,19 +216,24 @@ void HistoryIndex::Run() {
   }
 }
 
-Result<HistoryIndex::HashHit> HistoryIndex::FindHash(const Hash256& id) {
-  HashHit out;
-  Status s = readers_.With([&](store::Database& db) -> Status {
+Status HistoryIndex::InSnapshot(std::uint64_t* indexed_seq, const std::function<Status(store::Database&)>& query) {
+  return readers_.With([&](store::Database& db) -> Status {
     store::ReadTransaction snapshot(db);
     KRAY_TRY(snapshot.status());
     auto indexed = ReadIndexedSeq(db);
     if (!indexed.ok()) return std::move(indexed).error();
-    out.indexed_seq = *indexed;
+    *indexed_seq = *indexed;
+    return query(db);
+  });
+}
+
+Result<HistoryIndex::HashHit> HistoryIndex::FindHash(const Hash256& id) {
+  HashHit out;
+  Status s = InSnapshot(&out.indexed_seq, [&](store::Database& db) -> Status {
     auto st = db.Use("SELECT seq FROM op_hash WHERE hash = ?1");
     if (!st.ok()) return std::move(st).error();
     (*st)->BindBlob(1, id);
-    auto seq = store::FirstRow<std::uint64_t>(
-        **st, [](const store::Statement& r) { return static_cast<std::uint64_t>(r.Int64(0)); });
+    auto seq = store::FirstRow<std::uint64_t>(**st, SeqColumn);
     if (!seq.ok()) return std::move(seq).error();
     out.seq = *seq;
     return Ok();
@@ -232,17 +245,11 @@ Result<HistoryIndex::HashHit> HistoryIndex::FindHash(const Hash256& id) {
 Result<HistoryIndex::AccountHits> HistoryIndex::AccountSeqs(const Hash256& key, std::uint64_t before,
                                                             std::size_t limit) {
   AccountHits out;
-  Status s = readers_.With([&](store::Database& db) -> Status {
-    store::ReadTransaction snapshot(db);
-    KRAY_TRY(snapshot.status());
-    auto indexed = ReadIndexedSeq(db);
-    if (!indexed.ok()) return std::move(indexed).error();
-    out.indexed_seq = *indexed;
+  Status s = InSnapshot(&out.indexed_seq, [&](store::Database& db) -> Status {
     auto st = db.Use("SELECT seq FROM account_ops WHERE key = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3");
     if (!st.ok()) return std::move(st).error();
     (*st)->BindBlob(1, key).Bind(2, before == 0 ? INT64_MAX : Clamp(before)).Bind(3, Clamp(limit));
-    auto seqs = store::CollectRows<std::uint64_t>(
-        **st, [](const store::Statement& r) { return static_cast<std::uint64_t>(r.Int64(0)); });
+    auto seqs = store::CollectRows<std::uint64_t>(**st, SeqColumn);
     if (!seqs.ok()) return std::move(seqs).error();
     out.seqs = std::move(*seqs);
     return Ok();
@@ -253,18 +260,13 @@ Result<HistoryIndex::AccountHits> HistoryIndex::AccountSeqs(const Hash256& key, 
 
 Result<HistoryIndex::AccountCount> HistoryIndex::CountAccount(const Hash256& key) {
   AccountCount out;
-  Status s = readers_.With([&](store::Database& db) -> Status {
-    store::ReadTransaction snapshot(db);
-    KRAY_TRY(snapshot.status());
-    auto indexed = ReadIndexedSeq(db);
-    if (!indexed.ok()) return std::move(indexed).error();
-    out.indexed_seq = *indexed;
+  Status s = InSnapshot(&out.indexed_seq, [&](store::Database& db) -> Status {
     auto st = db.Use("SELECT COUNT(*) FROM account_ops WHERE key = ?1");
     if (!st.ok()) return std::move(st).error();
     (*st)->BindBlob(1, key);
-    auto n = store::FirstRow<std::int64_t>(**st, [](const store::Statement& r) { return r.Int64(0); });
+    auto n = store::FirstRow<std::uint64_t>(**st, SeqColumn);
     if (!n.ok()) return std::move(n).error();
-    out.count = static_cast<std::uint64_t>(n->value_or(0));
+    out.count = n->value_or(0);
     return Ok();
   });
   if (!s.ok()) return std::move(s).error();

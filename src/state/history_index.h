@@ -20,6 +20,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -88,6 +89,9 @@ class HistoryIndex : public ChangeListener {
   // One transaction of at most kPassOperations; returns how many it indexed.
   Result<std::size_t> Pass();
   Status CheckPosition();
+  // Runs `query` in one snapshot of the index, after reading the position
+  // (indexed_seq) that snapshot covers.
+  Status InSnapshot(std::uint64_t* indexed_seq, const std::function<Status(store::Database&)>& query);
 
   std::unique_ptr<store::Database> db_;     // history.sqlite, writer (the thread)
   std::unique_ptr<store::Database> state_;  // krayd.sqlite, read-only

@@ -155,6 +155,26 @@ TEST_F(HistoryIndexTest, AnIndexThatDoesNotMatchTheLogIsRebuilt) {
   ExpectConserved();
 }
 
+// Position 0 means an empty index: rows an edited file kept there would make
+// every pass fail on a repeated id.
+TEST_F(HistoryIndexTest, AnIndexAtPositionZeroStartsEmpty) {
+  Open();
+  for (std::uint64_t n = 0; n < 2; ++n) Send(100 + n, n);
+  Open();
+  WaitIndexed(2);
+  ledger_.reset();
+  {
+    auto db = store::Database::Open(HistoryPath());
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("UPDATE history_state SET indexed_seq = 0, indexed_hash = NULL").ok());
+  }
+  Open();
+  WaitIndexed(2);
+  EXPECT_EQ(HistorySeqs(0, 10, 0), (std::vector<std::uint64_t>{2, 1}));
+  EXPECT_EQ(ledger_->history_index_status().passes_failed, 0u);
+  ExpectConserved();
+}
+
 // A file that is not a database (or a damaged one) does not keep the node
 // down: it is moved aside and the index rebuilt from the log.
 TEST_F(HistoryIndexTest, AnUnreadableIndexFileIsMovedAsideAndRebuilt) {
