@@ -9,17 +9,24 @@
 #   * 50 connections at 1k, 100k and 1M funded accounts, with what each costs
 #     before the clock (keys, genesis, krayd start-up) and krayd's RSS;
 #   * one POST /api/transaction/batch run (500 transfers per request);
-#   * one --kill9 run (every acknowledged transfer must survive a SIGKILL).
+#   * one --kill9 run (every acknowledged transfer must survive a SIGKILL);
+#   * batch closes at the largest account count under a paced load the
+#     machine can carry (--rate, 2,000 transfers/s: a batch of 10,000 every
+#     5 s), next to the same load with no batch closing during the run
+#     (--maxbatchtxs past the run's transfers): how long a close takes to
+#     persist its root when its thread is not starved by a saturating load,
+#     and what closes add to requests' latency.
 #
 # Needs jq and a build with kray-loadgen and krayd
 # (cmake --build <build-dir> --target kray-loadgen krayd, or run it as
-# `cmake --build <build-dir> --target cost-curve`). Takes 4-8 minutes (the
-# million-account cell: ~1 min deriving keys, and ~3 min of krayd start-up
-# once krayd accepts a genesis that large); not part of ctest. On a shared
+# `cmake --build <build-dir> --target cost-curve`). Takes 12-20 minutes (each
+# million-account run: ~1 min deriving keys and ~2-3 min of krayd start-up);
+# not part of ctest. On a shared
 # machine run it under `nice` and read the CPU-per-transfer columns next to
 # the rates.
 #
-# Environment: DURATION=<s> (default 10), TXS=<n> (pre-signed transfers per
+# Environment: CLOSE_RATE=<n> (default 2000) and CLOSE_DURATION=<s> (default
+# 40) set the paced runs; DURATION=<s> (default 10), TXS=<n> (pre-signed transfers per
 # run, default 100000) and ACCOUNTS="<n> ..." (default "1000 100000 1000000")
 # shrink it for a quick check of the script; KRAYD=<path> runs another krayd
 # (an A/B against an older build). The JSON of every run is kept in the
@@ -105,6 +112,13 @@ for a in $ACCOUNTS; do
 done
 run batch500 --mode=batch --batch=500 --accounts=2000 --txs=$((2 * TXS)) --connections=10 --duration="$DURATION"
 run kill9 --kill9 --accounts=2000 --txs=$TXS --connections=50 --duration="$DURATION"
+CLOSE_ACCOUNTS=${ACCOUNTS##* }
+CLOSE_RATE=${CLOSE_RATE:-2000}
+CLOSE_DURATION=${CLOSE_DURATION:-40}
+run paced_closes --accounts="$CLOSE_ACCOUNTS" --txs=$((CLOSE_RATE * CLOSE_DURATION)) --connections=50 \
+  --duration="$CLOSE_DURATION" --rate="$CLOSE_RATE"
+run paced_no_closes --accounts="$CLOSE_ACCOUNTS" --txs=$((CLOSE_RATE * CLOSE_DURATION)) --connections=50 \
+  --duration="$CLOSE_DURATION" --rate="$CLOSE_RATE" --maxbatchtxs=100000000
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 echo
@@ -151,6 +165,23 @@ echo
 echo "| acknowledged | found | lost | check errors | node total after restart | restart s | conservation |"
 echo "|---|---|---|---|---|---|---|"
 echo "| $(q kill9 '"\(.kill9.acknowledged) | \(.kill9.found) | \(.kill9.lost) | \(.kill9.check_errors) | \(.kill9.node_total_after_restart) | \(.kill9.restart_seconds | r1) | \(.conservation_ok)"') |"
+echo
+echo "### Batch closes ($CLOSE_ACCOUNTS accounts; close = from its start on the rollup thread to its root persisted)"
+echo
+echo "Paced runs: $CLOSE_RATE transfers/s for $CLOSE_DURATION s over 50 connections, latency from each request's"
+echo "scheduled start; the second run's batch size is past its transfers, so no batch closes during it."
+echo "The closed-loop row is the 50-connection run at $CLOSE_ACCOUNTS accounts above (a saturating load)."
+echo
+echo "| run | accepted/s | closes | close mean s | slowest close ≤ s | p50 ms | p99 ms | max ms | krayd CPU µs |"
+echo "|---|---|---|---|---|---|---|---|---|"
+close_row() {
+  echo "| $1 | $(q "$2" '"\(.accepted_per_second | r0) | \(.batch_closes.count // 0) | \(.batch_closes.mean_seconds | r3)"
+    + " | \(.batch_closes.slowest_at_most_seconds | r3) | \(.latency_ms.p50 | r1) | \(.latency_ms.p99 | r1)"
+    + " | \(.latency_ms.max | r1) | \(.krayd_cpu_us_per_request | r0)"') |"
+}
+close_row "closed loop, 50 connections" "accounts$CLOSE_ACCOUNTS"
+close_row "paced, batches of 10,000" paced_closes
+close_row "paced, no batch closes" paced_no_closes
 echo
 echo "Commands ($((SECONDS - T0)) s in all; JSON of every run in $OUT):"
 echo

@@ -14,7 +14,7 @@
 //   kray-loadgen [--mode=transfer|batch|balance|floor] [--accounts=2000] [--txs=40000]
 //                [--connections=50] [--duration=20] [--synchronous=FULL]
 //                [--krayd=<path>] [--maxgroup=2048] [--batch=100] [--kill9]
-//                [--iterations=200] [--keep]
+//                [--iterations=200] [--keep] [--rate=R] [--maxbatchtxs=N]
 //
 // Modes:
 //   transfer  POST /api/transaction/send, one transfer per request.
@@ -33,6 +33,14 @@
 //             fsync_append_ms_p50 (each write growing the file). Calls sync()
 //             first; on a shared disk the figure still moves with what
 //             others write (0.12 ms to 4 ms seen on the same VM).
+//
+// --rate=R: open loop instead of closed. Requests start at R per second
+// across all connections (request k at k/R seconds), each on a connection
+// that is free; latency_ms counts from a request's scheduled start, so time
+// spent waiting for a free connection is in it (no coordinated omission).
+// For measuring at a load the machine can carry, e.g. batch closes at a
+// million accounts without the close's thread starved by the load itself.
+// --maxbatchtxs=N: krayd's rollup batch size (its default, 10,000).
 //
 // --kill9 (transfer and batch): SIGKILLs krayd once 70% of --duration has
 // passed (or 70% of the transfers were sent, if earlier) with requests in
@@ -71,6 +79,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -112,6 +121,8 @@ struct Opts {
   bool kill9 = false;
   int iterations = 200;  // floor mode
   bool keep = false;
+  int rate = 0;         // requests per second across all connections; 0: closed loop
+  int maxbatchtxs = 0;  // krayd -maxbatchtxs; 0: krayd's default
 };
 
 struct Key {
@@ -157,6 +168,10 @@ bool ParseArgs(int argc, char** argv, Opts& o) {
       ok = num(o.iterations);
     else if (k == "--keep")
       o.keep = true;
+    else if (k == "--rate")
+      ok = num(o.rate);
+    else if (k == "--maxbatchtxs")
+      ok = num(o.maxbatchtxs);
     else
       ok = false;
     if (!ok) {
@@ -358,17 +373,19 @@ struct Node {
 std::vector<std::string> KraydArgs(const Opts& o, const std::string& dir) {
   // Every load connection, the checkers and the main thread's own.
   const int conns = o.connections + kCheckConnections + 4;
-  return {o.krayd,
-          "-datadir=" + dir + "/data",
-          "-genesis=" + dir + "/genesis.json",
-          "-port=0",
-          "-portfile=" + dir + "/port",
-          "-rpctoken=bench",
-          "-loglevel=warn",
-          "-synchronous=" + o.synchronous,
-          "-maxgroup=" + std::to_string(o.maxgroup),
-          "-maxconnectionsperip=" + std::to_string(conns),
-          "-maxconnections=" + std::to_string(std::max(512, conns))};
+  std::vector<std::string> args{o.krayd,
+                                "-datadir=" + dir + "/data",
+                                "-genesis=" + dir + "/genesis.json",
+                                "-port=0",
+                                "-portfile=" + dir + "/port",
+                                "-rpctoken=bench",
+                                "-loglevel=warn",
+                                "-synchronous=" + o.synchronous,
+                                "-maxgroup=" + std::to_string(o.maxgroup),
+                                "-maxconnectionsperip=" + std::to_string(conns),
+                                "-maxconnections=" + std::to_string(std::max(512, conns))};
+  if (o.maxbatchtxs > 0) args.push_back("-maxbatchtxs=" + std::to_string(o.maxbatchtxs));
+  return args;
 }
 
 pid_t Spawn(std::vector<std::string> args, const std::string& log) {
@@ -520,10 +537,12 @@ class EventedConnections {
     for (std::size_t c = 0; c < conns_.size(); ++c) Connect(c);
     ph_.ready = o_.connections;
     while (!ph_.go.load()) std::this_thread::yield();
+    t0_ = Clock::now();
     for (std::size_t c = 0; c < conns_.size(); ++c) StartNext(c);
     std::vector<epoll_event> events(256);
     while (open_ > 0) {
-      int n = epoll_wait(ep_, events.data(), static_cast<int>(events.size()), 100);
+      const timespec wait = WaitTime();
+      int n = epoll_pwait2(ep_, events.data(), static_cast<int>(events.size()), &wait, nullptr);
       for (int i = 0; i < n; ++i) {
         const std::size_t c = events[static_cast<std::size_t>(i)].data.u64;
         if (conns_[c].fd < 0) continue;
@@ -531,6 +550,7 @@ class EventedConnections {
         if (conns_[c].fd >= 0 && events[static_cast<std::size_t>(i)].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
           Receive(c);
       }
+      StartDue();
     }
     close(ep_);
   }
@@ -548,6 +568,33 @@ class EventedConnections {
     Clock::time_point started;
     std::uint64_t rng = 0;
   };
+
+  // --rate: when the next request is due.
+  Clock::time_point NextDue() const {
+    return t0_ + std::chrono::duration_cast<Clock::duration>(
+                     std::chrono::duration<double>(static_cast<double>(scheduled_) / static_cast<double>(o_.rate)));
+  }
+
+  // Until the next due request (--rate), at most 100 ms; with a nanosecond
+  // timeout (epoll_pwait2), as a millisecond one would start requests up to
+  // 1 ms late and count that as the node's latency.
+  timespec WaitTime() const {
+    std::int64_t ns = 100'000'000;
+    if (!idle_.empty())
+      ns = std::clamp<std::int64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(NextDue() - Clock::now()).count(), 0, ns);
+    return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+  }
+
+  // --rate: free connections take the requests now due (and end at the
+  // deadline).
+  void StartDue() {
+    while (!idle_.empty() && (NextDue() <= Clock::now() || Clock::now() >= ph_.deadline || ph_.killed.load())) {
+      const std::size_t c = idle_.front();
+      idle_.pop_front();
+      StartNext(c);
+    }
+  }
 
   void Connect(std::size_t c) {
     Conn& k = conns_[c];
@@ -590,7 +637,15 @@ class EventedConnections {
   void StartNext(std::size_t c) {
     Conn& k = conns_[c];
     if (k.fd < 0) return;
-    if (Clock::now() >= ph_.deadline || ph_.killed.load()) return Finish(c);
+    const auto now = Clock::now();
+    if (now >= ph_.deadline || ph_.killed.load()) return Finish(c);
+    Clock::time_point started = now;
+    if (o_.rate > 0) {
+      if (SendsTransfers(o_) && k.next >= work_[c].size()) return Finish(c);
+      started = NextDue();
+      if (started > now) return idle_.push_back(c);
+      ++scheduled_;
+    }
     k.items = 0;
     if (SendsTransfers(o_)) {
       const auto& reqs = work_[c];
@@ -609,7 +664,7 @@ class EventedConnections {
     k.sent = 0;
     k.in.clear();
     k.header_end = 0;
-    k.started = Clock::now();
+    k.started = started;
     SendMore(c);
   }
 
@@ -693,6 +748,9 @@ class EventedConnections {
   std::vector<ConnStats>& stats_;
   std::vector<Conn> conns_;
   int ep_ = -1, open_ = 0;
+  Clock::time_point t0_;          // the measured phase's start
+  std::uint64_t scheduled_ = 0;   // --rate: requests started so far
+  std::deque<std::size_t> idle_;  // --rate: connections waiting for a due request
 };
 
 // What --kill9 saw at the moment of the kill.
@@ -911,6 +969,8 @@ int Fail(json report, const std::string& err) {
 int RunNodeMode(const Opts& o, const std::string& dir) {
   json report{
       {"mode", o.mode}, {"connections", o.connections}, {"accounts", o.accounts}, {"synchronous", o.synchronous}};
+  if (o.rate > 0) report["rate_per_second"] = o.rate;  // latency_ms from each request's scheduled start
+  if (o.maxbatchtxs > 0) report["maxbatchtxs"] = o.maxbatchtxs;
   Prepared p;
   if (!Prepare(o, dir, p)) return Fail(report, "cannot write " + dir + "/genesis.json");
   report.update(p.timings);
