@@ -188,6 +188,11 @@ const std::vector<KeyDef>& Keys() {
        [](Parsed& p, const std::string& v, const std::string&) {
          return ParseUnsigned<std::uint64_t>("maxbatchtxs", v, 1, 100000000, p.cfg.maxbatchtxs);
        }},
+      {{"rolluppersistms", "250",
+        "Milliseconds between the rollup index's writes of the open batch's tree (a batch close writes the rest)"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("rolluppersistms", v, 10, 60000, p.cfg.rolluppersistms);
+       }},
       {{"portfile", "(none)", "After binding, write the listening port (decimal) to this file"},
        [](Parsed& p, const std::string& v, const std::string& base) -> Status {
          p.cfg.portfile = ResolvePath(v, base);

@@ -44,6 +44,7 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(c->maxgroup, 2048u);
   EXPECT_EQ(c->batchinterval, 3600u);
   EXPECT_EQ(c->maxbatchtxs, 10000u);
+  EXPECT_EQ(c->rolluppersistms, 250u);
   EXPECT_EQ(c->conf, "");
 }
 
@@ -58,7 +59,8 @@ TEST_F(ConfigTest, FileThenCommandLineWins) {
                     "genesis=g.json\n"
                     "ratelimit=20\n"
                     "synchronous=normal\n"
-                    "maxbatchtxs=50\n");
+                    "maxbatchtxs=50\n"
+                    "rolluppersistms=1000\n");
   auto c = ParseConfigArgs({"-conf=" + conf, "-port=7000", "--rpctoken=cli"});
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->conf, conf);
@@ -69,6 +71,7 @@ TEST_F(ConfigTest, FileThenCommandLineWins) {
   EXPECT_EQ(c->ratelimitburst, 40);  // default 2 x rate
   EXPECT_EQ(c->synchronous, "NORMAL");
   EXPECT_EQ(c->maxbatchtxs, 50u);
+  EXPECT_EQ(c->rolluppersistms, 1000u);
   // Relative paths in the file are relative to the file's directory.
   EXPECT_EQ(fs::path(c->datadir), (dir_ / "mydata").lexically_normal());
   EXPECT_EQ(fs::path(c->genesis), (dir_ / "g.json").lexically_normal());
