@@ -38,7 +38,7 @@ struct RollupOptions {
   std::size_t max_cached_nodes = 4000000;  // tree cache bound (~150 bytes/node)
   // Config key rolluppersistms. What the tree has not written by a batch's
   // close, the close writes: at 1M accounts and 2,000 transfers/s, 250 ms
-  // against 1,000 halves the close (mean 0.42-0.49 s against 0.60-1.08 s)
+  // against 1,000 halves the close (mean 0.42-0.49 s against 0.68-1.08 s)
   // for ~4-6 % more CPU per transfer at 100k accounts (docs/BENCHMARKS.md,
   // tenth round).
   std::int64_t persist_interval_ms = 250;
