@@ -914,6 +914,8 @@ void ReportBatchCloses(net::HttpClient& http, json& report) {
   }
   report["batch_closes"] = {
       {"count", count}, {"mean_seconds", count > 0 ? sum / count : 0.0}, {"slowest_at_most_seconds", max_le}};
+  // Slower than the last finite bound: no upper bound to report.
+  if (count > below) report["batch_closes"]["slowest_at_most_seconds"] = nullptr;
 }
 
 // Conservation and the node's transaction count (operator and stats endpoints).

@@ -193,6 +193,12 @@ const std::vector<KeyDef>& Keys() {
        [](Parsed& p, const std::string& v, const std::string&) {
          return ParseUnsigned<std::uint64_t>("rolluppersistms", v, 10, 60000, p.cfg.rolluppersistms);
        }},
+      {{"rollupprune", "0",
+        "Serve Merkle proofs at the newest N rollup batches only and delete the tree history older ones read "
+        "(0 = keep every batch)"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("rollupprune", v, 0, 1000000000, p.cfg.rollupprune);
+       }},
       {{"portfile", "(none)", "After binding, write the listening port (decimal) to this file"},
        [](Parsed& p, const std::string& v, const std::string& base) -> Status {
          p.cfg.portfile = ResolvePath(v, base);

@@ -115,6 +115,11 @@ Result<LeafProof> ProveLeafIn(store::Database& db, const state::LeafId& leaf, st
   } else {
     if (*batch < 0 || *batch > status->last_batch())
       return Error::NotFound("batch_not_found", "batch " + std::to_string(*batch) + " not found");
+    if (*batch < status->oldest_proof_batch)
+      return Error::NotFound("batch_pruned",
+                             "proofs at batch " + std::to_string(*batch) +
+                                 " were pruned on this node (rollupprune); it serves proofs at batches " +
+                                 std::to_string(status->oldest_proof_batch) + " and later");
     p.batch = *batch;
     version = *batch;
     if (*batch == 0) {
@@ -147,8 +152,8 @@ Result<LeafProof> ProveLeafIn(store::Database& db, const state::LeafId& leaf, st
 
 Result<RollupStatus> GetRollupStatus(store::Database& db) {
   auto st = db.Use(
-      "SELECT genesis_hash, genesis_root, state_root, open_batch, open_since, batched_seq, applied_seq "
-      "FROM rollup_state WHERE id = 1");
+      "SELECT genesis_hash, genesis_root, state_root, open_batch, open_since, batched_seq, applied_seq, "
+      "oldest_proof_batch FROM rollup_state WHERE id = 1");
   if (!st.ok()) return std::move(st).error();
   auto row = store::FirstRow<RollupStatus>(**st, [](const store::Statement& s) {
     RollupStatus r;
@@ -159,6 +164,7 @@ Result<RollupStatus> GetRollupStatus(store::Database& db) {
     r.open_since = s.Int64(4);
     r.batched_seq = s.Int64(5);
     r.applied_seq = s.Int64(6);
+    r.oldest_proof_batch = s.Int64(7);
     return r;
   });
   if (!row.ok()) return std::move(row).error();

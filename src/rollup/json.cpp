@@ -210,7 +210,8 @@ std::string RollupStatusJson(const RollupStatus& st, std::int64_t batches) {
               {"open_batch", st.open_batch},
               {"open_since", st.open_since},
               {"last_batched_seq", st.batched_seq},
-              {"applied_seq", st.applied_seq}}
+              {"applied_seq", st.applied_seq},
+              {"oldest_proof_batch", st.oldest_proof_batch}}
       .dump();
 }
 

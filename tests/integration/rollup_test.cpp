@@ -179,6 +179,55 @@ TEST_F(RollupIntervalTest, IntervalClosesBatchAndEmptyIntervalProducesNone) {
   ExpectConservation();
 }
 
+class RollupPruneTest : public RollupTest {
+ protected:
+  std::vector<std::string> Flags() override { return {"-maxbatchtxs=2", "-batchinterval=3600", "-rollupprune=2"}; }
+};
+
+// -rollupprune=2: proofs at the newest two batches (and the head), 404
+// batch_pruned below them; the chain, the CLI's verifychain and krayd verify
+// are unaffected, across a kill -9.
+TEST_F(RollupPruneTest, ServesProofsAtTheNewestBatchesOnly) {
+  ASSERT_EQ(SendTransfers(8, 0).size(), 8u);
+  std::vector<json> b = WaitBatches(4);
+  ASSERT_EQ(b.size(), 4u);
+  json st;
+  for (int i = 0; i < 100; ++i) {
+    st = GetJson("/api/rollup/state-root");
+    if (st["oldest_proof_batch"] == 3) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(st["oldest_proof_batch"], 3);
+  for (int n : {0, 1, 2}) {
+    auto r = Get("/api/account/" + dev2_.address + "/proof?batch=" + std::to_string(n));
+    EXPECT_EQ(r.status, 404) << r.body;
+    EXPECT_EQ(json::parse(r.body)["code"], "batch_pruned") << r.body;
+  }
+  EXPECT_EQ(GetJson("/api/account/" + dev2_.address + "/proof?batch=3")["root"], b[2]["state_root"]);
+  EXPECT_EQ(GetJson("/api/account/" + dev2_.address + "/proof?batch=4")["root"], b[3]["state_root"]);
+  EXPECT_EQ(GetJson("/api/rollup/batch/1")["state_root"], b[0]["state_root"]);  // headers stay
+  ShellResult proof = RunCmd(Cli("verifyproof " + dev2_.address + " -batch=4"));
+  EXPECT_EQ(proof.rc, 0) << proof.out;
+  ShellResult vc = RunCmd(Cli("verifychain"));
+  EXPECT_EQ(vc.rc, 0) << vc.out;
+  http_.reset();
+  node_.Kill9();
+  StartNode(Flags());
+  EXPECT_EQ(GetJson("/api/rollup/state-root")["oldest_proof_batch"], 3);
+  ASSERT_EQ(SendTransfers(2, 8).size(), 2u);
+  ASSERT_EQ(WaitBatches(5).size(), 5u);
+  for (int i = 0; i < 100 && GetJson("/api/rollup/state-root")["oldest_proof_batch"] != 4; ++i)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(Get("/api/account/" + dev2_.address + "/proof?batch=3").status, 404);
+  EXPECT_EQ(Get("/api/account/" + dev2_.address + "/proof?batch=4").status, 200);
+  CheckChain(Batches());
+  StopNode();
+  std::string out;
+  EXPECT_EQ(VerifyDatadir(&out), 0) << out;
+  StartNode(Flags());
+  ExpectConservation();
+}
+
 TEST_F(RollupTest, RestartBetweenBatchesAndAfterKill9) {
   std::vector<std::string> sent = SendTransfers(4, 0);
   ASSERT_EQ(sent.size(), 4u);

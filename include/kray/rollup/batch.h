@@ -65,6 +65,9 @@ struct RollupStatus {
   std::int64_t open_batch = 1, open_since = 0;
   std::int64_t batched_seq = 0;  // last operation inside a closed batch
   std::int64_t applied_seq = 0;  // last operation whose changes are in the tree
+  // Proofs are served at batches >= oldest_proof_batch (config rollupprune
+  // deletes the history older trees alone read); 0: every batch.
+  std::int64_t oldest_proof_batch = 0;
   std::int64_t last_batch() const { return open_batch - 1; }
 };
 

@@ -45,6 +45,7 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(c->batchinterval, 3600u);
   EXPECT_EQ(c->maxbatchtxs, 10000u);
   EXPECT_EQ(c->rolluppersistms, 250u);
+  EXPECT_EQ(c->rollupprune, 0u);
   EXPECT_EQ(c->conf, "");
 }
 
@@ -60,7 +61,8 @@ TEST_F(ConfigTest, FileThenCommandLineWins) {
                     "ratelimit=20\n"
                     "synchronous=normal\n"
                     "maxbatchtxs=50\n"
-                    "rolluppersistms=1000\n");
+                    "rolluppersistms=1000\n"
+                    "rollupprune=24\n");
   auto c = ParseConfigArgs({"-conf=" + conf, "-port=7000", "--rpctoken=cli"});
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->conf, conf);
@@ -72,6 +74,7 @@ TEST_F(ConfigTest, FileThenCommandLineWins) {
   EXPECT_EQ(c->synchronous, "NORMAL");
   EXPECT_EQ(c->maxbatchtxs, 50u);
   EXPECT_EQ(c->rolluppersistms, 1000u);
+  EXPECT_EQ(c->rollupprune, 24u);
   // Relative paths in the file are relative to the file's directory.
   EXPECT_EQ(fs::path(c->datadir), (dir_ / "mydata").lexically_normal());
   EXPECT_EQ(fs::path(c->genesis), (dir_ / "g.json").lexically_normal());
@@ -98,8 +101,9 @@ TEST_F(ConfigTest, UnknownKeysAreErrorsNamingTheKey) {
 }
 
 TEST_F(ConfigTest, BadValuesAreErrors) {
-  for (const char* arg : {"-port=70000", "-port=abc", "-port=", "-network=moon", "-synchronous=OFF", "-rpcthreads=0",
-                          "-ratelimit=-1", "-loglevel=loud", "-maxgroup=0", "-port"}) {
+  for (const char* arg :
+       {"-port=70000", "-port=abc", "-port=", "-network=moon", "-synchronous=OFF", "-rpcthreads=0", "-ratelimit=-1",
+        "-loglevel=loud", "-maxgroup=0", "-rollupprune=-1", "-rollupprune=1000000001", "-port"}) {
     auto c = ParseConfigArgs({arg});
     EXPECT_FALSE(c.ok()) << arg;
   }

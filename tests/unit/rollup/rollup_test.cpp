@@ -290,6 +290,86 @@ TEST_F(RollupTest, CatchesUpWithOperationsItNeverSaw) {
   EXPECT_EQ(v->batches, 1);
 }
 
+// rollupprune: the history that only batches older than the newest N read
+// is deleted; proofs there are refused with batch_pruned, proofs at the
+// newest N batches and at the head still verify, and so does the log.
+TEST_F(RollupTest, PruningKeepsTheNewestBatchesProvable) {
+  // Rows some newer row at or below `through` makes unreadable by any tree
+  // from `through` on: exactly what pruning through that batch deletes.
+  auto superseded = [&](const char* table, const char* key, std::int64_t through) {
+    std::int64_t n = -1;
+    const std::string sql = std::string("SELECT COUNT(*) FROM ") + table + " p WHERE EXISTS (SELECT 1 FROM " + table +
+                            " q WHERE q." + key + " = p." + key + " AND q.version > p.version AND q.version <= ?1)";
+    EXPECT_TRUE(rollup_
+                    ->WithReader([&](store::Database& db) -> kray::Status {
+                      auto st = db.Use(sql);
+                      if (!st.ok()) return std::move(st).error();
+                      (*st)->Bind(1, through);
+                      auto row =
+                          store::FirstRow<std::int64_t>(**st, [](const store::Statement& s) { return s.Int64(0); });
+                      if (!row.ok()) return std::move(row).error();
+                      n = row->value_or(-1);
+                      return Ok();
+                    })
+                    .ok());
+    return n;
+  };
+  auto provable = [&](std::optional<std::int64_t> batch) -> kray::Status {
+    auto p = Prove(b_.account_id, batch);
+    if (!p.ok()) return std::move(p).error();
+    auto root = FromHexFixed<32>(p->root);
+    if (!root) return Error::Internal("bad root");
+    return VerifyLeafProof(*p, state::LeafId{state::kAccountLeaf, b_.account_id}, *root);
+  };
+  // Five batches of three transfers, between the same two accounts: each
+  // batch rewrites the same pages and preimages.
+  for (int i = 0; i < 15; ++i) ASSERT_TRUE(Send(i % 2 ? b_ : a_, i % 2 ? a_.account_id : b_.account_id, 10 + i).ok());
+  ASSERT_TRUE(rollup_->Sync().ok());
+  ASSERT_EQ(IndexStatus().last_batch(), 5);
+  EXPECT_EQ(IndexStatus().oldest_proof_batch, 0);  // off by default: every batch keeps its history
+  EXPECT_GT(superseded("rollup_smt_pages", "page", 4), 0);
+  EXPECT_GT(superseded("rollup_leaf_data", "key", 4), 0);
+  EXPECT_TRUE(provable(0).ok());
+
+  opts_.prune_keep_batches = 2;  // turned on over an existing history: it catches up
+  Restart();
+  for (int i = 0; i < 100 && IndexStatus().oldest_proof_batch < 4; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(IndexStatus().oldest_proof_batch, 4);
+  EXPECT_EQ(superseded("rollup_smt_pages", "page", 4), 0);
+  EXPECT_EQ(superseded("rollup_leaf_data", "key", 4), 0);
+  EXPECT_GT(superseded("rollup_smt_pages", "page", 5), 0);  // batch 4's tree is still whole
+  for (std::int64_t n : {0, 1, 3}) {
+    auto p = Prove(b_.account_id, n);
+    ASSERT_FALSE(p.ok()) << n;
+    EXPECT_EQ(p.error().code, "batch_pruned");
+    EXPECT_EQ(p.error().kind, ErrorKind::kNotFound);
+  }
+  for (std::optional<std::int64_t> n :
+       {std::optional<std::int64_t>(4), std::optional<std::int64_t>(5), std::optional<std::int64_t>()}) {
+    auto ok = provable(n);
+    EXPECT_TRUE(ok.ok()) << ok.error().message;
+  }
+  // New batches move the window along.
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());
+  ASSERT_TRUE(rollup_->Sync().ok());
+  for (int i = 0; i < 100 && IndexStatus().oldest_proof_batch < 5; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(IndexStatus().oldest_proof_batch, 5);
+  EXPECT_EQ(Prove(b_.account_id, 4).error().code, "batch_pruned");
+  EXPECT_TRUE(provable(6).ok());
+  auto v = Verify();
+  ASSERT_TRUE(v.ok()) << v.error().code << ": " << v.error().message;
+  EXPECT_EQ(v->batches, 6);
+
+  // Turned off again: what was deleted stays deleted, and is said so.
+  opts_.prune_keep_batches = 0;
+  Restart();
+  EXPECT_EQ(IndexStatus().oldest_proof_batch, 5);
+  EXPECT_EQ(Prove(b_.account_id, 2).error().code, "batch_pruned");
+  EXPECT_TRUE(provable(5).ok());
+}
+
 TEST_F(RollupTest, IntervalClosesNonEmptyBatchesOnly) {
   opts_.batch_interval = 1;
   Restart();
