@@ -32,6 +32,7 @@ constexpr std::size_t kCatchUpChunk = 10000;
 // Queued groups that wake the index thread before its persist interval
 // (bounds the memory the queue holds between wake-ups).
 constexpr std::size_t kWakeEveryGroups = 256;
+constexpr int kPruneTables = 2;
 
 std::int64_t WallSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -140,6 +141,13 @@ struct Rollup::Impl {
   bool dirty = false;
   std::chrono::steady_clock::time_point last_persist = std::chrono::steady_clock::now();
   std::optional<Error> failed;  // sticky: the index stops; a restart catches up
+  // Pruning's progress through the rows batch `status.oldest_proof_batch`
+  // supersedes: the table (0 pages, 1 leaf preimages; kPruneTables: done)
+  // and the last key handled. Not persisted: starts over after a restart.
+  struct PruneCursor {
+    int table = 0;
+    Bytes after;
+  } prune;
   // Guarded by listeners_mu, held while they run so that removal waits.
   std::mutex listeners_mu;
   std::vector<std::pair<int, Rollup::BatchListener>> batch_listeners;
@@ -166,10 +174,14 @@ struct Rollup::Impl {
   Status Apply(const std::vector<state::LeafChange>& changes, std::int64_t applied_seq);
   Status ApplyPending();
   Status Persist();
-  Result<bool> PruneOne();
+  Result<bool> PruneStep();
   Status WriteProgress();
   Result<std::optional<BatchHeader>> CloseBatch(std::int64_t now);
   void Run();
+  bool WorkQueued() {
+    std::lock_guard lock(mu);
+    return !queue.empty();
+  }
   void Handle(Work& w);
   void Fail(const Error& e);
 };
@@ -461,43 +473,73 @@ void Rollup::Impl::Run() {
     }
     auto since = std::chrono::steady_clock::now() - last_persist;
     if (s.ok() && (stop || since >= std::chrono::milliseconds(opts.persist_interval_ms))) s = Persist();
-    // Pruning catches up (pruning just turned on over a long history) ~100 ms
-    // at a time, between the thread's other work.
-    for (auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(100); s.ok() && !stop;) {
-      auto pruned = PruneOne();
+    // Pruning, in short steps for up to ~50 ms, while no other work waits.
+    for (auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(50); s.ok() && !stop;) {
+      auto pruned = PruneStep();
       if (!pruned.ok()) s = std::move(pruned).error();
-      if (!pruned.ok() || !*pruned || std::chrono::steady_clock::now() >= until) break;
+      if (!pruned.ok() || !*pruned || std::chrono::steady_clock::now() >= until || WorkQueued()) break;
     }
     if (!s.ok()) Fail(s.error());
     if (stop) break;
   }
 }
 
-// Makes batch `oldest_proof_batch` + 1 the oldest one with proofs: deletes,
-// for each page (and leaf preimage) rewritten while that batch was open, the
-// rows older than the rewrite. The tree as of that batch or any later one is
-// the newest row <= its number per page, never one of those. One batch per
-// call, in its own transaction (off the close, on the index thread); false
-// when there was nothing to prune.
-Result<bool> Rollup::Impl::PruneOne() {
-  const std::int64_t keep_from = status.last_batch() - opts.prune_keep_batches + 1;
-  if (opts.prune_keep_batches <= 0 || status.oldest_proof_batch >= keep_from) return false;
-  const std::int64_t version = status.oldest_proof_batch + 1;
+// One step of pruning; false when there is nothing to do. A step either
+// moves the proof window (oldest_proof_batch = v: from then on no proof
+// reads a tree older than batch v) or deletes up to prune_chunk_rows of the rows
+// that only such older trees read: per page (then leaf preimage) rewritten
+// while batch v was open, its rows with a lower version. The tree as of v or
+// any later batch is the newest row <= its number per page, never one of
+// those. Each step is one short transaction, so a close never waits long
+// behind pruning. Deleting is idempotent: after a restart the deletion for
+// the current oldest_proof_batch runs again from the start.
+Result<bool> Rollup::Impl::PruneStep() {
+  if (opts.prune_keep_batches <= 0) return false;
+  if (prune.table == kPruneTables) {
+    const std::int64_t keep_from = status.last_batch() - opts.prune_keep_batches + 1;
+    if (status.oldest_proof_batch >= keep_from) return false;
+    auto up = db->Use("UPDATE rollup_state SET oldest_proof_batch = ?1 WHERE id = 1");
+    if (!up.ok()) return std::move(up).error();
+    (*up)->Bind(1, status.oldest_proof_batch + 1);
+    KRAY_TRY((*up)->Run());  // autocommit: its own transaction
+    ++status.oldest_proof_batch;
+    prune = PruneCursor{};
+    return true;
+  }
+  static constexpr const char* kKeysAt[kPruneTables] = {
+      // An empty blob binds as NULL: coalesce makes the first chunk start at x''.
+      "SELECT page FROM rollup_smt_pages WHERE version = ?1 AND page > coalesce(?2, x'') ORDER BY page LIMIT ?3",
+      "SELECT key FROM rollup_leaf_data WHERE version = ?1 AND key > coalesce(?2, x'') ORDER BY key LIMIT ?3"};
+  static constexpr const char* kDeleteOlder[kPruneTables] = {
+      "DELETE FROM rollup_smt_pages WHERE page = ?1 AND version < ?2",
+      "DELETE FROM rollup_leaf_data WHERE key = ?1 AND version < ?2"};
+  const std::int64_t version = status.oldest_proof_batch;
+  const std::size_t chunk = std::max<std::size_t>(opts.prune_chunk_rows, 1);
+  std::vector<Bytes> keys;
+  {
+    auto st = db->Use(kKeysAt[prune.table]);
+    if (!st.ok()) return std::move(st).error();
+    (*st)->Bind(1, version).BindBlob(2, prune.after).Bind(3, static_cast<std::int64_t>(chunk));
+    KRAY_TRY(store::ForEachRow(**st, [&](const store::Statement& r) -> Status {
+      keys.push_back(r.Blob(0));
+      return Ok();
+    }));
+  }
   store::Transaction tx(*db);
   KRAY_TRY(tx.status());
-  for (const char* sql :
-       {"DELETE FROM rollup_smt_pages WHERE page IN (SELECT page FROM rollup_smt_pages WHERE version = ?1) "
-        "AND version < ?1",
-        "DELETE FROM rollup_leaf_data WHERE key IN (SELECT key FROM rollup_leaf_data WHERE version = ?1) "
-        "AND version < ?1",
-        "UPDATE rollup_state SET oldest_proof_batch = ?1 WHERE id = 1"}) {
-    auto st = db->Use(sql);
-    if (!st.ok()) return std::move(st).error();
-    (*st)->Bind(1, version);
-    KRAY_TRY((*st)->Run());
+  for (const Bytes& key : keys) {
+    auto del = db->Use(kDeleteOlder[prune.table]);
+    if (!del.ok()) return std::move(del).error();
+    (*del)->BindBlob(1, key).Bind(2, version);
+    KRAY_TRY((*del)->Run());
   }
   KRAY_TRY(tx.Commit());
-  status.oldest_proof_batch = version;
+  if (keys.size() < chunk) {
+    ++prune.table;
+    prune.after.clear();
+  } else {
+    prune.after = std::move(keys.back());
+  }
   return true;
 }
 
@@ -564,6 +606,9 @@ Status Rollup::Impl::Open() {
     }
     KRAY_TRY(m.CatchUp());
   }
+  // Deleting what the current oldest proof batch supersedes starts over
+  // (nothing to delete below batch 1: genesis supersedes nothing).
+  if (m.status.oldest_proof_batch == 0) m.prune.table = kPruneTables;
   return Ok();
 }
 

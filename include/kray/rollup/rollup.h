@@ -44,10 +44,12 @@ struct RollupOptions {
   std::int64_t persist_interval_ms = 250;
   // Config key rollupprune: proofs stay available at the newest
   // `prune_keep_batches` closed batches (and the head); the tree's history
-  // that only older batches read is deleted, one batch per pass of the index
-  // thread, after each close. 0 keeps every batch since genesis. Each batch
-  // at 1M accounts adds ~30-45 MB of history (docs/ROLLUP.md, "Pruning").
+  // that only older batches read is deleted by the index thread, in short
+  // steps between its other work. 0 keeps every batch since genesis. Each
+  // batch at 1M accounts adds ~30-45 MB of history (docs/ROLLUP.md,
+  // "Pruning").
   std::int64_t prune_keep_batches = 0;
+  std::size_t prune_chunk_rows = 500;  // rows deleted per pruning transaction (>= 1)
 };
 
 class Rollup : public state::ChangeListener {
