@@ -150,10 +150,9 @@ Result<LeafProof> ProveLeafIn(store::Database& db, const state::LeafId& leaf, st
 
 }  // namespace
 
-Result<RollupStatus> GetRollupStatus(store::Database& db) {
-  auto st = db.Use(
-      "SELECT genesis_hash, genesis_root, state_root, open_batch, open_since, batched_seq, applied_seq, "
-      "oldest_proof_batch FROM rollup_state WHERE id = 1");
+namespace {
+Result<RollupStatus> ReadRollupStatus(store::Database& db, const char* sql) {
+  auto st = db.Use(sql);
   if (!st.ok()) return std::move(st).error();
   auto row = store::FirstRow<RollupStatus>(**st, [](const store::Statement& s) {
     RollupStatus r;
@@ -170,6 +169,23 @@ Result<RollupStatus> GetRollupStatus(store::Database& db) {
   if (!row.ok()) return std::move(row).error();
   if (!row->has_value()) return Error::Unavailable("rollup_not_initialized", "the rollup index is not initialised");
   return std::move(**row);
+}
+}  // namespace
+
+Result<RollupStatus> GetRollupStatus(store::Database& db) {
+  auto status = ReadRollupStatus(
+      db,
+      "SELECT genesis_hash, genesis_root, state_root, open_batch, open_since, batched_seq, applied_seq, "
+      "oldest_proof_batch FROM rollup_state WHERE id = 1");
+  if (status.ok() || status.error().code == "rollup_not_initialized") return status;
+  // An index krayd has not migrated to schema 003 yet (opened read-only, e.g.
+  // by `krayd verify` after an upgrade, before the node's first start):
+  // nothing was pruned.
+  auto before_003 = ReadRollupStatus(
+      db,
+      "SELECT genesis_hash, genesis_root, state_root, open_batch, open_since, batched_seq, applied_seq, 0 "
+      "FROM rollup_state WHERE id = 1");
+  return before_003.ok() ? std::move(before_003) : std::move(status);
 }
 
 Result<std::vector<BatchHeader>> ListBatches(store::Database& db, int limit, std::int64_t before, int offset) {

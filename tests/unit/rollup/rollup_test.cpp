@@ -332,7 +332,7 @@ TEST_F(RollupTest, PruningKeepsTheNewestBatchesProvable) {
   EXPECT_TRUE(provable(0).ok());
 
   opts_.prune_keep_batches = 2;  // turned on over an existing history: it catches up
-  opts_.prune_chunk_rows = 1;     // one row per step: every step resumes after the last key
+  opts_.prune_chunk_rows = 1;    // one row per step: every step resumes after the last key
   Restart();
   // The window moves first, then the rows behind it are deleted in steps.
   for (int i = 0; i < 100 && (IndexStatus().oldest_proof_batch < 4 || superseded("rollup_smt_pages", "page", 4) > 0 ||
@@ -720,6 +720,27 @@ TEST(AnchorTest, PayloadAndScriptLayout) {
 }
 
 // Golden values for the tx root and the leaf encoding (docs/ROLLUP.md).
+// `krayd verify` opens rollup.sqlite read-only, so after an upgrade it may
+// read an index the node has not migrated to schema 003 yet (no
+// oldest_proof_batch): the status reads as nothing pruned.
+TEST(RollupStatusTest, IndexBeforeSchema003ReadsAsNothingPruned) {
+  TempDir dir{"kray-rollup-status-"};
+  auto db = store::Database::Open(dir.file("rollup.sqlite"));
+  ASSERT_TRUE(db.ok()) << db.error().message;
+  ASSERT_TRUE(
+      (*db)
+          ->Exec("CREATE TABLE rollup_state (id INTEGER PRIMARY KEY CHECK (id = 1), genesis_hash TEXT NOT NULL, "
+                 "genesis_root TEXT NOT NULL, state_root TEXT NOT NULL, open_batch INTEGER NOT NULL, "
+                 "open_since INTEGER NOT NULL, batched_seq INTEGER NOT NULL, applied_seq INTEGER NOT NULL); "
+                 "INSERT INTO rollup_state VALUES (1, 'g', 'r0', 'r', 4, 7, 30, 31)")
+          .ok());
+  auto st = GetRollupStatus(**db);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_EQ(st->last_batch(), 3);
+  EXPECT_EQ(st->applied_seq, 31);
+  EXPECT_EQ(st->oldest_proof_batch, 0);
+}
+
 TEST(EncodingTest, GoldenTxRootAndLeaves) {
   EXPECT_EQ(TxRoot({}), Hash256{});
   std::vector<Hash256> h;
