@@ -23,6 +23,7 @@
 #include "kray/state/op_log.h"
 #include "kray/store/database.h"
 #include "kray/store/reader_pool.h"
+#include "prune.h"
 
 namespace kray::rollup {
 
@@ -32,7 +33,6 @@ constexpr std::size_t kCatchUpChunk = 10000;
 // Queued groups that wake the index thread before its persist interval
 // (bounds the memory the queue holds between wake-ups).
 constexpr std::size_t kWakeEveryGroups = 256;
-constexpr int kPruneTables = 2;
 
 std::int64_t WallSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -61,23 +61,6 @@ Result<std::vector<state::LeafChange>> EncodeLeaves(store::Database& db, const s
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
   return out;
-}
-
-// While pruning is on, the history tables are indexed by version, so that a
-// pruning pass finds the rows one batch wrote without scanning the table;
-// with pruning off that index would only cost writes, so it is dropped.
-Status PrepareVersionIndexes(store::Database& db, bool pruning) {
-  if (!pruning)
-    return db.Exec(
-        "DROP INDEX IF EXISTS rollup_smt_pages_by_version; DROP INDEX IF EXISTS rollup_leaf_data_by_version");
-  auto st = db.Use("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'rollup_smt_pages_by_version'");
-  if (!st.ok()) return std::move(st).error();
-  auto found = store::FirstRow<std::int64_t>(**st, [](const store::Statement& s) { return s.Int64(0); });
-  if (!found.ok()) return std::move(found).error();
-  if (found->value_or(0) == 0) spdlog::info("rollup: indexing the tree's history by batch for pruning (once)");
-  return db.Exec(
-      "CREATE INDEX IF NOT EXISTS rollup_smt_pages_by_version ON rollup_smt_pages (version); "
-      "CREATE INDEX IF NOT EXISTS rollup_leaf_data_by_version ON rollup_leaf_data (version)");
 }
 
 Status MigrateRollupIndex(store::Database& db) {
@@ -142,12 +125,8 @@ struct Rollup::Impl {
   std::chrono::steady_clock::time_point last_persist = std::chrono::steady_clock::now();
   std::optional<Error> failed;  // sticky: the index stops; a restart catches up
   // Pruning's progress through the rows batch `status.oldest_proof_batch`
-  // supersedes: the table (0 pages, 1 leaf preimages; kPruneTables: done)
-  // and the last key handled. Not persisted: starts over after a restart.
-  struct PruneCursor {
-    int table = 0;
-    Bytes after;
-  } prune;
+  // supersedes. Not persisted: it starts over after a restart.
+  PruneCursor prune;
   // Guarded by listeners_mu, held while they run so that removal waits.
   std::mutex listeners_mu;
   std::vector<std::pair<int, Rollup::BatchListener>> batch_listeners;
@@ -486,60 +465,21 @@ void Rollup::Impl::Run() {
 
 // One step of pruning; false when there is nothing to do. A step either
 // moves the proof window (oldest_proof_batch = v: from then on no proof
-// reads a tree older than batch v) or deletes up to prune_chunk_rows of the rows
-// that only such older trees read: per page (then leaf preimage) rewritten
-// while batch v was open, its rows with a lower version. The tree as of v or
-// any later batch is the newest row <= its number per page, never one of
-// those. Each step is one short transaction, so a close never waits long
-// behind pruning. Deleting is idempotent: after a restart the deletion for
-// the current oldest_proof_batch runs again from the start.
+// reads a tree older than batch v) or deletes a chunk of the rows only such
+// older trees read (prune.h). Each step is one short transaction, so a close
+// never waits long behind pruning. After a restart the deletion for the
+// current oldest_proof_batch runs again from the start (it is idempotent).
 Result<bool> Rollup::Impl::PruneStep() {
   if (opts.prune_keep_batches <= 0) return false;
-  if (prune.table == kPruneTables) {
-    const std::int64_t keep_from = status.last_batch() - opts.prune_keep_batches + 1;
-    if (status.oldest_proof_batch >= keep_from) return false;
-    auto up = db->Use("UPDATE rollup_state SET oldest_proof_batch = ?1 WHERE id = 1");
-    if (!up.ok()) return std::move(up).error();
-    (*up)->Bind(1, status.oldest_proof_batch + 1);
-    KRAY_TRY((*up)->Run());  // autocommit: its own transaction
-    ++status.oldest_proof_batch;
-    prune = PruneCursor{};
+  if (!prune.done()) {
+    KRAY_TRY(DeleteSupersededChunk(*db, status.oldest_proof_batch, opts.prune_chunk_rows, prune));
     return true;
   }
-  static constexpr const char* kKeysAt[kPruneTables] = {
-      // An empty blob binds as NULL: coalesce makes the first chunk start at x''.
-      "SELECT page FROM rollup_smt_pages WHERE version = ?1 AND page > coalesce(?2, x'') ORDER BY page LIMIT ?3",
-      "SELECT key FROM rollup_leaf_data WHERE version = ?1 AND key > coalesce(?2, x'') ORDER BY key LIMIT ?3"};
-  static constexpr const char* kDeleteOlder[kPruneTables] = {
-      "DELETE FROM rollup_smt_pages WHERE page = ?1 AND version < ?2",
-      "DELETE FROM rollup_leaf_data WHERE key = ?1 AND version < ?2"};
-  const std::int64_t version = status.oldest_proof_batch;
-  const std::size_t chunk = std::max<std::size_t>(opts.prune_chunk_rows, 1);
-  std::vector<Bytes> keys;
-  {
-    auto st = db->Use(kKeysAt[prune.table]);
-    if (!st.ok()) return std::move(st).error();
-    (*st)->Bind(1, version).BindBlob(2, prune.after).Bind(3, static_cast<std::int64_t>(chunk));
-    KRAY_TRY(store::ForEachRow(**st, [&](const store::Statement& r) -> Status {
-      keys.push_back(r.Blob(0));
-      return Ok();
-    }));
-  }
-  store::Transaction tx(*db);
-  KRAY_TRY(tx.status());
-  for (const Bytes& key : keys) {
-    auto del = db->Use(kDeleteOlder[prune.table]);
-    if (!del.ok()) return std::move(del).error();
-    (*del)->BindBlob(1, key).Bind(2, version);
-    KRAY_TRY((*del)->Run());
-  }
-  KRAY_TRY(tx.Commit());
-  if (keys.size() < chunk) {
-    ++prune.table;
-    prune.after.clear();
-  } else {
-    prune.after = std::move(keys.back());
-  }
+  const std::int64_t keep_from = status.last_batch() - opts.prune_keep_batches + 1;
+  if (status.oldest_proof_batch >= keep_from) return false;
+  KRAY_TRY(SetOldestProofBatch(*db, status.oldest_proof_batch + 1));
+  ++status.oldest_proof_batch;
+  prune = PruneCursor{};
   return true;
 }
 
@@ -608,7 +548,7 @@ Status Rollup::Impl::Open() {
   }
   // Deleting what the current oldest proof batch supersedes starts over
   // (nothing to delete below batch 1: genesis supersedes nothing).
-  if (m.status.oldest_proof_batch == 0) m.prune.table = kPruneTables;
+  if (m.status.oldest_proof_batch == 0) m.prune.table = PruneCursor::kTables;
   return Ok();
 }
 
