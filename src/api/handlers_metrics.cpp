@@ -226,8 +226,8 @@ void WriteStore(PromText& p, const ApiContext& ctx) {
   }
   // The state and rollup stores checkpoint on threads of their own.
   p.Family("krayd_store_checkpoints_total", "counter",
-           "WAL checkpoints by store and thread (background: kray-checkpoint; writer: the store's writer itself, an "
-           "eighth past the threshold)");
+           "WAL checkpoints by store and thread (background: kray-checkpoint; writer: the store's writer itself, past "
+           "its bound: an eighth past the threshold, four times it for the rollup)");
   for (const auto& [store, path] : files) {
     const store::CheckpointCounts cp = store::CheckpointCountsFor(path);
     p.Sample("krayd_store_checkpoints_total", {{"store", store}, {"thread", "background"}},

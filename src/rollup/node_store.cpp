@@ -99,7 +99,8 @@ Result<SqliteNodeStore::Page> SqliteNodeStore::DecodePage(ByteSpan blob) {
   return page;
 }
 
-Result<SqliteNodeStore::Page> SqliteNodeStore::Load(const NodePos& page_root, std::int64_t version) {
+// The blob of the newest row with a version <= `version`, if any.
+Result<std::optional<Bytes>> SqliteNodeStore::LoadRow(const NodePos& page_root, std::int64_t version) {
   auto st = db_->Use(kLoadSql);
   if (!st.ok()) return std::move(st).error();
   store::Statement& s = **st;
@@ -107,9 +108,27 @@ Result<SqliteNodeStore::Page> SqliteNodeStore::Load(const NodePos& page_root, st
   s.BindBlob(1, key).Bind(2, version);
   auto row = s.Step();
   if (!row.ok()) return std::move(row).error();
-  if (!*row) return Page{};
-  Bytes blob = s.Blob(0);
-  return DecodePage(blob);
+  if (!*row) return std::optional<Bytes>();
+  return std::optional<Bytes>(s.Blob(0));
+}
+
+Result<SqliteNodeStore::Page> SqliteNodeStore::Load(const NodePos& page_root, std::int64_t version) {
+  auto blob = LoadRow(page_root, version);
+  if (!blob.ok()) return std::move(blob).error();
+  return *blob ? DecodePage(**blob) : Page{};
+}
+
+Result<SqliteNodeStore::Page> SqliteNodeStore::LoadNewest(const NodePos& page_root) {
+  const bool keep = page_root.depth < keep_above_;
+  if (keep) {
+    if (auto it = kept_.find(page_root); it != kept_.end()) return DecodePage(it->second);
+  }
+  auto blob = LoadRow(page_root, write_version_);
+  if (!blob.ok()) return std::move(blob).error();
+  if (!*blob) return Page{};  // kept once written
+  auto page = DecodePage(**blob);
+  if (page.ok() && keep) kept_.insert_or_assign(page_root, std::move(**blob));
+  return page;
 }
 
 Result<Node> SqliteNodeStore::Get(const NodePos& pos) {
@@ -123,7 +142,7 @@ Result<Node> SqliteNodeStore::Get(const NodePos& pos) {
   // A path read (a proof, a cache miss) asks for the positions of one page
   // in a row: keep the last page read.
   if (!last_read_ || last_read_->first != root) {
-    auto page = Load(root, read_version_);
+    auto page = read_version_ == write_version_ ? LoadNewest(root) : Load(root, read_version_);
     if (!page.ok()) return std::move(page).error();
     last_read_.emplace(root, *page);
   }
@@ -136,7 +155,7 @@ Status SqliteNodeStore::Set(const NodePos& pos, const Node& node) {
   if (it == dirty_.end()) {
     // Pages written early are read back by Load, in the caller's transaction.
     if (dirty_.size() >= max_buffered_) KRAY_TRY(Flush());
-    auto page = Load(root, write_version_);
+    auto page = LoadNewest(root);
     if (!page.ok()) return std::move(page).error();
     it = dirty_.emplace(root, *page).first;
   }
@@ -171,6 +190,7 @@ Status SqliteNodeStore::Flush() {
     Bytes key = entry->first.Encode(), blob = EncodePage(entry->second);
     (*st)->BindBlob(1, key).Bind(2, write_version_).BindBlob(3, blob);
     KRAY_TRY((*st)->Run());
+    if (entry->first.depth < keep_above_) kept_.insert_or_assign(entry->first, std::move(blob));
   }
   dirty_.clear();
   return Ok();

@@ -30,6 +30,11 @@ namespace kray::rollup {
 namespace {
 
 constexpr std::size_t kCatchUpChunk = 10000;
+// The tree's pages above this depth stay in memory (SqliteNodeStore::
+// KeepPagesAbove): every change rewrites them, and at a million accounts
+// reading them back before each update was a tenth of the rollup thread's
+// time under load. ~70 MB at most.
+constexpr int kKeepPagesAbove = 20;
 // Queued groups that wake the index thread before its persist interval
 // (bounds the memory the queue holds between wake-ups).
 constexpr std::size_t kWakeEveryGroups = 256;
@@ -327,6 +332,7 @@ Status Rollup::Impl::Initialize() {
   status.open_batch = 0;  // the genesis tree is version 0
   status.open_since = WallSeconds();
   sql = std::make_unique<SqliteNodeStore>(*db, 0, 0);
+  sql->KeepPagesAbove(kKeepPagesAbove);
   cache = std::make_unique<CachedNodeStore>(sql.get());
   KRAY_TRY(Apply(*leaves, 0));
   store::Transaction tx(*db);
@@ -389,7 +395,10 @@ void Rollup::Impl::Fail(const Error& e) {
   spdlog::error("rollup index stopped: {} ({}); restart krayd to catch up", e.message, e.code);
   failed = e;
   cache->Clear();
-  if (sql) sql->Reset(*db, status.open_batch, status.open_batch);  // drops pages of a rolled-back write
+  if (sql) {  // drops pages of a rolled-back write
+    sql->Reset(*db, status.open_batch, status.open_batch);
+    sql->ForgetKeptPages();
+  }
 }
 
 void Rollup::Impl::Handle(Work& w) {
@@ -496,6 +505,12 @@ Result<std::unique_ptr<Rollup>> Rollup::Open(state::Ledger& ledger, const Rollup
   // Off the rollup thread, whose batch closes wait for each commit (at 100k
   // accounts 7 % less CPU per transfer: docs/BENCHMARKS.md, eighth round).
   wo.checkpoint_in_background = true;
+  // A persist at a million accounts can add more than an eighth of the
+  // threshold: with the default bound one commit crossed both, so this
+  // thread hardly ever woke the checkpoint thread and copied the frames back
+  // itself, a third of its time under load (docs/BENCHMARKS.md, twelfth
+  // round).
+  wo.writer_checkpoint_frames = 4 * wo.wal_autocheckpoint;
   auto db = store::Database::Open(impl->path, wo);
   if (!db.ok()) return std::move(db).error();
   impl->db = std::move(*db);
@@ -536,6 +551,7 @@ Status Rollup::Impl::Open() {
     }
     m.status = *status;
     m.sql = std::make_unique<SqliteNodeStore>(*m.db, m.status.open_batch, m.status.open_batch);
+    m.sql->KeepPagesAbove(kKeepPagesAbove);
     m.cache = std::make_unique<CachedNodeStore>(m.sql.get());
     if (m.status.last_batch() == 0) {
       m.prev_root = m.status.genesis_root;

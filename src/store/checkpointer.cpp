@@ -48,7 +48,8 @@ bool Busy(int rc) {
 }  // namespace
 
 Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(sqlite3* writer, const std::string& path,
-                                                                const std::string& synchronous, int frames) {
+                                                                const std::string& synchronous, int frames,
+                                                                int writer_frames) {
   sqlite3* own = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &own, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc == SQLITE_OK) rc = sqlite3_exec(own, ("PRAGMA synchronous=" + synchronous).c_str(), nullptr, nullptr, nullptr);
@@ -64,16 +65,18 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(sqlite3* writer,
     return Error{ErrorKind::kInternal, "store_error",
                  "cannot open the checkpoint connection to '" + path + "': " + msg};
   }
-  std::unique_ptr<WalCheckpointer> c(
-      new WalCheckpointer(writer, own, frames < 8 ? 8 : frames, CheckpointTallyFor(path)));
+  if (frames < 8) frames = 8;
+  if (writer_frames <= frames) writer_frames = frames + frames / 8;
+  std::unique_ptr<WalCheckpointer> c(new WalCheckpointer(writer, own, frames, writer_frames, CheckpointTallyFor(path)));
   c->thread_ = std::thread([p = c.get()] { p->Run(); });
   sqlite3_wal_hook(writer, &WalCheckpointer::OnCommit, c.get());
   c->hooked_ = true;
   return c;
 }
 
-WalCheckpointer::WalCheckpointer(sqlite3* writer, sqlite3* own, int frames, std::shared_ptr<CheckpointTally> tally)
-    : writer_(writer), own_(own), frames_(frames), tally_(std::move(tally)) {}
+WalCheckpointer::WalCheckpointer(sqlite3* writer, sqlite3* own, int frames, int writer_frames,
+                                 std::shared_ptr<CheckpointTally> tally)
+    : writer_(writer), own_(own), frames_(frames), writer_frames_(writer_frames), tally_(std::move(tally)) {}
 
 WalCheckpointer::~WalCheckpointer() {
   if (hooked_) sqlite3_wal_hook(writer_, nullptr, nullptr);
@@ -99,7 +102,7 @@ CheckpointCounts CheckpointCountsFor(const std::string& path) {
 // On the writer's thread, after each commit, with the WAL's size in frames.
 int WalCheckpointer::OnCommit(void* self, sqlite3* db, const char* schema, int frames) {
   auto* c = static_cast<WalCheckpointer*>(self);
-  if (frames >= c->frames_ + c->frames_ / 8) {
+  if (frames >= c->writer_frames_) {
     sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     Add(&CheckpointTally::on_writer, *c->tally_);
     return SQLITE_OK;

@@ -22,6 +22,13 @@
 // connection syncs like the writer, so a crash loses nothing a commit
 // acknowledged: SQLite syncs the WAL before it copies and the database file
 // before it records the copy.
+//
+// The eighth (2,048 frames by default) suits commits of a few dozen frames.
+// A writer whose single commits can be larger (the rollup's at a million
+// accounts) takes the WAL from below the threshold to past the eighth in
+// one commit, so it hardly ever wakes the thread and copies the frames back
+// itself: such a writer sets a larger bound
+// (OpenOptions::writer_checkpoint_frames).
 #pragma once
 
 #include <sqlite3.h>
@@ -45,21 +52,25 @@ class WalCheckpointer {
  public:
   // Replaces `writer`'s automatic checkpoint (its WAL hook) by this thread,
   // which opens `path` (a file name, not a URI) with `synchronous` ("FULL",
-  // ...). `frames` is the threshold, as PRAGMA wal_autocheckpoint's, > 0.
+  // ...). `frames` is the threshold, as PRAGMA wal_autocheckpoint's, > 0;
+  // the writer checkpoints itself from `writer_frames` on (0: an eighth
+  // past `frames`).
   static Result<std::unique_ptr<WalCheckpointer>> Start(sqlite3* writer, const std::string& path,
-                                                        const std::string& synchronous, int frames);
+                                                        const std::string& synchronous, int frames,
+                                                        int writer_frames = 0);
   // Removes the hook (the writer is about to close), then stops and joins
   // the thread.
   ~WalCheckpointer();
 
  private:
-  WalCheckpointer(sqlite3* writer, sqlite3* own, int frames, std::shared_ptr<CheckpointTally> tally);
+  WalCheckpointer(sqlite3* writer, sqlite3* own, int frames, int writer_frames, std::shared_ptr<CheckpointTally> tally);
   static int OnCommit(void* self, sqlite3* db, const char* schema, int frames);
   void Run();
 
   sqlite3* const writer_;
   sqlite3* const own_;
   const int frames_;
+  const int writer_frames_;  // the writer checkpoints itself from here on
   std::atomic<bool> wanted_{false};
   std::mutex mu_;
   std::condition_variable cv_;

@@ -173,7 +173,8 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   // Not for a database in memory, nor where checkpoints are turned off.
   const bool in_memory = path.empty() || path == ":memory:" || path.rfind("file:", 0) == 0;
   if (opts.checkpoint_in_background && !opts.read_only && !in_memory && opts.wal_autocheckpoint > 0) {
-    auto checkpointer = WalCheckpointer::Start(db->db_, path, sync, opts.wal_autocheckpoint);
+    auto checkpointer =
+        WalCheckpointer::Start(db->db_, path, sync, opts.wal_autocheckpoint, opts.writer_checkpoint_frames);
     if (!checkpointer.ok()) return std::move(checkpointer).error();
     db->checkpointer_ = std::move(*checkpointer);
   }

@@ -55,6 +55,19 @@ class SqliteNodeStore : public NodeStore {
     dirty_.clear();
     last_read_.reset();
   }
+  // Keeps in memory the newest row of each page rooted above `depth` (a
+  // multiple of kPageLevels), as written or read at write_version, so that
+  // updating such a page does not read it back from the table first: at
+  // most 2^(depth - kPageLevels) * 16/15 pages (69,905 for depth 20, about
+  // 70 MB when full), while a million leaves make ~1.1 million pages. Only
+  // for the one store that writes the table, whose writes are the newest;
+  // call ForgetKeptPages() after a rolled-back write. 0: off (the default).
+  void KeepPagesAbove(int depth) {
+    keep_above_ = depth;
+    kept_.clear();
+  }
+  void ForgetKeptPages() { kept_.clear(); }
+  std::size_t kept_pages() const { return kept_.size(); }
   Result<Node> Get(const NodePos& pos) override;
   // Buffered (see the constructor).
   Status Put(const NodePos& pos, const Node& node) override;
@@ -81,7 +94,9 @@ class SqliteNodeStore : public NodeStore {
   static int SlotOf(const NodePos& pos);
 
  private:
+  Result<std::optional<Bytes>> LoadRow(const NodePos& page_root, std::int64_t version);
   Result<Page> Load(const NodePos& page_root, std::int64_t version);
+  Result<Page> LoadNewest(const NodePos& page_root);  // at write_version, through kept_
   Status Set(const NodePos& pos, const Node& node);
 
   store::Database* db_;
@@ -89,6 +104,8 @@ class SqliteNodeStore : public NodeStore {
   std::size_t max_buffered_;
   std::unordered_map<NodePos, Page, NodePosHash> dirty_;  // page root -> content at write_version
   std::optional<std::pair<NodePos, Page>> last_read_;     // at read_version; dropped on any write
+  int keep_above_ = 0;
+  std::unordered_map<NodePos, Bytes, NodePosHash> kept_;  // page root -> newest row's blob
 };
 
 // Rewrites the node rows of an index created before schema 002 (table

@@ -59,13 +59,20 @@ struct OpenOptions {
   // that crosses `wal_autocheckpoint` (src/store/checkpointer.h): for a
   // writer whose commits are on a request's path.
   bool checkpoint_in_background = false;
+  // With checkpoint_in_background: the WAL size, in frames, from which the
+  // writer checkpoints inside its own commits (it copies what arrived while
+  // the thread's pass ran, and bounds the WAL). 0: an eighth past
+  // `wal_autocheckpoint`, for commits of a few dozen frames; a writer whose
+  // commits can be larger needs more (src/store/checkpointer.h).
+  int writer_checkpoint_frames = 0;
 };
 
 // Process-wide counts of the background checkpoints
 // (OpenOptions::checkpoint_in_background), for /metrics, tests and
 // benchmarks: passes of the checkpoint threads, and checkpoints the writers
-// ran themselves an eighth past the threshold. A failed pass (disk full, an
-// I/O error) leaves the WAL growing until a later one succeeds.
+// ran themselves past their bound (OpenOptions::writer_checkpoint_frames).
+// A failed pass (disk full, an I/O error) leaves the WAL growing until a
+// later one succeeds.
 struct CheckpointCounts {
   std::uint64_t background = 0;     // passes of the threads
   std::uint64_t frames_copied = 0;  // WAL frames those passes found copied back when they ended

@@ -99,6 +99,41 @@ TEST(WalCheckpointer, CheckpointsRunOnTheThreadAndTheWalStaysBounded) {
   EXPECT_EQ(Int(*again, "SELECT COUNT(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'"), 0);
 }
 
+std::int64_t WalFrames(const std::string& path) {
+  const auto bytes = WalBytes(path);
+  return bytes < 32 ? 0 : static_cast<std::int64_t>((bytes - 32) / (4096 + 24));
+}
+
+// A commit that takes the WAL from below the threshold to past the eighth
+// (the rollup's commits at a million accounts) makes the writer copy it all
+// back itself with the default bound; with a larger bound
+// (writer_checkpoint_frames) it wakes the thread, which does the copying.
+TEST(WalCheckpointer, ALargerWriterBoundLeavesALargeCommitToTheThread) {
+  for (const bool larger : {false, true}) {
+    SCOPED_TRACE(larger ? "bound at 256 frames" : "default bound (72 frames)");
+    TempDir dir;
+    const std::string path = dir.file("a.sqlite");
+    OpenOptions o = Background(64);
+    if (larger) o.writer_checkpoint_frames = 256;
+    auto db = OpenT(path, o);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(CommitRows(*db, 0, 300).ok());
+    const std::int64_t frames = WalFrames(path);
+    ASSERT_GE(frames, 72);   // an eighth past 64
+    ASSERT_LT(frames, 256);  // below the larger bound
+    if (!larger) {
+      EXPECT_EQ(CheckpointCountsFor(path).on_writer, 1u);
+      continue;
+    }
+    for (int i = 0; i < 500 && CheckpointCountsFor(path).background == 0; ++i) usleep(10000);
+    const CheckpointCounts own = CheckpointCountsFor(path);
+    EXPECT_GE(own.background, 1u);
+    EXPECT_GT(own.frames_copied, 0u);
+    EXPECT_EQ(own.on_writer, 0u);
+    EXPECT_EQ(Int(*db, "SELECT COUNT(*) FROM t"), 300);
+  }
+}
+
 // Without the option, SQLite's own checkpoint runs inside the commit and the
 // thread never starts.
 TEST(WalCheckpointer, NotStartedUnlessAsked) {
