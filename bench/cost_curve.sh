@@ -9,6 +9,9 @@
 #   * 50 connections at 1k, 100k and 1M funded accounts, with what each costs
 #     before the clock (keys, genesis, krayd start-up) and krayd's RSS;
 #   * one POST /api/transaction/batch run (500 transfers per request);
+#   * balance reads (GET /api/account/<id>/balance) at 50 connections, in the
+#     same run as the rest: this machine's speed drifts from hour to hour,
+#     so only figures of one run compare;
 #   * one --kill9 run (every acknowledged transfer must survive a SIGKILL);
 #   * batch closes at the largest account count under a paced load the
 #     machine can carry (--rate, 2,000 transfers/s: a batch of 10,000 every
@@ -111,6 +114,7 @@ for a in $ACCOUNTS; do
   run "accounts$a" --accounts=$a --txs=$TXS --connections=50 --duration="$DURATION"
 done
 run batch500 --mode=batch --batch=500 --accounts=2000 --txs=$((2 * TXS)) --connections=10 --duration="$DURATION"
+run balance50 --mode=balance --accounts=2000 --connections=50 --duration="$DURATION"
 run kill9 --kill9 --accounts=2000 --txs=$TXS --connections=50 --duration="$DURATION"
 CLOSE_ACCOUNTS=${ACCOUNTS##* }
 CLOSE_RATE=${CLOSE_RATE:-2000}
@@ -125,7 +129,8 @@ echo
 echo "## Cost curve ($STARTED, $(nproc) cores, commit $(git -C "$(dirname "$0")" rev-parse --short HEAD 2>/dev/null || echo '?'))"
 echo
 echo "Load average before / after: $LOAD_BEFORE / $LOAD_AFTER (the load generator shares the machine's cores)."
-echo "Signed legacy transfers, synchronous=FULL, one ~${DURATION} s run per row; CPU columns: µs per transfer;"
+echo "Signed legacy transfers, synchronous=FULL, one ~${DURATION} s run per row; CPU columns: µs per transfer"
+echo "(per transfer of the batches in the batch row, per read in the balance-read row);"
 echo "the kill -9 run's errors are the requests in flight when krayd was killed."
 echo
 echo "| run | connections | accounts | accepted/s | p50 ms | p99 ms | errors | krayd CPU µs | loadgen CPU µs | start-up s | krayd RSS MiB |"
@@ -133,6 +138,7 @@ echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for c in 1 10 50 200; do row "$c conns" "conns$c"; done
 for a in $ACCOUNTS; do row "$a accounts" "accounts$a"; done
 row "batch of 500" batch500
+row "balance reads" balance50
 row "kill -9 run" kill9
 echo
 echo "### Before the clock: keys, genesis, krayd start-up (50 connections)"
