@@ -153,6 +153,7 @@ struct Rollup::Impl {
   mutable store::ReaderPool readers{16};
 
   Status Open();
+  void OpenTree(std::int64_t version);
   Status Initialize();
   Status CatchUp();
   Status Apply(const std::vector<state::LeafChange>& changes, std::int64_t applied_seq);
@@ -169,6 +170,13 @@ struct Rollup::Impl {
   void Handle(Work& w);
   void Fail(const Error& e);
 };
+
+// The tree's stores, reading and writing at `version` (the open batch).
+void Rollup::Impl::OpenTree(std::int64_t version) {
+  sql = std::make_unique<SqliteNodeStore>(*db, version, version);
+  sql->KeepPagesAbove(kKeepPagesAbove);
+  cache = std::make_unique<CachedNodeStore>(sql.get());
+}
 
 Status Rollup::Impl::WriteProgress() {
   KRAY_TRY(cache->Flush());
@@ -331,9 +339,7 @@ Status Rollup::Impl::Initialize() {
   status.genesis_hash = ledger.genesis_hash();
   status.open_batch = 0;  // the genesis tree is version 0
   status.open_since = WallSeconds();
-  sql = std::make_unique<SqliteNodeStore>(*db, 0, 0);
-  sql->KeepPagesAbove(kKeepPagesAbove);
-  cache = std::make_unique<CachedNodeStore>(sql.get());
+  OpenTree(0);
   KRAY_TRY(Apply(*leaves, 0));
   store::Transaction tx(*db);
   KRAY_TRY(tx.status());
@@ -550,9 +556,7 @@ Status Rollup::Impl::Open() {
                                                        m.ledger.genesis_hash() + ")");
     }
     m.status = *status;
-    m.sql = std::make_unique<SqliteNodeStore>(*m.db, m.status.open_batch, m.status.open_batch);
-    m.sql->KeepPagesAbove(kKeepPagesAbove);
-    m.cache = std::make_unique<CachedNodeStore>(m.sql.get());
+    m.OpenTree(m.status.open_batch);
     if (m.status.last_batch() == 0) {
       m.prev_root = m.status.genesis_root;
     } else {
