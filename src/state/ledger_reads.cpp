@@ -238,33 +238,47 @@ Result<AccountStats> Ledger::GetAccountStats(std::string_view who) const {
   return out;
 }
 
+Result<std::optional<Operation>> Ledger::FindCommitted(const std::string& hash_hex) const {
+  std::optional<Operation> found;
+  auto id = FromHexFixed<32>(hash_hex);
+  if (!id) return found;
+  auto hit = impl_->history->FindHash(*id);  // before the log's snapshot
+  if (!hit.ok()) return std::move(hit).error();
+  Status s = WithReader([&](store::Database& db) -> Status {
+    store::ReadTransaction snapshot(db);
+    if (hit->seq) {
+      auto ops = OperationsInRange(db, *hit->seq, *hit->seq, 1);
+      if (!ops.ok()) return std::move(ops).error();
+      // The log is the truth: a row of an edited or damaged index is ignored.
+      if (!ops->empty() && ops->front().hash == hash_hex) found = std::move(ops->front());
+      if (!found)
+        spdlog::warn("history index: id {} points at operation {}, which has another id", hash_hex, *hit->seq);
+      return Ok();
+    }
+    KRAY_TRY(CheckHistoryTail(db, hit->indexed_seq, impl_->options.history_max_tail));
+    auto op = OperationByIdAfter(db, *id, hit->indexed_seq);
+    if (!op.ok()) return std::move(op).error();
+    found = std::move(*op);
+    return Ok();
+  });
+  if (!s.ok()) return std::move(s).error();
+  return found;
+}
+
 Result<Ledger::FoundOperation> Ledger::GetOperation(std::string_view hash_hex) const {
   std::string h(hash_hex);
   std::transform(h.begin(), h.end(), h.begin(), [](unsigned char c) { return std::tolower(c); });
-  std::optional<Operation> found;
-  if (auto id = FromHexFixed<32>(h)) {
-    auto hit = impl_->history->FindHash(*id);  // before the log's snapshot
-    if (!hit.ok()) return std::move(hit).error();
-    Status s = WithReader([&](store::Database& db) -> Status {
-      store::ReadTransaction snapshot(db);
-      if (hit->seq) {
-        auto ops = OperationsInRange(db, *hit->seq, *hit->seq, 1);
-        if (!ops.ok()) return std::move(ops).error();
-        // The log is the truth: a row of an edited or damaged index is ignored.
-        if (!ops->empty() && ops->front().hash == h) found = std::move(ops->front());
-        if (!found) spdlog::warn("history index: id {} points at operation {}, which has another id", h, *hit->seq);
-        return Ok();
-      }
-      KRAY_TRY(CheckHistoryTail(db, hit->indexed_seq, impl_->options.history_max_tail));
-      auto op = OperationByIdAfter(db, *id, hit->indexed_seq);
-      if (!op.ok()) return std::move(op).error();
-      found = std::move(*op);
-      return Ok();
-    });
-    if (!s.ok()) return std::move(s).error();
-  }
-  if (found) return FoundOperation{std::move(*found), false};
+  auto committed = FindCommitted(h);
+  if (!committed.ok()) return std::move(committed).error();
+  if (*committed) return FoundOperation{std::move(**committed), false};
+  if (impl_->options.between_log_and_pending) impl_->options.between_log_and_pending();
   if (auto p = impl_->pending.Find(h)) return FoundOperation{std::move(*p), true};
+  // Not pending now, not in the log a moment ago: it may have committed in
+  // between (the sequencer removes an operation from pending after its
+  // COMMIT), so the log is asked again before answering "not found".
+  committed = FindCommitted(h);
+  if (!committed.ok()) return std::move(committed).error();
+  if (*committed) return FoundOperation{std::move(**committed), false};
   return Error::NotFound("tx_not_found", "transaction " + std::string(hash_hex) + " not found");
 }
 

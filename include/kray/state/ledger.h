@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -71,6 +72,10 @@ struct LedgerOptions {
   // group is published to the listeners and answered (a test holds it to
   // see what readers see in between).
   std::function<void()> after_commit;
+  // Tests only: runs in GetOperation() after a look in the log that missed,
+  // before the look among queued operations (a test holds it while the
+  // operation commits).
+  std::function<void()> between_log_and_pending;
   // Minimum time between passes of the history index (src/state/history_index.h).
   // Tests make it long to read through the log's tail.
   int history_interval_ms = 200;
@@ -171,6 +176,8 @@ class Ledger {
 
  private:
   explicit Ledger(std::unique_ptr<Impl> impl);
+  // The operation with this id (lower-case hex) in the log, if it is there.
+  Result<std::optional<Operation>> FindCommitted(const std::string& hash_hex) const;
   std::unique_ptr<Impl> impl_;
 };
 
