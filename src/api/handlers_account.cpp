@@ -3,6 +3,9 @@
 //   GET /api/account/:address/transactions, GET /api/account/:address/stats,
 //   GET /api/account/list (operator).
 // Every :address accepts an account id (kray_...) or an L1 taproot address.
+#include <algorithm>
+
+#include "json_writer.h"
 #include "kray/api/handlers.h"
 #include "kray/api/router.h"
 #include "kray/bridge/deposits.h"
@@ -54,7 +57,20 @@ void Create(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
                  }));
 }
 
-Json BalanceJson(const state::Account& a, const ChainParams& params) {
+// One asset's buckets; `decimals` is the configured one, or null ("null").
+std::string AssetBalanceJson(const state::Balance& b, std::string decimals) {
+  JsonObjectWriter w;
+  w.String("available", AmountString(b.available))
+      .String("staked", AmountString(b.staked))
+      .String("locked", AmountString(b.locked))
+      .Raw("decimals", std::move(decimals));
+  return w.Finish();
+}
+
+// Written without a JSON tree: balance reads are the API's most frequent
+// request, and building and dumping a nlohmann object was a quarter of
+// krayd's time serving them (docs/BENCHMARKS.md, fourteenth round).
+std::string BalanceBody(const state::Account& a, const ChainParams& params) {
   auto k = a.BalanceOf(std::string(kGasAsset));
   Amount total = 0;
   bool overflow = false;
@@ -63,44 +79,40 @@ Json BalanceJson(const state::Account& a, const ChainParams& params) {
     overflow |= !t;
     total = t.value_or(total);
   }
-  Json j = {{"account_id", a.account_id},
-            {"l1_address", a.l1_address},
-            {"balance_credits", AmountString(k.available)},
-            {"balance_kray", KrayString(k.available)},
-            {"staked_credits", AmountString(k.staked)},
-            {"staked_kray", KrayString(k.staked)},
-            {"locked_credits", AmountString(k.locked)},
-            {"locked_kray", KrayString(k.locked)},
-            {"nonce", a.nonce},
-            {"has_pubkey", !a.pubkey_hex.empty()}};
+  JsonObjectWriter balances;
+  for (const auto& asset : params.assets)
+    balances.Raw(asset.symbol, AssetBalanceJson(a.BalanceOf(asset.symbol), std::to_string(asset.decimals)));
+  for (const auto& b : a.balances) {  // assets outside the configured set, if any
+    bool configured = std::any_of(params.assets.begin(), params.assets.end(),
+                                  [&](const auto& asset) { return asset.symbol == b.asset; });
+    if (!configured) balances.Raw(b.asset, AssetBalanceJson(b, "null"));
+  }
+  JsonObjectWriter w;
+  w.String("account_id", a.account_id)
+      .String("l1_address", a.l1_address)
+      .String("balance_credits", AmountString(k.available))
+      .String("balance_kray", KrayString(k.available))
+      .String("staked_credits", AmountString(k.staked))
+      .String("staked_kray", KrayString(k.staked))
+      .String("locked_credits", AmountString(k.locked))
+      .String("locked_kray", KrayString(k.locked))
+      .Unsigned("nonce", a.nonce)
+      .Bool("has_pubkey", !a.pubkey_hex.empty());
   // Unreachable while conservation holds (every sum is <= the asset's supply);
   // never report a wrapped total.
-  j["total_credits"] = overflow ? Json(nullptr) : Json(AmountString(total));
-  j["total_kray"] = overflow ? Json(nullptr) : Json(KrayString(total));
-  Json balances = Json::object();
-  for (const auto& asset : params.assets) {
-    auto b = a.BalanceOf(asset.symbol);
-    balances[asset.symbol] = {{"available", AmountString(b.available)},
-                              {"staked", AmountString(b.staked)},
-                              {"locked", AmountString(b.locked)},
-                              {"decimals", asset.decimals}};
+  if (overflow) {
+    w.Raw("total_credits", "null").Raw("total_kray", "null");
+  } else {
+    w.String("total_credits", AmountString(total)).String("total_kray", KrayString(total));
   }
-  for (const auto& b : a.balances) {  // assets outside the configured set, if any
-    if (!balances.contains(b.asset)) {
-      balances[b.asset] = {{"available", AmountString(b.available)},
-                           {"staked", AmountString(b.staked)},
-                           {"locked", AmountString(b.locked)},
-                           {"decimals", nullptr}};
-    }
-  }
-  j["balances"] = std::move(balances);
-  return j;
+  w.Raw("balances", balances.Finish());
+  return w.Finish();
 }
 
 void Balance(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   auto acct = ctx.ledger->GetAccount(req.Param("address"));
   if (!acct.ok()) return reply(ErrorResponse(acct.error()));
-  reply(JsonResponse(BalanceJson(*acct, ctx.ledger->params())));
+  reply(JsonTextResponse(BalanceBody(*acct, ctx.ledger->params())));
 }
 
 // Newest first. Cursor paging: ?before=<seq> (the `next_before` of the

@@ -128,10 +128,23 @@ TEST_F(HandlersTest, SendTransferThenReplayIsRejected) {
   ASSERT_EQ(tx.status, 200);
   EXPECT_EQ(Json::parse(tx.body)["sig_scheme"], "legacy");
 
-  auto bal = Json::parse(Call("GET", std::string("/api/account/") + kAddrB + "/balance").body);
+  auto bal_text = Call("GET", std::string("/api/account/") + kAddrB + "/balance").body;
+  auto bal = Json::parse(bal_text);
+  EXPECT_EQ(bal.dump(), bal_text);  // written without a tree, the bytes nlohmann would write
+  std::vector<std::string> keys;
+  for (const auto& item : bal.items()) keys.push_back(item.key());
+  EXPECT_EQ(keys, (std::vector<std::string>{"account_id", "balance_credits", "balance_kray", "balances", "has_pubkey",
+                                            "l1_address", "locked_credits", "locked_kray", "nonce", "staked_credits",
+                                            "staked_kray", "total_credits", "total_kray"}));
   EXPECT_EQ(bal["balance_credits"], "1000001500");
   EXPECT_EQ(bal["balance_kray"], "1000001.500");
-  EXPECT_EQ(bal["balances"]["KRAY"]["decimals"], 3);
+  EXPECT_EQ(bal["total_credits"], "1000001500");
+  EXPECT_EQ(bal["total_kray"], "1000001.500");
+  EXPECT_EQ(bal["has_pubkey"], true);
+  EXPECT_EQ(bal["nonce"], 0);
+  EXPECT_EQ(bal["balances"]["KRAY"],
+            (Json{{"available", "1000001500"}, {"staked", "0"}, {"locked", "0"}, {"decimals", 3}}));
+  EXPECT_TRUE(bal["balances"]["BTC"]["decimals"].is_number());
 
   auto txs = Json::parse(Call("GET", std::string("/api/account/") + kAddrA + "/transactions?limit=1").body);
   ASSERT_EQ(txs["transactions"].size(), 1u);
