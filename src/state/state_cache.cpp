@@ -1,6 +1,7 @@
 // StateCache (see state_cache.h).
 #include "state_cache.h"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include "kray/store/database.h"
@@ -282,6 +283,11 @@ std::vector<std::string> StateCache::DirtyAccountIds() const {
 }
 
 Status StateCache::Flush() {
+  // In key order: rows of neighbouring keys share B-tree pages, and a large
+  // flush (a genesis of a million accounts) in arrival order would write
+  // every page many times over (once per spill of SQLite's page cache).
+  std::sort(dirty_accounts_.begin(), dirty_accounts_.end());
+  std::sort(dirty_balances_.begin(), dirty_balances_.end());
   KRAY_TRY(FlushAccounts());
   KRAY_TRY(FlushBalances());
   KRAY_TRY(FlushSupply());
