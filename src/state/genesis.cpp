@@ -6,7 +6,9 @@
 #include <atomic>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -42,7 +44,10 @@ Result<Amount> GenesisAmount(const nlohmann::json& v) {
   return Error::Invalid("invalid_amount", "must be a decimal string or an integer <= 2^63-1");
 }
 
-Result<GenesisAccount> ParseAccount(const ChainParams& params, const nlohmann::json& a, std::size_t index) {
+// `key_matches` is set false when the account's key is not its address's
+// BIP-86 internal key (reported by ParseAccounts after every other check).
+Result<GenesisAccount> ParseAccount(const ChainParams& params, const nlohmann::json& a, std::size_t index,
+                                    bool& key_matches) {
   std::string where = "accounts[" + std::to_string(index) + "]";
   if (!a.is_object() || !a.contains("l1_address") || !a["l1_address"].is_string())
     return Bad(where + " needs a string 'l1_address'");
@@ -59,7 +64,8 @@ Result<GenesisAccount> ParseAccount(const ChainParams& params, const nlohmann::j
     if (!a["pubkey"].is_string()) return Bad(where + ": pubkey must be a hex string");
     auto key = bitcoin::ParseAccountPubKey(a["pubkey"].get<std::string>());
     if (!key.ok()) return Bad(where + ": bad pubkey: " + key.error().message);
-    ga.pubkey_hex = ToHex(*key);  // matched against the address by CheckKeys()
+    ga.pubkey_hex = ToHex(*key);
+    key_matches = bitcoin::CheckBip86Key(params.hrp(), ga.l1_address, *key).ok();
   }
   if (a.contains("balances")) {
     if (!a["balances"].is_object()) return Bad(where + ": balances must be an object");
@@ -73,21 +79,25 @@ Result<GenesisAccount> ParseAccount(const ChainParams& params, const nlohmann::j
   return ga;
 }
 
-// Every key must be its address's BIP-86 internal key. One point tweak per
-// key is most of a large genesis's parse time (a minute at a million
-// accounts on one core), so the checks are spread over the cores; the
-// first bad account by index is the one reported, as a serial loop would.
-Status CheckKeys(const ChainParams& params, const std::vector<GenesisAccount>& accounts) {
-  constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max();
-  const std::size_t threads =
-      accounts.size() < 4096 ? 1 : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 16);
-  std::atomic<std::size_t> first_bad{kNone};
-  auto check = [&](std::size_t from) {
-    for (std::size_t i = from; i < accounts.size() && i < first_bad.load(); i += threads) {
-      const GenesisAccount& a = accounts[i];
-      if (a.pubkey_hex.empty()) continue;
-      auto key = bitcoin::ParseAccountPubKey(a.pubkey_hex);
-      if (key.ok() && bitcoin::CheckBip86Key(params.hrp(), a.l1_address, *key).ok()) continue;
+// Parses every account and checks its key against its address. One point
+// tweak per key, with the address and key parsing, is most of a large
+// genesis's parse time (a minute at a million accounts on one core), so the
+// accounts are spread over the cores; the results are then read in order,
+// so the error reported is the one a serial loop would report: the first
+// account that does not parse, the first duplicate, a total that overflows,
+// and only then the first key that is not its address's.
+Result<std::vector<GenesisAccount>> ParseAccounts(const ChainParams& params, const nlohmann::json& accounts) {
+  const std::size_t n = accounts.size();
+  const std::size_t threads = n < 4096 ? 1 : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 16);
+  std::vector<std::optional<Result<GenesisAccount>>> parsed(n);
+  std::vector<char> key_matches(n, 1);
+  std::atomic<std::size_t> first_bad{n};  // no account after a bad one is parsed
+  auto parse = [&](std::size_t from) {
+    for (std::size_t i = from; i < n && i < first_bad.load(); i += threads) {
+      bool matches = true;
+      parsed[i].emplace(ParseAccount(params, accounts[i], i, matches));
+      key_matches[i] = matches;
+      if (parsed[i]->ok()) continue;
       std::size_t seen = first_bad.load();
       while (i < seen && !first_bad.compare_exchange_weak(seen, i)) {
       }
@@ -95,13 +105,31 @@ Status CheckKeys(const ChainParams& params, const std::vector<GenesisAccount>& a
     }
   };
   std::vector<std::thread> pool;
-  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(check, t);
-  check(0);
+  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(parse, t);
+  parse(0);
   for (auto& t : pool) t.join();
-  if (first_bad == kNone) return Ok();
-  const GenesisAccount& bad = accounts[first_bad];
-  return Bad("accounts[" + std::to_string(first_bad.load()) + "] (" + bad.l1_address +
-             "): pubkey is not the address's BIP-86 internal key");
+
+  std::vector<GenesisAccount> out;
+  out.reserve(n);
+  std::set<std::string> seen;
+  std::map<std::string, Amount> totals;
+  for (std::size_t i = 0; i < n; ++i) {
+    Result<GenesisAccount>& ga = *parsed[i];  // set for every i up to the first bad one
+    if (!ga.ok()) return std::move(ga).error();
+    if (!seen.insert(ga->l1_address).second) return Bad("duplicate account " + ga->l1_address);
+    for (const auto& [asset, amount] : ga->balances) {
+      auto sum = CheckedAdd(totals[asset], amount);
+      if (!sum) return Bad("the total of " + asset + " exceeds 2^63-1");
+      totals[asset] = *sum;
+    }
+    out.push_back(std::move(*ga));
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    if (key_matches[i]) continue;
+    return Bad("accounts[" + std::to_string(i) + "] (" + out[i].l1_address +
+               "): pubkey is not the address's BIP-86 internal key");
+  }
+  return out;
 }
 
 }  // namespace
@@ -122,20 +150,9 @@ Result<Genesis> ParseGenesis(const ChainParams& params, const ModuleRegistry& re
     return Bad("missing non-negative integer 'timestamp'");
   g.timestamp = j["timestamp"].get<std::int64_t>();
   if (!j.contains("accounts") || !j["accounts"].is_array()) return Bad("missing array 'accounts'");
-  std::set<std::string> seen;
-  std::map<std::string, Amount> totals;
-  for (std::size_t i = 0; i < j["accounts"].size(); ++i) {
-    auto ga = ParseAccount(params, j["accounts"][i], i);
-    if (!ga.ok()) return std::move(ga).error();
-    if (!seen.insert(ga->l1_address).second) return Bad("duplicate account " + ga->l1_address);
-    for (const auto& [asset, amount] : ga->balances) {
-      auto sum = CheckedAdd(totals[asset], amount);
-      if (!sum) return Bad("the total of " + asset + " exceeds 2^63-1");
-      totals[asset] = *sum;
-    }
-    g.accounts.push_back(std::move(*ga));
-  }
-  KRAY_TRY(CheckKeys(params, g.accounts));
+  auto accounts = ParseAccounts(params, j["accounts"]);
+  if (!accounts.ok()) return std::move(accounts).error();
+  g.accounts = std::move(*accounts);
   for (const auto& [key, value] : j.items()) {
     if (key == "chain_id" || key == "timestamp" || key == "accounts") continue;
     bool known = false;

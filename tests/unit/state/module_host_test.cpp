@@ -9,6 +9,7 @@
 #include <future>
 #include <optional>
 #include <set>
+#include <tuple>
 #include <thread>
 
 #include "kray/state/conservation.h"
@@ -600,11 +601,13 @@ TEST(Genesis, LargeGenesisChecksEveryKeyAndNamesTheFirstBadOne) {
   std::vector<Key> keys;
   keys.reserve(kAccounts);
   for (int i = 0; i < kAccounts; ++i) keys.push_back(testing::KeyFromSeed("genesis-" + std::to_string(i)));
-  auto build = [&](std::set<int> wrong) {
+  // `wrong`: a key that is another account's; `broken`: an address that does not parse.
+  auto build = [&](std::set<int> wrong, std::set<int> broken = {}) {
     std::string j = "{\"chain_id\":\"kray-regtest-1\",\"timestamp\":1,\"accounts\":[";
     for (int i = 0; i < kAccounts; ++i) {
       const Key& key = wrong.count(i) ? keys[(i + 1) % kAccounts] : keys[i];
-      j += std::string(i ? "," : "") + "{\"l1_address\":\"" + keys[i].address + "\",\"pubkey\":\"" + ToHex(key.pub) +
+      const std::string address = broken.count(i) ? "bcrt1pnotanaddress" : keys[i].address;
+      j += std::string(i ? "," : "") + "{\"l1_address\":\"" + address + "\",\"pubkey\":\"" + ToHex(key.pub) +
            "\",\"balances\":{\"KRAY\":\"1\"}}";
     }
     return ParseGenesis(params, reg, j + "]}");
@@ -619,6 +622,18 @@ TEST(Genesis, LargeGenesisChecksEveryKeyAndNamesTheFirstBadOne) {
     EXPECT_NE(bad.error().message.find("accounts[" + std::to_string(*wrong.begin()) + "]"), std::string::npos)
         << bad.error().message;
     EXPECT_NE(bad.error().message.find("BIP-86"), std::string::npos);
+  }
+  // An entry that does not parse is reported before any key that is not its
+  // address's, and the first one by index whichever thread parsed it.
+  for (auto [wrong, broken, first] : {std::tuple{std::set<int>{3}, std::set<int>{5000}, 5000},
+                                      std::tuple{std::set<int>{}, std::set<int>{4101, 4500}, 4101},
+                                      std::tuple{std::set<int>{10}, std::set<int>{4101, 4100, 5999}, 4100}}) {
+    auto bad = build(wrong, broken);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().code, "invalid_genesis");
+    EXPECT_NE(bad.error().message.find("accounts[" + std::to_string(first) + "]"), std::string::npos)
+        << bad.error().message;
+    EXPECT_EQ(bad.error().message.find("BIP-86"), std::string::npos) << bad.error().message;
   }
 }
 
