@@ -6,10 +6,8 @@
 #include <array>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <fstream>
 #include <future>
-#include <mutex>
 #include <random>
 #include <thread>
 
@@ -166,80 +164,6 @@ TEST_F(LedgerTest, LegacyTransferMovesFundsAndSplitsGas) {
   EXPECT_EQ(found->op.scheme, SigScheme::kLegacy);
   EXPECT_EQ(found->op.Field("amount"), "5000");
   EXPECT_EQ(found->op.touched.size(), 2u);
-  EXPECT_EQ(ledger_->GetOperation(std::string(64, '0')).error().code, "tx_not_found");
-  ExpectConserved();
-}
-
-// A lookup by id races the commit: the log is read before the COMMIT, the
-// queue after the operation has left it. The answer must be the committed
-// operation, never "tx_not_found" (a wallet polling its transfer saw it).
-TEST_F(LedgerTest, LookupByIdWhileTheOperationCommitsFindsIt) {
-  struct Gate {
-    std::mutex mu;
-    std::condition_variable cv;
-    bool hold_sequencer = false, sequencer_held = false;
-    bool hold_reader = false, reader_held = false;
-  };
-  auto gate = std::make_shared<Gate>();
-  auto wait_for = [&](bool Gate::*flag, bool value) {
-    std::unique_lock lock(gate->mu);
-    gate->cv.wait(lock, [&] { return (*gate).*flag == value; });
-  };
-  auto set = [&](bool Gate::*flag, bool value) {
-    std::lock_guard lock(gate->mu);
-    (*gate).*flag = value;
-    gate->cv.notify_all();
-  };
-  auto options = Options(dir_);
-  options.after_commit = [gate] {
-    std::unique_lock lock(gate->mu);
-    gate->sequencer_held = gate->hold_sequencer;
-    gate->cv.notify_all();
-    gate->cv.wait(lock, [&] { return !gate->hold_sequencer; });
-    gate->sequencer_held = false;
-  };
-  options.between_log_and_pending = [gate] {
-    std::unique_lock lock(gate->mu);
-    gate->reader_held = gate->hold_reader;
-    gate->cv.notify_all();
-    gate->cv.wait(lock, [&] { return !gate->hold_reader; });
-    gate->reader_held = false;
-  };
-  ledger_.reset();
-  auto opened = Ledger::Open(options, Registry());
-  ASSERT_TRUE(opened.ok()) << opened.error().message;
-  ledger_ = std::move(*opened);
-  auto submit = [&](std::uint64_t nonce) {
-    auto op = test::SignOperation(ledger_->params(), ledger_->registry(),
-                                  test::TransferRequest(a_.account_id, b_.account_id, 1, nonce), a_);
-    EXPECT_TRUE(op.ok());
-    auto done = std::make_shared<std::promise<Result<Receipt>>>();
-    std::string hash = op->hash;
-    ledger_->Submit(std::move(*op), [done](Result<Receipt> r) { done->set_value(std::move(r)); });
-    return std::make_pair(hash, done->get_future());
-  };
-
-  // The sequencer is held after the first transfer's COMMIT; the second waits in the queue.
-  set(&Gate::hold_sequencer, true);
-  auto first = submit(0);
-  wait_for(&Gate::sequencer_held, true);
-  auto second = submit(1);
-  ASSERT_TRUE(ledger_->GetOperation(second.first)->pending);
-
-  // A reader misses the second in the log and is held before the queue.
-  set(&Gate::hold_reader, true);
-  auto lookup = std::async(std::launch::async, [&] { return ledger_->GetOperation(second.first); });
-  wait_for(&Gate::reader_held, true);
-  // Meanwhile the second commits and leaves the queue.
-  set(&Gate::hold_sequencer, false);
-  ASSERT_TRUE(first.second.get().ok());
-  ASSERT_TRUE(second.second.get().ok());
-  set(&Gate::hold_reader, false);
-
-  auto found = lookup.get();
-  ASSERT_TRUE(found.ok()) << found.error().code;
-  EXPECT_FALSE(found->pending);
-  EXPECT_EQ(found->op.seq, 2u);
   EXPECT_EQ(ledger_->GetOperation(std::string(64, '0')).error().code, "tx_not_found");
   ExpectConserved();
 }
