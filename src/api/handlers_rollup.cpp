@@ -5,6 +5,7 @@
 
 #include <charconv>
 
+#include "json_writer.h"
 #include "kray/api/handlers.h"
 #include "kray/api/handlers_bridge.h"
 #include "kray/api/json_util.h"
@@ -15,6 +16,7 @@
 #include "kray/state/leaves.h"
 #include "kray/state/ledger.h"
 #include "kray/state/op_log.h"
+#include "shared_body.h"
 #include "validators_json.h"
 
 namespace kray::api {
@@ -35,6 +37,21 @@ Result<std::int64_t> ParseNumber(std::string_view s, const char* what) {
   if (s.empty() || ec != std::errc() || p != s.data() + s.size() || v < 0)
     return Error::Invalid("invalid_field", std::string(what) + " must be a non-negative integer");
   return v;
+}
+
+// {genesis, genesis_hash, genesis_root}, the members in nlohmann's (sorted)
+// order, written without a tree: the file is the largest part, copied once.
+std::string GenesisBody(std::string_view root, std::string_view hash, std::string_view file) {
+  std::string out;
+  out.reserve(file.size() + file.size() / 8 + 256);
+  out += "{\"genesis\":";
+  AppendJsonString(out, file);
+  out += ",\"genesis_hash\":";
+  AppendJsonString(out, hash);
+  out += ",\"genesis_root\":";
+  AppendJsonString(out, root);
+  out += '}';
+  return out;
 }
 
 // Runs `fn` on a reader of the rollup index and replies with its body or error.
@@ -127,14 +144,27 @@ void RegisterRollupRoutes(Router& router, const ApiContext& ctx) {
   };
   router.Add("GET", "/api/rollup/batch/:id/operations", operations);
   router.Add("GET", "/api/rollup/batch/:id/transactions", operations);
-  router.Add("GET", "/api/rollup/genesis", [&ctx](const HttpRequest&, Reply reply) {
-    WithIndex(ctx, reply, [&](store::Database& db) -> Result<std::string> {
-      auto st = rollup::GetRollupStatus(db);
-      if (!st.ok()) return std::move(st).error();
+  auto genesis = std::make_shared<SharedBody>();  // the same bytes for the node's lifetime
+  router.Add("GET", "/api/rollup/genesis", [&ctx, genesis](const HttpRequest&, Reply reply) {
+    if (!ctx.rollup)
+      return reply(ErrorResponse(Error::Unavailable("rollup_not_initialized", "the rollup index is not running")));
+    auto body = genesis->Get([&ctx]() -> Result<std::string> {
+      std::string root;
+      Status s = ctx.rollup->WithReader([&](store::Database& db) -> Status {
+        auto st = rollup::GetRollupStatus(db);
+        if (!st.ok()) return std::move(st).error();
+        root = st->genesis_root;
+        return Ok();
+      });
+      if (!s.ok()) return std::move(s).error();
       auto file = ctx.ledger->genesis_file();
       if (!file.ok()) return std::move(file).error();
-      return rollup::GenesisJson(st->genesis_root, ctx.ledger->genesis_hash(), *file);
+      return GenesisBody(root, ctx.ledger->genesis_hash(), *file);
     });
+    if (!body.ok()) return reply(ErrorResponse(body.error()));
+    HttpResponse r;
+    r.shared_body = std::move(*body);
+    reply(std::move(r));
   });
   router.Add("GET", "/api/account/:address/proof", [&ctx](const HttpRequest& req, Reply reply) {
     auto id = ctx.ledger->ResolveAccount(req.Param("address"));

@@ -385,23 +385,38 @@ class Session : public std::enable_shared_from_this<Session> {
       spdlog::debug("http {} -> {} in {} us", log_line_, r.status, us.count());
       debug_ = false;
     }
+    if (r.shared_body) {
+      auto shared = std::move(r.shared_body);
+      auto res =
+          std::make_shared<http::response<http::span_body<const char>>>(static_cast<http::status>(r.status), version_);
+      res->body() = http::span_body<const char>::value_type(shared->data(), shared->size());
+      return Send(std::move(res), r, std::move(shared));
+    }
     auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), version_);
+    res->body() = std::move(r.body);
+    Send(std::move(res), r, nullptr);
+  }
+
+  // Writes `res`, whose body is set, with `r`'s headers. `keep_body` holds
+  // what a span body points into until the write completes.
+  template <class Body>
+  void Send(std::shared_ptr<http::response<Body>> res, const HttpResponse& r, std::shared_ptr<const void> keep_body) {
     res->set(http::field::server, "krayd");
     if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
     res->set(http::field::access_control_allow_origin, "*");
-    for (auto& [k, v] : r.headers) res->set(k, v);
+    for (const auto& [k, v] : r.headers) res->set(k, v);
     bool keep = keep_alive_ && !server_->stopping;
     res->keep_alive(keep);
     if (head_) {
-      res->content_length(r.body.size());
+      res->content_length(res->payload_size());
+      res->body() = {};
     } else {
-      res->body() = std::move(r.body);
       res->prepare_payload();
     }
     stream_.expires_after(std::chrono::seconds(server_->options.read_timeout_seconds));
-    http::async_write(stream_, *res, [self = shared_from_this(), res, keep](beast::error_code ec, std::size_t) {
-      self->OnWrite(ec, keep);
-    });
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res, keep_body = std::move(keep_body), keep](
+                          beast::error_code ec, std::size_t) { self->OnWrite(ec, keep); });
   }
 
   void OnWrite(beast::error_code ec, bool keep) {

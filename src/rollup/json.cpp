@@ -239,12 +239,6 @@ std::string BatchOperationsJson(const BatchHeader& b, const std::vector<state::O
       .dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-std::string GenesisJson(const std::string& genesis_root, const std::string& genesis_hash,
-                        const std::string& genesis_file) {
-  return Json{{"genesis_root", genesis_root}, {"genesis_hash", genesis_hash}, {"genesis", genesis_file}}.dump(
-      -1, ' ', false, Json::error_handler_t::replace);
-}
-
 std::string LeafProofJson(const LeafProof& p) {
   Json j{{"leaf", {{"type", p.leaf.type}, {"id", p.leaf.id}}},
          {"batch", p.batch},

@@ -393,13 +393,13 @@ TEST_F(RollupTest, VerifyProofRefusesAProofForAnotherAccountOrBatch) {
   api::Router router;
   auto fixed = [](const std::string& body) {
     return [body](const api::HttpRequest&, api::Reply reply) {
-      reply(api::HttpResponse{200, body, "application/json", {}, {}});
+      reply(api::HttpResponse{200, body, "application/json", {}, {}, {}});
     };
   };
   router.Add("GET", "/health", fixed(health));
   router.Add("GET", "/api/rollup/batch/2", fixed(batch2));
   router.Add("GET", "/api/account/:address/proof", [&served](const api::HttpRequest&, api::Reply reply) {
-    reply(api::HttpResponse{200, served, "application/json", {}, {}});
+    reply(api::HttpResponse{200, served, "application/json", {}, {}, {}});
   });
   api::ServerOptions so;
   so.port = 0;
@@ -418,6 +418,27 @@ TEST_F(RollupTest, VerifyProofRefusesAProofForAnotherAccountOrBatch) {
   EXPECT_NE(other_account.out.find("INVALID"), std::string::npos) << other_account.out;
   EXPECT_NE(other_batch.rc, 0) << other_batch.out;
   EXPECT_NE(other_batch.out.find("INVALID"), std::string::npos) << other_batch.out;
+}
+
+// The genesis as applied, its hash and root: the bytes nlohmann would write,
+// the same bytes on every request (built once and shared, not copied three
+// times per request), and HEAD gives their length.
+TEST_F(RollupTest, GenesisEndpointServesTheFileAsApplied) {
+  const std::string file = ReadFile(RegtestGenesisPath());
+  ASSERT_FALSE(file.empty());
+  auto first = Get("/api/rollup/genesis");
+  ASSERT_EQ(first.status, 200) << first.body;
+  json j = json::parse(first.body);
+  EXPECT_EQ(j.size(), 3u);
+  EXPECT_EQ(j["genesis"].get<std::string>(), file);
+  EXPECT_EQ(j["genesis_hash"], ToHex(crypto::Sha256(AsBytes(file))));
+  EXPECT_EQ(j["genesis_root"], GetJson("/api/rollup/state-root")["genesis_root"]);
+  EXPECT_EQ(first.body, j.dump());  // members sorted, nlohmann's escapes
+  ASSERT_EQ(SendTransfers(2, 0).size(), 2u);
+  auto second = Get("/api/rollup/genesis");
+  EXPECT_EQ(second.status, 200);
+  EXPECT_EQ(second.body, first.body);
+  ExpectConservation();
 }
 
 TEST_F(RollupTest, CliVerifyChainAndProofs) {

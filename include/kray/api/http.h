@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +40,9 @@ struct HttpResponse {
   std::string body;
   std::string content_type = "application/json";
   KeyValues headers;  // extra headers (Retry-After, Allow, ...)
+  // When set, sent instead of `body` and not copied: a large body that never
+  // changes (the genesis) is held once, however many responses carry it.
+  std::shared_ptr<const std::string> shared_body;
   // When set, the response is whatever this returns, built by the
   // connection's own thread (Later() in json_util.h); the fields above are then unused.
   std::function<HttpResponse()> build;

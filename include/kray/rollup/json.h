@@ -31,8 +31,6 @@ std::string BatchListJson(const std::vector<BatchHeader>& batches, std::int64_t 
 // next page, nullopt when this page ends the batch.
 std::string BatchOperationsJson(const BatchHeader& b, const std::vector<state::Operation>& ops,
                                 std::optional<std::int64_t> next_after);
-std::string GenesisJson(const std::string& genesis_root, const std::string& genesis_hash,
-                        const std::string& genesis_file);
 std::string LeafProofJson(const LeafProof& p);
 
 // Decoders (Invalid "invalid_json" / "invalid_field" on bad input).

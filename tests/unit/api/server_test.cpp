@@ -159,6 +159,39 @@ TEST_F(ServerTest, KeepAliveAndErrors) {
   EXPECT_NE(c.Read().find("127.0.0.1"), std::string::npos);
 }
 
+// A shared body is sent as it is, HEAD gets its length, and the server lets
+// go of it once written: the genesis is held once, not once per response.
+TEST_F(ServerTest, SharedBodyIsSentWithoutACopyAndReleased) {
+  auto big = std::make_shared<const std::string>(std::string(1 << 20, 'x') + "end");
+  router_.Add("GET", "/shared", [big](const HttpRequest&, Reply reply) {
+    HttpResponse r;
+    r.content_type = "text/plain";
+    r.shared_body = big;
+    reply(std::move(r));
+  });
+  Start();
+  Conn c(port_);
+  ASSERT_TRUE(c.ok());
+  for (int i = 0; i < 2; ++i) {
+    c.Send(Get("/shared"));
+    auto r = c.Read();
+    ASSERT_NE(r.find("HTTP/1.1 200"), std::string::npos) << r.substr(0, 200);
+    EXPECT_NE(r.find("Content-Length: " + std::to_string(big->size())), std::string::npos);
+    EXPECT_NE(r.find("Content-Type: text/plain"), std::string::npos);
+    EXPECT_EQ(r.substr(r.find("\r\n\r\n") + 4), *big);
+  }
+  c.Send("HEAD /shared HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto h = c.Read(/*head=*/true);
+  EXPECT_NE(h.find("Content-Length: " + std::to_string(big->size())), std::string::npos) << h;
+  c.Send(Get("/sync"));  // the HEAD response carried no body
+  EXPECT_NE(c.Read().find("127.0.0.1"), std::string::npos);
+  // Held by the test and the route only.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (big.use_count() > 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(big.use_count(), 2);
+}
+
 TEST_F(ServerTest, CorsPreflight) {
   Start();
   Conn c(port_);
