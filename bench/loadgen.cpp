@@ -41,6 +41,10 @@
 // For measuring at a load the machine can carry, e.g. batch closes at a
 // million accounts without the close's thread starved by the load itself.
 // --maxbatchtxs=N: krayd's rollup batch size (its default, 10,000).
+// With --rate, krayd logs at info level, and latency_around_closes splits
+// the latencies in two: requests that overlapped a batch close (from the
+// close's start on the rollup thread to its root persisted, as krayd logged
+// it) and the rest, each with requests, p50_ms, p99_ms and max_ms.
 //
 // --kill9 (transfer and batch): SIGKILLs krayd once 70% of --duration has
 // passed (or 70% of the transfers were sent, if earlier) with requests in
@@ -92,6 +96,7 @@
 #include <utility>
 #include <vector>
 
+#include "close_windows.h"
 #include "kray/bitcoin/taproot_key.h"
 #include "kray/core/bytes.h"
 #include "kray/crypto/hash.h"
@@ -379,7 +384,7 @@ std::vector<std::string> KraydArgs(const Opts& o, const std::string& dir) {
                                 "-port=0",
                                 "-portfile=" + dir + "/port",
                                 "-rpctoken=bench",
-                                "-loglevel=warn",
+                                o.rate > 0 ? "-loglevel=info" : "-loglevel=warn",  // info: batch closes
                                 "-synchronous=" + o.synchronous,
                                 "-maxgroup=" + std::to_string(o.maxgroup),
                                 "-maxconnectionsperip=" + std::to_string(conns),
@@ -460,7 +465,8 @@ int StopKrayd(Node& node) {
 // What one connection saw.
 struct ConnStats {
   std::vector<double> lat_ms;
-  std::map<int, std::uint64_t> status;  // HTTP status -> requests
+  std::vector<Clock::time_point> started;  // each request's (scheduled) start, as lat_ms
+  std::map<int, std::uint64_t> status;     // HTTP status -> requests
   std::uint64_t io_errors = 0;
   std::uint64_t items_ok = 0;                       // batch: items confirmed
   std::map<std::string, std::uint64_t> item_codes;  // batch: rejected items by code
@@ -730,6 +736,7 @@ class EventedConnections {
     Conn& k = conns_[c];
     ConnStats& cs = stats_[c];
     cs.lat_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - k.started).count());
+    cs.started.push_back(k.started);
     cs.status[k.status]++;
     cs.items_answered += static_cast<std::uint64_t>(k.items);
     if (k.status == 200 && o_.mode != "balance") {
@@ -828,6 +835,7 @@ CheckResult CheckAcknowledged(std::uint16_t port, const std::vector<std::string>
 
 struct Totals {
   std::vector<double> lat;
+  std::vector<Clock::time_point> started;
   std::map<int, std::uint64_t> status;
   std::map<std::string, std::uint64_t> item_codes;
   std::uint64_t io_errors = 0, items_ok = 0, items_answered = 0;
@@ -838,6 +846,7 @@ Totals Sum(std::vector<ConnStats>& stats) {
   Totals t;
   for (auto& cs : stats) {
     t.lat.insert(t.lat.end(), cs.lat_ms.begin(), cs.lat_ms.end());
+    t.started.insert(t.started.end(), cs.started.begin(), cs.started.end());
     for (auto [k, v] : cs.status) t.status[k] += v;
     for (const auto& [k, v] : cs.item_codes) t.item_codes[k] += v;
     t.io_errors += cs.io_errors;
@@ -993,6 +1002,7 @@ int RunNodeMode(const Opts& o, const std::string& dir) {
   while (ph.ready.load() < o.connections) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   double node_cpu0 = CpuSeconds(node.pid), gen_cpu0 = CpuSeconds(getpid());
   auto start = Clock::now();
+  const auto start_utc = std::chrono::system_clock::now();
   ph.deadline = start + std::chrono::seconds(o.duration);
   ph.go = true;
   std::optional<KillPoint> killed;
@@ -1003,6 +1013,8 @@ int RunNodeMode(const Opts& o, const std::string& dir) {
   double gen_cpu = CpuSeconds(getpid()) - gen_cpu0;
 
   Totals totals = Sum(stats);
+  // Before ReportPhase, which sorts the latencies.
+  std::vector<double> unsorted_lat = o.rate > 0 ? totals.lat : std::vector<double>();
   ReportPhase(o, totals, secs, report);
   ReportCpu(o, node_cpu, gen_cpu, report);
   bool durable = true;
@@ -1013,6 +1025,10 @@ int RunNodeMode(const Opts& o, const std::string& dir) {
   if (node.pid > 0) {
     report["krayd_rss_mib"] = std::max(PeakRssMiB(node.pid), killed ? killed->rss_mib : 0.0);
     report["krayd_exit_code"] = StopKrayd(node);
+  }
+  if (o.rate > 0 && !killed) {  // the log is complete once krayd has exited
+    auto windows = bench::CloseWindowsFromLog(ReadFile(dir + "/krayd.log"), start_utc, start);
+    report["latency_around_closes"] = bench::LatencyAroundCloses(windows, totals.started, unsorted_lat);
   }
   std::cout << report.dump(2) << "\n";
   return durable ? 0 : 2;

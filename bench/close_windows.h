@@ -1,0 +1,33 @@
+// kray-loadgen, private: the latency of the requests that overlapped a batch
+// close against that of the rest, for issue 9's "a close adds < 5 ms to any
+// request" (measured in one run, so the machine's drift between runs is out
+// of the comparison).
+#pragma once
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace kray::bench {
+
+using Clock = std::chrono::steady_clock;
+
+// One close on the rollup thread, from its start to its root persisted.
+struct CloseWindow {
+  Clock::time_point start, end;
+};
+
+// The closes krayd logged at info level ("rollup: batch N closed: ... (S s)",
+// stamped with the UTC millisecond the close ended), placed on the steady
+// clock through `sys_ref` and `steady_ref`, read at the same moment.
+std::vector<CloseWindow> CloseWindowsFromLog(const std::string& log, std::chrono::system_clock::time_point sys_ref,
+                                             Clock::time_point steady_ref);
+
+// {"closes", "during": {requests, p50, p99, max}, "outside": {...}}:
+// request i ran from started[i] for lat_ms[i]; it is "during" when that
+// interval meets a window.
+nlohmann::json LatencyAroundCloses(const std::vector<CloseWindow>& windows,
+                                   const std::vector<Clock::time_point>& started, const std::vector<double>& lat_ms);
+
+}  // namespace kray::bench
