@@ -22,17 +22,6 @@ bool LogTime(const std::string& line, std::chrono::system_clock::time_point& at)
   return true;
 }
 
-nlohmann::json Summary(std::vector<double> lat) {
-  std::sort(lat.begin(), lat.end());
-  auto pct = [&](double p) {
-    if (lat.empty()) return 0.0;
-    // The rank kray-loadgen's latency_ms uses.
-    auto i = static_cast<std::size_t>(p * static_cast<double>(lat.size() - 1) + 0.5);
-    return lat[std::min(i, lat.size() - 1)];
-  };
-  return {{"requests", lat.size()}, {"p50_ms", pct(0.50)}, {"p99_ms", pct(0.99)}, {"max_ms", pct(1.0)}};
-}
-
 }  // namespace
 
 std::vector<CloseWindow> CloseWindowsFromLog(const std::string& log, std::chrono::system_clock::time_point sys_ref,
@@ -45,27 +34,25 @@ std::vector<CloseWindow> CloseWindowsFromLog(const std::string& log, std::chrono
     auto open = line.rfind('(');
     if (!LogTime(line, ended) || open == std::string::npos) continue;
     double took = std::atof(line.c_str() + open + 1);
-    auto end = steady_ref + std::chrono::duration_cast<Clock::duration>(ended - sys_ref);
-    // The stamp is truncated to the millisecond: the close may have ended up to 1 ms later.
-    end += std::chrono::milliseconds(1);
-    out.push_back({end - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(took)) -
-                       std::chrono::milliseconds(1),
-                   end});
+    auto stamp = steady_ref + std::chrono::duration_cast<Clock::duration>(ended - sys_ref);
+    auto length = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(took));
+    // The stamp is truncated to the millisecond: the close ended up to 1 ms after it.
+    out.push_back({stamp - length, stamp + std::chrono::milliseconds(1)});
   }
   return out;
 }
 
-nlohmann::json LatencyAroundCloses(const std::vector<CloseWindow>& windows,
-                                   const std::vector<Clock::time_point>& started, const std::vector<double>& lat_ms) {
-  std::vector<double> during, outside;
+LatencySplit SplitAroundCloses(const std::vector<CloseWindow>& windows, const std::vector<Clock::time_point>& started,
+                               const std::vector<double>& lat_ms) {
+  LatencySplit out;
   for (std::size_t i = 0; i < started.size() && i < lat_ms.size(); ++i) {
     auto end =
         started[i] + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(lat_ms[i]));
     bool met = std::any_of(windows.begin(), windows.end(),
                            [&](const CloseWindow& w) { return started[i] <= w.end && end >= w.start; });
-    (met ? during : outside).push_back(lat_ms[i]);
+    (met ? out.during : out.outside).push_back(lat_ms[i]);
   }
-  return {{"closes", windows.size()}, {"during", Summary(std::move(during))}, {"outside", Summary(std::move(outside))}};
+  return out;
 }
 
 }  // namespace kray::bench

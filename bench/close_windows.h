@@ -5,7 +5,6 @@
 #pragma once
 
 #include <chrono>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -24,10 +23,12 @@ struct CloseWindow {
 std::vector<CloseWindow> CloseWindowsFromLog(const std::string& log, std::chrono::system_clock::time_point sys_ref,
                                              Clock::time_point steady_ref);
 
-// {"closes", "during": {requests, p50, p99, max}, "outside": {...}}:
-// request i ran from started[i] for lat_ms[i]; it is "during" when that
-// interval meets a window.
-nlohmann::json LatencyAroundCloses(const std::vector<CloseWindow>& windows,
-                                   const std::vector<Clock::time_point>& started, const std::vector<double>& lat_ms);
+// The latencies of the requests whose time (request i: from started[i], for
+// lat_ms[i]) met a window, and of the rest.
+struct LatencySplit {
+  std::vector<double> during, outside;
+};
+LatencySplit SplitAroundCloses(const std::vector<CloseWindow>& windows, const std::vector<Clock::time_point>& started,
+                               const std::vector<double>& lat_ms);
 
 }  // namespace kray::bench

@@ -1028,7 +1028,13 @@ int RunNodeMode(const Opts& o, const std::string& dir) {
   }
   if (o.rate > 0 && !killed) {  // the log is complete once krayd has exited
     auto windows = bench::CloseWindowsFromLog(ReadFile(dir + "/krayd.log"), start_utc, start);
-    report["latency_around_closes"] = bench::LatencyAroundCloses(windows, totals.started, unsorted_lat);
+    auto split = bench::SplitAroundCloses(windows, totals.started, unsorted_lat);
+    auto summary = [](std::vector<double>& lat) {
+      return json{
+          {"requests", lat.size()}, {"p50_ms", Pct(lat, 0.50)}, {"p99_ms", Pct(lat, 0.99)}, {"max_ms", Pct(lat, 1.0)}};
+    };
+    report["latency_around_closes"] = {
+        {"closes", windows.size()}, {"during", summary(split.during)}, {"outside", summary(split.outside)}};
   }
   std::cout << report.dump(2) << "\n";
   return durable ? 0 : 2;
