@@ -92,6 +92,9 @@ class Rollup : public state::ChangeListener {
   // what was not applied yet, the transaction root, and the commit that
   // persists the batch's state root (for /metrics).
   const metrics::Histogram& close_seconds() const;
+  // Closes that read their operations back from the state store: only a
+  // batch the index did not see whole as groups (open across a restart).
+  std::uint64_t closes_read_from_store() const;
 
   struct Impl;
 

@@ -190,6 +190,8 @@ TEST_F(RollupTest, BatchesBySizeWithRootsProofsAndRestart) {
   EXPECT_EQ(wire[0].first.tx_root, ToHex(OperationsTxRoot(wire[0].second)));
   EXPECT_EQ(wire[0].first.prev_state_root, st0.genesis_root);
   EXPECT_EQ(wire[1].first.prev_state_root, wire[0].first.state_root);
+  // Both closes took their operations as the groups brought them.
+  EXPECT_EQ(rollup_->closes_read_from_store(), 0u);
   // Restart: the index resumes from its own position.
   Restart();
   EXPECT_EQ(IndexStatus().last_batch(), 2);
@@ -197,10 +199,17 @@ TEST_F(RollupTest, BatchesBySizeWithRootsProofsAndRestart) {
   ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());
   ASSERT_TRUE(rollup_->Sync().ok());
   EXPECT_EQ(IndexStatus().last_batch(), 3);
+  // Batch 3 holds operation 7, applied before the restart and never seen
+  // as a group since: its close read the batch from the store.
+  EXPECT_EQ(rollup_->closes_read_from_store(), 1u);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());
+  ASSERT_TRUE(rollup_->Sync().ok());
+  EXPECT_EQ(IndexStatus().last_batch(), 4);
+  EXPECT_EQ(rollup_->closes_read_from_store(), 1u);
   auto v = Verify();
   ASSERT_TRUE(v.ok()) << v.error().code << ": " << v.error().message;
-  EXPECT_EQ(v->batches, 3);
-  EXPECT_EQ(v->operations, 9);
+  EXPECT_EQ(v->batches, 4);
+  EXPECT_EQ(v->operations, 12);
   EXPECT_TRUE(ReplayOverTheWire(BatchesOverTheWire()).ok());
 }
 
