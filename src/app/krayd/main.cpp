@@ -153,9 +153,21 @@ std::string AllocatorName() {
 #endif
 }
 
+// mimalloc returns freed pages to the OS 25 ms after they fall empty. Under
+// load the same pages were returned and faulted in again all the time
+// (madvise and page faults were ~8 % of krayd's CPU in batch runs,
+// docs/BENCHMARKS.md, sixteenth round); after a second unused they go back.
+// MIMALLOC_DECOMMIT_DELAY in the environment still decides.
+void TuneAllocator() {
+#ifdef KRAY_MIMALLOC
+  if (!std::getenv("MIMALLOC_DECOMMIT_DELAY")) mi_option_set(mi_option_decommit_delay, 1000);
+#endif
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  TuneAllocator();
   auto parsed = kray::api::ParseConfig(argc, argv);
   if (!parsed.ok()) return Fail(parsed.error().message);
   kray::api::Config cfg = std::move(*parsed);
