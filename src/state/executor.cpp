@@ -212,6 +212,10 @@ Result<Receipt> Executor::Execute(Operation op, std::int64_t timestamp) {
   return receipt;
 }
 
+void Executor::ExpectOperations(std::size_t n) {
+  impl_->ops.reserve(impl_->ops.size() + n);
+}
+
 Status Executor::Impl::WriteOperations() {
   for (const auto& op : ops) {
     auto st = db.Use(

@@ -188,6 +188,7 @@ void Sequencer::ProcessGroup(std::vector<Command>& group) {
     store::Transaction tx(*writer_);
     group_status = tx.status();
     if (group_status.ok()) {
+      exec_.ExpectOperations(group.size());
       for (auto& c : group) {
         auto* cmd = std::get_if<OperationCommand>(&c);
         if (!cmd) {
@@ -197,7 +198,8 @@ void Sequencer::ProcessGroup(std::vector<Command>& group) {
         // Operations from Submit() were validated there; system operations
         // are validated here, by the same code.
         Status valid = cmd->op.auth == Auth::kSystem ? ValidateOperation(options_.params, registry_, cmd->op) : Ok();
-        results.push_back(valid.ok() ? exec_.Execute(cmd->op, ts) : Result<Receipt>(valid.error()));
+        // Moved: the receipt carries the operation back to its submitter.
+        results.push_back(valid.ok() ? exec_.Execute(std::move(cmd->op), ts) : Result<Receipt>(valid.error()));
       }
       auto finished = exec_.FinishGroup();
       if (finished.ok()) {
