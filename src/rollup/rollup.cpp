@@ -18,6 +18,7 @@
 #include <variant>
 #include <vector>
 
+#include "arrived_ops.h"
 #include "kray/rollup/node_store.h"
 #include "kray/state/leaves.h"
 #include "kray/state/op_log.h"
@@ -126,14 +127,7 @@ struct Rollup::Impl {
   // read: at persist, batch close and sync.
   std::map<Hash256, state::LeafChange> pending;
   std::int64_t received_seq = 0;
-  // The open batch's operations as their groups arrived: each one's record
-  // hash and gas fee, for operations arrived_from .. arrived_from + size - 1.
-  // The close takes them from here instead of reading the batch back from
-  // the state store, which was two thirds of a close's time. Operations the
-  // index did not receive as groups (applied by the catch-up after a
-  // restart) leave a gap: then the close reads the store.
-  std::vector<std::pair<Hash256, Amount>> arrived;
-  std::int64_t arrived_from = 0;
+  ArrivedOperations arrived;  // the open batch's operations, for its close
   std::atomic<std::uint64_t> closes_read_from_store{0};
   bool dirty = false;
   std::chrono::steady_clock::time_point last_persist = std::chrono::steady_clock::now();
@@ -170,8 +164,7 @@ struct Rollup::Impl {
   Status Persist();
   Result<bool> PruneStep();
   Status WriteProgress();
-  void NoteArrived(const std::vector<state::Operation>& ops);
-  Result<std::vector<std::pair<Hash256, Amount>>> BatchOperations(std::int64_t first_seq, std::int64_t last_seq);
+  Result<std::vector<ArrivedOperation>> BatchOperations(std::int64_t first_seq, std::int64_t last_seq);
   Result<std::optional<BatchHeader>> CloseBatch(std::int64_t now);
   void Run();
   bool WorkQueued() {
@@ -254,34 +247,20 @@ Status Rollup::Impl::Apply(const std::vector<state::LeafChange>& changes, std::i
   return Ok();
 }
 
-// On the index thread, for each group it applies: the record hash and gas
-// fee of each operation, for the open batch's close.
-void Rollup::Impl::NoteArrived(const std::vector<state::Operation>& ops) {
-  for (const auto& op : ops) {
-    const auto seq = static_cast<std::int64_t>(op.seq);
-    if (seq != arrived_from + static_cast<std::int64_t>(arrived.size())) {  // a gap: start after it
-      arrived.clear();
-      arrived_from = seq;
-    }
-    arrived.emplace_back(state::OperationRecordHash(op), op.gas_fee);
-  }
-}
-
 // Record hash and gas fee of operations first_seq..last_seq, in order: as
 // they arrived when that is all of them, else read from the state store.
-Result<std::vector<std::pair<Hash256, Amount>>> Rollup::Impl::BatchOperations(std::int64_t first_seq,
-                                                                              std::int64_t last_seq) {
-  const auto count = static_cast<std::size_t>(last_seq - first_seq + 1);
-  if (arrived_from == first_seq && arrived.size() == count) return std::exchange(arrived, {});
+Result<std::vector<ArrivedOperation>> Rollup::Impl::BatchOperations(std::int64_t first_seq, std::int64_t last_seq) {
+  if (auto taken = arrived.Take(first_seq, last_seq)) return std::move(*taken);
   closes_read_from_store.fetch_add(1, std::memory_order_relaxed);
-  std::vector<std::pair<Hash256, Amount>> out;
+  const auto count = static_cast<std::size_t>(last_seq - first_seq + 1);
+  std::vector<ArrivedOperation> out;
   out.reserve(count);
   for (std::int64_t from = first_seq; from <= last_seq;) {
     auto ops = state::OperationsInRange(*state_db, static_cast<std::uint64_t>(from),
                                         static_cast<std::uint64_t>(last_seq), kCatchUpChunk);
     if (!ops.ok()) return std::move(ops).error();
     if (ops->empty()) return Error::Internal("rollup: operations " + std::to_string(from) + ".. are missing");
-    for (const auto& op : *ops) out.emplace_back(state::OperationRecordHash(op), op.gas_fee);
+    for (const auto& op : *ops) out.push_back(ArrivedOperation{state::OperationRecordHash(op), op.gas_fee});
     from = static_cast<std::int64_t>(ops->back().seq) + 1;
   }
   if (out.size() != count)
@@ -346,8 +325,7 @@ Result<std::optional<BatchHeader>> Rollup::Impl::CloseBatch(std::int64_t now) {
   KRAY_TRY(tx.Commit());
   status = next;
   prev_root = b.state_root;
-  arrived.clear();
-  arrived_from = status.batched_seq + 1;
+  arrived.StartAt(status.batched_seq + 1);
   leaf_data.clear();
   dirty = false;
   last_persist = std::chrono::steady_clock::now();
@@ -457,7 +435,7 @@ void Rollup::Impl::Handle(Work& w) {
     auto last = static_cast<std::int64_t>(changes.last_seq());
     if (last <= std::max(status.applied_seq, received_seq)) return;
     for (const auto& c : changes.leaves) pending.insert_or_assign(c.key, c);
-    NoteArrived(changes.operations);
+    arrived.Note(changes.operations);
     received_seq = last;
     Status s = Ok();
     if (received_seq - status.batched_seq >= opts.max_batch_txs) {
