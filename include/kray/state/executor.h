@@ -67,8 +67,8 @@ class Executor {
   // nothing. On success the operation gets the next seq (unless it changed
   // nothing) and its changes stay cached until FinishGroup().
   Result<Receipt> Execute(Operation op, std::int64_t timestamp);
-  // Room for `n` operations in the group's records, so that a large group
-  // does not copy them as the list grows.
+  // Room for `n` operations in the group's records, so that a large group's
+  // list is not reallocated as it grows.
   void ExpectOperations(std::size_t n);
 
   // Writes the group inside the caller's transaction (cached state,

@@ -157,10 +157,11 @@ std::string AllocatorName() {
 // load the same pages were returned and faulted in again all the time
 // (madvise and page faults were ~8 % of krayd's CPU in batch runs,
 // docs/BENCHMARKS.md, sixteenth round); after a second unused they go back.
-// MIMALLOC_DECOMMIT_DELAY in the environment still decides.
+// A delay set in the environment (MIMALLOC_DECOMMIT_DELAY, as mimalloc reads
+// it) still decides: this only changes the default.
 void TuneAllocator() {
 #ifdef KRAY_MIMALLOC
-  if (!std::getenv("MIMALLOC_DECOMMIT_DELAY")) mi_option_set(mi_option_decommit_delay, 1000);
+  mi_option_set_default(mi_option_decommit_delay, 1000);
 #endif
 }
 
