@@ -28,6 +28,16 @@ Hash256 TxRoot(const std::vector<Hash256>& tx_hashes) {
   return level[0];
 }
 
+bool AddOperationGas(BatchGas& g, Amount fee) {
+  GasSplit split = SplitGas(fee);
+  auto collected = CheckedAdd(g.collected, fee);
+  auto burned = CheckedAdd(g.burned, split.burned);
+  auto retained = CheckedAdd(g.retained, split.to_validators);
+  if (!collected || !burned || !retained) return false;
+  g = BatchGas{*collected, *burned, *retained};
+  return true;
+}
+
 Hash256 OperationsTxRoot(const std::vector<state::Operation>& ops) {
   std::vector<Hash256> hashes;
   hashes.reserve(ops.size());

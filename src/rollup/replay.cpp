@@ -24,6 +24,20 @@ Error Diverge(const std::string& code, const std::string& msg) {
   return {ErrorKind::kConflict, code, msg};
 }
 
+// The header's gas totals against its operations' fees.
+Status CheckBatchGas(const BatchHeader& b, const std::vector<state::Operation>& ops, const std::string& where) {
+  BatchGas gas;
+  for (const auto& op : ops)
+    if (!AddOperationGas(gas, op.gas_fee)) return Diverge("verify_batch_gas_mismatch", where + ": gas overflows");
+  if (gas.collected == b.gas_collected && gas.burned == b.gas_burned && gas.retained == b.gas_retained) return Ok();
+  auto totals = [](Amount c, Amount bu, Amount re) {
+    return std::to_string(c) + "/" + std::to_string(bu) + "/" + std::to_string(re);
+  };
+  return Diverge("verify_batch_gas_mismatch",
+                 where + ": gas collected/burned/retained " + totals(gas.collected, gas.burned, gas.retained) +
+                     " recomputed, published " + totals(b.gas_collected, b.gas_burned, b.gas_retained));
+}
+
 std::string OpWhere(std::int64_t batch, std::size_t index, const state::Operation& op) {
   std::string where = batch > 0 ? "batch " + std::to_string(batch) : std::string("after the last batch");
   return where + " operation " + std::to_string(index) + " (seq " + std::to_string(op.seq) + ", " + op.type +
@@ -193,6 +207,10 @@ Status ChainReplayer::Batch(const BatchHeader& b, const std::vector<state::Opera
   if (tx_root != b.tx_root)
     return fail(
         Diverge("verify_tx_root_mismatch", where + ": tx root " + tx_root + " recomputed, published " + b.tx_root));
+  // The tx root binds each operation's fee, not the header's totals (which
+  // the validators' rewards read): they are checked on their own.
+  Status gas = CheckBatchGas(b, ops, where);
+  if (!gas.ok()) return fail(std::move(gas).error());
   auto root = ApplyLeafChanges(m.nodes, changes->leaves);
   if (!root.ok()) return fail(std::move(root).error());
   if (ToHex(*root) != b.state_root) {

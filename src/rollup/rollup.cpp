@@ -281,17 +281,14 @@ Result<std::optional<BatchHeader>> Rollup::Impl::CloseBatch(std::int64_t now) {
   if (!ops.ok()) return std::move(ops).error();
   std::vector<Hash256> hashes;
   hashes.reserve(ops->size());
+  BatchGas gas;
   for (const auto& [hash, gas_fee] : *ops) {
     hashes.push_back(hash);
-    GasSplit split = SplitGas(gas_fee);
-    auto c = CheckedAdd(b.gas_collected, gas_fee);
-    auto bu = CheckedAdd(b.gas_burned, split.burned);
-    auto re = CheckedAdd(b.gas_retained, split.to_validators);
-    if (!c || !bu || !re) return Error::Internal("rollup: batch gas overflows");
-    b.gas_collected = *c;
-    b.gas_burned = *bu;
-    b.gas_retained = *re;
+    if (!AddOperationGas(gas, gas_fee)) return Error::Internal("rollup: batch gas overflows");
   }
+  b.gas_collected = gas.collected;
+  b.gas_burned = gas.burned;
+  b.gas_retained = gas.retained;
   b.tx_count = static_cast<std::int64_t>(hashes.size());
   b.tx_root = ToHex(TxRoot(hashes));
   b.state_root = status.state_root;

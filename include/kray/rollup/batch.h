@@ -32,6 +32,17 @@ Hash256 TxRoot(const std::vector<Hash256>& record_hashes);
 // TxRoot of the operations' record hashes.
 Hash256 OperationsTxRoot(const std::vector<state::Operation>& ops);
 
+// A batch header's gas totals: its operations' fees, and their split
+// (SplitGas) into burned and kept for the validators.
+struct BatchGas {
+  Amount collected = 0;
+  Amount burned = 0;
+  Amount retained = 0;
+};
+// Adds one operation's fee; false, leaving `g` unchanged, if a total would
+// overflow.
+bool AddOperationGas(BatchGas& g, Amount fee);
+
 // Anchor payload (77 bytes): "KRAY" || u8(version = 1) || u64be(batch number)
 //   || state_root (32) || tx_root (32).
 inline constexpr std::uint8_t kAnchorVersion = 1;

@@ -430,6 +430,34 @@ TEST_F(RollupTest, VerifyFindsEditsBehindTheNodesBack) {
   Start();  // for TearDown
 }
 
+// A batch header's gas totals are not covered by the tx root (which binds
+// each operation's fee): verify sums them itself.
+TEST_F(RollupTest, VerifyFindsABatchHeadersGasEdited) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Send(a_, b_.account_id, 10).ok());  // max_batch_txs = 3
+  ASSERT_TRUE(rollup_->Sync().ok());
+  ASSERT_EQ(IndexStatus().last_batch(), 1);
+  ASSERT_TRUE(Verify().ok());
+  Stop();
+  for (const char* column : {"gas_collected", "gas_burned", "gas_retained"}) {
+    {
+      auto db = store::Database::Open(dir_.file("data") + "/rollup.sqlite");
+      ASSERT_TRUE(db.ok());
+      ASSERT_TRUE(
+          (*db)->Exec(std::string("UPDATE batches SET ") + column + " = " + column + " + 1 WHERE number = 1").ok());
+    }
+    auto bad = Verify();
+    ASSERT_FALSE(bad.ok()) << column;
+    EXPECT_EQ(bad.error().code, "verify_batch_gas_mismatch") << column;
+    EXPECT_NE(bad.error().message.find("batch 1"), std::string::npos) << bad.error().message;
+    auto db = store::Database::Open(dir_.file("data") + "/rollup.sqlite");
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(
+        (*db)->Exec(std::string("UPDATE batches SET ") + column + " = " + column + " - 1 WHERE number = 1").ok());
+  }
+  EXPECT_TRUE(Verify().ok());
+  Start();  // for TearDown
+}
+
 // --- a dishonest node, simulated: the store is edited while it is stopped,
 // and the index is made to re-derive its tree from the edited store, so the
 // published roots match the forgery. Both verifiers must still refuse it.
