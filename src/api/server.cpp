@@ -45,6 +45,7 @@
 #include "kray/api/rate_limiter.h"
 #include "kray/api/request_parser.h"
 #include "kray/api/router.h"
+#include "response_head.h"
 
 namespace kray::api {
 namespace {
@@ -385,38 +386,38 @@ class Session : public std::enable_shared_from_this<Session> {
       spdlog::debug("http {} -> {} in {} us", log_line_, r.status, us.count());
       debug_ = false;
     }
-    if (r.shared_body) {
-      auto shared = std::move(r.shared_body);
-      auto res =
-          std::make_shared<http::response<http::span_body<const char>>>(static_cast<http::status>(r.status), version_);
-      res->body() = http::span_body<const char>::value_type(shared->data(), shared->size());
-      return Send(std::move(res), r, std::move(shared));
-    }
-    auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(r.status), version_);
-    res->body() = std::move(r.body);
-    Send(std::move(res), r, nullptr);
+    Send(std::move(r));
   }
 
-  // Writes `res`, whose body is set, with `r`'s headers. `keep_body` holds
-  // what a span body points into until the write completes.
-  template <class Body>
-  void Send(std::shared_ptr<http::response<Body>> res, const HttpResponse& r, std::shared_ptr<const void> keep_body) {
-    res->set(http::field::server, "krayd");
-    if (!r.content_type.empty()) res->set(http::field::content_type, r.content_type);
-    res->set(http::field::access_control_allow_origin, "*");
-    for (const auto& [k, v] : r.headers) res->set(k, v);
-    bool keep = keep_alive_ && !server_->stopping;
-    res->keep_alive(keep);
-    if (head_) {
-      res->content_length(res->payload_size());
-      res->body() = {};
-    } else {
-      res->prepare_payload();
-    }
+  // Writes the response's head and body in one gathered write. out_head_,
+  // out_text_ and out_shared_ stay alive, unchanged, until it completes: the
+  // next request is read only after that.
+  void Send(HttpResponse r) {
+    const bool keep = keep_alive_ && !server_->stopping;
+    out_shared_ = std::move(r.shared_body);
+    out_text_ = std::move(r.body);
+    std::string_view body = out_shared_ ? std::string_view(*out_shared_) : std::string_view(out_text_);
+    if (r.status == 204 || r.status == 304) body = {};  // never a body (RFC 9110 6.4.1)
+    out_head_.clear();
+    AppendResponseHead(out_head_, {.status = r.status,
+                                   .version = version_,
+                                   .keep_alive = keep,
+                                   .content_type = r.content_type,
+                                   .headers = &r.headers,
+                                   .content_length = body.size()});
+    if (head_) body = {};
     stream_.expires_after(std::chrono::seconds(server_->options.read_timeout_seconds));
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res, keep_body = std::move(keep_body), keep](
-                          beast::error_code ec, std::size_t) { self->OnWrite(ec, keep); });
+    std::array<net::const_buffer, 2> parts{net::buffer(out_head_), net::buffer(body.data(), body.size())};
+    net::async_write(stream_, parts, [self = shared_from_this(), keep](beast::error_code ec, std::size_t) {
+      self->ReleaseOutput();
+      self->OnWrite(ec, keep);
+    });
+  }
+
+  // The body is freed once sent; the head's buffer is reused.
+  void ReleaseOutput() {
+    out_shared_.reset();
+    std::string().swap(out_text_);
   }
 
   void OnWrite(beast::error_code ec, bool keep) {
@@ -458,6 +459,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
+  std::string out_head_;                           // the head of the response being written
+  std::string out_text_;                           // its body, unless it is shared
+  std::shared_ptr<const std::string> out_shared_;  // its body when shared
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<HttpServer::Impl> server_;
   std::string client_ip_;
