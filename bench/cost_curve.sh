@@ -8,7 +8,8 @@
 #   * signed transfers at 1, 10, 50 and 200 connections (2,000 accounts);
 #   * 50 connections at 1k, 100k and 1M funded accounts, with what each costs
 #     before the clock (keys, genesis, krayd start-up) and krayd's RSS;
-#   * one POST /api/transaction/batch run (500 transfers per request);
+#   * POST /api/transaction/batch (500 transfers per request) at 10 and at
+#     50 connections;
 #   * balance reads (GET /api/account/<id>/balance) at 50 connections, in the
 #     same run as the rest: this machine's speed drifts from hour to hour,
 #     so only figures of one run compare;
@@ -115,6 +116,7 @@ for a in $ACCOUNTS; do
   run "accounts$a" --accounts=$a --txs=$TXS --connections=50 --duration="$DURATION"
 done
 run batch500 --mode=batch --batch=500 --accounts=2000 --txs=$((2 * TXS)) --connections=10 --duration="$DURATION"
+run batch500c50 --mode=batch --batch=500 --accounts=2000 --txs=$((2 * TXS)) --connections=50 --duration="$DURATION"
 run balance50 --mode=balance --accounts=2000 --connections=50 --duration="$DURATION"
 run kill9 --kill9 --accounts=2000 --txs=$TXS --connections=50 --duration="$DURATION"
 CLOSE_ACCOUNTS=${ACCOUNTS##* }
@@ -139,6 +141,7 @@ echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for c in 1 10 50 200; do row "$c conns" "conns$c"; done
 for a in $ACCOUNTS; do row "$a accounts" "accounts$a"; done
 row "batch of 500" batch500
+row "batch of 500" batch500c50
 row "balance reads" balance50
 row "kill -9 run" kill9
 echo
