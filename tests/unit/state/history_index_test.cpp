@@ -8,10 +8,10 @@
 #include <fstream>
 #include <thread>
 
+#include "../../../src/store/wal_vfs.h"
 #include "kray/state/leaves.h"
 #include "kray/state/op_log.h"
 #include "kray/store/database.h"
-#include "../../../src/store/wal_vfs.h"
 #include "test_util.h"
 
 namespace kray::state {
