@@ -42,7 +42,10 @@ bool LastOfItsName(const KeyValues& extra, std::size_t i) {
 }  // namespace
 
 void AppendResponseHead(std::string& out, const ResponseHead& head) {
-  out.append(head.version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+  // Beast's parser takes any HTTP/d.d; below 1.1 is answered as 1.0, the
+  // rest as 1.1, with that version's keep-alive rule (Beast's keep_alive()).
+  const bool http10 = head.version < 11;
+  out.append(http10 ? "HTTP/1.0 " : "HTTP/1.1 ");
   AppendNumber(out, static_cast<std::size_t>(head.status));
   out.push_back(' ');
   auto reason = boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(head.status));
@@ -61,8 +64,8 @@ void AppendResponseHead(std::string& out, const ResponseHead& head) {
   }
   // keep_alive(): HTTP/1.1 says "close" when not keeping the connection,
   // HTTP/1.0 says "keep-alive" when keeping it.
-  if (head.version == 11 && !head.keep_alive) AppendField(out, "Connection", "close");
-  if (head.version == 10 && head.keep_alive) AppendField(out, "Connection", "keep-alive");
+  if (!http10 && !head.keep_alive) AppendField(out, "Connection", "close");
+  if (http10 && head.keep_alive) AppendField(out, "Connection", "keep-alive");
   // RFC 9110 8.6: never in a 1xx or 204 response (Beast 1.74 writes
   // "Content-Length: 0" there; the one place this head differs from it).
   const bool no_length = (head.status >= 100 && head.status < 200) || head.status == 204;

@@ -21,7 +21,9 @@ namespace kray::api {
 
 struct ResponseHead {
   int status = 200;
-  unsigned version = 11;  // 10 or 11, as Beast's message::version()
+  // The request's, as Beast's message::version(): below 11 is answered as
+  // HTTP/1.0, the rest as HTTP/1.1.
+  unsigned version = 11;
   bool keep_alive = true;
   std::string_view content_type;       // omitted when empty
   const KeyValues* headers = nullptr;  // extra fields, after the fixed ones

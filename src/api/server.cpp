@@ -181,6 +181,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // rpctimeout runs out, and so is an idle keep-alive connection.
   void ReadHeader() {
     if (server_->stopping) return DoClose();
+    ++request_no_;
+    answered_ = false;
     parser_.emplace();
     request_started_ = std::chrono::steady_clock::now();  // for a header that fails; reset when it arrives
     parser_->header_limit(static_cast<std::uint32_t>(kHeaderLimit));
@@ -343,9 +345,9 @@ class Session : public std::enable_shared_from_this<Session> {
     auto work = net::prefer(stream_.get_executor(), net::execution::outstanding_work.tracked);
     server_->router.Dispatch(
         req,
-        [self = shared_from_this(), work = std::move(work)](HttpResponse resp) mutable {
+        [self = shared_from_this(), work = std::move(work), request = request_no_](HttpResponse resp) mutable {
           net::dispatch(self->stream_.get_executor(),
-                        [self, resp = std::move(resp)]() mutable { self->Write(std::move(resp)); });
+                        [self, request, resp = std::move(resp)]() mutable { self->Answer(request, std::move(resp)); });
         },
         &route_);
   }
@@ -375,7 +377,18 @@ class Session : public std::enable_shared_from_this<Session> {
     server_->StartFeed(stream_.release_socket(), std::move(msg), client_ip_);
   }
 
-  void Write(HttpResponse r) {
+  void Write(HttpResponse r) { Answer(request_no_, std::move(r)); }
+
+  // One answer per request. A second (a handler that threw after handing
+  // its reply on, whose late answer then follows the router's error) would
+  // rewrite the buffers a write in flight is sending, or answer the next
+  // request: it is dropped.
+  void Answer(std::uint64_t request, HttpResponse r) {
+    if (request != request_no_ || answered_) {
+      spdlog::error("http: a second answer to one request (status {}) dropped", r.status);
+      return;
+    }
+    answered_ = true;
     r = Built(std::move(r));  // a reply from the sequencer is formatted here, on the connection's thread
     // Before the response can reach the client: a client that sends its next
     // body on seeing this response must find the budget back.
@@ -462,6 +475,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string out_head_;                           // the head of the response being written
   std::string out_text_;                           // its body, unless it is shared
   std::shared_ptr<const std::string> out_shared_;  // its body when shared
+  std::uint64_t request_no_ = 0;                   // the request being read or handled, counted from 1
+  bool answered_ = false;                          // it has its answer
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<HttpServer::Impl> server_;
   std::string client_ip_;

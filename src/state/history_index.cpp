@@ -52,7 +52,7 @@ Result<std::unique_ptr<HistoryIndex>> HistoryIndex::Open(const std::string& path
   // its own; it syncs each pass all the same, because only a connection that
   // syncs every commit may hand its WAL frames to the kernel in a few large
   // writes (src/store/wal_vfs.h). A pass writes thousands of frames, which
-  // unbatched were two pwrite calls each, ~13,000 a second at 50 connections;
+  // unbatched were two pwrite calls each, ~11,000 a second at 50 connections;
   // one fdatasync per pass (5 a second at most) costs less.
   oo.synchronous = store::Synchronous::kFull;
   oo.batch_wal_writes = true;

@@ -95,6 +95,28 @@ TEST(ResponseHead, IsWhatBeastsSerializerWrites) {
   }
 }
 
+// Beast's parser takes any HTTP/d.d: below 1.1 is answered as 1.0, above as
+// 1.1, each with its keep-alive rule.
+TEST(ResponseHead, OtherVersionsAreAnsweredAs10Or11) {
+  KeyValues none;
+  auto head = [&](unsigned version, bool keep) {
+    std::string out;
+    AppendResponseHead(out, {.status = 200,
+                             .version = version,
+                             .keep_alive = keep,
+                             .content_type = "",
+                             .headers = &none,
+                             .content_length = 0});
+    return out;
+  };
+  EXPECT_EQ(head(9, true), head(10, true));
+  EXPECT_EQ(head(9, false), head(10, false));
+  EXPECT_EQ(head(12, true), head(11, true));
+  EXPECT_EQ(head(20, false), head(11, false));
+  EXPECT_NE(head(12, false).find("Connection: close\r\n"), std::string::npos);
+  EXPECT_EQ(head(12, false).rfind("HTTP/1.1 200 OK\r\n", 0), 0u);
+}
+
 TEST(ResponseHead, LargeLengthsAndAppendingAfterExistingText) {
   std::string out = "left alone";
   KeyValues none;

@@ -137,6 +137,47 @@ class ServerTest : public ::testing::Test {
   std::uint16_t port_ = 0;
 };
 
+// A handler that answers twice (a bug: one that threw after handing its
+// reply on is answered by the router, then by its late reply): the first
+// answer is the request's and the second is dropped, whether it comes while
+// the first is being written or after, while the connection waits for its
+// next request, which then gets its own answer.
+TEST_F(ServerTest, ASecondAnswerToOneRequestIsDropped) {
+  router_.Add("GET", "/twice", [](const HttpRequest&, Reply reply) {
+    HttpResponse first;
+    first.body = "{\"first\":true}";
+    HttpResponse second;
+    second.body = std::string(1 << 20, 'x');  // large: it would still be in flight
+    reply(std::move(first));
+    reply(std::move(second));
+  });
+  router_.Add("GET", "/late", [](const HttpRequest&, Reply reply) {
+    HttpResponse r;
+    r.body = "{\"late\":1}";
+    reply(std::move(r));
+    std::thread([reply] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      HttpResponse again;
+      again.body = "{\"late\":2}";
+      reply(std::move(again));
+    }).detach();
+  });
+  Start();
+  Conn c(port_);
+  ASSERT_TRUE(c.ok());
+  c.Send(Get("/twice"));
+  auto r1 = c.Read();
+  EXPECT_NE(r1.find("Content-Length: 14\r\n"), std::string::npos) << r1.substr(0, 300);
+  EXPECT_NE(r1.find("{\"first\":true}"), std::string::npos) << r1.substr(0, 300);
+  c.Send(Get("/late"));
+  auto r2 = c.Read();
+  EXPECT_NE(r2.find("{\"late\":1}"), std::string::npos) << r2.substr(0, 300);
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));  // the late answer comes and goes meanwhile
+  c.Send(Get("/sync"));
+  auto r3 = c.Read();
+  EXPECT_NE(r3.find("{\"ip\":\"127.0.0.1\"}"), std::string::npos) << r3.substr(0, 300);
+}
+
 TEST_F(ServerTest, KeepAliveAndErrors) {
   Start();
   Conn c(port_);

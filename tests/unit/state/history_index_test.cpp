@@ -1,6 +1,8 @@
 // The history index (src/state/history_index.h) through the Ledger's reads:
 // accounts' histories and operations by id, whether the index has reached
 // an operation or the read takes it from the log's tail.
+#include "../../../src/state/history_index.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -145,16 +147,21 @@ TEST_F(HistoryIndexTest, APassWritesItsFramesInFewWrites) {
   Open();
   for (std::uint64_t n = 0; n < 200; ++n) Send(1, n);
   ledger_.reset();
+  // The index alone, so that the counts are its own writes.
+  auto index = HistoryIndex::Open(HistoryPath(), dir_.file("data") + "/krayd.sqlite", kNever);
+  ASSERT_TRUE(index.ok()) << index.error().message;
+  ASSERT_EQ((*index)->indexed_seq(), 0u);
   const store::WalWriteCounts before = store::WalWriteCountsNow();
-  Open();  // the start's pass indexes the 200 transfers; nothing else writes meanwhile
-  WaitIndexed(200);
+  (*index)->Start();  // its first pass indexes the 200 transfers
+  for (int i = 0; i < 500 && (*index)->indexed_seq() < 200; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  (*index)->Stop();
   const store::WalWriteCounts after = store::WalWriteCountsNow();
+  ASSERT_EQ((*index)->indexed_seq(), 200u);
   const std::uint64_t requested = after.requested - before.requested;
   const std::uint64_t issued = after.issued - before.issued;
   EXPECT_GE(requested, 20u);  // the pass's frames went through the batching VFS
   EXPECT_LE(issued * 4, requested) << issued << " of " << requested;
-  EXPECT_EQ(HistorySeqs(0, 3, 0), (std::vector<std::uint64_t>{200, 199, 198}));
-  ExpectConserved();
 }
 
 // An index whose position does not match the log (a replaced krayd.sqlite,
