@@ -27,6 +27,15 @@ struct ReadFailure {
   std::string_view message;
 };
 
+// The answer for a request whose header frames its body in a way krayd does
+// not read, or nullopt. A Transfer-Encoding other than one "chunked" coding:
+// Beast's parser reads a body whose final coding is not chunked as empty, so
+// its bytes would be taken for the next request (request smuggling behind a
+// proxy that honours the header). RFC 9112 6.1: 400 when chunked is not the
+// final coding (or comes twice), 501 for a coding before it; the connection
+// is closed after either.
+std::optional<ReadFailure> FramingFailure(const BeastRequest& msg);
+
 // The answer for a read error, or nullopt when there is nobody to answer
 // (end of stream, reset, timeout, cancelled) and the connection just closes.
 std::optional<ReadFailure> ResponseForReadError(const boost::system::error_code& ec);

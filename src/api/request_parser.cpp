@@ -2,10 +2,12 @@
 // ParseHttpRequest (kray/api/request_parser.h).
 #include "kray/api/request_parser.h"
 
+#include <algorithm>
 #include <boost/asio/error.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/string.hpp>
 #include <utility>
+#include <vector>
 
 #include "beast_request.h"
 
@@ -45,6 +47,32 @@ std::optional<ReadFailure> ResponseForReadError(const boost::system::error_code&
   return std::nullopt;  // a socket error: nobody left to answer
 }
 
+std::optional<ReadFailure> FramingFailure(const BeastRequest& msg) {
+  std::vector<std::string_view> codings;
+  auto [first, last] = msg.equal_range(http::field::transfer_encoding);
+  for (auto field = first; field != last; ++field) {
+    std::string_view list = field->value();
+    while (!list.empty()) {
+      auto comma = list.find(',');
+      std::string_view coding = list.substr(0, comma);
+      list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+      while (!coding.empty() && (coding.front() == ' ' || coding.front() == '\t')) coding.remove_prefix(1);
+      while (!coding.empty() && (coding.back() == ' ' || coding.back() == '\t')) coding.remove_suffix(1);
+      if (!coding.empty()) codings.push_back(coding);
+    }
+  }
+  if (codings.empty() && msg.count(http::field::transfer_encoding) == 0) return std::nullopt;
+  auto is_chunked = [](std::string_view c) { return beast::iequals(c, "chunked"); };
+  const auto chunked = std::count_if(codings.begin(), codings.end(), is_chunked);
+  if (codings.empty() || !is_chunked(codings.back()) || chunked > 1)
+    return ReadFailure{400, "bad_transfer_encoding",
+                       "the request's Transfer-Encoding does not end with one chunked coding (RFC 9112 6.1)"};
+  if (codings.size() > 1)
+    return ReadFailure{501, "unsupported_transfer_encoding",
+                       "only the chunked transfer coding is supported in requests"};
+  return std::nullopt;
+}
+
 Result<ParsedRequest> ParseHttpRequest(std::string_view raw, const RequestLimits& limits) {
   http::request_parser<http::string_body> parser;
   parser.header_limit(static_cast<std::uint32_t>(limits.header_limit));
@@ -71,6 +99,8 @@ Result<ParsedRequest> ParseHttpRequest(std::string_view raw, const RequestLimits
   }
   ParsedRequest out;
   BeastRequest msg = parser.release();
+  if (auto framing = FramingFailure(msg))
+    return Error::Invalid(std::string(framing->code), std::string(framing->message));
   out.keep_alive = msg.keep_alive();
   out.request = ToHttpRequest(msg, "", &out.head);
   out.consumed = used;

@@ -42,8 +42,9 @@ bool LastOfItsName(const KeyValues& extra, std::size_t i) {
 }  // namespace
 
 void AppendResponseHead(std::string& out, const ResponseHead& head) {
-  // Beast's parser takes any HTTP/d.d; below 1.1 is answered as 1.0, the
-  // rest as 1.1, with that version's keep-alive rule (Beast's keep_alive()).
+  // Beast 1.74's parser refuses versions other than 1.0 and 1.1; should one
+  // reach here, below 1.1 is answered as 1.0 and the rest as 1.1, each with
+  // its keep-alive rule (Beast's keep_alive()).
   const bool http10 = head.version < 11;
   out.append(http10 ? "HTTP/1.0 " : "HTTP/1.1 ");
   AppendNumber(out, static_cast<std::size_t>(head.status));
@@ -66,9 +67,10 @@ void AppendResponseHead(std::string& out, const ResponseHead& head) {
   // HTTP/1.0 says "keep-alive" when keeping it.
   if (!http10 && !head.keep_alive) AppendField(out, "Connection", "close");
   if (http10 && head.keep_alive) AppendField(out, "Connection", "keep-alive");
-  // RFC 9110 8.6: never in a 1xx or 204 response (Beast 1.74 writes
-  // "Content-Length: 0" there; the one place this head differs from it).
-  const bool no_length = (head.status >= 100 && head.status < 200) || head.status == 204;
+  // RFC 9110 8.6: never in a 1xx or 204 response, and in a 304 only as the
+  // length a 200 would have had, which the caller does not know here (Beast
+  // 1.74 writes "Content-Length: 0" in 204 and 304: where this head differs).
+  const bool no_length = (head.status >= 100 && head.status < 200) || head.status == 204 || head.status == 304;
   if (!no_length) {
     out.append("Content-Length: ");
     AppendNumber(out, head.content_length);

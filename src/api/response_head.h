@@ -7,8 +7,8 @@
 // itself (docs/BENCHMARKS.md, seventeenth round). The head written here is
 // byte for byte what Beast's serializer writes for the same message after
 // keep_alive() and prepare_payload() (response_head_test.cpp compares the
-// two), except that a 204 carries no Content-Length (RFC 9110 section 8.6;
-// Beast 1.74 writes "Content-Length: 0").
+// two), except that a 204 or 304 carries no Content-Length (RFC 9110
+// section 8.6; Beast 1.74 writes "Content-Length: 0").
 #pragma once
 
 #include <cstddef>
@@ -32,8 +32,8 @@ struct ResponseHead {
 
 // Appends the head, ending with the blank line, to `out`. The fixed fields
 // are Server, Content-Type and Access-Control-Allow-Origin; an extra field
-// with one of those names replaces it (as Beast's fields::set does). 1xx and
-// 204 responses carry no Content-Length.
+// with one of those names replaces it (as Beast's fields::set does). 1xx, 204
+// and 304 responses carry no Content-Length.
 void AppendResponseHead(std::string& out, const ResponseHead& head);
 
 }  // namespace kray::api

@@ -197,6 +197,8 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return OnReadError(ec);
     request_started_ = std::chrono::steady_clock::now();
     route_ = -1;
+    if (auto framing = FramingFailure(parser_->get()))  // closes the connection: the body's end is unknown
+      return WriteError(framing->status, framing->message, framing->code);
     if (!ReserveBody()) return RefuseBusy();
     // Fast path: a small body usually arrives in the same segment as the
     // header; parse it from the buffer without another async operation.

@@ -86,7 +86,7 @@ TEST(ResponseHead, IsWhatBeastsSerializerWrites) {
                                       << " keep " << c.keep_alive << " headers " << c.headers.size() << " body "
                                       << c.body.size() << " head " << c.head_request);
     std::string beast = BeastWrites(c);
-    if (c.status == 204) {  // RFC 9110 8.6: no Content-Length in a 204, where Beast 1.74 writes one
+    if (c.status == 204 || c.status == 304) {  // RFC 9110 8.6: none there, where Beast 1.74 writes one
       auto at = beast.find("Content-Length: 0\r\n");
       ASSERT_NE(at, std::string::npos);
       beast.erase(at, std::string("Content-Length: 0\r\n").size());
@@ -95,8 +95,8 @@ TEST(ResponseHead, IsWhatBeastsSerializerWrites) {
   }
 }
 
-// Beast's parser takes any HTTP/d.d: below 1.1 is answered as 1.0, above as
-// 1.1, each with its keep-alive rule.
+// Beast 1.74's parser refuses other versions, but should one come: below 1.1
+// is answered as 1.0, above as 1.1, each with its keep-alive rule.
 TEST(ResponseHead, OtherVersionsAreAnsweredAs10Or11) {
   KeyValues none;
   auto head = [&](unsigned version, bool keep) {

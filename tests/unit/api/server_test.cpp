@@ -178,6 +178,25 @@ TEST_F(ServerTest, ASecondAnswerToOneRequestIsDropped) {
   EXPECT_NE(r3.find("{\"ip\":\"127.0.0.1\"}"), std::string::npos) << r3.substr(0, 300);
 }
 
+// Request smuggling: with a Transfer-Encoding whose final coding is not
+// chunked, Beast reads the body as empty, and its bytes were answered as a
+// second request. Now one 400 answers, and the connection closes.
+TEST_F(ServerTest, ATransferEncodingItCannotReadIsRefusedAndTheConnectionClosed) {
+  Start();
+  for (std::string te : {"gzip", "xchunked", "chunked, chunked", "gzip, chunked"}) {
+    Conn c(port_);
+    ASSERT_TRUE(c.ok());
+    c.Send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: " + te + "\r\n\r\n" + Get("/sync"));
+    auto r = c.Read();
+    const std::string status = te == "gzip, chunked" ? "HTTP/1.1 501" : "HTTP/1.1 400";
+    EXPECT_EQ(r.rfind(status, 0), 0u) << te << ": " << r;
+    EXPECT_NE(r.find("transfer_encoding"), std::string::npos) << r;
+    EXPECT_NE(r.find("Connection: close"), std::string::npos) << r;
+    EXPECT_TRUE(c.ClosedWithin(std::chrono::seconds(3))) << te;
+    EXPECT_EQ(c.received().find("127.0.0.1"), std::string::npos) << te << ": the smuggled GET /sync was answered";
+  }
+}
+
 TEST_F(ServerTest, KeepAliveAndErrors) {
   Start();
   Conn c(port_);
