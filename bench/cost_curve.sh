@@ -4,7 +4,9 @@
 # with the exact commands that produced them:
 #
 #   * the floor: pwrite(4 KiB)+fdatasync and one BIP-340 verification, just
-#     before and just after the 1-connection run;
+#     before and just after the 1-connection run, and within it, between
+#     1-s slices of its transfers (--floorevery; the fsync moves 2-3 x from
+#     one minute to the next, so only the interleaved figure compares);
 #   * signed transfers at 1, 10, 50 and 200 connections (2,000 accounts);
 #   * 50 connections at 1k, 100k and 1M funded accounts, with what each costs
 #     before the clock (keys, genesis, krayd start-up) and krayd's RSS;
@@ -107,7 +109,7 @@ T0=$SECONDS
 TXS=${TXS:-100000}
 ACCOUNTS=${ACCOUNTS:-1000 100000 1000000}
 run floor --mode=floor --iterations=200
-run conns1 --accounts=2000 --txs=$((TXS * 3 / 10)) --connections=1 --duration="$DURATION"
+run conns1 --accounts=2000 --txs=$((TXS * 3 / 10)) --connections=1 --duration="$DURATION" --floorevery=1000
 run floor_after --mode=floor --iterations=200
 for c in 10 50 200; do
   run "conns$c" --accounts=2000 --txs=$TXS --connections=$c --duration="$DURATION"
@@ -153,8 +155,11 @@ for a in $ACCOUNTS; do startup_row "$a" "accounts$a"; done
 echo
 echo "### Floor (one connection's p50 target: ≤ 1.5 × floor)"
 echo
-echo "Measured just before and just after the 1-connection run (the disk is shared: the fsync figure moves with"
-echo "what others write). floor = pwrite 4 KiB + fdatasync over a written block + one verification."
+echo "Measured just before and just after the 1-connection run, and within it between 1-s slices of its transfers"
+echo "(krayd stopped meanwhile; the disk is shared: the fsync figure moves with what others write, so the"
+echo "interleaved row is the one that compares). floor = pwrite 4 KiB + fdatasync over a written block + one"
+echo "verification. The interleaved row's last column is also given per slice: the median over slices of"
+echo "(that slice's p50 / the floor measured right after it): $(q conns1 '.interleaved_floor.slice_p50_over_floor_median | r1') ×."
 echo
 echo "| floor measured | pwrite 4 KiB + fdatasync p50 ms | same, appending, p50 ms | BIP-340 verify p50 ms | floor ms | 1 connection p50 ms | p50 / floor |"
 echo "|---|---|---|---|---|---|---|"
@@ -169,6 +174,8 @@ for f in floor floor_after; do
   WHEN=$([ $f = floor ] && echo before || echo after)
   echo "| $WHEN | $(q $f '"\(.fsync_ms_p50 | r3) | \(.fsync_append_ms_p50 | r3) | \(.verify_ms_p50 | r3) | \(.floor_ms | r3)"') | $ONE | $RATIO |"
 done
+echo "| interleaved, $(q conns1 '.interleaved_floor.slices') slices | $(q conns1 '.interleaved_floor as $f | "\($f.fsync_ms_p50 | r3) | – | \($f.verify_ms_p50 | r3)'
+  + ' | \($f.floor_ms | r3) | \($f.one_connection_p50_ms | r3) | \($f.p50_over_floor | r1)"') |"
 echo
 echo "### kill -9 (SIGKILL at 70% of the run, restart on the same datadir)"
 echo

@@ -15,6 +15,7 @@
 //                [--connections=50] [--duration=20] [--synchronous=FULL]
 //                [--krayd=<path>] [--maxgroup=2048] [--batch=100] [--kill9]
 //                [--iterations=200] [--keep] [--rate=R] [--maxbatchtxs=N]
+//                [--floorevery=MS]
 //
 // Modes:
 //   transfer  POST /api/transaction/send, one transfer per request.
@@ -45,6 +46,21 @@
 // the latencies in two: requests that overlapped a batch close (from the
 // close's start on the rollup thread to its root persisted, as krayd logged
 // it) and the rest, each with requests, p50_ms, p99_ms and max_ms.
+//
+// --floorevery=MS (transfer, one connection, closed loop): the floor measured
+// in the same run, between slices of MS ms of transfers. This machine's
+// fsync moves 2-3 x from minute to minute, so a floor taken before or after
+// the run can be far from the one the run saw. Between two slices, with no
+// request in flight, krayd is stopped (SIGSTOP), the filesystem synced, and
+// 50 pwrite(4 KiB) + fdatasync and 64 verifications are timed as in
+// --mode=floor; then krayd continues (SIGCONT) and the next slice starts.
+// Reports interleaved_floor: {slices, fsync_ms_p50, verify_ms_p50, floor_ms
+// (over all slices), one_connection_p50_ms (the run's), p50_over_floor, and
+// slice_p50_over_floor_median: per slice, its transfers' p50 over the floor
+// measured right after it, the median over slices; seconds: the time spent
+// in floor slices}. The floor slices count in the run's seconds, so
+// accepted_per_second is a little lower than without, and their
+// measurements in the load generator's CPU.
 //
 // --kill9 (transfer and batch): SIGKILLs krayd once 70% of --duration has
 // passed (or 70% of the transfers were sent, if earlier) with requests in
@@ -86,6 +102,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -126,8 +143,9 @@ struct Opts {
   bool kill9 = false;
   int iterations = 200;  // floor mode
   bool keep = false;
-  int rate = 0;         // requests per second across all connections; 0: closed loop
-  int maxbatchtxs = 0;  // krayd -maxbatchtxs; 0: krayd's default
+  int rate = 0;            // requests per second across all connections; 0: closed loop
+  int maxbatchtxs = 0;     // krayd -maxbatchtxs; 0: krayd's default
+  int floor_every_ms = 0;  // --floorevery: transfer slices between floor slices; 0: off
 };
 
 struct Key {
@@ -177,6 +195,8 @@ bool ParseArgs(int argc, char** argv, Opts& o) {
       ok = num(o.rate);
     else if (k == "--maxbatchtxs")
       ok = num(o.maxbatchtxs);
+    else if (k == "--floorevery")
+      ok = num(o.floor_every_ms);
     else
       ok = false;
     if (!ok) {
@@ -186,6 +206,10 @@ bool ParseArgs(int argc, char** argv, Opts& o) {
   }
   if (o.kill9 && !SendsTransfers(o)) {
     std::cerr << "error: --kill9 needs --mode=transfer or --mode=batch\n";
+    return false;
+  }
+  if (o.floor_every_ms > 0 && (o.mode != "transfer" || o.connections != 1 || o.rate > 0 || o.kill9)) {
+    std::cerr << "error: --floorevery needs --mode=transfer --connections=1, without --rate or --kill9\n";
     return false;
   }
   return true;
@@ -537,6 +561,13 @@ class EventedConnections {
                      std::vector<ConnStats>& stats)
       : o_(o), port_(port), work_(work), keys_(keys), ph_(ph), stats_(stats) {}
 
+  // --floorevery: called between two requests, none in flight, once every
+  // `every` of requests; the next request's clock starts after it returns.
+  void BetweenSlices(std::chrono::milliseconds every, std::function<void()> fn) {
+    slice_ = every;
+    between_slices_ = std::move(fn);
+  }
+
   void Run() {
     ep_ = epoll_create1(EPOLL_CLOEXEC);
     conns_.resize(static_cast<std::size_t>(o_.connections));
@@ -544,6 +575,7 @@ class EventedConnections {
     ph_.ready = o_.connections;
     while (!ph_.go.load()) std::this_thread::yield();
     t0_ = Clock::now();
+    next_slice_end_ = t0_ + slice_;
     for (std::size_t c = 0; c < conns_.size(); ++c) StartNext(c);
     std::vector<epoll_event> events(256);
     while (open_ > 0) {
@@ -643,8 +675,13 @@ class EventedConnections {
   void StartNext(std::size_t c) {
     Conn& k = conns_[c];
     if (k.fd < 0) return;
-    const auto now = Clock::now();
+    auto now = Clock::now();
     if (now >= ph_.deadline || ph_.killed.load()) return Finish(c);
+    if (between_slices_ && now >= next_slice_end_) {
+      between_slices_();
+      now = Clock::now();
+      next_slice_end_ = now + slice_;
+    }
     Clock::time_point started = now;
     if (o_.rate > 0) {
       if (SendsTransfers(o_) && k.next >= work_[c].size()) return Finish(c);
@@ -755,9 +792,12 @@ class EventedConnections {
   std::vector<ConnStats>& stats_;
   std::vector<Conn> conns_;
   int ep_ = -1, open_ = 0;
-  Clock::time_point t0_;          // the measured phase's start
-  std::uint64_t scheduled_ = 0;   // --rate: requests started so far
-  std::deque<std::size_t> idle_;  // --rate: connections waiting for a due request
+  Clock::time_point t0_;                // the measured phase's start
+  std::uint64_t scheduled_ = 0;         // --rate: requests started so far
+  std::deque<std::size_t> idle_;        // --rate: connections waiting for a due request
+  std::chrono::milliseconds slice_{0};  // --floorevery
+  Clock::time_point next_slice_end_;
+  std::function<void()> between_slices_;
 };
 
 // What --kill9 saw at the moment of the kill.
@@ -969,76 +1009,7 @@ bool RestartAndCheck(const std::vector<std::string>& args, const std::string& di
 }
 
 // ---------------------------------------------------------------------------
-// Modes
-
-int Fail(json report, const std::string& err) {
-  report["error"] = err;
-  std::cout << report.dump(2) << "\n";
-  return 1;
-}
-
-int RunNodeMode(const Opts& o, const std::string& dir) {
-  json report{
-      {"mode", o.mode}, {"connections", o.connections}, {"accounts", o.accounts}, {"synchronous", o.synchronous}};
-  if (o.rate > 0) report["rate_per_second"] = o.rate;  // latency_ms from each request's scheduled start
-  if (o.maxbatchtxs > 0) report["maxbatchtxs"] = o.maxbatchtxs;
-  Prepared p;
-  if (!Prepare(o, dir, p)) return Fail(report, "cannot write " + dir + "/genesis.json");
-  report.update(p.timings);
-  if (SendsTransfers(o)) report["kill9_requested"] = o.kill9;
-
-  std::vector<std::string> args = KraydArgs(o, dir);
-  Node node;
-  std::string err;
-  if (!StartKrayd(args, dir, node, err)) return Fail(report, err);
-  report["startup_seconds"] = node.startup_seconds;
-  report["port_file_seconds"] = node.port_file_seconds;
-
-  Phase ph;
-  ph.deadline = Clock::now() + std::chrono::hours(1);  // re-set at start
-  std::vector<ConnStats> stats(static_cast<std::size_t>(o.connections));
-  EventedConnections driver(o, node.port, p.work, p.keys, ph, stats);
-  std::thread generator([&] { driver.Run(); });
-  while (ph.ready.load() < o.connections) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  double node_cpu0 = CpuSeconds(node.pid), gen_cpu0 = CpuSeconds(getpid());
-  auto start = Clock::now();
-  const auto start_utc = std::chrono::system_clock::now();
-  ph.deadline = start + std::chrono::seconds(o.duration);
-  ph.go = true;
-  std::optional<KillPoint> killed;
-  if (o.kill9) killed = KillMidFlight(o, node, ph, p.items, start);
-  generator.join();
-  double secs = SecondsSince(start);
-  double node_cpu = (killed ? killed->cpu_seconds : CpuSeconds(node.pid)) - node_cpu0;
-  double gen_cpu = CpuSeconds(getpid()) - gen_cpu0;
-
-  Totals totals = Sum(stats);
-  // Before ReportPhase, which sorts the latencies.
-  std::vector<double> unsorted_lat = o.rate > 0 ? totals.lat : std::vector<double>();
-  ReportPhase(o, totals, secs, report);
-  ReportCpu(o, node_cpu, gen_cpu, report);
-  bool durable = true;
-  if (killed)
-    durable = RestartAndCheck(args, dir, *killed, ph.sent.load(), totals, node, report);
-  else
-    ReportNodeChecks(node.port, report);
-  if (node.pid > 0) {
-    report["krayd_rss_mib"] = std::max(PeakRssMiB(node.pid), killed ? killed->rss_mib : 0.0);
-    report["krayd_exit_code"] = StopKrayd(node);
-  }
-  if (o.rate > 0 && !killed) {  // the log is complete once krayd has exited
-    auto windows = bench::CloseWindowsFromLog(ReadFile(dir + "/krayd.log"), start_utc, start);
-    auto split = bench::SplitAroundCloses(windows, totals.started, unsorted_lat);
-    auto summary = [](std::vector<double>& lat) {
-      return json{
-          {"requests", lat.size()}, {"p50_ms", Pct(lat, 0.50)}, {"p99_ms", Pct(lat, 0.99)}, {"max_ms", Pct(lat, 1.0)}};
-    };
-    report["latency_around_closes"] = {
-        {"closes", windows.size()}, {"during", summary(split.during)}, {"outside", summary(split.outside)}};
-  }
-  std::cout << report.dump(2) << "\n";
-  return durable ? 0 : 2;
-}
+// The floor: what one fsync and one verification take on this machine
 
 // Wall times (ms) of pwrite(4 KiB) + fdatasync in `dir`: each overwriting a
 // block of a pre-written, synced 1 MiB file (as a WAL in steady state), or
@@ -1091,6 +1062,135 @@ std::vector<double> VerifyLatencies(int iterations) {
     ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - s).count() / kSigs);
   }
   return valid == iterations * kSigs ? ms : std::vector<double>{};
+}
+
+// --floorevery: the floor measured between the run's slices (see the header).
+constexpr int kSliceFsyncs = 50;
+struct FloorSlices {
+  std::vector<double> fsync_ms, verify_ms;  // every slice's samples
+  std::vector<double> floor_ms;             // per slice: its fsync p50 + verify p50
+  std::vector<std::size_t> answered;        // per slice: requests answered before it
+  std::uint64_t failed = 0;                 // slices whose measurement failed
+  double seconds = 0;                       // spent in floor slices (krayd stopped)
+};
+
+// Stops krayd (no request is in flight), measures, lets it go on.
+void MeasureFloorSlice(pid_t krayd, const std::string& dir, const ConnStats& cs, FloorSlices& f) {
+  const auto t0 = Clock::now();
+  int st = 0;
+  kill(krayd, SIGSTOP);
+  waitpid(krayd, &st, WUNTRACED);  // every thread stopped
+  sync();                          // not to time the write-back of krayd's writes
+  std::vector<double> fs = FsyncLatencies(dir, kSliceFsyncs, false);
+  std::vector<double> vs = VerifyLatencies(1);
+  kill(krayd, SIGCONT);
+  f.seconds += SecondsSince(t0);
+  if (fs.empty() || vs.empty()) {
+    f.failed++;
+    return;
+  }
+  f.answered.push_back(cs.lat_ms.size());
+  f.floor_ms.push_back(Pct(fs, 0.5) + Pct(vs, 0.5));
+  f.fsync_ms.insert(f.fsync_ms.end(), fs.begin(), fs.end());
+  f.verify_ms.insert(f.verify_ms.end(), vs.begin(), vs.end());
+}
+
+// `lat`: the one connection's latencies in the order answered.
+void ReportFloorSlices(FloorSlices& f, const std::vector<double>& lat, double run_p50, json& report) {
+  std::vector<double> ratios;
+  for (std::size_t i = 0; i < f.answered.size(); ++i) {
+    std::size_t from = i == 0 ? 0 : f.answered[i - 1];
+    std::vector<double> slice(lat.begin() + static_cast<long>(from), lat.begin() + static_cast<long>(f.answered[i]));
+    if (!slice.empty()) ratios.push_back(Pct(slice, 0.5) / f.floor_ms[i]);
+  }
+  const double floor = Pct(f.fsync_ms, 0.5) + Pct(f.verify_ms, 0.5);
+  report["interleaved_floor"] = {{"slices", f.answered.size()},
+                                 {"failed_slices", f.failed},
+                                 {"seconds", f.seconds},
+                                 {"fsync_ms_p50", Pct(f.fsync_ms, 0.5)},
+                                 {"fsync_ms_p99", Pct(f.fsync_ms, 0.99)},
+                                 {"verify_ms_p50", Pct(f.verify_ms, 0.5)},
+                                 {"floor_ms", floor},
+                                 {"one_connection_p50_ms", run_p50},
+                                 {"p50_over_floor", floor > 0 ? run_p50 / floor : 0.0},
+                                 {"slice_p50_over_floor_median", Pct(ratios, 0.5)}};
+}
+
+// ---------------------------------------------------------------------------
+// Modes
+
+int Fail(json report, const std::string& err) {
+  report["error"] = err;
+  std::cout << report.dump(2) << "\n";
+  return 1;
+}
+
+int RunNodeMode(const Opts& o, const std::string& dir) {
+  json report{
+      {"mode", o.mode}, {"connections", o.connections}, {"accounts", o.accounts}, {"synchronous", o.synchronous}};
+  if (o.rate > 0) report["rate_per_second"] = o.rate;  // latency_ms from each request's scheduled start
+  if (o.maxbatchtxs > 0) report["maxbatchtxs"] = o.maxbatchtxs;
+  Prepared p;
+  if (!Prepare(o, dir, p)) return Fail(report, "cannot write " + dir + "/genesis.json");
+  report.update(p.timings);
+  if (SendsTransfers(o)) report["kill9_requested"] = o.kill9;
+
+  std::vector<std::string> args = KraydArgs(o, dir);
+  Node node;
+  std::string err;
+  if (!StartKrayd(args, dir, node, err)) return Fail(report, err);
+  report["startup_seconds"] = node.startup_seconds;
+  report["port_file_seconds"] = node.port_file_seconds;
+
+  Phase ph;
+  ph.deadline = Clock::now() + std::chrono::hours(1);  // re-set at start
+  std::vector<ConnStats> stats(static_cast<std::size_t>(o.connections));
+  EventedConnections driver(o, node.port, p.work, p.keys, ph, stats);
+  FloorSlices floor_slices;
+  if (o.floor_every_ms > 0)
+    driver.BetweenSlices(std::chrono::milliseconds(o.floor_every_ms),
+                         [&] { MeasureFloorSlice(node.pid, dir, stats[0], floor_slices); });
+  std::thread generator([&] { driver.Run(); });
+  while (ph.ready.load() < o.connections) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  double node_cpu0 = CpuSeconds(node.pid), gen_cpu0 = CpuSeconds(getpid());
+  auto start = Clock::now();
+  const auto start_utc = std::chrono::system_clock::now();
+  ph.deadline = start + std::chrono::seconds(o.duration);
+  ph.go = true;
+  std::optional<KillPoint> killed;
+  if (o.kill9) killed = KillMidFlight(o, node, ph, p.items, start);
+  generator.join();
+  double secs = SecondsSince(start);
+  double node_cpu = (killed ? killed->cpu_seconds : CpuSeconds(node.pid)) - node_cpu0;
+  double gen_cpu = CpuSeconds(getpid()) - gen_cpu0;
+
+  Totals totals = Sum(stats);
+  // Before ReportPhase, which sorts the latencies.
+  std::vector<double> unsorted_lat = o.rate > 0 ? totals.lat : std::vector<double>();
+  ReportPhase(o, totals, secs, report);
+  ReportCpu(o, node_cpu, gen_cpu, report);
+  if (o.floor_every_ms > 0) ReportFloorSlices(floor_slices, stats[0].lat_ms, report["latency_ms"]["p50"], report);
+  bool durable = true;
+  if (killed)
+    durable = RestartAndCheck(args, dir, *killed, ph.sent.load(), totals, node, report);
+  else
+    ReportNodeChecks(node.port, report);
+  if (node.pid > 0) {
+    report["krayd_rss_mib"] = std::max(PeakRssMiB(node.pid), killed ? killed->rss_mib : 0.0);
+    report["krayd_exit_code"] = StopKrayd(node);
+  }
+  if (o.rate > 0 && !killed) {  // the log is complete once krayd has exited
+    auto windows = bench::CloseWindowsFromLog(ReadFile(dir + "/krayd.log"), start_utc, start);
+    auto split = bench::SplitAroundCloses(windows, totals.started, unsorted_lat);
+    auto summary = [](std::vector<double>& lat) {
+      return json{
+          {"requests", lat.size()}, {"p50_ms", Pct(lat, 0.50)}, {"p99_ms", Pct(lat, 0.99)}, {"max_ms", Pct(lat, 1.0)}};
+    };
+    report["latency_around_closes"] = {
+        {"closes", windows.size()}, {"during", summary(split.during)}, {"outside", summary(split.outside)}};
+  }
+  std::cout << report.dump(2) << "\n";
+  return durable ? 0 : 2;
 }
 
 int RunFloorMode(const Opts& o, const std::string& dir) {
