@@ -56,6 +56,7 @@ Result<std::unique_ptr<HistoryIndex>> HistoryIndex::Open(const std::string& path
   // one fdatasync per pass (5 a second at most) costs less.
   oo.synchronous = store::Synchronous::kFull;
   oo.batch_wal_writes = true;
+  oo.paced_wal_sync = true;  // a pass can be megabytes: not in one flush next to the sequencer's
   oo.cache_size_kib = 16384;
   auto db = store::Database::Open(path, oo);
   if (!db.ok()) return std::move(db).error();

@@ -149,7 +149,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
   int flags =
       SQLITE_OPEN_NOMUTEX | (opts.read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
   const bool batch_wal = opts.batch_wal_writes && !opts.read_only && opts.synchronous != Synchronous::kNormal;
-  int rc = sqlite3_open_v2(path.c_str(), &db->db_, flags, batch_wal ? WalBatchingVfs() : nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &db->db_, flags, batch_wal ? WalBatchingVfs(opts.paced_wal_sync) : nullptr);
   if (rc != SQLITE_OK) {
     Error e = SqlError(db->db_, rc, "cannot open database '" + path + "'");
     return e;

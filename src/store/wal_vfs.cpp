@@ -11,11 +11,14 @@ namespace kray::store {
 namespace {
 
 constexpr const char* kVfsName = "kray-walbatch";
+constexpr const char* kPacedVfsName = "kray-walbatch-paced";
+// A paced file syncs after every this many bytes written (see wal_vfs.h).
+constexpr std::size_t kSyncPiece = 512u << 10;
 // A write that would grow the buffer past this goes out first: a genesis
 // writes hundreds of MB of WAL in one transaction.
 constexpr std::size_t kMaxBuffered = 8u << 20;
 
-std::atomic<std::uint64_t> g_requested{0}, g_issued{0};
+std::atomic<std::uint64_t> g_requested{0}, g_issued{0}, g_piece_syncs{0};
 sqlite3_vfs* g_root = nullptr;  // the default VFS, set once before registration
 
 // The file SQLite sees for a WAL. `real` is the default VFS's file, in the
@@ -25,7 +28,9 @@ struct WalFile {
   sqlite3_file* real;
   char* buf;
   std::size_t len, cap;
-  sqlite3_int64 start;  // file offset of buf[0]
+  sqlite3_int64 start;   // file offset of buf[0]
+  std::size_t piece;     // paced: sync after this many bytes written; 0: not paced
+  std::size_t unsynced;  // paced: bytes written since the last sync
 };
 
 constexpr std::size_t kWalFileSize = (sizeof(WalFile) + 7) & ~std::size_t{7};
@@ -42,11 +47,17 @@ sqlite3_file* Real(sqlite3_file* f) {
 // a full disk), so larger writes go in chunks below that.
 constexpr std::size_t kMaxChunk = 31 * 4096;
 
-int WriteThrough(sqlite3_file* real, const char* data, std::size_t n, sqlite3_int64 offset) {
+int WriteThrough(WalFile* f, const char* data, std::size_t n, sqlite3_int64 offset) {
+  sqlite3_file* real = f->real;
   while (n > 0) {
     const std::size_t chunk = n < kMaxChunk ? n : kMaxChunk;
     g_issued.fetch_add(1, std::memory_order_relaxed);
     if (int rc = real->pMethods->xWrite(real, data, static_cast<int>(chunk), offset); rc != SQLITE_OK) return rc;
+    if (f->piece > 0 && (f->unsynced += chunk) >= f->piece) {
+      g_piece_syncs.fetch_add(1, std::memory_order_relaxed);
+      if (int rc = real->pMethods->xSync(real, SQLITE_SYNC_NORMAL); rc != SQLITE_OK) return rc;
+      f->unsynced = 0;
+    }
     data += chunk;
     n -= chunk;
     offset += static_cast<sqlite3_int64>(chunk);
@@ -58,7 +69,7 @@ int Flush(WalFile* f) {
   if (f->len == 0) return SQLITE_OK;
   const std::size_t n = f->len;
   f->len = 0;
-  return WriteThrough(f->real, f->buf, n, f->start);
+  return WriteThrough(f, f->buf, n, f->start);
 }
 
 // Appends to the buffer, or writes through what it cannot hold.
@@ -68,7 +79,7 @@ int BufferWrite(WalFile* f, const void* data, int amt, sqlite3_int64 offset) {
   if (f->len > 0 && (!continues || f->len + n > kMaxBuffered)) {
     if (int rc = Flush(f); rc != SQLITE_OK) return rc;
   }
-  if (n > kMaxBuffered) return WriteThrough(f->real, static_cast<const char*>(data), n, offset);
+  if (n > kMaxBuffered) return WriteThrough(f, static_cast<const char*>(data), n, offset);
   if (f->len + n > f->cap) {
     std::size_t cap = f->cap ? f->cap : 64 * 1024;
     while (cap < f->len + n) cap *= 2;
@@ -114,7 +125,9 @@ int WalTruncate(sqlite3_file* file, sqlite3_int64 size) {
   KRAY_FLUSH_THEN(xTruncate(Real(file), size));
 }
 int WalSync(sqlite3_file* file, int flags) {
-  KRAY_FLUSH_THEN(xSync(Real(file), flags));
+  if (int rc = Flush(Wal(file)); rc != SQLITE_OK) return rc;
+  Wal(file)->unsynced = 0;
+  return Real(file)->pMethods->xSync(Real(file), flags);
 }
 int WalFileSize(sqlite3_file* file, sqlite3_int64* size) {
   KRAY_FLUSH_THEN(xFileSize(Real(file), size));
@@ -180,7 +193,9 @@ const sqlite3_io_methods kWalMethods = {
     WalUnfetch,
 };
 
-int Open(sqlite3_vfs*, const char* name, sqlite3_file* file, int flags, int* out_flags) {
+sqlite3_vfs g_vfs{}, g_paced_vfs{};
+
+int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int* out_flags) {
   // Everything but a WAL is the default VFS's own file (our allocation is
   // larger than it needs).
   if (!(flags & SQLITE_OPEN_WAL)) return g_root->xOpen(g_root, name, file, flags, out_flags);
@@ -190,6 +205,8 @@ int Open(sqlite3_vfs*, const char* name, sqlite3_file* file, int flags, int* out
   f->buf = nullptr;
   f->len = f->cap = 0;
   f->start = 0;
+  f->piece = vfs == &g_paced_vfs ? kSyncPiece : 0;
+  f->unsynced = 0;
   int rc = g_root->xOpen(g_root, name, f->real, flags, out_flags);
   if (rc != SQLITE_OK) {
     if (f->real->pMethods) f->real->pMethods->xClose(f->real);
@@ -243,40 +260,46 @@ int CurrentTimeInt64(sqlite3_vfs*, sqlite3_int64* out) {
   return g_root->xCurrentTimeInt64(g_root, out);
 }
 
-sqlite3_vfs g_vfs{};
+// One registration of the VFS, under `name`.
+void Fill(sqlite3_vfs& v, const char* name) {
+  v.iVersion = 2;
+  v.szOsFile = static_cast<int>(kWalFileSize) + g_root->szOsFile;
+  v.mxPathname = g_root->mxPathname;
+  v.zName = name;
+  v.xOpen = Open;
+  v.xDelete = Delete;
+  v.xAccess = Access;
+  v.xFullPathname = FullPathname;
+  v.xDlOpen = DlOpen;
+  v.xDlError = DlError;
+  v.xDlSym = DlSym;
+  v.xDlClose = DlClose;
+  v.xRandomness = Randomness;
+  v.xSleep = Sleep;
+  v.xCurrentTime = CurrentTime;
+  v.xGetLastError = GetLastError;
+  v.xCurrentTimeInt64 = CurrentTimeInt64;
+}
 
 bool Register() {
   g_root = sqlite3_vfs_find(nullptr);
   if (!g_root || g_root->iVersion < 2) return false;
-  g_vfs.iVersion = 2;
-  g_vfs.szOsFile = static_cast<int>(kWalFileSize) + g_root->szOsFile;
-  g_vfs.mxPathname = g_root->mxPathname;
-  g_vfs.zName = kVfsName;
-  g_vfs.xOpen = Open;
-  g_vfs.xDelete = Delete;
-  g_vfs.xAccess = Access;
-  g_vfs.xFullPathname = FullPathname;
-  g_vfs.xDlOpen = DlOpen;
-  g_vfs.xDlError = DlError;
-  g_vfs.xDlSym = DlSym;
-  g_vfs.xDlClose = DlClose;
-  g_vfs.xRandomness = Randomness;
-  g_vfs.xSleep = Sleep;
-  g_vfs.xCurrentTime = CurrentTime;
-  g_vfs.xGetLastError = GetLastError;
-  g_vfs.xCurrentTimeInt64 = CurrentTimeInt64;
-  return sqlite3_vfs_register(&g_vfs, /*makeDflt=*/0) == SQLITE_OK;
+  Fill(g_vfs, kVfsName);
+  Fill(g_paced_vfs, kPacedVfsName);
+  return sqlite3_vfs_register(&g_vfs, /*makeDflt=*/0) == SQLITE_OK &&
+         sqlite3_vfs_register(&g_paced_vfs, /*makeDflt=*/0) == SQLITE_OK;
 }
 
 }  // namespace
 
-const char* WalBatchingVfs() {
+const char* WalBatchingVfs(bool paced) {
   static const bool registered = Register();
-  return registered ? kVfsName : nullptr;
+  return registered ? (paced ? kPacedVfsName : kVfsName) : nullptr;
 }
 
 WalWriteCounts WalWriteCountsNow() {
-  return {g_requested.load(std::memory_order_relaxed), g_issued.load(std::memory_order_relaxed)};
+  return {g_requested.load(std::memory_order_relaxed), g_issued.load(std::memory_order_relaxed),
+          g_piece_syncs.load(std::memory_order_relaxed)};
 }
 
 }  // namespace kray::store

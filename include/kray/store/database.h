@@ -55,6 +55,11 @@ struct OpenOptions {
   // transaction left in this connection's buffer would be written later, over
   // what another writer committed meanwhile.
   bool batch_wal_writes = false;
+  // With batch_wal_writes: also sync the WAL after every 512 KiB written, so
+  // that this writer's large commits reach the disk in pieces instead of
+  // making another store's commit flush them (src/store/wal_vfs.h). For
+  // writers off the request path whose commits can be megabytes.
+  bool paced_wal_sync = false;
   // Checkpoint the WAL on a thread of its own instead of inside the commit
   // that crosses `wal_autocheckpoint` (src/store/checkpointer.h): for a
   // writer whose commits are on a request's path.

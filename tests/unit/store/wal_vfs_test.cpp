@@ -71,6 +71,32 @@ TEST(WalBatchingVfs, ACommitReachesTheOsInOneWrite) {
   EXPECT_EQ(Int(*db, "SELECT COUNT(*) FROM t"), 200);
 }
 
+// A paced file's large commit reaches the disk in pieces of 512 KiB, each
+// synced, so a flush from another file next to it carries at most one
+// piece; an unpaced one syncs once, at the commit.
+TEST(WalBatchingVfs, APacedFileSyncsALargeCommitInPieces) {
+  TempDir dir;
+  OpenOptions paced = Batched();
+  paced.paced_wal_sync = true;
+  auto a = OpenT(dir.file("paced.sqlite"), paced);
+  auto b = OpenT(dir.file("unpaced.sqlite"));
+  ASSERT_TRUE(a && b);
+  auto commit_rows = [](Database& db) {
+    const WalWriteCounts before = WalWriteCountsNow();
+    Transaction tx(db);
+    InsertRows(db, 0, 3000);  // ~3 MB of frames
+    auto committed = tx.Commit();
+    EXPECT_TRUE(committed.ok()) << committed.error().message;
+    return WalWriteCountsNow().piece_syncs - before.piece_syncs;
+  };
+  const std::uint64_t paced_syncs = commit_rows(*a);
+  EXPECT_GE(paced_syncs, 5u);
+  EXPECT_LE(paced_syncs, 8u);
+  EXPECT_EQ(commit_rows(*b), 0u);
+  EXPECT_EQ(Int(*a, "SELECT COUNT(*) FROM t"), 3000);
+  EXPECT_EQ(Int(*b, "SELECT COUNT(*) FROM t"), 3000);
+}
+
 TEST(WalBatchingVfs, SpilledFramesAreReadBackAndEverythingSurvivesReopen) {
   TempDir dir;
   const std::string path = dir.file("a.sqlite");
