@@ -41,6 +41,10 @@ void Add(std::atomic<std::uint64_t> CheckpointTally::*counter, CheckpointTally& 
   (g_total.*counter).fetch_add(n, std::memory_order_relaxed);
 }
 
+// The writer's own checkpoint waits until the thread has left at most this
+// many frames to copy (see checkpointer.h).
+constexpr int kWriterRest = 128;
+
 bool Busy(int rc) {
   return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
 }
@@ -76,7 +80,12 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(sqlite3* writer,
 
 WalCheckpointer::WalCheckpointer(sqlite3* writer, sqlite3* own, int frames, int writer_frames,
                                  std::shared_ptr<CheckpointTally> tally)
-    : writer_(writer), own_(own), frames_(frames), writer_frames_(writer_frames), tally_(std::move(tally)) {}
+    : writer_(writer),
+      own_(own),
+      frames_(frames),
+      writer_frames_(writer_frames),
+      hard_frames_(writer_frames + frames / 2),
+      tally_(std::move(tally)) {}
 
 WalCheckpointer::~WalCheckpointer() {
   if (hooked_) sqlite3_wal_hook(writer_, nullptr, nullptr);
@@ -102,7 +111,12 @@ CheckpointCounts CheckpointCountsFor(const std::string& path) {
 // On the writer's thread, after each commit, with the WAL's size in frames.
 int WalCheckpointer::OnCommit(void* self, sqlite3* db, const char* schema, int frames) {
   auto* c = static_cast<WalCheckpointer*>(self);
-  if (frames >= c->writer_frames_) {
+  // A smaller WAL than at the last commit: it restarted, and what the
+  // thread's passes copied was the old one's.
+  if (frames < c->last_frames_) c->backfilled_.store(0, std::memory_order_relaxed);
+  c->last_frames_ = frames;
+  const bool little_left = frames - c->backfilled_.load(std::memory_order_acquire) <= kWriterRest;
+  if (frames >= c->hard_frames_ || (frames >= c->writer_frames_ && little_left)) {
     sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     Add(&CheckpointTally::on_writer, *c->tally_);
     return SQLITE_OK;
@@ -130,6 +144,7 @@ void WalCheckpointer::Run() {
     int log = 0, copied = 0;
     const int rc = sqlite3_wal_checkpoint_v2(own_, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
     Add(&CheckpointTally::background, *tally_);
+    if (rc == SQLITE_OK) backfilled_.store(copied, std::memory_order_release);
     if (rc == SQLITE_OK && copied > 0)
       Add(&CheckpointTally::frames_copied, *tally_, static_cast<std::uint64_t>(copied));
     if (rc != SQLITE_OK && !Busy(rc)) Add(&CheckpointTally::failed, *tally_);

@@ -134,6 +134,44 @@ TEST(WalCheckpointer, ALargerWriterBoundLeavesALargeCommitToTheThread) {
   }
 }
 
+// Past its bound (an eighth past the threshold) the writer leaves a large
+// rest to the thread's passes and copies back itself only once a pass has
+// left little (at most 128 frames), so that its own checkpoint is short; at
+// the hard bound (half the threshold further) it copies whatever is left.
+TEST(WalCheckpointer, TheWriterCopiesBackItselfOnlyWhatAPassLeft) {
+  // 1,024 frames: the writer's bound is 1,152, the hard bound 1,664.
+  for (const int rows : {4600, 7000}) {
+    const bool past_hard = rows == 7000;
+    SCOPED_TRACE(past_hard ? "one commit past the hard bound" : "one commit past the writer's bound");
+    TempDir dir;
+    const std::string path = dir.file("a.sqlite");
+    auto db = OpenT(path, Background(1024));
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(CommitRows(*db, 0, rows).ok());
+    const std::int64_t frames = WalFrames(path);
+    ASSERT_GE(frames, past_hard ? 1664 : 1152);
+    if (past_hard) {
+      EXPECT_EQ(CheckpointCountsFor(path).on_writer, 1u);
+      continue;
+    }
+    ASSERT_LT(frames, 1664);
+    EXPECT_EQ(CheckpointCountsFor(path).on_writer, 0u);  // ~1,300 frames to copy: left to the thread
+    // A reader on this snapshot keeps the WAL from restarting once the
+    // thread has copied it all (the next commit would otherwise start it
+    // anew, with no checkpoint of the writer's at all).
+    auto reader = Database::Open(path, OpenOptions{});
+    ASSERT_TRUE(reader.ok());
+    ASSERT_TRUE((*reader)->Exec("BEGIN").ok());
+    EXPECT_EQ(Int(**reader, "SELECT COUNT(*) FROM t"), rows);
+    for (int i = 0; i < 500 && CheckpointCountsFor(path).frames_copied == 0; ++i) usleep(10000);
+    ASSERT_GT(CheckpointCountsFor(path).frames_copied, 0u);
+    ASSERT_TRUE(CommitRows(*db, rows, 1).ok());  // the pass left only this commit's frames
+    EXPECT_EQ(CheckpointCountsFor(path).on_writer, 1u);
+    ASSERT_TRUE((*reader)->Exec("COMMIT").ok());
+    EXPECT_EQ(Int(*db, "SELECT COUNT(*) FROM t"), rows + 1);
+  }
+}
+
 // Without the option, SQLite's own checkpoint runs inside the commit and the
 // thread never starts.
 TEST(WalCheckpointer, NotStartedUnlessAsked) {
