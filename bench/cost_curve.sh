@@ -174,8 +174,9 @@ for f in floor floor_after; do
   WHEN=$([ $f = floor ] && echo before || echo after)
   echo "| $WHEN | $(q $f '"\(.fsync_ms_p50 | r3) | \(.fsync_append_ms_p50 | r3) | \(.verify_ms_p50 | r3) | \(.floor_ms | r3)"') | $ONE | $RATIO |"
 done
-echo "| interleaved, $(q conns1 '.interleaved_floor.slices') slices | $(q conns1 '.interleaved_floor as $f | "\($f.fsync_ms_p50 | r3) | – | \($f.verify_ms_p50 | r3)'
-  + ' | \($f.floor_ms | r3) | \($f.one_connection_p50_ms | r3) | \($f.p50_over_floor | r1)"') |"
+echo "| interleaved, $(q conns1 '.interleaved_floor.slices') slices | $(q conns1 '.interleaved_floor as $f
+  | "\($f.fsync_ms_p50 | r3) | – | \($f.verify_ms_p50 | r3) | \($f.floor_ms | r3)"
+    + " | \($f.one_connection_p50_ms | r3) | \($f.p50_over_floor | r1)"') |"
 echo
 echo "### kill -9 (SIGKILL at 70% of the run, restart on the same datadir)"
 echo

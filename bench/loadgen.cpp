@@ -1072,15 +1072,25 @@ struct FloorSlices {
   std::vector<std::size_t> answered;        // per slice: requests answered before it
   std::uint64_t failed = 0;                 // slices whose measurement failed
   double seconds = 0;                       // spent in floor slices (krayd stopped)
+  std::optional<int> krayd_exited;          // krayd's wait status, had it exited instead of stopping
 };
 
-// Stops krayd (no request is in flight), measures, lets it go on.
-void MeasureFloorSlice(pid_t krayd, const std::string& dir, const ConnStats& cs, FloorSlices& f) {
+// Stops krayd (no request is in flight), measures, lets it go on. A krayd
+// that has exited is reaped here: then its pid is cleared (nothing is sent
+// to a pid that may be reused) and no slice is measured any more.
+void MeasureFloorSlice(Node& node, const std::string& dir, const ConnStats& cs, FloorSlices& f) {
+  if (f.krayd_exited) return;
+  const pid_t krayd = node.pid;
   const auto t0 = Clock::now();
   int st = 0;
-  kill(krayd, SIGSTOP);
-  waitpid(krayd, &st, WUNTRACED);  // every thread stopped
-  sync();                          // not to time the write-back of krayd's writes
+  const bool stopped = kill(krayd, SIGSTOP) == 0 && waitpid(krayd, &st, WUNTRACED) == krayd && WIFSTOPPED(st);
+  if (!stopped) {
+    if (!WIFSTOPPED(st)) f.krayd_exited = st;  // reaped: it had exited
+    node.pid = -1;
+    f.failed++;
+    return;
+  }
+  sync();  // not to time the write-back of krayd's writes
   std::vector<double> fs = FsyncLatencies(dir, kSliceFsyncs, false);
   std::vector<double> vs = VerifyLatencies(1);
   kill(krayd, SIGCONT);
@@ -1107,6 +1117,7 @@ void ReportFloorSlices(FloorSlices& f, const std::vector<double>& lat, double ru
   report["interleaved_floor"] = {{"slices", f.answered.size()},
                                  {"failed_slices", f.failed},
                                  {"seconds", f.seconds},
+                                 {"krayd_exited", f.krayd_exited.has_value()},
                                  {"fsync_ms_p50", Pct(f.fsync_ms, 0.5)},
                                  {"fsync_ms_p99", Pct(f.fsync_ms, 0.99)},
                                  {"verify_ms_p50", Pct(f.verify_ms, 0.5)},
@@ -1149,7 +1160,7 @@ int RunNodeMode(const Opts& o, const std::string& dir) {
   FloorSlices floor_slices;
   if (o.floor_every_ms > 0)
     driver.BetweenSlices(std::chrono::milliseconds(o.floor_every_ms),
-                         [&] { MeasureFloorSlice(node.pid, dir, stats[0], floor_slices); });
+                         [&] { MeasureFloorSlice(node, dir, stats[0], floor_slices); });
   std::thread generator([&] { driver.Run(); });
   while (ph.ready.load() < o.connections) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   double node_cpu0 = CpuSeconds(node.pid), gen_cpu0 = CpuSeconds(getpid());

@@ -526,7 +526,9 @@ Result<std::unique_ptr<Rollup>> Rollup::Open(state::Ledger& ledger, const Rollup
   impl->readers.SetPath(impl->path);
   store::OpenOptions wo;
   wo.batch_wal_writes = true;  // the rollup thread's connection is the index's only writer
-  wo.paced_wal_sync = true;    // its commits (a persist, a close) are megabytes from 100k accounts on
+  // Not paced_wal_sync: a close's persist (tens of MB at 1M accounts) synced
+  // in pieces took 0.4-0.8 s on average and up to 2.5 s, against < 0.25 s
+  // whole (docs/BENCHMARKS.md, eighteenth round).
   // Off the rollup thread, whose batch closes wait for each commit (at 100k
   // accounts 7 % less CPU per transfer: docs/BENCHMARKS.md, eighth round).
   wo.checkpoint_in_background = true;

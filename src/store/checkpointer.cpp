@@ -111,11 +111,15 @@ CheckpointCounts CheckpointCountsFor(const std::string& path) {
 // On the writer's thread, after each commit, with the WAL's size in frames.
 int WalCheckpointer::OnCommit(void* self, sqlite3* db, const char* schema, int frames) {
   auto* c = static_cast<WalCheckpointer*>(self);
-  // A smaller WAL than at the last commit: it restarted, and what the
-  // thread's passes copied was the old one's.
-  if (frames < c->last_frames_) c->backfilled_.store(0, std::memory_order_relaxed);
-  c->last_frames_ = frames;
-  const bool little_left = frames - c->backfilled_.load(std::memory_order_acquire) <= kWriterRest;
+  // A pass over a larger WAL than this one was over the WAL before its
+  // restart: nothing of this one is known to be copied. (A pass over the old
+  // WAL that this one has already outgrown is taken for this one's: then the
+  // writer may copy a large rest itself, as it did before it waited for the
+  // passes, and nothing worse.)
+  const std::uint64_t pass = c->last_pass_.load(std::memory_order_acquire);
+  const auto pass_log = static_cast<int>(pass >> 32), pass_copied = static_cast<int>(pass & 0xffffffffu);
+  const int copied = pass_log <= frames ? pass_copied : 0;
+  const bool little_left = frames - copied <= kWriterRest;
   if (frames >= c->hard_frames_ || (frames >= c->writer_frames_ && little_left)) {
     sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
     Add(&CheckpointTally::on_writer, *c->tally_);
@@ -144,7 +148,9 @@ void WalCheckpointer::Run() {
     int log = 0, copied = 0;
     const int rc = sqlite3_wal_checkpoint_v2(own_, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
     Add(&CheckpointTally::background, *tally_);
-    if (rc == SQLITE_OK) backfilled_.store(copied, std::memory_order_release);
+    if (rc == SQLITE_OK && log >= 0 && copied >= 0)
+      last_pass_.store(static_cast<std::uint64_t>(log) << 32 | static_cast<std::uint32_t>(copied),
+                       std::memory_order_release);
     if (rc == SQLITE_OK && copied > 0)
       Add(&CheckpointTally::frames_copied, *tally_, static_cast<std::uint64_t>(copied));
     if (rc != SQLITE_OK && !Busy(rc)) Add(&CheckpointTally::failed, *tally_);

@@ -25,7 +25,7 @@
 //
 // Past the eighth the writer waits, still committing, while the thread's
 // passes run back to back, until one has left at most kWriterRest frames
-// uncopied (or the WAL reaches half the threshold past the eighth): the
+// uncopied (or the WAL reaches half the threshold past the writer's bound): the
 // writer's checkpoint copies only those and syncs a database file the thread
 // has just synced. Copying what a whole pass left (thousands of frames at
 // 100k accounts, then an fsync of the database file) held the sequencer
@@ -81,9 +81,10 @@ class WalCheckpointer {
   const int frames_;
   const int writer_frames_;  // the writer checkpoints itself from here on, once little is left to copy
   const int hard_frames_;    // and from here on whatever is left (bounds the WAL)
-  // Frames of the current WAL that the thread's last pass left copied back.
-  std::atomic<int> backfilled_{0};
-  int last_frames_ = 0;  // the WAL's size at the last commit (the writer's thread only)
+  // The thread's last pass: the WAL's size then (high 32 bits) and the
+  // frames it left copied back (low 32 bits). A WAL smaller than that size
+  // has restarted since, and the pass says nothing about it.
+  std::atomic<std::uint64_t> last_pass_{0};
   std::atomic<bool> wanted_{false};
   std::mutex mu_;
   std::condition_variable cv_;

@@ -50,13 +50,14 @@ constexpr std::size_t kMaxChunk = 31 * 4096;
 int WriteThrough(WalFile* f, const char* data, std::size_t n, sqlite3_int64 offset) {
   sqlite3_file* real = f->real;
   while (n > 0) {
-    const std::size_t chunk = n < kMaxChunk ? n : kMaxChunk;
+    std::size_t chunk = n < kMaxChunk ? n : kMaxChunk;
+    if (f->piece > 0 && chunk > f->piece - f->unsynced) chunk = f->piece - f->unsynced;  // a piece ends here
     g_issued.fetch_add(1, std::memory_order_relaxed);
     if (int rc = real->pMethods->xWrite(real, data, static_cast<int>(chunk), offset); rc != SQLITE_OK) return rc;
-    if (f->piece > 0 && (f->unsynced += chunk) >= f->piece) {
+    if (f->piece > 0 && (f->unsynced += chunk) == f->piece) {
+      f->unsynced = 0;  // first: after a failed sync the next piece starts afresh
       g_piece_syncs.fetch_add(1, std::memory_order_relaxed);
       if (int rc = real->pMethods->xSync(real, SQLITE_SYNC_NORMAL); rc != SQLITE_OK) return rc;
-      f->unsynced = 0;
     }
     data += chunk;
     n -= chunk;

@@ -47,9 +47,11 @@ namespace kray::store {
 // of the rollup's commits (every ~0.5 s, 15-55 ms to sync) made the
 // sequencer's fdatasync that ran next to it take 10-56 ms instead of ~1 ms,
 // and those stalls were the requests' p99. In pieces, a flush next to it
-// carries at most one piece. Only more syncs: nothing is reported durable
-// earlier, and the frames of a commit are still published by SQLite only
-// after its own final sync.
+// carries at most one piece; the paced commit itself takes longer (the
+// rollup is not paced for that reason: its closes must persist within a
+// second). Only more syncs: nothing is reported durable earlier, and the
+// frames of a commit are still published by SQLite only after its own
+// final sync.
 const char* WalBatchingVfs(bool paced = false);
 
 // Process-wide counts on WAL files opened through the VFS, for tests and

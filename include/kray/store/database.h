@@ -58,7 +58,8 @@ struct OpenOptions {
   // With batch_wal_writes: also sync the WAL after every 512 KiB written, so
   // that this writer's large commits reach the disk in pieces instead of
   // making another store's commit flush them (src/store/wal_vfs.h). For
-  // writers off the request path whose commits can be megabytes.
+  // writers off the request path whose commits can be megabytes and may
+  // take longer.
   bool paced_wal_sync = false;
   // Checkpoint the WAL on a thread of its own instead of inside the commit
   // that crosses `wal_autocheckpoint` (src/store/checkpointer.h): for a

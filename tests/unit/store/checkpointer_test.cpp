@@ -138,7 +138,11 @@ TEST(WalCheckpointer, ALargerWriterBoundLeavesALargeCommitToTheThread) {
 // rest to the thread's passes and copies back itself only once a pass has
 // left little (at most 128 frames), so that its own checkpoint is short; at
 // the hard bound (half the threshold further) it copies whatever is left.
-TEST(WalCheckpointer, TheWriterCopiesBackItselfOnlyWhatAPassLeft) {
+// When a pass has copied everything, the next commit starts the WAL anew
+// with no checkpoint of the writer's at all. (The case between, a pass that
+// left a few frames, depends on a commit landing during the pass and is not
+// made deterministic here.)
+TEST(WalCheckpointer, TheWriterLeavesALargeRestToTheThread) {
   // 1,024 frames: the writer's bound is 1,152, the hard bound 1,664.
   for (const int rows : {4600, 7000}) {
     const bool past_hard = rows == 7000;
@@ -156,19 +160,12 @@ TEST(WalCheckpointer, TheWriterCopiesBackItselfOnlyWhatAPassLeft) {
     }
     ASSERT_LT(frames, 1664);
     EXPECT_EQ(CheckpointCountsFor(path).on_writer, 0u);  // ~1,300 frames to copy: left to the thread
-    // A reader on this snapshot keeps the WAL from restarting once the
-    // thread has copied it all (the next commit would otherwise start it
-    // anew, with no checkpoint of the writer's at all).
-    auto reader = Database::Open(path, OpenOptions{});
-    ASSERT_TRUE(reader.ok());
-    ASSERT_TRUE((*reader)->Exec("BEGIN").ok());
-    EXPECT_EQ(Int(**reader, "SELECT COUNT(*) FROM t"), rows);
     for (int i = 0; i < 500 && CheckpointCountsFor(path).frames_copied == 0; ++i) usleep(10000);
     ASSERT_GT(CheckpointCountsFor(path).frames_copied, 0u);
-    ASSERT_TRUE(CommitRows(*db, rows, 1).ok());  // the pass left only this commit's frames
-    EXPECT_EQ(CheckpointCountsFor(path).on_writer, 1u);
-    ASSERT_TRUE((*reader)->Exec("COMMIT").ok());
-    EXPECT_EQ(Int(*db, "SELECT COUNT(*) FROM t"), rows + 1);
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(CommitRows(*db, rows + i, 1).ok());
+    EXPECT_EQ(CheckpointCountsFor(path).on_writer, 0u);
+    EXPECT_LT(WalFrames(path), frames + 20);  // restarted: the commits went to its start
+    EXPECT_EQ(Int(*db, "SELECT COUNT(*) FROM t"), rows + 20);
   }
 }
 
