@@ -1072,7 +1072,7 @@ struct FloorSlices {
   std::vector<std::size_t> answered;        // per slice: requests answered before it
   std::uint64_t failed = 0;                 // slices whose measurement failed
   double seconds = 0;                       // spent in floor slices (krayd stopped)
-  std::optional<int> krayd_exited;          // krayd's wait status, had it exited instead of stopping
+  bool krayd_exited = false;                // it exited (and was reaped) instead of stopping
 };
 
 // Stops krayd (no request is in flight), measures, lets it go on. A krayd
@@ -1085,7 +1085,7 @@ void MeasureFloorSlice(Node& node, const std::string& dir, const ConnStats& cs, 
   int st = 0;
   const bool stopped = kill(krayd, SIGSTOP) == 0 && waitpid(krayd, &st, WUNTRACED) == krayd && WIFSTOPPED(st);
   if (!stopped) {
-    if (!WIFSTOPPED(st)) f.krayd_exited = st;  // reaped: it had exited
+    f.krayd_exited = !WIFSTOPPED(st);  // reaped: it had exited
     node.pid = -1;
     f.failed++;
     return;
@@ -1117,7 +1117,7 @@ void ReportFloorSlices(FloorSlices& f, const std::vector<double>& lat, double ru
   report["interleaved_floor"] = {{"slices", f.answered.size()},
                                  {"failed_slices", f.failed},
                                  {"seconds", f.seconds},
-                                 {"krayd_exited", f.krayd_exited.has_value()},
+                                 {"krayd_exited", f.krayd_exited},
                                  {"fsync_ms_p50", Pct(f.fsync_ms, 0.5)},
                                  {"fsync_ms_p99", Pct(f.fsync_ms, 0.99)},
                                  {"verify_ms_p50", Pct(f.verify_ms, 0.5)},
