@@ -22,7 +22,11 @@
 #     (--maxbatchtxs past the run's transfers): how long a close takes to
 #     persist its root when its thread is not starved by a saturating load,
 #     and what closes add to requests' latency (also within the run with
-#     closes: the requests that overlapped one against the rest).
+#     closes: the requests that overlapped one against the rest);
+#   * one long run at 50 connections (2,000 accounts, LONG_DURATION s,
+#     default 120: ~1.2 million transfers stored), cut into 10-s windows
+#     (--timeline=10): whether the rate holds as the node stores more, which
+#     the 10-s runs, each from an empty datadir, do not show.
 #
 # Needs jq and a build with kray-loadgen and krayd
 # (cmake --build <build-dir> --target kray-loadgen krayd, or run it as
@@ -36,7 +40,7 @@
 # 40) set the paced runs; DURATION=<s> (default 10), TXS=<n> (pre-signed transfers per
 # run, default 100000) and ACCOUNTS="<n> ..." (default "1000 100000 1000000")
 # shrink it for a quick check of the script; KRAYD=<path> runs another krayd
-# (an A/B against an older build). The JSON of every run is kept in the
+# (an A/B against an older build); LONG_DURATION=<s> sets the long run. The JSON of every run is kept in the
 # directory printed at the end. Exit code 1 if a run failed (its cell says
 # why), 2 if the kill -9 run lost an acknowledged transfer.
 set -u
@@ -128,6 +132,8 @@ run paced_closes --accounts="$CLOSE_ACCOUNTS" --txs=$((CLOSE_RATE * CLOSE_DURATI
   --duration="$CLOSE_DURATION" --rate="$CLOSE_RATE"
 run paced_no_closes --accounts="$CLOSE_ACCOUNTS" --txs=$((CLOSE_RATE * CLOSE_DURATION)) --connections=50 \
   --duration="$CLOSE_DURATION" --rate="$CLOSE_RATE" --maxbatchtxs=100000000
+LONG_DURATION=${LONG_DURATION:-120}
+run long --accounts=2000 --txs=$((LONG_DURATION * 12500)) --connections=50 --duration="$LONG_DURATION" --timeline=10
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 echo
@@ -209,6 +215,16 @@ echo "|---|---|---|---|---|---|---|---|---|---|"
 echo "| $(q paced_closes '.latency_around_closes as $a | "\($a.closes) | \($a.during.requests) | \($a.during.p50_ms | r1)"
   + " | \($a.during.p99_ms | r1) | \($a.during.max_ms | r1) | \($a.outside.requests) | \($a.outside.p50_ms | r1)"
   + " | \($a.outside.p99_ms | r1) | \($a.outside.max_ms | r1) | \($a.during.p99_ms - $a.outside.p99_ms | r1)"') |"
+echo
+echo "### As the node stores more (2000 accounts, 50 connections, one $LONG_DURATION-s run in 10-s windows)"
+echo
+echo "The same load for the whole run, so a rate that falls is a cost growing with the transactions stored"
+echo "(the run stores $(q long '.accepted') transfers; the last full window's rate over the first's:"
+echo "$(q long '.timeline.last_over_first | r3'))."
+echo
+echo "| window from s | transfers/s | p50 ms | p99 ms |"
+echo "|---|---|---|---|"
+q long '.timeline.windows[] | select(.seconds == 10) | "| \(.from_s | r0) | \(.ok_per_second | r0) | \(.p50_ms | r1) | \(.p99_ms | r1) |"'
 echo
 echo "Commands ($((SECONDS - T0)) s in all; JSON of every run in $OUT):"
 echo

@@ -15,7 +15,7 @@
 //                [--connections=50] [--duration=20] [--synchronous=FULL]
 //                [--krayd=<path>] [--maxgroup=2048] [--batch=100] [--kill9]
 //                [--iterations=200] [--keep] [--rate=R] [--maxbatchtxs=N]
-//                [--floorevery=MS]
+//                [--floorevery=MS] [--timeline=S]
 //
 // Modes:
 //   transfer  POST /api/transaction/send, one transfer per request.
@@ -62,6 +62,14 @@
 // accepted_per_second is a little lower than without, and their
 // measurements in the load generator's CPU.
 //
+// --timeline=S: the run cut into windows of S seconds by when each answer
+// arrived. Reports timeline: {window_seconds, windows: [{from_s, seconds,
+// ok (requests answered 200), ok_per_second, p50_ms, p99_ms}], and
+// last_over_first: the last full window's ok_per_second over the first's}.
+// Issue 9 counts a cost that grows with the transactions stored as a
+// defect: a long run shows whether the rate holds as the node stores more,
+// which a 10-s run from an empty datadir does not.
+//
 // --kill9 (transfer and batch): SIGKILLs krayd once 70% of --duration has
 // passed (or 70% of the transfers were sent, if earlier) with requests in
 // flight, restarts it on the same datadir with the same arguments, and asks
@@ -97,6 +105,7 @@
 #include <atomic>
 #include <charconv>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
@@ -146,6 +155,7 @@ struct Opts {
   int rate = 0;            // requests per second across all connections; 0: closed loop
   int maxbatchtxs = 0;     // krayd -maxbatchtxs; 0: krayd's default
   int floor_every_ms = 0;  // --floorevery: transfer slices between floor slices; 0: off
+  int timeline_s = 0;      // --timeline: windows of this many seconds; 0: off
 };
 
 struct Key {
@@ -197,6 +207,8 @@ bool ParseArgs(int argc, char** argv, Opts& o) {
       ok = num(o.maxbatchtxs);
     else if (k == "--floorevery")
       ok = num(o.floor_every_ms);
+    else if (k == "--timeline")
+      ok = num(o.timeline_s);
     else
       ok = false;
     if (!ok) {
@@ -490,6 +502,7 @@ int StopKrayd(Node& node) {
 struct ConnStats {
   std::vector<double> lat_ms;
   std::vector<Clock::time_point> started;  // each request's (scheduled) start, as lat_ms
+  std::vector<bool> ok;                    // each request's answer was a 200, as lat_ms
   std::map<int, std::uint64_t> status;     // HTTP status -> requests
   std::uint64_t io_errors = 0;
   std::uint64_t items_ok = 0;                       // batch: items confirmed
@@ -774,6 +787,7 @@ class EventedConnections {
     ConnStats& cs = stats_[c];
     cs.lat_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - k.started).count());
     cs.started.push_back(k.started);
+    cs.ok.push_back(k.status == 200);
     cs.status[k.status]++;
     cs.items_answered += static_cast<std::uint64_t>(k.items);
     if (k.status == 200 && o_.mode != "balance") {
@@ -876,6 +890,7 @@ CheckResult CheckAcknowledged(std::uint16_t port, const std::vector<std::string>
 struct Totals {
   std::vector<double> lat;
   std::vector<Clock::time_point> started;
+  std::vector<bool> ok;
   std::map<int, std::uint64_t> status;
   std::map<std::string, std::uint64_t> item_codes;
   std::uint64_t io_errors = 0, items_ok = 0, items_answered = 0;
@@ -887,6 +902,7 @@ Totals Sum(std::vector<ConnStats>& stats) {
   for (auto& cs : stats) {
     t.lat.insert(t.lat.end(), cs.lat_ms.begin(), cs.lat_ms.end());
     t.started.insert(t.started.end(), cs.started.begin(), cs.started.end());
+    t.ok.insert(t.ok.end(), cs.ok.begin(), cs.ok.end());
     for (auto [k, v] : cs.status) t.status[k] += v;
     for (const auto& [k, v] : cs.item_codes) t.item_codes[k] += v;
     t.io_errors += cs.io_errors;
@@ -895,6 +911,39 @@ Totals Sum(std::vector<ConnStats>& stats) {
     t.acked.insert(t.acked.end(), std::make_move_iterator(cs.acked.begin()), std::make_move_iterator(cs.acked.end()));
   }
   return t;
+}
+
+// --timeline: the requests by the window their answer arrived in (request i
+// answered at started[i] + lat_ms[i]; `lat_ms` unsorted, as `t.started`).
+json Timeline(const Totals& t, const std::vector<double>& lat_ms, Clock::time_point start, double secs, int window_s) {
+  const auto count = std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(secs / window_s)));
+  std::vector<std::vector<double>> lat(count);
+  std::vector<std::uint64_t> ok(count, 0);
+  for (std::size_t i = 0; i < lat_ms.size(); ++i) {
+    const double answered = std::chrono::duration<double>(t.started[i] - start).count() + lat_ms[i] / 1000.0;
+    const auto w = std::min(count - 1, static_cast<std::size_t>(std::max(0.0, answered) / window_s));
+    lat[w].push_back(lat_ms[i]);
+    ok[w] += t.ok[i] ? 1 : 0;
+  }
+  json windows = json::array();
+  std::optional<double> first, last;  // ok per second of the first and last full windows
+  for (std::size_t w = 0; w < count; ++w) {
+    const double from = static_cast<double>(w * static_cast<std::size_t>(window_s));
+    const double len = std::min<double>(window_s, secs - from);
+    const double rate = len > 0 ? static_cast<double>(ok[w]) / len : 0.0;
+    windows.push_back({{"from_s", from},
+                       {"seconds", len},
+                       {"ok", ok[w]},
+                       {"ok_per_second", rate},
+                       {"p50_ms", Pct(lat[w], 0.50)},
+                       {"p99_ms", Pct(lat[w], 0.99)}});
+    if (len < window_s) continue;
+    if (!first) first = rate;
+    last = rate;
+  }
+  json out{{"window_seconds", window_s}, {"windows", windows}};
+  out["last_over_first"] = first && *first > 0 ? json(*last / *first) : json(nullptr);
+  return out;
 }
 
 // The keys the load generator always printed, plus the batch mode's items.
@@ -1177,7 +1226,8 @@ int RunNodeMode(const Opts& o, const std::string& dir) {
 
   Totals totals = Sum(stats);
   // Before ReportPhase, which sorts the latencies.
-  std::vector<double> unsorted_lat = o.rate > 0 ? totals.lat : std::vector<double>();
+  std::vector<double> unsorted_lat = o.rate > 0 || o.timeline_s > 0 ? totals.lat : std::vector<double>();
+  if (o.timeline_s > 0) report["timeline"] = Timeline(totals, unsorted_lat, start, secs, o.timeline_s);
   ReportPhase(o, totals, secs, report);
   ReportCpu(o, node_cpu, gen_cpu, report);
   if (o.floor_every_ms > 0) ReportFloorSlices(floor_slices, stats[0].lat_ms, report["latency_ms"]["p50"], report);

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# kray-loadgen --timeline: the run cut into windows by when each answer
+# arrived, so a long run shows whether the rate holds as the node stores more
+# (issue 9; docs/BENCHMARKS.md, nineteenth round). Every answered request is
+# in exactly one window, and the windows cover the run in order.
+# Usage: loadgen_timeline_test.sh <kray-loadgen>
+set -eu
+LOADGEN=$1
+out=$("$LOADGEN" --accounts=50 --txs=100000 --connections=4 --duration=3 --timeline=1 2>/dev/null)
+echo "$out" | jq -c '{accepted, errors, seconds, timeline}'
+# The last window may be the moment after the deadline in which the
+# requests then in flight were answered: only the full ones must have work.
+echo "$out" | jq -e '.errors == 0 and .conservation_ok == true and .timeline.window_seconds == 1
+  and (.timeline.windows | length) == (.seconds | ceil)
+  and ([.timeline.windows[].ok] | add) == .accepted
+  and ([.timeline.windows[] | .from_s] == [range(0; .timeline.windows | length)])
+  and all(.timeline.windows[] | select(.seconds == 1); .ok > 0 and .p50_ms > 0 and .p99_ms >= .p50_ms)
+  and .timeline.last_over_first > 0' >/dev/null
+if "$LOADGEN" --timeline=0 >/dev/null 2>&1; then
+  echo "--timeline=0 was accepted" >&2
+  exit 1
+fi
