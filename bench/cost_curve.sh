@@ -24,7 +24,7 @@
 #     and what closes add to requests' latency (also within the run with
 #     closes: the requests that overlapped one against the rest);
 #   * one long run at 50 connections (2,000 accounts, LONG_DURATION s,
-#     default 120: ~1.2 million transfers stored), cut into 10-s windows
+#     default 120: ~1 million transfers stored), cut into 10-s windows
 #     (--timeline=10): whether the rate holds as the node stores more, which
 #     the 10-s runs, each from an empty datadir, do not show.
 #
@@ -40,9 +40,10 @@
 # 40) set the paced runs; DURATION=<s> (default 10), TXS=<n> (pre-signed transfers per
 # run, default 100000) and ACCOUNTS="<n> ..." (default "1000 100000 1000000")
 # shrink it for a quick check of the script; KRAYD=<path> runs another krayd
-# (an A/B against an older build); LONG_DURATION=<s> sets the long run. The JSON of every run is kept in the
-# directory printed at the end. Exit code 1 if a run failed (its cell says
-# why), 2 if the kill -9 run lost an acknowledged transfer.
+# (an A/B against an older build); LONG_DURATION=<s> sets the long run. The
+# JSON of every run is kept in the directory printed at the end. Exit code 1
+# if a run failed (its cell says why), 2 if the kill -9 run lost an
+# acknowledged transfer.
 set -u
 
 BUILD=${1:-build}

@@ -502,7 +502,7 @@ int StopKrayd(Node& node) {
 struct ConnStats {
   std::vector<double> lat_ms;
   std::vector<Clock::time_point> started;  // each request's (scheduled) start, as lat_ms
-  std::vector<bool> ok;                    // each request's answer was a 200, as lat_ms
+  std::vector<bool> ok;                    // --timeline: each request's answer was a 200, as lat_ms
   std::map<int, std::uint64_t> status;     // HTTP status -> requests
   std::uint64_t io_errors = 0;
   std::uint64_t items_ok = 0;                       // batch: items confirmed
@@ -787,7 +787,7 @@ class EventedConnections {
     ConnStats& cs = stats_[c];
     cs.lat_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - k.started).count());
     cs.started.push_back(k.started);
-    cs.ok.push_back(k.status == 200);
+    if (o_.timeline_s > 0) cs.ok.push_back(k.status == 200);
     cs.status[k.status]++;
     cs.items_answered += static_cast<std::uint64_t>(k.items);
     if (k.status == 200 && o_.mode != "balance") {
