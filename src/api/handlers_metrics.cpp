@@ -171,7 +171,7 @@ void WriteOperations(PromText& p, const state::Ledger& ledger) {
   p.Single("krayd_history_index_lag_operations", "gauge",
            "Committed operations the history index has not reached (reads take them from the log; past "
            "100,000 they answer 503 history_catching_up)",
-           static_cast<double>(last_seq > history.indexed_seq ? last_seq - history.indexed_seq : 0));
+           static_cast<double>(last_seq > history.read_seq ? last_seq - history.read_seq : 0));
   p.Single("krayd_history_index_pass_failures_total", "counter",
            "Passes of the history index that failed (logged; each is retried)",
            static_cast<double>(history.passes_failed));

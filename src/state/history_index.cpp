@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <span>
 #include <utility>
 
@@ -42,11 +43,15 @@ struct Row {
 }  // namespace
 
 HistoryIndex::HistoryIndex(std::unique_ptr<store::Database> db, std::unique_ptr<store::Database> state,
-                           std::string path, int interval_ms)
-    : db_(std::move(db)), state_(std::move(state)), readers_(4, 4096, std::move(path)), interval_ms_(interval_ms) {}
+                           std::string path, int interval_ms, int write_intervals)
+    : db_(std::move(db)),
+      state_(std::move(state)),
+      readers_(4, 4096, std::move(path)),
+      interval_ms_(interval_ms),
+      write_intervals_(std::max(1, write_intervals)) {}
 
 Result<std::unique_ptr<HistoryIndex>> HistoryIndex::Open(const std::string& path, const std::string& state_path,
-                                                         int interval_ms) {
+                                                         int interval_ms, int write_intervals) {
   store::OpenOptions oo;
   // Derived from the log and rebuilt from it, so it needs no durability of
   // its own; it syncs each pass all the same, because only a connection that
@@ -66,7 +71,8 @@ Result<std::unique_ptr<HistoryIndex>> HistoryIndex::Open(const std::string& path
   ro.cache_size_kib = 4096;
   auto state = store::Database::Open(state_path, ro);
   if (!state.ok()) return std::move(state).error();
-  std::unique_ptr<HistoryIndex> index(new HistoryIndex(std::move(*db), std::move(*state), path, interval_ms));
+  std::unique_ptr<HistoryIndex> index(
+      new HistoryIndex(std::move(*db), std::move(*state), path, interval_ms, write_intervals));
   KRAY_TRY(index->CheckPosition());
   return index;
 }
@@ -111,12 +117,21 @@ Status HistoryIndex::CheckPosition() {
   auto indexed = ReadIndexedSeq(*db_);
   if (!indexed.ok()) return std::move(indexed).error();
   indexed_seq_.store(*indexed, std::memory_order_release);
+  std::lock_guard lock(tail_mu_);
+  tail_ = Tail{};
+  tail_.read_seq = *indexed;
   return Ok();
 }
 
-Result<std::size_t> HistoryIndex::Pass() {
-  const std::uint64_t from = indexed_seq_.load(std::memory_order_acquire);
-  std::vector<Row> accounts, ids;
+std::size_t HistoryIndex::IdHash::operator()(const Hash256& h) const {
+  std::size_t v;  // ids and account keys are SHA-256 outputs: any 8 bytes are uniform
+  std::memcpy(&v, h.data(), sizeof v);
+  return v;
+}
+
+Result<std::size_t> HistoryIndex::ReadLog() {
+  const std::uint64_t from = tail_.read_seq;  // only this thread changes it
+  std::vector<std::pair<Hash256, std::uint64_t>> ids, accounts;
   std::uint64_t last_seq = from;
   Bytes last_hash;
   {
@@ -129,18 +144,44 @@ Result<std::size_t> HistoryIndex::Pass() {
       last_seq = static_cast<std::uint64_t>(s.Int64(0));
       last_hash = s.Blob(1);
       auto touched = DecodeLeafIds(s.Blob(2));
-      if (!touched.ok()) return Error::Internal("operation " + std::to_string(last_seq) + " is damaged in the store");
-      ids.push_back(Row{last_hash, last_seq});
+      if (!touched.ok() || last_hash.size() != 32)
+        return Error::Internal("operation " + std::to_string(last_seq) + " is damaged in the store");
+      Hash256 id;
+      std::copy(last_hash.begin(), last_hash.end(), id.begin());
+      ids.emplace_back(id, last_seq);
       for (const auto& leaf : *touched) {
-        if (leaf.type != kAccountLeaf) continue;
-        const Hash256 key = AccountKey(leaf.id);
-        accounts.push_back(Row{Bytes(key.begin(), key.end()), last_seq});
+        if (leaf.type == kAccountLeaf) accounts.emplace_back(AccountKey(leaf.id), last_seq);
       }
       return Ok();
     }));
   }
-  if (last_seq == from) return std::size_t{0};
+  std::lock_guard lock(tail_mu_);
+  for (const auto& [id, seq] : ids) {
+    // Ids are unique by construction (schema/core/002); a repeat would be a
+    // bug in the executor, and the file's primary key would refuse it.
+    auto [it, inserted] = tail_.ids.try_emplace(id, seq);
+    if (!inserted) {
+      passes_failed_.fetch_add(1, std::memory_order_relaxed);
+      spdlog::error("history index: operations {} and {} have the same id", it->second, seq);
+    }
+  }
+  for (const auto& [key, seq] : accounts) tail_.accounts[key].push_back(seq);
+  tail_.operations += ids.size();
+  tail_.read_seq = last_seq;
+  if (!ids.empty()) tail_.read_hash = std::move(last_hash);
+  return ids.size();
+}
+
+Status HistoryIndex::WriteTail() {
+  const std::uint64_t from = indexed_seq_.load(std::memory_order_acquire);
+  if (tail_.read_seq == from) return Ok();
   // In key order, each B-tree page is visited once per pass.
+  std::vector<Row> accounts, ids;
+  ids.reserve(tail_.ids.size());
+  for (const auto& [id, seq] : tail_.ids) ids.push_back(Row{Bytes(id.begin(), id.end()), seq});
+  for (const auto& [key, seqs] : tail_.accounts) {
+    for (std::uint64_t seq : seqs) accounts.push_back(Row{Bytes(key.begin(), key.end()), seq});
+  }
   std::sort(accounts.begin(), accounts.end());
   std::sort(ids.begin(), ids.end());
   store::Transaction tx(*db_);
@@ -166,11 +207,17 @@ Result<std::size_t> HistoryIndex::Pass() {
   }
   auto pos = db_->Use("UPDATE history_state SET indexed_seq = ?1, indexed_hash = ?2 WHERE id = 1");
   if (!pos.ok()) return std::move(pos).error();
-  (*pos)->Bind(1, Clamp(last_seq)).BindBlob(2, last_hash);
+  (*pos)->Bind(1, Clamp(tail_.read_seq)).BindBlob(2, tail_.read_hash);
   KRAY_TRY((*pos)->Run());
   KRAY_TRY(tx.Commit());
-  indexed_seq_.store(last_seq, std::memory_order_release);
-  return ids.size();
+  // A read between the commit and the emptying finds these rows in both
+  // places; it keeps the file's (those at or below the position it read).
+  indexed_seq_.store(tail_.read_seq, std::memory_order_release);
+  std::lock_guard lock(tail_mu_);
+  tail_.ids.clear();
+  tail_.accounts.clear();
+  tail_.operations = 0;
+  return Ok();
 }
 
 void HistoryIndex::Start() {
@@ -198,7 +245,10 @@ void HistoryIndex::OnGroupCommitted(const std::shared_ptr<const GroupChanges>&) 
 void HistoryIndex::Run() {
   pthread_setname_np(pthread_self(), "kray-history");
   const auto interval = std::chrono::milliseconds(interval_ms_);
-  bool more = true;  // catch up with what was logged before the start
+  const auto write_every = interval * write_intervals_;
+  bool more = true;        // catch up with what was logged before the start
+  bool write_soon = true;  // and write that at once
+  auto last_write = std::chrono::steady_clock::now();
   for (;;) {
     {
       std::unique_lock lock(mu_);
@@ -206,16 +256,26 @@ void HistoryIndex::Run() {
       if (stopping_) return;
       woken_ = false;
     }
-    auto n = Pass();
-    if (!n.ok()) {
+    Result<std::size_t> n = std::size_t{0};
+    if (tail_.operations < kMaxTailOperations) n = ReadLog();
+    Status s = n.ok() ? Ok() : Status(n.error());
+    const auto now = std::chrono::steady_clock::now();
+    if (s.ok() && (write_soon || tail_.operations >= kPassOperations || now - last_write >= write_every)) {
+      s = WriteTail();
+      if (s.ok()) {
+        last_write = now;
+        write_soon = false;
+      }
+    }
+    if (!s.ok()) {
       passes_failed_.fetch_add(1, std::memory_order_relaxed);
-      spdlog::error("history index: pass failed: {} (retried)", n.error().message);
+      spdlog::error("history index: pass failed: {} (retried)", s.error().message);
     } else {
       passes_.fetch_add(1, std::memory_order_release);
     }
     more = n.ok() && *n == kPassOperations;
     if (more) continue;
-    // Let rows accumulate: a pass writes each page it touches once.
+    // Let rows accumulate: a write visits each page it touches once.
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, interval, [&] { return stopping_; });
     if (stopping_) return;
@@ -235,6 +295,13 @@ Status HistoryIndex::InSnapshot(std::uint64_t* indexed_seq, const std::function<
 
 Result<HistoryIndex::HashHit> HistoryIndex::FindHash(const Hash256& id) {
   HashHit out;
+  std::optional<std::uint64_t> in_memory;
+  std::uint64_t read_seq;
+  {
+    std::lock_guard lock(tail_mu_);
+    read_seq = tail_.read_seq;
+    if (auto it = tail_.ids.find(id); it != tail_.ids.end()) in_memory = it->second;
+  }
   Status s = InSnapshot(&out.indexed_seq, [&](store::Database& db) -> Status {
     auto st = db.Use("SELECT seq FROM op_hash WHERE hash = ?1");
     if (!st.ok()) return std::move(st).error();
@@ -245,12 +312,29 @@ Result<HistoryIndex::HashHit> HistoryIndex::FindHash(const Hash256& id) {
     return Ok();
   });
   if (!s.ok()) return std::move(s).error();
+  if (!out.seq) out.seq = in_memory;
+  out.indexed_seq = std::max(out.indexed_seq, read_seq);
   return out;
+}
+
+// The tail's seqs of account `key` below `before` (0: no bound), newest
+// first, at most `limit`, and the tail's position.
+std::pair<std::vector<std::uint64_t>, std::uint64_t> HistoryIndex::TailSeqs(const Hash256& key, std::uint64_t before,
+                                                                            std::size_t limit) {
+  std::vector<std::uint64_t> out;
+  std::lock_guard lock(tail_mu_);
+  if (auto it = tail_.accounts.find(key); it != tail_.accounts.end()) {
+    for (auto seq = it->second.rbegin(); seq != it->second.rend() && out.size() < limit; ++seq) {
+      if (before == 0 || *seq < before) out.push_back(*seq);
+    }
+  }
+  return {std::move(out), tail_.read_seq};
 }
 
 Result<HistoryIndex::AccountHits> HistoryIndex::AccountSeqs(const Hash256& key, std::uint64_t before,
                                                             std::size_t limit) {
   AccountHits out;
+  auto [in_memory, read_seq] = TailSeqs(key, before, limit);
   Status s = InSnapshot(&out.indexed_seq, [&](store::Database& db) -> Status {
     auto st = db.Use("SELECT seq FROM account_ops WHERE key = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3");
     if (!st.ok()) return std::move(st).error();
@@ -261,11 +345,18 @@ Result<HistoryIndex::AccountHits> HistoryIndex::AccountSeqs(const Hash256& key, 
     return Ok();
   });
   if (!s.ok()) return std::move(s).error();
+  // The tail's rows the file did not have yet are newer than all of the file's.
+  std::erase_if(in_memory, [&](std::uint64_t seq) { return seq <= out.indexed_seq; });
+  in_memory.insert(in_memory.end(), out.seqs.begin(), out.seqs.end());
+  if (in_memory.size() > limit) in_memory.resize(limit);
+  out.seqs = std::move(in_memory);
+  out.indexed_seq = std::max(out.indexed_seq, read_seq);
   return out;
 }
 
 Result<HistoryIndex::AccountCount> HistoryIndex::CountAccount(const Hash256& key) {
   AccountCount out;
+  auto [in_memory, read_seq] = TailSeqs(key, 0, SIZE_MAX);
   Status s = InSnapshot(&out.indexed_seq, [&](store::Database& db) -> Status {
     auto st = db.Use("SELECT COUNT(*) FROM account_ops WHERE key = ?1");
     if (!st.ok()) return std::move(st).error();
@@ -276,6 +367,9 @@ Result<HistoryIndex::AccountCount> HistoryIndex::CountAccount(const Hash256& key
     return Ok();
   });
   if (!s.ok()) return std::move(s).error();
+  out.count += static_cast<std::uint64_t>(
+      std::count_if(in_memory.begin(), in_memory.end(), [&](std::uint64_t seq) { return seq > out.indexed_seq; }));
+  out.indexed_seq = std::max(out.indexed_seq, read_seq);
   return out;
 }
 

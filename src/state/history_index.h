@@ -10,11 +10,21 @@
 // since its last pass in one transaction sorted by key, so rows that share a
 // page share its write.
 //
-// Readers see the log immediately: the index covers seq <= indexed_seq, and
-// Ledger reads take the rest (the tail) from krayd.sqlite itself, reading the
-// index first and the log second, so nothing committed before a read began
-// is missed. Everything here is derived from the log: a file that does not
-// match it (another chain's, an edited one) is emptied and rebuilt.
+// The thread reads the log every interval_ms but writes to the file only
+// every kWriteIntervals * interval_ms (or once kPassOperations wait): the
+// rows it has read and not yet written (the tail) stay in memory, and reads
+// take them from there. Why: once the tables outgrow a pass, each row of a
+// pass dirties a page of its own, so a file that grew with the log cost
+// ever more per transfer (docs/BENCHMARKS.md, nineteenth and twentieth
+// rounds); fewer, larger passes share more pages, and the tail in memory
+// keeps reads from scanning the log for what a longer wait left unwritten.
+//
+// Readers see the log immediately: the index (file and memory) covers seq <=
+// indexed_seq of each answer, and Ledger reads take the rest from
+// krayd.sqlite itself, reading the index first and the log second, so
+// nothing committed before a read began is missed. Everything here is
+// derived from the log: a file that does not match it (another chain's, an
+// edited one) is emptied and rebuilt; the memory is rebuilt at each start.
 #pragma once
 
 #include <atomic>
@@ -26,6 +36,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "kray/core/bytes.h"
@@ -38,17 +49,24 @@ namespace kray::state {
 
 class HistoryIndex : public ChangeListener {
  public:
-  // A pass waits at least this long after the previous one (unless more
-  // than kPassOperations are waiting): the longer, the more rows share a page.
-  static constexpr int kDefaultIntervalMs = 200;
-  // Operations per transaction of the index.
+  // The thread reads the log at least this long after its previous read
+  // (unless more than kPassOperations were waiting).
+  static constexpr int kDefaultIntervalMs = 50;
+  // It writes what it read to the file every this many intervals, or sooner
+  // once kPassOperations are in memory: the longer, the more rows share a page.
+  static constexpr int kWriteIntervals = 40;
+  // Operations per read of the log and per transaction of the index.
   static constexpr std::size_t kPassOperations = 20000;
+  // While a write keeps failing the thread stops reading past this many
+  // operations in memory (reads then scan the log, up to their own bound).
+  static constexpr std::size_t kMaxTailOperations = 4 * kPassOperations;
 
   // Opens (creating) the index at `path`, following the log in the store at
   // `state_path` (read-only connections of its own). Checks its position
   // against the log and empties itself if they disagree.
   static Result<std::unique_ptr<HistoryIndex>> Open(const std::string& path, const std::string& state_path,
-                                                    int interval_ms = kDefaultIntervalMs);
+                                                    int interval_ms = kDefaultIntervalMs,
+                                                    int write_intervals = kWriteIntervals);
   ~HistoryIndex() override;  // Stop()
 
   void Start();
@@ -57,8 +75,8 @@ class HistoryIndex : public ChangeListener {
   // Wakes the thread (the rows are read back from the log).
   void OnGroupCommitted(const std::shared_ptr<const GroupChanges>& changes) override;
 
-  // Reads, each in one snapshot of the index. `indexed_seq`: the index holds
-  // every operation with seq <= it and none after.
+  // Reads, each in one snapshot of the index (file and memory). `indexed_seq`:
+  // the answer covers every operation with seq <= it and none after.
   struct HashHit {
     std::uint64_t indexed_seq = 0;
     std::optional<std::uint64_t> seq;
@@ -78,28 +96,57 @@ class HistoryIndex : public ChangeListener {
   Result<AccountCount> CountAccount(const Hash256& key);
 
   const std::string& path() const { return db_->path(); }
+  // The file's position (what memory holds is past it).
   std::uint64_t indexed_seq() const { return indexed_seq_.load(std::memory_order_acquire); }
+  // What the thread has read from the log (in the file or in memory).
+  std::uint64_t read_seq() const {
+    std::lock_guard lock(tail_mu_);
+    return tail_.read_seq;
+  }
   std::uint64_t passes() const { return passes_.load(std::memory_order_acquire); }  // completed, by the thread
   std::uint64_t passes_failed() const { return passes_failed_.load(std::memory_order_relaxed); }
 
  private:
   HistoryIndex(std::unique_ptr<store::Database> db, std::unique_ptr<store::Database> state, std::string path,
-               int interval_ms);
+               int interval_ms, int write_intervals);
   void Run();
-  // One transaction of at most kPassOperations; returns how many it indexed.
-  Result<std::size_t> Pass();
+  // Reads at most kPassOperations from the log into the tail; returns how many.
+  Result<std::size_t> ReadLog();
+  // Writes the tail to the file in one transaction, then empties it.
+  Status WriteTail();
   Status CheckPosition();
+  std::pair<std::vector<std::uint64_t>, std::uint64_t> TailSeqs(const Hash256& key, std::uint64_t before,
+                                                                std::size_t limit);
   // Runs `query` in one snapshot of the index, after reading the position
   // (indexed_seq) that snapshot covers.
   Status InSnapshot(std::uint64_t* indexed_seq, const std::function<Status(store::Database&)>& query);
+
+  struct IdHash {
+    std::size_t operator()(const Hash256& h) const;
+  };
+  // The operations read from the log and not yet written: seqs in
+  // (indexed_seq_, read_seq]. Only the thread changes it, under tail_mu_;
+  // reads copy what they need under tail_mu_ before reading the file, so
+  // whatever a write moved from here to the file in between, they find in
+  // one of the two.
+  struct Tail {
+    std::uint64_t read_seq = 0;
+    Bytes read_hash;  // the id of operation read_seq
+    std::size_t operations = 0;
+    std::unordered_map<Hash256, std::uint64_t, IdHash> ids;
+    std::unordered_map<Hash256, std::vector<std::uint64_t>, IdHash> accounts;  // seqs ascending
+  };
 
   std::unique_ptr<store::Database> db_;     // history.sqlite, writer (the thread)
   std::unique_ptr<store::Database> state_;  // krayd.sqlite, read-only
   store::ReaderPool readers_;
   const int interval_ms_;
+  const int write_intervals_;
   std::atomic<std::uint64_t> indexed_seq_{0};
   std::atomic<std::uint64_t> passes_{0};
   std::atomic<std::uint64_t> passes_failed_{0};
+  mutable std::mutex tail_mu_;
+  Tail tail_;
 
   std::mutex mu_;
   std::condition_variable cv_;

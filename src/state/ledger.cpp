@@ -78,9 +78,9 @@ Status PurgeAccountHistory(store::Database& db) {
 // (damaged, not a database, from a newer krayd) is moved aside and rebuilt
 // rather than keeping the node down.
 Result<std::unique_ptr<HistoryIndex>> OpenHistoryIndex(const std::string& datadir, const std::string& state_path,
-                                                       int interval_ms) {
+                                                       int interval_ms, int write_intervals) {
   const std::string path = (std::filesystem::path(datadir) / "history.sqlite").string();
-  auto index = HistoryIndex::Open(path, state_path, interval_ms);
+  auto index = HistoryIndex::Open(path, state_path, interval_ms, write_intervals);
   if (index.ok()) return index;
   spdlog::error("history index: {} cannot be used ({}); moving it to {}.damaged and rebuilding it from the log", path,
                 index.error().message, path);
@@ -88,7 +88,7 @@ Result<std::unique_ptr<HistoryIndex>> OpenHistoryIndex(const std::string& datadi
     std::error_code ec;
     std::filesystem::rename(path + suffix, path + ".damaged" + suffix, ec);
   }
-  index = HistoryIndex::Open(path, state_path, interval_ms);
+  index = HistoryIndex::Open(path, state_path, interval_ms, write_intervals);
   if (!index.ok()) {
     Error e = index.error();
     e.message = "history index " + path + ": " + e.message;
@@ -127,7 +127,8 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options, const
   if (!genesis.ok()) return std::move(genesis).error();
   impl->genesis_hash = *genesis;
   KRAY_TRY(PurgeAccountHistory(**db));
-  auto history = OpenHistoryIndex(options.datadir, path, impl->options.history_interval_ms);
+  auto history =
+      OpenHistoryIndex(options.datadir, path, impl->options.history_interval_ms, impl->options.history_write_intervals);
   if (!history.ok()) return std::move(history).error();
   impl->history = std::move(*history);
   impl->sequencer = std::make_unique<Sequencer>(std::move(*db), impl->options, registry, impl->pending, impl->accounts,
@@ -307,7 +308,7 @@ std::string Ledger::datadir() const {
 }
 Ledger::HistoryIndexStatus Ledger::history_index_status() const {
   const HistoryIndex& h = *impl_->history;
-  return {h.path(), h.indexed_seq(), h.passes(), h.passes_failed()};
+  return {h.path(), h.indexed_seq(), h.read_seq(), h.passes(), h.passes_failed()};
 }
 
 std::string Ledger::store_path() const {

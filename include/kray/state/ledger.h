@@ -76,9 +76,12 @@ struct LedgerOptions {
   // before the look among queued operations (a test holds it while the
   // operation commits).
   std::function<void()> between_log_and_pending;
-  // Minimum time between passes of the history index (src/state/history_index.h).
-  // Tests make it long to read through the log's tail.
-  int history_interval_ms = 200;
+  // Minimum time between the history index's reads of the log
+  // (src/state/history_index.h). Tests make it long to read through the log's tail.
+  int history_interval_ms = 50;
+  // The history index writes its file every this many history intervals;
+  // what it read meanwhile serves reads from memory (src/state/history_index.h).
+  int history_write_intervals = 40;
   // Reads of accounts' histories and of operations by id take what the index
   // has not reached from the log; past this many operations they refuse
   // ("history_catching_up") rather than read without bound.
@@ -161,7 +164,8 @@ class Ledger {
   // operations by id, following the log (src/state/history_index.h).
   struct HistoryIndexStatus {
     std::string path;
-    std::uint64_t indexed_seq = 0;    // every operation up to it is indexed
+    std::uint64_t indexed_seq = 0;    // every operation up to it is in the index's file
+    std::uint64_t read_seq = 0;       // and up to this one in its file or its memory
     std::uint64_t passes = 0;         // passes completed since the start
     std::uint64_t passes_failed = 0;  // since the start (each is retried)
   };

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -31,11 +32,12 @@ constexpr int kNever = 3600 * 1000;  // a history interval no test outlasts
 
 class HistoryIndexTest : public ::testing::Test {
  protected:
-  void Open(int interval_ms = kNever, std::uint64_t max_tail = 100000) {
+  void Open(int interval_ms = kNever, std::uint64_t max_tail = 100000, int write_intervals = 40) {
     ledger_.reset();
     auto o = testing::Options(dir_);
     o.history_interval_ms = interval_ms;
     o.history_max_tail = max_tail;
+    o.history_write_intervals = write_intervals;
     auto l = Ledger::Open(o, CoreOnlyRegistry());
     ASSERT_TRUE(l.ok()) << l.error().message;
     ledger_ = std::move(*l);
@@ -136,6 +138,72 @@ TEST_F(HistoryIndexTest, TheThreadFollowsTheLog) {
   for (std::uint64_t n = 0; n < 6; ++n) Send(1, n);
   WaitIndexed(6);
   EXPECT_EQ(HistorySeqs(0, 10, 0), (std::vector<std::uint64_t>{6, 5, 4, 3, 2, 1}));
+  ExpectConserved();
+}
+
+// What the thread has read from the log but not yet written to its file is
+// served from memory: with no tail allowed (max_tail 0), reads that had to
+// scan the log would refuse.
+TEST_F(HistoryIndexTest, ReadsTakeWhatTheIndexReadButDidNotWriteFromMemory) {
+  Open(/*interval_ms=*/5, /*max_tail=*/0, /*write_intervals=*/1000000);
+  std::vector<Receipt> sent;
+  for (std::uint64_t n = 0; n < 4; ++n) sent.push_back(Send(100 + n, n));
+  bool served = false;
+  for (int i = 0; i < 500 && !served; ++i) {
+    auto stats = ledger_->GetAccountStats(b_.account_id);
+    served = stats.ok() && stats->tx_count == 4;
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_TRUE(served);
+  EXPECT_EQ(IndexedSeq(), 0u);  // the file has none of them
+  EXPECT_EQ(HistorySeqs(0, 10, 0), (std::vector<std::uint64_t>{4, 3, 2, 1}));
+  EXPECT_EQ(HistorySeqs(4, 2, 0), (std::vector<std::uint64_t>{3, 2}));
+  EXPECT_EQ(HistorySeqs(0, 2, 1), (std::vector<std::uint64_t>{3, 2}));
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    auto found = ledger_->GetOperation(sent[i].op.hash);
+    ASSERT_TRUE(found.ok()) << i << ": " << found.error().message;
+    EXPECT_EQ(found->op.seq, i + 1);
+  }
+  EXPECT_EQ(ledger_->GetOperation(std::string(64, 'a')).error().code, "tx_not_found");
+  EXPECT_EQ(ledger_->GetAccountStats(a_.account_id)->sent_count, 4u);
+  // After a restart the memory is gone: the start's pass writes the file.
+  Open(kNever, 0);
+  EXPECT_EQ(IndexedSeq(), 4u);
+  EXPECT_EQ(HistorySeqs(0, 10, 0), (std::vector<std::uint64_t>{4, 3, 2, 1}));
+  ExpectConserved();
+}
+
+// Reads racing the thread's writes (rows moving from memory to the file)
+// neither miss an operation nor count one twice: every operation here
+// touches b, so its history is always 1..k, and k never goes back.
+TEST_F(HistoryIndexTest, ReadsRacingWritesNeitherMissNorRepeat) {
+  Open(/*interval_ms=*/1, /*max_tail=*/100000, /*write_intervals=*/2);
+  std::atomic<bool> done{false};
+  std::string failure;
+  std::thread reader([&] {
+    std::uint64_t last_count = 0;
+    while (!done.load() && failure.empty()) {
+      auto stats = ledger_->GetAccountStats(b_.account_id);
+      auto ops = ledger_->AccountOperations(b_.account_id, 0, 1000, 0);
+      if (!stats.ok() || !ops.ok()) {
+        failure = "read failed";
+        break;
+      }
+      if (stats->tx_count < last_count) failure = "count went back to " + std::to_string(stats->tx_count);
+      last_count = stats->tx_count;
+      for (std::size_t i = 0; i < ops->size(); ++i) {
+        if ((*ops)[i].seq != ops->size() - i) failure = "history is not contiguous at " + std::to_string(i);
+      }
+    }
+  });
+  for (std::uint64_t n = 0; n < 300; ++n) Send(1, n);
+  for (int i = 0; i < 500 && IndexedSeq() < 300; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  done = true;
+  reader.join();
+  EXPECT_EQ(failure, "");
+  EXPECT_EQ(IndexedSeq(), 300u);
+  EXPECT_EQ(ledger_->GetAccountStats(b_.account_id)->tx_count, 300u);
+  EXPECT_EQ(HistorySeqs(0, 1000, 0).size(), 300u);
   ExpectConserved();
 }
 
