@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <random>
 #include <span>
 #include <utility>
 
@@ -58,7 +59,7 @@ Result<std::unique_ptr<HistoryIndex>> HistoryIndex::Open(const std::string& path
   // syncs every commit may hand its WAL frames to the kernel in a few large
   // writes (src/store/wal_vfs.h). A pass writes thousands of frames, which
   // unbatched were two pwrite calls each, ~11,000 a second at 50 connections;
-  // one fdatasync per pass (5 a second at most) costs less.
+  // one fdatasync per pass (one every 2 s under load) costs less.
   oo.synchronous = store::Synchronous::kFull;
   oo.batch_wal_writes = true;
   oo.paced_wal_sync = true;  // a pass can be megabytes: not in one flush next to the sequencer's
@@ -124,9 +125,16 @@ Status HistoryIndex::CheckPosition() {
 }
 
 std::size_t HistoryIndex::IdHash::operator()(const Hash256& h) const {
-  std::size_t v;  // ids and account keys are SHA-256 outputs: any 8 bytes are uniform
+  // Ids and account keys are SHA-256 outputs, but a client can grind its
+  // operations' ids cheaply: mixed with a seed drawn at start, the bucket an
+  // id lands in cannot be chosen, so chains under tail_mu_ stay short.
+  static const std::uint64_t seed = std::random_device{}() * 0x9E3779B97F4A7C15ull ^ std::random_device{}();
+  std::uint64_t v;
   std::memcpy(&v, h.data(), sizeof v);
-  return v;
+  v ^= seed;  // splitmix64's finaliser
+  v = (v ^ (v >> 30)) * 0xBF58476D1CE4E5B9ull;
+  v = (v ^ (v >> 27)) * 0x94D049BB133111EBull;
+  return static_cast<std::size_t>(v ^ (v >> 31));
 }
 
 Result<std::size_t> HistoryIndex::ReadLog() {
@@ -158,7 +166,9 @@ Result<std::size_t> HistoryIndex::ReadLog() {
   std::lock_guard lock(tail_mu_);
   for (const auto& [id, seq] : ids) {
     // Ids are unique by construction (schema/core/002); a repeat would be a
-    // bug in the executor, and the file's primary key would refuse it.
+    // bug in the executor: logged and counted as a failed pass, and the
+    // index keeps the first (a repeat of a row already in the file makes
+    // every write fail, loudly, as the file's primary key refuses it).
     auto [it, inserted] = tail_.ids.try_emplace(id, seq);
     if (!inserted) {
       passes_failed_.fetch_add(1, std::memory_order_relaxed);
@@ -259,12 +269,18 @@ void HistoryIndex::Run() {
     Result<std::size_t> n = std::size_t{0};
     if (tail_.operations < kMaxTailOperations) n = ReadLog();
     Status s = n.ok() ? Ok() : Status(n.error());
+    // What was read is written even if this read failed (a damaged log row
+    // must not keep earlier operations in memory only).
     const auto now = std::chrono::steady_clock::now();
-    if (s.ok() && (write_soon || tail_.operations >= kPassOperations || now - last_write >= write_every)) {
-      s = WriteTail();
-      if (s.ok()) {
+    if (write_soon || tail_.operations >= kPassOperations || now - last_write >= write_every) {
+      Status written = WriteTail();
+      if (written.ok()) {
         last_write = now;
         write_soon = false;
+      } else if (s.ok()) {
+        s = std::move(written);
+      } else {
+        spdlog::error("history index: write failed: {}", written.error().message);
       }
     }
     if (!s.ok()) {
@@ -273,7 +289,7 @@ void HistoryIndex::Run() {
     } else {
       passes_.fetch_add(1, std::memory_order_release);
     }
-    more = n.ok() && *n == kPassOperations;
+    more = s.ok() && *n == kPassOperations;  // after a failure, wait before retrying
     if (more) continue;
     // Let rows accumulate: a write visits each page it touches once.
     std::unique_lock lock(mu_);

@@ -125,7 +125,8 @@ class HistoryIndex : public ChangeListener {
     std::size_t operator()(const Hash256& h) const;
   };
   // The operations read from the log and not yet written: seqs in
-  // (indexed_seq_, read_seq]. Only the thread changes it, under tail_mu_;
+  // (indexed_seq_, read_seq], except between a write's commit and its
+  // emptying of the tail. Only the thread changes it, under tail_mu_;
   // reads copy what they need under tail_mu_ before reading the file, so
   // whatever a write moved from here to the file in between, they find in
   // one of the two.

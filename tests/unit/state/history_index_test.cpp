@@ -190,6 +190,9 @@ TEST_F(HistoryIndexTest, ReadsRacingWritesNeitherMissNorRepeat) {
         break;
       }
       if (stats->tx_count < last_count) failure = "count went back to " + std::to_string(stats->tx_count);
+      // The history is read after the count, so it holds at least as many.
+      if (ops->size() < stats->tx_count)
+        failure = "count " + std::to_string(stats->tx_count) + " over a history of " + std::to_string(ops->size());
       last_count = stats->tx_count;
       for (std::size_t i = 0; i < ops->size(); ++i) {
         if ((*ops)[i].seq != ops->size() - i) failure = "history is not contiguous at " + std::to_string(i);
