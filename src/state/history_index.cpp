@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <compare>
 #include <cstring>
 #include <random>
 #include <span>
@@ -36,9 +37,9 @@ std::uint64_t SeqColumn(const store::Statement& r) {
 }
 
 struct Row {
-  Bytes key;  // account key or operation id
+  Hash256 key;  // account key or operation id
   std::uint64_t seq;
-  bool operator<(const Row& o) const { return key != o.key ? key < o.key : seq < o.seq; }
+  auto operator<=>(const Row&) const = default;
 };
 
 }  // namespace
@@ -188,9 +189,9 @@ Status HistoryIndex::WriteTail() {
   // In key order, each B-tree page is visited once per pass.
   std::vector<Row> accounts, ids;
   ids.reserve(tail_.ids.size());
-  for (const auto& [id, seq] : tail_.ids) ids.push_back(Row{Bytes(id.begin(), id.end()), seq});
+  for (const auto& [id, seq] : tail_.ids) ids.push_back(Row{id, seq});
   for (const auto& [key, seqs] : tail_.accounts) {
-    for (std::uint64_t seq : seqs) accounts.push_back(Row{Bytes(key.begin(), key.end()), seq});
+    for (std::uint64_t seq : seqs) accounts.push_back(Row{key, seq});
   }
   std::sort(accounts.begin(), accounts.end());
   std::sort(ids.begin(), ids.end());
@@ -208,8 +209,8 @@ Status HistoryIndex::WriteTail() {
     KRAY_TRY((*ins)->Run());
   }
   for (const auto& r : ids) {
-    // A repeated id would be a bug in the executor (ids are unique by
-    // construction, schema/core/002): the pass fails loudly and is retried.
+    // An id already in the file would be a bug in the executor (see
+    // ReadLog): the write fails loudly and is retried.
     auto ins = db_->Use("INSERT INTO op_hash (hash, seq) VALUES (?1, ?2)");
     if (!ins.ok()) return std::move(ins).error();
     (*ins)->BindBlob(1, r.key).Bind(2, Clamp(r.seq));
