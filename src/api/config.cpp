@@ -193,6 +193,12 @@ const std::vector<KeyDef>& Keys() {
        [](Parsed& p, const std::string& v, const std::string&) {
          return ParseUnsigned<std::uint64_t>("rolluppersistms", v, 10, 60000, p.cfg.rolluppersistms);
        }},
+      {{"rolluppersistlagms", "2000",
+        "Milliseconds the open batch's tree changes may wait to be written while they are few (0 = write them at "
+        "every rolluppersistms)"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("rolluppersistlagms", v, 0, 3600000, p.cfg.rolluppersistlagms);
+       }},
       {{"rollupprune", "0",
         "Serve Merkle proofs at the newest N rollup batches only and delete the tree history older ones read "
         "(0 = keep every batch)"},

@@ -130,6 +130,9 @@ struct Rollup::Impl {
   ArrivedOperations arrived;  // the open batch's operations, for its close
   std::atomic<std::uint64_t> closes_read_from_store{0};
   bool dirty = false;
+  // When the oldest change not persisted was applied (valid while dirty).
+  std::chrono::steady_clock::time_point dirty_since;
+  // The last check (PersistIfDue) or persist.
   std::chrono::steady_clock::time_point last_persist = std::chrono::steady_clock::now();
   std::optional<Error> failed;  // sticky: the index stops; a restart catches up
   // Pruning's progress through the rows batch `status.oldest_proof_batch`
@@ -162,6 +165,8 @@ struct Rollup::Impl {
   Status Apply(const std::vector<state::LeafChange>& changes, std::int64_t applied_seq);
   Status ApplyPending();
   Status Persist();
+  Status PersistIfDue();
+  void MarkDirty();
   Result<bool> PruneStep();
   Status WriteProgress();
   Result<std::vector<ArrivedOperation>> BatchOperations(std::int64_t first_seq, std::int64_t last_seq);
@@ -212,6 +217,22 @@ Status Rollup::Impl::ApplyPending() {
   return Apply(changes, std::max(received_seq, status.applied_seq));
 }
 
+void Rollup::Impl::MarkDirty() {
+  if (!dirty) dirty_since = std::chrono::steady_clock::now();
+  dirty = true;
+}
+
+// A check (every persist_interval_ms): the tree is brought up to date, and
+// written when enough waits or it waited long enough (RollupOptions).
+Status Rollup::Impl::PersistIfDue() {
+  KRAY_TRY(ApplyPending());
+  last_persist = std::chrono::steady_clock::now();
+  if (!dirty) return Ok();
+  const bool enough = cache->dirty_count() + leaf_data.size() >= opts.persist_min_entries;
+  const bool old_enough = last_persist - dirty_since >= std::chrono::milliseconds(opts.persist_max_lag_ms);
+  return enough || old_enough ? Persist() : Ok();
+}
+
 Status Rollup::Impl::Persist() {
   KRAY_TRY(ApplyPending());
   if (!dirty) return Ok();
@@ -243,7 +264,7 @@ Status Rollup::Impl::Apply(const std::vector<state::LeafChange>& changes, std::i
   for (auto& c : changed) leaf_data[c.key] = std::move(c.data);
   status.state_root = ToHex(*root);
   status.applied_seq = applied_seq;
-  dirty = true;
+  MarkDirty();
   return Ok();
 }
 
@@ -480,11 +501,15 @@ void Rollup::Impl::Run() {
         if (!closed.ok()) s = std::move(closed).error();
       } else {
         status.open_since = now;  // an empty interval produces no batch
-        dirty = true;
+        MarkDirty();
       }
     }
     auto since = std::chrono::steady_clock::now() - last_persist;
-    if (s.ok() && (stop || since >= std::chrono::milliseconds(opts.persist_interval_ms))) s = Persist();
+    if (s.ok() && stop) {
+      s = Persist();
+    } else if (s.ok() && since >= std::chrono::milliseconds(opts.persist_interval_ms)) {
+      s = PersistIfDue();
+    }
     // Pruning, in short steps for up to ~50 ms, while no other work waits.
     for (auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(50); s.ok() && !stop;) {
       auto pruned = PruneStep();

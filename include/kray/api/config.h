@@ -36,6 +36,7 @@ struct Config {
   std::uint64_t batchinterval = 3600;   // seconds between rollup batches
   std::uint64_t maxbatchtxs = 10000;    // max txs per rollup batch
   std::uint64_t rolluppersistms = 250;  // ms between the rollup index's persists of the open batch
+  std::uint64_t rolluppersistlagms = 2000;  // ms a small open batch's changes may wait for the close
   std::uint64_t rollupprune = 0;        // proofs at the newest N batches only (0 = every batch)
   std::string portfile;                 // write the bound port here after listening
   int rpctimeout = 30;                  // seconds: header / body read timeout

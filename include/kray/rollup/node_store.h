@@ -131,6 +131,8 @@ class CachedNodeStore : public NodeStore {
     cache_.clear();
   }
   std::size_t size() const { return cache_.size(); }
+  // Entries changed since the last Flush().
+  std::size_t dirty_count() const { return dirty_.size(); }
 
  private:
   struct Entry {

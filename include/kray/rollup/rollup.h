@@ -8,7 +8,8 @@
 // thread, off the request path (a leaf changed by many groups is applied to
 // the tree once), closes batches at group boundaries (when the open batch
 // holds maxbatchtxs operations, or batchinterval seconds passed), and
-// applies and persists the tree every persist_interval_ms and at every batch close. After
+// applies the tree every persist_interval_ms, persists it when enough changes
+// wait or they waited long enough (RollupOptions) and at every batch close. After
 // an unclean stop it catches up from the log: the operations after its
 // position name the leaves they changed, read again from the state store.
 // Edits made to the state store behind the node's back are not detected
@@ -42,6 +43,19 @@ struct RollupOptions {
   // for ~4-6 % more CPU per transfer at 100k accounts (docs/BENCHMARKS.md,
   // tenth round).
   std::int64_t persist_interval_ms = 250;
+  // What a check writes. The open batch's tree (changed nodes, leaf
+  // preimages, the head position) is written at a check once
+  // `persist_min_entries` of them wait, or once the oldest has waited
+  // `persist_max_lag_ms` (config key rolluppersistlagms; 0: at every check,
+  // the behaviour before). A small tree's changes are then written once per
+  // batch, at its close, instead of again at every check (a 2,000-account
+  // tree's nodes and leaves all change within 250 ms at 10,000 transfers/s),
+  // while a large tree's are still written as the batch fills, so that its
+  // close stays short: at 1M accounts 250 ms of transfers leave ~20,000
+  // (docs/BENCHMARKS.md, twenty-first round). The close's work, and the
+  // memory held, stay bounded by the threshold.
+  std::size_t persist_min_entries = 8192;
+  std::int64_t persist_max_lag_ms = 2000;
   // Config key rollupprune: proofs stay available at the newest
   // `prune_keep_batches` closed batches (and the head); the tree's history
   // that only older batches read is deleted by the index thread, in short

@@ -45,6 +45,7 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(c->batchinterval, 3600u);
   EXPECT_EQ(c->maxbatchtxs, 10000u);
   EXPECT_EQ(c->rolluppersistms, 250u);
+  EXPECT_EQ(c->rolluppersistlagms, 2000u);
   EXPECT_EQ(c->rollupprune, 0u);
   EXPECT_EQ(c->conf, "");
 }
@@ -62,6 +63,7 @@ TEST_F(ConfigTest, FileThenCommandLineWins) {
                     "synchronous=normal\n"
                     "maxbatchtxs=50\n"
                     "rolluppersistms=1000\n"
+                    "rolluppersistlagms=0\n"
                     "rollupprune=24\n");
   auto c = ParseConfigArgs({"-conf=" + conf, "-port=7000", "--rpctoken=cli"});
   ASSERT_TRUE(c.ok()) << c.error().message;
@@ -74,6 +76,7 @@ TEST_F(ConfigTest, FileThenCommandLineWins) {
   EXPECT_EQ(c->synchronous, "NORMAL");
   EXPECT_EQ(c->maxbatchtxs, 50u);
   EXPECT_EQ(c->rolluppersistms, 1000u);
+  EXPECT_EQ(c->rolluppersistlagms, 0u);
   EXPECT_EQ(c->rollupprune, 24u);
   // Relative paths in the file are relative to the file's directory.
   EXPECT_EQ(fs::path(c->datadir), (dir_ / "mydata").lexically_normal());

@@ -257,6 +257,58 @@ TEST_F(RollupTest, TheGroupThatFillsTheBatchWakesTheIndexAtOnce) {
   EXPECT_EQ(closed, (std::vector<std::int64_t>{1}));
 }
 
+// A check writes the open batch's tree only once enough changes wait or the
+// oldest waited persist_max_lag_ms: a few changes wait for the close (which
+// writes them with the batch), many are written at the next check, and a
+// few old ones too.
+TEST_F(RollupTest, FewChangesWaitForTheCloseManyOrOldOnesAreWrittenAtACheck) {
+  opts_.max_batch_txs = 1000;
+  opts_.persist_interval_ms = 10;
+  opts_.persist_min_entries = 1000000;
+  opts_.persist_max_lag_ms = 3600000;
+  Restart();
+  ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // ~30 checks
+  EXPECT_EQ(IndexStatus().applied_seq, 0) << "a check wrote a few changes";
+  auto b = Close();
+  ASSERT_TRUE(b.has_value());
+  RollupStatus st = IndexStatus();
+  EXPECT_EQ(st.applied_seq, 1);
+  EXPECT_EQ(st.last_batch(), 1);
+  EXPECT_EQ(st.state_root, b->state_root);
+  // Its leaves were written with it: the proof at batch 1 shows the data.
+  auto proof = Prove(b_.account_id, 1);
+  ASSERT_TRUE(proof.ok()) << proof.error().message;
+  EXPECT_FALSE(proof->leaf_data.empty());
+
+  auto persisted_within = [&](std::int64_t seq) {
+    for (int i = 0; i < 200; ++i) {
+      if (IndexStatus().applied_seq >= seq) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  opts_.persist_min_entries = 1;  // many (any) changes
+  Restart();
+  ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());
+  EXPECT_TRUE(persisted_within(2));
+  opts_.persist_min_entries = 1000000;
+  opts_.persist_max_lag_ms = 50;  // few, but old
+  Restart();
+  ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());
+  EXPECT_TRUE(persisted_within(3));
+  // A stop writes whatever waits.
+  opts_.persist_max_lag_ms = 3600000;
+  Restart();
+  ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());
+  Restart();
+  EXPECT_EQ(IndexStatus().applied_seq, 4);
+  ASSERT_TRUE(Close().has_value());
+  auto v = Verify();
+  ASSERT_TRUE(v.ok()) << v.error().message;
+  EXPECT_EQ(v->batches, 2);
+}
+
 // A module that writes committed state without touching its leaf fools
 // nothing that compares live and replay (both skip the same leaf); verify's
 // rebuild of the root from every replayed leaf catches it.
