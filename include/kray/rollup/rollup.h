@@ -51,9 +51,11 @@ struct RollupOptions {
   // batch, at its close, instead of again at every check (a 2,000-account
   // tree's nodes and leaves all change within 250 ms at 10,000 transfers/s),
   // while a large tree's are still written as the batch fills, so that its
-  // close stays short: at 1M accounts 250 ms of transfers leave ~20,000
-  // (docs/BENCHMARKS.md, twenty-first round). The close's work, and the
-  // memory held, stay bounded by the threshold.
+  // close stays short: at 1M accounts 250 ms of transfers at 2,000/s leave
+  // 11,000-14,000, and writing two checks' worth at once doubled the p99 of
+  // that paced load (docs/BENCHMARKS.md, twenty-first round). A write, the
+  // close's included, and the memory held stay bounded by the threshold
+  // plus one check's changes.
   std::size_t persist_min_entries = 8192;
   std::int64_t persist_max_lag_ms = 2000;
   // Config key rollupprune: proofs stay available at the newest
