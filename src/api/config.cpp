@@ -189,7 +189,8 @@ const std::vector<KeyDef>& Keys() {
          return ParseUnsigned<std::uint64_t>("maxbatchtxs", v, 1, 100000000, p.cfg.maxbatchtxs);
        }},
       {{"rolluppersistms", "250",
-        "Milliseconds between the rollup index's writes of the open batch's tree (a batch close writes the rest)"},
+        "Milliseconds between the rollup index's checks of the open batch's tree, which write it once enough changes "
+        "wait (a batch close writes the rest)"},
        [](Parsed& p, const std::string& v, const std::string&) {
          return ParseUnsigned<std::uint64_t>("rolluppersistms", v, 10, 60000, p.cfg.rolluppersistms);
        }},

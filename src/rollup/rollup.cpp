@@ -133,7 +133,7 @@ struct Rollup::Impl {
   // When the oldest change not persisted was applied (valid while dirty).
   std::chrono::steady_clock::time_point dirty_since;
   // The last check (PersistIfDue) or persist.
-  std::chrono::steady_clock::time_point last_persist = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_check = std::chrono::steady_clock::now();
   std::optional<Error> failed;  // sticky: the index stops; a restart catches up
   // Pruning's progress through the rows batch `status.oldest_proof_batch`
   // supersedes. Not persisted: it starts over after a restart.
@@ -226,10 +226,10 @@ void Rollup::Impl::MarkDirty() {
 // written when enough waits or it waited long enough (RollupOptions).
 Status Rollup::Impl::PersistIfDue() {
   KRAY_TRY(ApplyPending());
-  last_persist = std::chrono::steady_clock::now();
+  last_check = std::chrono::steady_clock::now();
   if (!dirty) return Ok();
   const bool enough = cache->dirty_count() + leaf_data.size() >= opts.persist_min_entries;
-  const bool old_enough = last_persist - dirty_since >= std::chrono::milliseconds(opts.persist_max_lag_ms);
+  const bool old_enough = last_check - dirty_since >= std::chrono::milliseconds(opts.persist_max_lag_ms);
   return enough || old_enough ? Persist() : Ok();
 }
 
@@ -242,7 +242,7 @@ Status Rollup::Impl::Persist() {
   KRAY_TRY(tx.Commit());
   leaf_data.clear();
   dirty = false;
-  last_persist = std::chrono::steady_clock::now();
+  last_check = std::chrono::steady_clock::now();
   if (cache->size() > opts.max_cached_nodes) cache->Clear();  // clean after the flush
   return Ok();
 }
@@ -346,7 +346,7 @@ Result<std::optional<BatchHeader>> Rollup::Impl::CloseBatch(std::int64_t now) {
   arrived.StartAt(status.batched_seq + 1);
   leaf_data.clear();
   dirty = false;
-  last_persist = std::chrono::steady_clock::now();
+  last_check = std::chrono::steady_clock::now();
   sql->Reset(*db, status.open_batch, status.open_batch);  // later writes belong to the next batch
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   close_seconds.Observe(took);
@@ -504,7 +504,7 @@ void Rollup::Impl::Run() {
         MarkDirty();
       }
     }
-    auto since = std::chrono::steady_clock::now() - last_persist;
+    auto since = std::chrono::steady_clock::now() - last_check;
     if (s.ok() && stop) {
       s = Persist();
     } else if (s.ok() && since >= std::chrono::milliseconds(opts.persist_interval_ms)) {

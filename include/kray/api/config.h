@@ -32,17 +32,17 @@ struct Config {
   double publicratelimitburst = 0;     // 0 = 10 x publicratelimit
   std::uint64_t maxbatchitems = 5000;  // transactions per POST /api/transaction/batch
   std::string loglevel = "info";
-  std::uint64_t maxgroup = 2048;        // max txs per group commit
-  std::uint64_t batchinterval = 3600;   // seconds between rollup batches
-  std::uint64_t maxbatchtxs = 10000;    // max txs per rollup batch
-  std::uint64_t rolluppersistms = 250;  // ms between the rollup index's persists of the open batch
+  std::uint64_t maxgroup = 2048;            // max txs per group commit
+  std::uint64_t batchinterval = 3600;       // seconds between rollup batches
+  std::uint64_t maxbatchtxs = 10000;        // max txs per rollup batch
+  std::uint64_t rolluppersistms = 250;      // ms between the rollup index's checks of the open batch
   std::uint64_t rolluppersistlagms = 2000;  // ms a small open batch's changes may wait for the close
-  std::uint64_t rollupprune = 0;        // proofs at the newest N batches only (0 = every batch)
-  std::string portfile;                 // write the bound port here after listening
-  int rpctimeout = 30;                  // seconds: header / body read timeout
-  bool acceptlegacy = true;             // accept legacy-signed transfers (docs/SIGNING.md)
-  std::int64_t clockoffset = 0;         // regtest only: seconds added to the sequencer's clock
-  std::uint64_t maxconnections = 512;   // open REST API connections
+  std::uint64_t rollupprune = 0;            // proofs at the newest N batches only (0 = every batch)
+  std::string portfile;                     // write the bound port here after listening
+  int rpctimeout = 30;                      // seconds: header / body read timeout
+  bool acceptlegacy = true;                 // accept legacy-signed transfers (docs/SIGNING.md)
+  std::int64_t clockoffset = 0;             // regtest only: seconds added to the sequencer's clock
+  std::uint64_t maxconnections = 512;       // open REST API connections
   std::uint64_t maxconnectionsperip = 64;
   std::uint64_t maxbufferedbodybytes = std::uint64_t{64} << 20;  // request bodies being received, all connections
   std::uint64_t feedqueue = 4096;                                // event feed: messages waiting for one client
