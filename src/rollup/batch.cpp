@@ -236,7 +236,8 @@ Result<std::optional<std::int64_t>> BatchOfSeq(store::Database& db, std::int64_t
 
 Result<LeafProof> ProveLeaf(store::Database& db, const state::LeafId& leaf, std::optional<std::int64_t> batch) {
   // One read transaction: the head root and the head nodes must come from the
-  // same snapshot (the index persists both together every persist_interval_ms).
+  // same snapshot (the index persists both together, at a due check and at
+  // every close).
   store::ReadTransaction snapshot(db);
   KRAY_TRY(snapshot.status());
   return ProveLeafIn(db, leaf, batch);

@@ -129,8 +129,9 @@ struct Rollup::Impl {
   std::int64_t received_seq = 0;
   ArrivedOperations arrived;  // the open batch's operations, for its close
   std::atomic<std::uint64_t> closes_read_from_store{0};
+  std::atomic<std::size_t> cached_tree_nodes{0};
   bool dirty = false;
-  // When the oldest change not persisted was applied (valid while dirty).
+  // When the oldest change not persisted arrived (valid while dirty).
   std::chrono::steady_clock::time_point dirty_since;
   // The last check (PersistIfDue) or persist.
   std::chrono::steady_clock::time_point last_check = std::chrono::steady_clock::now();
@@ -167,6 +168,7 @@ struct Rollup::Impl {
   Status Persist();
   Status PersistIfDue();
   void MarkDirty();
+  void TrimCache();
   Result<bool> PruneStep();
   Status WriteProgress();
   Result<std::vector<ArrivedOperation>> BatchOperations(std::int64_t first_seq, std::int64_t last_seq);
@@ -217,6 +219,12 @@ Status Rollup::Impl::ApplyPending() {
   return Apply(changes, std::max(received_seq, status.applied_seq));
 }
 
+// Bounds the tree cache; only while it is clean (just after a write).
+void Rollup::Impl::TrimCache() {
+  if (cache->size() > opts.max_cached_nodes) cache->Clear();
+  cached_tree_nodes.store(cache->size(), std::memory_order_relaxed);
+}
+
 void Rollup::Impl::MarkDirty() {
   if (!dirty) dirty_since = std::chrono::steady_clock::now();
   dirty = true;
@@ -243,7 +251,7 @@ Status Rollup::Impl::Persist() {
   leaf_data.clear();
   dirty = false;
   last_check = std::chrono::steady_clock::now();
-  if (cache->size() > opts.max_cached_nodes) cache->Clear();  // clean after the flush
+  TrimCache();
   return Ok();
 }
 
@@ -265,6 +273,7 @@ Status Rollup::Impl::Apply(const std::vector<state::LeafChange>& changes, std::i
   status.state_root = ToHex(*root);
   status.applied_seq = applied_seq;
   MarkDirty();
+  cached_tree_nodes.store(cache->size(), std::memory_order_relaxed);
   return Ok();
 }
 
@@ -348,6 +357,9 @@ Result<std::optional<BatchHeader>> Rollup::Impl::CloseBatch(std::int64_t now) {
   dirty = false;
   last_check = std::chrono::steady_clock::now();
   sql->Reset(*db, status.open_batch, status.open_batch);  // later writes belong to the next batch
+  // Closes may be the only writes (a batch closing more often than the
+  // persist lag, each check below the threshold): trim here too.
+  TrimCache();
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   close_seconds.Observe(took);
   spdlog::info("rollup: batch {} closed: {} operations, state root {} ({:.3f} s)", b.number, b.tx_count, b.state_root,
@@ -455,6 +467,7 @@ void Rollup::Impl::Handle(Work& w) {
     for (const auto& c : changes.leaves) pending.insert_or_assign(c.key, c);
     arrived.Note(changes.operations);
     received_seq = last;
+    MarkDirty();  // the lag counts from the change's arrival, not its application
     Status s = Ok();
     if (received_seq - status.batched_seq >= opts.max_batch_txs) {
       auto closed = CloseBatch(WallSeconds());
@@ -678,6 +691,10 @@ Status Rollup::WithReader(const std::function<Status(store::Database&)>& fn) con
 
 const metrics::Histogram& Rollup::close_seconds() const {
   return impl_->close_seconds;
+}
+
+std::size_t Rollup::cached_tree_nodes() const {
+  return impl_->cached_tree_nodes.load(std::memory_order_relaxed);
 }
 
 std::uint64_t Rollup::closes_read_from_store() const {

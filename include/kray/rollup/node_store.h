@@ -10,7 +10,8 @@
 //    version <= N per page, so proofs against any past batch root are served
 //    without recomputation. Writes are buffered per page until Flush().
 //  - CachedNodeStore: a write-back cache in front of another store; the
-//    rollup keeps the current tree in it and flushes once per group.
+//    rollup keeps the current tree in it and flushes it at a due check
+//    and at every batch close (rollup.h, RollupOptions).
 // None of them is thread-safe.
 #pragma once
 

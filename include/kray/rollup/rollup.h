@@ -111,6 +111,9 @@ class Rollup : public state::ChangeListener {
   // Closes that read their operations back from the state store: only a
   // batch the index did not see whole as groups (open across a restart).
   std::uint64_t closes_read_from_store() const;
+  // Nodes in the index thread's tree cache after its last apply or write
+  // (bounded by max_cached_nodes once written).
+  std::size_t cached_tree_nodes() const;
 
   struct Impl;
 

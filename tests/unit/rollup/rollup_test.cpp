@@ -297,16 +297,45 @@ TEST_F(RollupTest, FewChangesWaitForTheCloseManyOrOldOnesAreWrittenAtACheck) {
   Restart();
   ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());
   EXPECT_TRUE(persisted_within(3));
-  // A stop writes whatever waits.
+  // A stop writes whatever waits (read from the file before any restart
+  // could catch up).
   opts_.persist_max_lag_ms = 3600000;
   Restart();
   ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());
-  Restart();
-  EXPECT_EQ(IndexStatus().applied_seq, 4);
+  Stop();
+  {
+    auto db = store::Database::Open(dir_.file("data/rollup.sqlite"));
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    auto persisted = GetRollupStatus(**db);
+    ASSERT_TRUE(persisted.ok()) << persisted.error().message;
+    EXPECT_EQ(persisted->applied_seq, 4);
+  }
+  Start();
   ASSERT_TRUE(Close().has_value());
   auto v = Verify();
   ASSERT_TRUE(v.ok()) << v.error().message;
   EXPECT_EQ(v->batches, 2);
+}
+
+// The tree cache is bounded after every write, closes included: with
+// batches of one operation, each closed before any check is due, the closes
+// are the only writes.
+TEST_F(RollupTest, ClosesBoundTheTreeCacheWhenNoCheckWrites) {
+  opts_.max_batch_txs = 1;
+  opts_.max_cached_nodes = 1;
+  opts_.persist_min_entries = 1000000;
+  opts_.persist_max_lag_ms = 3600000;
+  Restart();
+  for (std::int64_t i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());
+    for (int k = 0; k < 200 && IndexStatus().last_batch() < i; ++k)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_EQ(IndexStatus().last_batch(), i);
+    // Trimmed just after the close's commit, which readers may see first.
+    for (int k = 0; k < 200 && rollup_->cached_tree_nodes() != 0; ++k)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(rollup_->cached_tree_nodes(), 0u) << "after batch " << i;
+  }
 }
 
 // A module that writes committed state without touching its leaf fools
