@@ -86,6 +86,17 @@ class RollupTest : public ::testing::Test {
     EXPECT_TRUE(b.ok()) << b.error().message;
     return b.ok() ? *b : std::nullopt;
   }
+  // Checks never write: the open batch's tree waits for its close (or a stop).
+  void WriteOnlyAtCloses() {
+    opts_.persist_min_entries = 1000000;
+    opts_.persist_max_lag_ms = 3600000;
+  }
+  // Polls `done` every 10 ms for up to 2 s.
+  template <class Pred>
+  static bool WaitFor(Pred done) {
+    for (int i = 0; i < 200 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return done();
+  }
   RollupStatus IndexStatus() {
     RollupStatus st;
     EXPECT_TRUE(rollup_
@@ -264,8 +275,7 @@ TEST_F(RollupTest, TheGroupThatFillsTheBatchWakesTheIndexAtOnce) {
 TEST_F(RollupTest, FewChangesWaitForTheCloseManyOrOldOnesAreWrittenAtACheck) {
   opts_.max_batch_txs = 1000;
   opts_.persist_interval_ms = 10;
-  opts_.persist_min_entries = 1000000;
-  opts_.persist_max_lag_ms = 3600000;
+  WriteOnlyAtCloses();
   Restart();
   ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(300));  // ~30 checks
@@ -281,25 +291,19 @@ TEST_F(RollupTest, FewChangesWaitForTheCloseManyOrOldOnesAreWrittenAtACheck) {
   ASSERT_TRUE(proof.ok()) << proof.error().message;
   EXPECT_FALSE(proof->leaf_data.empty());
 
-  auto persisted_within = [&](std::int64_t seq) {
-    for (int i = 0; i < 200; ++i) {
-      if (IndexStatus().applied_seq >= seq) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  };
+  auto persisted_within = [&](std::int64_t seq) { return WaitFor([&] { return IndexStatus().applied_seq >= seq; }); };
   opts_.persist_min_entries = 1;  // many (any) changes
   Restart();
   ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());
   EXPECT_TRUE(persisted_within(2));
-  opts_.persist_min_entries = 1000000;
+  WriteOnlyAtCloses();
   opts_.persist_max_lag_ms = 50;  // few, but old
   Restart();
   ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());
   EXPECT_TRUE(persisted_within(3));
   // A stop writes whatever waits (read from the file before any restart
   // could catch up).
-  opts_.persist_max_lag_ms = 3600000;
+  WriteOnlyAtCloses();
   Restart();
   ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());
   Stop();
@@ -323,17 +327,14 @@ TEST_F(RollupTest, FewChangesWaitForTheCloseManyOrOldOnesAreWrittenAtACheck) {
 TEST_F(RollupTest, ClosesBoundTheTreeCacheWhenNoCheckWrites) {
   opts_.max_batch_txs = 1;
   opts_.max_cached_nodes = 1;
-  opts_.persist_min_entries = 1000000;
-  opts_.persist_max_lag_ms = 3600000;
+  WriteOnlyAtCloses();
   Restart();
   for (std::int64_t i = 1; i <= 3; ++i) {
     ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());
-    for (int k = 0; k < 200 && IndexStatus().last_batch() < i; ++k)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    WaitFor([&] { return IndexStatus().last_batch() >= i; });
     ASSERT_EQ(IndexStatus().last_batch(), i);
     // Trimmed just after the close's commit, which readers may see first.
-    for (int k = 0; k < 200 && rollup_->cached_tree_nodes() != 0; ++k)
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    WaitFor([&] { return rollup_->cached_tree_nodes() == 0; });
     EXPECT_EQ(rollup_->cached_tree_nodes(), 0u) << "after batch " << i;
   }
 }
