@@ -87,6 +87,10 @@
 // (spawn to port file written and first /health answered; port_file_seconds
 // to the port file alone), and krayd_rss_mib (VmHWM of krayd just before it is
 // stopped; with --kill9 the larger of the killed and the restarted process).
+// Without --kill9 it also reports sequencer: {groups_per_second,
+// operations_per_group, commit_ms_mean (a group's COMMIT: WAL write and
+// fsync), group_ms_mean (execute and commit), busy_fraction (the groups' time
+// over the run's)}, from krayd's /metrics before and after the run.
 // Exit code 1 if krayd does not start (the JSON then has "error"). krayd runs
 // with -maxconnectionsperip raised to fit --connections (its default, 64,
 // would close the connections past it).
@@ -1016,6 +1020,42 @@ void ReportBatchCloses(net::HttpClient& http, json& report) {
   if (count > below) report["batch_closes"]["slowest_at_most_seconds"] = nullptr;
 }
 
+// The sequencer's histograms (/metrics) as sums and counts, read before and
+// after the run: their difference says where the run's groups spent their
+// time (commit = WAL write + fsync; group = execute + commit).
+struct SequencerCounters {
+  bool ok = false;
+  double groups = 0, operations = 0, commit_seconds = 0, group_seconds = 0;
+};
+
+SequencerCounters ReadSequencerCounters(std::uint16_t port) {
+  net::HttpClient http("127.0.0.1", port);
+  auto m = http.Get("/metrics", {{"Authorization", "Bearer bench"}});
+  SequencerCounters c;
+  if (!m.ok() || m->status != 200) return c;
+  std::istringstream lines(m->body);
+  for (std::string line; std::getline(lines, line);) {
+    const double v = std::atof(line.c_str() + line.rfind(' ') + 1);
+    if (line.rfind("krayd_sequencer_group_operations_count ", 0) == 0) c.groups = v;
+    if (line.rfind("krayd_sequencer_group_operations_sum ", 0) == 0) c.operations = v;
+    if (line.rfind("krayd_sequencer_commit_duration_seconds_sum ", 0) == 0) c.commit_seconds = v;
+    if (line.rfind("krayd_sequencer_group_duration_seconds_sum ", 0) == 0) c.group_seconds = v;
+  }
+  c.ok = true;
+  return c;
+}
+
+void ReportSequencer(const SequencerCounters& before, const SequencerCounters& after, double secs, json& report) {
+  if (!before.ok || !after.ok || secs <= 0) return;
+  const double groups = after.groups - before.groups;
+  auto per_group = [&](double total) { return groups > 0 ? total / groups : 0.0; };
+  report["sequencer"] = {{"groups_per_second", groups / secs},
+                         {"operations_per_group", per_group(after.operations - before.operations)},
+                         {"commit_ms_mean", 1e3 * per_group(after.commit_seconds - before.commit_seconds)},
+                         {"group_ms_mean", 1e3 * per_group(after.group_seconds - before.group_seconds)},
+                         {"busy_fraction", (after.group_seconds - before.group_seconds) / secs}};
+}
+
 // Conservation and the node's transaction count (operator and stats endpoints).
 void ReportNodeChecks(std::uint16_t port, json& report) {
   net::HttpClient http("127.0.0.1", port);
@@ -1212,6 +1252,7 @@ int RunNodeMode(const Opts& o, const std::string& dir) {
                          [&] { MeasureFloorSlice(node, dir, stats[0], floor_slices); });
   std::thread generator([&] { driver.Run(); });
   while (ph.ready.load() < o.connections) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const SequencerCounters seq0 = ReadSequencerCounters(node.port);
   double node_cpu0 = CpuSeconds(node.pid), gen_cpu0 = CpuSeconds(getpid());
   auto start = Clock::now();
   const auto start_utc = std::chrono::system_clock::now();
@@ -1221,6 +1262,7 @@ int RunNodeMode(const Opts& o, const std::string& dir) {
   if (o.kill9) killed = KillMidFlight(o, node, ph, p.items, start);
   generator.join();
   double secs = SecondsSince(start);
+  if (!killed) ReportSequencer(seq0, ReadSequencerCounters(node.port), secs, report);
   double node_cpu = (killed ? killed->cpu_seconds : CpuSeconds(node.pid)) - node_cpu0;
   double gen_cpu = CpuSeconds(getpid()) - gen_cpu0;
 
