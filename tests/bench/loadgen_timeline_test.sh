@@ -18,12 +18,14 @@ echo "$out" | jq -e '.errors == 0 and .conservation_ok == true and .timeline.win
   and all(.timeline.windows[] | select(.seconds == 1); .ok > 0 and .p50_ms > 0 and .p99_ms >= .p50_ms)
   and .timeline.last_over_first > 0' >/dev/null
 # The sequencer's figures over the same run (from /metrics before and after):
-# every accepted transfer is one committed operation of those groups.
+# every accepted transfer is one committed operation of those groups, and the
+# node may add its own (the validators' record of each closed batch).
 echo "$out" | jq -c '.sequencer'
-echo "$out" | jq -e '.sequencer as $s | $s.groups_per_second > 0 and $s.operations_per_group >= 1
+echo "$out" | jq -e '.sequencer as $s | ($s.groups_per_second * .seconds * $s.operations_per_group) as $ops
+  | $s.groups_per_second > 0 and $s.operations_per_group >= 1
   and $s.commit_ms_mean > 0 and $s.group_ms_mean >= $s.commit_ms_mean
   and $s.busy_fraction > 0 and $s.busy_fraction <= 1.05
-  and (($s.groups_per_second * .seconds * $s.operations_per_group) - .accepted | fabs) < 0.5' >/dev/null
+  and $ops > .accepted - 0.5 and $ops < .accepted + 100' >/dev/null
 if "$LOADGEN" --timeline=0 >/dev/null 2>&1; then
   echo "--timeline=0 was accepted" >&2
   exit 1
