@@ -141,6 +141,7 @@ Result<LeafProof> ProveLeafIn(store::Database& db, const state::LeafId& leaf, st
     }
   }
   SqliteNodeStore nodes(db, version, version);
+  nodes.DeriveBelow(kRollupDerivedDepth);
   SparseMerkleTree tree(nodes);
   Hash256 key = state::LeafKey(leaf.type, leaf.id);
   auto proof = tree.Prove(key);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "kray/state/leaves.h"
 #include "kray/store/database.h"
 
 namespace kray::rollup {
@@ -33,6 +34,11 @@ namespace {
 constexpr const char* kLoadSql =
     "SELECT nodes FROM rollup_smt_pages WHERE page = ?1 AND version <= ?2 ORDER BY version DESC LIMIT 1";
 constexpr const char* kWriteSql = "INSERT OR REPLACE INTO rollup_smt_pages (page, version, nodes) VALUES (?1, ?2, ?3)";
+// The newest row <= ?3 of the highest key in [?1, ?2): one seek down the
+// primary key (key, version) per key, whatever the history of the others.
+constexpr const char* kPrevLeafSql =
+    "SELECT key, data FROM rollup_leaf_data WHERE key >= ?1 AND key < ?2 AND version <= ?3 "
+    "ORDER BY key DESC, version DESC LIMIT 1";
 constexpr std::size_t kNodeBytes = 1 + 32 + 32;
 
 // The order of encoded positions in the index: depth, then prefix.
@@ -47,13 +53,17 @@ bool ToHash(const Bytes& b, Hash256& out) {
 }
 }  // namespace
 
+NodePos SqliteNodeStore::AncestorAt(const NodePos& pos, int depth) {
+  NodePos up;
+  up.depth = static_cast<std::uint16_t>(depth);
+  const int full_bytes = depth / 8, rest_bits = depth % 8;
+  std::copy(pos.prefix.begin(), pos.prefix.begin() + full_bytes, up.prefix.begin());
+  if (rest_bits) up.prefix[full_bytes] = pos.prefix[full_bytes] & static_cast<std::uint8_t>(0xff00 >> rest_bits);
+  return up;
+}
+
 NodePos SqliteNodeStore::PageOf(const NodePos& pos) {
-  NodePos root;
-  root.depth = static_cast<std::uint16_t>(pos.depth - pos.depth % kPageLevels);
-  const int full_bytes = root.depth / 8, rest_bits = root.depth % 8;
-  std::copy(pos.prefix.begin(), pos.prefix.begin() + full_bytes, root.prefix.begin());
-  if (rest_bits) root.prefix[full_bytes] = pos.prefix[full_bytes] & static_cast<std::uint8_t>(0xff00 >> rest_bits);
-  return root;
+  return AncestorAt(pos, pos.depth - pos.depth % kPageLevels);
 }
 
 int SqliteNodeStore::SlotOf(const NodePos& pos) {
@@ -132,6 +142,7 @@ Result<SqliteNodeStore::Page> SqliteNodeStore::LoadNewest(const NodePos& page_ro
 }
 
 Result<Node> SqliteNodeStore::Get(const NodePos& pos) {
+  if (Derived(pos)) return GetDerived(pos);
   NodePos root = PageOf(pos);
   const int slot = SlotOf(pos);
   // Buffered pages hold write_version's content: visible to reads at that
@@ -150,6 +161,8 @@ Result<Node> SqliteNodeStore::Get(const NodePos& pos) {
 }
 
 Status SqliteNodeStore::Set(const NodePos& pos, const Node& node) {
+  derived_.reset();  // the caller is writing the leaves it was derived from
+  if (Derived(pos)) return Ok();
   NodePos root = PageOf(pos);
   auto it = dirty_.find(root);
   if (it == dirty_.end()) {
@@ -193,7 +206,90 @@ Status SqliteNodeStore::Flush() {
     if (entry->first.depth < keep_above_) kept_.insert_or_assign(entry->first, std::move(blob));
   }
   dirty_.clear();
+  derived_.reset();
   return Ok();
+}
+
+// ---------------------------------------------------------------------------
+// Derived subtrees (DeriveBelow).
+
+Result<Node> SqliteNodeStore::GetDerived(const NodePos& pos) {
+  NodePos root = AncestorAt(pos, derive_below_);
+  if (!derived_ || derived_->first != root) KRAY_TRY(Derive(root));
+  const auto& nodes = derived_->second;
+  auto it = nodes.find(pos);
+  return it == nodes.end() ? Node{} : it->second;
+}
+
+namespace {
+// The nodes of the subtree at `pos` holding exactly the sorted, distinct
+// leaves [b, e), below `pos` into `out`; returns the node at `pos` (as
+// SparseMerkleTree::Build lays them out: a lone leaf at the highest position).
+Node DeriveSubtree(const NodePos& pos, const std::pair<Hash256, Hash256>* b, const std::pair<Hash256, Hash256>* e,
+                   std::unordered_map<NodePos, Node, NodePosHash>& out) {
+  if (b == e) return Node{};
+  if (e - b == 1) return Node{Node::kLeaf, b->first, b->second};
+  // Distinct keys split before depth 256.
+  const auto* m = std::partition_point(b, e, [&](const auto& l) { return KeyBit(l.first, pos.depth) == 0; });
+  Node node{Node::kInternal, {}, {}};
+  for (int bit = 0; bit < 2; ++bit) {
+    NodePos cp = pos.Child(bit);
+    Node child = bit ? DeriveSubtree(cp, m, e, out) : DeriveSubtree(cp, b, m, out);
+    if (child.kind != Node::kEmpty) out.emplace(cp, child);
+    (bit ? node.b : node.a) = child.Hash();
+  }
+  return node;
+}
+}  // namespace
+
+// Every node of the subtree rooted at `root` (depth derive_below_) at
+// read_version. Below a parent that is not an internal node nothing is
+// stored (a lone leaf sits higher up), which only the parent shows. The
+// parent also holds the subtree's hash: leaf rows that were deleted or
+// edited are refused here, before a wrong node reaches a proof or a root.
+Status SqliteNodeStore::Derive(const NodePos& root) {
+  auto parent = Get(AncestorAt(root, root.depth - 1));
+  if (!parent.ok()) return std::move(parent).error();
+  std::unordered_map<NodePos, Node, NodePosHash> nodes;
+  if (parent->kind == Node::kInternal) {
+    auto leaves = LoadLeaves(root);
+    if (!leaves.ok()) return std::move(leaves).error();
+    const auto* b = leaves->data();
+    Node top = DeriveSubtree(root, b, b + leaves->size(), nodes);
+    const Hash256& expected = KeyBit(root.prefix, root.depth - 1) ? parent->b : parent->a;
+    if (top.Hash() != expected) {
+      return Error::Internal("rollup_leaf_data: the leaves under " + ToHex(root.Encode()) + " at version " +
+                             std::to_string(read_version_) + " do not hash to the stored tree");
+    }
+    if (top.kind != Node::kEmpty) nodes.emplace(root, top);
+  }
+  derived_.emplace(root, std::move(nodes));
+  return Ok();
+}
+
+// The leaves (key, value hash) under `root` at read_version, sorted by key:
+// keys are walked from the highest down, one seek each.
+Result<std::vector<std::pair<Hash256, Hash256>>> SqliteNodeStore::LoadLeaves(const NodePos& root) {
+  const Bytes low(root.prefix.begin(), root.prefix.end());
+  Bytes below = low;  // exclusive bound: the range's last key followed by a 0 byte
+  for (int i = root.depth; i < kSmtDepth; ++i) below[i >> 3] |= static_cast<std::uint8_t>(0x80 >> (i & 7));
+  below.push_back(0);
+  std::vector<std::pair<Hash256, Hash256>> leaves;
+  for (;;) {
+    auto st = db_->Use(kPrevLeafSql);
+    if (!st.ok()) return std::move(st).error();
+    store::Statement& s = **st;
+    s.BindBlob(1, low).BindBlob(2, below).Bind(3, read_version_);
+    auto row = s.Step();
+    if (!row.ok()) return std::move(row).error();
+    if (!*row) break;
+    below = s.Blob(0);
+    Hash256 key;
+    if (!ToHash(below, key)) return Error::Internal("rollup_leaf_data: malformed key");
+    if (!s.IsNull(1)) leaves.emplace_back(key, state::LeafValueHash(s.Blob(1)));
+  }
+  std::reverse(leaves.begin(), leaves.end());
+  return leaves;
 }
 
 Status ConvertNodeRowsToPages(store::Database& db) {
@@ -208,7 +304,8 @@ Status ConvertNodeRowsToPages(store::Database& db) {
               "BLOB)"));
   {
     // Each node row, tagged with its page and slot.
-    auto rows = db.Prepare("SELECT pos, version, kind, a, b FROM rollup_smt_nodes");
+    // Not the nodes the rollup derives (kRollupDerivedDepth; pos starts u16be(depth)).
+    auto rows = db.Prepare("SELECT pos, version, kind, a, b FROM rollup_smt_nodes WHERE pos < x'0010'");
     if (!rows.ok()) return std::move(rows).error();
     auto ins = db.Prepare("INSERT INTO temp.smt_convert VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     if (!ins.ok()) return std::move(ins).error();

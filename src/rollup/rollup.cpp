@@ -31,11 +31,11 @@ namespace kray::rollup {
 namespace {
 
 constexpr std::size_t kCatchUpChunk = 10000;
-// The tree's pages above this depth stay in memory (SqliteNodeStore::
-// KeepPagesAbove): every change rewrites them, and at a million accounts
-// reading them back before each update was a tenth of the rollup thread's
-// time under load. ~70 MB at most.
-constexpr int kKeepPagesAbove = 20;
+// The tree's stored pages (above kRollupDerivedDepth) stay in memory
+// (SqliteNodeStore::KeepPagesAbove): every change rewrites them, and at a
+// million accounts reading them back before each update was a tenth of the
+// rollup thread's time under load. At most 4,369 pages, ~4 MB.
+constexpr int kKeepPagesAbove = kRollupDerivedDepth;
 // Queued groups that wake the index thread before its persist interval
 // (bounds the memory the queue holds between wake-ups).
 constexpr std::size_t kWakeEveryGroups = 256;
@@ -185,6 +185,7 @@ struct Rollup::Impl {
 // The tree's stores, reading and writing at `version` (the open batch).
 void Rollup::Impl::OpenTree(std::int64_t version) {
   sql = std::make_unique<SqliteNodeStore>(*db, version, version);
+  sql->DeriveBelow(kRollupDerivedDepth);  // WriteProgress writes the leaves' rows
   sql->KeepPagesAbove(kKeepPagesAbove);
   cache = std::make_unique<CachedNodeStore>(sql.get());
 }

@@ -9,6 +9,8 @@
 //    batch `version` was open; the tree as of batch N is the newest row with
 //    version <= N per page, so proofs against any past batch root are served
 //    without recomputation. Writes are buffered per page until Flush().
+//    The rollup index stores only the pages above kRollupDerivedDepth: the
+//    nodes below it are derived from the leaf preimages (DeriveBelow).
 //  - CachedNodeStore: a write-back cache in front of another store; the
 //    rollup keeps the current tree in it and flushes it at a due check
 //    and at every batch close (rollup.h, RollupOptions).
@@ -41,6 +43,13 @@ class MemoryNodeStore : public NodeStore {
   std::unordered_map<NodePos, Node, NodePosHash> nodes_;
 };
 
+// The rollup index's tree is stored as pages down to this depth; each
+// subtree rooted there is derived from its leaves' preimages
+// (rollup_leaf_data) when read. At a million leaves such a subtree holds ~15
+// leaves, and storing its pages was ~2.4 rows per changed leaf, two thirds of
+// the index's writes (docs/BENCHMARKS.md, rounds 23 and 24).
+inline constexpr int kRollupDerivedDepth = 16;
+
 class SqliteNodeStore : public NodeStore {
  public:
   // Reads see rows with version <= read_version; writes go to write_version.
@@ -55,6 +64,20 @@ class SqliteNodeStore : public NodeStore {
     write_version_ = write_version;
     dirty_.clear();
     last_read_.reset();
+    derived_.reset();
+  }
+  // Pages rooted at `depth` (a positive multiple of kPageLevels) or deeper
+  // are neither written nor read: Put and Erase there do nothing, and Get
+  // computes the node from the table rollup_leaf_data as of read_version
+  // (per key the newest row with version <= read_version; data NULL = no
+  // leaf), each leaf being (key, state::LeafValueHash(data)), the way the
+  // rollup writes its tree. So whoever writes through this store must write
+  // the leaves' rows at write_version in the transaction of Flush(), and a
+  // position is read back right only while no change to its subtree is
+  // buffered (a CachedNodeStore in front holds those). 0: off (the default).
+  void DeriveBelow(int depth) {
+    derive_below_ = depth;
+    derived_.reset();
   }
   // Keeps in memory the newest row of each page rooted above `depth` (a
   // multiple of kPageLevels), as written or read at write_version, so that
@@ -92,6 +115,8 @@ class SqliteNodeStore : public NodeStore {
   static Result<Page> DecodePage(ByteSpan blob);
   // The page a position belongs to (its root position) and its slot there.
   static NodePos PageOf(const NodePos& pos);
+  // The ancestor of `pos` at `depth` (<= pos.depth).
+  static NodePos AncestorAt(const NodePos& pos, int depth);
   static int SlotOf(const NodePos& pos);
 
  private:
@@ -99,6 +124,10 @@ class SqliteNodeStore : public NodeStore {
   Result<Page> Load(const NodePos& page_root, std::int64_t version);
   Result<Page> LoadNewest(const NodePos& page_root);  // at write_version, through kept_
   Status Set(const NodePos& pos, const Node& node);
+  bool Derived(const NodePos& pos) const { return derive_below_ && pos.depth >= derive_below_; }
+  Result<Node> GetDerived(const NodePos& pos);
+  Status Derive(const NodePos& root);
+  Result<std::vector<std::pair<Hash256, Hash256>>> LoadLeaves(const NodePos& root);
 
   store::Database* db_;
   std::int64_t read_version_, write_version_;
@@ -107,6 +136,9 @@ class SqliteNodeStore : public NodeStore {
   std::optional<std::pair<NodePos, Page>> last_read_;     // at read_version; dropped on any write
   int keep_above_ = 0;
   std::unordered_map<NodePos, Bytes, NodePosHash> kept_;  // page root -> newest row's blob
+  int derive_below_ = 0;
+  // The last derived subtree, at read_version: its root and its nodes.
+  std::optional<std::pair<NodePos, std::unordered_map<NodePos, Node, NodePosHash>>> derived_;
 };
 
 // Rewrites the node rows of an index created before schema 002 (table

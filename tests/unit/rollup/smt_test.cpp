@@ -12,6 +12,7 @@
 #include "kray/crypto/hash.h"
 #include "kray/rollup/node_store.h"
 #include "kray/rollup/rollup.h"
+#include "kray/state/leaves.h"
 #include "kray/store/database.h"
 
 namespace kray::rollup {
@@ -471,6 +472,165 @@ TEST(SmtTest, KeptPagesWriteWhatTheTableWould) {
   }
   EXPECT_GT(kept.kept_pages(), 1u);
   EXPECT_LE(kept.kept_pages(), 17u);
+}
+
+// Subtrees derived from the leaves' rows (SqliteNodeStore::DeriveBelow)
+// read as the stored tree would: every version's root and every key's
+// proof, through cache clears and from fresh stores at past versions, while
+// no page at or below the depth is written.
+Bytes Data(const std::string& s) {
+  return Bytes(s.begin(), s.end());
+}
+
+void WriteLeafRow(store::Database& db, const Hash256& key, std::int64_t version, const std::optional<Bytes>& data) {
+  auto st = db.Use("INSERT OR REPLACE INTO rollup_leaf_data (key, version, data) VALUES (?1, ?2, ?3)");
+  ASSERT_TRUE(st.ok());
+  (*st)->BindBlob(1, key).Bind(2, version);
+  if (data)
+    (*st)->BindBlob(3, *data);
+  else
+    (*st)->BindNull(3);
+  ASSERT_TRUE((*st)->Run().ok());
+}
+
+std::int64_t CountRows(store::Database& db, const std::string& sql) {
+  auto st = db.Prepare(sql);
+  EXPECT_TRUE(st.ok());
+  if (!st.ok()) return -1;
+  auto n = store::FirstRow<std::int64_t>(*st, [](const store::Statement& r) { return r.Int64(0); });
+  EXPECT_TRUE(n.ok());
+  return n.ok() ? n->value_or(-1) : -1;
+}
+
+TEST(SmtTest, DerivedSubtreesReadAsTheStoredTree) {
+  for (int derive : {4, 8}) {
+    SCOPED_TRACE("derived below depth " + std::to_string(derive));
+    auto db = store::Database::Open(":memory:");
+    ASSERT_TRUE(db.ok()) << db.error().message;
+    ASSERT_TRUE(MigrateRollupIndex(**db).ok());
+    SqliteNodeStore sql(**db, 0, 0, /*max_buffered_pages=*/2);
+    sql.DeriveBelow(derive);
+    sql.KeepPagesAbove(derive);
+    CachedNodeStore cache(&sql);
+    std::mt19937_64 rng(derive);
+    std::map<Hash256, Hash256> model;
+    std::vector<std::map<Hash256, Hash256>> snapshots;
+    for (std::int64_t version = 0; version < 12; ++version) {
+      sql.Reset(**db, version, version);
+      std::map<Hash256, std::optional<Bytes>> rows;
+      std::vector<SmtUpdate> ups;
+      for (int i = 0; i < (version == 0 ? 300 : 50); ++i) {
+        Hash256 key = H("d" + std::to_string(rng() % 400));
+        if (version > 0 && rng() % 4 == 0) {
+          model.erase(key);
+          rows[key] = std::nullopt;
+          ups.push_back({key, std::nullopt});
+        } else {
+          Bytes data = Data("value " + std::to_string(rng()));
+          model[key] = state::LeafValueHash(data);
+          ups.push_back({key, model[key]});
+          rows[key] = std::move(data);
+        }
+      }
+      store::Transaction tx(**db);
+      ASSERT_TRUE(tx.ok());
+      SparseMerkleTree tree(cache);
+      ASSERT_TRUE(tree.ApplyUpdates(ups).ok());
+      ASSERT_TRUE(cache.Flush().ok());
+      for (const auto& [key, data] : rows) WriteLeafRow(**db, key, version, data);
+      ASSERT_TRUE(tx.Commit().ok());
+      ASSERT_EQ(Root(tree), NaiveRoot(model)) << "version " << version;
+      snapshots.push_back(model);
+      if (version % 3 == 1) cache.Clear();  // the next updates read the derived nodes back
+    }
+    for (std::size_t version = 0; version < snapshots.size(); ++version) {
+      SqliteNodeStore past(**db, static_cast<std::int64_t>(version), static_cast<std::int64_t>(version));
+      past.DeriveBelow(derive);
+      SparseMerkleTree tree(past);
+      Hash256 root = NaiveRoot(snapshots[version]);
+      EXPECT_EQ(Root(tree), root) << "version " << version;
+      for (int i = 0; i < 400; ++i) {
+        SCOPED_TRACE("version " + std::to_string(version) + " key " + std::to_string(i));
+        ExpectProofMatches(tree, root, snapshots[version], H("d" + std::to_string(i)));
+      }
+    }
+    // Pages rooted at `derive` or deeper: none (page = u16be(depth) || prefix).
+    const std::string deep = derive == 4 ? "x'0004'" : "x'0008'";
+    EXPECT_EQ(CountRows(**db, "SELECT COUNT(*) FROM rollup_smt_pages WHERE page >= " + deep), 0);
+    EXPECT_GT(CountRows(**db, "SELECT COUNT(*) FROM rollup_smt_pages"), 0);
+  }
+}
+
+// A derived subtree is only as good as the leaves' rows: one deleted or
+// edited is refused (its subtree no longer hashes to what the stored parent
+// holds), never turned into a proof of something else.
+TEST(SmtTest, DerivedSubtreeWithoutItsLeafRowIsRefused) {
+  auto db = store::Database::Open(":memory:");
+  ASSERT_TRUE(db.ok()) << db.error().message;
+  ASSERT_TRUE(MigrateRollupIndex(**db).ok());
+  SqliteNodeStore sql(**db, 1, 1);
+  sql.DeriveBelow(4);
+  std::map<Hash256, Hash256> model;
+  std::vector<SmtUpdate> ups;
+  for (int i = 0; i < 100; ++i) {
+    Bytes data = Data("v" + std::to_string(i));
+    Hash256 key = H("x" + std::to_string(i));
+    model[key] = state::LeafValueHash(data);
+    ups.push_back({key, model[key]});
+    WriteLeafRow(**db, key, 1, data);
+  }
+  CachedNodeStore cache(&sql);
+  SparseMerkleTree tree(cache);
+  ASSERT_TRUE(tree.ApplyUpdates(ups).ok());
+  ASSERT_TRUE(cache.Flush().ok());
+  const Hash256 root = NaiveRoot(model);
+  ASSERT_EQ(Root(tree), root);
+  for (const char* edit :
+       {"UPDATE rollup_leaf_data SET data = x'00' WHERE key = ?1", "DELETE FROM rollup_leaf_data WHERE key = ?1"}) {
+    SCOPED_TRACE(edit);
+    auto st = (*db)->Prepare(edit);
+    ASSERT_TRUE(st.ok());
+    st->BindBlob(1, H("x7"));
+    ASSERT_TRUE(st->Run().ok());
+    SqliteNodeStore edited(**db, 1, 1);
+    edited.DeriveBelow(4);
+    SparseMerkleTree read(edited);
+    ASSERT_EQ(Root(read), root);  // the stored top
+    auto proof = read.Prove(H("x7"));
+    ASSERT_FALSE(proof.ok());
+    EXPECT_NE(proof.error().message.find("do not hash to the stored tree"), std::string::npos) << proof.error().message;
+    // A leaf elsewhere in the tree is still proven.
+    for (int i = 0; i < 100; ++i) {
+      Hash256 key = H("x" + std::to_string(i));
+      if ((key[0] >> 4) == (H("x7")[0] >> 4)) continue;  // under the same depth-4 subtree
+      ExpectProofMatches(read, root, model, key);
+      break;
+    }
+  }
+}
+
+// Schema 004 drops the pages an index stored below kRollupDerivedDepth
+// before, and keeps the ones above.
+TEST(SmtTest, Schema004DropsThePagesNowDerived) {
+  auto db = store::Database::Open(":memory:");
+  ASSERT_TRUE(db.ok()) << db.error().message;
+  ASSERT_TRUE(MigrateRollupIndex(**db).ok());
+  ASSERT_TRUE((*db)->Exec("UPDATE schema_versions SET version = 3 WHERE component = 'rollup'").ok());
+  Bytes empty_page = SqliteNodeStore::EncodePage({});
+  for (int depth : {0, 12, 16, 20, 256}) {
+    NodePos pos;
+    pos.depth = static_cast<std::uint16_t>(depth);
+    pos.prefix = H("page");
+    pos = SqliteNodeStore::AncestorAt(pos, depth);
+    auto st = (*db)->Prepare("INSERT INTO rollup_smt_pages (page, version, nodes) VALUES (?1, 1, ?2)");
+    ASSERT_TRUE(st.ok());
+    Bytes key = pos.Encode();
+    st->BindBlob(1, key).BindBlob(2, empty_page);
+    ASSERT_TRUE(st->Run().ok());
+  }
+  ASSERT_TRUE(MigrateRollupIndex(**db).ok());
+  EXPECT_EQ(CountRows(**db, "SELECT COUNT(*) FROM rollup_smt_pages"), 2);  // depths 0 and 12
+  EXPECT_EQ(CountRows(**db, "SELECT COUNT(*) FROM rollup_smt_pages WHERE page < x'0010'"), 2);
 }
 
 // An index written before pages (schema 001: one row per node and version)
