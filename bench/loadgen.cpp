@@ -993,24 +993,36 @@ void ReportCpu(const Opts& o, double node_cpu, double gen_cpu, json& report) {
   report["loadgen_cpu_us_per_item"] = per(gen_cpu, items);
 }
 
+// krayd's /metrics as (series, value) pairs: a series is the line up to its
+// last space (name and labels), the value what follows. Empty if unavailable.
+std::vector<std::pair<std::string, double>> MetricSamples(net::HttpClient& http) {
+  std::vector<std::pair<std::string, double>> out;
+  auto m = http.Get("/metrics", {{"Authorization", "Bearer bench"}});
+  if (!m.ok() || m->status != 200) return out;
+  std::istringstream lines(m->body);
+  for (std::string line; std::getline(lines, line);) {
+    auto space = line.rfind(' ');
+    if (line.empty() || line[0] == '#' || space == std::string::npos) continue;
+    out.emplace_back(line.substr(0, space), std::atof(line.c_str() + space + 1));
+  }
+  return out;
+}
+
 // The rollup's batch closes during the run (/metrics): how many, their mean
 // and the upper bound of the slowest one's histogram bucket. A close runs on
 // the rollup thread; it ends with the batch's state root persisted.
 void ReportBatchCloses(net::HttpClient& http, json& report) {
-  auto m = http.Get("/metrics", {{"Authorization", "Bearer bench"}});
-  if (!m.ok() || m->status != 200) return;
+  const auto samples = MetricSamples(http);
+  if (samples.empty()) return;
   const std::string name = "krayd_rollup_batch_close_duration_seconds";
   double sum = 0, count = 0, max_le = 0, below = 0;
-  std::istringstream lines(m->body);
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind(name, 0) != 0) continue;
-    auto space = line.rfind(' ');
-    double v = std::atof(line.c_str() + space + 1);
-    if (line.rfind(name + "_sum", 0) == 0) sum = v;
-    if (line.rfind(name + "_count", 0) == 0) count = v;
-    auto le = line.find("le=\"");
-    if (le == std::string::npos || line.find("+Inf") != std::string::npos) continue;
-    double bound = std::atof(line.c_str() + le + 4);
+  for (const auto& [series, v] : samples) {
+    if (series.rfind(name, 0) != 0) continue;
+    if (series == name + "_sum") sum = v;
+    if (series == name + "_count") count = v;
+    auto le = series.find("le=\"");
+    if (le == std::string::npos || series.find("+Inf") != std::string::npos) continue;
+    double bound = std::atof(series.c_str() + le + 4);
     if (v > below) max_le = bound;  // the first bucket holding all closes so far
     below = std::max(below, v);
   }
@@ -1030,16 +1042,14 @@ struct SequencerCounters {
 
 SequencerCounters ReadSequencerCounters(std::uint16_t port) {
   net::HttpClient http("127.0.0.1", port);
-  auto m = http.Get("/metrics", {{"Authorization", "Bearer bench"}});
+  const auto samples = MetricSamples(http);
   SequencerCounters c;
-  if (!m.ok() || m->status != 200) return c;
-  std::istringstream lines(m->body);
-  for (std::string line; std::getline(lines, line);) {
-    const double v = std::atof(line.c_str() + line.rfind(' ') + 1);
-    if (line.rfind("krayd_sequencer_group_operations_count ", 0) == 0) c.groups = v;
-    if (line.rfind("krayd_sequencer_group_operations_sum ", 0) == 0) c.operations = v;
-    if (line.rfind("krayd_sequencer_commit_duration_seconds_sum ", 0) == 0) c.commit_seconds = v;
-    if (line.rfind("krayd_sequencer_group_duration_seconds_sum ", 0) == 0) c.group_seconds = v;
+  if (samples.empty()) return c;
+  for (const auto& [series, v] : samples) {
+    if (series == "krayd_sequencer_group_operations_count") c.groups = v;
+    if (series == "krayd_sequencer_group_operations_sum") c.operations = v;
+    if (series == "krayd_sequencer_commit_duration_seconds_sum") c.commit_seconds = v;
+    if (series == "krayd_sequencer_group_duration_seconds_sum") c.group_seconds = v;
   }
   c.ok = true;
   return c;

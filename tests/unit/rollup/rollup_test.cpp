@@ -110,6 +110,23 @@ class RollupTest : public ::testing::Test {
                     .ok());
     return st;
   }
+  // A COUNT(*) query on the index (?1 bound to `bind` if given); -1 on error.
+  std::int64_t IndexCount(const std::string& sql, std::optional<std::int64_t> bind = std::nullopt) {
+    std::int64_t n = -1;
+    EXPECT_TRUE(rollup_
+                    ->WithReader([&](store::Database& db) -> kray::Status {
+                      auto st = db.Use(sql);
+                      if (!st.ok()) return std::move(st).error();
+                      if (bind) (*st)->Bind(1, *bind);
+                      auto row =
+                          store::FirstRow<std::int64_t>(**st, [](const store::Statement& s) { return s.Int64(0); });
+                      if (!row.ok()) return std::move(row).error();
+                      n = row->value_or(-1);
+                      return Ok();
+                    })
+                    .ok());
+    return n;
+  }
   Result<LeafProof> Prove(const std::string& account, std::optional<std::int64_t> batch) {
     Result<LeafProof> out = Error::Internal("unset");
     EXPECT_TRUE(rollup_
@@ -389,22 +406,9 @@ TEST_F(RollupTest, PruningKeepsTheNewestBatchesProvable) {
   // Rows some newer row at or below `through` makes unreadable by any tree
   // from `through` on: exactly what pruning through that batch deletes.
   auto superseded = [&](const char* table, const char* key, std::int64_t through) {
-    std::int64_t n = -1;
-    const std::string sql = std::string("SELECT COUNT(*) FROM ") + table + " p WHERE EXISTS (SELECT 1 FROM " + table +
-                            " q WHERE q." + key + " = p." + key + " AND q.version > p.version AND q.version <= ?1)";
-    EXPECT_TRUE(rollup_
-                    ->WithReader([&](store::Database& db) -> kray::Status {
-                      auto st = db.Use(sql);
-                      if (!st.ok()) return std::move(st).error();
-                      (*st)->Bind(1, through);
-                      auto row =
-                          store::FirstRow<std::int64_t>(**st, [](const store::Statement& s) { return s.Int64(0); });
-                      if (!row.ok()) return std::move(row).error();
-                      n = row->value_or(-1);
-                      return Ok();
-                    })
-                    .ok());
-    return n;
+    return IndexCount(std::string("SELECT COUNT(*) FROM ") + table + " p WHERE EXISTS (SELECT 1 FROM " + table +
+                          " q WHERE q." + key + " = p." + key + " AND q.version > p.version AND q.version <= ?1)",
+                      through);
   };
   auto provable = [&](std::optional<std::int64_t> batch) -> kray::Status {
     auto p = Prove(b_.account_id, batch);
@@ -526,18 +530,7 @@ TEST_F(RollupTest, LeavesBelowTheStoredDepthAreProvedFromTheirRows) {
   ASSERT_EQ(IndexStatus().last_batch(), 3);
   all_provable(3);
   all_provable(std::nullopt);
-  std::int64_t deep_pages = -1;
-  ASSERT_TRUE(rollup_
-                  ->WithReader([&](store::Database& db) -> kray::Status {
-                    auto st = db.Use("SELECT COUNT(*) FROM rollup_smt_pages WHERE page >= x'0010'");
-                    if (!st.ok()) return std::move(st).error();
-                    auto n = store::FirstRow<std::int64_t>(**st, [](const store::Statement& r) { return r.Int64(0); });
-                    if (!n.ok()) return std::move(n).error();
-                    deep_pages = n->value_or(-1);
-                    return Ok();
-                  })
-                  .ok());
-  EXPECT_EQ(deep_pages, 0);
+  EXPECT_EQ(IndexCount("SELECT COUNT(*) FROM rollup_smt_pages WHERE page >= x'0010'"), 0);
   auto v = Verify();
   ASSERT_TRUE(v.ok()) << v.error().code << ": " << v.error().message;
   EXPECT_EQ(v->batches, 3);
