@@ -3,6 +3,15 @@
 //
 //   BM_SmtBatchUpdate_Memory/N   tree in a MemoryNodeStore (pure hashing and
 //                                node bookkeeping: the O(k log N) cost)
+//   BM_SmtBatchUpdate_Cached/N   what the rollup thread does with each group
+//                                of leaf changes (rollup.cpp, Apply): the
+//                                whole tree held by the write-back cache,
+//                                unchanged leaves told apart, the root updated
+//                                (no backing-store I/O: the node cache's cost)
+//   BM_SmtCrowdedBuild/N         N keys ground to share their first 16 bits
+//                                (one NodeMap bucket, node_map.h), the tree
+//                                built then every leaf changed: what such
+//                                keys cost against hashed ones (Memory)
 //   BM_SmtBatchUpdate_Sqlite/N   what the node does at batch time: the tree
 //                                behind the write-back cache, every dirty
 //                                node flushed to rollup_smt_nodes inside one
@@ -91,6 +100,65 @@ BENCHMARK(BM_SmtBatchUpdate_Memory)
     ->Arg(1000000)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(5);
+
+struct CachedState {
+  MemoryNodeStore backing;
+  std::unique_ptr<CachedNodeStore> cache;
+};
+
+CachedState& CachedFixture(std::uint64_t n) {
+  static std::map<std::uint64_t, std::unique_ptr<CachedState>> states;
+  auto& s = states[n];
+  if (!s) {
+    s = std::make_unique<CachedState>();
+    s->cache = std::make_unique<CachedNodeStore>(&s->backing);
+    SparseMerkleTree tree(*s->cache);
+    if (!tree.ApplyUpdates(AllLeaves(n)).ok() || !s->cache->Flush().ok()) std::abort();
+  }
+  return *s;
+}
+
+void BM_SmtBatchUpdate_Cached(benchmark::State& state) {
+  std::uint64_t n = static_cast<std::uint64_t>(state.range(0));
+  CachedState& s = CachedFixture(n);
+  std::mt19937_64 rng(n + 2);
+  std::size_t changed = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto ups = RandomBatch(n, rng);
+    state.ResumeTiming();
+    SparseMerkleTree tree(*s.cache);
+    std::vector<Hash256> real;
+    if (!tree.ApplyUpdates(std::move(ups), &real).ok()) state.SkipWithError("apply failed");
+    changed += real.size();
+    auto root = tree.Root();
+    benchmark::DoNotOptimize(root);
+    state.PauseTiming();
+    if (!s.cache->Flush().ok()) state.SkipWithError("flush failed");
+    state.ResumeTiming();
+  }
+  state.counters["cached_nodes"] = static_cast<double>(s.cache->size());
+  state.counters["changed"] = static_cast<double>(changed);
+  state.counters["leaves_per_s"] = benchmark::Counter(kBatch, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_SmtBatchUpdate_Cached)->Arg(10000)->Arg(1000000)->Unit(benchmark::kMillisecond)->Iterations(20);
+
+void BM_SmtCrowdedBuild(benchmark::State& state) {
+  std::uint64_t n = static_cast<std::uint64_t>(state.range(0));
+  std::vector<SmtUpdate> keys = AllLeaves(n);
+  for (auto& u : keys) u.key[0] = u.key[1] = 0xab;
+  for (auto _ : state) {
+    MemoryNodeStore store;
+    SparseMerkleTree tree(store);
+    auto ups = keys;
+    if (!tree.ApplyUpdates(ups).ok()) state.SkipWithError("build failed");
+    for (auto& u : ups) u.value_hash = u.key;
+    if (!tree.ApplyUpdates(std::move(ups)).ok()) state.SkipWithError("update failed");
+    auto root = tree.Root();
+    benchmark::DoNotOptimize(root);
+  }
+}
+BENCHMARK(BM_SmtCrowdedBuild)->Arg(50000)->Unit(benchmark::kMillisecond)->Iterations(3);
 
 struct SqlState {
   std::string path;

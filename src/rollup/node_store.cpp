@@ -9,22 +9,21 @@
 namespace kray::rollup {
 
 Result<Node> MemoryNodeStore::Get(const NodePos& pos) {
-  auto it = nodes_.find(pos);
-  if (it == nodes_.end()) return Node{};
-  return it->second;
+  const Node* n = nodes_.Find(pos);
+  return n ? *n : Node{};
 }
 
 Status MemoryNodeStore::Put(const NodePos& pos, const Node& node) {
   if (node.kind == Node::kEmpty) {
-    nodes_.erase(pos);
+    nodes_.Erase(pos);
   } else {
-    nodes_[pos] = node;
+    *nodes_.TryEmplace(pos).first = node;
   }
   return Ok();
 }
 
 Status MemoryNodeStore::Erase(const NodePos& pos) {
-  nodes_.erase(pos);
+  nodes_.Erase(pos);
   return Ok();
 }
 
@@ -367,21 +366,20 @@ Status ConvertNodeRowsToPages(store::Database& db) {
 // ---------------------------------------------------------------------------
 
 Result<Node> CachedNodeStore::Get(const NodePos& pos) {
-  auto it = cache_.find(pos);
-  if (it != cache_.end()) return it->second.node;
+  if (const Entry* e = cache_.Find(pos)) return e->node;
   auto n = backing_->Get(pos);
   if (!n.ok()) return std::move(n).error();
-  cache_.emplace(pos, Entry{*n, false});
+  *cache_.TryEmplace(pos).first = Entry{*n, false};
   return n;
 }
 
 void CachedNodeStore::Set(const NodePos& pos, const Node& node) {
-  auto [it, inserted] = cache_.try_emplace(pos);
-  if (!inserted && it->second.node == node) return;
-  it->second.node = node;
-  if (!it->second.dirty) {
-    it->second.dirty = true;
-    dirty_.push_back(&*it);
+  auto [e, inserted] = cache_.TryEmplace(pos);
+  if (!inserted && e->node == node) return;
+  e->node = node;
+  if (!e->dirty) {
+    e->dirty = true;
+    dirty_.push_back(pos);
   }
 }
 
@@ -393,7 +391,7 @@ Status CachedNodeStore::Put(const NodePos& pos, const Node& node) {
 }
 
 Status CachedNodeStore::Erase(const NodePos& pos) {
-  if (!cache_.contains(pos)) {
+  if (!cache_.Find(pos)) {
     auto n = backing_->Get(pos);
     if (!n.ok()) return std::move(n).error();
     if (n->kind == Node::kEmpty) return Ok();
@@ -406,10 +404,11 @@ Status CachedNodeStore::Flush() {
   // Only what changed since the last flush: at a million accounts the cache
   // holds the whole tree (~2.4 million nodes), and a flush every second that
   // walked it cost more than the writes.
-  for (CacheSlot* slot : dirty_) {
-    const Node& node = slot->second.node;
-    KRAY_TRY(node.kind == Node::kEmpty ? backing_->Erase(slot->first) : backing_->Put(slot->first, node));
-    slot->second.dirty = false;
+  for (const NodePos& pos : dirty_) {
+    Entry* e = cache_.Find(pos);
+    if (!e) return Error::Internal("node cache: a dirty node is missing");
+    KRAY_TRY(e->node.kind == Node::kEmpty ? backing_->Erase(pos) : backing_->Put(pos, e->node));
+    e->dirty = false;
   }
   dirty_.clear();
   return backing_->Flush();

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -88,7 +89,8 @@ Result<std::vector<state::LeafChange>> AllLeaves(store::Database& db, const stat
   return EncodeLeaves(db, registry, ids);
 }
 
-Result<Hash256> ApplyLeafChanges(NodeStore& nodes, const std::vector<state::LeafChange>& changes) {
+Result<Hash256> ApplyLeafChanges(NodeStore& nodes, const std::vector<state::LeafChange>& changes,
+                                 std::vector<Hash256>* changed_keys) {
   SparseMerkleTree tree(nodes);
   std::vector<SmtUpdate> updates;
   updates.reserve(changes.size());
@@ -97,7 +99,7 @@ Result<Hash256> ApplyLeafChanges(NodeStore& nodes, const std::vector<state::Leaf
     if (c.data) vh = state::LeafValueHash(*c.data);
     updates.push_back({c.key, vh});
   }
-  KRAY_TRY(tree.ApplyUpdates(std::move(updates)));
+  KRAY_TRY(tree.ApplyUpdates(std::move(updates), changed_keys));
   return tree.Root();
 }
 
@@ -257,20 +259,11 @@ Status Rollup::Impl::Persist() {
 }
 
 Status Rollup::Impl::Apply(const std::vector<state::LeafChange>& changes, std::int64_t applied_seq) {
-  SparseMerkleTree tree(*cache);
-  std::vector<state::LeafChange> changed;
-  changed.reserve(changes.size());
-  for (const auto& c : changes) {
-    std::optional<Hash256> vh;
-    if (c.data) vh = state::LeafValueHash(*c.data);
-    auto old = tree.Get(c.key);
-    if (!old.ok()) return std::move(old).error();
-    if (*old == vh) continue;  // unchanged: no node and no preimage written
-    changed.push_back(c);
-  }
-  auto root = ApplyLeafChanges(*cache, changed);
+  std::vector<Hash256> changed;  // sorted; an unchanged leaf gets no preimage row
+  auto root = ApplyLeafChanges(*cache, changes, &changed);
   if (!root.ok()) return std::move(root).error();
-  for (auto& c : changed) leaf_data[c.key] = std::move(c.data);
+  for (const auto& c : changes)
+    if (std::binary_search(changed.begin(), changed.end(), c.key)) leaf_data[c.key] = c.data;
   status.state_root = ToHex(*root);
   status.applied_seq = applied_seq;
   MarkDirty();

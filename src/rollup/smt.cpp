@@ -143,8 +143,9 @@ Result<SmtProof> SparseMerkleTree::Prove(const Hash256& key) {
   return proof;
 }
 
-Status SparseMerkleTree::ApplyUpdates(std::vector<SmtUpdate> updates) {
+Status SparseMerkleTree::ApplyUpdates(std::vector<SmtUpdate> updates, std::vector<Hash256>* changed_keys) {
   if (updates.empty()) return Ok();
+  changed_keys_ = changed_keys;
   // Sort by key; for duplicates keep the last one given (stable sort, then
   // keep the last element of each run of equal keys).
   std::stable_sort(updates.begin(), updates.end(), KeyLess);
@@ -158,9 +159,20 @@ Status SparseMerkleTree::ApplyUpdates(std::vector<SmtUpdate> updates) {
   auto existing = store_.Get(root);
   if (!existing.ok()) return std::move(existing).error();
   auto node = Rec(root, *existing, unique.data(), unique.data() + unique.size());
+  changed_keys_ = nullptr;
   if (!node.ok()) return std::move(node).error();
   if (*node == *existing) return Ok();
   return node->kind == Node::kEmpty ? store_.Erase(root) : store_.Put(root, *node);
+}
+
+// Every update reaches exactly one node that is not internal, the one whose
+// subtree holds its key: this one, for [begin, end).
+void SparseMerkleTree::NoteChanged(const Node& existing, const SmtUpdate* begin, const SmtUpdate* end) {
+  for (const SmtUpdate* u = begin; u != end; ++u) {
+    const bool present = existing.kind == Node::kLeaf && existing.a == u->key;
+    const bool same = present ? u->value_hash == existing.b : !u->value_hash;
+    if (!same) changed_keys_->push_back(u->key);
+  }
 }
 
 // Builds the subtree at `pos` holding exactly `live` (sorted, all present),
@@ -197,6 +209,7 @@ Result<Node> SparseMerkleTree::Rec(const NodePos& pos, const Node& existing, con
   if (existing.kind != Node::kInternal) {
     // Empty or a single leaf: nothing is stored below `pos`. Merge the
     // existing leaf (unless it is updated) with the new live entries.
+    if (changed_keys_) NoteChanged(existing, begin, end);
     std::vector<SmtUpdate> live;
     live.reserve(static_cast<std::size_t>(end - begin) + 1);
     bool have_existing = existing.kind == Node::kLeaf;

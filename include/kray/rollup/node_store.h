@@ -1,6 +1,7 @@
 // NodeStore implementations for the sparse Merkle tree (smt.h).
 //
-//  - MemoryNodeStore: a hash map (tests, benchmarks, verification replay).
+//  - MemoryNodeStore: nodes in memory (tests, benchmarks, verification
+//    replay), in a NodeMap (node_map.h).
 //  - SqliteNodeStore: the table rollup_smt_pages (schema/rollup/002), nodes
 //    grouped in pages of four levels: a page is rooted at a depth divisible
 //    by 4 and holds that position and the 14 below it down to three more
@@ -24,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "kray/rollup/node_map.h"
 #include "kray/rollup/smt.h"
 
 namespace kray::store {
@@ -40,7 +42,7 @@ class MemoryNodeStore : public NodeStore {
   std::size_t size() const { return nodes_.size(); }
 
  private:
-  std::unordered_map<NodePos, Node, NodePosHash> nodes_;
+  NodeMap<Node> nodes_;
 };
 
 // The rollup index's tree is stored as pages down to this depth; each
@@ -150,7 +152,7 @@ Status ConvertNodeRowsToPages(store::Database& db);
 class CachedNodeStore : public NodeStore {
  public:
   explicit CachedNodeStore(NodeStore* backing) : backing_(backing) {}
-  CachedNodeStore(const CachedNodeStore&) = delete;  // dirty_ points into cache_
+  CachedNodeStore(const CachedNodeStore&) = delete;  // the whole tree at 1M accounts: never copied by accident
   CachedNodeStore& operator=(const CachedNodeStore&) = delete;
   void SetBacking(NodeStore* backing) { backing_ = backing; }
   Result<Node> Get(const NodePos& pos) override;
@@ -172,14 +174,13 @@ class CachedNodeStore : public NodeStore {
     Node node;
     bool dirty = false;
   };
-  using CacheSlot = std::pair<const NodePos, Entry>;
   void Set(const NodePos& pos, const Node& node);
 
   NodeStore* backing_;
-  std::unordered_map<NodePos, Entry, NodePosHash> cache_;
-  // The dirty entries, each once (an unordered_map's elements keep their
-  // address across rehashing), so a flush costs what changed, not the cache.
-  std::vector<CacheSlot*> dirty_;
+  NodeMap<Entry> cache_;
+  // The dirty positions, each once, so a flush costs what changed, not the
+  // cache.
+  std::vector<NodePos> dirty_;
 };
 
 }  // namespace kray::rollup

@@ -133,7 +133,9 @@ Result<std::vector<state::LeafChange>> EncodeLeaves(store::Database& state_db, c
                                                     const std::vector<state::LeafId>& leaves);
 // Every leaf of a state store (all registered types), sorted by key.
 Result<std::vector<state::LeafChange>> AllLeaves(store::Database& state_db, const state::ModuleRegistry& registry);
-// Applies leaf changes to a tree; returns the new root.
-Result<Hash256> ApplyLeafChanges(NodeStore& nodes, const std::vector<state::LeafChange>& changes);
+// Applies leaf changes to a tree; returns the new root. With `changed_keys`,
+// appends the keys whose value changed (SparseMerkleTree::ApplyUpdates).
+Result<Hash256> ApplyLeafChanges(NodeStore& nodes, const std::vector<state::LeafChange>& changes,
+                                 std::vector<Hash256>* changed_keys = nullptr);
 
 }  // namespace kray::rollup

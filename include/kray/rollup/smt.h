@@ -113,13 +113,17 @@ class SparseMerkleTree {
   Result<std::optional<Hash256>> Get(const Hash256& key);
   // Applies a set of updates (any order; for a repeated key the last wins).
   // On error the store may hold a partial update: callers roll it back.
-  Status ApplyUpdates(std::vector<SmtUpdate> updates);
+  // With `changed_keys`, appends the keys whose value the updates changed
+  // (sorted, each once), found on the same walk.
+  Status ApplyUpdates(std::vector<SmtUpdate> updates, std::vector<Hash256>* changed_keys = nullptr);
   Result<SmtProof> Prove(const Hash256& key);
 
  private:
   Result<Node> Rec(const NodePos& pos, const Node& existing, const SmtUpdate* begin, const SmtUpdate* end);
   Result<Node> Build(const NodePos& pos, std::vector<SmtUpdate>& live);
+  void NoteChanged(const Node& existing, const SmtUpdate* begin, const SmtUpdate* end);
   NodeStore& store_;
+  std::vector<Hash256>* changed_keys_ = nullptr;  // during ApplyUpdates
 };
 
 // Full rebuild of the root from a set of leaves, by the definition above,

@@ -14,47 +14,12 @@
 #include "kray/rollup/rollup.h"
 #include "kray/state/leaves.h"
 #include "kray/store/database.h"
+#include "smt_test_util.h"
 
 namespace kray::rollup {
 namespace {
 
-Hash256 H(const std::string& s) {
-  return crypto::Sha256(AsBytes(s));
-}
-
-Hash256 Root(SparseMerkleTree& t) {
-  auto r = t.Root();
-  EXPECT_TRUE(r.ok());
-  return r.ok() ? *r : Hash256{};
-}
-
-Hash256 NaiveRoot(const std::map<Hash256, Hash256>& m) {
-  return SmtRootOf(std::vector<std::pair<Hash256, Hash256>>(m.begin(), m.end()));
-}
-
-// A random change of `k`, made to `model` too: an erasure one time in
-// `erase_one_in` (never if 0), else a new value.
-SmtUpdate RandomChange(std::mt19937_64& rng, const Hash256& k, int erase_one_in, std::map<Hash256, Hash256>& model) {
-  if (erase_one_in && rng() % erase_one_in == 0) {
-    model.erase(k);
-    return {k, std::nullopt};
-  }
-  Hash256 v = H(std::to_string(rng()));
-  model[k] = v;
-  return {k, v};
-}
-
-// Proves `key` in `tree` and checks the proof against `root` and what
-// `model` says of the key (present with its value, or absent).
-void ExpectProofMatches(SparseMerkleTree& tree, const Hash256& root, const std::map<Hash256, Hash256>& model,
-                        const Hash256& key) {
-  auto proof = tree.Prove(key);
-  ASSERT_TRUE(proof.ok());
-  auto it = model.find(key);
-  std::optional<Hash256> expected;
-  if (it != model.end()) expected = it->second;
-  EXPECT_TRUE(VerifySmtProof(root, key, expected, *proof).ok());
-}
+using namespace smt_test;
 
 // Golden roots, computed independently from the encoding in docs/ROLLUP.md
 // by a 15-line Python script (hashlib), for key_i = SHA256("key<i>"),

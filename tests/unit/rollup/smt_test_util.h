@@ -1,0 +1,58 @@
+// Helpers shared by the sparse Merkle tree tests: keys and values, roots by
+// the definition (SmtRootOf), random changes mirrored in a model, proofs
+// checked against the model.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kray/crypto/hash.h"
+#include "kray/rollup/smt.h"
+
+namespace kray::rollup::smt_test {
+
+inline Hash256 H(const std::string& s) {
+  return crypto::Sha256(AsBytes(s));
+}
+
+inline Hash256 Root(SparseMerkleTree& t) {
+  auto r = t.Root();
+  EXPECT_TRUE(r.ok());
+  return r.ok() ? *r : Hash256{};
+}
+
+inline Hash256 NaiveRoot(const std::map<Hash256, Hash256>& m) {
+  return SmtRootOf(std::vector<std::pair<Hash256, Hash256>>(m.begin(), m.end()));
+}
+
+// A random change of `k`, made to `model` too: an erasure one time in
+// `erase_one_in` (never if 0), else a new value.
+inline SmtUpdate RandomChange(std::mt19937_64& rng, const Hash256& k, int erase_one_in,
+                              std::map<Hash256, Hash256>& model) {
+  if (erase_one_in && rng() % erase_one_in == 0) {
+    model.erase(k);
+    return {k, std::nullopt};
+  }
+  Hash256 v = H(std::to_string(rng()));
+  model[k] = v;
+  return {k, v};
+}
+
+// Proves `key` in `tree` and checks the proof against `root` and what
+// `model` says of the key (present with its value, or absent).
+inline void ExpectProofMatches(SparseMerkleTree& tree, const Hash256& root, const std::map<Hash256, Hash256>& model,
+                               const Hash256& key) {
+  auto proof = tree.Prove(key);
+  ASSERT_TRUE(proof.ok());
+  auto it = model.find(key);
+  std::optional<Hash256> expected;
+  if (it != model.end()) expected = it->second;
+  EXPECT_TRUE(VerifySmtProof(root, key, expected, *proof).ok());
+}
+
+}  // namespace kray::rollup::smt_test
