@@ -133,6 +133,7 @@
 #include "kray/crypto/secp256k1.h"
 #include "kray/net/http_client.h"
 #include "kray/state/tx_message.h"
+#include "thread_cpu.h"
 
 namespace {
 
@@ -375,19 +376,9 @@ bool Prepare(const Opts& o, const std::string& dir, Prepared& p) {
   return written;
 }
 
-// utime+stime of a process in seconds (/proc/<pid>/stat fields 14 and 15).
+// utime+stime of a process in seconds.
 double CpuSeconds(pid_t pid) {
-  std::string s = ReadFile("/proc/" + std::to_string(pid) + "/stat");
-  auto rp = s.rfind(')');
-  if (rp == std::string::npos) return 0;
-  std::istringstream in(s.substr(rp + 2));
-  std::string f;
-  double ut = 0, st = 0;
-  for (int i = 3; i <= 15 && in >> f; ++i) {
-    if (i == 14) ut = std::atof(f.c_str());
-    if (i == 15) st = std::atof(f.c_str());
-  }
-  return (ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return bench::StatCpuSeconds(ReadFile("/proc/" + std::to_string(pid) + "/stat"));
 }
 
 // Peak resident set (VmHWM) of a process in MiB, from /proc/<pid>/status.
@@ -981,13 +972,20 @@ void ReportPhase(const Opts& o, Totals& t, double secs, json& report) {
 
 // CPU actually consumed during the measured phase: on a shared machine this
 // says what one request costs, independent of what others were running.
-void ReportCpu(const Opts& o, double node_cpu, double gen_cpu, json& report) {
+// `node_threads`: krayd's CPU by thread name at the start and the end of the
+// phase (empty when krayd was killed in it).
+void ReportCpu(const Opts& o, double node_cpu, double gen_cpu,
+               const std::pair<std::map<std::string, double>, std::map<std::string, double>>& node_threads,
+               json& report) {
   auto per = [](double cpu, std::uint64_t n) { return n ? cpu * 1e6 / static_cast<double>(n) : 0.0; };
   std::uint64_t requests = report["requests"], items = o.mode == "batch" ? report["items"].get<std::uint64_t>() : 0;
   report["krayd_cpu_seconds"] = node_cpu;
   report["loadgen_cpu_seconds"] = gen_cpu;
   report["krayd_cpu_us_per_request"] = per(node_cpu, requests);
   report["loadgen_cpu_us_per_request"] = per(gen_cpu, requests);
+  if (!node_threads.second.empty())
+    report["krayd_cpu_us_per_request_by_thread"] =
+        bench::MicrosPerRequest(node_threads.first, node_threads.second, requests);
   if (o.mode != "batch") return;
   report["krayd_cpu_us_per_item"] = per(node_cpu, items);
   report["loadgen_cpu_us_per_item"] = per(gen_cpu, items);
@@ -1264,6 +1262,8 @@ int RunNodeMode(const Opts& o, const std::string& dir) {
   while (ph.ready.load() < o.connections) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   const SequencerCounters seq0 = ReadSequencerCounters(node.port);
   double node_cpu0 = CpuSeconds(node.pid), gen_cpu0 = CpuSeconds(getpid());
+  std::pair<std::map<std::string, double>, std::map<std::string, double>> node_threads;
+  node_threads.first = bench::CpuSecondsByThread(node.pid);
   auto start = Clock::now();
   const auto start_utc = std::chrono::system_clock::now();
   ph.deadline = start + std::chrono::seconds(o.duration);
@@ -1273,6 +1273,7 @@ int RunNodeMode(const Opts& o, const std::string& dir) {
   generator.join();
   double secs = SecondsSince(start);
   if (!killed) ReportSequencer(seq0, ReadSequencerCounters(node.port), secs, report);
+  if (!killed) node_threads.second = bench::CpuSecondsByThread(node.pid);
   double node_cpu = (killed ? killed->cpu_seconds : CpuSeconds(node.pid)) - node_cpu0;
   double gen_cpu = CpuSeconds(getpid()) - gen_cpu0;
 
@@ -1281,7 +1282,7 @@ int RunNodeMode(const Opts& o, const std::string& dir) {
   std::vector<double> unsorted_lat = o.rate > 0 || o.timeline_s > 0 ? totals.lat : std::vector<double>();
   if (o.timeline_s > 0) report["timeline"] = Timeline(totals, unsorted_lat, start, secs, o.timeline_s);
   ReportPhase(o, totals, secs, report);
-  ReportCpu(o, node_cpu, gen_cpu, report);
+  ReportCpu(o, node_cpu, gen_cpu, node_threads, report);
   if (o.floor_every_ms > 0) ReportFloorSlices(floor_slices, stats[0].lat_ms, report["latency_ms"]["p50"], report);
   bool durable = true;
   if (killed)

@@ -26,6 +26,13 @@ echo "$out" | jq -e '.sequencer as $s | ($s.groups_per_second * .seconds * $s.op
   and $s.commit_ms_mean > 0 and $s.group_ms_mean >= $s.commit_ms_mean
   and $s.busy_fraction > 0 and $s.busy_fraction <= 1.05
   and $ops > .accepted - 0.5 and $ops < .accepted + 100' >/dev/null
+# krayd's CPU by thread name over the same phase: the sequencer is there, and
+# the threads together spent no more than the process (/proc ticks of 10 ms
+# each: some slack).
+echo "$out" | jq -c '.krayd_cpu_us_per_request_by_thread'
+echo "$out" | jq -e '.krayd_cpu_us_per_request_by_thread as $t
+  | ($t["kray-sequencer"] // 0) > 0 and all($t[]; . >= 1)
+  and ([$t[]] | add) <= .krayd_cpu_us_per_request * 1.1 + 15' >/dev/null
 if "$LOADGEN" --timeline=0 >/dev/null 2>&1; then
   echo "--timeline=0 was accepted" >&2
   exit 1
