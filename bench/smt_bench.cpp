@@ -63,25 +63,31 @@ std::vector<SmtUpdate> AllLeaves(std::uint64_t n) {
   return ups;
 }
 
-struct MemState {
-  MemoryNodeStore store;
-  std::unique_ptr<SparseMerkleTree> tree;
-};
-
-MemState& MemFixture(std::uint64_t n) {
-  static std::map<std::uint64_t, std::unique_ptr<MemState>> states;
+// The state of N leaves for a kind of store (State::Build), built on first
+// use and kept for the process.
+template <class State>
+State& Fixture(std::uint64_t n) {
+  static std::map<std::uint64_t, std::unique_ptr<State>> states;
   auto& s = states[n];
   if (!s) {
-    s = std::make_unique<MemState>();
-    s->tree = std::make_unique<SparseMerkleTree>(s->store);
-    if (!s->tree->ApplyUpdates(AllLeaves(n)).ok()) std::abort();
+    s = std::make_unique<State>();
+    s->Build(n);
   }
   return *s;
 }
 
+struct MemState {
+  MemoryNodeStore store;
+  std::unique_ptr<SparseMerkleTree> tree;
+  void Build(std::uint64_t n) {
+    tree = std::make_unique<SparseMerkleTree>(store);
+    if (!tree->ApplyUpdates(AllLeaves(n)).ok()) std::abort();
+  }
+};
+
 void BM_SmtBatchUpdate_Memory(benchmark::State& state) {
   std::uint64_t n = static_cast<std::uint64_t>(state.range(0));
-  MemState& s = MemFixture(n);
+  MemState& s = Fixture<MemState>(n);
   std::mt19937_64 rng(n);
   for (auto _ : state) {
     state.PauseTiming();
@@ -104,23 +110,16 @@ BENCHMARK(BM_SmtBatchUpdate_Memory)
 struct CachedState {
   MemoryNodeStore backing;
   std::unique_ptr<CachedNodeStore> cache;
-};
-
-CachedState& CachedFixture(std::uint64_t n) {
-  static std::map<std::uint64_t, std::unique_ptr<CachedState>> states;
-  auto& s = states[n];
-  if (!s) {
-    s = std::make_unique<CachedState>();
-    s->cache = std::make_unique<CachedNodeStore>(&s->backing);
-    SparseMerkleTree tree(*s->cache);
-    if (!tree.ApplyUpdates(AllLeaves(n)).ok() || !s->cache->Flush().ok()) std::abort();
+  void Build(std::uint64_t n) {
+    cache = std::make_unique<CachedNodeStore>(&backing);
+    SparseMerkleTree tree(*cache);
+    if (!tree.ApplyUpdates(AllLeaves(n)).ok() || !cache->Flush().ok()) std::abort();
   }
-  return *s;
-}
+};
 
 void BM_SmtBatchUpdate_Cached(benchmark::State& state) {
   std::uint64_t n = static_cast<std::uint64_t>(state.range(0));
-  CachedState& s = CachedFixture(n);
+  CachedState& s = Fixture<CachedState>(n);
   std::mt19937_64 rng(n + 2);
   std::size_t changed = 0;
   for (auto _ : state) {
@@ -172,31 +171,24 @@ struct SqlState {
     db.reset();
     for (const char* ext : {"", "-wal", "-shm"}) std::filesystem::remove(path + ext);
   }
-};
-
-SqlState& SqlFixture(std::uint64_t n) {
-  static std::map<std::uint64_t, std::unique_ptr<SqlState>> states;
-  auto& s = states[n];
-  if (!s) {
-    s = std::make_unique<SqlState>();
-    s->path = (std::filesystem::temp_directory_path() / ("kray_smt_bench_" + std::to_string(n) + ".sqlite")).string();
-    for (const char* ext : {"", "-wal", "-shm"}) std::filesystem::remove(s->path + ext);
-    auto db = kray::store::Database::Open(s->path);
-    if (!db.ok()) std::abort();
-    s->db = std::move(*db);
-    if (!MigrateRollupIndex(*s->db).ok()) std::abort();
-    s->sql = std::make_unique<SqliteNodeStore>(*s->db, 0, 0);
-    s->cache = std::make_unique<CachedNodeStore>(s->sql.get());
-    kray::store::Transaction tx(*s->db);
-    SparseMerkleTree tree(*s->cache);
-    if (!tx.ok() || !tree.ApplyUpdates(AllLeaves(n)).ok() || !s->cache->Flush().ok() || !tx.Commit().ok()) std::abort();
+  void Build(std::uint64_t n) {
+    path = (std::filesystem::temp_directory_path() / ("kray_smt_bench_" + std::to_string(n) + ".sqlite")).string();
+    for (const char* ext : {"", "-wal", "-shm"}) std::filesystem::remove(path + ext);
+    auto opened = kray::store::Database::Open(path);
+    if (!opened.ok()) std::abort();
+    db = std::move(*opened);
+    if (!MigrateRollupIndex(*db).ok()) std::abort();
+    sql = std::make_unique<SqliteNodeStore>(*db, 0, 0);
+    cache = std::make_unique<CachedNodeStore>(sql.get());
+    kray::store::Transaction tx(*db);
+    SparseMerkleTree tree(*cache);
+    if (!tx.ok() || !tree.ApplyUpdates(AllLeaves(n)).ok() || !cache->Flush().ok() || !tx.Commit().ok()) std::abort();
   }
-  return *s;
-}
+};
 
 void BM_SmtBatchUpdate_Sqlite(benchmark::State& state) {
   std::uint64_t n = static_cast<std::uint64_t>(state.range(0));
-  SqlState& s = SqlFixture(n);
+  SqlState& s = Fixture<SqlState>(n);
   std::mt19937_64 rng(n + 1);
   for (auto _ : state) {
     state.PauseTiming();
@@ -223,7 +215,7 @@ BENCHMARK(BM_SmtBatchUpdate_Sqlite)
 // Proof generation (read path of GET /api/account/:address/proof).
 void BM_SmtProve_Memory(benchmark::State& state) {
   std::uint64_t n = static_cast<std::uint64_t>(state.range(0));
-  MemState& s = MemFixture(n);
+  MemState& s = Fixture<MemState>(n);
   std::uint64_t i = 0;
   for (auto _ : state) {
     auto p = s.tree->Prove(KeyOf(i++ % n));
