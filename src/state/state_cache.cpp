@@ -25,19 +25,31 @@ StateCache::StateCache(StateCache& parent) : parent_(&parent) {}
 Result<const StateCache::AccountEntry*> StateCache::LookupAccount(const std::string& id) {
   if (auto it = accounts_.find(id); it != accounts_.end()) return &it->second;
   if (parent_) return parent_->LookupAccount(id);
-  auto st = db_->Use("SELECT l1_address, pubkey, nonce, created_at, gas_spent FROM accounts WHERE account_id=?1");
+  // The account's own row and its balance rows are neighbours in one B-tree
+  // (schema/core/003_account_rows.sql): one range read caches them all, so
+  // the balance reads that follow need no query. A balance entry already
+  // cached is newer than the store's row (or the same): kept.
+  auto st = db_->Use(
+      "SELECT asset, l1_address, pubkey, nonce, created_at, gas_spent, available, staked, locked FROM account_rows "
+      "WHERE account_id=?1");
   if (!st.ok()) return std::move(st).error();
   (*st)->Bind(1, id);
-  auto row = store::FirstRow<AccountRow>(**st, [](const store::Statement& s) {
-    return AccountRow{s.Text(0), s.Text(1), static_cast<std::uint64_t>(s.Int64(2)), s.Int64(3),
-                      static_cast<Amount>(s.Int64(4))};
-  });
-  if (!row.ok()) return std::move(row).error();
   AccountEntry e;
-  if (row->has_value()) {
-    e.row = std::move(**row);
-    e.exists = e.in_db = true;
-  }
+  KRAY_TRY(store::ForEachRow(**st, [&](const store::Statement& s) -> Status {
+    std::string asset = s.Text(0);
+    if (asset.empty()) {
+      e.row = AccountRow{s.Text(1), s.Text(2), static_cast<std::uint64_t>(s.Int64(3)), s.Int64(4),
+                         static_cast<Amount>(s.Int64(5))};
+      e.exists = e.in_db = true;
+      return Ok();
+    }
+    BalanceEntry b;
+    b.row =
+        BalanceRow{static_cast<Amount>(s.Int64(6)), static_cast<Amount>(s.Int64(7)), static_cast<Amount>(s.Int64(8))};
+    b.exists = b.in_db = true;
+    balances_.try_emplace(BalanceKey(id, asset), b);
+    return Ok();
+  }));
   return &accounts_.emplace(id, std::move(e)).first->second;
 }
 
@@ -212,41 +224,66 @@ void StateCache::MergeIntoParent() {
   Clear();
 }
 
-Status StateCache::FlushAccounts() {
-  for (const auto& id : dirty_accounts_) {
-    auto& e = accounts_.at(id);
-    if (!e.dirty) continue;
-    const AccountRow& a = e.row;
-    auto st = e.in_db ? db_->Use("UPDATE accounts SET pubkey=?2, nonce=?3, gas_spent=?4 WHERE account_id=?1")
-                      : db_->Use(
-                            "INSERT INTO accounts (account_id, pubkey, nonce, gas_spent, l1_address, created_at) "
-                            "VALUES (?1,?2,?3,?4,?5,?6)");
-    if (!st.ok()) return std::move(st).error();
-    (*st)->Bind(1, id).BindTextOrNull(2, a.pubkey).Bind(3, static_cast<std::int64_t>(a.nonce));
-    (*st)->Bind(4, static_cast<std::int64_t>(a.gas_spent));
-    if (!e.in_db) (*st)->Bind(5, a.l1_address).Bind(6, a.created_at);
-    KRAY_TRY((*st)->Run());
-    e.in_db = true;
-    e.dirty = false;
-  }
+Status StateCache::FlushAccount(const std::string& id) {
+  auto& e = accounts_.at(id);
+  if (!e.dirty) return Ok();
+  const AccountRow& a = e.row;
+  // account_rows (schema/core/003_account_rows.sql): the account's own row
+  // is the one under asset ''.
+  auto st = e.in_db ? db_->Use(
+                          "UPDATE account_rows SET pubkey=?2, nonce=?3, gas_spent=?4 WHERE account_id=?1 AND "
+                          "asset=''")
+                    : db_->Use(
+                          "INSERT INTO account_rows (account_id, asset, pubkey, nonce, gas_spent, l1_address, "
+                          "created_at) VALUES (?1,'',?2,?3,?4,?5,?6)");
+  if (!st.ok()) return std::move(st).error();
+  (*st)->Bind(1, id).BindTextOrNull(2, a.pubkey).Bind(3, static_cast<std::int64_t>(a.nonce));
+  (*st)->Bind(4, static_cast<std::int64_t>(a.gas_spent));
+  if (!e.in_db) (*st)->Bind(5, a.l1_address).Bind(6, a.created_at);
+  KRAY_TRY((*st)->Run());
+  e.in_db = true;
+  e.dirty = false;
   return Ok();
 }
 
-Status StateCache::FlushBalances() {
-  for (const auto& key : dirty_balances_) {
-    auto& e = balances_.at(key);
-    if (!e.dirty) continue;
-    auto sep = key.find('|');
-    auto st =
-        e.in_db
-            ? db_->Use("UPDATE balances SET available=?3, staked=?4, locked=?5 WHERE account_id=?1 AND asset=?2")
-            : db_->Use("INSERT INTO balances (account_id, asset, available, staked, locked) VALUES (?1,?2,?3,?4,?5)");
-    if (!st.ok()) return std::move(st).error();
-    (*st)->Bind(1, std::string_view(key).substr(0, sep)).Bind(2, std::string_view(key).substr(sep + 1));
-    for (int i = 0; i < 3; ++i) (*st)->Bind(3 + i, static_cast<std::int64_t>(e.row[i]));
-    KRAY_TRY((*st)->Run());
-    e.in_db = true;
-    e.dirty = false;
+Status StateCache::FlushBalance(const std::string& key) {
+  if (!balances_.at(key).dirty) return Ok();
+  const auto sep = key.find('|');
+  const std::string_view id = std::string_view(key).substr(0, sep);
+  if (!balances_.at(key).in_db) {
+    // What balances' foreign key to accounts said (schema/core/
+    // 003_account_rows.sql): a new balance row belongs to an account. Its
+    // own row is written first (FlushAccountRows) or was in the store.
+    auto account = LookupAccount(std::string(id));
+    if (!account.ok()) return std::move(account).error();
+    if (!(*account)->exists)
+      return Error::Internal("state: a balance row for account " + std::string(id) + ", which does not exist");
+  }
+  auto& e = balances_.at(key);
+  auto st =
+      e.in_db
+          ? db_->Use("UPDATE account_rows SET available=?3, staked=?4, locked=?5 WHERE account_id=?1 AND asset=?2")
+          : db_->Use("INSERT INTO account_rows (account_id, asset, available, staked, locked) VALUES (?1,?2,?3,?4,?5)");
+  if (!st.ok()) return std::move(st).error();
+  (*st)->Bind(1, id).Bind(2, std::string_view(key).substr(sep + 1));
+  for (int i = 0; i < 3; ++i) (*st)->Bind(3 + i, static_cast<std::int64_t>(e.row[i]));
+  KRAY_TRY((*st)->Run());
+  e.in_db = true;
+  e.dirty = false;
+  return Ok();
+}
+
+// Both lists sorted; written as one walk in account_rows' key order
+// (account id, then asset, the account's own row first), so a large flush
+// appends to the B-tree instead of splitting pages it has just filled, and
+// an account's own row is written before its balance rows.
+Status StateCache::FlushAccountRows() {
+  auto a = dirty_accounts_.begin();
+  auto b = dirty_balances_.begin();
+  while (a != dirty_accounts_.end() || b != dirty_balances_.end()) {
+    const bool account_first = b == dirty_balances_.end() ||
+                               (a != dirty_accounts_.end() && *a <= std::string_view(*b).substr(0, b->find('|')));
+    KRAY_TRY(account_first ? FlushAccount(*a++) : FlushBalance(*b++));
   }
   return Ok();
 }
@@ -288,8 +325,7 @@ Status StateCache::Flush() {
   // every page many times over (once per spill of SQLite's page cache).
   std::sort(dirty_accounts_.begin(), dirty_accounts_.end());
   std::sort(dirty_balances_.begin(), dirty_balances_.end());
-  KRAY_TRY(FlushAccounts());
-  KRAY_TRY(FlushBalances());
+  KRAY_TRY(FlushAccountRows());
   KRAY_TRY(FlushSupply());
   dirty_accounts_.clear();
   dirty_balances_.clear();

@@ -94,8 +94,9 @@ class StateCache {
   // list is known.
   void NoteBalanceRow(std::string_view id, std::string_view asset);
   Status LoadAssetList(const std::string& id);
-  Status FlushAccounts();
-  Status FlushBalances();
+  Status FlushAccount(const std::string& id);
+  Status FlushBalance(const std::string& key);
+  Status FlushAccountRows();
   Status FlushSupply();
 
   store::Database* db_ = nullptr;  // root only

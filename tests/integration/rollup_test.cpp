@@ -289,12 +289,12 @@ TEST_F(RollupTest, KraydVerifyAcceptsHonestAndRejectsEditedDatadir) {
     auto db = store::Database::Open(datadir_ + "/krayd.sqlite");
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE((*db)
-                    ->Exec("UPDATE balances SET available = available - 1000 WHERE account_id = '" + dev1_.account_id +
-                           "' AND asset = 'KRAY'")
+                    ->Exec("UPDATE account_rows SET available = available - 1000 WHERE account_id = '" +
+                           dev1_.account_id + "' AND asset = 'KRAY'")
                     .ok());
     ASSERT_TRUE((*db)
-                    ->Exec("UPDATE balances SET available = available + 1000 WHERE account_id = '" + dev2_.account_id +
-                           "' AND asset = 'KRAY'")
+                    ->Exec("UPDATE account_rows SET available = available + 1000 WHERE account_id = '" +
+                           dev2_.account_id + "' AND asset = 'KRAY'")
                     .ok());
   }
   EXPECT_NE(VerifyDatadir(&out), 0) << out;
@@ -353,7 +353,7 @@ TEST_F(RollupTest, LegacyTransferRewrittenAsBtcIsCaught) {
                                      {dev1_.account_id, "BTC", -100},
                                      {dev2_.account_id, "BTC", 100}}) {
       ASSERT_TRUE((*db)
-                      ->Exec("UPDATE balances SET available = available + " + std::to_string(delta) +
+                      ->Exec("UPDATE account_rows SET available = available + " + std::to_string(delta) +
                              " WHERE account_id = '" + who + "' AND asset = '" + asset + "'")
                       .ok());
     }

@@ -572,7 +572,7 @@ TEST_F(RollupTest, VerifyFindsEditsBehindTheNodesBack) {
     auto db = store::Database::Open(dir_.file("data/krayd.sqlite"));
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE((*db)
-                    ->Exec("UPDATE balances SET available = available + 1 WHERE account_id = '" + b_.account_id +
+                    ->Exec("UPDATE account_rows SET available = available + 1 WHERE account_id = '" + b_.account_id +
                            "' AND asset = 'KRAY'")
                     .ok());
   }
@@ -660,10 +660,11 @@ TEST_F(RollupTest, LegacyKrayTransferRewrittenAsBtcFailsBothVerifiers) {
     ASSERT_TRUE((*db)->Exec("DELETE FROM operations WHERE seq = 1").ok());
     WriteOperationRow(**db, forged);
     // Balances as if BTC had moved: KRAY back (but the gas), BTC over.
-    for (const char* sql : {"UPDATE balances SET available = available + 5000 WHERE asset='KRAY' AND account_id='%a'",
-                            "UPDATE balances SET available = available - 5000 WHERE asset='KRAY' AND account_id='%b'",
-                            "UPDATE balances SET available = available - 5000 WHERE asset='BTC' AND account_id='%a'",
-                            "UPDATE balances SET available = available + 5000 WHERE asset='BTC' AND account_id='%b'"}) {
+    for (const char* sql :
+         {"UPDATE account_rows SET available = available + 5000 WHERE asset='KRAY' AND account_id='%a'",
+          "UPDATE account_rows SET available = available - 5000 WHERE asset='KRAY' AND account_id='%b'",
+          "UPDATE account_rows SET available = available - 5000 WHERE asset='BTC' AND account_id='%a'",
+          "UPDATE account_rows SET available = available + 5000 WHERE asset='BTC' AND account_id='%b'"}) {
       std::string s(sql);
       s.replace(s.find('%'), 2, std::string(sql).find("%a") != std::string::npos ? a_.account_id : b_.account_id);
       ASSERT_TRUE((*db)->Exec(s).ok()) << s;
@@ -706,8 +707,8 @@ TEST_F(RollupTest, KeyBoundWithoutBip86ProofFailsBothVerifiers) {
     bind.touched = {state::LeafId{state::kAccountLeaf, victim.account_id}};
     WriteOperationRow(**db, bind);
     ASSERT_TRUE((*db)
-                    ->Exec("UPDATE accounts SET pubkey = '" + ToHex(thief.pub) + "' WHERE account_id = '" +
-                           victim.account_id + "'")
+                    ->Exec("UPDATE account_rows SET pubkey = '" + ToHex(thief.pub) +
+                           "' WHERE asset = '' AND account_id = '" + victim.account_id + "'")
                     .ok());
   }
   RewindIndex(dir_.file("data"), 2);
