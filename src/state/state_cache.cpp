@@ -35,6 +35,7 @@ Result<const StateCache::AccountEntry*> StateCache::LookupAccount(const std::str
   if (!st.ok()) return std::move(st).error();
   (*st)->Bind(1, id);
   AccountEntry e;
+  std::set<std::string, std::less<>> assets;
   KRAY_TRY(store::ForEachRow(**st, [&](const store::Statement& s) -> Status {
     std::string asset = s.Text(0);
     if (asset.empty()) {
@@ -48,8 +49,13 @@ Result<const StateCache::AccountEntry*> StateCache::LookupAccount(const std::str
         BalanceRow{static_cast<Amount>(s.Int64(6)), static_cast<Amount>(s.Int64(7)), static_cast<Amount>(s.Int64(8))};
     b.exists = b.in_db = true;
     balances_.try_emplace(BalanceKey(id, asset), b);
+    assets.insert(std::move(asset));
     return Ok();
   }));
+  // The read saw every balance row the store has, so it is the account's
+  // asset list (AccountState) unless this cache created a row for it before
+  // this read: then LoadAssetList merges those in later.
+  if (e.exists && !unlisted_rows_.contains(id)) asset_lists_.try_emplace(id, std::move(assets));
   return &accounts_.emplace(id, std::move(e)).first->second;
 }
 
@@ -149,7 +155,11 @@ void StateCache::PutSupply(std::string_view asset, const SupplyRow& v) {
 }
 
 void StateCache::NoteBalanceRow(std::string_view id, std::string_view asset) {
-  if (auto it = asset_lists_.find(std::string(id)); it != asset_lists_.end()) it->second.emplace(asset);
+  std::string key(id);
+  if (auto it = asset_lists_.find(key); it != asset_lists_.end())
+    it->second.emplace(asset);
+  else if (!accounts_.contains(key))  // else no later LookupAccount reads the store
+    unlisted_rows_.insert(std::move(key));
 }
 
 Status StateCache::LoadAssetList(const std::string& id) {
@@ -330,6 +340,7 @@ Status StateCache::Flush() {
   dirty_accounts_.clear();
   dirty_balances_.clear();
   dirty_supply_.clear();
+  unlisted_rows_.clear();  // the store now has every row the cache knows
   return Ok();
 }
 
@@ -337,6 +348,7 @@ void StateCache::Clear() {
   accounts_.clear();
   balances_.clear();
   asset_lists_.clear();
+  unlisted_rows_.clear();
   supply_.clear();
   dirty_accounts_.clear();
   dirty_balances_.clear();

@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "kray/core/amount.h"
@@ -90,8 +91,8 @@ class StateCache {
   Result<const AccountEntry*> LookupAccount(const std::string& id);
   Result<const BalanceEntry*> LookupBalance(const std::string& key, std::string_view id, std::string_view asset);
   Result<const SupplyEntry*> LookupSupply(const std::string& asset);
-  // Root: records that account `id` has a row for `asset`, if its asset
-  // list is known.
+  // Root: records that account `id` has a row for `asset` in its asset
+  // list if known, else in unlisted_rows_ if the account is not cached.
   void NoteBalanceRow(std::string_view id, std::string_view asset);
   Status LoadAssetList(const std::string& id);
   Status FlushAccount(const std::string& id);
@@ -108,6 +109,10 @@ class StateCache {
   // (AccountState); every such row is then in balances_. Forgotten when
   // Trim drops balance entries.
   std::unordered_map<std::string, std::set<std::string, std::less<>>> asset_lists_;
+  // Root: accounts not cached that this cache noted a new balance row for
+  // (NoteBalanceRow) since the last Flush: LookupAccount's store read alone
+  // would miss that row, so it does not make their asset list.
+  std::unordered_set<std::string> unlisted_rows_;
   // Keys of dirty entries (each once), so Flush() visits only those.
   std::vector<std::string> dirty_accounts_, dirty_balances_, dirty_supply_;
 };

@@ -9,7 +9,8 @@
 // state root, conservation; then the operations after the last batch; and
 // finally the replayed head against the live store: every leaf of every
 // registered type must be identical, so a row edited behind the node's back
-// is found even when no batch root covers it yet.
+// is found even when no batch root covers it yet; and the live store's
+// conservation sums against the replayed store's (rows no leaf covers).
 #pragma once
 
 #include <cstdint>
@@ -40,7 +41,8 @@ using VerifyProgress = std::function<void(const std::string& line)>;
 // Returns the summary, or an error whose code is one of
 //   verify_genesis_mismatch, verify_batch_gap, verify_prev_root_mismatch,
 //   verify_tx_failed, verify_tx_root_mismatch, verify_state_root_mismatch,
-//   verify_conservation_failed, verify_head_mismatch, verify_untracked_state
+//   verify_conservation_failed (also: the store's sums at the head differ
+//   from the replayed ones), verify_head_mismatch, verify_untracked_state
 //   (the replayed tree root is not the root of the replayed leaves: an
 //   operation changed state without touching its leaf) (message: "batch N
 //   operation i (seq S, hash H): ...", for a state root mismatch also the

@@ -583,6 +583,26 @@ TEST_F(RollupTest, VerifyFindsEditsBehindTheNodesBack) {
   Start();  // for TearDown
 }
 
+// A balance row without its account is no leaf (leaves are enumerated from
+// accounts), so only the store's own conservation sums show it.
+TEST_F(RollupTest, VerifyFindsARowNoLeafCovers) {
+  ASSERT_TRUE(Send(a_, b_.account_id, 100).ok());
+  Stop();
+  {
+    auto db = store::Database::Open(dir_.file("data/krayd.sqlite"));
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)
+                    ->Exec("INSERT INTO account_rows (account_id, asset, available, staked, locked) "
+                           "VALUES ('kray1nobody', 'KRAY', 5000, 0, 0)")
+                    .ok());
+  }
+  auto bad = Verify();
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, "verify_conservation_failed");
+  EXPECT_NE(bad.error().message.find("head:"), std::string::npos) << bad.error().message;
+  Start();  // for TearDown
+}
+
 // A batch header's gas totals are not covered by the tx root (which binds
 // each operation's fee): verify sums them itself.
 TEST_F(RollupTest, VerifyFindsABatchHeadersGasEdited) {

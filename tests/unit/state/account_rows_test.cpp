@@ -163,5 +163,42 @@ TEST_F(AccountRowsCache, WritesReadBackThroughAFreshCacheAndTheViews) {
   EXPECT_FALSE(fresh.FindAccount("kray_00000000000000000000000000000009").value().has_value());
 }
 
+// An account's range read is also its asset list (what its leaf encodes),
+// so AccountState needs no second query; rows a child adds after the read
+// join the list as they merge. A row added before the read, for an account
+// not cached yet, is not in what the read saw: that list comes from the
+// store after the flush instead.
+TEST_F(AccountRowsCache, TheAccountsReadIsItsAssetListUnlessARowCameFirst) {
+  StateCache root(*db_);
+  {
+    StateCache op(root);
+    op.PutBalance(kBob, "BTC", BalanceRow{2, 0, 0});  // before Bob's account is read
+    op.MergeIntoParent();
+  }
+  for (const auto& id : {kBob, kAlice}) {
+    auto found = root.FindAccount(id);
+    ASSERT_TRUE(found.ok()) << found.error().message;
+    ASSERT_TRUE(found->has_value()) << id;
+  }
+  {
+    StateCache op(root);
+    op.PutBalance(kAlice, "DOG", BalanceRow{1, 0, 0});  // after Alice's
+    op.MergeIntoParent();
+  }
+  Flush(root);
+  for (const auto& [id, assets] : {std::pair{kBob, 2u}, std::pair{kAlice, 3u}}) {
+    auto state = root.AccountState(id);
+    ASSERT_TRUE(state.ok() && state->has_value()) << id;
+    EXPECT_EQ((*state)->balances.size(), assets) << id;
+    auto stored = LoadAccountState(*db_, id);
+    ASSERT_TRUE(stored.ok()) << stored.error().message;
+    ASSERT_EQ(stored->balances.size(), assets) << id;
+    for (std::size_t i = 0; i < assets; ++i) {
+      EXPECT_EQ((*state)->balances[i].asset, stored->balances[i].asset) << id;
+      EXPECT_EQ((*state)->balances[i].available, stored->balances[i].available) << id;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace kray::state
