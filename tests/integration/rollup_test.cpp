@@ -284,6 +284,21 @@ TEST_F(RollupTest, KraydVerifyAcceptsHonestAndRejectsEditedDatadir) {
   EXPECT_NE(out.find(" batches/s, "), std::string::npos) << out;
   EXPECT_NE(out.find(", ETA 0s)"), std::string::npos) << out;
 
+  // A balance row with no account is no leaf: the store's conservation sums
+  // show it. Then it goes again.
+  auto edit = [&](const std::string& sql) {
+    auto db = store::Database::Open(datadir_ + "/krayd.sqlite");
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec(sql).ok()) << sql;
+  };
+  edit(
+      "INSERT INTO account_rows (account_id, asset, available, staked, locked) VALUES ('kray_nobody', 'KRAY', 1000, 0, "
+      "0)");
+  EXPECT_NE(VerifyDatadir(&out), 0) << out;
+  EXPECT_NE(out.find("verify_conservation_failed: head:"), std::string::npos) << out;
+  edit("DELETE FROM account_rows WHERE account_id = 'kray_nobody'");
+  EXPECT_EQ(VerifyDatadir(&out), 0) << out;
+
   // Move 1000 KRAY from dev1 to dev2 in the store (totals unchanged).
   {
     auto db = store::Database::Open(datadir_ + "/krayd.sqlite");

@@ -129,7 +129,8 @@ int VerifyCommand(const kray::api::Config& cfg) {
   });
   if (!summary.ok()) return Fail(summary.error().code + ": " + summary.error().message);
   std::printf(
-      "verify: OK: %lld batches, %lld operations (%lld after the last batch), %lld leaves match the store; "
+      "verify: OK: %lld batches, %lld operations (%lld after the last batch), %lld leaves and the conservation sums "
+      "match the store; "
       "last batch root %s\n",
       static_cast<long long>(summary->batches), static_cast<long long>(summary->operations),
       static_cast<long long>(summary->unbatched), static_cast<long long>(summary->leaves_compared),
