@@ -165,7 +165,8 @@ struct Rollup::Impl {
   void OpenTree(std::int64_t version);
   Status Initialize();
   Status CatchUp();
-  Status Apply(const std::vector<state::LeafChange>& changes, std::int64_t applied_seq);
+  // Takes the changes' data (moved into leaf_data: at the genesis, every leaf's).
+  Status Apply(std::vector<state::LeafChange> changes, std::int64_t applied_seq);
   Status ApplyPending();
   Status Persist();
   Status PersistIfDue();
@@ -219,7 +220,7 @@ Status Rollup::Impl::ApplyPending() {
   changes.reserve(pending.size());
   for (auto& [key, c] : pending) changes.push_back(std::move(c));
   pending.clear();
-  return Apply(changes, std::max(received_seq, status.applied_seq));
+  return Apply(std::move(changes), std::max(received_seq, status.applied_seq));
 }
 
 // Bounds the tree cache; only while it is clean (just after a write).
@@ -258,12 +259,12 @@ Status Rollup::Impl::Persist() {
   return Ok();
 }
 
-Status Rollup::Impl::Apply(const std::vector<state::LeafChange>& changes, std::int64_t applied_seq) {
+Status Rollup::Impl::Apply(std::vector<state::LeafChange> changes, std::int64_t applied_seq) {
   std::vector<Hash256> changed;  // sorted; an unchanged leaf gets no preimage row
   auto root = ApplyLeafChanges(*cache, changes, &changed);
   if (!root.ok()) return std::move(root).error();
-  for (const auto& c : changes)
-    if (std::binary_search(changed.begin(), changed.end(), c.key)) leaf_data[c.key] = c.data;
+  for (auto& c : changes)
+    if (std::binary_search(changed.begin(), changed.end(), c.key)) leaf_data[c.key] = std::move(c.data);
   status.state_root = ToHex(*root);
   status.applied_seq = applied_seq;
   MarkDirty();
@@ -384,7 +385,7 @@ Status Rollup::Impl::Initialize() {
   status.open_batch = 0;  // the genesis tree is version 0
   status.open_since = WallSeconds();
   OpenTree(0);
-  KRAY_TRY(Apply(*leaves, 0));
+  KRAY_TRY(Apply(std::move(*leaves), 0));
   store::Transaction tx(*db);
   KRAY_TRY(tx.status());
   auto ins = db->Use(
@@ -437,7 +438,7 @@ Status Rollup::Impl::CatchUp() {
   auto changes = EncodeLeaves(*state_db, registry, std::vector<state::LeafId>(touched.begin(), touched.end()));
   if (!changes.ok()) return std::move(changes).error();
   spdlog::info("rollup: catching up {} operations ({} leaves)", target - status.applied_seq, changes->size());
-  KRAY_TRY(Apply(*changes, target));
+  KRAY_TRY(Apply(std::move(*changes), target));
   return Persist();
 }
 

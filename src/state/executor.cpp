@@ -110,6 +110,10 @@ struct Executor::Impl {
 
   Status WriteOperations();
   Status WriteCounters();
+  // The group's cached state, operation records and counters, written.
+  Status WriteGroup();
+  // Forgets the group's operations and leaves (after they are written).
+  void EndGroup();
   Result<std::vector<LeafChange>> EncodeLeaves();
   Result<std::optional<Bytes>> EncodeCachedAccount(std::string_view id);
 };
@@ -300,22 +304,37 @@ Result<std::vector<LeafChange>> Executor::Impl::EncodeLeaves() {
   return out;
 }
 
+Status Executor::Impl::WriteGroup() {
+  if (broken) return *broken;
+  written_accounts = group.DirtyAccountIds();
+  KRAY_TRY(group.Flush());
+  KRAY_TRY(WriteOperations());
+  return WriteCounters();
+}
+
+void Executor::Impl::EndGroup() {
+  ops.clear();
+  leaves.clear();
+  accounts_created = 0;
+}
+
 Result<GroupChanges> Executor::FinishGroup() {
   Impl& m = *impl_;
-  if (m.broken) return *m.broken;
-  m.written_accounts = m.group.DirtyAccountIds();
-  KRAY_TRY(m.group.Flush());
-  KRAY_TRY(m.WriteOperations());
-  KRAY_TRY(m.WriteCounters());
+  KRAY_TRY(m.WriteGroup());
   auto leaves = m.EncodeLeaves();
   if (!leaves.ok()) return std::move(leaves).error();
   GroupChanges changes;
   changes.operations = std::move(m.ops);
   changes.leaves = std::move(*leaves);
-  m.ops.clear();
-  m.leaves.clear();
-  m.accounts_created = 0;
+  m.EndGroup();
   return changes;
+}
+
+Status Executor::FlushGroup() {
+  Impl& m = *impl_;
+  KRAY_TRY(m.WriteGroup());
+  m.EndGroup();
+  return Ok();
 }
 
 const std::vector<std::string>& Executor::WrittenAccounts() const {

@@ -206,8 +206,8 @@ Result<std::optional<std::string>> ReadMeta(store::Database& db, std::string_vie
   return store::FirstRow<std::string>(**st, [](const store::Statement& r) { return r.Text(0); });
 }
 
-Result<GroupChanges> ApplyGenesis(store::Database& db, const ChainParams& params, const ModuleRegistry& registry,
-                                  const Genesis& genesis) {
+Status ApplyGenesis(store::Database& db, const ChainParams& params, const ModuleRegistry& registry,
+                    const Genesis& genesis) {
   store::Transaction tx(db);
   if (!tx.ok()) return tx.status().error();
   auto existing = ReadMeta(db, "genesis_hash");
@@ -215,14 +215,12 @@ Result<GroupChanges> ApplyGenesis(store::Database& db, const ChainParams& params
   if (existing->has_value()) return Error::Internal("genesis: the store already has a genesis");
   Executor exec(db, params, registry);
   KRAY_TRY(exec.ApplyGenesis(genesis));
-  auto changes = exec.FinishGroup();
-  if (!changes.ok()) return std::move(changes).error();
+  KRAY_TRY(exec.FlushGroup());
   KRAY_TRY(PutMeta(db, "genesis_hash", genesis.hash_hex));
   KRAY_TRY(PutMeta(db, "chain_id", genesis.chain_id));
   KRAY_TRY(PutMeta(db, "genesis_timestamp", std::to_string(genesis.timestamp)));
   KRAY_TRY(PutMeta(db, "genesis_file", genesis.bytes));
-  KRAY_TRY(tx.Commit());
-  return changes;
+  return tx.Commit();
 }
 
 }  // namespace kray::state

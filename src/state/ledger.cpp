@@ -25,8 +25,7 @@ Result<std::string> OpenGenesis(store::Database& db, const LedgerOptions& o, con
       return Error::Invalid("genesis_required", "a new datadir needs a genesis file (genesis=)");
     auto g = LoadGenesisFile(o.params, registry, o.genesis_path);
     if (!g.ok()) return std::move(g).error();
-    auto applied = ApplyGenesis(db, o.params, registry, *g);
-    if (!applied.ok()) return std::move(applied).error();
+    KRAY_TRY(ApplyGenesis(db, o.params, registry, *g));
     return g->hash_hex;
   }
   auto chain = ReadMeta(db, "chain_id");

@@ -18,7 +18,6 @@
 
 #include "kray/core/params.h"
 #include "kray/core/result.h"
-#include "kray/state/changes.h"
 #include "kray/state/module.h"
 
 namespace kray::store {
@@ -60,9 +59,10 @@ Result<std::string> GenesisFileHash(const std::string& path);
 // allocation and every module's section through the executor (no operation
 // record: genesis precedes the log), and meta genesis_hash, chain_id,
 // genesis_timestamp, genesis_file (the exact bytes, served to verifiers).
-// Returns the change set: every leaf of the genesis state.
-Result<GroupChanges> ApplyGenesis(store::Database& db, const ChainParams& params, const ModuleRegistry& registry,
-                                  const Genesis& genesis);
+// Returns no change set: whoever builds a tree over the genesis state reads
+// its leaves back from the store (all of them).
+Status ApplyGenesis(store::Database& db, const ChainParams& params, const ModuleRegistry& registry,
+                    const Genesis& genesis);
 
 // A value of the store's meta table, or nullopt.
 Result<std::optional<std::string>> ReadMeta(store::Database& db, std::string_view key);
