@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "kray/rollup/batch.h"
@@ -54,9 +56,11 @@ struct BatchRecorder::Impl {
   std::mutex record_mu;       // one catch-up at a time
   std::uint64_t checked = 0;  // guarded by record_mu: batches up to here are recorded or skipped
 
+  std::function<void()> between_reads;  // tests only (see Start)
+
   Status CatchUp();
   Result<std::uint64_t> LastRecorded();
-  Result<std::uint64_t> FirstToRecord();
+  Result<std::optional<std::uint64_t>> FirstToRecord();
   Result<std::optional<rollup::BatchHeader>> ClosedBatch(std::uint64_t number);
   Result<bool> OnlyHousekeeping(const rollup::BatchHeader& b);
   Result<Amount> GasShare(std::uint64_t from, std::uint64_t last_seq);
@@ -148,10 +152,14 @@ Status BatchRecorder::Impl::Record(const rollup::BatchHeader& b) {
   return Ok();
 }
 
-Result<std::uint64_t> BatchRecorder::Impl::FirstToRecord() {
+// The first batch this round records, or none: with nothing recorded and
+// no validator, the round records nothing at all, not even a batch that
+// closes while it runs (one closed after `latest` was read would otherwise
+// be found by the loop and recorded without any validator).
+Result<std::optional<std::uint64_t>> BatchRecorder::Impl::FirstToRecord() {
   auto recorded = LastRecorded();
   if (!recorded.ok()) return std::move(recorded).error();
-  if (*recorded > 0) return std::max(*recorded, checked) + 1;
+  if (*recorded > 0) return std::optional<std::uint64_t>(std::max(*recorded, checked) + 1);
   // Nothing recorded yet: a chain without validators gets no records (and
   // no operations of the recorder) at all; once one registers, the latest
   // closed batch is the first recorded. Older ones could not have paid
@@ -168,6 +176,7 @@ Result<std::uint64_t> BatchRecorder::Impl::FirstToRecord() {
     return Ok();
   });
   if (!r.ok()) return r.error();
+  if (between_reads) between_reads();
   bool any = false;
   Status s = ledger.WithReader([&](store::Database& db) -> Status {
     auto n = AnyValidator(db);
@@ -176,18 +185,19 @@ Result<std::uint64_t> BatchRecorder::Impl::FirstToRecord() {
     return Ok();
   });
   if (!s.ok()) return s.error();
-  if (!any || latest == 0) {
+  if (!any) {
     checked = std::max<std::uint64_t>(checked, static_cast<std::uint64_t>(latest));
-    return checked + 1;
+    return std::optional<std::uint64_t>();
   }
-  return std::max<std::uint64_t>(checked + 1, static_cast<std::uint64_t>(latest));
+  return std::optional<std::uint64_t>(std::max<std::uint64_t>(checked + 1, static_cast<std::uint64_t>(latest)));
 }
 
 Status BatchRecorder::Impl::CatchUp() {
   std::lock_guard lock(record_mu);
   auto first = FirstToRecord();
   if (!first.ok()) return std::move(first).error();
-  std::uint64_t n = *first;
+  if (!first->has_value()) return Ok();
+  std::uint64_t n = **first;
   for (std::uint64_t handled = 0; handled < kMaxPerRound; ++handled, ++n) {
     auto b = ClosedBatch(n);
     if (!b.ok()) return std::move(b).error();
@@ -214,9 +224,11 @@ void BatchRecorder::Impl::Run() {
 
 BatchRecorder::BatchRecorder(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-std::unique_ptr<BatchRecorder> BatchRecorder::Start(state::Ledger& ledger, rollup::Rollup& rollup) {
+std::unique_ptr<BatchRecorder> BatchRecorder::Start(state::Ledger& ledger, rollup::Rollup& rollup,
+                                                    std::function<void()> between_reads) {
   auto impl = std::make_unique<Impl>(ledger, rollup);
   Impl* m = impl.get();
+  m->between_reads = std::move(between_reads);
   m->listener = rollup.AddBatchListener([m](const rollup::BatchHeader&) {
     {
       std::lock_guard lock(m->mu);

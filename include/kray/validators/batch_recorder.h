@@ -19,6 +19,7 @@
 // thread ("kray-validators").
 #pragma once
 
+#include <functional>
 #include <memory>
 
 #include "kray/core/result.h"
@@ -36,8 +37,12 @@ class BatchRecorder {
  public:
   // Adds a batch listener to `rollup` and starts the thread, which first
   // catches up. Both must outlive the recorder; stop it (or destroy it)
-  // before the Ledger is destroyed (krayd's main does).
-  static std::unique_ptr<BatchRecorder> Start(state::Ledger& ledger, rollup::Rollup& rollup);
+  // before the Ledger is destroyed (krayd's main does). `between_reads` is
+  // for tests: each catch-up calls it (on its thread) between reading the
+  // latest closed batch and asking whether any validator exists, the window
+  // in which a batch can close unseen.
+  static std::unique_ptr<BatchRecorder> Start(state::Ledger& ledger, rollup::Rollup& rollup,
+                                              std::function<void()> between_reads = {});
   ~BatchRecorder();  // Stop()
   BatchRecorder(const BatchRecorder&) = delete;
   BatchRecorder& operator=(const BatchRecorder&) = delete;

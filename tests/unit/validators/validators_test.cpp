@@ -2,6 +2,8 @@
 // recorder: stake really locked, the gas share paid pro rata with exact
 // remainders, recording that survives restarts and forged records,
 // equivocation and downtime slashing, unbonding (docs/VALIDATORS.md).
+#include <atomic>
+
 #include "kray/state/op_log.h"
 #include "validators_fixture.h"
 
@@ -206,6 +208,34 @@ TEST_F(ValidatorsTest, NothingIsRecordedBeforeTheFirstValidator) {
   EXPECT_EQ(rec2->range_first_seq, static_cast<std::uint64_t>(b2.first_seq));
   EXPECT_EQ(rec2->gas_retained, 1u);
   EXPECT_FALSE(Recorded(1));
+}
+
+// A batch that closes while a catch-up round runs (after it read the
+// latest closed batch, before it asked whether any validator exists) is not
+// recorded either: CI once saw batch 1 recorded on a chain without
+// validators when the recorder's thread ran a round across the close.
+TEST_F(ValidatorsTest, ABatchClosingDuringACatchUpIsNotRecordedWithoutAValidator) {
+  recorder_.reset();
+  std::atomic<bool> closed{false};
+  std::atomic<bool> fired{false};
+  recorder_ = BatchRecorder::Start(*ledger_, *rollup_, [&] {
+    if (fired.exchange(true)) return;
+    for (std::uint64_t n = 0; n < 3; ++n) {
+      auto op = test::SignOperation(ledger_->params(), Registry(),
+                                    test::TransferRequest(a_.account_id, b_.account_id, 10, n), a_);
+      ASSERT_TRUE(op.ok());
+      ASSERT_TRUE(ledger_->SubmitSync(std::move(*op)).ok());
+    }
+    ledger_->Flush();
+    auto b = rollup_->CloseBatchNow();
+    EXPECT_TRUE(b.ok() && b->has_value());
+    closed = true;
+  });
+  ASSERT_TRUE(WaitFor([&] { return closed.load(); }));
+  ASSERT_TRUE(recorder_->CatchUp().ok());  // waits for the round the close ran in
+  ledger_->Flush();
+  EXPECT_FALSE(Recorded(1));
+  EXPECT_EQ(ledger_->GetTxStats()->by_type["validator_batch"], 0u);
 }
 
 TEST_F(ValidatorsTest, RecordingSurvivesRestartsWithoutSkippingOrPayingTwice) {
