@@ -10,6 +10,7 @@
 #include <cstring>
 #include <random>
 #include <span>
+#include <tuple>
 #include <utility>
 
 #include "kray/state/leaves.h"
@@ -37,23 +38,39 @@ std::uint64_t SeqColumn(const store::Statement& r) {
 }
 
 struct Row {
-  Hash256 key;  // account key or operation id
+  Hash256 key;  // account key
   std::uint64_t seq;
   auto operator<=>(const Row&) const = default;
 };
 
+// A row of op_ids, in the table's key order.
+struct IdRow {
+  std::int64_t gen;
+  std::int64_t prefix;
+  std::uint64_t seq;
+  auto operator<=>(const IdRow&) const = default;
+};
+
+// The id's first 8 bytes, big-endian, as SQLite's signed integer.
+std::int64_t IdPrefix(const Hash256& id) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | id[i];
+  return static_cast<std::int64_t>(v);
+}
+
 }  // namespace
 
 HistoryIndex::HistoryIndex(std::unique_ptr<store::Database> db, std::unique_ptr<store::Database> state,
-                           std::string path, int interval_ms, int write_intervals)
+                           std::string path, int interval_ms, int write_intervals, int generation_bits)
     : db_(std::move(db)),
       state_(std::move(state)),
       readers_(4, 4096, std::move(path)),
       interval_ms_(interval_ms),
-      write_intervals_(std::max(1, write_intervals)) {}
+      write_intervals_(std::max(1, write_intervals)),
+      generation_bits_(std::clamp(generation_bits, 0, 62)) {}
 
 Result<std::unique_ptr<HistoryIndex>> HistoryIndex::Open(const std::string& path, const std::string& state_path,
-                                                         int interval_ms, int write_intervals) {
+                                                         int interval_ms, int write_intervals, int generation_bits) {
   store::OpenOptions oo;
   // Derived from the log and rebuilt from it, so it needs no durability of
   // its own; it syncs each pass all the same, because only a connection that
@@ -74,7 +91,7 @@ Result<std::unique_ptr<HistoryIndex>> HistoryIndex::Open(const std::string& path
   auto state = store::Database::Open(state_path, ro);
   if (!state.ok()) return std::move(state).error();
   std::unique_ptr<HistoryIndex> index(
-      new HistoryIndex(std::move(*db), std::move(*state), path, interval_ms, write_intervals));
+      new HistoryIndex(std::move(*db), std::move(*state), path, interval_ms, write_intervals, generation_bits));
   KRAY_TRY(index->CheckPosition());
   return index;
 }
@@ -85,18 +102,20 @@ HistoryIndex::~HistoryIndex() {
 
 // The operation the index says it indexed last must be in the log with the
 // same id; otherwise the file belongs to another log (a datadir whose
-// krayd.sqlite was replaced) and starts over.
+// krayd.sqlite was replaced) and starts over; so does a file whose ids were
+// filed under generations of another size.
 Status HistoryIndex::CheckPosition() {
-  auto row = db_->Use("SELECT indexed_seq, indexed_hash FROM history_state WHERE id = 1");
+  auto row = db_->Use("SELECT indexed_seq, indexed_hash, generation_bits FROM history_state WHERE id = 1");
   if (!row.ok()) return std::move(row).error();
-  auto pos = store::FirstRow<std::pair<std::uint64_t, Bytes>>(**row, [](const store::Statement& s) {
-    return std::make_pair(static_cast<std::uint64_t>(s.Int64(0)), s.Blob(1));
+  auto pos = store::FirstRow<std::tuple<std::uint64_t, Bytes, std::int64_t>>(**row, [](const store::Statement& s) {
+    return std::make_tuple(static_cast<std::uint64_t>(s.Int64(0)), s.Blob(1), s.Int64(2));
   });
   if (!pos.ok()) return std::move(pos).error();
   if (!*pos) return Error::Internal("history.sqlite has no history_state row");
-  const auto [seq, hash] = **pos;
-  bool matches = seq == 0;
-  if (!matches) {
+  const auto [seq, hash, bits] = **pos;
+  // Ids filed under other generations would not be found where lookups probe.
+  bool matches = seq == 0 || bits == generation_bits_;
+  if (matches && seq != 0) {
     auto st = state_->Use("SELECT hash FROM operations WHERE seq = ?1");
     if (!st.ok()) return std::move(st).error();
     (*st)->Bind(1, Clamp(seq));
@@ -112,8 +131,12 @@ Status HistoryIndex::CheckPosition() {
     store::Transaction tx(*db_);
     KRAY_TRY(tx.status());
     KRAY_TRY(
-        db_->Exec("DELETE FROM account_ops; DELETE FROM op_hash; "
+        db_->Exec("DELETE FROM account_ops; DELETE FROM op_ids; "
                   "UPDATE history_state SET indexed_seq = 0, indexed_hash = NULL WHERE id = 1"));
+    auto set_bits = db_->Use("UPDATE history_state SET generation_bits = ?1 WHERE id = 1");
+    if (!set_bits.ok()) return std::move(set_bits).error();
+    (*set_bits)->Bind(1, static_cast<std::int64_t>(generation_bits_));
+    KRAY_TRY((*set_bits)->Run());
     KRAY_TRY(tx.Commit());
   }
   auto indexed = ReadIndexedSeq(*db_);
@@ -187,9 +210,10 @@ Status HistoryIndex::WriteTail() {
   const std::uint64_t from = indexed_seq_.load(std::memory_order_acquire);
   if (tail_.read_seq == from) return Ok();
   // In key order, each B-tree page is visited once per pass.
-  std::vector<Row> accounts, ids;
+  std::vector<Row> accounts;
+  std::vector<IdRow> ids;
   ids.reserve(tail_.ids.size());
-  for (const auto& [id, seq] : tail_.ids) ids.push_back(Row{id, seq});
+  for (const auto& [id, seq] : tail_.ids) ids.push_back(IdRow{Generation(seq), IdPrefix(id), seq});
   for (const auto& [key, seqs] : tail_.accounts) {
     for (std::uint64_t seq : seqs) accounts.push_back(Row{key, seq});
   }
@@ -209,11 +233,11 @@ Status HistoryIndex::WriteTail() {
     KRAY_TRY((*ins)->Run());
   }
   for (const auto& r : ids) {
-    // An id already in the file would be a bug in the executor (see
-    // ReadLog): the write fails loudly and is retried.
-    auto ins = db_->Use("INSERT INTO op_hash (hash, seq) VALUES (?1, ?2)");
+    // A seq already in the file would be a bug (the position says it is
+    // not): the write fails loudly on the primary key and is retried.
+    auto ins = db_->Use("INSERT INTO op_ids (gen, prefix, seq) VALUES (?1, ?2, ?3)");
     if (!ins.ok()) return std::move(ins).error();
-    (*ins)->BindBlob(1, r.key).Bind(2, Clamp(r.seq));
+    (*ins)->Bind(1, r.gen).Bind(2, r.prefix).Bind(3, Clamp(r.seq));
     KRAY_TRY((*ins)->Run());
   }
   auto pos = db_->Use("UPDATE history_state SET indexed_seq = ?1, indexed_hash = ?2 WHERE id = 1");
@@ -319,17 +343,27 @@ Result<HistoryIndex::HashHit> HistoryIndex::FindHash(const Hash256& id) {
     read_seq = tail_.read_seq;
     if (auto it = tail_.ids.find(id); it != tail_.ids.end()) in_memory = it->second;
   }
+  // Memory keys the whole id: its hit is the answer unless the file (read
+  // after it) has the operation too.
+  if (in_memory) out.seqs.push_back(*in_memory);
   Status s = InSnapshot(&out.indexed_seq, [&](store::Database& db) -> Status {
-    auto st = db.Use("SELECT seq FROM op_hash WHERE hash = ?1");
-    if (!st.ok()) return std::move(st).error();
-    (*st)->BindBlob(1, id);
-    auto seq = store::FirstRow<std::uint64_t>(**st, SeqColumn);
-    if (!seq.ok()) return std::move(seq).error();
-    out.seq = *seq;
+    // Newest generation first: the operations asked for most are recent.
+    // Bounded by what the thread has read by now, which the file's position
+    // cannot pass unless a tool edited it: an edit must not make a lookup
+    // probe without end.
+    for (std::int64_t gen = Generation(std::min(out.indexed_seq, this->read_seq())); gen >= 0; --gen) {
+      auto st = db.Use("SELECT seq FROM op_ids WHERE gen = ?1 AND prefix = ?2");
+      if (!st.ok()) return std::move(st).error();
+      (*st)->Bind(1, gen).Bind(2, IdPrefix(id));
+      auto seqs = store::CollectRows<std::uint64_t>(**st, SeqColumn);
+      if (!seqs.ok()) return std::move(seqs).error();
+      for (std::uint64_t seq : *seqs) {
+        if (seq != in_memory) out.seqs.push_back(seq);
+      }
+    }
     return Ok();
   });
   if (!s.ok()) return std::move(s).error();
-  if (!out.seq) out.seq = in_memory;
   out.indexed_seq = std::max(out.indexed_seq, read_seq);
   return out;
 }

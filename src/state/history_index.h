@@ -60,13 +60,19 @@ class HistoryIndex : public ChangeListener {
   // While a write keeps failing the thread stops reading past this many
   // operations in memory (reads then scan the log, up to their own bound).
   static constexpr std::size_t kMaxTailOperations = 4 * kPassOperations;
+  // The id lookup's generations: operations seq >> kGenerationBits share one
+  // (schema/history/002). A pass writes into the newest one or two, so its
+  // pages stay bounded; a lookup probes each once (4 at a million operations).
+  // The file records its bits; a file with others is rebuilt.
+  static constexpr int kGenerationBits = 18;
 
   // Opens (creating) the index at `path`, following the log in the store at
   // `state_path` (read-only connections of its own). Checks its position
   // against the log and empties itself if they disagree.
   static Result<std::unique_ptr<HistoryIndex>> Open(const std::string& path, const std::string& state_path,
                                                     int interval_ms = kDefaultIntervalMs,
-                                                    int write_intervals = kWriteIntervals);
+                                                    int write_intervals = kWriteIntervals,
+                                                    int generation_bits = kGenerationBits);
   ~HistoryIndex() override;  // Stop()
 
   void Start();
@@ -77,9 +83,13 @@ class HistoryIndex : public ChangeListener {
 
   // Reads, each in one snapshot of the index (file and memory). `indexed_seq`:
   // the answer covers every operation with seq <= it and none after.
+  // `seqs`: the operations that may have this id, most likely first. The
+  // file keys ids by an 8-byte prefix, which two ids can share, so the
+  // caller keeps the candidate whose logged id is `id` (the log is the truth
+  // for edited files as well).
   struct HashHit {
     std::uint64_t indexed_seq = 0;
-    std::optional<std::uint64_t> seq;
+    std::vector<std::uint64_t> seqs;
   };
   Result<HashHit> FindHash(const Hash256& id);
   struct AccountHits {
@@ -108,7 +118,8 @@ class HistoryIndex : public ChangeListener {
 
  private:
   HistoryIndex(std::unique_ptr<store::Database> db, std::unique_ptr<store::Database> state, std::string path,
-               int interval_ms, int write_intervals);
+               int interval_ms, int write_intervals, int generation_bits);
+  std::int64_t Generation(std::uint64_t seq) const { return static_cast<std::int64_t>(seq >> generation_bits_); }
   void Run();
   // Reads at most kPassOperations from the log into the tail; returns how many.
   Result<std::size_t> ReadLog();
@@ -143,6 +154,7 @@ class HistoryIndex : public ChangeListener {
   store::ReaderPool readers_;
   const int interval_ms_;
   const int write_intervals_;
+  const int generation_bits_;
   std::atomic<std::uint64_t> indexed_seq_{0};
   std::atomic<std::uint64_t> passes_{0};
   std::atomic<std::uint64_t> passes_failed_{0};

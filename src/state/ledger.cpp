@@ -77,9 +77,10 @@ Status PurgeAccountHistory(store::Database& db) {
 // (damaged, not a database, from a newer krayd) is moved aside and rebuilt
 // rather than keeping the node down.
 Result<std::unique_ptr<HistoryIndex>> OpenHistoryIndex(const std::string& datadir, const std::string& state_path,
-                                                       int interval_ms, int write_intervals) {
+                                                       const LedgerOptions& options) {
   const std::string path = (std::filesystem::path(datadir) / "history.sqlite").string();
-  auto index = HistoryIndex::Open(path, state_path, interval_ms, write_intervals);
+  auto index = HistoryIndex::Open(path, state_path, options.history_interval_ms, options.history_write_intervals,
+                                  options.history_generation_bits);
   if (index.ok()) return index;
   spdlog::error("history index: {} cannot be used ({}); moving it to {}.damaged and rebuilding it from the log", path,
                 index.error().message, path);
@@ -87,7 +88,8 @@ Result<std::unique_ptr<HistoryIndex>> OpenHistoryIndex(const std::string& datadi
     std::error_code ec;
     std::filesystem::rename(path + suffix, path + ".damaged" + suffix, ec);
   }
-  index = HistoryIndex::Open(path, state_path, interval_ms, write_intervals);
+  index = HistoryIndex::Open(path, state_path, options.history_interval_ms, options.history_write_intervals,
+                             options.history_generation_bits);
   if (!index.ok()) {
     Error e = index.error();
     e.message = "history index " + path + ": " + e.message;
@@ -126,8 +128,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options, const
   if (!genesis.ok()) return std::move(genesis).error();
   impl->genesis_hash = *genesis;
   KRAY_TRY(PurgeAccountHistory(**db));
-  auto history =
-      OpenHistoryIndex(options.datadir, path, impl->options.history_interval_ms, impl->options.history_write_intervals);
+  auto history = OpenHistoryIndex(options.datadir, path, impl->options);
   if (!history.ok()) return std::move(history).error();
   impl->history = std::move(*history);
   impl->sequencer = std::make_unique<Sequencer>(std::move(*db), impl->options, registry, impl->pending, impl->accounts,

@@ -246,14 +246,15 @@ Result<std::optional<Operation>> Ledger::FindCommitted(const std::string& hash_h
   if (!hit.ok()) return std::move(hit).error();
   Status s = WithReader([&](store::Database& db) -> Status {
     store::ReadTransaction snapshot(db);
-    if (hit->seq) {
-      auto ops = OperationsInRange(db, *hit->seq, *hit->seq, 1);
+    // The index names candidates (ids that share a prefix; rows of an edited
+    // file): the log is the truth, the one with this id is the answer.
+    for (std::uint64_t seq : hit->seqs) {
+      auto ops = OperationsInRange(db, seq, seq, 1);
       if (!ops.ok()) return std::move(ops).error();
-      // The log is the truth: a row of an edited or damaged index is ignored.
-      if (!ops->empty() && ops->front().hash == hash_hex) found = std::move(ops->front());
-      if (!found)
-        spdlog::warn("history index: id {} points at operation {}, which has another id", hash_hex, *hit->seq);
-      return Ok();
+      if (!ops->empty() && ops->front().hash == hash_hex) {
+        found = std::move(ops->front());
+        return Ok();
+      }
     }
     KRAY_TRY(CheckHistoryTail(db, hit->indexed_seq, impl_->options.history_max_tail));
     auto op = OperationByIdAfter(db, *id, hit->indexed_seq);

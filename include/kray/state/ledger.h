@@ -86,6 +86,10 @@ struct LedgerOptions {
   // has not reached from the log; past this many operations they refuse
   // ("history_catching_up") rather than read without bound.
   std::uint64_t history_max_tail = 100000;
+  // Operations per generation of the id lookup, as a power of two
+  // (src/state/history_index.h). Tests make it small to span generations;
+  // a file written with other bits is rebuilt.
+  int history_generation_bits = 18;
 };
 
 using ReceiptCallback = std::function<void(Result<Receipt>)>;
