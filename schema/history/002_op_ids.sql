@@ -8,7 +8,8 @@
 -- bent by 10-19 % (docs/BENCHMARKS.md, twenty-ninth and thirtieth rounds).
 -- Keyed (gen = seq >> 18, prefix, seq), a pass's rows all fall in the newest
 -- generation or two (at most 2^18 operations, ~1,300 pages), so what a pass
--- writes stops growing with the log. A lookup probes each generation once.
+-- writes stops growing with the log. A lookup probes the generations whose
+-- filter (op_id_filters, below) may hold the id.
 --
 -- prefix is the id's first 8 bytes as a big-endian signed integer: half the
 -- size of the id, so twice the rows per page. Two ids can share a prefix (a
@@ -25,6 +26,15 @@ CREATE TABLE op_ids (
   seq    INTEGER NOT NULL,
   PRIMARY KEY (gen, prefix, seq)
 ) WITHOUT ROWID;
+-- A Bloom filter of each complete generation's id prefixes (gen's every seq
+-- <= indexed_seq), written with the pass that completes it: a lookup probes
+-- a complete generation only if its filter may hold the prefix, so lookups
+-- do not cost more as the log grows. Host byte order (the file is the node's
+-- own); one missing or of the wrong size is built again at start-up.
+CREATE TABLE op_id_filters (
+  gen    INTEGER PRIMARY KEY,
+  filter BLOB NOT NULL
+);
 -- The bits the generations were cut with (HistoryIndex::kGenerationBits);
 -- a file written with others is rebuilt.
 ALTER TABLE history_state ADD COLUMN generation_bits INTEGER NOT NULL DEFAULT 18;

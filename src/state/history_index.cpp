@@ -58,7 +58,49 @@ std::int64_t IdPrefix(const Hash256& id) {
   return static_cast<std::int64_t>(v);
 }
 
+// splitmix64's finaliser.
+std::uint64_t Mix(std::uint64_t v) {
+  v = (v ^ (v >> 30)) * 0xBF58476D1CE4E5B9ull;
+  v = (v ^ (v >> 27)) * 0x94D049BB133111EBull;
+  return v ^ (v >> 31);
+}
+
 }  // namespace
+
+HistoryIndex::IdFilter::IdFilter(int generation_bits)
+    : words_(std::size_t{1} << std::max(0, generation_bits + 4 - 6)) {}  // 16 bits per operation
+
+namespace {
+constexpr int kFilterProbes = 8;
+// The filter's bit positions for `prefix` (double hashing; the prefix is
+// already a hash's bytes, and a ground one only costs its own lookups a probe).
+template <typename F>
+void ForEachFilterBit(std::int64_t prefix, std::size_t bits, F&& f) {
+  const auto h1 = static_cast<std::uint64_t>(prefix);
+  const std::uint64_t h2 = Mix(h1) | 1;
+  for (int i = 0; i < kFilterProbes; ++i) f(static_cast<std::size_t>((h1 + i * h2) & (bits - 1)));
+}
+}  // namespace
+
+void HistoryIndex::IdFilter::Add(std::int64_t prefix) {
+  ForEachFilterBit(prefix, words_.size() * 64, [&](std::size_t b) { words_[b / 64] |= std::uint64_t{1} << (b % 64); });
+}
+
+bool HistoryIndex::IdFilter::MayHold(std::int64_t prefix) const {
+  bool all = true;
+  ForEachFilterBit(prefix, words_.size() * 64, [&](std::size_t b) { all &= (words_[b / 64] >> (b % 64)) & 1; });
+  return all;
+}
+
+ByteSpan HistoryIndex::IdFilter::bytes() const {
+  return {reinterpret_cast<const std::uint8_t*>(words_.data()), words_.size() * sizeof(std::uint64_t)};
+}
+
+bool HistoryIndex::IdFilter::Load(ByteSpan bytes) {
+  if (bytes.size() != words_.size() * sizeof(std::uint64_t)) return false;
+  std::memcpy(words_.data(), bytes.data(), bytes.size());
+  return true;
+}
 
 HistoryIndex::HistoryIndex(std::unique_ptr<store::Database> db, std::unique_ptr<store::Database> state,
                            std::string path, int interval_ms, int write_intervals, int generation_bits)
@@ -67,7 +109,8 @@ HistoryIndex::HistoryIndex(std::unique_ptr<store::Database> db, std::unique_ptr<
       readers_(4, 4096, std::move(path)),
       interval_ms_(interval_ms),
       write_intervals_(std::max(1, write_intervals)),
-      generation_bits_(std::clamp(generation_bits, 0, 62)) {}
+      generation_bits_(std::clamp(generation_bits, 0, 24)),  // a filter: 2^(bits+1) bytes
+      filters_(std::make_shared<const Filters>()) {}
 
 Result<std::unique_ptr<HistoryIndex>> HistoryIndex::Open(const std::string& path, const std::string& state_path,
                                                          int interval_ms, int write_intervals, int generation_bits) {
@@ -131,7 +174,7 @@ Status HistoryIndex::CheckPosition() {
     store::Transaction tx(*db_);
     KRAY_TRY(tx.status());
     KRAY_TRY(
-        db_->Exec("DELETE FROM account_ops; DELETE FROM op_ids; "
+        db_->Exec("DELETE FROM account_ops; DELETE FROM op_ids; DELETE FROM op_id_filters; "
                   "UPDATE history_state SET indexed_seq = 0, indexed_hash = NULL WHERE id = 1"));
     auto set_bits = db_->Use("UPDATE history_state SET generation_bits = ?1 WHERE id = 1");
     if (!set_bits.ok()) return std::move(set_bits).error();
@@ -142,9 +185,62 @@ Status HistoryIndex::CheckPosition() {
   auto indexed = ReadIndexedSeq(*db_);
   if (!indexed.ok()) return std::move(indexed).error();
   indexed_seq_.store(*indexed, std::memory_order_release);
-  std::lock_guard lock(tail_mu_);
-  tail_ = Tail{};
-  tail_.read_seq = *indexed;
+  {
+    std::lock_guard lock(tail_mu_);
+    tail_ = Tail{};
+    tail_.read_seq = *indexed;
+  }
+  return LoadFilters();
+}
+
+std::shared_ptr<const HistoryIndex::Filters> HistoryIndex::filters() const {
+  std::lock_guard lock(filters_mu_);
+  return filters_;
+}
+
+Status HistoryIndex::AddFilters(std::uint64_t indexed_seq, Filters& filters) {
+  const auto complete = static_cast<std::size_t>((indexed_seq + 1) >> generation_bits_);
+  for (std::size_t gen = filters.size(); gen < complete; ++gen) {
+    auto filter = std::make_shared<IdFilter>(generation_bits_);
+    auto st = db_->Use("SELECT prefix FROM op_ids WHERE gen = ?1");
+    if (!st.ok()) return std::move(st).error();
+    (*st)->Bind(1, static_cast<std::int64_t>(gen));
+    KRAY_TRY(store::ForEachRow(**st, [&](const store::Statement& s) -> Status {
+      filter->Add(s.Int64(0));
+      return Ok();
+    }));
+    auto ins = db_->Use("INSERT OR REPLACE INTO op_id_filters (gen, filter) VALUES (?1, ?2)");
+    if (!ins.ok()) return std::move(ins).error();
+    (*ins)->Bind(1, static_cast<std::int64_t>(gen)).BindBlob(2, filter->bytes());
+    KRAY_TRY((*ins)->Run());
+    filters.push_back(std::move(filter));
+  }
+  return Ok();
+}
+
+// The filters of the complete generations, from the file. A filter is
+// written with the pass that completes its generation, so only an edited
+// file lacks one or holds one of the wrong size: that one is built again.
+Status HistoryIndex::LoadFilters() {
+  const std::uint64_t indexed = indexed_seq_.load(std::memory_order_acquire);
+  const auto complete = static_cast<std::size_t>((indexed + 1) >> generation_bits_);
+  auto filters = std::make_shared<Filters>();
+  auto st = db_->Use("SELECT gen, filter FROM op_id_filters ORDER BY gen");
+  if (!st.ok()) return std::move(st).error();
+  KRAY_TRY(store::ForEachRow(**st, [&](const store::Statement& s) -> Status {
+    if (filters->size() >= complete || s.Int64(0) != static_cast<std::int64_t>(filters->size())) return Ok();
+    auto filter = std::make_shared<IdFilter>(generation_bits_);
+    if (filter->Load(s.Blob(1))) filters->push_back(std::move(filter));
+    return Ok();
+  }));
+  if (filters->size() < complete) {
+    store::Transaction tx(*db_);
+    KRAY_TRY(tx.status());
+    KRAY_TRY(AddFilters(indexed, *filters));
+    KRAY_TRY(tx.Commit());
+  }
+  std::lock_guard lock(filters_mu_);
+  filters_ = std::move(filters);
   return Ok();
 }
 
@@ -240,6 +336,12 @@ Status HistoryIndex::WriteTail() {
     (*ins)->Bind(1, r.gen).Bind(2, r.prefix).Bind(3, Clamp(r.seq));
     KRAY_TRY((*ins)->Run());
   }
+  // A generation this pass completes gets its filter in the same transaction.
+  std::shared_ptr<Filters> grown;
+  if (const auto current = filters(); ((tail_.read_seq + 1) >> generation_bits_) > current->size()) {
+    grown = std::make_shared<Filters>(*current);
+    KRAY_TRY(AddFilters(tail_.read_seq, *grown));
+  }
   auto pos = db_->Use("UPDATE history_state SET indexed_seq = ?1, indexed_hash = ?2 WHERE id = 1");
   if (!pos.ok()) return std::move(pos).error();
   (*pos)->Bind(1, Clamp(tail_.read_seq)).BindBlob(2, tail_.read_hash);
@@ -248,6 +350,10 @@ Status HistoryIndex::WriteTail() {
   // A read between the commit and the emptying finds these rows in both
   // places; it keeps the file's (those at or below the position it read).
   indexed_seq_.store(tail_.read_seq, std::memory_order_release);
+  if (grown) {
+    std::lock_guard lock(filters_mu_);
+    filters_ = std::move(grown);
+  }
   std::lock_guard lock(tail_mu_);
   tail_.ids.clear();
   tail_.accounts.clear();
@@ -346,15 +452,19 @@ Result<HistoryIndex::HashHit> HistoryIndex::FindHash(const Hash256& id) {
   // Memory keys the whole id: its hit is the answer unless the file (read
   // after it) has the operation too.
   if (in_memory) out.seqs.push_back(*in_memory);
+  const auto filters = this->filters();  // each a superset of its generation in any snapshot
+  const std::int64_t prefix = IdPrefix(id);
   Status s = InSnapshot(&out.indexed_seq, [&](store::Database& db) -> Status {
     // Newest generation first: the operations asked for most are recent.
     // Bounded by what the thread has read by now, which the file's position
     // cannot pass unless a tool edited it: an edit must not make a lookup
     // probe without end.
     for (std::int64_t gen = Generation(std::min(out.indexed_seq, this->read_seq())); gen >= 0; --gen) {
+      if (static_cast<std::size_t>(gen) < filters->size() && !(*filters)[gen]->MayHold(prefix)) continue;
+      id_probes_.fetch_add(1, std::memory_order_relaxed);
       auto st = db.Use("SELECT seq FROM op_ids WHERE gen = ?1 AND prefix = ?2");
       if (!st.ok()) return std::move(st).error();
-      (*st)->Bind(1, gen).Bind(2, IdPrefix(id));
+      (*st)->Bind(1, gen).Bind(2, prefix);
       auto seqs = store::CollectRows<std::uint64_t>(**st, SeqColumn);
       if (!seqs.ok()) return std::move(seqs).error();
       for (std::uint64_t seq : *seqs) {

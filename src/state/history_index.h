@@ -34,6 +34,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -62,8 +63,13 @@ class HistoryIndex : public ChangeListener {
   static constexpr std::size_t kMaxTailOperations = 4 * kPassOperations;
   // The id lookup's generations: operations seq >> kGenerationBits share one
   // (schema/history/002). A pass writes into the newest one or two, so its
-  // pages stay bounded; a lookup probes each once (4 at a million operations).
-  // The file records its bits; a file with others is rebuilt.
+  // pages stay bounded. The file records its bits; a file with others is
+  // rebuilt. A complete
+  // generation (every seq of it <= indexed_seq) has a Bloom filter of its id
+  // prefixes, kept in the file with the pass that completed it and in
+  // memory: a lookup probes a complete generation only if its filter may
+  // hold the prefix (the newest, incomplete one always), so a lookup's reads
+  // of the file do not grow with the log.
   static constexpr int kGenerationBits = 18;
 
   // Opens (creating) the index at `path`, following the log in the store at
@@ -115,6 +121,25 @@ class HistoryIndex : public ChangeListener {
   }
   std::uint64_t passes() const { return passes_.load(std::memory_order_acquire); }  // completed, by the thread
   std::uint64_t passes_failed() const { return passes_failed_.load(std::memory_order_relaxed); }
+  // Generations the id lookups probed in the file, since the start.
+  std::uint64_t id_probes() const { return id_probes_.load(std::memory_order_relaxed); }
+
+  // A Bloom filter of one complete generation's id prefixes: 16 bits per
+  // operation, 8 bit probes (about 1 false "may hold" in 2,000). In memory
+  // for every complete generation: 2 bytes per operation logged (20 MB at
+  // ten million), against ~1.2 µs of a probe per generation saved.
+  class IdFilter {
+   public:
+    explicit IdFilter(int generation_bits);
+    void Add(std::int64_t prefix);
+    bool MayHold(std::int64_t prefix) const;
+    ByteSpan bytes() const;  // host byte order: the file is this node's own
+    // False if `bytes` is not a filter of this size (an edited file).
+    bool Load(ByteSpan bytes);
+
+   private:
+    std::vector<std::uint64_t> words_;
+  };
 
  private:
   HistoryIndex(std::unique_ptr<store::Database> db, std::unique_ptr<store::Database> state, std::string path,
@@ -126,6 +151,13 @@ class HistoryIndex : public ChangeListener {
   // Writes the tail to the file in one transaction, then empties it.
   Status WriteTail();
   Status CheckPosition();
+  using Filters = std::vector<std::shared_ptr<const IdFilter>>;  // index: generation
+  // Filters of the generations complete at `indexed_seq` that `filters`
+  // lacks, built from the file's rows and stored in it (in the caller's
+  // transaction).
+  Status AddFilters(std::uint64_t indexed_seq, Filters& filters);
+  Status LoadFilters();
+  std::shared_ptr<const Filters> filters() const;
   std::pair<std::vector<std::uint64_t>, std::uint64_t> TailSeqs(const Hash256& key, std::uint64_t before,
                                                                 std::size_t limit);
   // Runs `query` in one snapshot of the index, after reading the position
@@ -158,6 +190,9 @@ class HistoryIndex : public ChangeListener {
   std::atomic<std::uint64_t> indexed_seq_{0};
   std::atomic<std::uint64_t> passes_{0};
   std::atomic<std::uint64_t> passes_failed_{0};
+  std::atomic<std::uint64_t> id_probes_{0};
+  mutable std::mutex filters_mu_;
+  std::shared_ptr<const Filters> filters_;  // guarded by filters_mu_; replaced, never changed
   mutable std::mutex tail_mu_;
   Tail tail_;
 

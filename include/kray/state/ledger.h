@@ -172,6 +172,7 @@ class Ledger {
     std::uint64_t read_seq = 0;       // and up to this one in its file or its memory
     std::uint64_t passes = 0;         // passes completed since the start
     std::uint64_t passes_failed = 0;  // since the start (each is retried)
+    std::uint64_t id_probes = 0;      // generations of the file id lookups probed, since the start
   };
   HistoryIndexStatus history_index_status() const;
   std::size_t queue_depth() const;

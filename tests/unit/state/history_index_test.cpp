@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "../../../src/store/wal_vfs.h"
+#include "kray/crypto/hash.h"
 #include "kray/state/leaves.h"
 #include "kray/state/op_log.h"
 #include "kray/store/database.h"
@@ -30,6 +31,12 @@ using testing::Key;
 using testing::TempDir;
 
 constexpr int kNever = 3600 * 1000;  // a history interval no test outlasts
+
+// An id no operation has.
+std::string UnknownId(int i) {
+  const std::string seed = "unknown " + std::to_string(i);
+  return ToHex(crypto::Sha256(ByteSpan(reinterpret_cast<const std::uint8_t*>(seed.data()), seed.size())));
+}
 
 class HistoryIndexTest : public ::testing::Test {
  protected:
@@ -355,6 +362,43 @@ TEST_F(HistoryIndexTest, IdsInEveryGenerationAreFound) {
   EXPECT_EQ(QueryHistory("SELECT COUNT(*) FROM op_ids WHERE gen != seq >> 1"), 0);
   // max_tail 0: a lookup the file missed would refuse rather than scan the log.
   ExpectFoundById(sent);
+  // Seqs 1..9: generations 0-4 are complete, each with its filter, which
+  // lets lookups of unknown ids skip them (a false "may hold" is ~1 in 2,000).
+  EXPECT_EQ(QueryHistory("SELECT COUNT(*) FROM op_id_filters"), 5);
+  const std::uint64_t probes = ledger_->history_index_status().id_probes;
+  for (int i = 0; i < 100; ++i) {
+    std::string unknown = UnknownId(i);
+    EXPECT_EQ(ledger_->GetOperation(unknown).error().code, "tx_not_found");
+  }
+  EXPECT_LT(ledger_->history_index_status().id_probes - probes, 20u);  // 1,000 without the filters
+  ExpectConserved();
+}
+
+// A filter the file lacks or cannot use (an edited file) is built again at
+// start-up: lookups stay right, and the generation is skipped again.
+TEST_F(HistoryIndexTest, FiltersTheFileLacksAreBuiltAgain) {
+  Open(kNever, 100000, 40, /*generation_bits=*/1);
+  std::vector<Receipt> sent;
+  for (std::uint64_t n = 0; n < 9; ++n) sent.push_back(Send(100 + n, n));
+  Open(kNever, 100000, 40, /*generation_bits=*/1);
+  WaitIndexed(9);
+  const std::int64_t sum = QueryHistory("SELECT SUM(LENGTH(filter) * (gen + 1)) FROM op_id_filters");
+  ledger_.reset();
+  {
+    auto db = store::Database::Open(HistoryPath());
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE(
+        (*db)
+            ->Exec("DELETE FROM op_id_filters WHERE gen = 1; UPDATE op_id_filters SET filter = x'00' WHERE gen = 3")
+            .ok());
+  }
+  Open(kNever, /*max_tail=*/0, 40, /*generation_bits=*/1);
+  EXPECT_EQ(QueryHistory("SELECT COUNT(*) FROM op_id_filters"), 5);
+  EXPECT_EQ(QueryHistory("SELECT SUM(LENGTH(filter) * (gen + 1)) FROM op_id_filters"), sum);
+  ExpectFoundById(sent);
+  const std::uint64_t probes = ledger_->history_index_status().id_probes;
+  for (int i = 0; i < 100; ++i) EXPECT_FALSE(ledger_->GetOperation(UnknownId(i)).ok());
+  EXPECT_LT(ledger_->history_index_status().id_probes - probes, 20u);
   ExpectConserved();
 }
 
