@@ -251,10 +251,7 @@ std::size_t HistoryIndex::IdHash::operator()(const Hash256& h) const {
   static const std::uint64_t seed = std::random_device{}() * 0x9E3779B97F4A7C15ull ^ std::random_device{}();
   std::uint64_t v;
   std::memcpy(&v, h.data(), sizeof v);
-  v ^= seed;  // splitmix64's finaliser
-  v = (v ^ (v >> 30)) * 0xBF58476D1CE4E5B9ull;
-  v = (v ^ (v >> 27)) * 0x94D049BB133111EBull;
-  return static_cast<std::size_t>(v ^ (v >> 31));
+  return static_cast<std::size_t>(Mix(v ^ seed));
 }
 
 Result<std::size_t> HistoryIndex::ReadLog() {

@@ -97,6 +97,30 @@ class HistoryIndexTest : public ::testing::Test {
       EXPECT_FALSE(found->pending);
     }
   }
+  // Sends n transfers, restarts so that the index's first pass writes them
+  // to its file, and waits for that pass.
+  std::vector<Receipt> SendIndexed(std::uint64_t n, int generation_bits = HistoryIndex::kGenerationBits,
+                                   std::uint64_t max_tail = 100000) {
+    Open(kNever, max_tail, 40, generation_bits);
+    std::vector<Receipt> sent;
+    for (std::uint64_t i = 0; i < n; ++i) sent.push_back(Send(100 + i, i));
+    Open(kNever, max_tail, 40, generation_bits);
+    WaitIndexed(n);
+    return sent;
+  }
+  // Runs `sql` on the index's file, as a tool editing it would.
+  void EditHistory(const std::string& sql) {
+    auto db = store::Database::Open(HistoryPath());
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec(sql).ok()) << sql;
+  }
+  // Generations of the file that 100 lookups of unknown ids probed (each
+  // must answer tx_not_found).
+  std::uint64_t ProbesForUnknownIds() {
+    const std::uint64_t before = ledger_->history_index_status().id_probes;
+    for (int i = 0; i < 100; ++i) EXPECT_EQ(ledger_->GetOperation(UnknownId(i)).error().code, "tx_not_found");
+    return ledger_->history_index_status().id_probes - before;
+  }
   std::vector<std::uint64_t> HistorySeqs(std::uint64_t before, int limit, int offset) {
     auto ops = ledger_->AccountOperations(b_.account_id, before, limit, offset);
     EXPECT_TRUE(ops.ok()) << ops.error().message;
@@ -266,16 +290,9 @@ TEST_F(HistoryIndexTest, APassWritesItsFramesInFewWrites) {
 // An index whose position does not match the log (a replaced krayd.sqlite,
 // an edited file) is emptied and rebuilt, not trusted.
 TEST_F(HistoryIndexTest, AnIndexThatDoesNotMatchTheLogIsRebuilt) {
-  Open();
-  for (std::uint64_t n = 0; n < 3; ++n) Send(100 + n, n);
-  Open();
-  WaitIndexed(3);
+  SendIndexed(3);
   ledger_.reset();
-  {
-    auto db = store::Database::Open(HistoryPath());
-    ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec("DELETE FROM account_ops; UPDATE history_state SET indexed_hash = zeroblob(32)").ok());
-  }
+  EditHistory("DELETE FROM account_ops; UPDATE history_state SET indexed_hash = zeroblob(32)");
   Open();
   WaitIndexed(3);
   EXPECT_EQ(HistorySeqs(0, 10, 0), (std::vector<std::uint64_t>{3, 2, 1}));
@@ -285,16 +302,9 @@ TEST_F(HistoryIndexTest, AnIndexThatDoesNotMatchTheLogIsRebuilt) {
 // Position 0 means an empty index: rows an edited file kept there would make
 // every pass fail on a repeated id.
 TEST_F(HistoryIndexTest, AnIndexAtPositionZeroStartsEmpty) {
-  Open();
-  for (std::uint64_t n = 0; n < 2; ++n) Send(100 + n, n);
-  Open();
-  WaitIndexed(2);
+  SendIndexed(2);
   ledger_.reset();
-  {
-    auto db = store::Database::Open(HistoryPath());
-    ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec("UPDATE history_state SET indexed_seq = 0, indexed_hash = NULL").ok());
-  }
+  EditHistory("UPDATE history_state SET indexed_seq = 0, indexed_hash = NULL");
   Open();
   WaitIndexed(2);
   EXPECT_EQ(HistorySeqs(0, 10, 0), (std::vector<std::uint64_t>{2, 1}));
@@ -323,11 +333,7 @@ TEST_F(HistoryIndexTest, AnUnreadableIndexFileIsMovedAsideAndRebuilt) {
 // are not served: an id never answers with another operation, a history
 // never lists an operation that did not touch the account.
 TEST_F(HistoryIndexTest, IndexRowsTheLogContradictsAreIgnored) {
-  Open();
-  std::vector<Receipt> sent;
-  for (std::uint64_t n = 0; n < 3; ++n) sent.push_back(Send(100 + n, n));
-  Open();
-  WaitIndexed(3);
+  const std::vector<Receipt> sent = SendIndexed(3);
   ledger_.reset();
   const std::string stranger = test::DevAccount(3).account_id;
   {
@@ -353,11 +359,7 @@ TEST_F(HistoryIndexTest, IndexRowsTheLogContradictsAreIgnored) {
 // pass writes into a bounded part of the file (schema/history/002); ids in
 // every generation, old and new, are found from the file.
 TEST_F(HistoryIndexTest, IdsInEveryGenerationAreFound) {
-  Open(kNever, /*max_tail=*/0, 40, /*generation_bits=*/1);
-  std::vector<Receipt> sent;
-  for (std::uint64_t n = 0; n < 9; ++n) sent.push_back(Send(100 + n, n));
-  Open(kNever, /*max_tail=*/0, 40, /*generation_bits=*/1);
-  WaitIndexed(9);
+  const std::vector<Receipt> sent = SendIndexed(9, /*generation_bits=*/1, /*max_tail=*/0);
   EXPECT_EQ(QueryHistory("SELECT COUNT(DISTINCT gen) FROM op_ids"), 5);  // seqs 1..9 >> 1
   EXPECT_EQ(QueryHistory("SELECT COUNT(*) FROM op_ids WHERE gen != seq >> 1"), 0);
   // max_tail 0: a lookup the file missed would refuse rather than scan the log.
@@ -365,40 +367,22 @@ TEST_F(HistoryIndexTest, IdsInEveryGenerationAreFound) {
   // Seqs 1..9: generations 0-4 are complete, each with its filter, which
   // lets lookups of unknown ids skip them (a false "may hold" is ~1 in 2,000).
   EXPECT_EQ(QueryHistory("SELECT COUNT(*) FROM op_id_filters"), 5);
-  const std::uint64_t probes = ledger_->history_index_status().id_probes;
-  for (int i = 0; i < 100; ++i) {
-    std::string unknown = UnknownId(i);
-    EXPECT_EQ(ledger_->GetOperation(unknown).error().code, "tx_not_found");
-  }
-  EXPECT_LT(ledger_->history_index_status().id_probes - probes, 20u);  // 1,000 without the filters
+  EXPECT_LT(ProbesForUnknownIds(), 20u);  // 500 without the filters
   ExpectConserved();
 }
 
 // A filter the file lacks or cannot use (an edited file) is built again at
 // start-up: lookups stay right, and the generation is skipped again.
 TEST_F(HistoryIndexTest, FiltersTheFileLacksAreBuiltAgain) {
-  Open(kNever, 100000, 40, /*generation_bits=*/1);
-  std::vector<Receipt> sent;
-  for (std::uint64_t n = 0; n < 9; ++n) sent.push_back(Send(100 + n, n));
-  Open(kNever, 100000, 40, /*generation_bits=*/1);
-  WaitIndexed(9);
+  const std::vector<Receipt> sent = SendIndexed(9, /*generation_bits=*/1);
   const std::int64_t sum = QueryHistory("SELECT SUM(LENGTH(filter) * (gen + 1)) FROM op_id_filters");
   ledger_.reset();
-  {
-    auto db = store::Database::Open(HistoryPath());
-    ASSERT_TRUE(db.ok());
-    ASSERT_TRUE(
-        (*db)
-            ->Exec("DELETE FROM op_id_filters WHERE gen = 1; UPDATE op_id_filters SET filter = x'00' WHERE gen = 3")
-            .ok());
-  }
+  EditHistory("DELETE FROM op_id_filters WHERE gen = 1; UPDATE op_id_filters SET filter = x'00' WHERE gen = 3");
   Open(kNever, /*max_tail=*/0, 40, /*generation_bits=*/1);
   EXPECT_EQ(QueryHistory("SELECT COUNT(*) FROM op_id_filters"), 5);
   EXPECT_EQ(QueryHistory("SELECT SUM(LENGTH(filter) * (gen + 1)) FROM op_id_filters"), sum);
   ExpectFoundById(sent);
-  const std::uint64_t probes = ledger_->history_index_status().id_probes;
-  for (int i = 0; i < 100; ++i) EXPECT_FALSE(ledger_->GetOperation(UnknownId(i)).ok());
-  EXPECT_LT(ledger_->history_index_status().id_probes - probes, 20u);
+  EXPECT_LT(ProbesForUnknownIds(), 20u);
   ExpectConserved();
 }
 
@@ -406,21 +390,12 @@ TEST_F(HistoryIndexTest, FiltersTheFileLacksAreBuiltAgain) {
 // lookup keeps the candidate whose logged id is the one asked for, whichever
 // comes first. (Rows added here stand for ids that share a prefix.)
 TEST_F(HistoryIndexTest, IdsThatShareAPrefixFindTheirOwnOperation) {
-  Open();
-  std::vector<Receipt> sent;
-  for (std::uint64_t n = 0; n < 3; ++n) sent.push_back(Send(100 + n, n));
-  Open();
-  WaitIndexed(3);
+  const std::vector<Receipt> sent = SendIndexed(3);
   ledger_.reset();
-  {
-    auto db = store::Database::Open(HistoryPath());
-    ASSERT_TRUE(db.ok());
-    // Every operation's prefix also names every other operation.
-    ASSERT_TRUE((*db)
-                    ->Exec("INSERT INTO op_ids (gen, prefix, seq) SELECT a.gen, a.prefix, b.seq "
-                           "FROM op_ids a, op_ids b WHERE a.seq != b.seq")
-                    .ok());
-  }
+  // Every operation's prefix also names every other operation.
+  EditHistory(
+      "INSERT INTO op_ids (gen, prefix, seq) SELECT a.gen, a.prefix, b.seq FROM op_ids a, op_ids b WHERE a.seq != "
+      "b.seq");
   Open(kNever, /*max_tail=*/0);
   EXPECT_EQ(QueryHistory("SELECT COUNT(*) FROM op_ids"), 9);
   ExpectFoundById(sent);
@@ -432,16 +407,8 @@ TEST_F(HistoryIndexTest, IdsThatShareAPrefixFindTheirOwnOperation) {
 // file while the node runs could set anywhere: the probes stop at what the
 // thread has read (without that bound this lookup would not return).
 TEST_F(HistoryIndexTest, AnEditedPositionDoesNotMakeALookupProbeWithoutEnd) {
-  Open();
-  std::vector<Receipt> sent;
-  for (std::uint64_t n = 0; n < 3; ++n) sent.push_back(Send(100 + n, n));
-  Open();
-  WaitIndexed(3);
-  {
-    auto db = store::Database::Open(HistoryPath());
-    ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Exec("UPDATE history_state SET indexed_seq = 4611686018427387904").ok());
-  }
+  const std::vector<Receipt> sent = SendIndexed(3);
+  EditHistory("UPDATE history_state SET indexed_seq = 4611686018427387904");  // the node running
   ExpectFoundById(sent);
   ExpectConserved();
 }
@@ -449,11 +416,7 @@ TEST_F(HistoryIndexTest, AnEditedPositionDoesNotMakeALookupProbeWithoutEnd) {
 // A file whose ids were filed under generations of another size would send
 // lookups to the wrong place: it is rebuilt.
 TEST_F(HistoryIndexTest, AFileCutIntoOtherGenerationsIsRebuilt) {
-  Open(kNever, 100000, 40, /*generation_bits=*/1);
-  std::vector<Receipt> sent;
-  for (std::uint64_t n = 0; n < 5; ++n) sent.push_back(Send(100 + n, n));
-  Open(kNever, 100000, 40, /*generation_bits=*/1);
-  WaitIndexed(5);
+  const std::vector<Receipt> sent = SendIndexed(5, /*generation_bits=*/1);
   EXPECT_EQ(QueryHistory("SELECT generation_bits FROM history_state"), 1);
   Open(kNever, /*max_tail=*/0, 40, /*generation_bits=*/2);
   WaitIndexed(5);
