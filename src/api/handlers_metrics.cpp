@@ -143,6 +143,13 @@ void WriteLedger(PromText& p, const state::Ledger& ledger) {
   p.Single("krayd_sequencer_failed_groups_total", "counter",
            "Groups whose transaction failed (the node then refuses writes until restarted)",
            static_cast<double>(m.groups_failed.value()));
+  p.Single("krayd_sequencer_logged_groups_total", "counter",
+           "Groups recorded in the input log and committed without a sync of their own (applied while the sequencer "
+           "was idle)",
+           static_cast<double>(m.logged_groups.value()));
+  p.Single("krayd_input_log_replayed_total", "counter",
+           "Input log records applied again at start-up because the store had lost their commit",
+           static_cast<double>(m.input_records_replayed.value()));
   p.Single("krayd_signature_verifications_total", "counter", "BIP-340 signatures of submitted operations verified",
            static_cast<double>(m.signature_verifications.value()));
   p.Single("krayd_ledger_keys_preloaded_total", "counter",

@@ -128,17 +128,20 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options, const
   if (!genesis.ok()) return std::move(genesis).error();
   impl->genesis_hash = *genesis;
   KRAY_TRY(PurgeAccountHistory(**db));
-  auto history = OpenHistoryIndex(options.datadir, path, impl->options);
-  if (!history.ok()) return std::move(history).error();
-  impl->history = std::move(*history);
   impl->sequencer = std::make_unique<Sequencer>(std::move(*db), impl->options, registry, impl->pending, impl->accounts,
                                                 impl->metrics);
-  impl->sequencer->AddListener(impl->history.get());
-  impl->history->Start();
-
   impl->batch_pool.emplace(std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8));
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(impl)));
-  ledger->impl_->sequencer->Start();
+  Impl& m = *ledger->impl_;
+  // Before the history index opens: it checks its position against the log,
+  // which must first have back what the store lost.
+  if (*sync != store::Synchronous::kNormal && options.input_log) KRAY_TRY(ledger->OpenInputLog());
+  auto history = OpenHistoryIndex(options.datadir, path, m.options);
+  if (!history.ok()) return std::move(history).error();
+  m.history = std::move(*history);
+  m.sequencer->AddListener(m.history.get());
+  m.history->Start();
+  m.sequencer->Start();
   ledger->impl_->key_preloader = std::thread([impl = ledger->impl_.get()] {
     try {
       impl->PreloadKeys();
@@ -151,11 +154,48 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options, const
   return ledger;
 }
 
+Status Ledger::OpenInputLog() {
+  Impl& m = *impl_;
+  const std::string path = (std::filesystem::path(m.options.datadir) / "inputs.log").string();
+  auto log = InputLog::Open(path);
+  if (!log.ok()) return std::move(log).error();
+  m.input_log = std::move(*log);
+  auto position = m.sequencer->InputPosition();
+  if (!position.ok()) return std::move(position).error();
+  auto records = m.input_log->TakeRecordsAfter(*position);
+  m.input_log->NumberAfter(*position);
+  m.sequencer->SetInputLog(m.input_log.get());
+  if (!records.empty()) {
+    // Answered groups whose commit the store lost (power failed before the
+    // kernel wrote it): applied again, as they were.
+    if (records.front().seq != *position + 1) {
+      return Error::Internal("input log " + path + " starts at record " + std::to_string(records.front().seq) +
+                             " but the store holds records up to " + std::to_string(*position) +
+                             " only: records are missing");
+    }
+    spdlog::warn("input log: applying again {} group(s) the store does not hold (records {}..{})", records.size(),
+                 records.front().seq, records.back().seq);
+    KRAY_TRY(m.sequencer->Replay(std::move(records), [this](Operation& op, bool accept_legacy) {
+      return impl_->CheckSubmitted(*this, op, accept_legacy);
+    }));
+  }
+  // One synced commit: every group of the last run is now durable in the
+  // store (a kill -9 leaves them in the kernel's cache only), so the log may
+  // start again from its beginning.
+  return m.sequencer->SyncInputPosition();
+}
+
 Ledger::~Ledger() {
   impl_->stopping = true;
   if (impl_->key_preloader.joinable()) impl_->key_preloader.join();
   impl_->batch_pool.reset();
   impl_->sequencer->Stop();
+  if (impl_->input_log) {
+    // A clean stop leaves every logged group synced in the store.
+    Status synced = impl_->sequencer->SyncInputPosition();
+    if (!synced.ok())
+      spdlog::error("input log: the last groups could not be synced at shutdown: {}", synced.error().message);
+  }
   impl_->sequencer.reset();
   impl_->history.reset();
   impl_->readers.Clear();
@@ -174,49 +214,57 @@ void Ledger::RemoveListener(ChangeListener* listener) {
 }
 
 void Ledger::Submit(Operation op, ReceiptCallback done, ApplyOn apply) {
-  const ChainParams& params = impl_->options.params;
-  Status valid = ValidateOperation(params, impl_->registry, op);
+  Status valid = ValidateOperation(impl_->options.params, impl_->registry, op);
   if (!valid.ok()) return done(std::move(valid).error());
-  const OperationType* type = impl_->registry.FindOperation(op.type);  // exists: validated
+  OperationCheck check = [this](Operation& o, bool accept_legacy) {
+    return impl_->CheckSubmitted(*this, o, accept_legacy);
+  };
+  // The operator's operations are not logged (the replay of a record does
+  // not apply them): they commit with a sync of their own.
+  const bool loggable = op.auth == Auth::kSigned || op.auth == Auth::kPublic;
+  if (apply == ApplyOn::kCallerIfIdle && loggable && impl_->sequencer->ApplyLoggedIfIdle(op, check, done)) return;
+  auto ticket = check(op, impl_->options.accept_legacy);
+  if (!ticket.ok()) return done(std::move(ticket).error());
+  impl_->sequencer->Enqueue(OperationCommand{std::move(op), std::move(done), *ticket}, apply == ApplyOn::kCallerIfIdle);
+}
+
+Result<std::uint64_t> Ledger::Impl::CheckSubmitted(const Ledger& ledger, Operation& op, bool accept_legacy) {
+  const OperationType* type = registry.FindOperation(op.type);  // exists: validated
   if (op.auth == Auth::kSigned) {
-    if (op.scheme == SigScheme::kLegacy && !impl_->options.accept_legacy) {
-      return done(Error::Unauthorized("legacy_disabled",
-                                      "this node does not accept legacy signatures (acceptlegacy=0); sign the v1 "
-                                      "message (docs/SIGNING.md)"));
+    if (op.scheme == SigScheme::kLegacy && !accept_legacy) {
+      return Error::Unauthorized("legacy_disabled",
+                                 "this node does not accept legacy signatures (acceptlegacy=0); sign the v1 "
+                                 "message (docs/SIGNING.md)");
     }
     // Verified here, on the caller's thread: a bound key never changes, so
     // the key seen now is the one the sequencer would check against.
     std::optional<crypto::VerifyingKey> key;
     if (!type->SigningKey(op)) {
-      auto bound = impl_->BoundKey(op.signer);
-      if (!bound.ok()) return done(std::move(bound).error());
+      auto bound = BoundKey(op.signer);
+      if (!bound.ok()) return std::move(bound).error();
       if (!bound->has_value()) {
-        auto acct = GetAccount(op.signer);
-        if (!acct.ok()) return done(Error::NotFound("account_not_found", "account " + op.signer + " not found"));
+        auto acct = ledger.GetAccount(op.signer);
+        if (!acct.ok()) return Error::NotFound("account_not_found", "account " + op.signer + " not found");
       }
       key = *bound;
     }
-    Status sig = VerifyOperationSignature(params, *type, op, key);
-    impl_->metrics.signature_verifications.Inc();
+    Status sig = VerifyOperationSignature(options.params, *type, op, key);
+    metrics.signature_verifications.Inc();
     if (!sig.ok()) {
-      impl_->metrics.signature_failures.Inc();
-      return done(std::move(sig).error());
+      metrics.signature_failures.Inc();
+      return std::move(sig).error();
     }
   }
   // Checks against committed state (OperationType::Precheck): what is sure
   // to fail never reaches the sequencer.
   if (op.auth != Auth::kSystem) {
-    Status pre = type->Precheck(params, op,
-                                [this](const std::function<Status(store::Database&)>& fn) { return WithReader(fn); });
-    if (!pre.ok()) return done(std::move(pre).error());
+    KRAY_TRY(type->Precheck(options.params, op, [&ledger](const std::function<Status(store::Database&)>& fn) {
+      return ledger.WithReader(fn);
+    }));
   }
-  std::uint64_t ticket = 0;
-  if (!op.hash.empty()) {
-    if (impl_->pending.Find(op.hash))
-      return done(Error::Conflict("already_pending", "operation " + op.hash + " is already queued"));
-    ticket = impl_->pending.Add(op);
-  }
-  impl_->sequencer->Enqueue(OperationCommand{std::move(op), std::move(done), ticket}, apply == ApplyOn::kCallerIfIdle);
+  if (op.hash.empty()) return std::uint64_t{0};
+  if (pending.Find(op.hash)) return Error::Conflict("already_pending", "operation " + op.hash + " is already queued");
+  return pending.Add(op);
 }
 
 void Ledger::SubmitRequest(const OperationRequest& request, ReceiptCallback done, ApplyOn apply) {

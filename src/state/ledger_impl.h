@@ -12,6 +12,7 @@
 
 #include "account_read_cache.h"
 #include "history_index.h"
+#include "input_log.h"
 #include "key_cache.h"
 #include "kray/state/ledger.h"
 #include "kray/store/datadir_lock.h"
@@ -46,6 +47,8 @@ struct Ledger::Impl {
   // Declared before the sequencer, so destroyed after it: it is one of the
   // sequencer's listeners.
   std::unique_ptr<HistoryIndex> history;
+  // Declared before the sequencer, which writes it, so destroyed after it.
+  std::unique_ptr<InputLog> input_log;
   std::unique_ptr<Sequencer> sequencer;
   // SubmitMany's validation and signature checks; emptied (joined) before
   // the sequencer stops, so what it queues is still applied.
@@ -61,6 +64,11 @@ struct Ledger::Impl {
   // The key a signed operation by `account_id` must verify against
   // (cache, then a read connection); nullopt if none is bound.
   Result<std::optional<crypto::VerifyingKey>> BoundKey(const std::string& account_id);
+  // What a validated operation must pass before it enters a group (the
+  // legacy setting, its signature, the type's Precheck, the pending index);
+  // returns its pending ticket. Submit runs it, and so does the replay of
+  // the input log, with the setting the record holds.
+  Result<std::uint64_t> CheckSubmitted(const Ledger& ledger, Operation& op, bool accept_legacy);
   // Body of key_preloader: bound keys in account_id order, a read
   // transaction per chunk (so none holds back the WAL), until stopping or
   // the cache's preload share is full.

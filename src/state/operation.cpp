@@ -53,6 +53,36 @@ void PutI64(Bytes& out, std::int64_t v) {
   PutU64(out, static_cast<std::uint64_t>(v));
 }
 
+// What a submitter decides: lp(type) || u8(auth) || lp(signer) ||
+// u64be(nonce) || u8(scheme) || lp(signature) || fields || evidence.
+void PutSubmitted(Bytes& out, const Operation& op) {
+  PutLp(out, op.type);
+  out.push_back(static_cast<std::uint8_t>(op.auth));
+  PutLp(out, op.signer);
+  PutU64(out, op.nonce);
+  out.push_back(static_cast<std::uint8_t>(op.scheme));
+  PutLp(out, ByteSpan(op.signature));
+  PutFields(out, op.fields);
+  PutFields(out, op.evidence);
+}
+
+// A field list read from `r` (strict: sorted unique keys, bounded sizes).
+Result<Fields> ReadFields(Reader& r) {
+  Fields out;
+  std::uint64_t n = r.U(4);
+  if (!r.ok || n > kMaxFieldCount) return Error::Invalid("invalid_fields", "field list is truncated or too long");
+  out.reserve(static_cast<std::size_t>(n));
+  for (std::uint64_t i = 0; i < n && r.ok; ++i) {
+    std::string k = r.Lp(kMaxKey);
+    std::string v = r.Lp(kMaxValue);
+    if (r.ok && !out.empty() && out.back().first >= k)
+      return Error::Invalid("invalid_fields", "field keys are not strictly sorted");
+    out.emplace_back(std::move(k), std::move(v));
+  }
+  if (!r.ok) return Error::Invalid("invalid_fields", "field list is malformed");
+  return out;
+}
+
 }  // namespace
 
 std::string_view AuthName(Auth a) {
@@ -126,19 +156,38 @@ Bytes EncodeFields(const Fields& fields) {
 
 Result<Fields> DecodeFields(ByteSpan data) {
   Reader r{data};
-  Fields out;
-  std::uint64_t n = r.U(4);
-  if (!r.ok || n > kMaxFieldCount) return Error::Invalid("invalid_fields", "field list is truncated or too long");
-  out.reserve(static_cast<std::size_t>(n));
-  for (std::uint64_t i = 0; i < n && r.ok; ++i) {
-    std::string k = r.Lp(kMaxKey);
-    std::string v = r.Lp(kMaxValue);
-    if (r.ok && !out.empty() && out.back().first >= k)
-      return Error::Invalid("invalid_fields", "field keys are not strictly sorted");
-    out.emplace_back(std::move(k), std::move(v));
-  }
-  if (!r.ok || r.pos != data.size()) return Error::Invalid("invalid_fields", "field list is malformed");
+  auto out = ReadFields(r);
+  if (out.ok() && r.pos != data.size()) return Error::Invalid("invalid_fields", "field list is malformed");
   return out;
+}
+
+Bytes EncodeSubmittedOperation(const Operation& op) {
+  Bytes out;
+  PutSubmitted(out, op);
+  return out;
+}
+
+Result<Operation> DecodeSubmittedOperation(ByteSpan data) {
+  const auto bad = [] { return Error::Invalid("invalid_operation_encoding", "submitted operation is malformed"); };
+  Reader r{data};
+  Operation op;
+  op.type = r.Lp(kMaxKey * 4);
+  const auto auth = r.U(1);
+  op.signer = r.Lp(kMaxKey * 4);
+  op.nonce = r.U(8);
+  const auto scheme = r.U(1);
+  std::string sig = r.Lp(64);
+  if (!r.ok || auth > static_cast<std::uint8_t>(Auth::kPublic) || scheme > static_cast<std::uint8_t>(SigScheme::kV1))
+    return bad();
+  auto fields = ReadFields(r);
+  auto evidence = fields.ok() ? ReadFields(r) : Result<Fields>(fields.error());
+  if (!evidence.ok() || r.pos != data.size()) return bad();
+  op.auth = static_cast<Auth>(auth);
+  op.scheme = static_cast<SigScheme>(scheme);
+  op.signature.assign(sig.begin(), sig.end());
+  op.fields = std::move(*fields);
+  op.evidence = std::move(*evidence);
+  return op;
 }
 
 Bytes EncodeLeafIds(const std::vector<LeafId>& ids) {
@@ -183,14 +232,7 @@ Hash256 OperationRecordHash(const Operation& op) {
   Bytes ser;
   PutU64(ser, op.seq);
   PutLp(ser, op.hash);
-  PutLp(ser, op.type);
-  ser.push_back(static_cast<std::uint8_t>(op.auth));
-  PutLp(ser, op.signer);
-  PutU64(ser, op.nonce);
-  ser.push_back(static_cast<std::uint8_t>(op.scheme));
-  PutLp(ser, ByteSpan(op.signature));
-  PutFields(ser, op.fields);
-  PutFields(ser, op.evidence);
+  PutSubmitted(ser, op);
   PutI64(ser, op.timestamp);
   PutU64(ser, op.gas_fee);
   Bytes touched = EncodeLeafIds(op.touched);

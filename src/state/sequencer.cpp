@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <exception>
+#include <iterator>
 
 namespace kray::state {
 namespace {
@@ -23,6 +24,15 @@ void Answer(Command& c, Result<Receipt> r) {
   } else {
     std::get<BarrierCommand>(c).done();
   }
+}
+
+// The input log record whose group this transaction is (Sequencer::InputPosition).
+Status WriteInputPosition(store::Database& db, std::uint64_t seq) {
+  auto st =
+      db.Use("INSERT INTO counters (name, value) VALUES ('input_seq', ?1) ON CONFLICT(name) DO UPDATE SET value = ?1");
+  if (!st.ok()) return std::move(st).error();
+  (*st)->Bind(1, static_cast<std::int64_t>(seq));
+  return (*st)->Run();
 }
 
 }  // namespace
@@ -111,18 +121,143 @@ void Sequencer::ApplyHere(Command command) {
   // As on the sequencer thread: an exception here is a bug that would leave
   // the token held and every later write queued forever; crash loudly.
   try {
-    AddDueSystemOperations(group);  // the token's holder owns this duty too
-    ProcessGroup(group);
+    const std::int64_t ts = GroupTimestamp();
+    AddDueSystemOperations(group, ts);  // the token's holder owns this duty too
+    ProcessGroup(group, ts, GroupLog{});
   } catch (const std::exception& e) {
     spdlog::critical("sequencer: applying a group threw: {}", e.what());
     std::terminate();
   }
+  ReleaseToken();
+}
+
+void Sequencer::ReleaseToken() {
   std::lock_guard lock(mu_);
   applying_ = false;
   // Queued meanwhile (or stopping): the sequencer thread takes over.
   // Notified under the lock: once it is released, Stop() may return and
   // the sequencer be destroyed.
   if (!queue_.empty() || stopping_) cv_.notify_one();
+}
+
+bool Sequencer::ApplyLoggedIfIdle(Operation& op, const OperationCheck& check, ReceiptCallback& done) {
+  if (!input_log_) return false;
+  {
+    std::lock_guard lock(mu_);
+    if (!running_ || stopping_ || failed_ || applying_ || !queue_.empty()) return false;
+    applying_ = true;
+  }
+  try {
+    std::vector<Command> group;
+    const std::int64_t ts = GroupTimestamp();
+    AddDueSystemOperations(group, ts);
+    LoggedGroup record{ts, options_.accept_legacy, op, {}};
+    for (const auto& c : group) record.system_ops.push_back(std::get<OperationCommand>(c).op);
+    GroupLog log;
+    auto seq = input_log_->Append(EncodeLoggedGroup(record));
+    if (!seq.ok()) spdlog::error("sequencer: {}; committing with a sync instead", seq.error().message);
+    if (seq.ok() && seq->has_value()) {
+      log = {**seq, false};
+      metrics_.logged_groups.Inc();
+      input_log_->RequestSync();  // runs while the operation is checked and applied
+    }
+    // Without a record (the log is full, or failed), the group commits with
+    // a sync, after which the log starts again (ProcessGroup).
+    auto ticket = check(op, record.accept_legacy);
+    if (ticket.ok()) {
+      group.insert(group.begin(), OperationCommand{std::move(op), std::move(done), *ticket});
+    } else {
+      done(std::move(ticket).error());
+    }
+    // Even with nothing to apply the group commits its input position: a
+    // record the store does not hold is applied again at the next open, and
+    // must then meet the state it met here.
+    ProcessGroup(group, ts, log);
+  } catch (const std::exception& e) {
+    spdlog::critical("sequencer: applying a logged group threw: {}", e.what());
+    std::terminate();
+  }
+  ReleaseToken();
+  return true;
+}
+
+Status Sequencer::Replay(std::vector<InputLog::Record> records, const OperationCheck& check) {
+  for (auto& rec : records) {
+    auto record = DecodeLoggedGroup(rec.payload);
+    if (!record.ok())
+      return Error::Internal("input log record " + std::to_string(rec.seq) + ": " + record.error().message);
+    std::vector<Command> group;
+    const auto report = [seq = rec.seq](Result<Receipt> r) {
+      if (!r.ok())
+        spdlog::info("input log record {}: not applied again: {} ({})", seq, r.error().message, r.error().code);
+    };
+    // The system operations are the modules' again, not the record's: the
+    // record says only that the group had some. The modules derive them from
+    // the store and the time, which are as they were; so whoever can write
+    // the log cannot make the node apply one of their choosing.
+    if (!record->system_ops.empty()) {
+      auto due = DueSystemOperations(record->timestamp);
+      auto encoded = [](const std::vector<Operation>& ops) {
+        std::vector<Bytes> out;
+        for (const auto& o : ops) out.push_back(EncodeSubmittedOperation(o));
+        return out;
+      };
+      if (encoded(due) != encoded(record->system_ops))
+        spdlog::warn("input log record {}: its system operations differ from the ones due; applying the ones due",
+                     rec.seq);
+      for (auto& sys : due) group.push_back(OperationCommand{std::move(sys), report});
+    }
+    Operation& op = record->submitted;
+    // Only what a submitter may log (Ledger::Submit): the operator's
+    // operations always commit with a sync of their own.
+    Status valid = op.auth == Auth::kSigned || op.auth == Auth::kPublic
+                       ? ValidateOperation(options_.params, registry_, op)
+                       : Error::Unauthorized("not_logged", "only signed and public operations are logged");
+    auto ticket = valid.ok() ? check(op, record->accept_legacy) : Result<std::uint64_t>(valid.error());
+    if (ticket.ok()) {
+      group.insert(group.begin(), OperationCommand{std::move(op), report, *ticket});
+    } else {
+      report(std::move(ticket).error());
+    }
+    ProcessGroup(group, record->timestamp, GroupLog{rec.seq, true});
+    metrics_.input_records_replayed.Inc();
+    std::lock_guard lock(mu_);
+    if (failed_) return *failed_;
+  }
+  return Ok();
+}
+
+Status Sequencer::CommitGroup(store::Transaction& tx) {
+  using Clock = std::chrono::steady_clock;
+  auto commit_start = Clock::now();
+  // Around the COMMIT, before anyone hears of the group: no reader is
+  // served these accounts from memory as they were once the store shows
+  // them changed.
+  read_cache_.BeginWrite(exec_.WrittenAccounts());
+  Status s = tx.Commit();
+  read_cache_.EndWrite(exec_.WrittenAccounts());
+  metrics_.commit_seconds.Observe(std::chrono::duration<double>(Clock::now() - commit_start).count());
+  if (s.ok() && options_.after_commit) options_.after_commit();
+  return s;
+}
+
+Result<std::uint64_t> Sequencer::InputPosition() {
+  auto st = writer_->Use("SELECT value FROM counters WHERE name = 'input_seq'");
+  if (!st.ok()) return std::move(st).error();
+  auto row = (*st)->Step();
+  if (!row.ok()) return std::move(row).error();
+  return *row ? static_cast<std::uint64_t>((*st)->Int64(0)) : 0;
+}
+
+Status Sequencer::SyncInputPosition() {
+  auto pos = InputPosition();
+  if (!pos.ok()) return std::move(pos).error();
+  store::Transaction tx(*writer_);
+  KRAY_TRY(tx.status());
+  KRAY_TRY(WriteInputPosition(*writer_, std::max(*pos, input_log_ ? input_log_->last_seq() : 0)));
+  KRAY_TRY(tx.Commit());
+  if (input_log_) input_log_->Rewind();
+  return Ok();
 }
 
 void Sequencer::Run() {
@@ -141,8 +276,9 @@ void Sequencer::Run() {
       }
       applying_ = true;
     }
-    AddDueSystemOperations(group);
-    if (!group.empty()) ProcessGroup(group);
+    const std::int64_t ts = GroupTimestamp();
+    AddDueSystemOperations(group, ts);
+    if (!group.empty()) ProcessGroup(group, ts, GroupLog{});
     std::lock_guard lock(mu_);
     applying_ = false;
   }
@@ -156,35 +292,42 @@ std::int64_t Sequencer::GroupTimestamp() {
   return last.ok() ? std::max(now, *last) : now;
 }
 
-void Sequencer::AddDueSystemOperations(std::vector<Command>& group) {
+void Sequencer::AddDueSystemOperations(std::vector<Command>& group, std::int64_t ts) {
   std::int64_t now = Now();
   if (now == last_system_check_) return;
   last_system_check_ = now;
+  for (auto& op : DueSystemOperations(ts)) {
+    group.push_back(OperationCommand{std::move(op), [](Result<Receipt> r) {
+                                       if (!r.ok())
+                                         spdlog::warn("system operation failed: {} ({})", r.error().message,
+                                                      r.error().code);
+                                     }});
+  }
+}
+
+std::vector<Operation> Sequencer::DueSystemOperations(std::int64_t ts) {
+  std::vector<Operation> out;
   for (const Module* m : registry_.modules()) {
-    auto due = m->DueSystemOperations(*writer_, GroupTimestamp());
+    auto due = m->DueSystemOperations(*writer_, ts);
     if (!due.ok()) {
       spdlog::error("module {}: system operations: {}", m->name(), due.error().message);
       continue;
     }
-    for (auto& op : *due) {
-      group.push_back(OperationCommand{std::move(op), [](Result<Receipt> r) {
-                                         if (!r.ok())
-                                           spdlog::warn("system operation failed: {} ({})", r.error().message,
-                                                        r.error().code);
-                                       }});
-    }
+    std::move(due->begin(), due->end(), std::back_inserter(out));
   }
+  return out;
 }
 
-void Sequencer::ProcessGroup(std::vector<Command>& group) {
+void Sequencer::ProcessGroup(std::vector<Command>& group, std::int64_t ts, GroupLog log) {
   using Clock = std::chrono::steady_clock;
   auto t0 = Clock::now();
   std::vector<Result<Receipt>> results;
   results.reserve(group.size());
-  const std::int64_t ts = GroupTimestamp();
   GroupChanges changes;
-  Status group_status = Ok();
-  {
+  const bool unsynced = log.input_seq != 0 && !log.synced;
+  Status group_status = unsynced ? writer_->SetCommitsSynced(false) : Ok();
+  bool committed = false;
+  if (group_status.ok()) {
     store::Transaction tx(*writer_);
     group_status = tx.status();
     if (group_status.ok()) {
@@ -204,33 +347,38 @@ void Sequencer::ProcessGroup(std::vector<Command>& group) {
       auto finished = exec_.FinishGroup();
       if (finished.ok()) {
         changes = std::move(*finished);
-        auto commit_start = Clock::now();
-        // Around the COMMIT, before anyone hears of the group: no reader is
-        // served these accounts from memory as they were once the store
-        // shows them changed.
-        read_cache_.BeginWrite(exec_.WrittenAccounts());
-        group_status = tx.Commit();
-        read_cache_.EndWrite(exec_.WrittenAccounts());
-        metrics_.commit_seconds.Observe(std::chrono::duration<double>(Clock::now() - commit_start).count());
-        if (group_status.ok() && options_.after_commit) options_.after_commit();
+        if (log.input_seq != 0) group_status = WriteInputPosition(*writer_, log.input_seq);
       } else {
         group_status = std::move(finished).error();
       }
+      if (group_status.ok()) group_status = CommitGroup(tx);
+      committed = group_status.ok();
     }
     if (!group_status.ok()) tx.Rollback();
   }
+  if (unsynced) {
+    Status restored = writer_->SetCommitsSynced(true);
+    // Published and answered only once its record is durable.
+    if (group_status.ok()) group_status = restored.ok() ? input_log_->WaitDurable(log.input_seq) : restored;
+  } else if (committed && input_log_ && input_log_->used() > 0) {
+    input_log_->Rewind();  // this commit synced every one before it
+  }
   if (!group_status.ok()) {
-    spdlog::error("sequencer: group of {} rolled back: {}", group.size(), group_status.error().message);
+    spdlog::error("sequencer: group of {} {}: {}", group.size(),
+                  committed ? "committed but not made durable" : "rolled back", group_status.error().message);
     metrics_.groups_failed.Inc();
     exec_.Abort();
     {
       std::lock_guard lock(mu_);
       failed_ = group_status.error();  // sticky: no write is retried into a half-known state
     }
+    results.resize(group.size(), group_status.error());
     for (auto& r : results)
       if (r.ok()) r = group_status.error();
-    std::lock_guard lock(listeners_mu_);
-    for (ChangeListener* l : listeners_) l->OnGroupRolledBack(group_status.error());
+    if (!committed) {
+      std::lock_guard lock(listeners_mu_);
+      for (ChangeListener* l : listeners_) l->OnGroupRolledBack(group_status.error());
+    }
   }
   exec_.TrimCache(kMaxCachedEntries);
   if (group_status.ok() && !changes.operations.empty()) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "account_read_cache.h"
+#include "input_log.h"
 #include "key_cache.h"
 #include "kray/state/changes.h"
 #include "kray/state/executor.h"
@@ -43,6 +44,12 @@ struct BarrierCommand {
   std::function<void()> done;
 };
 using Command = std::variant<OperationCommand, BarrierCommand>;
+
+// What an operation must pass, after validation, before it enters a group
+// (Ledger::Submit's checks: signature, precheck, the pending index), run on
+// the applying thread for a logged group. `accept_legacy` is the setting the
+// group was recorded with. Returns the operation's pending ticket.
+using OperationCheck = std::function<Result<std::uint64_t>(Operation& op, bool accept_legacy)>;
 
 class Sequencer {
  public:
@@ -66,14 +73,46 @@ class Sequencer {
   // (its callback and the listeners run here); the caller must hold no lock
   // that a callback or listener takes.
   void Enqueue(Command command, bool may_apply_here = false);
+
+  // The input log (input_log.h), set before Start(); without one every
+  // commit syncs.
+  void SetInputLog(InputLog* log) { input_log_ = log; }
+  // If the log is set, no group is being applied and nothing is queued: on
+  // the calling thread, records the validated `op` and the due system
+  // operations in the input log, runs `check` on `op` while the record is
+  // synced, applies the group and commits it without a sync, waits for the
+  // record, then publishes the group and answers `done` (a failed check is
+  // answered at once); returns true. Otherwise returns false and leaves `op`
+  // and `done` alone. Same caller rule as Enqueue's `may_apply_here`.
+  bool ApplyLoggedIfIdle(Operation& op, const OperationCheck& check, ReceiptCallback& done);
+  // Before Start(): applies records of the input log that the store does not
+  // hold, in order, each as it was applied (its timestamp, its checks, its
+  // system operations), each committed with a sync.
+  Status Replay(std::vector<InputLog::Record> records, const OperationCheck& check);
+  // The seq of the last logged group the store holds (0: none).
+  Result<std::uint64_t> InputPosition();
+  // Commits the input position with a sync (every earlier commit is then
+  // durable) and rewinds the log. Before Start().
+  Status SyncInputPosition();
   std::size_t depth() const;
   std::int64_t Now() const;
 
  private:
   void Run();
   void ApplyHere(Command command);
-  void ProcessGroup(std::vector<Command>& group);
-  void AddDueSystemOperations(std::vector<Command>& group);
+  // How a group's commit is made durable: `input_seq` 0, by its own sync;
+  // otherwise it is that input log record's group, whose commit syncs only
+  // if `synced` (a replay) and otherwise waits for the record.
+  struct GroupLog {
+    std::uint64_t input_seq = 0;
+    bool synced = true;
+  };
+  void ProcessGroup(std::vector<Command>& group, std::int64_t ts, GroupLog log);
+  Status CommitGroup(store::Transaction& tx);
+  void AddDueSystemOperations(std::vector<Command>& group, std::int64_t ts);
+  // What the modules say is due at `ts`, read from the store (errors logged).
+  std::vector<Operation> DueSystemOperations(std::int64_t ts);
+  void ReleaseToken();
   std::int64_t GroupTimestamp();
 
   std::unique_ptr<store::Database> writer_;
@@ -83,6 +122,7 @@ class Sequencer {
   AccountReadCache& read_cache_;
   LedgerMetrics& metrics_;
   Executor exec_;
+  InputLog* input_log_ = nullptr;
   mutable std::mutex listeners_mu_;
   std::vector<ChangeListener*> listeners_;  // guarded by listeners_mu_
 

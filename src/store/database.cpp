@@ -160,6 +160,7 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
                      : opts.synchronous == Synchronous::kExtra ? "EXTRA"
                                                                : "FULL";
   if (!opts.read_only) KRAY_TRY(db->Exec("PRAGMA journal_mode=WAL"));
+  db->synchronous_ = sync;
   KRAY_TRY(db->Exec(std::string("PRAGMA synchronous=") + sync));
   KRAY_TRY(db->Exec("PRAGMA foreign_keys=ON"));
   KRAY_TRY(db->Exec("PRAGMA cache_size=-" + std::to_string(opts.cache_size_kib)));
@@ -235,6 +236,18 @@ Status Database::ExecCached(const std::string& sql) {
   auto st = Use(sql);
   if (!st.ok()) return std::move(st).error();
   return (*st)->Run();
+}
+
+Status Database::SetCommitsSynced(bool synced) {
+  // The pragma first when turning syncs off: the buffer must be off before
+  // any commit that does not sync (see wal_vfs.h).
+  if (!synced) KRAY_TRY(ExecCached("PRAGMA synchronous=NORMAL"));
+  sqlite3_file* wal = nullptr;
+  if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) == SQLITE_OK) {
+    if (int rc = SetWalBuffering(wal, synced); rc != SQLITE_OK) return SqlError(db_, rc, "WAL write");
+  }
+  if (synced) KRAY_TRY(ExecCached("PRAGMA synchronous=" + synchronous_));
+  return Ok();
 }
 
 Result<StatementHandle> Database::Use(const std::string& sql) {

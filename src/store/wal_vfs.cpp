@@ -31,6 +31,7 @@ struct WalFile {
   sqlite3_int64 start;   // file offset of buf[0]
   std::size_t piece;     // paced: sync after this many bytes written; 0: not paced
   std::size_t unsynced;  // paced: bytes written since the last sync
+  bool through;          // SetWalBuffering(false): every write goes to the OS at once
 };
 
 constexpr std::size_t kWalFileSize = (sizeof(WalFile) + 7) & ~std::size_t{7};
@@ -112,7 +113,12 @@ int WalRead(sqlite3_file* file, void* out, int amt, sqlite3_int64 offset) {
 
 int WalWrite(sqlite3_file* file, const void* data, int amt, sqlite3_int64 offset) {
   g_requested.fetch_add(1, std::memory_order_relaxed);
-  return BufferWrite(Wal(file), data, amt, offset);
+  WalFile* f = Wal(file);
+  if (f->through) {
+    if (int rc = Flush(f); rc != SQLITE_OK) return rc;
+    return WriteThrough(f, static_cast<const char*>(data), static_cast<std::size_t>(amt), offset);
+  }
+  return BufferWrite(f, data, amt, offset);
 }
 
 // Every other operation sees the file with the buffer written out.
@@ -208,6 +214,7 @@ int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int*
   f->start = 0;
   f->piece = vfs == &g_paced_vfs ? kSyncPiece : 0;
   f->unsynced = 0;
+  f->through = false;
   int rc = g_root->xOpen(g_root, name, f->real, flags, out_flags);
   if (rc != SQLITE_OK) {
     if (f->real->pMethods) f->real->pMethods->xClose(f->real);
@@ -296,6 +303,13 @@ bool Register() {
 const char* WalBatchingVfs(bool paced) {
   static const bool registered = Register();
   return registered ? (paced ? kPacedVfsName : kVfsName) : nullptr;
+}
+
+int SetWalBuffering(sqlite3_file* wal, bool buffered) {
+  if (!wal || wal->pMethods != &kWalMethods) return SQLITE_OK;  // not ours: nothing buffered
+  WalFile* f = Wal(wal);
+  f->through = !buffered;
+  return buffered ? SQLITE_OK : Flush(f);
 }
 
 WalWriteCounts WalWriteCountsNow() {

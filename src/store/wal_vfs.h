@@ -20,9 +20,10 @@
 // which WAL recovery discards by checksum.
 //
 // Two conditions, both on the caller (OpenOptions::batch_wal_writes):
-//  - The connection syncs every commit (FULL or EXTRA, never changed after
-//    open): with NORMAL, SQLite publishes frames without calling the WAL
-//    file again, so other connections could look for frames still in memory.
+//  - The connection syncs every commit (FULL or EXTRA), or has turned the
+//    buffering off (SetWalBuffering) for the commits it makes with NORMAL:
+//    with NORMAL, SQLite publishes frames without calling the WAL file
+//    again, so other connections could look for frames still in memory.
 //  - It is the file's only writer. Frames a transaction spilled to the WAL
 //    before it rolled back stay in the buffer (a rollback makes no call on
 //    the WAL file; SQLite releases the write lock on the database file's
@@ -33,6 +34,8 @@
 #pragma once
 
 #include <cstdint>
+
+struct sqlite3_file;
 
 namespace kray::store {
 
@@ -53,6 +56,13 @@ namespace kray::store {
 // frames of a commit are still published by SQLite only after its own
 // final sync.
 const char* WalBatchingVfs(bool paced = false);
+
+// With `buffered` false, writes to this WAL file (as SQLITE_FCNTL_JOURNAL_POINTER
+// gives it) go to the OS as they come, after what is buffered; with true,
+// they are collected again. For a connection that commits some transactions
+// with synchronous=NORMAL (the sequencer's logged groups, src/state/
+// input_log.h). A file of another VFS is left alone. Returns an SQLite code.
+int SetWalBuffering(sqlite3_file* wal, bool buffered);
 
 // Process-wide counts on WAL files opened through the VFS, for tests and
 // benchmarks: writes SQLite asked for, writes passed to the OS, and the

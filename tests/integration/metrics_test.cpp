@@ -107,7 +107,12 @@ TEST_F(MetricsTest, CountersFollowWhatTheNodeDid) {
   EXPECT_LE(s[h + "_bucket{" + labels + ",le=\"0.0005\"}"], s[h + "_bucket{" + labels + ",le=\"30\"}"]);
   EXPECT_EQ(s["krayd_sequencer_group_operations_count"], 2);
   EXPECT_EQ(s["krayd_sequencer_group_operations_sum"], 2);
-  EXPECT_EQ(s["krayd_sequencer_commit_duration_seconds_count"], 2);
+  // Three: each request arrived at an idle sequencer, so each was a logged
+  // group, and a logged group commits its input position even when its
+  // operation is refused (src/state/input_log.h).
+  EXPECT_EQ(s["krayd_sequencer_commit_duration_seconds_count"], 3);
+  EXPECT_EQ(s["krayd_sequencer_logged_groups_total"], 3);
+  EXPECT_EQ(s["krayd_input_log_replayed_total"], 0);
   EXPECT_EQ(s["krayd_ledger_last_seq"], 2);
   EXPECT_GE(s["krayd_http_connections_accepted_total"], 1);
   EXPECT_GT(s["krayd_store_size_bytes{store=\"state\"}"], 0);

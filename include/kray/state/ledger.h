@@ -11,7 +11,10 @@
 // and publishes the group's change set to the listeners. A caller that asks
 // for it (ApplyOn::kCallerIfIdle) has its operation applied the same way, as
 // a group of one, on its own thread when the sequencer is idle and nothing
-// is queued: that saves waking the sequencer and being woken by it. So
+// is queued: that saves waking the sequencer and being woken by it. Such a
+// group is recorded in the input log first (src/state/input_log.h), whose
+// fsync runs while the signature is checked and the group applied; its
+// COMMIT then does not sync, and the answer waits for the record. So
 // callbacks and listeners run on the sequencer thread or on such a caller's:
 // keep them short (post to your io_context).
 //
@@ -90,6 +93,10 @@ struct LedgerOptions {
   // (src/state/history_index.h). Tests make it small to span generations;
   // a file written with other bits is rebuilt.
   int history_generation_bits = 18;
+  // The input log for groups applied while the sequencer is idle (with
+  // synchronous FULL or EXTRA; src/state/input_log.h). Off: every commit
+  // syncs.
+  bool input_log = true;
 };
 
 using ReceiptCallback = std::function<void(Result<Receipt>)>;
@@ -184,6 +191,9 @@ class Ledger {
   struct Impl;  // internal (src/state/ledger_impl.h)
 
  private:
+  // Opens <datadir>/inputs.log, applies again what the store lost of it,
+  // and hands it to the sequencer (before the sequencer starts).
+  Status OpenInputLog();
   explicit Ledger(std::unique_ptr<Impl> impl);
   // The operation with this id (lower-case hex) in the log, if it is there.
   Result<std::optional<Operation>> FindCommitted(const std::string& hash_hex) const;

@@ -21,6 +21,12 @@ struct LedgerMetrics {
   metrics::Counter keys_preloaded;
   // Groups whose transaction failed (the store then refuses writes).
   metrics::Counter groups_failed;
+  // Groups recorded in the input log and committed without a sync (applied
+  // by a submitter while the sequencer was idle; src/state/input_log.h).
+  metrics::Counter logged_groups;
+  // Input log records applied again at start-up: answered groups whose
+  // commit the store had lost.
+  metrics::Counter input_records_replayed;
 };
 
 }  // namespace kray::state

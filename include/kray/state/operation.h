@@ -84,6 +84,13 @@ struct Operation {
 Bytes EncodeFields(const Fields& fields);
 // Strict: sorted unique keys, bounded sizes, no trailing bytes.
 Result<Fields> DecodeFields(ByteSpan data);
+// What a submitter decides of an operation (the input log's records,
+// src/state/input_log.h): lp(type) || u8(auth) || lp(signer) || u64be(nonce)
+// || u8(scheme) || lp(signature) || fields || evidence, fields encoded as
+// above (the same bytes as in the record hash below). Decoding is strict (no
+// trailing bytes, canonical fields).
+Bytes EncodeSubmittedOperation(const Operation& op);
+Result<Operation> DecodeSubmittedOperation(ByteSpan data);
 // Leaf ids: u32be(n) || n x [u8(type) || lp(id)].
 Bytes EncodeLeafIds(const std::vector<LeafId>& ids);
 Result<std::vector<LeafId>> DecodeLeafIds(ByteSpan data);

@@ -135,6 +135,13 @@ class Database {
   // The component's recorded schema version (0 if none).
   Result<int> ComponentVersion(std::string_view component);
 
+  // Commits after SetCommitsSynced(false) do not sync the WAL
+  // (synchronous=NORMAL) and their frames reach the OS as they are written;
+  // SetCommitsSynced(true) restores the level the store was opened with.
+  // For commits whose durability the caller provides otherwise (the
+  // sequencer's input log, src/state/input_log.h). Outside a transaction.
+  Status SetCommitsSynced(bool synced);
+
   std::int64_t LastInsertRowId() const;
   int Changes() const;
   bool InTransaction() const;
@@ -146,6 +153,7 @@ class Database {
   Status CheckFormat(bool writable);
   sqlite3* db_ = nullptr;
   std::string path_;
+  std::string synchronous_;  // as opened: NORMAL, FULL or EXTRA
   std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
   std::unique_ptr<WalCheckpointer> checkpointer_;  // stopped first in ~Database
 };

@@ -73,6 +73,49 @@ TEST(WalBatchingVfs, ACommitReachesTheOsInOneWrite) {
 
 // A paced file's large commit reaches the disk in pieces of 512 KiB, each
 // synced, so a flush from another file next to it carries at most one
+
+// A commit made without a sync (SetCommitsSynced(false): the sequencer's
+// logged groups) publishes its frames at once: another connection reads
+// them, and they went to the OS one write per SQLite write. Buffered, the
+// reader would look in the file for frames still in the writer's memory.
+TEST(WalBatchingVfs, ACommitWithoutASyncIsReadByAnotherConnectionAtOnce) {
+  TempDir dir;
+  auto db = OpenT(dir.file("a.sqlite"));
+  ASSERT_TRUE(db);
+  {
+    Transaction tx(*db);
+    InsertRows(*db, 0, 10);
+    ASSERT_TRUE(tx.Commit().ok());
+  }
+  auto reader = Database::Open(dir.file("a.sqlite"), OpenOptions{});
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ(Int(**reader, "SELECT COUNT(*) FROM t"), 10);
+
+  ASSERT_TRUE(db->SetCommitsSynced(false).ok());
+  const WalWriteCounts before = WalWriteCountsNow();
+  {
+    Transaction tx(*db);
+    InsertRows(*db, 10, 200);
+    ASSERT_TRUE(tx.Commit().ok());
+  }
+  const WalWriteCounts after = WalWriteCountsNow();
+  EXPECT_EQ(after.issued - before.issued, after.requested - before.requested);
+  EXPECT_EQ(Int(**reader, "SELECT COUNT(*) FROM t"), 210);
+
+  ASSERT_TRUE(db->SetCommitsSynced(true).ok());
+  EXPECT_EQ(Int(*db, "PRAGMA synchronous"), 2);  // FULL again
+  const WalWriteCounts before_synced = WalWriteCountsNow();
+  {
+    Transaction tx(*db);
+    InsertRows(*db, 210, 200);
+    ASSERT_TRUE(tx.Commit().ok());
+  }
+  const WalWriteCounts after_synced = WalWriteCountsNow();
+  EXPECT_LT((after_synced.issued - before_synced.issued) * 10, after_synced.requested - before_synced.requested)
+      << "batched again";
+  EXPECT_EQ(Int(**reader, "SELECT COUNT(*) FROM t"), 410);
+}
+
 // piece; an unpaced one syncs once, at the commit.
 TEST(WalBatchingVfs, APacedFileSyncsALargeCommitInPieces) {
   TempDir dir;
