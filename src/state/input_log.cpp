@@ -21,6 +21,9 @@ constexpr std::uint32_t kMagic = 0x4b494c31;  // "KIL1"
 constexpr std::size_t kHeader = 24;
 constexpr std::uint8_t kGroupVersion = 1;
 constexpr std::size_t kMaxSystemOps = 4096;
+// Files grow only to their capacity (Append refuses past it); the bound
+// leaves room for a larger capacity in a later version.
+constexpr std::size_t kMaxFileSize = 256u << 20;
 
 std::uint64_t GetU(const std::uint8_t* p, int bytes) {
   std::uint64_t v = 0;
@@ -67,6 +70,14 @@ Result<std::unique_ptr<InputLog>> InputLog::Open(const std::string& path, std::s
     return Io("stat " + path);
   }
   const auto size = static_cast<std::size_t>(st.st_size);
+  if (size > std::max(capacity, kMaxFileSize)) {
+    // Read whole at open: a file this node did not write is not read into
+    // memory however large it was made.
+    ::close(fd);
+    return Error::Internal("input log: " + path + " is " + std::to_string(size) +
+                           " bytes, larger than a node writes (" + std::to_string(std::max(capacity, kMaxFileSize)) +
+                           "); not opened");
+  }
   std::unique_ptr<InputLog> log(new InputLog(fd, std::max(capacity, size)));
   if (size < log->capacity_) {
     // Zeros to the end, synced with the size: a record's fdatasync then
@@ -168,6 +179,10 @@ void InputLog::RequestSync() {
 }
 
 Status InputLog::WaitDurable(std::uint64_t seq) {
+  const auto until = std::chrono::steady_clock::now() + kAwakeWait;
+  while (synced_.load(std::memory_order_acquire) < seq && !failing_.load(std::memory_order_acquire) &&
+         std::chrono::steady_clock::now() < until)
+    std::this_thread::yield();
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return synced_ >= seq || failed_.has_value(); });
   if (failed_) return *failed_;
@@ -190,9 +205,10 @@ void InputLog::SyncLoop() {
     const int err = errno;
     lock.lock();
     if (ok) {
-      synced_ = target;
+      synced_.store(target, std::memory_order_release);
     } else if (!failed_) {
       failed_ = Error::Internal(std::string("input log: fdatasync: ") + std::strerror(err));
+      failing_.store(true, std::memory_order_release);
     }
     cv_.notify_all();
     if (!ok) return;

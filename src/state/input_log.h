@@ -21,6 +21,8 @@
 // lower seqs) is not part of it.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -39,6 +41,11 @@ namespace kray::state {
 class InputLog {
  public:
   static constexpr std::size_t kDefaultCapacity = 16u << 20;
+  // The record's fdatasync (~0.15 ms on this project's VM) has run while its
+  // group was checked, executed and committed, so the wait for it is short:
+  // spent awake, its end is seen without a wake-up from the condition
+  // variable (docs/BENCHMARKS.md, thirty-second round).
+  static constexpr std::chrono::microseconds kAwakeWait{300};
   struct Record {
     std::uint64_t seq = 0;
     Bytes payload;
@@ -67,7 +74,8 @@ class InputLog {
   Result<std::optional<std::uint64_t>> Append(ByteSpan payload);
   // Asks the sync thread for an fdatasync covering every record appended.
   void RequestSync();
-  // Blocks until record `seq` is durable. A failed sync is sticky.
+  // Blocks until record `seq` is durable. A failed sync is sticky. Waits
+  // awake (yielding the core) for up to kAwakeWait first.
   Status WaitDurable(std::uint64_t seq);
   // The next record is written at offset 0: every record so far is durable
   // in the store.
@@ -91,9 +99,11 @@ class InputLog {
   std::mutex mu_;
   std::condition_variable cv_;
   std::uint64_t requested_ = 0;  // guarded by mu_: highest seq a sync was asked for
-  std::uint64_t synced_ = 0;     // guarded by mu_: highest seq known durable
-  std::optional<Error> failed_;  // guarded by mu_
-  bool stopping_ = false;        // guarded by mu_
+  // Written under mu_; also read without it by WaitDurable's awake wait.
+  std::atomic<std::uint64_t> synced_{0};  // highest seq known durable
+  std::atomic<bool> failing_{false};      // failed_ is set
+  std::optional<Error> failed_;           // guarded by mu_
+  bool stopping_ = false;                 // guarded by mu_
   std::thread thread_;
 };
 

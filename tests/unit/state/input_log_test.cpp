@@ -146,6 +146,20 @@ TEST(InputLog, NumbersContinueAfterTheStoresPosition) {
   EXPECT_EQ(AppendSynced(*log, "y"), 43u);
 }
 
+// The file is read whole at open: one made larger than a node writes (an
+// edited datadir) is refused, not read into memory.
+TEST(InputLog, AFileLargerThanANodeWritesIsRefused) {
+  TempDir dir;
+  const std::string path = dir.file("inputs.log");
+  { std::ofstream(path).put('x'); }
+  std::filesystem::resize_file(path, std::uintmax_t{300} << 20);  // sparse: nothing is written
+  auto log = InputLog::Open(path);
+  ASSERT_FALSE(log.ok());
+  EXPECT_NE(log.error().message.find("larger than a node writes"), std::string::npos) << log.error().message;
+  std::filesystem::resize_file(path, InputLog::kDefaultCapacity);  // a size it writes: opens
+  EXPECT_TRUE(OpenLog(path, InputLog::kDefaultCapacity));
+}
+
 TEST(LoggedGroup, RoundTripsAndRefusesMalformedRecords) {
   LoggedGroup g;
   g.timestamp = 1'700'000'123;
