@@ -4,9 +4,10 @@
 // One transfer at a time, a COMMIT with synchronous=FULL puts the fsync after
 // the signature check and the execution: the request waits for both in a
 // row. A logged group is recorded here first, then checked, executed and
-// committed without a sync (synchronous=NORMAL) while a thread of this log
-// runs the fdatasync of the record; the group is published and answered once
-// both are done. What was answered therefore survives power loss: at the next
+// committed without a sync (as durable as with synchronous=NORMAL:
+// Database::SetCommitsSynced) while a thread of this log runs the
+// fdatasync of the record; the group is published and answered once both
+// are done. What was answered therefore survives power loss: at the next
 // open, the records after the store's input position (counters row
 // 'input_seq', written by every logged group's transaction) are applied
 // again, in order, with their recorded timestamps. A commit that syncs makes

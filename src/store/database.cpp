@@ -160,7 +160,6 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, const 
                      : opts.synchronous == Synchronous::kExtra ? "EXTRA"
                                                                : "FULL";
   if (!opts.read_only) KRAY_TRY(db->Exec("PRAGMA journal_mode=WAL"));
-  db->synchronous_ = sync;
   KRAY_TRY(db->Exec(std::string("PRAGMA synchronous=") + sync));
   KRAY_TRY(db->Exec("PRAGMA foreign_keys=ON"));
   KRAY_TRY(db->Exec("PRAGMA cache_size=-" + std::to_string(opts.cache_size_kib)));
@@ -238,16 +237,10 @@ Status Database::ExecCached(const std::string& sql) {
   return (*st)->Run();
 }
 
-Status Database::SetCommitsSynced(bool synced) {
-  // The pragma first when turning syncs off: the buffer must be off before
-  // any commit that does not sync (see wal_vfs.h).
-  if (!synced) KRAY_TRY(ExecCached("PRAGMA synchronous=NORMAL"));
+bool Database::SetCommitsSynced(bool synced) {
   sqlite3_file* wal = nullptr;
-  if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) == SQLITE_OK) {
-    if (int rc = SetWalBuffering(wal, synced); rc != SQLITE_OK) return SqlError(db_, rc, "WAL write");
-  }
-  if (synced) KRAY_TRY(ExecCached("PRAGMA synchronous=" + synchronous_));
-  return Ok();
+  if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_JOURNAL_POINTER, &wal) != SQLITE_OK) return false;
+  return SetWalCommitSyncs(wal, synced);
 }
 
 Result<StatementHandle> Database::Use(const std::string& sql) {

@@ -18,7 +18,7 @@ constexpr std::size_t kSyncPiece = 512u << 10;
 // writes hundreds of MB of WAL in one transaction.
 constexpr std::size_t kMaxBuffered = 8u << 20;
 
-std::atomic<std::uint64_t> g_requested{0}, g_issued{0}, g_piece_syncs{0};
+std::atomic<std::uint64_t> g_requested{0}, g_issued{0}, g_piece_syncs{0}, g_syncs{0}, g_skipped_syncs{0};
 sqlite3_vfs* g_root = nullptr;  // the default VFS, set once before registration
 
 // The file SQLite sees for a WAL. `real` is the default VFS's file, in the
@@ -31,7 +31,10 @@ struct WalFile {
   sqlite3_int64 start;   // file offset of buf[0]
   std::size_t piece;     // paced: sync after this many bytes written; 0: not paced
   std::size_t unsynced;  // paced: bytes written since the last sync
-  bool through;          // SetWalBuffering(false): every write goes to the OS at once
+  // SetWalCommitSyncs(false): a commit's sync writes out and returns.
+  bool skip_commit_sync;
+  bool frames_unsynced;  // frames written since the last sync
+  bool header_unsynced;  // the header (offset 0) written since the last sync
 };
 
 constexpr std::size_t kWalFileSize = (sizeof(WalFile) + 7) & ~std::size_t{7};
@@ -114,10 +117,7 @@ int WalRead(sqlite3_file* file, void* out, int amt, sqlite3_int64 offset) {
 int WalWrite(sqlite3_file* file, const void* data, int amt, sqlite3_int64 offset) {
   g_requested.fetch_add(1, std::memory_order_relaxed);
   WalFile* f = Wal(file);
-  if (f->through) {
-    if (int rc = Flush(f); rc != SQLITE_OK) return rc;
-    return WriteThrough(f, static_cast<const char*>(data), static_cast<std::size_t>(amt), offset);
-  }
+  (offset == 0 ? f->header_unsynced : f->frames_unsynced) = true;  // the header is the file's first 32 bytes
   return BufferWrite(f, data, amt, offset);
 }
 
@@ -132,9 +132,19 @@ int WalTruncate(sqlite3_file* file, sqlite3_int64 size) {
   KRAY_FLUSH_THEN(xTruncate(Real(file), size));
 }
 int WalSync(sqlite3_file* file, int flags) {
-  if (int rc = Flush(Wal(file)); rc != SQLITE_OK) return rc;
-  Wal(file)->unsynced = 0;
-  return Real(file)->pMethods->xSync(Real(file), flags);
+  WalFile* f = Wal(file);
+  if (int rc = Flush(f); rc != SQLITE_OK) return rc;
+  // A commit's sync follows its frames; the syncs of a restarted WAL's
+  // header and of a checkpoint do not (see SetWalCommitSyncs).
+  if (f->skip_commit_sync && f->frames_unsynced && !f->header_unsynced) {
+    f->frames_unsynced = false;
+    g_skipped_syncs.fetch_add(1, std::memory_order_relaxed);
+    return SQLITE_OK;
+  }
+  f->frames_unsynced = f->header_unsynced = false;
+  f->unsynced = 0;
+  g_syncs.fetch_add(1, std::memory_order_relaxed);
+  return f->real->pMethods->xSync(f->real, flags);
 }
 int WalFileSize(sqlite3_file* file, sqlite3_int64* size) {
   KRAY_FLUSH_THEN(xFileSize(Real(file), size));
@@ -214,7 +224,7 @@ int Open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, int*
   f->start = 0;
   f->piece = vfs == &g_paced_vfs ? kSyncPiece : 0;
   f->unsynced = 0;
-  f->through = false;
+  f->skip_commit_sync = f->frames_unsynced = f->header_unsynced = false;
   int rc = g_root->xOpen(g_root, name, f->real, flags, out_flags);
   if (rc != SQLITE_OK) {
     if (f->real->pMethods) f->real->pMethods->xClose(f->real);
@@ -305,16 +315,16 @@ const char* WalBatchingVfs(bool paced) {
   return registered ? (paced ? kPacedVfsName : kVfsName) : nullptr;
 }
 
-int SetWalBuffering(sqlite3_file* wal, bool buffered) {
-  if (!wal || wal->pMethods != &kWalMethods) return SQLITE_OK;  // not ours: nothing buffered
-  WalFile* f = Wal(wal);
-  f->through = !buffered;
-  return buffered ? SQLITE_OK : Flush(f);
+bool SetWalCommitSyncs(sqlite3_file* wal, bool synced) {
+  if (!wal || wal->pMethods != &kWalMethods) return false;  // not ours (or not open yet)
+  Wal(wal)->skip_commit_sync = !synced;
+  return true;
 }
 
 WalWriteCounts WalWriteCountsNow() {
   return {g_requested.load(std::memory_order_relaxed), g_issued.load(std::memory_order_relaxed),
-          g_piece_syncs.load(std::memory_order_relaxed)};
+          g_piece_syncs.load(std::memory_order_relaxed), g_syncs.load(std::memory_order_relaxed),
+          g_skipped_syncs.load(std::memory_order_relaxed)};
 }
 
 }  // namespace kray::store

@@ -20,10 +20,10 @@
 // which WAL recovery discards by checksum.
 //
 // Two conditions, both on the caller (OpenOptions::batch_wal_writes):
-//  - The connection syncs every commit (FULL or EXTRA), or has turned the
-//    buffering off (SetWalBuffering) for the commits it makes with NORMAL:
-//    with NORMAL, SQLite publishes frames without calling the WAL file
-//    again, so other connections could look for frames still in memory.
+//  - The connection syncs every commit (FULL or EXTRA; SetWalCommitSyncs
+//    keeps SQLite asking): with NORMAL, SQLite publishes frames without
+//    calling the WAL file again, so other connections could look for
+//    frames still in memory.
 //  - It is the file's only writer. Frames a transaction spilled to the WAL
 //    before it rolled back stay in the buffer (a rollback makes no call on
 //    the WAL file; SQLite releases the write lock on the database file's
@@ -57,20 +57,29 @@ namespace kray::store {
 // final sync.
 const char* WalBatchingVfs(bool paced = false);
 
-// With `buffered` false, writes to this WAL file (as SQLITE_FCNTL_JOURNAL_POINTER
-// gives it) go to the OS as they come, after what is buffered; with true,
-// they are collected again. For a connection that commits some transactions
-// with synchronous=NORMAL (the sequencer's logged groups, src/state/
-// input_log.h). A file of another VFS is left alone. Returns an SQLite code.
-int SetWalBuffering(sqlite3_file* wal, bool buffered);
+// With `synced` false, the commits of this WAL file's connection (FULL or
+// EXTRA; the file as SQLITE_FCNTL_JOURNAL_POINTER gives it) are not synced:
+// the sync SQLite asks for after a commit's frames writes them out (so they
+// are in the OS before SQLite publishes them) and returns, which leaves the
+// commit as durable as one made with synchronous=NORMAL. The syncs that
+// NORMAL keeps stay real: a restarted WAL's header (written at offset 0)
+// and a checkpoint's (no frames written since the last sync). With true,
+// every sync is real again. For the sequencer's logged groups, whose
+// durability is the input log's (src/state/input_log.h); unlike the pragma,
+// the commit's frames stay batched. Returns false, changing nothing, for a
+// file of another VFS or one not open yet (its commits then sync).
+bool SetWalCommitSyncs(sqlite3_file* wal, bool synced);
 
 // Process-wide counts on WAL files opened through the VFS, for tests and
-// benchmarks: writes SQLite asked for, writes passed to the OS, and the
-// syncs a paced file made between them.
+// benchmarks: writes SQLite asked for, writes passed to the OS, the syncs a
+// paced file made between them, the syncs SQLite asked for that were made,
+// and those skipped (SetWalCommitSyncs).
 struct WalWriteCounts {
   std::uint64_t requested = 0;
   std::uint64_t issued = 0;
   std::uint64_t piece_syncs = 0;
+  std::uint64_t syncs = 0;
+  std::uint64_t skipped_syncs = 0;
 };
 WalWriteCounts WalWriteCountsNow();
 

@@ -135,12 +135,14 @@ class Database {
   // The component's recorded schema version (0 if none).
   Result<int> ComponentVersion(std::string_view component);
 
-  // Commits after SetCommitsSynced(false) do not sync the WAL
-  // (synchronous=NORMAL) and their frames reach the OS as they are written;
-  // SetCommitsSynced(true) restores the level the store was opened with.
+  // Commits after SetCommitsSynced(false) do not sync the WAL (as durable
+  // as with synchronous=NORMAL; their frames still reach the OS before they
+  // are published, in few writes); SetCommitsSynced(true) syncs them again.
   // For commits whose durability the caller provides otherwise (the
   // sequencer's input log, src/state/input_log.h). Outside a transaction.
-  Status SetCommitsSynced(bool synced);
+  // Needs the WAL-batching VFS (OpenOptions::batch_wal_writes) and an open
+  // WAL: returns false, and commits keep syncing, without them.
+  bool SetCommitsSynced(bool synced);
 
   std::int64_t LastInsertRowId() const;
   int Changes() const;
@@ -153,7 +155,6 @@ class Database {
   Status CheckFormat(bool writable);
   sqlite3* db_ = nullptr;
   std::string path_;
-  std::string synchronous_;  // as opened: NORMAL, FULL or EXTRA
   std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
   std::unique_ptr<WalCheckpointer> checkpointer_;  // stopped first in ~Database
 };
