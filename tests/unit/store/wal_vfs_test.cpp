@@ -52,6 +52,20 @@ void InsertRows(Database& db, int first, int n) {
   }
 }
 
+// Commits rows [first, first + n) in one transaction; returns the WAL
+// writes and syncs it took.
+WalWriteCounts CommitRows(Database& db, int first, int n) {
+  const WalWriteCounts before = WalWriteCountsNow();
+  {
+    Transaction tx(db);
+    InsertRows(db, first, n);
+    EXPECT_TRUE(tx.Commit().ok());
+  }
+  const WalWriteCounts after = WalWriteCountsNow();
+  return {after.requested - before.requested, after.issued - before.issued, after.piece_syncs - before.piece_syncs,
+          after.syncs - before.syncs, after.skipped_syncs - before.skipped_syncs};
+}
+
 TEST(WalBatchingVfs, ACommitReachesTheOsInOneWrite) {
   TempDir dir;
   auto db = OpenT(dir.file("a.sqlite"));
@@ -195,38 +209,22 @@ TEST(WalBatchingVfs, ACommitWithoutASyncIsBatchedAndReadByAnotherConnectionAtOnc
   TempDir dir;
   auto db = OpenT(dir.file("a.sqlite"));
   ASSERT_TRUE(db);
-  {
-    Transaction tx(*db);
-    InsertRows(*db, 0, 10);
-    ASSERT_TRUE(tx.Commit().ok());
-  }
+  CommitRows(*db, 0, 10);
   auto reader = Database::Open(dir.file("a.sqlite"), OpenOptions{});
   ASSERT_TRUE(reader.ok());
   EXPECT_EQ(Int(**reader, "SELECT COUNT(*) FROM t"), 10);
 
   ASSERT_TRUE(db->SetCommitsSynced(false));
-  const WalWriteCounts before = WalWriteCountsNow();
-  {
-    Transaction tx(*db);
-    InsertRows(*db, 10, 200);
-    ASSERT_TRUE(tx.Commit().ok());
-  }
-  const WalWriteCounts after = WalWriteCountsNow();
-  EXPECT_LT((after.issued - before.issued) * 10, after.requested - before.requested) << "batched";
-  EXPECT_EQ(after.skipped_syncs - before.skipped_syncs, 1u);
-  EXPECT_EQ(after.syncs - before.syncs, 0u);
+  const WalWriteCounts unsynced = CommitRows(*db, 10, 200);
+  EXPECT_LT(unsynced.issued * 10, unsynced.requested) << "batched";
+  EXPECT_EQ(unsynced.skipped_syncs, 1u);
+  EXPECT_EQ(unsynced.syncs, 0u);
   EXPECT_EQ(Int(**reader, "SELECT COUNT(*) FROM t"), 210);
 
   ASSERT_TRUE(db->SetCommitsSynced(true));
-  const WalWriteCounts before_synced = WalWriteCountsNow();
-  {
-    Transaction tx(*db);
-    InsertRows(*db, 210, 200);
-    ASSERT_TRUE(tx.Commit().ok());
-  }
-  const WalWriteCounts after_synced = WalWriteCountsNow();
-  EXPECT_EQ(after_synced.syncs - before_synced.syncs, 1u);
-  EXPECT_EQ(after_synced.skipped_syncs - before_synced.skipped_syncs, 0u);
+  const WalWriteCounts synced = CommitRows(*db, 210, 200);
+  EXPECT_EQ(synced.syncs, 1u);
+  EXPECT_EQ(synced.skipped_syncs, 0u);
   EXPECT_EQ(Int(**reader, "SELECT COUNT(*) FROM t"), 410);
 }
 
@@ -239,23 +237,17 @@ TEST(WalBatchingVfs, WithoutCommitSyncsACheckpointAndARestartedHeaderAreStillSyn
   auto db = OpenT(dir.file("a.sqlite"));
   ASSERT_TRUE(db);
   ASSERT_TRUE(db->SetCommitsSynced(false));
-  auto commit_rows = [&](int first) {
-    Transaction tx(*db);
-    InsertRows(*db, first, 20);
-    ASSERT_TRUE(tx.Commit().ok());
-  };
-  commit_rows(0);
-  WalWriteCounts before = WalWriteCountsNow();
+  CommitRows(*db, 0, 20);
+  const WalWriteCounts before = WalWriteCountsNow();
   EXPECT_EQ(Int(*db, "PRAGMA wal_checkpoint(TRUNCATE)"), 0);  // not busy
-  WalWriteCounts after = WalWriteCountsNow();
+  const WalWriteCounts after = WalWriteCountsNow();
   EXPECT_GE(after.syncs - before.syncs, 1u) << "the checkpoint synced the WAL";
   EXPECT_EQ(after.skipped_syncs, before.skipped_syncs);
 
-  before = WalWriteCountsNow();
-  commit_rows(100);  // the emptied WAL starts again: header, its sync, frames
-  after = WalWriteCountsNow();
-  EXPECT_EQ(after.syncs - before.syncs, 1u) << "the new header was synced";
-  EXPECT_EQ(after.skipped_syncs - before.skipped_syncs, 1u) << "the commit was not";
+  // The emptied WAL starts again: header, its sync, frames.
+  const WalWriteCounts restarted = CommitRows(*db, 100, 20);
+  EXPECT_EQ(restarted.syncs, 1u) << "the new header was synced";
+  EXPECT_EQ(restarted.skipped_syncs, 1u) << "the commit was not";
   ASSERT_TRUE(db->SetCommitsSynced(true));
   EXPECT_EQ(Int(*db, "SELECT COUNT(*) FROM t"), 40);
 }
