@@ -25,6 +25,7 @@
 // Beast lives only in server.cpp; this header is plain C++.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -48,6 +49,11 @@ struct ServerOptions {
   std::size_t max_connections_per_ip = 64;
   std::size_t max_buffered_body_bytes = std::size_t{64} << 20;
   bool handle_signals = true;  // SIGINT/SIGTERM trigger Stop()
+  // While the server has one open connection, a worker that ran a handler
+  // polls for this long before it sleeps in epoll: a client sending its next
+  // request right after an answer is then served without a wake-up
+  // (docs/BENCHMARKS.md, thirty-third round). 0: never.
+  std::chrono::microseconds idle_poll{100};
 };
 
 class HttpServer {

@@ -318,6 +318,37 @@ TEST_F(ServerTest, StopAnswersInFlightRequestsThenRunReturns) {
   EXPECT_FALSE(late.ok());  // no longer accepting
 }
 
+// With one connection a worker polls after each handler instead of sleeping
+// (ServerOptions::idle_poll). Polling must serve what arrives meanwhile (the
+// next request, its reply from another thread, a second connection) and end
+// at Stop(): with a 10-s window, either failing would take seconds.
+TEST_F(ServerTest, AWorkerPollingForOneConnectionServesEverythingAndStops) {
+  Start(nullptr, [](ServerOptions& o) { o.idle_poll = std::chrono::seconds(10); });
+  const auto quick = std::chrono::seconds(2);
+  Conn one(port_);
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5; ++i) {
+    one.Send(Get("/sync"));
+    ASSERT_NE(one.Read().find("200"), std::string::npos);
+  }
+  one.Send(Get("/slow"));  // answered from another thread
+  ASSERT_NE(one.Read().find("{\"slow\":true}"), std::string::npos);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, quick);
+
+  t0 = std::chrono::steady_clock::now();
+  Conn two(port_);  // accepted while a worker polls
+  two.Send(Get("/sync"));
+  ASSERT_NE(two.Read().find("200"), std::string::npos);
+  one.Send(Get("/sync"));
+  ASSERT_NE(one.Read().find("200"), std::string::npos);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, quick);
+
+  t0 = std::chrono::steady_clock::now();
+  server_->Stop();
+  thread_.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, quick);
+}
+
 std::string Post(const std::string& path, const std::string& body) {
   return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
 }
