@@ -64,6 +64,10 @@ constexpr std::chrono::milliseconds kAcceptDelayMin = 5ms;
 constexpr std::chrono::milliseconds kAcceptDelayMax = 1000ms;
 // At most one log line per interval for each recurring condition.
 constexpr std::chrono::seconds kLogInterval = 1s;
+// Idle polling (Impl::RunWorker): windows in vain before it pauses, and
+// while paused, a window after every kPollProbe-th handler.
+constexpr int kPollMisses = 8;
+constexpr std::uint64_t kPollProbe = 64;
 
 // Express cors() defaults (wallet extensions call the node cross-origin).
 constexpr const char* kCorsMethods = "GET,HEAD,PUT,PATCH,POST,DELETE";
@@ -130,22 +134,39 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   // and a worker asleep in epoll costs a wake-up of about as much on this
   // project's VM; so while the server has one connection, the worker that
   // ran a handler polls (yielding its core) for up to options.idle_poll
-  // before it sleeps. One connection p50 -23 µs (5 pairs); with two
+  // before it sleeps. One connection p50 -30 µs (6 pairs); with two
   // connections polling cost CPU for nothing, with more the cores have other
-  // work (docs/BENCHMARKS.md, thirty-third round).
+  // work (docs/BENCHMARKS.md, thirty-third round). A client slower than the
+  // window would make every request pay it: after kPollMisses windows in a
+  // row that saved no wake-up, the worker polls only after every
+  // kPollProbe-th handler, until one does again.
   void RunWorker(std::size_t i) {
     net::io_context& io = *workers[i];
-    using Clock = std::chrono::steady_clock;
+    int misses = 0;
+    std::uint64_t handlers = 0;
     while (io.run_one() > 0) {
+      ++handlers;
       if (options.idle_poll.count() <= 0 || limits.open_connections() > 1) continue;
-      for (auto until = Clock::now() + options.idle_poll; !io.stopped() && Clock::now() < until;) {
-        if (io.poll() > 0) {
-          until = Clock::now() + options.idle_poll;
-        } else {
-          sched_yield();
-        }
+      if (misses >= kPollMisses && handlers % kPollProbe != 0) continue;
+      misses = PollSavedAWakeUp(io) ? 0 : misses + 1;
+    }
+  }
+  // Polls `io` until it has been idle for options.idle_poll (or stops);
+  // true if work arrived after it had found none (a wake-up saved).
+  bool PollSavedAWakeUp(net::io_context& io) {
+    using Clock = std::chrono::steady_clock;
+    bool idle = false, saved = false;
+    for (auto until = Clock::now() + options.idle_poll; !io.stopped() && Clock::now() < until;) {
+      if (io.poll() > 0) {
+        saved = saved || idle;
+        idle = false;
+        until = Clock::now() + options.idle_poll;
+      } else {
+        idle = true;
+        sched_yield();
       }
     }
+    return saved;
   }
   net::io_context& NextWorker() {
     net::io_context& w = *workers[next_worker];
