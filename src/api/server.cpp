@@ -14,7 +14,6 @@
 // pauses accepting with a growing delay instead of spinning.
 #include "kray/api/server.h"
 
-#include <sched.h>
 #include <spdlog/spdlog.h>
 
 #include <array>
@@ -39,6 +38,7 @@
 
 #include "beast_request.h"
 #include "feed_session.h"
+#include "idle_poll.h"
 #include "kray/api/connection_limits.h"
 #include "kray/api/http.h"
 #include "kray/api/json_util.h"
@@ -64,10 +64,6 @@ constexpr std::chrono::milliseconds kAcceptDelayMin = 5ms;
 constexpr std::chrono::milliseconds kAcceptDelayMax = 1000ms;
 // At most one log line per interval for each recurring condition.
 constexpr std::chrono::seconds kLogInterval = 1s;
-// Idle polling (Impl::RunWorker): windows in vain before it pauses, and
-// while paused, a window after every kPollProbe-th handler.
-constexpr int kPollMisses = 8;
-constexpr std::uint64_t kPollProbe = 64;
 
 // Express cors() defaults (wallet extensions call the node cross-origin).
 constexpr const char* kCorsMethods = "GET,HEAD,PUT,PATCH,POST,DELETE";
@@ -129,44 +125,18 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     for (int i = 0; i < std::max(1, threads); ++i) w.push_back(std::make_unique<net::io_context>(1));
     return w;
   }
-  // Runs worker `i` until its io_context stops. A single client sending one
-  // request after another sends the next within tens of µs of its answer,
-  // and a worker asleep in epoll costs a wake-up of about as much on this
-  // project's VM; so while the server has one connection, the worker that
-  // ran a handler polls (yielding its core) for up to options.idle_poll
-  // before it sleeps. One connection p50 -30 µs (6 pairs); with two
+  // Runs worker `i` until its io_context stops. While the server has one
+  // connection, the worker polls after a handler before it sleeps
+  // (idle_poll.h): one connection p50 -30 µs (11 pairs); with two
   // connections polling cost CPU for nothing, with more the cores have other
-  // work (docs/BENCHMARKS.md, thirty-third round). A client slower than the
-  // window would make every request pay it: after kPollMisses windows in a
-  // row that saved no wake-up, the worker polls only after every
-  // kPollProbe-th handler, until one does again.
+  // work (docs/BENCHMARKS.md, thirty-third round).
   void RunWorker(std::size_t i) {
     net::io_context& io = *workers[i];
-    int misses = 0;
-    std::uint64_t handlers = 0;
+    IdlePollPolicy policy;
     while (io.run_one() > 0) {
-      ++handlers;
-      if (options.idle_poll.count() <= 0 || limits.open_connections() > 1) continue;
-      if (misses >= kPollMisses && handlers % kPollProbe != 0) continue;
-      misses = PollSavedAWakeUp(io) ? 0 : misses + 1;
+      if (options.idle_poll.count() <= 0 || limits.open_connections() > 1 || !policy.AfterHandler()) continue;
+      policy.Polled(PollUntilIdle(io, options.idle_poll));
     }
-  }
-  // Polls `io` until it has been idle for options.idle_poll (or stops);
-  // true if work arrived after it had found none (a wake-up saved).
-  bool PollSavedAWakeUp(net::io_context& io) {
-    using Clock = std::chrono::steady_clock;
-    bool idle = false, saved = false;
-    for (auto until = Clock::now() + options.idle_poll; !io.stopped() && Clock::now() < until;) {
-      if (io.poll() > 0) {
-        saved = saved || idle;
-        idle = false;
-        until = Clock::now() + options.idle_poll;
-      } else {
-        idle = true;
-        sched_yield();
-      }
-    }
-    return saved;
   }
   net::io_context& NextWorker() {
     net::io_context& w = *workers[next_worker];
