@@ -34,12 +34,12 @@ constexpr int kSendBufferBytes = 128 * 1024;
 
 FeedSession::FeedSession(net::ip::tcp::socket&& socket, EventFeed& feed, RateLimiter* limiter, std::string client_ip,
                          EndCallback on_end)
-    : ws_(std::move(socket)),
+    : on_end_(std::move(on_end)),
+      ws_(std::move(socket)),
       close_timer_(ws_.get_executor()),
       feed_(feed),
       limiter_(limiter),
-      client_ip_(std::move(client_ip)),
-      on_end_(std::move(on_end)) {}
+      client_ip_(std::move(client_ip)) {}
 
 FeedSession::~FeedSession() {
   if (attached_) feed_.Detach(id_);

@@ -54,13 +54,17 @@ class FeedSession : public FeedClient, public std::enable_shared_from_this<FeedS
   void Close(int code, std::string reason);
   void SendLocal(std::string text);  // a message the session itself answers
 
+  // Declared first, so destroyed last: it may hold the last reference to
+  // the server, whose io_contexts the socket and the timer below belong to
+  // (the session can be released last on the feed's thread, after the
+  // server has stopped).
+  EndCallback on_end_;
   boost::beast::websocket::stream<boost::beast::tcp_stream> ws_;
   boost::beast::flat_buffer buffer_;
   boost::asio::steady_timer close_timer_;
   EventFeed& feed_;
   RateLimiter* limiter_;
   std::string client_ip_;
-  EndCallback on_end_;
   std::uint64_t id_ = 0;
   bool attached_ = false;
   bool writing_ = false;

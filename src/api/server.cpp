@@ -158,7 +158,7 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   // `client_ip` was admitted by server->limits.Open(); the destructor closes it.
   Session(tcp::socket&& socket, std::shared_ptr<HttpServer::Impl> server, std::string client_ip)
-      : stream_(std::move(socket)), server_(std::move(server)), client_ip_(std::move(client_ip)) {}
+      : server_(std::move(server)), stream_(std::move(socket)), client_ip_(std::move(client_ip)) {}
 
   ~Session() {
     ReleaseBody();
@@ -486,6 +486,11 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.socket().close(ec);
   }
 
+  // Declared first, so destroyed last: the session may hold the last
+  // reference to the server, whose io_context the stream belongs to (a
+  // session can be released last off its worker, e.g. by an answer's
+  // callback on the sequencer's thread after the server stopped).
+  std::shared_ptr<HttpServer::Impl> server_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::string out_head_;                           // the head of the response being written
@@ -494,7 +499,6 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t request_no_ = 0;                   // the request being read or handled, counted from 1
   bool answered_ = false;                          // it has its answer
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<HttpServer::Impl> server_;
   std::string client_ip_;
   std::size_t body_reserved_ = 0;  // bytes of limits' body budget held by the request being read
   bool keep_alive_ = true;
