@@ -61,7 +61,8 @@ bool WriteAll(int fd, const std::uint8_t* data, std::size_t n, off_t offset) {
 
 }  // namespace
 
-Result<std::unique_ptr<InputLog>> InputLog::Open(const std::string& path, std::size_t capacity) {
+Result<std::unique_ptr<InputLog>> InputLog::Open(const std::string& path, std::size_t capacity,
+                                                 std::chrono::microseconds watch_next) {
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return Io("open " + path);
   struct stat st {};
@@ -78,7 +79,7 @@ Result<std::unique_ptr<InputLog>> InputLog::Open(const std::string& path, std::s
                            " bytes, larger than a node writes (" + std::to_string(std::max(capacity, kMaxFileSize)) +
                            "); not opened");
   }
-  std::unique_ptr<InputLog> log(new InputLog(fd, std::max(capacity, size)));
+  std::unique_ptr<InputLog> log(new InputLog(fd, std::max(capacity, size), watch_next));
   if (size < log->capacity_) {
     // Zeros to the end, synced with the size: a record's fdatasync then
     // writes only its own blocks.
@@ -173,7 +174,7 @@ Result<std::optional<std::uint64_t>> InputLog::Append(ByteSpan payload) {
 void InputLog::RequestSync() {
   {
     std::lock_guard lock(mu_);
-    requested_ = std::max(requested_, last_seq_);
+    if (last_seq_ > requested_.load(std::memory_order_relaxed)) requested_.store(last_seq_, std::memory_order_release);
   }
   cv_.notify_all();
 }
@@ -193,16 +194,33 @@ void InputLog::Rewind() {
   offset_ = 0;
 }
 
+void InputLog::WatchUntil(std::chrono::steady_clock::time_point until) {
+  while (requested_.load(std::memory_order_acquire) <= synced_.load(std::memory_order_acquire) &&
+         !stopping_.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < until)
+    std::this_thread::yield();
+}
+
 void InputLog::SyncLoop() {
   pthread_setname_np(pthread_self(), "kray-inputlog");
+  using Clock = std::chrono::steady_clock;
   std::unique_lock lock(mu_);
+  bool watch = false;  // the last request came within watch_next_ of the sync before it
+  Clock::time_point synced_at;
   for (;;) {
+    if (watch && requested_ <= synced_ && !stopping_) {
+      lock.unlock();
+      WatchUntil(synced_at + watch_next_);
+      lock.lock();
+      if (requested_ > synced_) seen_awake_.fetch_add(1, std::memory_order_relaxed);
+    }
     cv_.wait(lock, [&] { return stopping_ || requested_ > synced_; });
     if (requested_ <= synced_) return;  // stopping, nothing asked
+    watch = Clock::now() - synced_at < watch_next_;
     const std::uint64_t target = requested_;
     lock.unlock();
     const bool ok = ::fdatasync(fd_) == 0;
     const int err = errno;
+    synced_at = Clock::now();
     lock.lock();
     if (ok) {
       synced_.store(target, std::memory_order_release);

@@ -47,14 +47,24 @@ class InputLog {
   // spent awake, its end is seen without a wake-up from the condition
   // variable (docs/BENCHMARKS.md, thirty-second round).
   static constexpr std::chrono::microseconds kAwakeWait{300};
+  // After a sync, the sync thread watches awake (yielding the core) for the
+  // next request for this long when the last request came within as long
+  // after the sync before it (one client sending one transfer after
+  // another), and sleeps at once otherwise: a request it sees awake starts
+  // its fdatasync without a wake-up (docs/BENCHMARKS.md, thirty-fourth
+  // round). Many clients never get here: the sequencer's busy path does not
+  // use this log.
+  static constexpr std::chrono::microseconds kWatchNext{200};
   struct Record {
     std::uint64_t seq = 0;
     Bytes payload;
   };
 
   // Opens or creates the file (at least `capacity` bytes), reads its
-  // records and starts the sync thread.
-  static Result<std::unique_ptr<InputLog>> Open(const std::string& path, std::size_t capacity = kDefaultCapacity);
+  // records and starts the sync thread (watching for `watch_next` after a
+  // sync, see kWatchNext; 0: never).
+  static Result<std::unique_ptr<InputLog>> Open(const std::string& path, std::size_t capacity = kDefaultCapacity,
+                                                std::chrono::microseconds watch_next = kWatchNext);
   ~InputLog();
   InputLog(const InputLog&) = delete;
   InputLog& operator=(const InputLog&) = delete;
@@ -85,26 +95,35 @@ class InputLog {
   std::size_t used() const { return offset_; }
   // The highest seq read at open or appended since (0: none).
   std::uint64_t last_seq() const { return last_seq_; }
+  // Syncs whose request the sync thread saw while watching awake.
+  std::uint64_t syncs_seen_awake() const { return seen_awake_.load(std::memory_order_relaxed); }
 
  private:
-  InputLog(int fd, std::size_t capacity) : fd_(fd), capacity_(capacity) {}
+  InputLog(int fd, std::size_t capacity, std::chrono::microseconds watch_next)
+      : fd_(fd), capacity_(capacity), watch_next_(watch_next) {}
   Status ReadRecords();
   void SyncLoop();
+  // Returns when a sync is requested, a stop is, or `until` passes.
+  void WatchUntil(std::chrono::steady_clock::time_point until);
 
   const int fd_;
   const std::size_t capacity_;
+  const std::chrono::microseconds watch_next_;
   std::size_t offset_ = 0;      // the token holder's
   std::uint64_t last_seq_ = 0;  // the token holder's
   std::vector<Record> recovered_;
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::uint64_t requested_ = 0;  // guarded by mu_: highest seq a sync was asked for
+  // Written under mu_; also read without it by SyncLoop's awake watch.
+  std::atomic<std::uint64_t> requested_{0};  // highest seq a sync was asked for
   // Written under mu_; also read without it by WaitDurable's awake wait.
   std::atomic<std::uint64_t> synced_{0};  // highest seq known durable
   std::atomic<bool> failing_{false};      // failed_ is set
   std::optional<Error> failed_;           // guarded by mu_
-  bool stopping_ = false;                 // guarded by mu_
+  // Written under mu_; also read without it by SyncLoop's awake watch.
+  std::atomic<bool> stopping_{false};
+  std::atomic<std::uint64_t> seen_awake_{0};
   std::thread thread_;
 };
 

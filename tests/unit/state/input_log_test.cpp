@@ -160,6 +160,46 @@ TEST(InputLog, AFileLargerThanANodeWritesIsRefused) {
   EXPECT_TRUE(OpenLog(path, InputLog::kDefaultCapacity));
 }
 
+// After a sync, the sync thread watches awake for the next request only when
+// the last one came within the window after the sync before it.
+TEST(InputLog, TheSyncThreadWatchesForTheNextRequestOfAQuickClientOnly) {
+  using std::chrono::milliseconds;
+  TempDir dir;
+  auto log = InputLog::Open(dir.file("inputs.log"), 1 << 16, milliseconds(200));
+  ASSERT_TRUE(log.ok()) << log.error().message;
+  InputLog& l = **log;
+  const auto after = [&](milliseconds pause, const std::string& payload) {
+    std::this_thread::sleep_for(pause);
+    AppendSynced(l, payload);
+    return l.syncs_seen_awake();
+  };
+  EXPECT_EQ(after(milliseconds(0), "first"), 0u);      // nothing before it: no watch after it
+  EXPECT_EQ(after(milliseconds(50), "quick"), 0u);     // came while it slept; watched for after it
+  EXPECT_EQ(after(milliseconds(300), "late"), 0u);     // the watch ended first; none after it
+  EXPECT_EQ(after(milliseconds(50), "sleeping"), 0u);  // not watched for
+  EXPECT_EQ(after(milliseconds(50), "seen"), 1u);      // the one before was quick: seen awake
+  EXPECT_EQ(after(milliseconds(50), "seen"), 2u);
+}
+
+TEST(InputLog, AStopEndsTheWatchAndAZeroWindowNeverWatches) {
+  using std::chrono::milliseconds;
+  TempDir dir;
+  {
+    auto log = InputLog::Open(dir.file("watching.log"), 1 << 16, std::chrono::seconds(30));
+    ASSERT_TRUE(log.ok()) << log.error().message;
+    AppendSynced(**log, "one");
+    AppendSynced(**log, "two");  // quick: the thread now watches for 30 s
+    std::this_thread::sleep_for(milliseconds(20));
+    const auto started = std::chrono::steady_clock::now();
+    log->reset();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+  }
+  auto log = InputLog::Open(dir.file("never.log"), 1 << 16, std::chrono::microseconds(0));
+  ASSERT_TRUE(log.ok()) << log.error().message;
+  for (int i = 0; i < 5; ++i) AppendSynced(**log, "quick");
+  EXPECT_EQ((*log)->syncs_seen_awake(), 0u);
+}
+
 TEST(LoggedGroup, RoundTripsAndRefusesMalformedRecords) {
   LoggedGroup g;
   g.timestamp = 1'700'000'123;
