@@ -52,8 +52,8 @@ class InputLog {
   // after the sync before it (one client sending one transfer after
   // another), and sleeps at once otherwise: a request it sees awake starts
   // its fdatasync without a wake-up (docs/BENCHMARKS.md, thirty-fourth
-  // round). Many clients never get here: the sequencer's busy path does not
-  // use this log.
+  // round). Under load from many clients the watch does not arise: the
+  // sequencer's own groups do not use this log.
   static constexpr std::chrono::microseconds kWatchNext{200};
   struct Record {
     std::uint64_t seq = 0;

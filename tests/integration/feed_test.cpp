@@ -490,5 +490,49 @@ TEST_F(FeedTest, ShutdownClosesFeedsWithGoingAway) {
   stopped_ = true;
 }
 
+// A stop while clients subscribe, read and close and events are published:
+// the sessions are released on the workers, the feed's thread and the
+// sequencer's, in any order with the server's own teardown; krayd exits 0
+// and every acknowledged transfer is there after a restart.
+TEST_F(FeedTest, StopWhileClientsTalkCloseAndEventsFlow) {
+  ExpectConservation();
+  std::atomic<bool> stopping{false};
+  std::atomic<std::uint64_t> acknowledged{0};
+  std::thread sender([&] {
+    net::ClientOptions o;
+    o.request_timeout = 5s;
+    net::HttpClient http("127.0.0.1", node_.port(), o);
+    for (std::uint64_t nonce = 0; !stopping; ++nonce) {
+      auto r = http.Post("/api/transaction/send", LegacyTransfer(dev1_, dev2_.account_id, 1, nonce).dump(), {});
+      if (!r.ok() || r->status != 200) break;
+      acknowledged++;
+    }
+  });
+  constexpr int kClients = 8;
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] {
+      WsClient c;
+      std::string why;
+      if (!c.Connect(node_.port(), &why)) return;
+      // Half close on their own, at different times; half are open at the stop.
+      const int rounds = i % 2 == 0 ? 2 + 3 * i : 1000000;
+      for (int r = 0; r < rounds && !c.closed(); ++r) {
+        if (!c.SendJson({{"op", "subscribe"}, {"topics", {"txs"}}, {"id", std::to_string(r)}})) break;
+        c.Next(200ms);
+      }
+      c.Close();
+    });
+  }
+  std::this_thread::sleep_for(400ms);
+  EXPECT_EQ(node_.Stop(), 0) << ReadFile(node_.log_path());
+  stopping = true;
+  sender.join();
+  for (auto& t : clients) t.join();
+  StartNode();
+  EXPECT_GE(Balance(dev1_.account_id)["nonce"].get<std::uint64_t>(), acknowledged.load());
+  EXPECT_GT(acknowledged.load(), 0u);
+}
+
 }  // namespace
 }  // namespace kray::test
