@@ -194,10 +194,16 @@ void InputLog::Rewind() {
   offset_ = 0;
 }
 
-void InputLog::WatchUntil(std::chrono::steady_clock::time_point until) {
-  while (requested_.load(std::memory_order_acquire) <= synced_.load(std::memory_order_acquire) &&
-         !stopping_.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < until)
+bool InputLog::WatchUntil(std::chrono::steady_clock::time_point until) {
+  for (;;) {
+    const bool requested = requested_.load(std::memory_order_acquire) > synced_.load(std::memory_order_acquire);
+    // Read after the request: one seen counts only while it is still before
+    // `until` (not when this thread was preempted past it meanwhile).
+    const bool in_time = std::chrono::steady_clock::now() < until;
+    if (requested) return in_time;
+    if (!in_time || stopping_.load(std::memory_order_acquire)) return false;
     std::this_thread::yield();
+  }
 }
 
 void InputLog::SyncLoop() {
@@ -209,9 +215,8 @@ void InputLog::SyncLoop() {
   for (;;) {
     if (watch && requested_ <= synced_ && !stopping_) {
       lock.unlock();
-      WatchUntil(synced_at + watch_next_);
+      if (WatchUntil(synced_at + watch_next_)) seen_awake_.fetch_add(1, std::memory_order_relaxed);
       lock.lock();
-      if (requested_ > synced_) seen_awake_.fetch_add(1, std::memory_order_relaxed);
     }
     cv_.wait(lock, [&] { return stopping_ || requested_ > synced_; });
     if (requested_ <= synced_) return;  // stopping, nothing asked

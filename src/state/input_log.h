@@ -103,8 +103,9 @@ class InputLog {
       : fd_(fd), capacity_(capacity), watch_next_(watch_next) {}
   Status ReadRecords();
   void SyncLoop();
-  // Returns when a sync is requested, a stop is, or `until` passes.
-  void WatchUntil(std::chrono::steady_clock::time_point until);
+  // Returns when a sync is requested, a stop is, or `until` passes: true if
+  // a request came before `until`.
+  bool WatchUntil(std::chrono::steady_clock::time_point until);
 
   const int fd_;
   const std::size_t capacity_;
