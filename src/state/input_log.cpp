@@ -59,6 +59,19 @@ bool WriteAll(int fd, const std::uint8_t* data, std::size_t n, off_t offset) {
   return true;
 }
 
+// Waits awake, yielding the core, until `done()` or `until`: true if done()
+// was seen before `until`. The clock is read after done(), so a condition
+// met only after `until` (this thread preempted past it) does not count.
+template <typename Done>
+bool YieldUntil(Done done, std::chrono::steady_clock::time_point until) {
+  for (;;) {
+    const bool is_done = done();
+    const bool in_time = std::chrono::steady_clock::now() < until;
+    if (is_done || !in_time) return is_done && in_time;
+    std::this_thread::yield();
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<InputLog>> InputLog::Open(const std::string& path, std::size_t capacity,
@@ -180,10 +193,8 @@ void InputLog::RequestSync() {
 }
 
 Status InputLog::WaitDurable(std::uint64_t seq) {
-  const auto until = std::chrono::steady_clock::now() + kAwakeWait;
-  while (synced_.load(std::memory_order_acquire) < seq && !failing_.load(std::memory_order_acquire) &&
-         std::chrono::steady_clock::now() < until)
-    std::this_thread::yield();
+  YieldUntil([&] { return synced_.load(std::memory_order_acquire) >= seq || failing_.load(std::memory_order_acquire); },
+             std::chrono::steady_clock::now() + kAwakeWait);
   std::unique_lock lock(mu_);
   cv_.wait(lock, [&] { return synced_ >= seq || failed_.has_value(); });
   if (failed_) return *failed_;
@@ -195,15 +206,11 @@ void InputLog::Rewind() {
 }
 
 bool InputLog::WatchUntil(std::chrono::steady_clock::time_point until) {
-  for (;;) {
-    const bool requested = requested_.load(std::memory_order_acquire) > synced_.load(std::memory_order_acquire);
-    // Read after the request: one seen counts only while it is still before
-    // `until` (not when this thread was preempted past it meanwhile).
-    const bool in_time = std::chrono::steady_clock::now() < until;
-    if (requested) return in_time;
-    if (!in_time || stopping_.load(std::memory_order_acquire)) return false;
-    std::this_thread::yield();
-  }
+  const auto requested = [&] {
+    return requested_.load(std::memory_order_acquire) > synced_.load(std::memory_order_acquire);
+  };
+  // synced_ moves only on this thread: a request seen stays seen.
+  return YieldUntil([&] { return requested() || stopping_.load(std::memory_order_acquire); }, until) && requested();
 }
 
 void InputLog::SyncLoop() {
