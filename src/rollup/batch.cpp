@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "kray/crypto/hash.h"
+#include "kray/rollup/leaf_rows.h"
 #include "kray/rollup/node_store.h"
 #include "kray/state/leaves.h"
 #include "kray/store/database.h"
@@ -103,12 +104,9 @@ BatchHeader ReadBatch(const store::Statement& s) {
 }
 
 Result<std::optional<Bytes>> LeafDataAt(store::Database& db, const Hash256& key, std::int64_t version) {
-  auto st = db.Use("SELECT data FROM rollup_leaf_data WHERE key = ?1 AND version <= ?2 ORDER BY version DESC LIMIT 1");
-  if (!st.ok()) return std::move(st).error();
-  (*st)->BindBlob(1, key).Bind(2, version);
-  auto row = store::FirstRow<Bytes>(**st, [](const store::Statement& r) { return r.Blob(0); });
-  if (!row.ok()) return std::move(row).error();
-  return std::optional<Bytes>(row->has_value() ? std::move(**row) : Bytes{});
+  auto data = ReadLeafAt(db, key, version);
+  if (!data.ok()) return std::move(data).error();
+  return std::optional<Bytes>(data->has_value() ? std::move(**data) : Bytes{});
 }
 
 Result<LeafProof> ProveLeafIn(store::Database& db, const state::LeafId& leaf, std::optional<std::int64_t> batch) {

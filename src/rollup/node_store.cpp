@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "kray/rollup/leaf_rows.h"
 #include "kray/state/leaves.h"
 #include "kray/store/database.h"
 
@@ -33,11 +34,9 @@ namespace {
 constexpr const char* kLoadSql =
     "SELECT nodes FROM rollup_smt_pages WHERE page = ?1 AND version <= ?2 ORDER BY version DESC LIMIT 1";
 constexpr const char* kWriteSql = "INSERT OR REPLACE INTO rollup_smt_pages (page, version, nodes) VALUES (?1, ?2, ?3)";
-// The newest row <= ?3 of the highest key in [?1, ?2): one seek down the
-// primary key (key, version) per key, whatever the history of the others.
-constexpr const char* kPrevLeafSql =
-    "SELECT key, data FROM rollup_leaf_data WHERE key >= ?1 AND key < ?2 AND version <= ?3 "
-    "ORDER BY key DESC, version DESC LIMIT 1";
+// The newest row of every key in [?1, ?2) (leaf_rows.h).
+constexpr const char* kHeadRangeSql =
+    "SELECT key, version, data, prev FROM rollup_leaf_head WHERE key >= ?1 AND key < ?2 ORDER BY key";
 constexpr std::size_t kNodeBytes = 1 + 32 + 32;
 
 // The order of encoded positions in the index: depth, then prefix.
@@ -257,7 +256,7 @@ Status SqliteNodeStore::Derive(const NodePos& root) {
     Node top = DeriveSubtree(root, b, b + leaves->size(), nodes);
     const Hash256& expected = KeyBit(root.prefix, root.depth - 1) ? parent->b : parent->a;
     if (top.Hash() != expected) {
-      return Error::Internal("rollup_leaf_data: the leaves under " + ToHex(root.Encode()) + " at version " +
+      return Error::Internal("rollup index: the leaves under " + ToHex(root.Encode()) + " at version " +
                              std::to_string(read_version_) + " do not hash to the stored tree");
     }
     if (top.kind != Node::kEmpty) nodes.emplace(root, top);
@@ -267,27 +266,33 @@ Status SqliteNodeStore::Derive(const NodePos& root) {
 }
 
 // The leaves (key, value hash) under `root` at read_version, sorted by key:
-// keys are walked from the highest down, one seek each.
+// the keys' newest rows, each walked back to read_version if it is newer.
 Result<std::vector<std::pair<Hash256, Hash256>>> SqliteNodeStore::LoadLeaves(const NodePos& root) {
   const Bytes low(root.prefix.begin(), root.prefix.end());
   Bytes below = low;  // exclusive bound: the range's last key followed by a 0 byte
   for (int i = root.depth; i < kSmtDepth; ++i) below[i >> 3] |= static_cast<std::uint8_t>(0x80 >> (i & 7));
   below.push_back(0);
-  std::vector<std::pair<Hash256, Hash256>> leaves;
-  for (;;) {
-    auto st = db_->Use(kPrevLeafSql);
+  std::vector<std::pair<Hash256, LeafRow>> heads;
+  {
+    auto st = db_->Use(kHeadRangeSql);
     if (!st.ok()) return std::move(st).error();
-    store::Statement& s = **st;
-    s.BindBlob(1, low).BindBlob(2, below).Bind(3, read_version_);
-    auto row = s.Step();
-    if (!row.ok()) return std::move(row).error();
-    if (!*row) break;
-    below = s.Blob(0);
-    Hash256 key;
-    if (!ToHash(below, key)) return Error::Internal("rollup_leaf_data: malformed key");
-    if (!s.IsNull(1)) leaves.emplace_back(key, state::LeafValueHash(s.Blob(1)));
+    (*st)->BindBlob(1, low).BindBlob(2, below);
+    KRAY_TRY(store::ForEachRow(**st, [&](const store::Statement& r) -> Status {
+      Hash256 key;
+      if (!ToHash(r.Blob(0), key)) return Error::Internal("rollup_leaf_head: malformed key");
+      LeafRow row{r.Int64(1), std::nullopt, std::nullopt};
+      if (!r.IsNull(2)) row.data = r.Blob(2);
+      if (!r.IsNull(3)) row.prev = r.Int64(3);
+      heads.emplace_back(key, std::move(row));
+      return Ok();
+    }));
   }
-  std::reverse(leaves.begin(), leaves.end());
+  std::vector<std::pair<Hash256, Hash256>> leaves;
+  for (auto& [key, head] : heads) {
+    auto data = LeafAtVersion(*db_, key, std::move(head), read_version_);
+    if (!data.ok()) return std::move(data).error();
+    if (*data) leaves.emplace_back(key, state::LeafValueHash(**data));
+  }
   return leaves;
 }
 

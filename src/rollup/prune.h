@@ -12,9 +12,9 @@
 
 namespace kray::rollup {
 
-// With pruning on, indexes rollup_smt_pages and rollup_leaf_data by version
-// (once; logged) so that a step reads only the rows one batch wrote; with it
-// off, drops those indexes, which would only cost writes.
+// With pruning on, indexes rollup_smt_pages by version (once; logged) so
+// that a step reads only the rows one batch wrote (rollup_leaf_versions is
+// keyed so); with it off, drops that index, which would only cost writes.
 Status PrepareVersionIndexes(store::Database& db, bool pruning);
 
 // From now on no proof reads a tree older than `batch` (its own transaction).

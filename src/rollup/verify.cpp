@@ -45,7 +45,7 @@ Result<std::vector<state::Operation>> LoadOperations(store::Database& db, std::i
 // batch that changed it.
 std::string ExplainStateMismatch(store::Database& index, ChainReplayer& replay, std::int64_t batch,
                                  const std::vector<state::Operation>& ops) {
-  auto st = index.Prepare("SELECT key, data FROM rollup_leaf_data WHERE version = ?1 ORDER BY key");
+  auto st = index.Prepare("SELECT key, data FROM rollup_leaf_versions WHERE version = ?1 ORDER BY key");
   if (!st.ok()) return "";
   st->Bind(1, batch);
   std::string out;

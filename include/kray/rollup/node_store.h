@@ -47,7 +47,7 @@ class MemoryNodeStore : public NodeStore {
 
 // The rollup index's tree is stored as pages down to this depth; each
 // subtree rooted there is derived from its leaves' preimages
-// (rollup_leaf_data) when read. At a million leaves such a subtree holds ~15
+// (leaf_rows.h) when read. At a million leaves such a subtree holds ~15
 // leaves, and storing its pages was ~2.4 rows per changed leaf, two thirds of
 // the index's writes (docs/BENCHMARKS.md, rounds 23 and 24).
 inline constexpr int kRollupDerivedDepth = 16;
@@ -70,9 +70,9 @@ class SqliteNodeStore : public NodeStore {
   }
   // Pages rooted at `depth` (a positive multiple of kPageLevels) or deeper
   // are neither written nor read: Put and Erase there do nothing, and Get
-  // computes the node from the table rollup_leaf_data as of read_version
-  // (per key the newest row with version <= read_version; data NULL = no
-  // leaf), each leaf being (key, state::LeafValueHash(data)), the way the
+  // computes the node from the leaves' preimages as of read_version
+  // (leaf_rows.h: per key the newest row with version <= read_version; data
+  // NULL = no leaf), each leaf being (key, state::LeafValueHash(data)), the way the
   // rollup writes its tree. So whoever writes through this store must write
   // the leaves' rows at write_version in the transaction of Flush(), and a
   // position is read back right only while no change to its subtree is

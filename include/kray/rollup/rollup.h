@@ -43,19 +43,23 @@ struct RollupOptions {
   // for ~4-6 % more CPU per transfer at 100k accounts (docs/BENCHMARKS.md,
   // tenth round).
   std::int64_t persist_interval_ms = 250;
-  // What a check writes. The open batch's tree (changed nodes, leaf
-  // preimages, the head position) is written at a check once
-  // `persist_min_entries` of them wait, or once the oldest has waited
-  // `persist_max_lag_ms` (config key rolluppersistlagms; 0: at every check,
-  // the behaviour before). A small tree's changes are then written once per
-  // batch, at its close, instead of again at every check (a 2,000-account
-  // tree's nodes and leaves all change within 250 ms at 10,000 transfers/s),
-  // while a large tree's are still written as the batch fills, so that its
-  // close stays short: at 1M accounts 250 ms of transfers at 2,000/s leave
-  // 11,000-14,000, and writing two checks' worth at once doubled the p99 of
-  // that paced load (docs/BENCHMARKS.md, twenty-first round). A write, the
-  // close's included, and the memory held stay bounded by the threshold
-  // plus one check's changes.
+  // What a check writes. The open batch's tree (changed pages, leaf
+  // preimages, the head position) is written at a check once the preimages
+  // of `persist_min_entries` changed leaves wait, or once the oldest change
+  // has waited `persist_max_lag_ms` (config key rolluppersistlagms; 0: at
+  // every check). A small tree's changes are then written once per batch,
+  // at its close, instead of again at every check (a 2,000-account tree's
+  // leaves all change within 250 ms at 10,000 transfers/s), while a large
+  // tree's are still written as the batch fills, so that its close stays
+  // short. Leaves, not nodes, are counted: the stored pages are those above
+  // kRollupDerivedDepth, at most 4,369 whatever the tree's size, and from
+  // 100k accounts on nearly every one changes within a check, so a write
+  // costs those pages plus its leaves' rows. Counting the changed nodes as
+  // well (until the thirty-fifth round) wrote every page at every check at
+  // 100k-1M accounts: the index's CPU per transfer was 44 against 29 µs at
+  // 1M accounts and 2,000 transfers/s, 23 against 18 at 100k and 12,000/s
+  // (docs/BENCHMARKS.md). A write, the close's included, and the memory held
+  // stay bounded by the threshold plus one check's changes.
   std::size_t persist_min_entries = 8192;
   std::int64_t persist_max_lag_ms = 2000;
   // Config key rollupprune: proofs stay available at the newest

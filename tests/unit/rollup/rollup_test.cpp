@@ -108,6 +108,25 @@ TEST_F(RollupTest, TheGroupThatFillsTheBatchWakesTheIndexAtOnce) {
   EXPECT_EQ(closed, (std::vector<std::int64_t>{1}));
 }
 
+// The threshold counts the changed leaves' rows, not the tree's nodes: a
+// transfer changes three leaves (the two accounts, the fee's supply) but
+// dozens of nodes on their paths, which, counted, wrote every page of a
+// large tree at every check (rollup.h).
+TEST_F(RollupTest, ACheckCountsTheChangedLeavesNotTheTreesNodes) {
+  opts_.max_batch_txs = 1000;
+  opts_.persist_interval_ms = 10;
+  WriteOnlyAtCloses();
+  opts_.persist_min_entries = 4;
+  Restart();
+  ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // ~30 checks
+  EXPECT_EQ(IndexStatus().applied_seq, 0) << "a check wrote the changes of three leaves";
+  opts_.persist_min_entries = 3;
+  Restart();
+  ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());
+  EXPECT_TRUE(WaitFor([&] { return IndexStatus().applied_seq >= 2; }));
+}
+
 // A check writes the open batch's tree only once enough changes wait or the
 // oldest waited persist_max_lag_ms: a few changes wait for the close (which
 // writes them with the batch), many are written at the next check, and a
@@ -225,7 +244,7 @@ TEST_F(RollupTest, PruningKeepsTheNewestBatchesProvable) {
   ASSERT_EQ(IndexStatus().last_batch(), 5);
   EXPECT_EQ(IndexStatus().oldest_proof_batch, 0);  // off by default: every batch keeps its history
   EXPECT_GT(superseded("rollup_smt_pages", "page", 4), 0);
-  EXPECT_GT(superseded("rollup_leaf_data", "key", 4), 0);
+  EXPECT_GT(superseded("rollup_leaf_versions", "key", 4), 0);
   EXPECT_TRUE(provable(0).ok());
 
   opts_.prune_keep_batches = 2;  // turned on over an existing history: it catches up
@@ -233,12 +252,12 @@ TEST_F(RollupTest, PruningKeepsTheNewestBatchesProvable) {
   Restart();
   // The window moves first, then the rows behind it are deleted in steps.
   for (int i = 0; i < 100 && (IndexStatus().oldest_proof_batch < 4 || superseded("rollup_smt_pages", "page", 4) > 0 ||
-                              superseded("rollup_leaf_data", "key", 4) > 0);
+                              superseded("rollup_leaf_versions", "key", 4) > 0);
        ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_EQ(IndexStatus().oldest_proof_batch, 4);
   EXPECT_EQ(superseded("rollup_smt_pages", "page", 4), 0);
-  EXPECT_EQ(superseded("rollup_leaf_data", "key", 4), 0);
+  EXPECT_EQ(superseded("rollup_leaf_versions", "key", 4), 0);
   EXPECT_GT(superseded("rollup_smt_pages", "page", 5), 0);  // batch 4's tree is still whole
   for (std::int64_t n : {0, 1, 3}) {
     auto p = Prove(b_.account_id, n);

@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "kray/crypto/hash.h"
+#include "kray/rollup/leaf_rows.h"
 #include "kray/rollup/node_store.h"
 #include "kray/rollup/rollup.h"
 #include "kray/state/leaves.h"
@@ -447,15 +448,8 @@ Bytes Data(const std::string& s) {
   return Bytes(s.begin(), s.end());
 }
 
-void WriteLeafRow(store::Database& db, const Hash256& key, std::int64_t version, const std::optional<Bytes>& data) {
-  auto st = db.Use("INSERT OR REPLACE INTO rollup_leaf_data (key, version, data) VALUES (?1, ?2, ?3)");
-  ASSERT_TRUE(st.ok());
-  (*st)->BindBlob(1, key).Bind(2, version);
-  if (data)
-    (*st)->BindBlob(3, *data);
-  else
-    (*st)->BindNull(3);
-  ASSERT_TRUE((*st)->Run().ok());
+void WriteLeaf(store::Database& db, const Hash256& key, std::int64_t version, const std::optional<Bytes>& data) {
+  ASSERT_TRUE(WriteLeafRow(db, key, version, data).ok());
 }
 
 std::int64_t CountRows(store::Database& db, const std::string& sql) {
@@ -502,7 +496,7 @@ TEST(SmtTest, DerivedSubtreesReadAsTheStoredTree) {
       SparseMerkleTree tree(cache);
       ASSERT_TRUE(tree.ApplyUpdates(ups).ok());
       ASSERT_TRUE(cache.Flush().ok());
-      for (const auto& [key, data] : rows) WriteLeafRow(**db, key, version, data);
+      for (const auto& [key, data] : rows) WriteLeaf(**db, key, version, data);
       ASSERT_TRUE(tx.Commit().ok());
       ASSERT_EQ(Root(tree), NaiveRoot(model)) << "version " << version;
       snapshots.push_back(model);
@@ -542,7 +536,7 @@ TEST(SmtTest, DerivedSubtreeWithoutItsLeafRowIsRefused) {
     Hash256 key = H("x" + std::to_string(i));
     model[key] = state::LeafValueHash(data);
     ups.push_back({key, model[key]});
-    WriteLeafRow(**db, key, 1, data);
+    WriteLeaf(**db, key, 1, data);
   }
   CachedNodeStore cache(&sql);
   SparseMerkleTree tree(cache);
@@ -551,7 +545,7 @@ TEST(SmtTest, DerivedSubtreeWithoutItsLeafRowIsRefused) {
   const Hash256 root = NaiveRoot(model);
   ASSERT_EQ(Root(tree), root);
   for (const char* edit :
-       {"UPDATE rollup_leaf_data SET data = x'00' WHERE key = ?1", "DELETE FROM rollup_leaf_data WHERE key = ?1"}) {
+       {"UPDATE rollup_leaf_head SET data = x'00' WHERE key = ?1", "DELETE FROM rollup_leaf_head WHERE key = ?1"}) {
     SCOPED_TRACE(edit);
     auto st = (*db)->Prepare(edit);
     ASSERT_TRUE(st.ok());
@@ -579,8 +573,7 @@ TEST(SmtTest, DerivedSubtreeWithoutItsLeafRowIsRefused) {
 TEST(SmtTest, Schema004DropsThePagesNowDerived) {
   auto db = store::Database::Open(":memory:");
   ASSERT_TRUE(db.ok()) << db.error().message;
-  ASSERT_TRUE(MigrateRollupIndex(**db).ok());
-  ASSERT_TRUE((*db)->Exec("UPDATE schema_versions SET version = 3 WHERE component = 'rollup'").ok());
+  ASSERT_TRUE((*db)->Migrate("rollup", RollupMigrations().first(3)).ok());
   Bytes empty_page = SqliteNodeStore::EncodePage({});
   for (int depth : {0, 12, 16, 20, 256}) {
     NodePos pos;

@@ -1,0 +1,150 @@
+// The leaves' preimages kept by version (leaf_rows.h, schema/rollup/005).
+#include "kray/rollup/leaf_rows.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+
+#include "kray/rollup/rollup.h"
+#include "kray/store/database.h"
+#include "smt_test_util.h"
+
+namespace kray::rollup {
+namespace {
+
+using smt_test::H;
+
+Bytes Data(const std::string& s) {
+  return Bytes(s.begin(), s.end());
+}
+
+std::unique_ptr<store::Database> OpenIndex() {
+  auto db = store::Database::Open(":memory:");
+  EXPECT_TRUE(db.ok());
+  EXPECT_TRUE(MigrateRollupIndex(**db).ok());
+  return std::move(*db);
+}
+
+std::int64_t Count(store::Database& db, const std::string& sql) {
+  auto st = db.Prepare(sql);
+  EXPECT_TRUE(st.ok());
+  if (!st.ok()) return -1;
+  auto n = store::FirstRow<std::int64_t>(*st, [](const store::Statement& r) { return r.Int64(0); });
+  EXPECT_TRUE(n.ok());
+  return n.ok() ? n->value_or(-1) : -1;
+}
+
+// What a read at `version` must return: the newest write <= version.
+std::optional<Bytes> Expected(const std::map<std::int64_t, std::optional<Bytes>>& writes, std::int64_t version) {
+  auto it = writes.upper_bound(version);
+  if (it == writes.begin()) return std::nullopt;
+  return std::prev(it)->second;
+}
+
+// Keys written at random versions (some deleted, some rewritten within a
+// version) read back at every version as the newest write at or below it.
+TEST(LeafRowsTest, ReadsAtEveryVersionAreTheNewestWriteAtOrBelowIt) {
+  auto db = OpenIndex();
+  std::mt19937_64 rng(7);
+  std::map<Hash256, std::map<std::int64_t, std::optional<Bytes>>> writes;
+  for (std::int64_t version = 0; version < 20; ++version) {
+    for (int i = 0; i < 30; ++i) {
+      Hash256 key = H("k" + std::to_string(rng() % 40));
+      std::optional<Bytes> data;
+      if (rng() % 5) data = Data("v" + std::to_string(rng()));
+      ASSERT_TRUE(WriteLeafRow(*db, key, version, data).ok());
+      writes[key][version] = data;
+    }
+  }
+  for (const auto& [key, w] : writes) {
+    for (std::int64_t version = 0; version < 21; ++version) {
+      auto got = ReadLeafAt(*db, key, version);
+      ASSERT_TRUE(got.ok()) << got.error().message;
+      EXPECT_EQ(*got, Expected(w, version)) << "version " << version;
+    }
+  }
+  EXPECT_EQ(Count(*db, "SELECT COUNT(*) FROM rollup_leaf_head"), static_cast<std::int64_t>(writes.size()));
+  std::int64_t rows = 0;
+  for (const auto& [key, w] : writes) rows += static_cast<std::int64_t>(w.size());
+  EXPECT_EQ(Count(*db, "SELECT COUNT(*) FROM rollup_leaf_versions"), rows);  // one per key and version
+  auto none = ReadLeafAt(*db, H("never written"), 5);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+}
+
+TEST(LeafRowsTest, AWriteOlderThanTheKeysNewestRowIsRefused) {
+  auto db = OpenIndex();
+  ASSERT_TRUE(WriteLeafRow(*db, H("a"), 5, Data("five")).ok());
+  auto older = WriteLeafRow(*db, H("a"), 3, Data("three"));
+  ASSERT_FALSE(older.ok());
+  EXPECT_NE(older.error().message.find("newer than 3"), std::string::npos) << older.error().message;
+  auto got = ReadLeafAt(*db, H("a"), 9);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(*got, Data("five"));
+}
+
+// An edited index (a row deleted from the middle of a key's history, a
+// head naming itself) is refused at the read that needs it, not misread.
+TEST(LeafRowsTest, ABrokenHistoryIsRefusedNotMisread) {
+  auto db = OpenIndex();
+  for (std::int64_t v : {1, 4, 6}) ASSERT_TRUE(WriteLeafRow(*db, H("a"), v, Data("at " + std::to_string(v))).ok());
+  ASSERT_TRUE(db->Exec("DELETE FROM rollup_leaf_versions WHERE version = 4").ok());
+  auto at6 = ReadLeafAt(*db, H("a"), 6);  // the head: still read
+  ASSERT_TRUE(at6.ok());
+  EXPECT_EQ(*at6, Data("at 6"));
+  for (std::int64_t v : {2, 4, 5}) {
+    auto broken = ReadLeafAt(*db, H("a"), v);
+    ASSERT_FALSE(broken.ok()) << v;
+    EXPECT_NE(broken.error().message.find("has no row at version 4"), std::string::npos) << broken.error().message;
+  }
+  ASSERT_TRUE(db->Exec("UPDATE rollup_leaf_head SET prev = 6").ok());
+  auto loop = ReadLeafAt(*db, H("a"), 5);
+  ASSERT_FALSE(loop.ok());
+  EXPECT_NE(loop.error().message.find("names a later one"), std::string::npos) << loop.error().message;
+}
+
+// Schema 005 moves an index's rows, kept by key before, into the table
+// kept by version and the heads, with every version reading as before.
+TEST(LeafRowsTest, Schema005KeepsWhatEveryVersionRead) {
+  auto opened = store::Database::Open(":memory:");
+  ASSERT_TRUE(opened.ok());
+  store::Database& db = **opened;
+  ASSERT_TRUE(db.Migrate("rollup", RollupMigrations().first(4)).ok());
+  std::map<Hash256, std::map<std::int64_t, std::optional<Bytes>>> writes;
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 200; ++i) {
+    Hash256 key = H("m" + std::to_string(rng() % 25));
+    std::int64_t version = static_cast<std::int64_t>(rng() % 9);
+    std::optional<Bytes> data;
+    if (rng() % 4) data = Data("d" + std::to_string(rng()));
+    auto st = db.Prepare("INSERT OR REPLACE INTO rollup_leaf_data (key, version, data) VALUES (?1, ?2, ?3)");
+    ASSERT_TRUE(st.ok());
+    st->BindBlob(1, key).Bind(2, version);
+    if (data)
+      st->BindBlob(3, *data);
+    else
+      st->BindNull(3);
+    ASSERT_TRUE(st->Run().ok());
+    writes[key][version] = data;
+  }
+  ASSERT_TRUE(MigrateRollupIndex(db).ok());
+  EXPECT_EQ(Count(db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'rollup_leaf_data'"), 0);
+  for (const auto& [key, w] : writes) {
+    for (std::int64_t version = 0; version < 10; ++version) {
+      auto got = ReadLeafAt(db, key, version);
+      ASSERT_TRUE(got.ok()) << got.error().message;
+      EXPECT_EQ(*got, Expected(w, version)) << "version " << version;
+    }
+    // and the index goes on writing after the migrated rows
+    ASSERT_TRUE(WriteLeafRow(db, key, 9, Data("nine")).ok());
+    auto at8 = ReadLeafAt(db, key, 8);
+    ASSERT_TRUE(at8.ok());
+    EXPECT_EQ(*at8, Expected(w, 8));
+  }
+}
+
+}  // namespace
+}  // namespace kray::rollup
