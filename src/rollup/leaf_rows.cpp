@@ -1,6 +1,7 @@
 // The leaves' preimages in the rollup index (see include/kray/rollup/leaf_rows.h).
 #include "kray/rollup/leaf_rows.h"
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -19,13 +20,16 @@ std::optional<std::int64_t> PrevColumn(const store::Statement& s, int col) {
   return s.Int64(col);
 }
 
+// A head row's (version, data, prev) from column `first` on.
+LeafRow HeadColumns(const store::Statement& r, int first) {
+  return LeafRow{r.Int64(first), DataColumn(r, first + 1), PrevColumn(r, first + 2)};
+}
+
 Result<std::optional<LeafRow>> ReadHead(store::Database& db, const Hash256& key) {
   auto st = db.Use("SELECT version, data, prev FROM rollup_leaf_head WHERE key = ?1");
   if (!st.ok()) return std::move(st).error();
   (*st)->BindBlob(1, key);
-  return store::FirstRow<LeafRow>(**st, [](const store::Statement& r) {
-    return LeafRow{r.Int64(0), DataColumn(r, 1), PrevColumn(r, 2)};
-  });
+  return store::FirstRow<LeafRow>(**st, [](const store::Statement& r) { return HeadColumns(r, 0); });
 }
 
 Status Put(store::Database& db, const char* sql, const Hash256& key, std::int64_t version,
@@ -60,6 +64,22 @@ Status WriteLeafRow(store::Database& db, const Hash256& key, std::int64_t versio
                key, version, data, prev));
   return Put(db, "INSERT OR REPLACE INTO rollup_leaf_head (key, version, data, prev) VALUES (?1, ?2, ?3, ?4)", key,
              version, data, prev);
+}
+
+Result<std::vector<std::pair<Hash256, LeafRow>>> ReadHeadsIn(store::Database& db, ByteSpan low, ByteSpan below) {
+  auto st = db.Use("SELECT key, version, data, prev FROM rollup_leaf_head WHERE key >= ?1 AND key < ?2 ORDER BY key");
+  if (!st.ok()) return std::move(st).error();
+  (*st)->BindBlob(1, low).BindBlob(2, below);
+  std::vector<std::pair<Hash256, LeafRow>> heads;
+  KRAY_TRY(store::ForEachRow(**st, [&](const store::Statement& r) -> Status {
+    const Bytes key = r.Blob(0);
+    if (key.size() != 32) return Error::Internal("rollup_leaf_head: malformed key");
+    Hash256 k;
+    std::copy(key.begin(), key.end(), k.begin());
+    heads.emplace_back(k, HeadColumns(r, 1));
+    return Ok();
+  }));
+  return heads;
 }
 
 Result<std::optional<Bytes>> LeafAtVersion(store::Database& db, const Hash256& key, LeafRow row, std::int64_t version) {

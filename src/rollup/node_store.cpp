@@ -34,9 +34,6 @@ namespace {
 constexpr const char* kLoadSql =
     "SELECT nodes FROM rollup_smt_pages WHERE page = ?1 AND version <= ?2 ORDER BY version DESC LIMIT 1";
 constexpr const char* kWriteSql = "INSERT OR REPLACE INTO rollup_smt_pages (page, version, nodes) VALUES (?1, ?2, ?3)";
-// The newest row of every key in [?1, ?2) (leaf_rows.h).
-constexpr const char* kHeadRangeSql =
-    "SELECT key, version, data, prev FROM rollup_leaf_head WHERE key >= ?1 AND key < ?2 ORDER BY key";
 constexpr std::size_t kNodeBytes = 1 + 32 + 32;
 
 // The order of encoded positions in the index: depth, then prefix.
@@ -272,23 +269,10 @@ Result<std::vector<std::pair<Hash256, Hash256>>> SqliteNodeStore::LoadLeaves(con
   Bytes below = low;  // exclusive bound: the range's last key followed by a 0 byte
   for (int i = root.depth; i < kSmtDepth; ++i) below[i >> 3] |= static_cast<std::uint8_t>(0x80 >> (i & 7));
   below.push_back(0);
-  std::vector<std::pair<Hash256, LeafRow>> heads;
-  {
-    auto st = db_->Use(kHeadRangeSql);
-    if (!st.ok()) return std::move(st).error();
-    (*st)->BindBlob(1, low).BindBlob(2, below);
-    KRAY_TRY(store::ForEachRow(**st, [&](const store::Statement& r) -> Status {
-      Hash256 key;
-      if (!ToHash(r.Blob(0), key)) return Error::Internal("rollup_leaf_head: malformed key");
-      LeafRow row{r.Int64(1), std::nullopt, std::nullopt};
-      if (!r.IsNull(2)) row.data = r.Blob(2);
-      if (!r.IsNull(3)) row.prev = r.Int64(3);
-      heads.emplace_back(key, std::move(row));
-      return Ok();
-    }));
-  }
+  auto heads = ReadHeadsIn(*db_, low, below);
+  if (!heads.ok()) return std::move(heads).error();
   std::vector<std::pair<Hash256, Hash256>> leaves;
-  for (auto& [key, head] : heads) {
+  for (auto& [key, head] : *heads) {
     auto data = LeafAtVersion(*db_, key, std::move(head), read_version_);
     if (!data.ok()) return std::move(data).error();
     if (*data) leaves.emplace_back(key, state::LeafValueHash(**data));

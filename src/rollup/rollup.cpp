@@ -74,11 +74,9 @@ Result<std::vector<state::LeafChange>> EncodeLeaves(store::Database& db, const s
 Status MigrateRollupIndex(store::Database& db) {
   // Schema 005 rewrites the leaves' preimages (~10 s per million rows here):
   // said, so that a first start that takes longer is not taken for a hang.
-  auto legacy = db.Use("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'rollup_leaf_data'");
-  if (!legacy.ok()) return std::move(legacy).error();
-  auto found = store::FirstRow<std::int64_t>(**legacy, [](const store::Statement& r) { return r.Int64(0); });
-  if (!found.ok()) return std::move(found).error();
-  const bool moving = found->value_or(0) > 0;
+  auto before = db.ComponentVersion("rollup");
+  if (!before.ok()) return std::move(before).error();
+  const bool moving = *before > 0 && *before < 5;
   if (moving) spdlog::info("rollup: keeping the leaves' preimages by batch (schema 005, once): rewriting them");
   const auto start = std::chrono::steady_clock::now();
   KRAY_TRY(db.Migrate("rollup", RollupMigrations()));

@@ -24,6 +24,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "kray/core/bytes.h"
 #include "kray/core/result.h"
@@ -49,7 +51,10 @@ Status WriteLeafRow(store::Database& db, const Hash256& key, std::int64_t versio
 // when it has none then.
 Result<std::optional<Bytes>> ReadLeafAt(store::Database& db, const Hash256& key, std::int64_t version);
 
-// The same, from the key's head row already read (range scans of the head).
+// The newest row of every key in [low, below), in key order.
+Result<std::vector<std::pair<Hash256, LeafRow>>> ReadHeadsIn(store::Database& db, ByteSpan low, ByteSpan below);
+
+// ReadLeafAt from the key's head row already read (ReadHeadsIn).
 Result<std::optional<Bytes>> LeafAtVersion(store::Database& db, const Hash256& key, LeafRow row, std::int64_t version);
 
 }  // namespace kray::rollup
