@@ -15,6 +15,7 @@
 namespace kray::rollup {
 namespace {
 
+using smt_test::CountRows;
 using smt_test::H;
 
 Bytes Data(const std::string& s) {
@@ -26,15 +27,6 @@ std::unique_ptr<store::Database> OpenIndex() {
   EXPECT_TRUE(db.ok());
   EXPECT_TRUE(MigrateRollupIndex(**db).ok());
   return std::move(*db);
-}
-
-std::int64_t Count(store::Database& db, const std::string& sql) {
-  auto st = db.Prepare(sql);
-  EXPECT_TRUE(st.ok());
-  if (!st.ok()) return -1;
-  auto n = store::FirstRow<std::int64_t>(*st, [](const store::Statement& r) { return r.Int64(0); });
-  EXPECT_TRUE(n.ok());
-  return n.ok() ? n->value_or(-1) : -1;
 }
 
 // What a read at `version` must return: the newest write <= version.
@@ -66,10 +58,10 @@ TEST(LeafRowsTest, ReadsAtEveryVersionAreTheNewestWriteAtOrBelowIt) {
       EXPECT_EQ(*got, Expected(w, version)) << "version " << version;
     }
   }
-  EXPECT_EQ(Count(*db, "SELECT COUNT(*) FROM rollup_leaf_head"), static_cast<std::int64_t>(writes.size()));
+  EXPECT_EQ(CountRows(*db, "SELECT COUNT(*) FROM rollup_leaf_head"), static_cast<std::int64_t>(writes.size()));
   std::int64_t rows = 0;
   for (const auto& [key, w] : writes) rows += static_cast<std::int64_t>(w.size());
-  EXPECT_EQ(Count(*db, "SELECT COUNT(*) FROM rollup_leaf_versions"), rows);  // one per key and version
+  EXPECT_EQ(CountRows(*db, "SELECT COUNT(*) FROM rollup_leaf_versions"), rows);  // one per key and version
   auto none = ReadLeafAt(*db, H("never written"), 5);
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
@@ -131,7 +123,7 @@ TEST(LeafRowsTest, Schema005KeepsWhatEveryVersionRead) {
     writes[key][version] = data;
   }
   ASSERT_TRUE(MigrateRollupIndex(db).ok());
-  EXPECT_EQ(Count(db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'rollup_leaf_data'"), 0);
+  EXPECT_EQ(CountRows(db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'rollup_leaf_data'"), 0);
   for (const auto& [key, w] : writes) {
     for (std::int64_t version = 0; version < 10; ++version) {
       auto got = ReadLeafAt(db, key, version);

@@ -452,15 +452,6 @@ void WriteLeaf(store::Database& db, const Hash256& key, std::int64_t version, co
   ASSERT_TRUE(WriteLeafRow(db, key, version, data).ok());
 }
 
-std::int64_t CountRows(store::Database& db, const std::string& sql) {
-  auto st = db.Prepare(sql);
-  EXPECT_TRUE(st.ok());
-  if (!st.ok()) return -1;
-  auto n = store::FirstRow<std::int64_t>(*st, [](const store::Statement& r) { return r.Int64(0); });
-  EXPECT_TRUE(n.ok());
-  return n.ok() ? n->value_or(-1) : -1;
-}
-
 TEST(SmtTest, DerivedSubtreesReadAsTheStoredTree) {
   for (int derive : {4, 8}) {
     SCOPED_TRACE("derived below depth " + std::to_string(derive));

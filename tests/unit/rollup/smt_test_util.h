@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <random>
@@ -13,6 +14,7 @@
 
 #include "kray/crypto/hash.h"
 #include "kray/rollup/smt.h"
+#include "kray/store/database.h"
 
 namespace kray::rollup::smt_test {
 
@@ -53,6 +55,16 @@ inline void ExpectProofMatches(SparseMerkleTree& tree, const Hash256& root, cons
   std::optional<Hash256> expected;
   if (it != model.end()) expected = it->second;
   EXPECT_TRUE(VerifySmtProof(root, key, expected, *proof).ok());
+}
+
+// The single integer a query returns (-1, and a test failure, if none).
+inline std::int64_t CountRows(store::Database& db, const std::string& sql) {
+  auto st = db.Prepare(sql);
+  EXPECT_TRUE(st.ok());
+  if (!st.ok()) return -1;
+  auto n = store::FirstRow<std::int64_t>(*st, [](const store::Statement& r) { return r.Int64(0); });
+  EXPECT_TRUE(n.ok());
+  return n.ok() ? n->value_or(-1) : -1;
 }
 
 }  // namespace kray::rollup::smt_test
