@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <compare>
 #include <cstring>
@@ -37,7 +38,9 @@ std::uint64_t SeqColumn(const store::Statement& r) {
   return static_cast<std::uint64_t>(r.Int64(0));
 }
 
+// A row of account_ops, in the table's key order.
 struct Row {
+  std::int64_t gen;
   Hash256 key;  // account key
   std::uint64_t seq;
   auto operator<=>(const Row&) const = default;
@@ -51,7 +54,8 @@ struct IdRow {
   auto operator<=>(const IdRow&) const = default;
 };
 
-// The id's first 8 bytes, big-endian, as SQLite's signed integer.
+// The id's (or account key's) first 8 bytes, big-endian, as SQLite's signed
+// integer.
 std::int64_t IdPrefix(const Hash256& id) {
   std::uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v = (v << 8) | id[i];
@@ -67,11 +71,18 @@ std::uint64_t Mix(std::uint64_t v) {
 
 }  // namespace
 
-HistoryIndex::IdFilter::IdFilter(int generation_bits)
-    : words_(std::size_t{1} << std::max(0, generation_bits + 4 - 6)) {}  // 16 bits per operation
+HistoryIndex::PrefixFilter::PrefixFilter(std::size_t entries)
+    : words_(std::bit_ceil(std::max<std::size_t>(1, (entries + 3) / 4))) {}  // 16 bits, 4 entries a word
 
 namespace {
 constexpr int kFilterProbes = 8;
+// An accounts filter's room: 16 accounts per operation of a generation, at
+// most 2^25 (64 MB). A generation touching more distinct accounts gets a
+// filter with more false "may hold"s, not a larger one, so an edited file
+// cannot make the node load a filter of any size.
+std::size_t MaxAccountFilterEntries(int generation_bits) {
+  return std::min(std::size_t{1} << 25, std::size_t{16} << generation_bits);
+}
 // The filter's bit positions for `prefix` (double hashing; the prefix is
 // already a hash's bytes, and a ground one only costs its own lookups a probe).
 template <typename F>
@@ -82,21 +93,21 @@ void ForEachFilterBit(std::int64_t prefix, std::size_t bits, F&& f) {
 }
 }  // namespace
 
-void HistoryIndex::IdFilter::Add(std::int64_t prefix) {
+void HistoryIndex::PrefixFilter::Add(std::int64_t prefix) {
   ForEachFilterBit(prefix, words_.size() * 64, [&](std::size_t b) { words_[b / 64] |= std::uint64_t{1} << (b % 64); });
 }
 
-bool HistoryIndex::IdFilter::MayHold(std::int64_t prefix) const {
+bool HistoryIndex::PrefixFilter::MayHold(std::int64_t prefix) const {
   bool all = true;
   ForEachFilterBit(prefix, words_.size() * 64, [&](std::size_t b) { all &= (words_[b / 64] >> (b % 64)) & 1; });
   return all;
 }
 
-ByteSpan HistoryIndex::IdFilter::bytes() const {
+ByteSpan HistoryIndex::PrefixFilter::bytes() const {
   return {reinterpret_cast<const std::uint8_t*>(words_.data()), words_.size() * sizeof(std::uint64_t)};
 }
 
-bool HistoryIndex::IdFilter::Load(ByteSpan bytes) {
+bool HistoryIndex::PrefixFilter::Load(ByteSpan bytes) {
   if (bytes.size() != words_.size() * sizeof(std::uint64_t)) return false;
   std::memcpy(words_.data(), bytes.data(), bytes.size());
   return true;
@@ -201,36 +212,60 @@ std::shared_ptr<const HistoryIndex::Filters> HistoryIndex::filters() const {
 Status HistoryIndex::AddFilters(std::uint64_t indexed_seq, Filters& filters) {
   const auto complete = static_cast<std::size_t>((indexed_seq + 1) >> generation_bits_);
   for (std::size_t gen = filters.size(); gen < complete; ++gen) {
-    auto filter = std::make_shared<IdFilter>(generation_bits_);
-    auto st = db_->Use("SELECT prefix FROM op_ids WHERE gen = ?1");
-    if (!st.ok()) return std::move(st).error();
-    (*st)->Bind(1, static_cast<std::int64_t>(gen));
-    KRAY_TRY(store::ForEachRow(**st, [&](const store::Statement& s) -> Status {
-      filter->Add(s.Int64(0));
-      return Ok();
-    }));
-    auto ins = db_->Use("INSERT OR REPLACE INTO op_id_filters (gen, filter) VALUES (?1, ?2)");
+    auto built = BuildFilters(static_cast<std::int64_t>(gen));
+    if (!built.ok()) return std::move(built).error();
+    auto ins = db_->Use("INSERT OR REPLACE INTO op_id_filters (gen, filter, accounts) VALUES (?1, ?2, ?3)");
     if (!ins.ok()) return std::move(ins).error();
-    (*ins)->Bind(1, static_cast<std::int64_t>(gen)).BindBlob(2, filter->bytes());
+    (*ins)->Bind(1, static_cast<std::int64_t>(gen)).BindBlob(2, (*built)->ids.bytes());
+    (*ins)->BindBlob(3, (*built)->accounts.bytes());
     KRAY_TRY((*ins)->Run());
-    filters.push_back(std::move(filter));
+    filters.push_back(std::move(*built));
   }
   return Ok();
 }
 
+Result<std::shared_ptr<const HistoryIndex::GenerationFilters>> HistoryIndex::BuildFilters(std::int64_t gen) {
+  auto ids = db_->Use("SELECT prefix FROM op_ids WHERE gen = ?1");
+  if (!ids.ok()) return std::move(ids).error();
+  (*ids)->Bind(1, gen);
+  auto id_prefixes = store::CollectRows<std::int64_t>(**ids, [](const store::Statement& s) { return s.Int64(0); });
+  if (!id_prefixes.ok()) return std::move(id_prefixes).error();
+  // In key order, so a key's rows are adjacent: one entry per account.
+  auto keys = db_->Use("SELECT DISTINCT key FROM account_ops WHERE gen = ?1");
+  if (!keys.ok()) return std::move(keys).error();
+  (*keys)->Bind(1, gen);
+  auto key_prefixes = store::CollectRows<std::int64_t>(**keys, [](const store::Statement& s) {
+    Hash256 key{};
+    const Bytes b = s.Blob(0);
+    std::copy_n(b.begin(), std::min(b.size(), key.size()), key.begin());
+    return IdPrefix(key);
+  });
+  if (!key_prefixes.ok()) return std::move(key_prefixes).error();
+  auto out = std::make_shared<GenerationFilters>(
+      GenerationFilters{PrefixFilter(std::size_t{1} << generation_bits_),
+                        PrefixFilter(std::min(key_prefixes->size(), MaxAccountFilterEntries(generation_bits_)))});
+  for (std::int64_t p : *id_prefixes) out->ids.Add(p);
+  for (std::int64_t p : *key_prefixes) out->accounts.Add(p);
+  return std::shared_ptr<const GenerationFilters>(std::move(out));
+}
+
 // The filters of the complete generations, from the file. A filter is
 // written with the pass that completes its generation, so only an edited
-// file lacks one or holds one of the wrong size: that one is built again.
+// file lacks one or holds one of the wrong size: that one (and every later
+// one) is built again.
 Status HistoryIndex::LoadFilters() {
   const std::uint64_t indexed = indexed_seq_.load(std::memory_order_acquire);
   const auto complete = static_cast<std::size_t>((indexed + 1) >> generation_bits_);
   auto filters = std::make_shared<Filters>();
-  auto st = db_->Use("SELECT gen, filter FROM op_id_filters ORDER BY gen");
+  auto st = db_->Use("SELECT gen, filter, accounts FROM op_id_filters ORDER BY gen");
   if (!st.ok()) return std::move(st).error();
   KRAY_TRY(store::ForEachRow(**st, [&](const store::Statement& s) -> Status {
     if (filters->size() >= complete || s.Int64(0) != static_cast<std::int64_t>(filters->size())) return Ok();
-    auto filter = std::make_shared<IdFilter>(generation_bits_);
-    if (filter->Load(s.Blob(1))) filters->push_back(std::move(filter));
+    const Bytes accounts = s.Blob(2);  // 16 bits an entry
+    if (accounts.size() / 2 > MaxAccountFilterEntries(generation_bits_)) return Ok();
+    auto loaded = std::make_shared<GenerationFilters>(
+        GenerationFilters{PrefixFilter(std::size_t{1} << generation_bits_), PrefixFilter(accounts.size() / 2)});
+    if (loaded->ids.Load(s.Blob(1)) && loaded->accounts.Load(accounts)) filters->push_back(std::move(loaded));
     return Ok();
   }));
   if (filters->size() < complete) {
@@ -308,7 +343,7 @@ Status HistoryIndex::WriteTail() {
   ids.reserve(tail_.ids.size());
   for (const auto& [id, seq] : tail_.ids) ids.push_back(IdRow{Generation(seq), IdPrefix(id), seq});
   for (const auto& [key, seqs] : tail_.accounts) {
-    for (std::uint64_t seq : seqs) accounts.push_back(Row{key, seq});
+    for (std::uint64_t seq : seqs) accounts.push_back(Row{Generation(seq), key, seq});
   }
   std::sort(accounts.begin(), accounts.end());
   std::sort(ids.begin(), ids.end());
@@ -320,9 +355,9 @@ Status HistoryIndex::WriteTail() {
   if (!current.ok()) return std::move(current).error();
   if (*current != from) return Error::Internal("history index moved under its writer");
   for (const auto& r : accounts) {
-    auto ins = db_->Use("INSERT INTO account_ops (key, seq) VALUES (?1, ?2)");
+    auto ins = db_->Use("INSERT INTO account_ops (gen, key, seq) VALUES (?1, ?2, ?3)");
     if (!ins.ok()) return std::move(ins).error();
-    (*ins)->BindBlob(1, r.key).Bind(2, Clamp(r.seq));
+    (*ins)->Bind(1, r.gen).BindBlob(2, r.key).Bind(3, Clamp(r.seq));
     KRAY_TRY((*ins)->Run());
   }
   for (const auto& r : ids) {
@@ -453,11 +488,8 @@ Result<HistoryIndex::HashHit> HistoryIndex::FindHash(const Hash256& id) {
   const std::int64_t prefix = IdPrefix(id);
   Status s = InSnapshot(&out.indexed_seq, [&](store::Database& db) -> Status {
     // Newest generation first: the operations asked for most are recent.
-    // Bounded by what the thread has read by now, which the file's position
-    // cannot pass unless a tool edited it: an edit must not make a lookup
-    // probe without end.
-    for (std::int64_t gen = Generation(std::min(out.indexed_seq, this->read_seq())); gen >= 0; --gen) {
-      if (static_cast<std::size_t>(gen) < filters->size() && !(*filters)[gen]->MayHold(prefix)) continue;
+    for (std::int64_t gen = NewestGenerationToProbe(out.indexed_seq); gen >= 0; --gen) {
+      if (static_cast<std::size_t>(gen) < filters->size() && !(*filters)[gen]->ids.MayHold(prefix)) continue;
       id_probes_.fetch_add(1, std::memory_order_relaxed);
       auto st = db.Use("SELECT seq FROM op_ids WHERE gen = ?1 AND prefix = ?2");
       if (!st.ok()) return std::move(st).error();
@@ -493,13 +525,26 @@ Result<HistoryIndex::AccountHits> HistoryIndex::AccountSeqs(const Hash256& key, 
                                                             std::size_t limit) {
   AccountHits out;
   auto [in_memory, read_seq] = TailSeqs(key, before, limit);
+  const auto filters = this->filters();  // each a superset of its generation in any snapshot
+  const std::int64_t prefix = IdPrefix(key);
   Status s = InSnapshot(&out.indexed_seq, [&](store::Database& db) -> Status {
-    auto st = db.Use("SELECT seq FROM account_ops WHERE key = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3");
-    if (!st.ok()) return std::move(st).error();
-    (*st)->BindBlob(1, key).Bind(2, before == 0 ? INT64_MAX : Clamp(before)).Bind(3, Clamp(limit));
-    auto seqs = store::CollectRows<std::uint64_t>(**st, SeqColumn);
-    if (!seqs.ok()) return std::move(seqs).error();
-    out.seqs = std::move(*seqs);
+    // Newest generation first, until `limit` are found: a page of a busy
+    // account's history reads the newest generation or two.
+    std::int64_t gen = NewestGenerationToProbe(out.indexed_seq);
+    if (before != 0) gen = std::min(gen, Generation(before - 1));
+    for (; gen >= 0 && out.seqs.size() < limit; --gen) {
+      if (static_cast<std::size_t>(gen) < filters->size() && !(*filters)[gen]->accounts.MayHold(prefix)) continue;
+      account_probes_.fetch_add(1, std::memory_order_relaxed);
+      auto st =
+          db.Use("SELECT seq FROM account_ops WHERE gen = ?1 AND key = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4");
+      if (!st.ok()) return std::move(st).error();
+      (*st)->Bind(1, gen).BindBlob(2, key).Bind(3, before == 0 ? INT64_MAX : Clamp(before));
+      (*st)->Bind(4, Clamp(limit - out.seqs.size()));
+      KRAY_TRY(store::ForEachRow(**st, [&](const store::Statement& r) -> Status {
+        out.seqs.push_back(SeqColumn(r));
+        return Ok();
+      }));
+    }
     return Ok();
   });
   if (!s.ok()) return std::move(s).error();
@@ -515,13 +560,19 @@ Result<HistoryIndex::AccountHits> HistoryIndex::AccountSeqs(const Hash256& key, 
 Result<HistoryIndex::AccountCount> HistoryIndex::CountAccount(const Hash256& key) {
   AccountCount out;
   auto [in_memory, read_seq] = TailSeqs(key, 0, SIZE_MAX);
+  const auto filters = this->filters();
+  const std::int64_t prefix = IdPrefix(key);
   Status s = InSnapshot(&out.indexed_seq, [&](store::Database& db) -> Status {
-    auto st = db.Use("SELECT COUNT(*) FROM account_ops WHERE key = ?1");
-    if (!st.ok()) return std::move(st).error();
-    (*st)->BindBlob(1, key);
-    auto n = store::FirstRow<std::uint64_t>(**st, SeqColumn);
-    if (!n.ok()) return std::move(n).error();
-    out.count = n->value_or(0);
+    for (std::int64_t gen = NewestGenerationToProbe(out.indexed_seq); gen >= 0; --gen) {
+      if (static_cast<std::size_t>(gen) < filters->size() && !(*filters)[gen]->accounts.MayHold(prefix)) continue;
+      account_probes_.fetch_add(1, std::memory_order_relaxed);
+      auto st = db.Use("SELECT COUNT(*) FROM account_ops WHERE gen = ?1 AND key = ?2");
+      if (!st.ok()) return std::move(st).error();
+      (*st)->Bind(1, gen).BindBlob(2, key);
+      auto n = store::FirstRow<std::uint64_t>(**st, SeqColumn);
+      if (!n.ok()) return std::move(n).error();
+      out.count += n->value_or(0);
+    }
     return Ok();
   });
   if (!s.ok()) return std::move(s).error();

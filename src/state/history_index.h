@@ -61,15 +61,17 @@ class HistoryIndex : public ChangeListener {
   // While a write keeps failing the thread stops reading past this many
   // operations in memory (reads then scan the log, up to their own bound).
   static constexpr std::size_t kMaxTailOperations = 4 * kPassOperations;
-  // The id lookup's generations: operations seq >> kGenerationBits share one
-  // (schema/history/002). A pass writes into the newest one or two, so its
-  // pages stay bounded. The file records its bits; a file with others is
-  // rebuilt. A complete
-  // generation (every seq of it <= indexed_seq) has a Bloom filter of its id
-  // prefixes, kept in the file with the pass that completed it and in
-  // memory: a lookup probes a complete generation only if its filter may
-  // hold the prefix (the newest, incomplete one always), so a lookup's reads
-  // of the file do not grow with the log.
+  // The file's generations: operations seq >> kGenerationBits share one
+  // (schema/history/002 and 003), in the id lookup and in accounts'
+  // histories. A pass writes into the newest one or two, so the pages it
+  // dirties stay bounded however long the log grows. The file records its
+  // bits; a file with others is rebuilt. A complete generation (every seq of
+  // it <= indexed_seq) has Bloom filters of its id prefixes and of its
+  // account keys, kept in the file with the pass that completed it and in
+  // memory: a read probes a complete generation only if its filter may hold
+  // what it looks for (the newest, incomplete one always), so an id lookup's
+  // reads of the file do not grow with the log, nor does a history read of
+  // an account that was not active throughout it.
   static constexpr int kGenerationBits = 18;
 
   // Opens (creating) the index at `path`, following the log in the store at
@@ -121,16 +123,20 @@ class HistoryIndex : public ChangeListener {
   }
   std::uint64_t passes() const { return passes_.load(std::memory_order_acquire); }  // completed, by the thread
   std::uint64_t passes_failed() const { return passes_failed_.load(std::memory_order_relaxed); }
-  // Generations the id lookups probed in the file, since the start.
+  // Generations the id lookups and the account reads probed in the file,
+  // since the start.
   std::uint64_t id_probes() const { return id_probes_.load(std::memory_order_relaxed); }
+  std::uint64_t account_probes() const { return account_probes_.load(std::memory_order_relaxed); }
 
-  // A Bloom filter of one complete generation's id prefixes: 16 bits per
-  // operation, 8 bit probes (about 1 false "may hold" in 2,000). In memory
-  // for every complete generation: 2 bytes per operation logged (20 MB at
-  // ten million), against ~1.2 µs of a probe per generation saved.
-  class IdFilter {
+  // A Bloom filter of 8-byte prefixes (of ids or account keys, both SHA-256
+  // outputs): 16 bits per entry, 8 bit probes (about 1 false "may hold" in
+  // 2,000 when full). The ids' filter of a generation has room for each of
+  // its operations: 2 bytes of memory per operation logged (20 MB at ten
+  // million), against ~1.2 µs of a probe per generation saved.
+  class PrefixFilter {
    public:
-    explicit IdFilter(int generation_bits);
+    // Room for `entries` prefixes, rounded up to a power of two of bits.
+    explicit PrefixFilter(std::size_t entries);
     void Add(std::int64_t prefix);
     bool MayHold(std::int64_t prefix) const;
     ByteSpan bytes() const;  // host byte order: the file is this node's own
@@ -139,6 +145,11 @@ class HistoryIndex : public ChangeListener {
 
    private:
     std::vector<std::uint64_t> words_;
+  };
+  // A complete generation's filters.
+  struct GenerationFilters {
+    PrefixFilter ids;
+    PrefixFilter accounts;  // sized for the distinct account keys it touched
   };
 
  private:
@@ -151,11 +162,20 @@ class HistoryIndex : public ChangeListener {
   // Writes the tail to the file in one transaction, then empties it.
   Status WriteTail();
   Status CheckPosition();
-  using Filters = std::vector<std::shared_ptr<const IdFilter>>;  // index: generation
+  using Filters = std::vector<std::shared_ptr<const GenerationFilters>>;  // index: generation
   // Filters of the generations complete at `indexed_seq` that `filters`
   // lacks, built from the file's rows and stored in it (in the caller's
   // transaction).
   Status AddFilters(std::uint64_t indexed_seq, Filters& filters);
+  // Generation `gen`'s filters, from the file's rows.
+  Result<std::shared_ptr<const GenerationFilters>> BuildFilters(std::int64_t gen);
+  // The newest generation a read of the file at position `indexed_seq`
+  // probes: bounded by what the thread has read, which the file's position
+  // cannot pass unless a tool edited it (an edit must not make a read probe
+  // without end).
+  std::int64_t NewestGenerationToProbe(std::uint64_t indexed_seq) const {
+    return Generation(std::min(indexed_seq, read_seq()));
+  }
   Status LoadFilters();
   std::shared_ptr<const Filters> filters() const;
   std::pair<std::vector<std::uint64_t>, std::uint64_t> TailSeqs(const Hash256& key, std::uint64_t before,
@@ -191,6 +211,7 @@ class HistoryIndex : public ChangeListener {
   std::atomic<std::uint64_t> passes_{0};
   std::atomic<std::uint64_t> passes_failed_{0};
   std::atomic<std::uint64_t> id_probes_{0};
+  std::atomic<std::uint64_t> account_probes_{0};
   mutable std::mutex filters_mu_;
   std::shared_ptr<const Filters> filters_;  // guarded by filters_mu_; replaced, never changed
   mutable std::mutex tail_mu_;

@@ -175,11 +175,12 @@ class Ledger {
   // operations by id, following the log (src/state/history_index.h).
   struct HistoryIndexStatus {
     std::string path;
-    std::uint64_t indexed_seq = 0;    // every operation up to it is in the index's file
-    std::uint64_t read_seq = 0;       // and up to this one in its file or its memory
-    std::uint64_t passes = 0;         // passes completed since the start
-    std::uint64_t passes_failed = 0;  // since the start (each is retried)
-    std::uint64_t id_probes = 0;      // generations of the file id lookups probed, since the start
+    std::uint64_t indexed_seq = 0;     // every operation up to it is in the index's file
+    std::uint64_t read_seq = 0;        // and up to this one in its file or its memory
+    std::uint64_t passes = 0;          // passes completed since the start
+    std::uint64_t passes_failed = 0;   // since the start (each is retried)
+    std::uint64_t id_probes = 0;       // generations of the file id lookups probed, since the start
+    std::uint64_t account_probes = 0;  // and account history reads and counts
   };
   HistoryIndexStatus history_index_status() const;
   std::size_t queue_depth() const;

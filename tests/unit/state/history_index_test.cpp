@@ -13,6 +13,7 @@
 
 #include "../../../src/store/wal_vfs.h"
 #include "kray/crypto/hash.h"
+#include "kray/state/core_module.h"
 #include "kray/state/leaves.h"
 #include "kray/state/op_log.h"
 #include "kray/store/database.h"
@@ -108,6 +109,24 @@ class HistoryIndexTest : public ::testing::Test {
     WaitIndexed(n);
     return sent;
   }
+  // c's account_create (seq 1), then n transfers a -> b (seqs 2..n+1),
+  // indexed by the first pass of a start, as SendIndexed does.
+  std::vector<Receipt> SendIndexedAfterCreatingC(std::uint64_t n, int generation_bits) {
+    Open(kNever, /*max_tail=*/0, 40, generation_bits);
+    std::vector<Receipt> sent;
+    const Key c = test::DevAccount(3);
+    OperationRequest create;
+    create.type = std::string(kAccountCreateOp);
+    create.auth = Auth::kPublic;
+    create.fields = {{"l1_address", c.address}, {"pubkey", ToHex(c.pub)}};
+    auto created = ledger_->SubmitRequestSync(create);
+    EXPECT_TRUE(created.ok()) << created.error().message;
+    if (created.ok()) sent.push_back(*created);
+    for (std::uint64_t i = 0; i < n; ++i) sent.push_back(Send(100 + i, i));
+    Open(kNever, /*max_tail=*/0, 40, generation_bits);
+    WaitIndexed(n + 1);
+    return sent;
+  }
   // Runs `sql` on the index's file, as a tool editing it would.
   void EditHistory(const std::string& sql) {
     auto db = store::Database::Open(HistoryPath());
@@ -120,6 +139,14 @@ class HistoryIndexTest : public ::testing::Test {
     const std::uint64_t before = ledger_->history_index_status().id_probes;
     for (int i = 0; i < 100; ++i) EXPECT_EQ(ledger_->GetOperation(UnknownId(i)).error().code, "tx_not_found");
     return ledger_->history_index_status().id_probes - before;
+  }
+  // Generations of the file that reading `who`'s count and first page
+  // probed.
+  std::uint64_t AccountReadProbes(const std::string& who) {
+    const std::uint64_t before = ledger_->history_index_status().account_probes;
+    EXPECT_TRUE(ledger_->GetAccountStats(who).ok());
+    EXPECT_TRUE(ledger_->AccountOperations(who, 0, 10, 0).ok());
+    return ledger_->history_index_status().account_probes - before;
   }
   std::vector<std::uint64_t> HistorySeqs(std::uint64_t before, int limit, int offset) {
     auto ops = ledger_->AccountOperations(b_.account_id, before, limit, offset);
@@ -138,6 +165,7 @@ class HistoryIndexTest : public ::testing::Test {
   TempDir dir_;
   std::unique_ptr<Ledger> ledger_;
   Key a_ = Dev1(), b_ = Dev2();
+  std::string c_ = test::DevAccount(3).account_id;
 };
 
 // A client reads its transfer right after the API confirmed it, long before
@@ -340,7 +368,7 @@ TEST_F(HistoryIndexTest, IndexRowsTheLogContradictsAreIgnored) {
     auto db = store::Database::Open(HistoryPath());
     ASSERT_TRUE(db.ok());
     ASSERT_TRUE((*db)->Exec("UPDATE op_ids SET seq = 1 WHERE seq = 2").ok());
-    auto st = (*db)->Prepare("INSERT INTO account_ops (key, seq) VALUES (?1, 2)");
+    auto st = (*db)->Prepare("INSERT INTO account_ops (gen, key, seq) VALUES (0, ?1, 2)");
     ASSERT_TRUE(st.ok());
     st->BindBlob(1, AccountKey(stranger));
     ASSERT_TRUE(st->Run().ok());
@@ -371,18 +399,69 @@ TEST_F(HistoryIndexTest, IdsInEveryGenerationAreFound) {
   ExpectConserved();
 }
 
+// Accounts' histories are cut into the same generations (schema/history/
+// 003), so that a pass's rows land in a bounded part of the table: pages,
+// cursors and counts cross them, and an account that was not active in a
+// complete generation does not cost a probe of it.
+TEST_F(HistoryIndexTest, AccountHistoriesInEveryGenerationAreFound) {
+  SendIndexedAfterCreatingC(9, /*generation_bits=*/1);  // c at seq 1 (generation 0), a and b at 2..10
+  EXPECT_EQ(QueryHistory("SELECT COUNT(DISTINCT gen) FROM account_ops"), 6);  // seqs 1..10 >> 1
+  EXPECT_EQ(QueryHistory("SELECT COUNT(*) FROM account_ops WHERE gen != seq >> 1"), 0);
+  // max_tail 0: whatever the file missed would refuse rather than scan the log.
+  EXPECT_EQ(HistorySeqs(0, 100, 0), (std::vector<std::uint64_t>{10, 9, 8, 7, 6, 5, 4, 3, 2}));
+  EXPECT_EQ(HistorySeqs(0, 3, 0), (std::vector<std::uint64_t>{10, 9, 8}));
+  EXPECT_EQ(HistorySeqs(8, 3, 0), (std::vector<std::uint64_t>{7, 6, 5}));
+  EXPECT_EQ(HistorySeqs(7, 2, 1), (std::vector<std::uint64_t>{5, 4}));
+  EXPECT_EQ(HistorySeqs(3, 10, 0), (std::vector<std::uint64_t>{2}));
+  EXPECT_EQ(HistorySeqs(2, 10, 0), (std::vector<std::uint64_t>{}));
+  EXPECT_EQ(ledger_->GetAccountStats(b_.account_id)->tx_count, 9u);
+  EXPECT_EQ(ledger_->GetAccountStats(a_.account_id)->tx_count, 9u);
+  auto c_ops = ledger_->AccountOperations(c_, 0, 10, 0);
+  ASSERT_TRUE(c_ops.ok());
+  ASSERT_EQ(c_ops->size(), 1u);
+  EXPECT_EQ(c_ops->front().seq, 1u);
+  EXPECT_EQ(ledger_->GetAccountStats(c_)->tx_count, 1u);
+  // Generations 0-4 are complete, each with a filter of its accounts: c's
+  // reads probe generation 0 and the incomplete 5 (twice each: the count
+  // and the page); without the filters, all six.
+  EXPECT_EQ(QueryHistory("SELECT COUNT(*) FROM op_id_filters WHERE accounts IS NOT NULL"), 5);
+  EXPECT_LE(AccountReadProbes(c_), 4u);
+  // A page of a busy account stops at the newest generations that fill it.
+  const std::uint64_t before = ledger_->history_index_status().account_probes;
+  EXPECT_EQ(HistorySeqs(0, 2, 0), (std::vector<std::uint64_t>{10, 9}));
+  EXPECT_LE(ledger_->history_index_status().account_probes - before, 2u);
+  ExpectConserved();
+}
+
 // A filter the file lacks or cannot use (an edited file) is built again at
 // start-up: lookups stay right, and the generation is skipped again.
 TEST_F(HistoryIndexTest, FiltersTheFileLacksAreBuiltAgain) {
-  const std::vector<Receipt> sent = SendIndexed(9, /*generation_bits=*/1);
-  const std::int64_t sum = QueryHistory("SELECT SUM(LENGTH(filter) * (gen + 1)) FROM op_id_filters");
-  ledger_.reset();
-  EditHistory("DELETE FROM op_id_filters WHERE gen = 1; UPDATE op_id_filters SET filter = x'00' WHERE gen = 3");
-  Open(kNever, /*max_tail=*/0, 40, /*generation_bits=*/1);
-  EXPECT_EQ(QueryHistory("SELECT COUNT(*) FROM op_id_filters"), 5);
-  EXPECT_EQ(QueryHistory("SELECT SUM(LENGTH(filter) * (gen + 1)) FROM op_id_filters"), sum);
-  ExpectFoundById(sent);
-  EXPECT_LT(ProbesForUnknownIds(), 20u);
+  const std::vector<Receipt> sent = SendIndexedAfterCreatingC(8, /*generation_bits=*/1);  // seqs 1..9
+  const std::string sums =
+      "SELECT SUM(LENGTH(filter) * (gen + 1)) * 1000 + SUM(LENGTH(accounts) * (gen + 1)) FROM op_id_filters";
+  const std::int64_t sum = QueryHistory(sums);
+  const std::uint64_t probes = AccountReadProbes(c_);
+  // Generations 0-4 are complete: c's count and page probe generation 0
+  // only (ten probes without the filters).
+  EXPECT_LE(probes, 2u);
+  // Each edit alone (a filter that fails to load is built again with every
+  // later one). c's rows are in generation 0.
+  for (const char* edit : {"DELETE FROM op_id_filters WHERE gen = 1", "UPDATE op_id_filters SET filter = x'00'",
+                           "UPDATE op_id_filters SET accounts = NULL WHERE gen = 0",
+                           "UPDATE op_id_filters SET accounts = zeroblob(24) WHERE gen = 0",
+                           "UPDATE op_id_filters SET accounts = zeroblob(128) WHERE gen = 0"}) {
+    SCOPED_TRACE(edit);
+    ledger_.reset();
+    EditHistory(edit);
+    Open(kNever, /*max_tail=*/0, 40, /*generation_bits=*/1);
+    EXPECT_EQ(QueryHistory("SELECT COUNT(*) FROM op_id_filters"), 5);
+    EXPECT_EQ(QueryHistory(sums), sum);
+    ExpectFoundById(sent);
+    EXPECT_LT(ProbesForUnknownIds(), 20u);
+    EXPECT_EQ(AccountReadProbes(c_), probes);
+    EXPECT_EQ(ledger_->GetAccountStats(c_)->tx_count, 1u);
+  }
+  EXPECT_EQ(HistorySeqs(0, 10, 0), (std::vector<std::uint64_t>{9, 8, 7, 6, 5, 4, 3, 2}));
   ExpectConserved();
 }
 
@@ -410,6 +489,8 @@ TEST_F(HistoryIndexTest, AnEditedPositionDoesNotMakeALookupProbeWithoutEnd) {
   const std::vector<Receipt> sent = SendIndexed(3);
   EditHistory("UPDATE history_state SET indexed_seq = 4611686018427387904");  // the node running
   ExpectFoundById(sent);
+  EXPECT_EQ(HistorySeqs(0, 10, 0), (std::vector<std::uint64_t>{3, 2, 1}));
+  EXPECT_EQ(ledger_->GetAccountStats(b_.account_id)->tx_count, 3u);
   ExpectConserved();
 }
 
@@ -450,6 +531,41 @@ TEST_F(HistoryIndexTest, AFileOfTheFirstLayoutIsRebuiltAfterTheMigration) {
   EXPECT_EQ(QueryHistory("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'op_hash'"), 0);
   ExpectFoundById(sent);
   EXPECT_EQ(HistorySeqs(0, 10, 0), (std::vector<std::uint64_t>{3, 2, 1}));
+  ExpectConserved();
+}
+
+// Migration history/003 keys accounts' histories by generation; the index
+// it leaves is rebuilt from the log rather than trusted at its old position.
+TEST_F(HistoryIndexTest, AFileOfTheSecondLayoutIsRebuiltAfterTheMigration) {
+  Open();
+  std::vector<Receipt> sent;
+  for (std::uint64_t n = 0; n < 3; ++n) sent.push_back(Send(100 + n, n));
+  ledger_.reset();
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(HistoryPath() + suffix);
+  {
+    // The second layout, with b's rows for seqs 1 and 2 only, claiming the
+    // whole log.
+    auto db = store::Database::Open(HistoryPath());
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Migrate("history", HistoryMigrations().first(2)).ok());
+    for (int seq = 1; seq <= 2; ++seq) {
+      auto row = (*db)->Prepare("INSERT INTO account_ops (key, seq) VALUES (?1, ?2)");
+      ASSERT_TRUE(row.ok());
+      row->BindBlob(1, AccountKey(b_.account_id)).Bind(2, seq);
+      ASSERT_TRUE(row->Run().ok());
+    }
+    auto st = (*db)->Prepare("UPDATE history_state SET indexed_seq = 3, indexed_hash = ?1");
+    ASSERT_TRUE(st.ok());
+    st->BindBlob(1, *FromHex(sent[2].op.hash));
+    ASSERT_TRUE(st->Run().ok());
+  }
+  Open(kNever, /*max_tail=*/0);
+  WaitIndexed(3);
+  EXPECT_EQ(QueryHistory("SELECT COUNT(*) FROM pragma_table_info('account_ops') WHERE name = 'gen'"), 1);
+  EXPECT_EQ(QueryHistory("SELECT COUNT(*) FROM account_ops"), 6);  // a and b, three each
+  ExpectFoundById(sent);
+  EXPECT_EQ(HistorySeqs(0, 10, 0), (std::vector<std::uint64_t>{3, 2, 1}));
+  EXPECT_EQ(ledger_->GetAccountStats(b_.account_id)->tx_count, 3u);
   ExpectConserved();
 }
 
