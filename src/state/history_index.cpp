@@ -472,6 +472,20 @@ Status HistoryIndex::InSnapshot(std::uint64_t* indexed_seq, const std::function<
   });
 }
 
+Status HistoryIndex::ProbeGenerations(const Filters& filters, std::int64_t newest,
+                                      const std::function<bool(const GenerationFilters&)>& may_hold,
+                                      std::atomic<std::uint64_t>& probes,
+                                      const std::function<Result<bool>(std::int64_t gen)>& probe) {
+  for (std::int64_t gen = newest; gen >= 0; --gen) {
+    if (static_cast<std::size_t>(gen) < filters.size() && !may_hold(*filters[gen])) continue;
+    probes.fetch_add(1, std::memory_order_relaxed);
+    auto more = probe(gen);
+    if (!more.ok()) return std::move(more).error();
+    if (!*more) break;
+  }
+  return Ok();
+}
+
 Result<HistoryIndex::HashHit> HistoryIndex::FindHash(const Hash256& id) {
   HashHit out;
   std::optional<std::uint64_t> in_memory;
@@ -488,19 +502,20 @@ Result<HistoryIndex::HashHit> HistoryIndex::FindHash(const Hash256& id) {
   const std::int64_t prefix = IdPrefix(id);
   Status s = InSnapshot(&out.indexed_seq, [&](store::Database& db) -> Status {
     // Newest generation first: the operations asked for most are recent.
-    for (std::int64_t gen = NewestGenerationToProbe(out.indexed_seq); gen >= 0; --gen) {
-      if (static_cast<std::size_t>(gen) < filters->size() && !(*filters)[gen]->ids.MayHold(prefix)) continue;
-      id_probes_.fetch_add(1, std::memory_order_relaxed);
-      auto st = db.Use("SELECT seq FROM op_ids WHERE gen = ?1 AND prefix = ?2");
-      if (!st.ok()) return std::move(st).error();
-      (*st)->Bind(1, gen).Bind(2, prefix);
-      auto seqs = store::CollectRows<std::uint64_t>(**st, SeqColumn);
-      if (!seqs.ok()) return std::move(seqs).error();
-      for (std::uint64_t seq : *seqs) {
-        if (seq != in_memory) out.seqs.push_back(seq);
-      }
-    }
-    return Ok();
+    return ProbeGenerations(
+        *filters, NewestGenerationToProbe(out.indexed_seq),
+        [&](const GenerationFilters& f) { return f.ids.MayHold(prefix); }, id_probes_,
+        [&](std::int64_t gen) -> Result<bool> {
+          auto st = db.Use("SELECT seq FROM op_ids WHERE gen = ?1 AND prefix = ?2");
+          if (!st.ok()) return std::move(st).error();
+          (*st)->Bind(1, gen).Bind(2, prefix);
+          auto seqs = store::CollectRows<std::uint64_t>(**st, SeqColumn);
+          if (!seqs.ok()) return std::move(seqs).error();
+          for (std::uint64_t seq : *seqs) {
+            if (seq != in_memory) out.seqs.push_back(seq);
+          }
+          return true;
+        });
   });
   if (!s.ok()) return std::move(s).error();
   out.indexed_seq = std::max(out.indexed_seq, read_seq);
@@ -530,22 +545,23 @@ Result<HistoryIndex::AccountHits> HistoryIndex::AccountSeqs(const Hash256& key, 
   Status s = InSnapshot(&out.indexed_seq, [&](store::Database& db) -> Status {
     // Newest generation first, until `limit` are found: a page of a busy
     // account's history reads the newest generation or two.
-    std::int64_t gen = NewestGenerationToProbe(out.indexed_seq);
-    if (before != 0) gen = std::min(gen, Generation(before - 1));
-    for (; gen >= 0 && out.seqs.size() < limit; --gen) {
-      if (static_cast<std::size_t>(gen) < filters->size() && !(*filters)[gen]->accounts.MayHold(prefix)) continue;
-      account_probes_.fetch_add(1, std::memory_order_relaxed);
-      auto st =
-          db.Use("SELECT seq FROM account_ops WHERE gen = ?1 AND key = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4");
-      if (!st.ok()) return std::move(st).error();
-      (*st)->Bind(1, gen).BindBlob(2, key).Bind(3, before == 0 ? INT64_MAX : Clamp(before));
-      (*st)->Bind(4, Clamp(limit - out.seqs.size()));
-      KRAY_TRY(store::ForEachRow(**st, [&](const store::Statement& r) -> Status {
-        out.seqs.push_back(SeqColumn(r));
-        return Ok();
-      }));
-    }
-    return Ok();
+    std::int64_t newest = NewestGenerationToProbe(out.indexed_seq);
+    if (before != 0) newest = std::min(newest, Generation(before - 1));
+    if (limit == 0) return Ok();
+    return ProbeGenerations(
+        *filters, newest, [&](const GenerationFilters& f) { return f.accounts.MayHold(prefix); }, account_probes_,
+        [&](std::int64_t gen) -> Result<bool> {
+          auto st =
+              db.Use("SELECT seq FROM account_ops WHERE gen = ?1 AND key = ?2 AND seq < ?3 ORDER BY seq DESC LIMIT ?4");
+          if (!st.ok()) return std::move(st).error();
+          (*st)->Bind(1, gen).BindBlob(2, key).Bind(3, before == 0 ? INT64_MAX : Clamp(before));
+          (*st)->Bind(4, Clamp(limit - out.seqs.size()));
+          KRAY_TRY(store::ForEachRow(**st, [&](const store::Statement& r) -> Status {
+            out.seqs.push_back(SeqColumn(r));
+            return Ok();
+          }));
+          return out.seqs.size() < limit;
+        });
   });
   if (!s.ok()) return std::move(s).error();
   // The tail's rows the file did not have yet are newer than all of the file's.
@@ -563,17 +579,18 @@ Result<HistoryIndex::AccountCount> HistoryIndex::CountAccount(const Hash256& key
   const auto filters = this->filters();
   const std::int64_t prefix = IdPrefix(key);
   Status s = InSnapshot(&out.indexed_seq, [&](store::Database& db) -> Status {
-    for (std::int64_t gen = NewestGenerationToProbe(out.indexed_seq); gen >= 0; --gen) {
-      if (static_cast<std::size_t>(gen) < filters->size() && !(*filters)[gen]->accounts.MayHold(prefix)) continue;
-      account_probes_.fetch_add(1, std::memory_order_relaxed);
-      auto st = db.Use("SELECT COUNT(*) FROM account_ops WHERE gen = ?1 AND key = ?2");
-      if (!st.ok()) return std::move(st).error();
-      (*st)->Bind(1, gen).BindBlob(2, key);
-      auto n = store::FirstRow<std::uint64_t>(**st, SeqColumn);
-      if (!n.ok()) return std::move(n).error();
-      out.count += n->value_or(0);
-    }
-    return Ok();
+    return ProbeGenerations(
+        *filters, NewestGenerationToProbe(out.indexed_seq),
+        [&](const GenerationFilters& f) { return f.accounts.MayHold(prefix); }, account_probes_,
+        [&](std::int64_t gen) -> Result<bool> {
+          auto st = db.Use("SELECT COUNT(*) FROM account_ops WHERE gen = ?1 AND key = ?2");
+          if (!st.ok()) return std::move(st).error();
+          (*st)->Bind(1, gen).BindBlob(2, key);
+          auto n = store::FirstRow<std::uint64_t>(**st, SeqColumn);
+          if (!n.ok()) return std::move(n).error();
+          out.count += n->value_or(0);
+          return true;
+        });
   });
   if (!s.ok()) return std::move(s).error();
   out.count += static_cast<std::uint64_t>(

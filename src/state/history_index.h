@@ -176,6 +176,14 @@ class HistoryIndex : public ChangeListener {
   std::int64_t NewestGenerationToProbe(std::uint64_t indexed_seq) const {
     return Generation(std::min(indexed_seq, read_seq()));
   }
+  // Runs `probe(gen)` on the generations from `newest` down to 0, newest
+  // first, except the complete ones whose filters `may_hold` rules out (an
+  // incomplete one has none and is always probed), counting each probe in
+  // `probes`, until `probe` answers false (it has what it needs) or fails.
+  static Status ProbeGenerations(const Filters& filters, std::int64_t newest,
+                                 const std::function<bool(const GenerationFilters&)>& may_hold,
+                                 std::atomic<std::uint64_t>& probes,
+                                 const std::function<Result<bool>(std::int64_t gen)>& probe);
   Status LoadFilters();
   std::shared_ptr<const Filters> filters() const;
   std::pair<std::vector<std::uint64_t>, std::uint64_t> TailSeqs(const Hash256& key, std::uint64_t before,

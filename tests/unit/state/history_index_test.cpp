@@ -127,6 +127,28 @@ class HistoryIndexTest : public ::testing::Test {
     WaitIndexed(n + 1);
     return sent;
   }
+  // Three transfers a -> b, then the index's file replaced by one of the
+  // first `migrations` layouts claiming the whole log, with `rows` (SQL)
+  // in it. Returns the transfers.
+  std::vector<Receipt> SendAndWriteAnOlderLayout(std::size_t migrations, const std::string& rows) {
+    Open();
+    std::vector<Receipt> sent;
+    for (std::uint64_t n = 0; n < 3; ++n) sent.push_back(Send(100 + n, n));
+    ledger_.reset();
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(HistoryPath() + suffix);
+    auto db = store::Database::Open(HistoryPath());
+    EXPECT_TRUE(db.ok());
+    if (!db.ok()) return sent;
+    EXPECT_TRUE((*db)->Migrate("history", HistoryMigrations().first(migrations)).ok());
+    if (!rows.empty()) EXPECT_TRUE((*db)->Exec(rows).ok()) << rows;
+    auto st = (*db)->Prepare("UPDATE history_state SET indexed_seq = 3, indexed_hash = ?1");
+    EXPECT_TRUE(st.ok());
+    if (st.ok()) {
+      st->BindBlob(1, *FromHex(sent[2].op.hash));
+      EXPECT_TRUE(st->Run().ok());
+    }
+    return sent;
+  }
   // Runs `sql` on the index's file, as a tool editing it would.
   void EditHistory(const std::string& sql) {
     auto db = store::Database::Open(HistoryPath());
@@ -511,21 +533,8 @@ TEST_F(HistoryIndexTest, AFileCutIntoOtherGenerationsIsRebuilt) {
 // Migration history/002 replaces the id table; the index it leaves is
 // rebuilt from the log rather than trusted at its old position.
 TEST_F(HistoryIndexTest, AFileOfTheFirstLayoutIsRebuiltAfterTheMigration) {
-  Open();
-  std::vector<Receipt> sent;
-  for (std::uint64_t n = 0; n < 3; ++n) sent.push_back(Send(100 + n, n));
-  ledger_.reset();
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(HistoryPath() + suffix);
-  {
-    // The first layout, claiming the whole log with its tables empty.
-    auto db = store::Database::Open(HistoryPath());
-    ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Migrate("history", HistoryMigrations().first(1)).ok());
-    auto st = (*db)->Prepare("UPDATE history_state SET indexed_seq = 3, indexed_hash = ?1");
-    ASSERT_TRUE(st.ok());
-    st->BindBlob(1, *FromHex(sent[2].op.hash));
-    ASSERT_TRUE(st->Run().ok());
-  }
+  // The first layout, with its tables empty.
+  const std::vector<Receipt> sent = SendAndWriteAnOlderLayout(1, "");
   Open(kNever, /*max_tail=*/0);
   WaitIndexed(3);
   EXPECT_EQ(QueryHistory("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'op_hash'"), 0);
@@ -537,28 +546,10 @@ TEST_F(HistoryIndexTest, AFileOfTheFirstLayoutIsRebuiltAfterTheMigration) {
 // Migration history/003 keys accounts' histories by generation; the index
 // it leaves is rebuilt from the log rather than trusted at its old position.
 TEST_F(HistoryIndexTest, AFileOfTheSecondLayoutIsRebuiltAfterTheMigration) {
-  Open();
-  std::vector<Receipt> sent;
-  for (std::uint64_t n = 0; n < 3; ++n) sent.push_back(Send(100 + n, n));
-  ledger_.reset();
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(HistoryPath() + suffix);
-  {
-    // The second layout, with b's rows for seqs 1 and 2 only, claiming the
-    // whole log.
-    auto db = store::Database::Open(HistoryPath());
-    ASSERT_TRUE(db.ok());
-    ASSERT_TRUE((*db)->Migrate("history", HistoryMigrations().first(2)).ok());
-    for (int seq = 1; seq <= 2; ++seq) {
-      auto row = (*db)->Prepare("INSERT INTO account_ops (key, seq) VALUES (?1, ?2)");
-      ASSERT_TRUE(row.ok());
-      row->BindBlob(1, AccountKey(b_.account_id)).Bind(2, seq);
-      ASSERT_TRUE(row->Run().ok());
-    }
-    auto st = (*db)->Prepare("UPDATE history_state SET indexed_seq = 3, indexed_hash = ?1");
-    ASSERT_TRUE(st.ok());
-    st->BindBlob(1, *FromHex(sent[2].op.hash));
-    ASSERT_TRUE(st->Run().ok());
-  }
+  // The second layout, with b's rows for seqs 1 and 2 only.
+  const std::string b_key = "x'" + ToHex(AccountKey(b_.account_id)) + "'";
+  const std::vector<Receipt> sent =
+      SendAndWriteAnOlderLayout(2, "INSERT INTO account_ops (key, seq) VALUES (" + b_key + ", 1), (" + b_key + ", 2)");
   Open(kNever, /*max_tail=*/0);
   WaitIndexed(3);
   EXPECT_EQ(QueryHistory("SELECT COUNT(*) FROM pragma_table_info('account_ops') WHERE name = 'gen'"), 1);
