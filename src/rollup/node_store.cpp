@@ -272,8 +272,8 @@ Result<std::vector<std::pair<Hash256, Hash256>>> SqliteNodeStore::LoadLeaves(con
   auto heads = ReadHeadsIn(*db_, low, below);
   if (!heads.ok()) return std::move(heads).error();
   std::vector<std::pair<Hash256, Hash256>> leaves;
-  for (auto& [key, head] : *heads) {
-    auto data = LeafAtVersion(*db_, key, std::move(head), read_version_);
+  for (const auto& [key, newest] : *heads) {
+    auto data = LeafAtVersion(*db_, key, newest, read_version_);
     if (!data.ok()) return std::move(data).error();
     if (*data) leaves.emplace_back(key, state::LeafValueHash(**data));
   }

@@ -11,8 +11,14 @@
 //    touched soon outgrew the page cache and the index's CPU per transfer
 //    kept growing with the transfers stored (docs/BENCHMARKS.md, thirty-fifth
 //    round).
-//  - rollup_leaf_head: each key's newest row, updated in place (as many rows
-//    as leaves).
+//  - rollup_leaf_head: each key's newest version, updated in place (as many
+//    rows as leaves), keyed by key. Only the version (schema/rollup/006):
+//    holding the newest row's data and `prev` as well (~170 bytes a row
+//    against ~45) made it ~4x the pages, which at a million accounts
+//    outgrew the page cache, so that writing a leaf read its head from the
+//    file and dirtied a page of its own for each (docs/BENCHMARKS.md,
+//    thirty-seventh round). A key rewritten within its head's version
+//    leaves the head as it is.
 //
 // Each row names the key's version before it (`prev`; NULL: none), so a
 // read at a past version walks back from the head one row per newer
@@ -51,10 +57,12 @@ Status WriteLeafRow(store::Database& db, const Hash256& key, std::int64_t versio
 // when it has none then.
 Result<std::optional<Bytes>> ReadLeafAt(store::Database& db, const Hash256& key, std::int64_t version);
 
-// The newest row of every key in [low, below), in key order.
-Result<std::vector<std::pair<Hash256, LeafRow>>> ReadHeadsIn(store::Database& db, ByteSpan low, ByteSpan below);
+// Every key in [low, below) with the version of its newest row, in key order.
+Result<std::vector<std::pair<Hash256, std::int64_t>>> ReadHeadsIn(store::Database& db, ByteSpan low, ByteSpan below);
 
-// ReadLeafAt from the key's head row already read (ReadHeadsIn).
-Result<std::optional<Bytes>> LeafAtVersion(store::Database& db, const Hash256& key, LeafRow row, std::int64_t version);
+// ReadLeafAt from the version of the key's newest row, already read
+// (ReadHeadsIn).
+Result<std::optional<Bytes>> LeafAtVersion(store::Database& db, const Hash256& key, std::int64_t newest,
+                                           std::int64_t version);
 
 }  // namespace kray::rollup

@@ -1,4 +1,4 @@
-// The leaves' preimages kept by version (leaf_rows.h, schema/rollup/005).
+// The leaves' preimages kept by version (leaf_rows.h, schema/rollup/005 and 006).
 #include "kray/rollup/leaf_rows.h"
 
 #include <gtest/gtest.h>
@@ -92,10 +92,103 @@ TEST(LeafRowsTest, ABrokenHistoryIsRefusedNotMisread) {
     ASSERT_FALSE(broken.ok()) << v;
     EXPECT_NE(broken.error().message.find("has no row at version 4"), std::string::npos) << broken.error().message;
   }
-  ASSERT_TRUE(db->Exec("UPDATE rollup_leaf_head SET prev = 6").ok());
+  // The table's CHECK refuses such a row; an edit can switch it off.
+  ASSERT_TRUE(db->Exec("PRAGMA ignore_check_constraints = ON").ok());
+  ASSERT_TRUE(db->Exec("UPDATE rollup_leaf_versions SET prev = 6 WHERE version = 6").ok());
   auto loop = ReadLeafAt(*db, H("a"), 5);
   ASSERT_FALSE(loop.ok());
   EXPECT_NE(loop.error().message.find("names a later one"), std::string::npos) << loop.error().message;
+  ASSERT_TRUE(db->Exec("UPDATE rollup_leaf_head SET version = 7").ok());  // a head naming no row
+  for (std::int64_t v : {5, 9}) {
+    auto headless = ReadLeafAt(*db, H("a"), v);
+    ASSERT_FALSE(headless.ok()) << v;
+    EXPECT_NE(headless.error().message.find("has no row at version 7, which its head names"), std::string::npos)
+        << headless.error().message;
+  }
+  auto write = WriteLeafRow(*db, H("a"), 7, Data("seven"));
+  ASSERT_FALSE(write.ok());
+  EXPECT_NE(write.error().message.find("which its head names"), std::string::npos) << write.error().message;
+}
+
+// A head is the key's newest version only (schema/rollup/006), written when
+// that version changes: rewriting a key within its version leaves the head
+// row alone and keeps the version's `prev`.
+TEST(LeafRowsTest, AHeadIsTheNewestVersionOnly) {
+  auto db = OpenIndex();
+  EXPECT_EQ(CountRows(*db, "SELECT COUNT(*) FROM pragma_table_info('rollup_leaf_head')"), 2);
+  ASSERT_TRUE(WriteLeafRow(*db, H("a"), 1, Data("one")).ok());
+  ASSERT_TRUE(WriteLeafRow(*db, H("a"), 3, Data("three")).ok());
+  // Head writes counted from here: rewrites within version 3 make none.
+  ASSERT_TRUE(db->Exec("CREATE TEMP TABLE head_writes (n INTEGER)").ok());
+  ASSERT_TRUE(db->Exec("CREATE TEMP TRIGGER count_head_writes AFTER INSERT ON main.rollup_leaf_head "
+                       "BEGIN INSERT INTO head_writes VALUES (1); END")
+                  .ok());
+  ASSERT_TRUE(WriteLeafRow(*db, H("a"), 3, Data("three again")).ok());
+  ASSERT_TRUE(WriteLeafRow(*db, H("a"), 3, std::nullopt).ok());
+  EXPECT_EQ(CountRows(*db, "SELECT COUNT(*) FROM head_writes"), 0);
+  ASSERT_TRUE(WriteLeafRow(*db, H("a"), 4, Data("four")).ok());
+  EXPECT_EQ(CountRows(*db, "SELECT COUNT(*) FROM head_writes"), 1);
+  EXPECT_EQ(CountRows(*db, "SELECT version FROM rollup_leaf_head"), 4);
+  EXPECT_EQ(CountRows(*db, "SELECT prev FROM rollup_leaf_versions WHERE version = 3"), 1);
+  const std::pair<std::int64_t, std::optional<Bytes>> expected[] = {
+      {0, std::nullopt}, {1, Data("one")}, {2, Data("one")}, {3, std::nullopt}, {4, Data("four")}, {9, Data("four")}};
+  for (const auto& [version, data] : expected) {
+    auto got = ReadLeafAt(*db, H("a"), version);
+    ASSERT_TRUE(got.ok()) << got.error().message;
+    EXPECT_EQ(*got, data) << "version " << version;
+  }
+}
+
+// Schema 006 keeps of each head the version only, and every version reads
+// as before.
+TEST(LeafRowsTest, Schema006KeepsWhatEveryVersionRead) {
+  auto opened = store::Database::Open(":memory:");
+  ASSERT_TRUE(opened.ok());
+  store::Database& db = **opened;
+  ASSERT_TRUE(db.Migrate("rollup", RollupMigrations().first(5)).ok());
+  // The schema-005 layout, as its writer left it: each key's rows chained by
+  // `prev`, its head a copy of the newest one.
+  std::map<Hash256, std::map<std::int64_t, std::optional<Bytes>>> writes;
+  std::mt19937_64 rng(13);
+  for (int k = 0; k < 20; ++k) {
+    const Hash256 key = H("h" + std::to_string(k));
+    std::optional<std::int64_t> prev;
+    std::optional<Bytes> data;
+    for (std::int64_t version = 0; version < 8; ++version) {
+      if (rng() % 3 == 0) continue;
+      data.reset();
+      if (rng() % 4) data = Data("d" + std::to_string(rng()));
+      auto st = db.Prepare("INSERT INTO rollup_leaf_versions (version, key, data, prev) VALUES (?1, ?2, ?3, ?4)");
+      ASSERT_TRUE(st.ok());
+      st->Bind(1, version).BindBlob(2, key);
+      data ? st->BindBlob(3, *data) : st->BindNull(3);
+      prev ? st->Bind(4, *prev) : st->BindNull(4);
+      ASSERT_TRUE(st->Run().ok());
+      writes[key][version] = data;
+      prev = version;
+    }
+    if (!prev) continue;
+    auto head = db.Prepare(
+        "INSERT INTO rollup_leaf_head (key, version, data, prev) SELECT key, version, data, prev "
+        "FROM rollup_leaf_versions WHERE key = ?1 AND version = ?2");
+    ASSERT_TRUE(head.ok());
+    head->BindBlob(1, key).Bind(2, *prev);
+    ASSERT_TRUE(head->Run().ok());
+  }
+  ASSERT_TRUE(MigrateRollupIndex(db).ok());
+  EXPECT_EQ(CountRows(db, "SELECT COUNT(*) FROM pragma_table_info('rollup_leaf_head')"), 2);
+  EXPECT_EQ(CountRows(db, "SELECT COUNT(*) FROM rollup_leaf_head"), static_cast<std::int64_t>(writes.size()));
+  for (const auto& [key, w] : writes) {
+    for (std::int64_t version = 0; version < 9; ++version) {
+      auto got = ReadLeafAt(db, key, version);
+      ASSERT_TRUE(got.ok()) << got.error().message;
+      EXPECT_EQ(*got, Expected(w, version)) << "version " << version;
+    }
+    ASSERT_TRUE(WriteLeafRow(db, key, 9, Data("nine")).ok());
+    auto at8 = ReadLeafAt(db, key, 8);
+    ASSERT_TRUE(at8.ok());
+    EXPECT_EQ(*at8, Expected(w, 8));
+  }
 }
 
 // Schema 005 moves an index's rows, kept by key before, into the table

@@ -536,7 +536,7 @@ TEST(SmtTest, DerivedSubtreeWithoutItsLeafRowIsRefused) {
   const Hash256 root = NaiveRoot(model);
   ASSERT_EQ(Root(tree), root);
   for (const char* edit :
-       {"UPDATE rollup_leaf_head SET data = x'00' WHERE key = ?1", "DELETE FROM rollup_leaf_head WHERE key = ?1"}) {
+       {"UPDATE rollup_leaf_versions SET data = x'00' WHERE key = ?1", "DELETE FROM rollup_leaf_head WHERE key = ?1"}) {
     SCOPED_TRACE(edit);
     auto st = (*db)->Prepare(edit);
     ASSERT_TRUE(st.ok());
