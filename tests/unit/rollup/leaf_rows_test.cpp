@@ -36,12 +36,38 @@ std::optional<Bytes> Expected(const std::map<std::int64_t, std::optional<Bytes>>
   return std::prev(it)->second;
 }
 
+using Writes = std::map<Hash256, std::map<std::int64_t, std::optional<Bytes>>>;
+
+// An index migrated up to schema `n` only (a file an older krayd wrote).
+std::unique_ptr<store::Database> OpenIndexAtSchema(std::size_t n) {
+  auto db = store::Database::Open(":memory:");
+  EXPECT_TRUE(db.ok());
+  EXPECT_TRUE((*db)->Migrate("rollup", RollupMigrations().first(n)).ok());
+  return std::move(*db);
+}
+
+// After a migration: every key reads at versions 0..9 as written, and the
+// index goes on writing after the migrated rows.
+void ExpectEveryVersionReadsAsWritten(store::Database& db, const Writes& writes) {
+  for (const auto& [key, w] : writes) {
+    for (std::int64_t version = 0; version < 10; ++version) {
+      auto got = ReadLeafAt(db, key, version);
+      ASSERT_TRUE(got.ok()) << got.error().message;
+      EXPECT_EQ(*got, Expected(w, version)) << "version " << version;
+    }
+    ASSERT_TRUE(WriteLeafRow(db, key, 9, Data("nine")).ok());
+    auto at8 = ReadLeafAt(db, key, 8);
+    ASSERT_TRUE(at8.ok());
+    EXPECT_EQ(*at8, Expected(w, 8));
+  }
+}
+
 // Keys written at random versions (some deleted, some rewritten within a
 // version) read back at every version as the newest write at or below it.
 TEST(LeafRowsTest, ReadsAtEveryVersionAreTheNewestWriteAtOrBelowIt) {
   auto db = OpenIndex();
   std::mt19937_64 rng(7);
-  std::map<Hash256, std::map<std::int64_t, std::optional<Bytes>>> writes;
+  Writes writes;
   for (std::int64_t version = 0; version < 20; ++version) {
     for (int i = 0; i < 30; ++i) {
       Hash256 key = H("k" + std::to_string(rng() % 40));
@@ -142,13 +168,11 @@ TEST(LeafRowsTest, AHeadIsTheNewestVersionOnly) {
 // Schema 006 keeps of each head the version only, and every version reads
 // as before.
 TEST(LeafRowsTest, Schema006KeepsWhatEveryVersionRead) {
-  auto opened = store::Database::Open(":memory:");
-  ASSERT_TRUE(opened.ok());
-  store::Database& db = **opened;
-  ASSERT_TRUE(db.Migrate("rollup", RollupMigrations().first(5)).ok());
+  auto opened = OpenIndexAtSchema(5);
+  store::Database& db = *opened;
   // The schema-005 layout, as its writer left it: each key's rows chained by
   // `prev`, its head a copy of the newest one.
-  std::map<Hash256, std::map<std::int64_t, std::optional<Bytes>>> writes;
+  Writes writes;
   std::mt19937_64 rng(13);
   for (int k = 0; k < 20; ++k) {
     const Hash256 key = H("h" + std::to_string(k));
@@ -178,27 +202,15 @@ TEST(LeafRowsTest, Schema006KeepsWhatEveryVersionRead) {
   ASSERT_TRUE(MigrateRollupIndex(db).ok());
   EXPECT_EQ(CountRows(db, "SELECT COUNT(*) FROM pragma_table_info('rollup_leaf_head')"), 2);
   EXPECT_EQ(CountRows(db, "SELECT COUNT(*) FROM rollup_leaf_head"), static_cast<std::int64_t>(writes.size()));
-  for (const auto& [key, w] : writes) {
-    for (std::int64_t version = 0; version < 9; ++version) {
-      auto got = ReadLeafAt(db, key, version);
-      ASSERT_TRUE(got.ok()) << got.error().message;
-      EXPECT_EQ(*got, Expected(w, version)) << "version " << version;
-    }
-    ASSERT_TRUE(WriteLeafRow(db, key, 9, Data("nine")).ok());
-    auto at8 = ReadLeafAt(db, key, 8);
-    ASSERT_TRUE(at8.ok());
-    EXPECT_EQ(*at8, Expected(w, 8));
-  }
+  ExpectEveryVersionReadsAsWritten(db, writes);
 }
 
 // Schema 005 moves an index's rows, kept by key before, into the table
 // kept by version and the heads, with every version reading as before.
 TEST(LeafRowsTest, Schema005KeepsWhatEveryVersionRead) {
-  auto opened = store::Database::Open(":memory:");
-  ASSERT_TRUE(opened.ok());
-  store::Database& db = **opened;
-  ASSERT_TRUE(db.Migrate("rollup", RollupMigrations().first(4)).ok());
-  std::map<Hash256, std::map<std::int64_t, std::optional<Bytes>>> writes;
+  auto opened = OpenIndexAtSchema(4);
+  store::Database& db = *opened;
+  Writes writes;
   std::mt19937_64 rng(11);
   for (int i = 0; i < 200; ++i) {
     Hash256 key = H("m" + std::to_string(rng() % 25));
@@ -217,18 +229,7 @@ TEST(LeafRowsTest, Schema005KeepsWhatEveryVersionRead) {
   }
   ASSERT_TRUE(MigrateRollupIndex(db).ok());
   EXPECT_EQ(CountRows(db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'rollup_leaf_data'"), 0);
-  for (const auto& [key, w] : writes) {
-    for (std::int64_t version = 0; version < 10; ++version) {
-      auto got = ReadLeafAt(db, key, version);
-      ASSERT_TRUE(got.ok()) << got.error().message;
-      EXPECT_EQ(*got, Expected(w, version)) << "version " << version;
-    }
-    // and the index goes on writing after the migrated rows
-    ASSERT_TRUE(WriteLeafRow(db, key, 9, Data("nine")).ok());
-    auto at8 = ReadLeafAt(db, key, 8);
-    ASSERT_TRUE(at8.ok());
-    EXPECT_EQ(*at8, Expected(w, 8));
-  }
+  ExpectEveryVersionReadsAsWritten(db, writes);
 }
 
 }  // namespace
