@@ -36,7 +36,7 @@ constexpr std::size_t kCatchUpChunk = 10000;
 // The tree's stored pages (above kRollupDerivedDepth) stay in memory
 // (SqliteNodeStore::KeepPagesAbove): every change rewrites them, and at a
 // million accounts reading them back before each update was a tenth of the
-// rollup thread's time under load. At most 4,369 pages, ~4 MB.
+// rollup thread's time under load. At most 273 pages, ~270 KB.
 constexpr int kKeepPagesAbove = kRollupDerivedDepth;
 // Queued groups that wake the index thread before its persist interval
 // (bounds the memory the queue holds between wake-ups).

@@ -47,10 +47,16 @@ class MemoryNodeStore : public NodeStore {
 
 // The rollup index's tree is stored as pages down to this depth; each
 // subtree rooted there is derived from its leaves' preimages
-// (leaf_rows.h) when read. At a million leaves such a subtree holds ~15
-// leaves, and storing its pages was ~2.4 rows per changed leaf, two thirds of
-// the index's writes (docs/BENCHMARKS.md, rounds 23 and 24).
-inline constexpr int kRollupDerivedDepth = 16;
+// (leaf_rows.h) when read. Storing the pages below depth 16 was ~2.4 rows
+// per changed leaf at a million accounts, two thirds of the index's writes
+// (docs/BENCHMARKS.md, rounds 23 and 24); from 100k accounts on, the 4,369
+// pages above depth 16 were nearly all rewritten at every persist, a page
+// row of ~1 KB each and a WAL frame of its own (thirty-seventh round: at 1M
+// accounts the index thread 21.3 -> 15 µs and the checkpoint threads
+// 14.6 -> 9 µs per transfer with 12 instead of 16). At most 273 pages are
+// now stored; a derived subtree holds ~N/4,096 leaves (~244 at a million),
+// which a proof or a read after a restart reads from their rows.
+inline constexpr int kRollupDerivedDepth = 12;
 
 class SqliteNodeStore : public NodeStore {
  public:

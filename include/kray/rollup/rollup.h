@@ -52,7 +52,7 @@ struct RollupOptions {
   // leaves all change within 250 ms at 10,000 transfers/s), while a large
   // tree's are still written as the batch fills, so that its close stays
   // short. Leaves, not nodes, are counted: the stored pages are those above
-  // kRollupDerivedDepth, at most 4,369 whatever the tree's size, and from
+  // kRollupDerivedDepth, at most 273 whatever the tree's size, and from
   // 100k accounts on nearly every one changes within a check, so a write
   // costs those pages plus its leaves' rows. Counting the changed nodes as
   // well (until the thirty-fifth round) wrote every page at every check at

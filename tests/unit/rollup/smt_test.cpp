@@ -559,8 +559,9 @@ TEST(SmtTest, DerivedSubtreeWithoutItsLeafRowIsRefused) {
   }
 }
 
-// Schema 004 drops the pages an index stored below kRollupDerivedDepth
-// before, and keeps the ones above.
+// Schemas 004 and 007 drop the pages an index stored below
+// kRollupDerivedDepth before (at depth 16 and deeper, then at 12), and keep
+// the ones above.
 TEST(SmtTest, Schema004DropsThePagesNowDerived) {
   auto db = store::Database::Open(":memory:");
   ASSERT_TRUE(db.ok()) << db.error().message;
@@ -577,9 +578,14 @@ TEST(SmtTest, Schema004DropsThePagesNowDerived) {
     st->BindBlob(1, key).BindBlob(2, empty_page);
     ASSERT_TRUE(st->Run().ok());
   }
-  ASSERT_TRUE(MigrateRollupIndex(**db).ok());
+  ASSERT_TRUE((*db)->Migrate("rollup", RollupMigrations().first(4)).ok());
   EXPECT_EQ(CountRows(**db, "SELECT COUNT(*) FROM rollup_smt_pages"), 2);  // depths 0 and 12
   EXPECT_EQ(CountRows(**db, "SELECT COUNT(*) FROM rollup_smt_pages WHERE page < x'0010'"), 2);
+  // Schema 007 drops the pages at depth 12 as well (kRollupDerivedDepth).
+  ASSERT_TRUE(MigrateRollupIndex(**db).ok());
+  EXPECT_EQ(CountRows(**db, "SELECT COUNT(*) FROM rollup_smt_pages"), 1);  // depth 0
+  EXPECT_EQ(CountRows(**db, "SELECT COUNT(*) FROM rollup_smt_pages WHERE page < x'000c'"), 1);
+  static_assert(kRollupDerivedDepth == 12, "a migration must drop the pages the index now derives");
 }
 
 // An index written before pages (schema 001: one row per node and version)
