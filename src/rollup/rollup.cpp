@@ -76,12 +76,16 @@ Status MigrateRollupIndex(store::Database& db) {
   // said, so that a first start that takes longer is not taken for a hang.
   auto before = db.ComponentVersion("rollup");
   if (!before.ok()) return std::move(before).error();
+  // Schema 007 deletes every stored version of the pages at depth 12 (up to
+  // 4,096 rows per batch kept): said too.
   const bool moving = *before > 0 && *before < 5;
+  const bool dropping = *before > 0 && *before < 7;
   if (moving) spdlog::info("rollup: keeping the leaves' preimages by batch (schema 005, once): rewriting them");
+  if (dropping) spdlog::info("rollup: deriving the tree below depth 12 (schema 007, once): deleting its stored pages");
   const auto start = std::chrono::steady_clock::now();
   KRAY_TRY(db.Migrate("rollup", RollupMigrations()));
-  if (moving)
-    spdlog::info("rollup: the leaves' preimages rewritten in {:.1f} s",
+  if (moving || dropping)
+    spdlog::info("rollup: the index's layout upgraded in {:.1f} s",
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   store::Transaction tx(db);
   KRAY_TRY(tx.status());
