@@ -263,20 +263,17 @@ Status SqliteNodeStore::Derive(const NodePos& root) {
 }
 
 // The leaves (key, value hash) under `root` at read_version, sorted by key:
-// the keys' newest rows, each walked back to read_version if it is newer.
+// each key's newest row at or below read_version (ReadLeavesIn).
 Result<std::vector<std::pair<Hash256, Hash256>>> SqliteNodeStore::LoadLeaves(const NodePos& root) {
   const Bytes low(root.prefix.begin(), root.prefix.end());
   Bytes below = low;  // exclusive bound: the range's last key followed by a 0 byte
   for (int i = root.depth; i < kSmtDepth; ++i) below[i >> 3] |= static_cast<std::uint8_t>(0x80 >> (i & 7));
   below.push_back(0);
-  auto heads = ReadHeadsIn(*db_, low, below);
-  if (!heads.ok()) return std::move(heads).error();
+  auto rows = ReadLeavesIn(*db_, low, below, read_version_);
+  if (!rows.ok()) return std::move(rows).error();
   std::vector<std::pair<Hash256, Hash256>> leaves;
-  for (const auto& [key, newest] : *heads) {
-    auto data = LeafAtVersion(*db_, key, newest, read_version_);
-    if (!data.ok()) return std::move(data).error();
-    if (*data) leaves.emplace_back(key, state::LeafValueHash(**data));
-  }
+  leaves.reserve(rows->size());
+  for (const auto& [key, data] : *rows) leaves.emplace_back(key, state::LeafValueHash(data));
   return leaves;
 }
 

@@ -139,6 +139,7 @@ struct Rollup::Impl {
   RollupStatus status;                                // the head, ahead of what is persisted while dirty
   std::string prev_root;                              // state root of the last closed batch (or genesis)
   std::map<Hash256, std::optional<Bytes>> leaf_data;  // to persist at the open version
+  LeafHeads heads;                                    // the leaves' heads not yet folded (leaf_rows.h)
   // Leaf changes received but not yet applied to the tree (the newest data
   // per leaf), through operation `received_seq`. Applied before any root is
   // read: at persist, batch close and sync.
@@ -191,6 +192,7 @@ struct Rollup::Impl {
   Status WriteProgress();
   Result<std::vector<ArrivedOperation>> BatchOperations(std::int64_t first_seq, std::int64_t last_seq);
   Result<std::optional<BatchHeader>> CloseBatch(std::int64_t now);
+  Status FoldHeadsIfDue();
   void Run();
   bool WorkQueued() {
     std::lock_guard lock(mu);
@@ -210,7 +212,7 @@ void Rollup::Impl::OpenTree(std::int64_t version) {
 
 Status Rollup::Impl::WriteProgress() {
   KRAY_TRY(cache->Flush());
-  for (const auto& [key, data] : leaf_data) KRAY_TRY(WriteLeafRow(*db, key, status.open_batch, data));
+  for (const auto& [key, data] : leaf_data) KRAY_TRY(heads.Write(*db, key, status.open_batch, data));
   auto up = db->Use(
       "UPDATE rollup_state SET state_root=?1, open_batch=?2, open_since=?3, batched_seq=?4, applied_seq=?5 "
       "WHERE id=1");
@@ -370,7 +372,28 @@ Result<std::optional<BatchHeader>> Rollup::Impl::CloseBatch(std::int64_t now) {
     std::lock_guard lock(listeners_mu);
     for (const auto& [handle, listener] : batch_listeners) listener(b);
   }
+  KRAY_TRY(FoldHeadsIfDue());
   return std::optional<BatchHeader>(std::move(b));
+}
+
+// After a close (nothing written yet at the open version): the heads of the
+// last kFoldHeadsEvery batches' keys into rollup_leaf_head, in one
+// transaction of their own, so that the close's root is not kept waiting
+// (at a million accounts under load ~80,000 heads, most of the table's
+// ~10,500 pages, in ~0.15 s).
+Status Rollup::Impl::FoldHeadsIfDue() {
+  const std::int64_t through = status.last_batch();
+  if (through - heads.through() < kFoldHeadsEvery) return Ok();
+  const auto started = std::chrono::steady_clock::now();
+  const std::size_t keys = heads.unfolded_keys();
+  store::Transaction tx(*db);
+  KRAY_TRY(tx.status());
+  KRAY_TRY(heads.Fold(*db, through));
+  KRAY_TRY(tx.Commit());
+  heads.Folded(through);
+  spdlog::debug("rollup: {} leaves' heads folded through batch {} ({:.3f} s)", keys, through,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return Ok();
 }
 
 Status Rollup::Impl::Initialize() {
@@ -401,6 +424,10 @@ Status Rollup::Impl::Initialize() {
   if (!ins.ok()) return std::move(ins).error();
   (*ins)->Bind(1, status.genesis_hash).Bind(2, status.state_root).Bind(3, status.open_since);
   KRAY_TRY((*ins)->Run());
+  // The fold position at the genesis version, so that its leaves write
+  // their heads as they go (nothing to hold in memory for them).
+  KRAY_TRY(heads.Fold(*db, 0));
+  heads.Folded(0);
   KRAY_TRY(WriteProgress());
   status.open_batch = 1;
   status.genesis_root = status.state_root;
@@ -606,6 +633,9 @@ Result<std::unique_ptr<Rollup>> Rollup::Open(state::Ledger& ledger, const Rollup
 
 Status Rollup::Impl::Open() {
   Impl& m = *this;
+  auto loaded = LeafHeads::Load(*m.db);
+  if (!loaded.ok()) return std::move(loaded).error();
+  m.heads = std::move(*loaded);
   auto status = GetRollupStatus(*m.db);
   if (!status.ok() && status.error().code != "rollup_not_initialized") return std::move(status).error();
   if (!status.ok()) {

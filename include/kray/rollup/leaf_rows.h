@@ -11,24 +11,30 @@
 //    touched soon outgrew the page cache and the index's CPU per transfer
 //    kept growing with the transfers stored (docs/BENCHMARKS.md, thirty-fifth
 //    round).
-//  - rollup_leaf_head: each key's newest version, updated in place (as many
-//    rows as leaves), keyed by key. Only the version (schema/rollup/006):
-//    holding the newest row's data and `prev` as well (~170 bytes a row
-//    against ~45) made it ~4x the pages, which at a million accounts
-//    outgrew the page cache, so that writing a leaf read its head from the
-//    file and dirtied a page of its own for each (docs/BENCHMARKS.md,
-//    thirty-seventh round). A key rewritten within its head's version
-//    leaves the head as it is.
+//  - rollup_leaf_head: each key's newest version, keyed by key (as many
+//    rows as leaves). Only the version (schema/rollup/006): holding the
+//    newest row's data and `prev` as well (~170 bytes a row against ~45)
+//    made it ~4x the pages, which at a million accounts outgrew the page
+//    cache (docs/BENCHMARKS.md, thirty-seventh round). Folded every
+//    kFoldHeadsEvery batches (schema/rollup/008, LeafHeads below): a batch
+//    at a million accounts writes keys spread over nearly all of the
+//    table's ~10,500 pages, so writing the heads at every batch rewrote the
+//    whole table every second under load (docs/BENCHMARKS.md, thirty-eighth
+//    round). The table holds each key's newest version among the rows at
+//    versions <= rollup_state.heads_through; a key's rows above that are
+//    found by version, newest first (at most kFoldHeadsEvery + 1 versions).
 //
 // Each row names the key's version before it (`prev`; NULL: none), so a
 // read at a past version walks back from the head one row per newer
 // version of that key. Data NULL: no leaf (deleted) at that version.
 //
-// Not thread-safe (one Database). Writers: the index thread, inside its
-// transaction.
+// Not thread-safe (one Database). Writer: the index thread, inside its
+// transaction. Readers read inside one read transaction (the fold position,
+// the heads and the rows must be one snapshot).
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -43,26 +49,45 @@ class Database;
 
 namespace kray::rollup {
 
-struct LeafRow {
-  std::int64_t version = 0;
-  std::optional<Bytes> data;  // nullopt: no leaf
-  std::optional<std::int64_t> prev;
-};
+// Batches between two folds of the heads: readers look a key up in at most
+// this many versions (+1, the open one) before its head; the index thread
+// holds the keys written since the last fold in memory (under load at a
+// million accounts ~10,000 keys a batch).
+inline constexpr std::int64_t kFoldHeadsEvery = 8;
 
-// Writes the key's preimage at `version`, which must not be older than the
-// key's newest row (rewriting that version keeps its `prev`).
-Status WriteLeafRow(store::Database& db, const Hash256& key, std::int64_t version, const std::optional<Bytes>& data);
+// The index thread's heads: the fold position and, for each key written
+// above it, its newest version (what rollup_leaf_head does not hold yet).
+class LeafHeads {
+ public:
+  // Reads rollup_state.heads_through (-1 while the index has no state row)
+  // and the keys of the rows above it.
+  static Result<LeafHeads> Load(store::Database& db);
+
+  // Writes the key's preimage at `version`, which must not be older than
+  // the key's newest row (rewriting that version keeps its `prev`). Above
+  // the fold position the head is noted here, at or below it written.
+  Status Write(store::Database& db, const Hash256& key, std::int64_t version, const std::optional<Bytes>& data);
+  // In the caller's transaction: writes the heads noted here into
+  // rollup_leaf_head and sets the fold position to `through`, which no
+  // version written may exceed. Call Folded(through) once it is committed.
+  Status Fold(store::Database& db, std::int64_t through) const;
+  void Folded(std::int64_t through);
+
+  std::int64_t through() const { return through_; }
+  std::size_t unfolded_keys() const { return newest_.size(); }
+
+ private:
+  std::int64_t through_ = -1;
+  std::map<Hash256, std::int64_t> newest_;  // keys with rows above through_: their newest version
+};
 
 // The key's preimage as of `version` (its newest row <= version); nullopt
 // when it has none then.
 Result<std::optional<Bytes>> ReadLeafAt(store::Database& db, const Hash256& key, std::int64_t version);
 
-// Every key in [low, below) with the version of its newest row, in key order.
-Result<std::vector<std::pair<Hash256, std::int64_t>>> ReadHeadsIn(store::Database& db, ByteSpan low, ByteSpan below);
-
-// ReadLeafAt from the version of the key's newest row, already read
-// (ReadHeadsIn).
-Result<std::optional<Bytes>> LeafAtVersion(store::Database& db, const Hash256& key, std::int64_t newest,
-                                           std::int64_t version);
+// Every key in [low, below) with a leaf as of `version`, with its preimage,
+// in key order.
+Result<std::vector<std::pair<Hash256, Bytes>>> ReadLeavesIn(store::Database& db, ByteSpan low, ByteSpan below,
+                                                            std::int64_t version);
 
 }  // namespace kray::rollup

@@ -1,4 +1,5 @@
-// The leaves' preimages kept by version (leaf_rows.h, schema/rollup/005 and 006).
+// The leaves' preimages kept by version and their heads (leaf_rows.h,
+// schema/rollup/005, 006 and 008).
 #include "kray/rollup/leaf_rows.h"
 
 #include <gtest/gtest.h>
@@ -16,7 +17,9 @@ namespace kray::rollup {
 namespace {
 
 using smt_test::CountRows;
+using smt_test::FoldHeads;
 using smt_test::H;
+using smt_test::InsertRollupState;
 
 Bytes Data(const std::string& s) {
   return Bytes(s.begin(), s.end());
@@ -26,7 +29,14 @@ std::unique_ptr<store::Database> OpenIndex() {
   auto db = store::Database::Open(":memory:");
   EXPECT_TRUE(db.ok());
   EXPECT_TRUE(MigrateRollupIndex(**db).ok());
+  InsertRollupState(**db);
   return std::move(*db);
+}
+
+void Write(store::Database& db, LeafHeads& heads, const Hash256& key, std::int64_t version,
+           const std::optional<Bytes>& data) {
+  auto written = heads.Write(db, key, version, data);
+  ASSERT_TRUE(written.ok()) << written.error().message;
 }
 
 // What a read at `version` must return: the newest write <= version.
@@ -43,29 +53,60 @@ std::unique_ptr<store::Database> OpenIndexAtSchema(std::size_t n) {
   auto db = store::Database::Open(":memory:");
   EXPECT_TRUE(db.ok());
   EXPECT_TRUE((*db)->Migrate("rollup", RollupMigrations().first(n)).ok());
+  InsertRollupState(**db, /*open_batch=*/9);  // the tests' rows are at versions 0..8
   return std::move(*db);
 }
 
-// After a migration: every key reads at versions 0..9 as written, and the
-// index goes on writing after the migrated rows.
+// After a migration: every head written so far is folded (schema 008), every
+// key reads at versions 0..9 as written, and the index goes on writing after
+// the migrated rows.
 void ExpectEveryVersionReadsAsWritten(store::Database& db, const Writes& writes) {
+  EXPECT_EQ(CountRows(db, "SELECT heads_through FROM rollup_state"),
+            CountRows(db, "SELECT max(version) FROM rollup_leaf_versions"));
+  auto heads = LeafHeads::Load(db);
+  ASSERT_TRUE(heads.ok()) << heads.error().message;
+  EXPECT_EQ(heads->unfolded_keys(), 0u);
   for (const auto& [key, w] : writes) {
     for (std::int64_t version = 0; version < 10; ++version) {
       auto got = ReadLeafAt(db, key, version);
       ASSERT_TRUE(got.ok()) << got.error().message;
       EXPECT_EQ(*got, Expected(w, version)) << "version " << version;
     }
-    ASSERT_TRUE(WriteLeafRow(db, key, 9, Data("nine")).ok());
+    Write(db, *heads, key, 9, Data("nine"));
     auto at8 = ReadLeafAt(db, key, 8);
     ASSERT_TRUE(at8.ok());
     EXPECT_EQ(*at8, Expected(w, 8));
   }
 }
 
+// Every read of the index against the model: each key at every version
+// (ReadLeafAt), and all keys at every version in one range (ReadLeavesIn).
+void ExpectReadsMatch(store::Database& db, const Writes& writes, std::int64_t versions) {
+  for (std::int64_t version = 0; version < versions; ++version) {
+    std::vector<std::pair<Hash256, Bytes>> expected;
+    for (const auto& [key, w] : writes) {
+      auto want = Expected(w, version);
+      auto got = ReadLeafAt(db, key, version);
+      ASSERT_TRUE(got.ok()) << got.error().message;
+      EXPECT_EQ(*got, want) << "version " << version;
+      if (want) expected.emplace_back(key, *want);
+    }
+    const Bytes low(32, 0x00);
+    Bytes below(32, 0xff);
+    below.push_back(0);
+    auto all = ReadLeavesIn(db, low, below, version);
+    ASSERT_TRUE(all.ok()) << all.error().message;
+    EXPECT_EQ(*all, expected) << "version " << version;
+  }
+}
+
 // Keys written at random versions (some deleted, some rewritten within a
-// version) read back at every version as the newest write at or below it.
+// version) read back at every version as the newest write at or below it:
+// with the heads folded every third version, after a reload of the heads
+// (a restart) and with the last versions above the fold.
 TEST(LeafRowsTest, ReadsAtEveryVersionAreTheNewestWriteAtOrBelowIt) {
   auto db = OpenIndex();
+  LeafHeads heads;
   std::mt19937_64 rng(7);
   Writes writes;
   for (std::int64_t version = 0; version < 20; ++version) {
@@ -73,18 +114,24 @@ TEST(LeafRowsTest, ReadsAtEveryVersionAreTheNewestWriteAtOrBelowIt) {
       Hash256 key = H("k" + std::to_string(rng() % 40));
       std::optional<Bytes> data;
       if (rng() % 5) data = Data("v" + std::to_string(rng()));
-      ASSERT_TRUE(WriteLeafRow(*db, key, version, data).ok());
+      Write(*db, heads, key, version, data);
       writes[key][version] = data;
     }
-  }
-  for (const auto& [key, w] : writes) {
-    for (std::int64_t version = 0; version < 21; ++version) {
-      auto got = ReadLeafAt(*db, key, version);
-      ASSERT_TRUE(got.ok()) << got.error().message;
-      EXPECT_EQ(*got, Expected(w, version)) << "version " << version;
+    if (version % 3 == 2) FoldHeads(*db, heads, version);
+    if (version == 10) {  // a restart: the heads above the fold read back from the rows
+      auto loaded = LeafHeads::Load(*db);
+      ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+      EXPECT_EQ(loaded->through(), 8);
+      EXPECT_EQ(loaded->unfolded_keys(), heads.unfolded_keys());
+      heads = std::move(*loaded);
     }
+    if (version == 13) ExpectReadsMatch(*db, writes, 15);  // the open version too
   }
-  EXPECT_EQ(CountRows(*db, "SELECT COUNT(*) FROM rollup_leaf_head"), static_cast<std::int64_t>(writes.size()));
+  EXPECT_EQ(heads.through(), 17);
+  ExpectReadsMatch(*db, writes, 21);
+  std::int64_t folded = 0;
+  for (const auto& [key, w] : writes) folded += w.begin()->first <= 17;
+  EXPECT_EQ(CountRows(*db, "SELECT COUNT(*) FROM rollup_leaf_head"), folded);
   std::int64_t rows = 0;
   for (const auto& [key, w] : writes) rows += static_cast<std::int64_t>(w.size());
   EXPECT_EQ(CountRows(*db, "SELECT COUNT(*) FROM rollup_leaf_versions"), rows);  // one per key and version
@@ -95,20 +142,50 @@ TEST(LeafRowsTest, ReadsAtEveryVersionAreTheNewestWriteAtOrBelowIt) {
 
 TEST(LeafRowsTest, AWriteOlderThanTheKeysNewestRowIsRefused) {
   auto db = OpenIndex();
-  ASSERT_TRUE(WriteLeafRow(*db, H("a"), 5, Data("five")).ok());
-  auto older = WriteLeafRow(*db, H("a"), 3, Data("three"));
+  LeafHeads heads;
+  Write(*db, heads, H("a"), 5, Data("five"));
+  auto older = heads.Write(*db, H("a"), 3, Data("three"));  // its head noted in memory
   ASSERT_FALSE(older.ok());
   EXPECT_NE(older.error().message.find("newer than 3"), std::string::npos) << older.error().message;
+  FoldHeads(*db, heads, 5);
+  older = heads.Write(*db, H("a"), 4, Data("four"));  // its head in rollup_leaf_head
+  ASSERT_FALSE(older.ok());
+  EXPECT_NE(older.error().message.find("newer than 4"), std::string::npos) << older.error().message;
   auto got = ReadLeafAt(*db, H("a"), 9);
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(*got, Data("five"));
+}
+
+// A fold covers every version written, never the open batch's successors,
+// and records its position.
+TEST(LeafRowsTest, AFoldBelowARowWrittenPastTheOpenBatchOrWithoutTheStateRowIsRefused) {
+  auto db = OpenIndex();
+  LeafHeads heads;
+  Write(*db, heads, H("a"), 4, Data("four"));
+  auto early = heads.Fold(*db, 3);
+  ASSERT_FALSE(early.ok());
+  EXPECT_NE(early.error().message.find("has a row at version 4"), std::string::npos) << early.error().message;
+  // A fold position past the open batch (an edit) is refused at load.
+  ASSERT_TRUE(db->Exec("UPDATE rollup_state SET heads_through = 5, open_batch = 4").ok());
+  auto ahead = LeafHeads::Load(*db);
+  ASSERT_FALSE(ahead.ok());
+  EXPECT_NE(ahead.error().message.find("heads_through 5 is past the open batch 4"), std::string::npos)
+      << ahead.error().message;
+  ASSERT_TRUE(db->Exec("UPDATE rollup_state SET heads_through = 4").ok());
+  EXPECT_TRUE(LeafHeads::Load(*db).ok());
+  ASSERT_TRUE(db->Exec("DELETE FROM rollup_state").ok());
+  auto stateless = heads.Fold(*db, 4);
+  ASSERT_FALSE(stateless.ok());
+  EXPECT_NE(stateless.error().message.find("no rollup_state row"), std::string::npos) << stateless.error().message;
 }
 
 // An edited index (a row deleted from the middle of a key's history, a
 // head naming itself) is refused at the read that needs it, not misread.
 TEST(LeafRowsTest, ABrokenHistoryIsRefusedNotMisread) {
   auto db = OpenIndex();
-  for (std::int64_t v : {1, 4, 6}) ASSERT_TRUE(WriteLeafRow(*db, H("a"), v, Data("at " + std::to_string(v))).ok());
+  LeafHeads heads;
+  for (std::int64_t v : {1, 4, 6}) Write(*db, heads, H("a"), v, Data("at " + std::to_string(v)));
+  FoldHeads(*db, heads, 6);
   ASSERT_TRUE(db->Exec("DELETE FROM rollup_leaf_versions WHERE version = 4").ok());
   auto at6 = ReadLeafAt(*db, H("a"), 6);  // the head: still read
   ASSERT_TRUE(at6.ok());
@@ -131,31 +208,56 @@ TEST(LeafRowsTest, ABrokenHistoryIsRefusedNotMisread) {
     EXPECT_NE(headless.error().message.find("has no row at version 7, which its head names"), std::string::npos)
         << headless.error().message;
   }
-  auto write = WriteLeafRow(*db, H("a"), 7, Data("seven"));
+  auto write = heads.Write(*db, H("a"), 7, Data("seven"));
   ASSERT_FALSE(write.ok());
   EXPECT_NE(write.error().message.find("which its head names"), std::string::npos) << write.error().message;
+  // A fold position set far back would make each read look in every version
+  // since: refused instead.
+  ASSERT_TRUE(db->Exec("UPDATE rollup_state SET heads_through = -1").ok());
+  ASSERT_TRUE(db->Exec("INSERT INTO rollup_leaf_versions (version, key, data) VALUES (600, x'00', NULL)").ok());
+  const Bytes low(32, 0x00), below(33, 0xff);
+  auto one = ReadLeafAt(*db, H("a"), 700);
+  ASSERT_FALSE(one.ok());
+  EXPECT_NE(one.error().message.find("versions behind the leaves' rows"), std::string::npos) << one.error().message;
+  auto range = ReadLeavesIn(*db, low, below, 700);
+  ASSERT_FALSE(range.ok());
+  EXPECT_NE(range.error().message.find("versions behind the leaves' rows"), std::string::npos) << range.error().message;
 }
 
-// A head is the key's newest version only (schema/rollup/006), written when
-// that version changes: rewriting a key within its version leaves the head
-// row alone and keeps the version's `prev`.
-TEST(LeafRowsTest, AHeadIsTheNewestVersionOnly) {
+// A head is the key's newest version only (schema/rollup/006), written at a
+// fold (008) for the versions above the fold position and when the version
+// changes for those at or below it: rewriting a key within its version
+// leaves the head row alone and keeps the version's `prev`.
+TEST(LeafRowsTest, AHeadIsTheNewestVersionOnlyWrittenAtAFold) {
   auto db = OpenIndex();
   EXPECT_EQ(CountRows(*db, "SELECT COUNT(*) FROM pragma_table_info('rollup_leaf_head')"), 2);
-  ASSERT_TRUE(WriteLeafRow(*db, H("a"), 1, Data("one")).ok());
-  ASSERT_TRUE(WriteLeafRow(*db, H("a"), 3, Data("three")).ok());
-  // Head writes counted from here: rewrites within version 3 make none.
   ASSERT_TRUE(db->Exec("CREATE TEMP TABLE head_writes (n INTEGER)").ok());
   ASSERT_TRUE(db->Exec("CREATE TEMP TRIGGER count_head_writes AFTER INSERT ON main.rollup_leaf_head "
                        "BEGIN INSERT INTO head_writes VALUES (1); END")
                   .ok());
-  ASSERT_TRUE(WriteLeafRow(*db, H("a"), 3, Data("three again")).ok());
-  ASSERT_TRUE(WriteLeafRow(*db, H("a"), 3, std::nullopt).ok());
-  EXPECT_EQ(CountRows(*db, "SELECT COUNT(*) FROM head_writes"), 0);
-  ASSERT_TRUE(WriteLeafRow(*db, H("a"), 4, Data("four")).ok());
+  LeafHeads heads;
+  Write(*db, heads, H("a"), 1, Data("one"));
+  Write(*db, heads, H("a"), 3, Data("three"));
+  EXPECT_EQ(CountRows(*db, "SELECT COUNT(*) FROM head_writes"), 0);  // above the fold: noted only
+  EXPECT_EQ(heads.unfolded_keys(), 1u);
+  FoldHeads(*db, heads, 3);
   EXPECT_EQ(CountRows(*db, "SELECT COUNT(*) FROM head_writes"), 1);
+  EXPECT_EQ(CountRows(*db, "SELECT heads_through FROM rollup_state"), 3);
+  EXPECT_EQ(heads.unfolded_keys(), 0u);
+  // At the fold position (an index upgraded with its open batch's rows):
+  // rewrites within version 3 make no head write.
+  Write(*db, heads, H("a"), 3, Data("three again"));
+  Write(*db, heads, H("a"), 3, std::nullopt);
+  EXPECT_EQ(CountRows(*db, "SELECT COUNT(*) FROM head_writes"), 1);
+  Write(*db, heads, H("a"), 4, Data("four"));
+  Write(*db, heads, H("a"), 4, Data("four"));
+  EXPECT_EQ(CountRows(*db, "SELECT COUNT(*) FROM head_writes"), 1);
+  EXPECT_EQ(CountRows(*db, "SELECT version FROM rollup_leaf_head"), 3);
+  FoldHeads(*db, heads, 4);
+  EXPECT_EQ(CountRows(*db, "SELECT COUNT(*) FROM head_writes"), 2);
   EXPECT_EQ(CountRows(*db, "SELECT version FROM rollup_leaf_head"), 4);
   EXPECT_EQ(CountRows(*db, "SELECT prev FROM rollup_leaf_versions WHERE version = 3"), 1);
+  EXPECT_EQ(CountRows(*db, "SELECT prev FROM rollup_leaf_versions WHERE version = 4"), 3);
   const std::pair<std::int64_t, std::optional<Bytes>> expected[] = {
       {0, std::nullopt}, {1, Data("one")}, {2, Data("one")}, {3, std::nullopt}, {4, Data("four")}, {9, Data("four")}};
   for (const auto& [version, data] : expected) {

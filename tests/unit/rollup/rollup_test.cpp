@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
+#include "kray/rollup/leaf_rows.h"
 #include "rollup_fixture.h"
 
 namespace kray::rollup {
@@ -354,6 +357,83 @@ TEST_F(RollupTest, LeavesBelowTheStoredDepthAreProvedFromTheirRows) {
   auto v = Verify();
   ASSERT_TRUE(v.ok()) << v.error().code << ": " << v.error().message;
   EXPECT_EQ(v->batches, 3);
+}
+
+// The leaves' heads are folded after every kFoldHeadsEvery-th close
+// (leaf_rows.h). Proofs of every batch still provable, and of the head, read
+// the same before a fold, across a restart between folds (the heads above
+// the fold read back from the rows) and after it; pruning deletes rows that
+// folded heads name, and an account created above the fold has no head row
+// until the next one.
+TEST_F(RollupTest, HeadsFoldedEveryEighthBatchReadTheSameAcrossRestarts) {
+  static_assert(kFoldHeadsEvery == 8, "the batch counts below follow the fold interval");
+  opts_.prune_keep_batches = 3;
+  Restart();
+  const TestKey late = test::KeyFromSeed("created above the fold");
+  auto heads_through = [&] { return IndexCount("SELECT heads_through FROM rollup_state"); };
+  auto head_rows = [&] { return IndexCount("SELECT COUNT(*) FROM rollup_leaf_head"); };
+  EXPECT_EQ(heads_through(), 0);  // the genesis leaves' heads
+  const std::int64_t genesis_heads = head_rows();
+  Amount amount = 1;
+  auto batches = [&](int n, bool create_late = false) {
+    for (int i = 0; i < 3 * n; ++i) {
+      const bool odd = i % 2;
+      const std::string to = create_late && i == 0 ? late.address : odd ? a_.account_id : b_.account_id;
+      auto sent = Send(odd ? b_ : a_, to, amount++);
+      ASSERT_TRUE(sent.ok()) << sent.error().message;
+    }
+    ASSERT_TRUE(rollup_->Sync().ok());
+  };
+  // Each account's proof at each batch, as first served: later reads must match it.
+  std::map<std::pair<std::string, std::int64_t>, LeafProof> served;
+  auto expect_proofs = [&](const std::vector<std::string>& accounts) {
+    const RollupStatus st = IndexStatus();
+    for (const auto& account : accounts) {
+      for (std::int64_t n = std::max<std::int64_t>(st.oldest_proof_batch, 1); n <= st.last_batch(); ++n) {
+        auto p = Prove(account, n);
+        // Pruning runs on: only the newest three batches are sure to stay provable.
+        if (!p.ok() && p.error().code == "batch_pruned" && n < st.last_batch() - 2) continue;
+        ASSERT_TRUE(p.ok()) << account << " at " << n << ": " << p.error().message;
+        auto root = FromHexFixed<32>(p->root);
+        ASSERT_TRUE(root);
+        EXPECT_TRUE(VerifyLeafProof(*p, state::LeafId{state::kAccountLeaf, account}, *root).ok());
+        auto [it, first] = served.emplace(std::make_pair(account, n), *p);
+        if (first) continue;
+        EXPECT_EQ(p->root, it->second.root) << n;
+        EXPECT_EQ(p->leaf_data, it->second.leaf_data) << n;
+        EXPECT_EQ(p->proof.siblings, it->second.proof.siblings) << n;
+      }
+      auto head = Prove(account, std::nullopt);
+      ASSERT_TRUE(head.ok()) << head.error().message;
+      EXPECT_EQ(head->leaf_data, served.at({account, st.last_batch()}).leaf_data);
+    }
+  };
+  batches(7);
+  EXPECT_EQ(IndexStatus().last_batch(), 7);
+  EXPECT_EQ(heads_through(), 0);  // seven batches above the fold: heads in memory only
+  expect_proofs({a_.account_id, b_.account_id});
+  batches(1);
+  EXPECT_EQ(heads_through(), 8);
+  expect_proofs({a_.account_id, b_.account_id});
+  batches(2, /*create_late=*/true);  // batches 9 and 10; `late` created in 9
+  EXPECT_EQ(heads_through(), 8);
+  EXPECT_EQ(head_rows(), genesis_heads);  // `late` has rows but no head yet
+  expect_proofs({a_.account_id, b_.account_id, late.account_id});
+  Restart();
+  EXPECT_EQ(heads_through(), 8);
+  expect_proofs({a_.account_id, b_.account_id, late.account_id});
+  batches(2);  // 12: pruning moves past the fold, deleting rows batch 8's heads name
+  ASSERT_TRUE(WaitFor([&] { return IndexStatus().oldest_proof_batch == 10; }));
+  expect_proofs({a_.account_id, b_.account_id, late.account_id});
+  batches(4);
+  EXPECT_EQ(heads_through(), 16);
+  EXPECT_EQ(head_rows(), genesis_heads + 1);
+  Restart();
+  batches(1);
+  expect_proofs({a_.account_id, b_.account_id, late.account_id});
+  auto v = Verify();
+  ASSERT_TRUE(v.ok()) << v.error().code << ": " << v.error().message;
+  EXPECT_EQ(v->batches, 17);
 }
 
 TEST_F(RollupTest, IntervalClosesNonEmptyBatchesOnly) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kray/crypto/hash.h"
+#include "kray/rollup/leaf_rows.h"
 #include "kray/rollup/smt.h"
 #include "kray/store/database.h"
 
@@ -65,6 +66,25 @@ inline std::int64_t CountRows(store::Database& db, const std::string& sql) {
   auto n = store::FirstRow<std::int64_t>(*st, [](const store::Statement& r) { return r.Int64(0); });
   EXPECT_TRUE(n.ok());
   return n.ok() ? n->value_or(-1) : -1;
+}
+
+// The index's state row, as Rollup writes it at the genesis (LeafHeads::Fold
+// records its position there); heads_through starts at -1.
+inline void InsertRollupState(store::Database& db, std::int64_t open_batch = 0) {
+  ASSERT_TRUE(db.Exec("INSERT INTO rollup_state (id, genesis_hash, genesis_root, state_root, open_batch, open_since, "
+                      "batched_seq, applied_seq) VALUES (1, 'g', 'r', 'r', " +
+                      std::to_string(open_batch) + ", 0, 0, 0)")
+                  .ok());
+}
+
+// As a close does: batch `through` closed (the open batch after it), then
+// LeafHeads::Fold and, committed (no transaction open: at once), Folded.
+inline void FoldHeads(store::Database& db, LeafHeads& heads, std::int64_t through) {
+  ASSERT_TRUE(
+      db.Exec("UPDATE rollup_state SET open_batch = max(open_batch, " + std::to_string(through + 1) + ")").ok());
+  auto folded = heads.Fold(db, through);
+  ASSERT_TRUE(folded.ok()) << folded.error().message;
+  heads.Folded(through);
 }
 
 }  // namespace kray::rollup::smt_test
