@@ -141,6 +141,9 @@ Result<LeafHeads> LeafHeads::Load(store::Database& db) {
   if (heads.through_ > *open && *open >= 0)
     return Error::Internal("rollup_state: heads_through " + std::to_string(heads.through_) +
                            " is past the open batch " + std::to_string(*open));
+  // And one far behind the rows would have every row since read into memory.
+  auto unfolded = UnfoldedVersions(db, *open);
+  if (!unfolded.ok()) return std::move(unfolded).error();
   auto st = db.Use("SELECT key, version FROM rollup_leaf_versions WHERE version > ?1 ORDER BY version");
   if (!st.ok()) return std::move(st).error();
   (*st)->Bind(1, heads.through_);

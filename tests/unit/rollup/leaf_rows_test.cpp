@@ -222,6 +222,10 @@ TEST(LeafRowsTest, ABrokenHistoryIsRefusedNotMisread) {
   auto range = ReadLeavesIn(*db, low, below, 700);
   ASSERT_FALSE(range.ok());
   EXPECT_NE(range.error().message.find("versions behind the leaves' rows"), std::string::npos) << range.error().message;
+  ASSERT_TRUE(db->Exec("UPDATE rollup_state SET open_batch = 700").ok());
+  auto load = LeafHeads::Load(*db);  // nor every row since read into memory
+  ASSERT_FALSE(load.ok());
+  EXPECT_NE(load.error().message.find("versions behind the leaves' rows"), std::string::npos) << load.error().message;
 }
 
 // A head is the key's newest version only (schema/rollup/006), written at a
