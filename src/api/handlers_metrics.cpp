@@ -155,6 +155,9 @@ void WriteLedger(PromText& p, const state::Ledger& ledger) {
   p.Single("krayd_ledger_keys_preloaded_total", "counter",
            "Bound account keys read into the signature-check cache at start-up",
            static_cast<double>(m.keys_preloaded.value()));
+  p.Single("krayd_ledger_keys_preloaded_from_points_total", "counter",
+           "Bound keys the start-up preload read with their stored points (cached parsed, no square root at first use)",
+           static_cast<double>(m.keys_preloaded_from_points.value()));
   p.Single("krayd_signature_failures_total", "counter", "Signatures that did not verify (401 invalid_signature)",
            static_cast<double>(m.signature_failures.value()));
 }

@@ -49,6 +49,35 @@ std::optional<VerifyingKey> VerifyingKey::Parse(const XOnlyPubKey& key) {
   return out;
 }
 
+std::optional<VerifyingKey> VerifyingKey::FromPoint(const XOnlyPubKey& x, const FieldBytes& y) {
+  std::array<std::uint8_t, 65> uncompressed;
+  uncompressed[0] = 0x04;
+  std::memcpy(uncompressed.data() + 1, x.data(), x.size());
+  std::memcpy(uncompressed.data() + 33, y.data(), y.size());
+  secp256k1_pubkey full;  // parsing checks y^2 = x^3 + 7
+  if (!secp256k1_ec_pubkey_parse(Ctx(), &full, uncompressed.data(), uncompressed.size())) return std::nullopt;
+  secp256k1_xonly_pubkey pk;  // the point or its negation: the key of x either way
+  if (!secp256k1_xonly_pubkey_from_pubkey(Ctx(), &pk, nullptr, &full)) return std::nullopt;
+  VerifyingKey out;
+  std::memcpy(out.parsed_.data(), pk.data, sizeof(pk.data));
+  out.bytes_ = x;
+  return out;
+}
+
+std::optional<FieldBytes> EvenY(const XOnlyPubKey& x) {
+  std::array<std::uint8_t, 33> compressed;
+  compressed[0] = 0x02;  // BIP-340's lift_x: the even y
+  std::memcpy(compressed.data() + 1, x.data(), x.size());
+  secp256k1_pubkey full;
+  if (!secp256k1_ec_pubkey_parse(Ctx(), &full, compressed.data(), compressed.size())) return std::nullopt;
+  std::array<std::uint8_t, 65> uncompressed;
+  size_t len = uncompressed.size();
+  secp256k1_ec_pubkey_serialize(Ctx(), uncompressed.data(), &len, &full, SECP256K1_EC_UNCOMPRESSED);
+  FieldBytes y;
+  std::memcpy(y.data(), uncompressed.data() + 33, y.size());
+  return y;
+}
+
 bool SchnorrVerify(const VerifyingKey& key, ByteSpan msg, const SchnorrSig& sig) {
   secp256k1_xonly_pubkey pk;
   std::memcpy(pk.data, key.parsed_.data(), sizeof(pk.data));

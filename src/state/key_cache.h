@@ -1,7 +1,9 @@
 // Internal: bound account keys, parsed and cached for signature checks on
 // the HTTP threads. A key is immutable once bound, so a cached key never goes stale;
 // unknown or unbound accounts are not cached. Filled on demand and, at
-// start-up, by Ledger::Impl::PreloadKeys. Thread-safe.
+// start-up, by Ledger::Impl::PreloadKeys: parsed from their stored points
+// (schema/core/004_key_points.sql), or as bytes where no point is stored.
+// Thread-safe.
 #pragma once
 
 #include <algorithm>
@@ -21,6 +23,9 @@ namespace kray::state {
 
 class KeyCache {
  public:
+  // Parsed, or the stored bytes until first used.
+  using Entry = std::variant<crypto::XOnlyPubKey, crypto::VerifyingKey>;
+
   // The parsed key; a preloaded key is parsed here on its first use (nullopt,
   // and forgotten, if it does not parse: the caller's store read reports it).
   std::optional<crypto::VerifyingKey> Get(const std::string& account_id) {
@@ -48,11 +53,11 @@ class KeyCache {
     if (keys_.size() >= kMaxEntries) keys_.clear();  // bounded; refilled from the store on demand
     keys_.insert_or_assign(account_id, key);
   }
-  // Adds unparsed keys while the cache holds fewer than kPreloadEntries (a
-  // preload must not push out keys fetched on demand); a key already cached
-  // is kept. Returns how many were added. Takes the lock per 256 keys, so
-  // signature checks wait at most that long.
-  std::size_t Preload(std::vector<std::pair<std::string, crypto::XOnlyPubKey>>& keys) {
+  // Adds keys while the cache holds fewer than kPreloadEntries (a preload
+  // must not push out keys fetched on demand); a key already cached is kept.
+  // Returns how many were added. Takes the lock per 256 keys, so signature
+  // checks wait at most that long.
+  std::size_t Preload(std::vector<std::pair<std::string, Entry>>& keys) {
     constexpr std::size_t kPerLock = 256;
     std::size_t added = 0;
     for (std::size_t i = 0; i < keys.size();) {
@@ -84,7 +89,7 @@ class KeyCache {
  private:
   mutable std::shared_mutex mu_;
   // guarded by mu_: parsed once used, the stored bytes until then
-  std::unordered_map<std::string, std::variant<crypto::XOnlyPubKey, crypto::VerifyingKey>> keys_;
+  std::unordered_map<std::string, Entry> keys_;
 };
 
 }  // namespace kray::state

@@ -2,8 +2,12 @@
 #include "state_cache.h"
 
 #include <algorithm>
+#include <optional>
+#include <thread>
 #include <unordered_set>
 
+#include "kray/core/bytes.h"
+#include "kray/crypto/secp256k1.h"
 #include "kray/store/database.h"
 
 namespace kray::state {
@@ -298,6 +302,39 @@ Status StateCache::FlushAccountRows() {
   return Ok();
 }
 
+// A key's y is a square root (~3.8 µs): a genesis binding a million keys
+// spreads them over the cores. A key that is not a point (the executor
+// binds only keys that parse) gets no row and is parsed, and refused, at
+// use as before.
+Status StateCache::FlushKeyPoints() {
+  std::vector<std::pair<const std::string*, AccountEntry*>> due;
+  for (const auto& id : dirty_accounts_) {
+    auto& e = accounts_.at(id);
+    if (e.dirty && e.row.key_point_due && !e.row.pubkey.empty()) due.emplace_back(&id, &e);
+  }
+  if (due.empty()) return Ok();
+  std::vector<std::optional<crypto::FieldBytes>> ys(due.size());
+  const std::size_t threads =
+      due.size() < 4096 ? 1 : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 16);
+  auto lift = [&](std::size_t from) {
+    for (std::size_t i = from; i < due.size(); i += threads)
+      if (auto x = FromHexFixed<32>(due[i].second->row.pubkey)) ys[i] = crypto::EvenY(*x);
+  };
+  std::vector<std::thread> pool;
+  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(lift, t);
+  lift(0);
+  for (auto& t : pool) t.join();
+  for (std::size_t i = 0; i < due.size(); ++i) {
+    due[i].second->row.key_point_due = false;
+    if (!ys[i]) continue;
+    auto st = db_->Use("INSERT OR REPLACE INTO key_points (account_id, y) VALUES (?1, ?2)");
+    if (!st.ok()) return std::move(st).error();
+    (*st)->Bind(1, *due[i].first).BindBlob(2, ByteSpan(ys[i]->data(), ys[i]->size()));
+    KRAY_TRY((*st)->Run());
+  }
+  return Ok();
+}
+
 Status StateCache::FlushSupply() {
   for (const auto& asset : dirty_supply_) {
     auto& e = supply_.at(asset);
@@ -335,6 +372,7 @@ Status StateCache::Flush() {
   // every page many times over (once per spill of SQLite's page cache).
   std::sort(dirty_accounts_.begin(), dirty_accounts_.end());
   std::sort(dirty_balances_.begin(), dirty_balances_.end());
+  KRAY_TRY(FlushKeyPoints());
   KRAY_TRY(FlushAccountRows());
   KRAY_TRY(FlushSupply());
   dirty_accounts_.clear();

@@ -32,6 +32,9 @@ struct AccountRow {
   std::uint64_t nonce = 0;
   std::int64_t created_at = 0;
   Amount gas_spent = 0;  // statistic for /stats, not committed
+  // The key was bound since the row was read: Flush() writes its point's y
+  // (schema/core/004_key_points.sql).
+  bool key_point_due = false;
 };
 using BalanceRow = std::array<Amount, 3>;  // indexed by Bucket
 struct SupplyRow {
@@ -98,6 +101,7 @@ class StateCache {
   Status FlushAccount(const std::string& id);
   Status FlushBalance(const std::string& key);
   Status FlushAccountRows();
+  Status FlushKeyPoints();
   Status FlushSupply();
 
   store::Database* db_ = nullptr;  // root only

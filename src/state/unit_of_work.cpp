@@ -62,7 +62,7 @@ Status UnitOfWork::CreateAccount(std::string_view l1_address, std::string_view p
   auto row = cache_.FindAccount(id);
   if (!row.ok()) return std::move(row).error();
   if (row->has_value()) return Error::Conflict("account_exists", "account " + id + " already exists");
-  cache_.PutAccount(id, AccountRow{std::string(l1_address), std::string(pubkey_hex), 0, now_, 0});
+  cache_.PutAccount(id, AccountRow{std::string(l1_address), std::string(pubkey_hex), 0, now_, 0, !pubkey_hex.empty()});
   TouchAccount(id);
   ++accounts_created_;
   return Ok();
@@ -78,6 +78,7 @@ Status UnitOfWork::BindPubkey(std::string_view id, std::string_view pubkey_hex) 
     return Error::Conflict("pubkey_already_bound", "account " + std::string(id) + " already has a different key bound");
   }
   a.pubkey = std::string(pubkey_hex);
+  a.key_point_due = true;
   cache_.PutAccount(id, std::move(a));
   TouchAccount(id);
   return Ok();

@@ -14,6 +14,7 @@ using SecretKey = std::array<std::uint8_t, 32>;
 using XOnlyPubKey = std::array<std::uint8_t, 32>;
 using CompressedPubKey = std::array<std::uint8_t, 33>;
 using SchnorrSig = std::array<std::uint8_t, 64>;
+using FieldBytes = std::array<std::uint8_t, 32>;  // a coordinate, big-endian
 
 // True if `key` is a valid x-only public key (a point on the curve).
 bool IsValidXOnly(const XOnlyPubKey& key);
@@ -32,6 +33,11 @@ class VerifyingKey {
  public:
   // nullopt if `key` is not on the curve.
   static std::optional<VerifyingKey> Parse(const XOnlyPubKey& key);
+  // The same key from x and a y of its point (EvenY's), without the square
+  // root (~0.1 against ~3.8 us): nullopt unless (x, y) is on the curve. The
+  // two points with this x are the one x-only key, so a y read from a file
+  // cannot make it any other key.
+  static std::optional<VerifyingKey> FromPoint(const XOnlyPubKey& x, const FieldBytes& y);
   const XOnlyPubKey& bytes() const { return bytes_; }
 
  private:
@@ -40,6 +46,10 @@ class VerifyingKey {
   std::array<std::uint8_t, 64> parsed_{};  // libsecp256k1's secp256k1_xonly_pubkey (opaque, this process only)
   XOnlyPubKey bytes_{};
 };
+
+// The even y of the point BIP-340 lifts `x` to (a square root); nullopt if
+// x is not on the curve.
+std::optional<FieldBytes> EvenY(const XOnlyPubKey& x);
 
 // SchnorrVerify with a parsed key: the same answer, without the parse.
 bool SchnorrVerify(const VerifyingKey& key, ByteSpan msg, const SchnorrSig& sig);

@@ -29,6 +29,19 @@ std::vector<std::vector<std::string>> ReadCsv(const std::string& path) {
   return rows;
 }
 
+// p - y: the other point with the same x.
+FieldBytes Negated(const FieldBytes& y) {
+  auto p = *FromHexFixed<32>("fffffffffffffffffffffffffffffffffffffffffffffffffffffffefffffc2f");
+  FieldBytes out;
+  int borrow = 0;
+  for (int i = 31; i >= 0; --i) {
+    int d = p[i] - y[i] - borrow;
+    borrow = d < 0 ? 1 : 0;
+    out[i] = static_cast<std::uint8_t>(d + (borrow ? 256 : 0));
+  }
+  return out;
+}
+
 TEST(Bip340, OfficialVectors) {
   auto rows = ReadCsv(std::string(KRAY_TEST_VECTORS_DIR) + "/bip340-test-vectors.csv");
   ASSERT_EQ(rows.size(), 19u);
@@ -58,7 +71,36 @@ TEST(Bip340, OfficialVectors) {
       EXPECT_EQ(ToHex(parsed->bytes()), ToHex(*pub));
     }
     EXPECT_EQ(parsed && SchnorrVerify(*parsed, *msg, *sig), expected);
+    // And from its point (the node's stored y): the same key, with either y.
+    auto y = pub ? EvenY(*pub) : std::nullopt;
+    EXPECT_EQ(y.has_value(), parsed.has_value());
+    if (!y) continue;
+    EXPECT_EQ((*y)[31] % 2, 0);
+    for (const FieldBytes& either : {*y, Negated(*y)}) {
+      auto from_point = VerifyingKey::FromPoint(*pub, either);
+      ASSERT_TRUE(from_point.has_value());
+      EXPECT_EQ(ToHex(from_point->bytes()), ToHex(*pub));
+      EXPECT_EQ(SchnorrVerify(*from_point, *msg, *sig), expected);
+    }
+    FieldBytes off = *y;
+    off[31] ^= 1;  // another y: (x, y') is not on the curve
+    EXPECT_FALSE(VerifyingKey::FromPoint(*pub, off).has_value());
   }
+}
+
+// SEC 2's generator G: x and its (even) y, an independent check of EvenY.
+TEST(Bip340, EvenYOfTheGeneratorIsSec2s) {
+  auto gx = FromHexFixed<32>("79be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798");
+  ASSERT_TRUE(gx);
+  auto gy = EvenY(*gx);
+  ASSERT_TRUE(gy);
+  EXPECT_EQ(ToHex(*gy), "483ada7726a3c4655da4fbfc0e1108a8fd17b448a68554199c47d08ffb10d4b8");
+  XOnlyPubKey off_curve;
+  off_curve.fill(0xff);  // x >= p
+  EXPECT_FALSE(EvenY(off_curve).has_value());
+  FieldBytes y_of_other;
+  y_of_other.fill(0);
+  EXPECT_FALSE(VerifyingKey::FromPoint(*gx, y_of_other).has_value());
 }
 
 TEST(Hash, KnownDigests) {

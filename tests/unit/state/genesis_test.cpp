@@ -25,6 +25,7 @@ std::string CoreRows(store::Database& db) {
            "SELECT asset || '/' || genesis_total || '/' || minted || '/' || burned || '/' || fee_pool FROM supply "
            "ORDER BY asset",
            "SELECT name || '/' || value FROM counters ORDER BY name",
+           "SELECT account_id || '/' || hex(y) FROM key_points ORDER BY account_id",
        }) {
     auto st = db.Prepare(sql);
     EXPECT_TRUE(st.ok()) << sql;

@@ -1,11 +1,13 @@
 // KeyCache: keys preloaded as bytes are parsed on first use; one that does
-// not parse is forgotten (the caller's store read reports it); a preload
-// never replaces a key already cached. (Its stop at kPreloadEntries is
+// not parse is forgotten (the caller's store read reports it); keys
+// preloaded parsed are served as they are; a preload never replaces a key
+// already cached. (Its stop at kPreloadEntries is
 // not exercised here: two million keys.)
 #include "../../../src/state/key_cache.h"
 
 #include <gtest/gtest.h>
 
+#include "kray/crypto/hash.h"
 #include "test_util.h"
 
 namespace kray::state {
@@ -16,7 +18,7 @@ TEST(KeyCache, PreloadedBytesAreParsedOnFirstUse) {
   const auto good = testing::KeyFromSeed("key-cache-good").pub;
   crypto::XOnlyPubKey off_curve;
   off_curve.fill(0xff);  // x >= p: not a field element, so no point
-  std::vector<std::pair<std::string, crypto::XOnlyPubKey>> chunk = {{"kray_a", good}, {"kray_b", off_curve}};
+  std::vector<std::pair<std::string, KeyCache::Entry>> chunk = {{"kray_a", good}, {"kray_b", off_curve}};
   EXPECT_EQ(cache.Preload(chunk), 2u);
   EXPECT_EQ(cache.size(), 2u);
   for (int use = 0; use < 2; ++use) {  // parsed, then served parsed
@@ -29,12 +31,27 @@ TEST(KeyCache, PreloadedBytesAreParsedOnFirstUse) {
   EXPECT_FALSE(cache.Get("kray_c").has_value());
 }
 
+TEST(KeyCache, KeysPreloadedParsedAreServedAsTheyAre) {
+  KeyCache cache;
+  const auto key = testing::KeyFromSeed("key-cache-point").pub;
+  auto parsed = crypto::VerifyingKey::FromPoint(key, *crypto::EvenY(key));
+  ASSERT_TRUE(parsed.has_value());
+  std::vector<std::pair<std::string, KeyCache::Entry>> chunk = {{"kray_a", *parsed}};
+  EXPECT_EQ(cache.Preload(chunk), 1u);
+  auto got = cache.Get("kray_a");
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->bytes(), key);
+  const auto msg = crypto::Sha256(AsBytes("key cache"));
+  EXPECT_TRUE(
+      crypto::SchnorrVerify(*got, msg, *crypto::SchnorrSign(testing::KeyFromSeed("key-cache-point").secret, msg)));
+}
+
 TEST(KeyCache, APreloadKeepsWhatIsCached) {
   KeyCache cache;
   const auto mine = testing::KeyFromSeed("key-cache-mine").pub;
   const auto other = testing::KeyFromSeed("key-cache-other").pub;
   cache.Put("kray_a", *crypto::VerifyingKey::Parse(mine));
-  std::vector<std::pair<std::string, crypto::XOnlyPubKey>> chunk = {{"kray_a", other}};
+  std::vector<std::pair<std::string, KeyCache::Entry>> chunk = {{"kray_a", other}};
   EXPECT_EQ(cache.Preload(chunk), 0u);
   EXPECT_EQ(cache.Get("kray_a")->bytes(), mine);
 }
@@ -43,7 +60,7 @@ TEST(KeyCache, APreloadLargerThanOneLockSpanAddsEveryKey) {
   KeyCache cache;
   cache.Reserve(1000);
   const auto key = testing::KeyFromSeed("key-cache-many").pub;
-  std::vector<std::pair<std::string, crypto::XOnlyPubKey>> chunk;
+  std::vector<std::pair<std::string, KeyCache::Entry>> chunk;
   for (int i = 0; i < 1000; ++i) chunk.emplace_back("kray_" + std::to_string(i), key);
   EXPECT_EQ(cache.Preload(chunk), 1000u);
   EXPECT_EQ(cache.size(), 1000u);

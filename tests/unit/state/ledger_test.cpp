@@ -332,6 +332,47 @@ TEST_F(LedgerTest, CreateAccountChecksBip86AndIsIdempotent) {
   EXPECT_EQ(ledger_->GetAccount(c.account_id)->pubkey_hex, ToHex(c.pub));
 }
 
+// A key's point is stored beside it when it is bound (schema/core/004): by
+// the genesis, by an account_create of a new account and by one binding a
+// keyless account's key; a keyless account has none. The y is the even one
+// BIP-340 lifts x to. After a restart the preload reads them.
+TEST_F(LedgerTest, ABoundKeysPointIsStoredBesideIt) {
+  auto stored_y = [&](const std::string& id) {
+    std::optional<Bytes> y;
+    EXPECT_TRUE(ledger_
+                    ->WithReader([&](store::Database& db) -> Status {
+                      auto st = db.Prepare("SELECT y FROM key_points WHERE account_id = ?1");
+                      if (!st.ok()) return std::move(st).error();
+                      st->Bind(1, id);
+                      auto row = st->Step();
+                      if (!row.ok()) return std::move(row).error();
+                      if (*row) y = st->Blob(0);
+                      return Ok();
+                    })
+                    .ok());
+    return y;
+  };
+  auto even_y = [](const Key& k) {
+    auto y = crypto::EvenY(k.pub);
+    return Bytes(y->begin(), y->end());
+  };
+  EXPECT_EQ(stored_y(a_.account_id), even_y(a_));  // the genesis
+  Key c = testing::KeyFromSeed("point-keyless"), d = testing::KeyFromSeed("point-new");
+  ASSERT_TRUE(Send(a_, a_.account_id, c.address, 5, 0).ok());  // creates c without a key
+  EXPECT_FALSE(stored_y(c.account_id).has_value());
+  ASSERT_TRUE(Create(c).ok());  // binds c's key
+  EXPECT_EQ(stored_y(c.account_id), even_y(c));
+  ASSERT_TRUE(Create(d, /*sign=*/true).ok());
+  EXPECT_EQ(stored_y(d.account_id), even_y(d));
+  Reopen();
+  const std::uint64_t genesis_keys = 2;  // the regtest genesis binds the two dev accounts' keys
+  for (int i = 0; i < 1000 && ledger_->metrics().keys_preloaded.value() < genesis_keys + 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(ledger_->metrics().keys_preloaded_from_points.value(), genesis_keys + 2);
+  ASSERT_TRUE(Send(c, c.account_id, a_.account_id, 1, 0).ok());  // c's key from its point
+  ExpectConserved();
+}
+
 // The documented way: a signed account_create proves possession of the key
 // and binds the chain id.
 TEST_F(LedgerTest, SignedAccountCreateProvesPossession) {
@@ -550,6 +591,50 @@ TEST(LedgerKeyPreload, EveryBoundKeyIsPreloadedAfterOpenAcrossChunks) {
       EXPECT_EQ(testing::Transfer(**ledger, other, signer->account_id, other.account_id, 1, open + 1).error().code,
                 "invalid_signature");
     }
+    // Every key was bound by the genesis, so each has its point.
+    EXPECT_EQ((*ledger)->metrics().keys_preloaded_from_points.value(), static_cast<std::uint64_t>(kKeyed));
+    auto rep = (*ledger)->CheckConservation();
+    ASSERT_TRUE(rep.ok());
+    EXPECT_TRUE(rep->ok) << rep->ToString();
+  }
+}
+
+// The stored points are not trusted: with one account's y edited (no longer
+// a point with its x) and another's row gone (a key bound before schema
+// core/004), both keys are kept as bytes and parsed at first use; each
+// still signs for its own account only, and another account's y in the row
+// of the first cannot make another key its own.
+TEST(LedgerKeyPreload, AnEditedOrMissingPointIsParsedFromTheKeyInstead) {
+  TempDir dir;
+  const Key a = Dev1(), b = Dev2();
+  { ASSERT_TRUE(Ledger::Open(Options(dir), Registry()).ok()); }
+  for (const char* edit : {"UPDATE key_points SET y = (SELECT y FROM key_points WHERE account_id = ?2) "
+                           "WHERE account_id = ?1",
+                           "UPDATE key_points SET y = zeroblob(32) WHERE account_id = ?1",
+                           "UPDATE key_points SET y = x'00' WHERE account_id = ?1"}) {
+    SCOPED_TRACE(edit);
+    {
+      auto db = store::Database::Open(dir.file("data") + "/krayd.sqlite");
+      ASSERT_TRUE(db.ok());
+      auto st = (*db)->Prepare(edit);
+      ASSERT_TRUE(st.ok());
+      st->Bind(1, a.account_id);
+      if (std::string(edit).find("?2") != std::string::npos) st->Bind(2, b.account_id);
+      ASSERT_TRUE(st->Run().ok());
+      ASSERT_TRUE((*db)->Exec("DELETE FROM key_points WHERE account_id = '" + b.account_id + "'").ok());
+    }
+    auto ledger = Ledger::Open(Options(dir), Registry());
+    ASSERT_TRUE(ledger.ok()) << ledger.error().message;
+    for (int i = 0; i < 1000 && (*ledger)->metrics().keys_preloaded.value() < 2; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ((*ledger)->metrics().keys_preloaded.value(), 2u);
+    EXPECT_EQ((*ledger)->metrics().keys_preloaded_from_points.value(), 0u);
+    const std::uint64_t nonce = (*ledger)->GetAccount(a.account_id)->nonce;
+    EXPECT_EQ(testing::Transfer(**ledger, b, a.account_id, b.account_id, 1, nonce).error().code, "invalid_signature");
+    ASSERT_TRUE(testing::Transfer(**ledger, a, a.account_id, b.account_id, 1, nonce).ok());
+    const std::uint64_t b_nonce = (*ledger)->GetAccount(b.account_id)->nonce;
+    EXPECT_EQ(testing::Transfer(**ledger, a, b.account_id, a.account_id, 1, b_nonce).error().code, "invalid_signature");
+    ASSERT_TRUE(testing::Transfer(**ledger, b, b.account_id, a.account_id, 1, b_nonce).ok());
     auto rep = (*ledger)->CheckConservation();
     ASSERT_TRUE(rep.ok());
     EXPECT_TRUE(rep->ok) << rep->ToString();
