@@ -1,7 +1,7 @@
 -- core 004: the y of each bound key's point. A signature check needs the key
 -- as a curve point; from x alone that is a square root (~3.8 µs), paid on
 -- the HTTP threads at a signer's first operation after every start, which
--- at a million accounts was ~6 µs per transfer of a 10-s run (docs/
+-- at a million accounts was 4-6 µs per transfer of a 20-s run (docs/
 -- BENCHMARKS.md, thirty-ninth round). With y the key is checked on the
 -- curve in ~0.1 µs, so the key preload holds it parsed.
 --
