@@ -10,7 +10,7 @@
 -- point with the account's x (and is that key) or is ignored (state::
 -- KeyCache; crypto::VerifyingKey::FromPoint). Written with the account's
 -- row when its key is bound (src/state/state_cache.cpp). Keys bound before
--- this schema have no row: they are parsed at first use, as before.
+-- this schema get theirs at the next start (core/005).
 CREATE TABLE key_points (
   account_id TEXT PRIMARY KEY,
   y          BLOB NOT NULL    -- 32 bytes, big-endian (the even y)

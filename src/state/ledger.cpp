@@ -8,6 +8,7 @@
 #include <future>
 #include <thread>
 
+#include "key_points.h"
 #include "kray/state/genesis.h"
 #include "kray/state/leaves.h"
 #include "ledger_impl.h"
@@ -124,6 +125,7 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options, const
   auto db = store::Database::Open(path, oo);
   if (!db.ok()) return std::move(db).error();
   KRAY_TRY(registry.Migrate(**db));
+  KRAY_TRY(FillKeyPoints(**db));
   auto genesis = OpenGenesis(**db, impl->options, registry);
   if (!genesis.ok()) return std::move(genesis).error();
   impl->genesis_hash = *genesis;

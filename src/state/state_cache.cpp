@@ -2,12 +2,10 @@
 #include "state_cache.h"
 
 #include <algorithm>
-#include <optional>
-#include <thread>
 #include <unordered_set>
 
+#include "key_points.h"
 #include "kray/core/bytes.h"
-#include "kray/crypto/secp256k1.h"
 #include "kray/store/database.h"
 
 namespace kray::state {
@@ -302,36 +300,23 @@ Status StateCache::FlushAccountRows() {
   return Ok();
 }
 
-// A key's y is a square root (~3.8 µs): a genesis binding a million keys
-// spreads them over the cores. A key that is not a point (the executor
-// binds only keys that parse) gets no row and is parsed, and refused, at
-// use as before.
+// A key that is not a point (the executor binds only keys that parse) gets
+// no row and is parsed, and refused, at use as before.
 Status StateCache::FlushKeyPoints() {
-  std::vector<std::pair<const std::string*, AccountEntry*>> due;
+  std::vector<const std::string*> ids;
+  std::vector<crypto::XOnlyPubKey> keys;
   for (const auto& id : dirty_accounts_) {
     auto& e = accounts_.at(id);
-    if (e.dirty && e.row.key_point_due && !e.row.pubkey.empty()) due.emplace_back(&id, &e);
+    if (!e.dirty || !e.row.key_point_due) continue;
+    e.row.key_point_due = false;
+    if (auto key = FromHexFixed<32>(e.row.pubkey)) {
+      ids.push_back(&id);
+      keys.push_back(*key);
+    }
   }
-  if (due.empty()) return Ok();
-  std::vector<std::optional<crypto::FieldBytes>> ys(due.size());
-  const std::size_t threads =
-      due.size() < 4096 ? 1 : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 16);
-  auto lift = [&](std::size_t from) {
-    for (std::size_t i = from; i < due.size(); i += threads)
-      if (auto x = FromHexFixed<32>(due[i].second->row.pubkey)) ys[i] = crypto::EvenY(*x);
-  };
-  std::vector<std::thread> pool;
-  for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(lift, t);
-  lift(0);
-  for (auto& t : pool) t.join();
-  for (std::size_t i = 0; i < due.size(); ++i) {
-    due[i].second->row.key_point_due = false;
-    if (!ys[i]) continue;
-    auto st = db_->Use("INSERT OR REPLACE INTO key_points (account_id, y) VALUES (?1, ?2)");
-    if (!st.ok()) return std::move(st).error();
-    (*st)->Bind(1, *due[i].first).BindBlob(2, ByteSpan(ys[i]->data(), ys[i]->size()));
-    KRAY_TRY((*st)->Run());
-  }
+  const auto ys = LiftKeys(keys);  // a genesis of a million keys: on the cores
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (ys[i]) KRAY_TRY(WriteKeyPoint(*db_, *ids[i], *ys[i]));
   return Ok();
 }
 

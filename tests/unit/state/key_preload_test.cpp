@@ -27,10 +27,23 @@ const ModuleRegistry& CoreOnly() {
   return r;
 }
 
+// A store upgraded from before schema core/004: no points, and the fill
+// that migration 005 marks still to do.
+void AsIfBoundBeforeCore004(const TempDir& dir) {
+  auto db = store::Database::Open(dir.file("data") + "/krayd.sqlite");
+  ASSERT_TRUE(db.ok());
+  ASSERT_EQ(*store::QueryInt(**db, "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'key_points_fill'"), 0);
+  ASSERT_TRUE((*db)
+                  ->Exec("DELETE FROM key_points; CREATE TABLE key_points_fill (id INTEGER PRIMARY KEY); "
+                         "INSERT INTO key_points_fill VALUES (1)")
+                  .ok());
+}
+
 // Every bound key is read into the signature-check cache after the ledger
 // opens, in chunks of 4,096 accounts in account-id order; keyless accounts
 // are skipped. Keys from the first and the last chunk verify, each for its
-// own account only.
+// own account only. Every key has its point: from the genesis, and after
+// an upgrade from the one-time fill (two chunks of its own).
 TEST(LedgerKeyPreload, EveryBoundKeyIsPreloadedAfterOpenAcrossChunks) {
   constexpr int kKeyed = 4500;
   std::vector<Key> keys;
@@ -50,7 +63,8 @@ TEST(LedgerKeyPreload, EveryBoundKeyIsPreloadedAfterOpenAcrossChunks) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     return ledger.metrics().keys_preloaded.value();
   };
-  for (int open = 0; open < 2; ++open) {  // a first start, then a restart
+  for (int open = 0; open < 3; ++open) {  // a first start, a restart, a start after an upgrade
+    if (open == 2) ASSERT_NO_FATAL_FAILURE(AsIfBoundBeforeCore004(dir));
     auto ledger = Ledger::Open(Options(dir, dir.file("genesis.json")), CoreOnly());
     ASSERT_TRUE(ledger.ok()) << ledger.error().message;
     EXPECT_EQ(preloaded_within_10s(**ledger), static_cast<std::uint64_t>(kKeyed));
@@ -65,11 +79,22 @@ TEST(LedgerKeyPreload, EveryBoundKeyIsPreloadedAfterOpenAcrossChunks) {
       EXPECT_EQ(testing::Transfer(**ledger, other, signer->account_id, other.account_id, 1, open + 1).error().code,
                 "invalid_signature");
     }
-    // Every key was bound by the genesis, so each has its point.
     EXPECT_EQ((*ledger)->metrics().keys_preloaded_from_points.value(), static_cast<std::uint64_t>(kKeyed));
     auto rep = (*ledger)->CheckConservation();
     ASSERT_TRUE(rep.ok());
     EXPECT_TRUE(rep->ok) << rep->ToString();
+  }
+  auto db = store::Database::Open(dir.file("data") + "/krayd.sqlite");
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ(*store::QueryInt(**db, "SELECT COUNT(*) FROM sqlite_schema WHERE name = 'key_points_fill'"), 0);
+  EXPECT_EQ(*store::QueryInt(**db, "SELECT COUNT(*) FROM key_points"), kKeyed);
+  for (const Key* k : {&keys.front(), &keys.back()}) {
+    auto st = (*db)->Prepare("SELECT y FROM key_points WHERE account_id = ?1");
+    ASSERT_TRUE(st.ok());
+    st->Bind(1, k->account_id);
+    ASSERT_TRUE(*st->Step());
+    const auto y = *crypto::EvenY(k->pub);
+    EXPECT_EQ(st->Blob(0), Bytes(y.begin(), y.end()));
   }
 }
 
