@@ -356,4 +356,8 @@ void Executor::TrimCache(std::size_t max_entries) {
   impl_->group.Trim(max_entries);
 }
 
+void Executor::ReserveCache(std::size_t accounts) {
+  impl_->group.Reserve(accounts);
+}
+
 }  // namespace kray::state

@@ -63,6 +63,12 @@ void Sequencer::RemoveListener(ChangeListener* listener) {
 }
 
 void Sequencer::Start() {
+  // The cache fills with the accounts transfers touch, up to the trim bound
+  // (an account and its balance row are two entries). The count is a
+  // counter row; if it cannot be read the tables just grow as they fill.
+  auto accounts = store::QueryInt(*writer_, "SELECT value FROM counters WHERE name='accounts'");
+  if (accounts.ok() && *accounts > 0)
+    exec_.ReserveCache(std::min(static_cast<std::size_t>(*accounts), kMaxCachedEntries / 2));
   {
     std::lock_guard lock(mu_);
     running_ = true;

@@ -378,6 +378,12 @@ void StateCache::Clear() {
   dirty_supply_.clear();
 }
 
+void StateCache::Reserve(std::size_t accounts) {
+  accounts_.reserve(accounts);
+  balances_.reserve(accounts);
+  asset_lists_.reserve(accounts);
+}
+
 void StateCache::Trim(std::size_t max) {
   if (size() <= max) return;
   auto drop_clean = [](auto& map) {

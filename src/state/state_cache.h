@@ -77,6 +77,10 @@ class StateCache {
   void Clear();
   // Drops clean entries when more than `max` are cached.
   void Trim(std::size_t max);
+  // Root only: room for `accounts` accounts of one balance row each
+  // without a rehash. A table of a million entries rehashed while it fills
+  // holds the sequencer for tens of milliseconds each time it doubles.
+  void Reserve(std::size_t accounts);
   std::size_t size() const { return accounts_.size() + balances_.size() + supply_.size(); }
 
  private:

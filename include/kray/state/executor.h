@@ -90,6 +90,9 @@ class Executor {
   void Abort();
   // Forgets clean cached state to bound memory (between groups).
   void TrimCache(std::size_t max_entries);
+  // Sizes the cache's tables for `accounts` accounts up front, so that they
+  // are not rehashed while they fill after a start.
+  void ReserveCache(std::size_t accounts);
 
   // The next seq and the last timestamp used (loaded from the store).
   Result<std::uint64_t> NextSeq();
