@@ -15,7 +15,7 @@
 //                [--connections=50] [--duration=20] [--synchronous=FULL]
 //                [--krayd=<path>] [--maxgroup=2048] [--batch=100] [--kill9]
 //                [--iterations=200] [--keep] [--rate=R] [--maxbatchtxs=N]
-//                [--floorevery=MS] [--timeline=S]
+//                [--floorevery=MS] [--timeline=S] [--active=K]
 //
 // Modes:
 //   transfer  POST /api/transaction/send, one transfer per request.
@@ -61,6 +61,12 @@
 // in floor slices}. The floor slices count in the run's seconds, so
 // accepted_per_second is a little lower than without, and their
 // measurements in the load generator's CPU.
+//
+// --active=K (transfer, batch): the transfers move between the first K of
+// the --accounts funded keys only (K >= 2), as if the other accounts were
+// idle: with K fixed and --accounts growing, what grows is a cost of the
+// accounts stored, not of the accounts a run touches (a million accounts
+// touched once each in a run are a million cold rows and tree paths).
 //
 // --timeline=S: the run cut into windows of S seconds by when each answer
 // arrived. Reports timeline: {window_seconds, windows: [{from_s, seconds,
@@ -161,6 +167,7 @@ struct Opts {
   int maxbatchtxs = 0;     // krayd -maxbatchtxs; 0: krayd's default
   int floor_every_ms = 0;  // --floorevery: transfer slices between floor slices; 0: off
   int timeline_s = 0;      // --timeline: windows of this many seconds; 0: off
+  int active = 0;          // --active: transfers among the first K accounts; 0: all
 };
 
 struct Key {
@@ -214,12 +221,18 @@ bool ParseArgs(int argc, char** argv, Opts& o) {
       ok = num(o.floor_every_ms);
     else if (k == "--timeline")
       ok = num(o.timeline_s);
+    else if (k == "--active")
+      ok = num(o.active) && o.active >= 2;
     else
       ok = false;
     if (!ok) {
       std::cerr << "error: bad argument '" << a << "' (see the header of bench/loadgen.cpp)\n";
       return false;
     }
+  }
+  if (o.active > 0 && (!SendsTransfers(o) || o.active > o.accounts)) {
+    std::cerr << "error: --active needs --mode=transfer or --mode=batch and at most --accounts\n";
+    return false;
   }
   if (o.kill9 && !SendsTransfers(o)) {
     std::cerr << "error: --kill9 needs --mode=transfer or --mode=batch\n";
@@ -329,7 +342,8 @@ std::string BatchBody(const std::vector<std::string>& transfers, std::size_t fro
 // Pre-signs every transfer and groups them by connection (sender % C) in
 // nonce order; batch mode joins each connection's next --batch of them into
 // one request.
-Work PlanRequests(const Opts& o, const std::vector<Key>& keys) {
+Work PlanRequests(const Opts& o, const std::vector<Key>& funded) {
+  const std::vector<Key> keys = o.active > 0 ? std::vector<Key>(funded.begin(), funded.begin() + o.active) : funded;
   std::vector<std::string> signed_txs(static_cast<std::size_t>(o.txs));
   ParallelFor(signed_txs.size(), [&](std::size_t j) { signed_txs[j] = SignedTransfer(keys, j); });
   std::vector<std::vector<std::string>> per_conn(static_cast<std::size_t>(o.connections));
@@ -1238,6 +1252,7 @@ int RunNodeMode(const Opts& o, const std::string& dir) {
       {"mode", o.mode}, {"connections", o.connections}, {"accounts", o.accounts}, {"synchronous", o.synchronous}};
   if (o.rate > 0) report["rate_per_second"] = o.rate;  // latency_ms from each request's scheduled start
   if (o.maxbatchtxs > 0) report["maxbatchtxs"] = o.maxbatchtxs;
+  if (o.active > 0) report["active_accounts"] = o.active;
   Prepared p;
   if (!Prepare(o, dir, p)) return Fail(report, "cannot write " + dir + "/genesis.json");
   report.update(p.timings);
