@@ -9,7 +9,10 @@
 #     one minute to the next, so only the interleaved figure compares);
 #   * signed transfers at 1, 10, 50 and 200 connections (2,000 accounts);
 #   * 50 connections at 1k, 100k and 1M funded accounts, with what each costs
-#     before the clock (keys, genesis, krayd start-up) and krayd's RSS;
+#     before the clock (keys, genesis, krayd start-up) and krayd's RSS; and
+#     at 1M accounts with the transfers among 1k of them (--active): what
+#     storing the accounts costs apart from touching each of them; krayd's
+#     CPU per transfer by thread for these runs;
 #   * POST /api/transaction/batch (500 transfers per request) at 10 and at
 #     50 connections;
 #   * balance reads (GET /api/account/<id>/balance) at 50 connections, in the
@@ -30,7 +33,7 @@
 #
 # Needs jq and a build with kray-loadgen and krayd
 # (cmake --build <build-dir> --target kray-loadgen krayd, or run it as
-# `cmake --build <build-dir> --target cost-curve`). Takes 12-20 minutes (each
+# `cmake --build <build-dir> --target cost-curve`). Takes 12-22 minutes (each
 # million-account run: ~1 min deriving keys and ~2-3 min of krayd start-up);
 # not part of ctest. On a shared
 # machine run it under `nice` and read the CPU-per-transfer columns next to
@@ -39,7 +42,9 @@
 # Environment: CLOSE_RATE=<n> (default 2000) and CLOSE_DURATION=<s> (default
 # 40) set the paced runs; DURATION=<s> (default 10), TXS=<n> (pre-signed transfers per
 # run, default 100000) and ACCOUNTS="<n> ..." (default "1000 100000 1000000")
-# shrink it for a quick check of the script; KRAYD=<path> runs another krayd
+# shrink it for a quick check of the script; ACTIVE=<n> (default 1000) the
+# active accounts of the --active run, made only if the largest count is
+# larger; KRAYD=<path> runs another krayd
 # (an A/B against an older build); LONG_DURATION=<s> sets the long run. The
 # JSON of every run is kept in the directory printed at the end. Exit code 1
 # if a run failed (its cell says why), 2 if the kill -9 run lost an
@@ -97,6 +102,17 @@ row() {
   echo "| $label | $cells |"
 }
 
+# One row of the per-thread table.
+thread_row() {
+  local label=$1 name=$2
+  local cells
+  cells=$(q "$name" '.krayd_cpu_us_per_request_by_thread as $t
+    | ([$t | to_entries[] | select(.key | startswith("kray-") | not) | .value] | add) as $http
+    | "\($http | r1) | \($t["kray-sequencer"] | r1) | \($t["kray-rollup"] | r1)"
+      + " | \($t["kray-checkpoint"] | r1) | \($t["kray-history"] | r1)"')
+  echo "| $label | $cells |"
+}
+
 # One row of the before-the-clock table (genesis and start-up).
 startup_row() {
   local label=$1 name=$2 f=$OUT/$2.json
@@ -122,11 +138,17 @@ done
 for a in $ACCOUNTS; do
   run "accounts$a" --accounts=$a --txs=$TXS --connections=50 --duration="$DURATION"
 done
+CLOSE_ACCOUNTS=${ACCOUNTS##* }
+ACTIVE=${ACTIVE:-1000}
+ACTIVE_RUN=""
+if [ "$CLOSE_ACCOUNTS" -gt "$ACTIVE" ]; then
+  ACTIVE_RUN=active$CLOSE_ACCOUNTS
+  run "$ACTIVE_RUN" --accounts="$CLOSE_ACCOUNTS" --active="$ACTIVE" --txs=$TXS --connections=50 --duration="$DURATION"
+fi
 run batch500 --mode=batch --batch=500 --accounts=2000 --txs=$((2 * TXS)) --connections=10 --duration="$DURATION"
 run batch500c50 --mode=batch --batch=500 --accounts=2000 --txs=$((2 * TXS)) --connections=50 --duration="$DURATION"
 run balance50 --mode=balance --accounts=2000 --connections=50 --duration="$DURATION"
 run kill9 --kill9 --accounts=2000 --txs=$TXS --connections=50 --duration="$DURATION"
-CLOSE_ACCOUNTS=${ACCOUNTS##* }
 CLOSE_RATE=${CLOSE_RATE:-2000}
 CLOSE_DURATION=${CLOSE_DURATION:-40}
 run paced_closes --accounts="$CLOSE_ACCOUNTS" --txs=$((CLOSE_RATE * CLOSE_DURATION)) --connections=50 \
@@ -149,6 +171,7 @@ echo "| run | connections | accounts | accepted/s | p50 ms | p99 ms | errors | k
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for c in 1 10 50 200; do row "$c conns" "conns$c"; done
 for a in $ACCOUNTS; do row "$a accounts" "accounts$a"; done
+[ -n "$ACTIVE_RUN" ] && row "$CLOSE_ACCOUNTS accounts, $ACTIVE active" "$ACTIVE_RUN"
 row "batch of 500" batch500
 row "batch of 500" batch500c50
 row "balance reads" balance50
@@ -159,6 +182,13 @@ echo
 echo "| accounts | keys s | genesis write s | genesis MiB | presign s | krayd start-up s | krayd RSS MiB | krayd |"
 echo "|---|---|---|---|---|---|---|---|"
 for a in $ACCOUNTS; do startup_row "$a" "accounts$a"; done
+echo
+echo "### krayd's CPU per transfer by thread (µs; HTTP: the threads without a kray- name)"
+echo
+echo "| run | HTTP | sequencer | rollup | checkpoints | history |"
+echo "|---|---|---|---|---|---|"
+for a in $ACCOUNTS; do thread_row "$a accounts" "accounts$a"; done
+[ -n "$ACTIVE_RUN" ] && thread_row "$CLOSE_ACCOUNTS accounts, $ACTIVE active" "$ACTIVE_RUN"
 echo
 echo "### Floor (one connection's p50 target: ≤ 1.5 × floor)"
 echo
