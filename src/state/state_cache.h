@@ -78,8 +78,9 @@ class StateCache {
   // Drops clean entries when more than `max` are cached.
   void Trim(std::size_t max);
   // Root only: room for `accounts` accounts of one balance row each
-  // without a rehash. A table of a million entries rehashed while it fills
-  // holds the sequencer for tens of milliseconds each time it doubles.
+  // without a rehash. A table rehashed while it fills walks every entry
+  // each time it doubles: 0.1 s on the sequencer at ~700k entries
+  // (docs/BENCHMARKS.md, fortieth round), three tables, after every start.
   void Reserve(std::size_t accounts);
   std::size_t size() const { return accounts_.size() + balances_.size() + supply_.size(); }
 
