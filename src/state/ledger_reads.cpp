@@ -56,9 +56,6 @@ Error OffsetTooLarge() {
                                              "; page with the 'before' cursor instead");
 }
 
-}  // namespace
-
-namespace {
 // A stored key from its point (cheap) when its y is stored and forms one
 // with x, else its bytes to parse at first use.
 KeyCache::Entry StoredKey(const crypto::XOnlyPubKey& x, const Bytes& y) {
@@ -73,6 +70,7 @@ KeyCache::Entry StoredKey(const crypto::XOnlyPubKey& x, const Bytes& y) {
 // An account's key and its stored point's y, in account-id order.
 constexpr const char* kKeysWithPoints =
     "SELECT a.account_id, a.pubkey, p.y FROM accounts a LEFT JOIN key_points p ON p.account_id = a.account_id ";
+
 }  // namespace
 
 Result<std::optional<crypto::VerifyingKey>> Ledger::Impl::BoundKey(const std::string& id) {
