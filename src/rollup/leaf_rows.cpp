@@ -127,13 +127,112 @@ Result<std::optional<Bytes>> LeafAtVersion(store::Database& db, const Hash256& k
   return std::move(row->data);
 }
 
+// The first two bytes of a key: its bucket in HeadIndex's index.
+std::size_t KeyPrefix(const Hash256& key) {
+  return (std::size_t{key[0]} << 8) | key[1];
+}
+
 }  // namespace
+
+std::optional<std::int64_t> LeafHeads::HeadIndex::Find(const Hash256& key) const {
+  if (!unindexed_.empty()) {
+    if (auto it = unindexed_.find(key); it != unindexed_.end()) return it->second;
+  }
+  return FindIndexed(key);
+}
+
+std::optional<std::int64_t> LeafHeads::HeadIndex::FindIndexed(const Hash256& key) const {
+  const std::size_t prefix = KeyPrefix(key);
+  const auto end = keys_.begin() + first_[prefix + 1];
+  const auto it = std::lower_bound(keys_.begin() + first_[prefix], end, key);
+  if (it == end || *it != key) return std::nullopt;
+  return versions_[static_cast<std::size_t>(it - keys_.begin())];
+}
+
+void LeafHeads::HeadIndex::Append(const Hash256& key, std::int64_t version) {
+  keys_.push_back(key);
+  versions_.push_back(version);
+}
+
+void LeafHeads::HeadIndex::Reindex() {
+  std::size_t i = 0;
+  for (std::size_t prefix = 0; prefix < first_.size(); ++prefix) {
+    while (i < keys_.size() && KeyPrefix(keys_[i]) < prefix) ++i;
+    first_[prefix] = static_cast<std::uint32_t>(i);
+  }
+}
+
+void LeafHeads::HeadIndex::Merge(const std::map<Hash256, std::int64_t>& heads) {
+  if (!unindexed_.empty()) {
+    const auto pending = std::move(unindexed_);
+    unindexed_.clear();
+    Merge(pending);
+  }
+  // One walk of both (each in key order): the keys held get their new
+  // version in place; the others are inserted in a second walk.
+  std::size_t added = 0, i = 0;
+  for (const auto& [key, version] : heads) {
+    while (i < keys_.size() && keys_[i] < key) ++i;
+    if (i < keys_.size() && keys_[i] == key)
+      versions_[i] = version;
+    else
+      ++added;
+  }
+  if (added == 0) return;
+  std::vector<Hash256> keys;
+  std::vector<std::int64_t> versions;
+  keys.reserve(keys_.size() + added);
+  versions.reserve(keys_.size() + added);
+  i = 0;
+  for (const auto& [key, version] : heads) {
+    for (; i < keys_.size() && keys_[i] < key; ++i) {
+      keys.push_back(keys_[i]);
+      versions.push_back(versions_[i]);
+    }
+    if (i < keys_.size() && keys_[i] == key) continue;  // updated above, copied with the rest
+    keys.push_back(key);
+    versions.push_back(version);
+  }
+  for (; i < keys_.size(); ++i) {
+    keys.push_back(keys_[i]);
+    versions.push_back(versions_[i]);
+  }
+  keys_ = std::move(keys);
+  versions_ = std::move(versions);
+  Reindex();
+}
+
+void LeafHeads::HeadIndex::Set(const Hash256& key, std::int64_t version) {
+  const std::size_t prefix = KeyPrefix(key);
+  const auto end = keys_.begin() + first_[prefix + 1];
+  const auto it = std::lower_bound(keys_.begin() + first_[prefix], end, key);
+  if (it != end && *it == key) {
+    versions_[static_cast<std::size_t>(it - keys_.begin())] = version;
+    return;
+  }
+  unindexed_.insert_or_assign(key, version);
+  // Merged once they are a fair share of the index: the genesis version
+  // writes every leaf's head here, one at a time.
+  if (unindexed_.size() > 4096 + keys_.size() / 8) Merge({});
+}
 
 Result<LeafHeads> LeafHeads::Load(store::Database& db) {
   LeafHeads heads;
   auto through = ReadHeadsThrough(db);
   if (!through.ok()) return std::move(through).error();
   heads.through_ = *through;
+  auto all = db.Use("SELECT key, version FROM rollup_leaf_head ORDER BY key");
+  if (!all.ok()) return std::move(all).error();
+  std::optional<Hash256> last;
+  KRAY_TRY(store::ForEachRow(**all, [&](const store::Statement& r) -> Status {
+    auto key = KeyColumn(r, 0, "rollup_leaf_head");
+    if (!key.ok()) return std::move(key).error();
+    if (last && !(*last < *key)) return Error::Internal("rollup_leaf_head: keys out of order");
+    heads.folded_.Append(*key, r.Int64(1));
+    last = *key;
+    return Ok();
+  }));
+  heads.folded_.Reindex();
   // A fold covers closed batches only: a position past the open batch is an
   // edit, which would make the writer take stale heads for current ones.
   auto open = store::QueryInt(db, "SELECT open_batch FROM rollup_state WHERE id = 1", -1);
@@ -162,9 +261,7 @@ Status LeafHeads::Write(store::Database& db, const Hash256& key, std::int64_t ve
   if (auto it = newest_.find(key); it != newest_.end()) {
     newest = it->second;
   } else {
-    auto head = ReadHead(db, key);
-    if (!head.ok()) return std::move(head).error();
-    newest = *head;
+    newest = folded_.Find(key);
   }
   std::optional<std::int64_t> prev;
   if (newest) {
@@ -187,7 +284,10 @@ Status LeafHeads::Write(store::Database& db, const Hash256& key, std::int64_t ve
   }
   // The head changes only with the version (a key rewritten within one is
   // not written again).
-  return newest == version ? Ok() : PutHead(db, key, version);
+  if (newest == version) return Ok();
+  KRAY_TRY(PutHead(db, key, version));
+  folded_.Set(key, version);
+  return Ok();
 }
 
 Status LeafHeads::Fold(store::Database& db, std::int64_t through) const {
@@ -206,6 +306,7 @@ Status LeafHeads::Fold(store::Database& db, std::int64_t through) const {
 }
 
 void LeafHeads::Folded(std::int64_t through) {
+  folded_.Merge(newest_);
   newest_.clear();
   through_ = through;
 }

@@ -77,8 +77,36 @@ class LeafHeads {
   std::size_t unfolded_keys() const { return newest_.size(); }
 
  private:
+  // The heads at or below the fold position (what rollup_leaf_head holds),
+  // in memory: a key first written since the last fold finds its head here
+  // rather than by a B-tree search of rollup_leaf_head, whose pages at a
+  // million accounts are no longer in the CPU's caches (a tenth of the index
+  // thread's time, docs/BENCHMARKS.md, forty-first round). Keys in order,
+  // indexed by their first two bytes; 40 bytes a key.
+  class HeadIndex {
+   public:
+    std::optional<std::int64_t> Find(const Hash256& key) const;
+    // `key` in order after every key appended so far (a load).
+    void Append(const Hash256& key, std::int64_t version);
+    // Each key's version set (added or replaced); then re-indexed.
+    void Merge(const std::map<Hash256, std::int64_t>& heads);
+    // One key's version set; merged into the index after a few (writes at
+    // the fold position are rare, bar the genesis version's).
+    void Set(const Hash256& key, std::int64_t version);
+    void Reindex();
+
+   private:
+    std::optional<std::int64_t> FindIndexed(const Hash256& key) const;
+    std::vector<Hash256> keys_;  // ascending
+    std::vector<std::int64_t> versions_;
+    // first_[p]: the position of the first key whose first two bytes are >= p.
+    std::vector<std::uint32_t> first_ = std::vector<std::uint32_t>(65537, 0);
+    std::map<Hash256, std::int64_t> unindexed_;  // Set() since the last Merge()
+  };
+
   std::int64_t through_ = -1;
   std::map<Hash256, std::int64_t> newest_;  // keys with rows above through_: their newest version
+  HeadIndex folded_;                        // keys with rows at or below through_: their newest version there
 };
 
 // The key's preimage as of `version` (its newest row <= version); nullopt

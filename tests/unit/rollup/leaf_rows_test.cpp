@@ -140,6 +140,53 @@ TEST(LeafRowsTest, ReadsAtEveryVersionAreTheNewestWriteAtOrBelowIt) {
   EXPECT_FALSE(none->has_value());
 }
 
+// The index thread holds the folded heads in memory (LeafHeads::HeadIndex):
+// thousands of keys, many sharing their first two bytes (one bucket of its
+// index) or at the ends of the key space, written at the fold position
+// first (the genesis version: merged into the index as they come) and then
+// above it, folded and reloaded; each new row must name the key's true
+// previous version, which every read at every version walks.
+TEST(LeafRowsTest, TheHeadsHeldInMemoryNameEachKeysPreviousVersion) {
+  auto db = OpenIndex();
+  LeafHeads heads;
+  FoldHeads(*db, heads, 0);  // as at the genesis: version 0 writes its heads as it goes
+  std::vector<Hash256> keys;
+  for (int i = 0; i < 6000; ++i) keys.push_back(H("key " + std::to_string(i)));
+  for (int i = 0; i < 300; ++i) {
+    Hash256 same_bucket = H("bucket " + std::to_string(i));
+    same_bucket[0] = 0xab;
+    same_bucket[1] = 0xcd;
+    keys.push_back(same_bucket);
+    Hash256 low{}, high;
+    high.fill(0xff);
+    low[31] = static_cast<std::uint8_t>(i);
+    high[31] = static_cast<std::uint8_t>(i);
+    low[30] = high[30] = static_cast<std::uint8_t>(i >> 8);
+    keys.push_back(low);
+    keys.push_back(high);
+  }
+  std::mt19937_64 rng(11);
+  Writes writes;
+  auto write = [&](const Hash256& key, std::int64_t version) {
+    std::optional<Bytes> data;
+    if (rng() % 7) data = Data(ToHex(key) + " at " + std::to_string(version));
+    Write(*db, heads, key, version, data);
+    writes[key][version] = data;
+  };
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    if (i % 5) write(keys[i], 0);  // past the 4,096 at which they are merged into the index
+  for (std::int64_t version = 1; version <= 12; ++version) {
+    for (int n = 0; n < 1500; ++n) write(keys[rng() % keys.size()], version);
+    if (version % 4 == 0) FoldHeads(*db, heads, version);
+    if (version == 6) {  // a restart: the folded heads read back from rollup_leaf_head
+      auto loaded = LeafHeads::Load(*db);
+      ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+      heads = std::move(*loaded);
+    }
+  }
+  ExpectReadsMatch(*db, writes, 13);
+}
+
 TEST(LeafRowsTest, AWriteOlderThanTheKeysNewestRowIsRefused) {
   auto db = OpenIndex();
   LeafHeads heads;
@@ -208,7 +255,10 @@ TEST(LeafRowsTest, ABrokenHistoryIsRefusedNotMisread) {
     EXPECT_NE(headless.error().message.find("has no row at version 7, which its head names"), std::string::npos)
         << headless.error().message;
   }
-  auto write = heads.Write(*db, H("a"), 7, Data("seven"));
+  // The index thread reads the heads at its start (a running one holds them).
+  auto reloaded = LeafHeads::Load(*db);
+  ASSERT_TRUE(reloaded.ok()) << reloaded.error().message;
+  auto write = reloaded->Write(*db, H("a"), 7, Data("seven"));
   ASSERT_FALSE(write.ok());
   EXPECT_NE(write.error().message.find("which its head names"), std::string::npos) << write.error().message;
   // A fold position set far back would make each read look in every version
