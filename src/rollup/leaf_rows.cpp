@@ -138,15 +138,16 @@ std::optional<std::int64_t> LeafHeads::HeadIndex::Find(const Hash256& key) const
   if (!unindexed_.empty()) {
     if (auto it = unindexed_.find(key); it != unindexed_.end()) return it->second;
   }
-  return FindIndexed(key);
+  if (auto at = PositionOf(key)) return versions_[*at];
+  return std::nullopt;
 }
 
-std::optional<std::int64_t> LeafHeads::HeadIndex::FindIndexed(const Hash256& key) const {
+std::optional<std::size_t> LeafHeads::HeadIndex::PositionOf(const Hash256& key) const {
   const std::size_t prefix = KeyPrefix(key);
   const auto end = keys_.begin() + first_[prefix + 1];
   const auto it = std::lower_bound(keys_.begin() + first_[prefix], end, key);
   if (it == end || *it != key) return std::nullopt;
-  return versions_[static_cast<std::size_t>(it - keys_.begin())];
+  return static_cast<std::size_t>(it - keys_.begin());
 }
 
 void LeafHeads::HeadIndex::Append(const Hash256& key, std::int64_t version) {
@@ -163,11 +164,11 @@ void LeafHeads::HeadIndex::Reindex() {
 }
 
 void LeafHeads::HeadIndex::Merge(const std::map<Hash256, std::int64_t>& heads) {
-  if (!unindexed_.empty()) {
-    const auto pending = std::move(unindexed_);
-    unindexed_.clear();
-    Merge(pending);
-  }
+  MergeSorted(std::exchange(unindexed_, {}));
+  MergeSorted(heads);
+}
+
+void LeafHeads::HeadIndex::MergeSorted(const std::map<Hash256, std::int64_t>& heads) {
   // One walk of both (each in key order): the keys held get their new
   // version in place; the others are inserted in a second walk.
   std::size_t added = 0, i = 0;
@@ -203,17 +204,14 @@ void LeafHeads::HeadIndex::Merge(const std::map<Hash256, std::int64_t>& heads) {
 }
 
 void LeafHeads::HeadIndex::Set(const Hash256& key, std::int64_t version) {
-  const std::size_t prefix = KeyPrefix(key);
-  const auto end = keys_.begin() + first_[prefix + 1];
-  const auto it = std::lower_bound(keys_.begin() + first_[prefix], end, key);
-  if (it != end && *it == key) {
-    versions_[static_cast<std::size_t>(it - keys_.begin())] = version;
+  if (auto at = PositionOf(key)) {
+    versions_[*at] = version;
     return;
   }
   unindexed_.insert_or_assign(key, version);
   // Merged once they are a fair share of the index: the genesis version
   // writes every leaf's head here, one at a time.
-  if (unindexed_.size() > 4096 + keys_.size() / 8) Merge({});
+  if (unindexed_.size() > 4096 + keys_.size() / 8) MergeSorted(std::exchange(unindexed_, {}));
 }
 
 Result<LeafHeads> LeafHeads::Load(store::Database& db) {

@@ -1,3 +1,4 @@
+// The points of bound keys (see key_points.h).
 #include "key_points.h"
 
 #include <spdlog/spdlog.h>

@@ -88,7 +88,8 @@ class LeafHeads {
     std::optional<std::int64_t> Find(const Hash256& key) const;
     // `key` in order after every key appended so far (a load).
     void Append(const Hash256& key, std::int64_t version);
-    // Each key's version set (added or replaced); then re-indexed.
+    // Each key's version set (added or replaced), after the keys Set() left
+    // unindexed; then re-indexed.
     void Merge(const std::map<Hash256, std::int64_t>& heads);
     // One key's version set; merged into the index after a few (writes at
     // the fold position are rare, bar the genesis version's).
@@ -96,7 +97,9 @@ class LeafHeads {
     void Reindex();
 
    private:
-    std::optional<std::int64_t> FindIndexed(const Hash256& key) const;
+    // The key's position in keys_, if it is there.
+    std::optional<std::size_t> PositionOf(const Hash256& key) const;
+    void MergeSorted(const std::map<Hash256, std::int64_t>& heads);
     std::vector<Hash256> keys_;  // ascending
     std::vector<std::int64_t> versions_;
     // first_[p]: the position of the first key whose first two bytes are >= p.
