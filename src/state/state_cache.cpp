@@ -394,9 +394,9 @@ void StateCache::Trim(std::size_t max) {
   if (!dirty_accounts_.empty() || !dirty_balances_.empty() || !dirty_supply_.empty()) return;  // not between groups
   // Everything at once, freed a slice per group (FreeDropped). Freed in one
   // go, two million entries held the sequencer 0.4 s, and every request
-  // with it; freed on another thread, up to 1 s (its frees and the
-  // sequencer's allocations contend for one malloc arena). Dropping a few
-  // accounts each group past the bound kept more cached but ran ~8 %
+  // with it; freed on another thread, 1.0 s in one run (its frees and the
+  // sequencer's allocations meet in one malloc arena). Dropping a few
+  // accounts each group past the bound kept more cached but ran 6-8 %
   // slower than refilling from empty (docs/BENCHMARKS.md, forty-second
   // round).
   FreeDropped(SIZE_MAX);

@@ -102,9 +102,9 @@ TEST_F(StateCacheTest, AccountStateReadsRowsTheCacheHasNotSeen) {
   FlushAndCompare(root, "nobody");
 }
 
-// Past its bound the cache forgets everything it has flushed (freed on
-// another thread) and reads again what the next groups need; a trim in the
-// middle of a group, with rows not flushed yet, drops nothing.
+// Past its bound the cache forgets everything it has flushed and reads
+// again what the next groups need; a trim in the middle of a group, with
+// rows not flushed yet, drops nothing.
 TEST_F(StateCacheTest, ATrimForgetsOnlyBetweenGroups) {
   const std::vector<std::string> assets = {"KRAY", "DOG", "BTC"};
   auto id = [](int i) { return "acct" + std::to_string(i); };
