@@ -206,6 +206,12 @@ const std::vector<KeyDef>& Keys() {
        [](Parsed& p, const std::string& v, const std::string&) {
          return ParseUnsigned<std::uint64_t>("rollupprune", v, 0, 1000000000, p.cfg.rollupprune);
        }},
+      {{"rollupcache", "1024",
+        "MiB of memory for the rollup's state tree (~300 MiB per million accounts); a tree that outgrows it is "
+        "read back from the index at every update, several times the CPU (16..1048576)"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("rollupcache", v, 16, 1048576, p.cfg.rollupcache);
+       }},
       {{"portfile", "(none)", "After binding, write the listening port (decimal) to this file"},
        [](Parsed& p, const std::string& v, const std::string& base) -> Status {
          p.cfg.portfile = ResolvePath(v, base);

@@ -215,6 +215,14 @@ void WriteRollup(PromText& p, const rollup::Rollup& rollup, const state::Ledger&
   p.Family("krayd_rollup_batch_close_duration_seconds", "histogram",
            "Seconds a batch close took on the rollup thread (tree update, transaction root, persisting the root)");
   p.Histogram("krayd_rollup_batch_close_duration_seconds", {}, rollup.close_seconds().Read());
+  p.Single("krayd_rollup_tree_cache_nodes", "gauge", "Nodes of the state tree held in the rollup's cache",
+           static_cast<double>(rollup.cached_tree_nodes()));
+  p.Single("krayd_rollup_tree_cache_max_nodes", "gauge", "The rollup tree cache's bound in nodes (rollupcache)",
+           static_cast<double>(rollup.max_cached_nodes()));
+  p.Single("krayd_rollup_tree_cache_clears_total", "counter",
+           "Times the state tree outgrew the rollup's cache and the cache was emptied (each update then reads its "
+           "paths back: raise rollupcache)",
+           static_cast<double>(rollup.tree_cache_clears()));
 }
 
 double FileSize(const std::string& path) {

@@ -148,6 +148,7 @@ struct Rollup::Impl {
   ArrivedOperations arrived;  // the open batch's operations, for its close
   std::atomic<std::uint64_t> closes_read_from_store{0};
   std::atomic<std::size_t> cached_tree_nodes{0};
+  std::atomic<std::uint64_t> tree_cache_clears{0};
   bool dirty = false;
   // When the oldest change not persisted arrived (valid while dirty).
   std::chrono::steady_clock::time_point dirty_since;
@@ -231,9 +232,20 @@ Status Rollup::Impl::ApplyPending() {
   return Apply(std::move(changes), std::max(received_seq, status.applied_seq));
 }
 
-// Bounds the tree cache; only while it is clean (just after a write).
+// Bounds the tree cache; only while it is clean (just after a write). A
+// tree past the bound is read back at every update (RollupOptions::
+// max_cached_nodes): the operator is told once, and /metrics counts it.
 void Rollup::Impl::TrimCache() {
-  if (cache->size() > opts.max_cached_nodes) cache->Clear();
+  if (cache->size() > opts.max_cached_nodes) {
+    if (tree_cache_clears.fetch_add(1, std::memory_order_relaxed) == 0)
+      spdlog::warn(
+          "rollup: the state tree ({} nodes) outgrew its cache ({} nodes, rollupcache={} MiB): from now on every "
+          "update reads its paths back from the index, several times the rollup thread's CPU; raise rollupcache "
+          "(~{} MiB per million accounts)",
+          cache->size(), opts.max_cached_nodes, opts.max_cached_nodes * kCachedTreeNodeBytes >> 20,
+          2440000 * kCachedTreeNodeBytes >> 20);
+    cache->Clear();
+  }
   cached_tree_nodes.store(cache->size(), std::memory_order_relaxed);
 }
 
@@ -727,6 +739,14 @@ const metrics::Histogram& Rollup::close_seconds() const {
 
 std::size_t Rollup::cached_tree_nodes() const {
   return impl_->cached_tree_nodes.load(std::memory_order_relaxed);
+}
+
+std::uint64_t Rollup::tree_cache_clears() const {
+  return impl_->tree_cache_clears.load(std::memory_order_relaxed);
+}
+
+std::size_t Rollup::max_cached_nodes() const {
+  return impl_->opts.max_cached_nodes;
 }
 
 std::uint64_t Rollup::closes_read_from_store() const {

@@ -33,10 +33,29 @@
 
 namespace kray::rollup {
 
+// What one node of the tree cache costs in memory: 121.5-126.8 bytes
+// measured (VmRSS over the nodes of trees of 1M-4M random leaves; the
+// cache's buckets grow by doubling), rounded up.
+inline constexpr std::size_t kCachedTreeNodeBytes = 128;
+// The default of config key rollupcache: ~8.4 million nodes, a tree of
+// ~3.4 million accounts. Only what the tree holds is used (~290 MiB at a
+// million accounts).
+inline constexpr std::size_t kDefaultRollupCacheMiB = 1024;
+constexpr std::size_t CachedTreeNodesFor(std::size_t mib) {
+  return mib * (std::size_t{1} << 20) / kCachedTreeNodeBytes;
+}
+
 struct RollupOptions {
-  std::int64_t batch_interval = 3600;      // seconds (config key batchinterval)
-  std::int64_t max_batch_txs = 10000;      // operations (config key maxbatchtxs)
-  std::size_t max_cached_nodes = 4000000;  // tree cache bound (~150 bytes/node)
+  std::int64_t batch_interval = 3600;  // seconds (config key batchinterval)
+  std::int64_t max_batch_txs = 10000;  // operations (config key maxbatchtxs)
+  // The tree cache's bound, in nodes (config key rollupcache, in MiB:
+  // CachedTreeNodesFor). A million accounts make ~2.44 million nodes. The
+  // cache holds the whole tree while it fits; once the tree outgrows it,
+  // the cache is emptied after every write and each update reads its paths
+  // back, deriving a depth-12 subtree from its leaves' rows per miss: ~7x
+  // the index thread's CPU (docs/BENCHMARKS.md, forty-second and
+  // forty-third rounds).
+  std::size_t max_cached_nodes = CachedTreeNodesFor(kDefaultRollupCacheMiB);
   // Config key rolluppersistms. What the tree has not written by a batch's
   // close, the close writes: at 1M accounts and 2,000 transfers/s, 250 ms
   // against 1,000 halves the close (mean 0.42-0.49 s against 0.68-1.08 s)
@@ -118,6 +137,10 @@ class Rollup : public state::ChangeListener {
   // Nodes in the index thread's tree cache after its last apply or write
   // (bounded by max_cached_nodes once written).
   std::size_t cached_tree_nodes() const;
+  // Times the tree cache was emptied because the tree outgrew it (each
+  // after a write; none while the tree fits).
+  std::uint64_t tree_cache_clears() const;
+  std::size_t max_cached_nodes() const;
 
   struct Impl;
 

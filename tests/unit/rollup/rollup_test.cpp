@@ -198,7 +198,25 @@ TEST_F(RollupTest, ClosesBoundTheTreeCacheWhenNoCheckWrites) {
     // Trimmed just after the close's commit, which readers may see first.
     WaitFor([&] { return rollup_->cached_tree_nodes() == 0; });
     EXPECT_EQ(rollup_->cached_tree_nodes(), 0u) << "after batch " << i;
+    EXPECT_GE(rollup_->tree_cache_clears(), static_cast<std::uint64_t>(i)) << "after batch " << i;
   }
+}
+
+// A tree that fits its cache stays in it: nothing is emptied, whatever the
+// writes, and the bound is the one asked for.
+TEST_F(RollupTest, ATreeThatFitsItsCacheIsNeverEmptied) {
+  opts_.max_batch_txs = 1;
+  opts_.max_cached_nodes = CachedTreeNodesFor(16);
+  WriteOnlyAtCloses();
+  Restart();
+  EXPECT_EQ(rollup_->max_cached_nodes(), 16u * 1024 * 1024 / kCachedTreeNodeBytes);
+  for (std::int64_t i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());
+    WaitFor([&] { return IndexStatus().last_batch() >= i; });
+  }
+  ASSERT_TRUE(rollup_->Sync().ok());
+  EXPECT_GT(rollup_->cached_tree_nodes(), 0u);
+  EXPECT_EQ(rollup_->tree_cache_clears(), 0u);
 }
 
 // After an unclean stop the index catches up from the operation log.
