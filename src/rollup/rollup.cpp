@@ -243,7 +243,7 @@ void Rollup::Impl::TrimCache() {
           "update reads its paths back from the index, several times the rollup thread's CPU; raise rollupcache "
           "(~{} MiB per million accounts)",
           cache->size(), opts.max_cached_nodes, opts.max_cached_nodes * kCachedTreeNodeBytes >> 20,
-          2440000 * kCachedTreeNodeBytes >> 20);
+          kTreeNodesPerMillionAccounts * kCachedTreeNodeBytes >> 20);
     cache->Clear();
   }
   cached_tree_nodes.store(cache->size(), std::memory_order_relaxed);
