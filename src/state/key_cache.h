@@ -69,11 +69,18 @@ class KeyCache {
     }
     return added;
   }
-  // Sizes the table for `n` keys up front (a rehash of a large table would
-  // hold every signature check), at most kPreloadEntries.
+  // Sizes the table up front for twice the `n` keys bound at start, at most
+  // kMaxEntries: a rehash holds every signature check for as long as it
+  // relinks the table (~0.25 s at two million keys: sized for the preload
+  // alone, the keys fetched on demand past it rehashed it under load;
+  // docs/BENCHMARKS.md, forty-third round). The buckets cost 8 bytes each.
   void Reserve(std::size_t n) {
     std::unique_lock lock(mu_);
-    keys_.reserve(std::min(n, kPreloadEntries));
+    keys_.reserve(std::min(2 * n, kMaxEntries));
+  }
+  std::size_t bucket_count() const {
+    std::shared_lock lock(mu_);
+    return keys_.bucket_count();
   }
   std::size_t size() const {
     std::shared_lock lock(mu_);
@@ -81,10 +88,11 @@ class KeyCache {
   }
 
   // ~215 bytes per key (node, heap-allocated id, bucket; the variant is as
-  // large parsed as not): at most ~0.9 GB; the preload alone ~430 MB, on a
-  // node with two million bound keys.
+  // large parsed as not): at most ~0.9 GB; the preload alone ~645 MB, on a
+  // node with three million bound keys. A key not preloaded costs its first
+  // signature check a store read and a parse.
   static constexpr std::size_t kMaxEntries = 4'000'000;
-  static constexpr std::size_t kPreloadEntries = 2'000'000;  // the preload's share
+  static constexpr std::size_t kPreloadEntries = 3'000'000;  // the preload's share
 
  private:
   mutable std::shared_mutex mu_;

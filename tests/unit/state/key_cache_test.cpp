@@ -46,6 +46,24 @@ TEST(KeyCache, KeysPreloadedParsedAreServedAsTheyAre) {
       crypto::SchnorrVerify(*got, msg, *crypto::SchnorrSign(testing::KeyFromSeed("key-cache-point").secret, msg)));
 }
 
+// A node with n keys bound at start preloads them and fetches the rest on
+// demand; neither may rehash the table under the signature checks until it
+// holds twice that (a rehash of two million keys held them ~0.25 s).
+TEST(KeyCache, KeysUpToTwiceThoseBoundAtStartAddNoRehash) {
+  KeyCache cache;
+  constexpr std::size_t kBound = 3000;
+  cache.Reserve(kBound);
+  const std::size_t buckets = cache.bucket_count();
+  const auto pub = testing::KeyFromSeed("key-cache-rehash").pub;
+  std::vector<std::pair<std::string, KeyCache::Entry>> chunk;
+  for (std::size_t i = 0; i < kBound; ++i) chunk.emplace_back("kray_p" + std::to_string(i), pub);
+  EXPECT_EQ(cache.Preload(chunk), kBound);
+  const auto parsed = *crypto::VerifyingKey::Parse(pub);
+  for (std::size_t i = 0; i < kBound; ++i) cache.Put("kray_d" + std::to_string(i), parsed);
+  EXPECT_EQ(cache.size(), 2 * kBound);
+  EXPECT_EQ(cache.bucket_count(), buckets);
+}
+
 TEST(KeyCache, APreloadKeepsWhatIsCached) {
   KeyCache cache;
   const auto mine = testing::KeyFromSeed("key-cache-mine").pub;
