@@ -1,8 +1,8 @@
 // KeyCache: keys preloaded as bytes are parsed on first use; one that does
 // not parse is forgotten (the caller's store read reports it); keys
 // preloaded parsed are served as they are; a preload never replaces a key
-// already cached. (Its stop at kPreloadEntries is
-// not exercised here: two million keys.)
+// already cached; keys up to twice those bound at start add no rehash. (Its
+// stop at kPreloadEntries is not exercised here: three million keys.)
 #include "../../../src/state/key_cache.h"
 
 #include <gtest/gtest.h>
