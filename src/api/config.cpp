@@ -212,6 +212,13 @@ const std::vector<KeyDef>& Keys() {
        [](Parsed& p, const std::string& v, const std::string&) {
          return ParseUnsigned<std::uint64_t>("rollupcache", v, 16, 1048576, p.cfg.rollupcache);
        }},
+      {{"writeback", "10",
+        "Seconds per sweep of the account rows' write-back: a changed account row is written back within about "
+        "this long, each page of the table once per sweep, and held until then as a small record and in memory "
+        "(~100 bytes per row); 0 writes every row at every group commit (0..300)"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("writeback", v, 0, 300, p.cfg.writeback);
+       }},
       {{"portfile", "(none)", "After binding, write the listening port (decimal) to this file"},
        [](Parsed& p, const std::string& v, const std::string& base) -> Status {
          p.cfg.portfile = ResolvePath(v, base);

@@ -11,6 +11,7 @@
 #include "kray/state/leaves.h"
 #include "kray/state/ledger.h"
 #include "kray/state/op_log.h"
+#include "kray/state/redo.h"
 #include "kray/store/database.h"
 #include "op_json.h"
 
@@ -90,6 +91,12 @@ Result<LogSnapshot> ReadLog(const state::Ledger& ledger, const ReplayRequest& re
     auto ops = state::OperationsInRange(db, req.since + 1, snap.head, req.max_replay);
     if (!ops.ok()) return std::move(ops).error();
     snap.ops = std::move(*ops);
+    // The accounts exactly at head: with their rows this snapshot holds as
+    // records only (kray/state/redo.h), not the node's newer ones.
+    const std::set<std::string> wanted(req.accounts.begin(), req.accounts.end());
+    auto redo = state::ReadRedo(db, &wanted);
+    if (!redo.ok()) return std::move(redo).error();
+    state::RedoScope exact(&*redo);
     for (const auto& id : req.accounts) {
       auto account = state::LoadAccountState(db, id);
       if (account.ok()) {

@@ -140,6 +140,9 @@ void WriteLedger(PromText& p, const state::Ledger& ledger) {
   p.Histogram("krayd_sequencer_group_duration_seconds", {}, m.group_seconds.Read());
   p.Single("krayd_sequencer_queue_depth", "gauge", "Operations queued for the sequencer",
            static_cast<double>(ledger.queue_depth()));
+  p.Single("krayd_state_unwritten_accounts", "gauge",
+           "Accounts whose changed rows wait for the write-back's sweep (config writeback), held in memory",
+           static_cast<double>(ledger.unwritten_accounts()));
   p.Single("krayd_sequencer_failed_groups_total", "counter",
            "Groups whose transaction failed (the node then refuses writes until restarted)",
            static_cast<double>(m.groups_failed.value()));

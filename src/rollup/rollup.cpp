@@ -24,6 +24,7 @@
 #include "kray/rollup/node_store.h"
 #include "kray/state/leaves.h"
 #include "kray/state/op_log.h"
+#include "kray/state/redo.h"
 #include "kray/store/database.h"
 #include "kray/store/reader_pool.h"
 #include "prune.h"
@@ -481,6 +482,11 @@ Status Rollup::Impl::CatchUp() {
   auto supply = state::LoadAllSupply(*state_db);
   if (!supply.ok()) return std::move(supply).error();
   for (const auto& s : *supply) touched.insert(state::LeafId{state::kSupplyLeaf, s.asset});
+  // Exactly this snapshot's accounts: with the rows it holds as records
+  // only (kray/state/redo.h).
+  auto redo = state::ReadRedo(*state_db);
+  if (!redo.ok()) return std::move(redo).error();
+  state::RedoScope exact(&*redo);
   auto changes = EncodeLeaves(*state_db, registry, std::vector<state::LeafId>(touched.begin(), touched.end()));
   if (!changes.ok()) return std::move(changes).error();
   spdlog::info("rollup: catching up {} operations ({} leaves)", target - status.applied_seq, changes->size());

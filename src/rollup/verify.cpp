@@ -14,6 +14,7 @@
 #include "kray/state/genesis.h"
 #include "kray/state/leaves.h"
 #include "kray/state/op_log.h"
+#include "kray/state/redo.h"
 #include "kray/store/database.h"
 
 namespace kray::rollup {
@@ -82,7 +83,14 @@ std::string ExplainStateMismatch(store::Database& index, ChainReplayer& replay, 
 
 // Every leaf of every registered type, live vs replayed.
 Result<std::int64_t> CompareHeads(store::Database& live, ChainReplayer& replay, const state::ModuleRegistry& registry) {
-  auto live_leaves = AllLeaves(live, registry);
+  // The live store's accounts with the rows its snapshot holds as records
+  // only (kray/state/redo.h); the replayed store has none.
+  auto redo = state::ReadRedo(live);
+  if (!redo.ok()) return std::move(redo).error();
+  auto live_leaves = [&] {
+    state::RedoScope exact(&*redo);
+    return AllLeaves(live, registry);
+  }();
   if (!live_leaves.ok()) return std::move(live_leaves).error();
   auto replayed = AllLeaves(replay.db(), registry);
   if (!replayed.ok()) return std::move(replayed).error();

@@ -360,4 +360,26 @@ void Executor::ReserveCache(std::size_t accounts) {
   impl_->group.Reserve(accounts);
 }
 
+void Executor::EnableWriteBack(UnwrittenRows& rows, double sweep_seconds) {
+  impl_->group.EnableWriteBack(rows, sweep_seconds);
+}
+
+void Executor::StageUnwritten() {
+  // The last operation written (NextSeq's predecessor); a group without
+  // operations changes no account row.
+  impl_->group.Stage(impl_->next_seq ? *impl_->next_seq - 1 : 0);
+}
+
+void Executor::Committed() {
+  impl_->group.Committed();
+}
+
+void Executor::WriteBackAll() {
+  impl_->group.WriteBackAll();
+}
+
+bool Executor::WriteBackDue() const {
+  return impl_->group.WriteBackDue();
+}
+
 }  // namespace kray::state

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "kray/crypto/hash.h"
+#include "kray/state/redo.h"
 #include "kray/store/database.h"
 
 namespace kray::state {
@@ -177,6 +178,10 @@ Result<Account> LoadAccountState(store::Database& db, std::string_view account_i
   });
   if (!rows.ok()) return std::move(rows).error();
   a.balances = std::move(*rows);
+  // Rows not yet written back (kray/state/redo.h), inside the reads' snapshot.
+  auto unwritten = RedoScope::Find(a.account_id, db);
+  if (!unwritten.ok()) return std::move(unwritten).error();
+  if (*unwritten) (*unwritten)->ApplyTo(a);
   return a;
 }
 

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <future>
 #include <thread>
@@ -125,6 +126,16 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options, const
   auto db = store::Database::Open(path, oo);
   if (!db.ok()) return std::move(db).error();
   KRAY_TRY(registry.Migrate(**db));
+  // Before anything reads account rows: the rows the last run had not
+  // written back (it stopped uncleanly), from their records.
+  const auto redo_start = std::chrono::steady_clock::now();
+  auto written_back = ApplyRedo(**db);
+  if (!written_back.ok()) return std::move(written_back).error();
+  if (*written_back > 0)
+    spdlog::warn(
+        "account rows: {} accounts the last run had not written back (it did not stop cleanly), written "
+        "back from its records in {:.1f} s",
+        *written_back, std::chrono::duration<double>(std::chrono::steady_clock::now() - redo_start).count());
   KRAY_TRY(FillKeyPoints(**db));
   auto genesis = OpenGenesis(**db, impl->options, registry);
   if (!genesis.ok()) return std::move(genesis).error();
@@ -132,6 +143,8 @@ Result<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options, const
   KRAY_TRY(PurgeAccountHistory(**db));
   impl->sequencer = std::make_unique<Sequencer>(std::move(*db), impl->options, registry, impl->pending, impl->accounts,
                                                 impl->metrics);
+  if (impl->options.account_write_back_seconds > 0)
+    impl->sequencer->EnableWriteBack(impl->unwritten, impl->options.account_write_back_seconds);
   impl->batch_pool.emplace(std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 8));
   std::unique_ptr<Ledger> ledger(new Ledger(std::move(impl)));
   Impl& m = *ledger->impl_;
@@ -364,6 +377,10 @@ Ledger::HistoryIndexStatus Ledger::history_index_status() const {
 std::string Ledger::store_path() const {
   return impl_->db_path;
 }
+std::size_t Ledger::unwritten_accounts() const {
+  return impl_->unwritten.size();
+}
+
 std::size_t Ledger::queue_depth() const {
   return impl_->sequencer->depth();
 }

@@ -19,6 +19,7 @@
 #include "kray/store/reader_pool.h"
 #include "pending.h"
 #include "sequencer.h"
+#include "unwritten_rows.h"
 #include "work_pool.h"
 
 namespace kray::state {
@@ -43,6 +44,9 @@ struct Ledger::Impl {
   // Committed accounts for GetAccount (see account_read_cache.h); ~0.5 KB each.
   AccountReadCache accounts{kReadCacheAccounts};
   PendingOperations pending;
+  // Committed account rows not yet written back (unwritten_rows.h); the
+  // sequencer writes it, readers apply it. Declared before the sequencer.
+  UnwrittenRows unwritten;
   LedgerMetrics metrics;
   // Declared before the sequencer, so destroyed after it: it is one of the
   // sequencer's listeners.
@@ -73,6 +77,9 @@ struct Ledger::Impl {
   // transaction per chunk (so none holds back the WAL), until stopping or
   // the cache's preload share is full.
   void PreloadKeys();
+  // Applies the account's rows not yet written back, for a read inside
+  // `db`'s open snapshot (unwritten_rows.h).
+  Status ApplyUnwritten(store::Database& db, Account& a) const;
 };
 
 }  // namespace kray::state

@@ -51,6 +51,19 @@ Status FillBalances(store::Database& db, Account& a) {
   return Ok();
 }
 
+}  // namespace
+
+// The account's rows not yet written back (unwritten_rows.h), for a read
+// inside `db`'s open snapshot.
+Status Ledger::Impl::ApplyUnwritten(store::Database& db, Account& a) const {
+  auto unwritten = this->unwritten.FindIn(a.account_id, db);
+  if (!unwritten.ok()) return std::move(unwritten).error();
+  if (*unwritten) (*unwritten)->ApplyTo(a);
+  return Ok();
+}
+
+namespace {
+
 Error OffsetTooLarge() {
   return Error::Invalid("invalid_field", "offset is limited to " + std::to_string(kMaxOffset) +
                                              "; page with the 'before' cursor instead");
@@ -155,7 +168,17 @@ Result<ResolvedAccount> Ledger::ResolveAccount(std::string_view who) const {
 Status Ledger::WithReader(const std::function<Status(store::Database&)>& fn) const {
   auto lease = impl_->readers.Acquire();
   if (!lease.ok()) return std::move(lease).error();
-  return fn(lease->db());
+  // Accounts read inside (LoadAccountState) with the rows not yet written
+  // back (unwritten_rows.h). A snapshot that turned out older than a
+  // write-back whose rows the node no longer holds is read again, in a new
+  // one (`snapshot_stale`: a snapshot held ~2 s or more).
+  RedoScope unwritten(&impl_->unwritten);
+  Status s = Ok();
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    s = fn(lease->db());
+    if (s.ok() || s.error().code != "snapshot_stale") break;
+  }
+  return s;
 }
 
 Result<Account> Ledger::GetAccount(std::string_view who) const {
@@ -173,7 +196,8 @@ Result<Account> Ledger::GetAccount(std::string_view who) const {
     if (!row.ok()) return std::move(row).error();
     if (!row->has_value()) return Error::NotFound("account_not_found", "account " + std::string(who) + " not found");
     a = std::move(**row);
-    return FillBalances(db, a);
+    KRAY_TRY(FillBalances(db, a));
+    return impl_->ApplyUnwritten(db, a);
   });
   if (!s.ok()) return std::move(s).error();
   impl_->accounts.Insert(ticket, a);
@@ -194,7 +218,10 @@ Result<std::vector<Account>> Ledger::ListAccounts(int limit, std::string_view af
     auto rows = store::CollectRows<Account>(**st, ReadAccount);
     if (!rows.ok()) return std::move(rows).error();
     out = std::move(*rows);
-    for (auto& a : out) KRAY_TRY(FillBalances(db, a));
+    for (auto& a : out) {
+      KRAY_TRY(FillBalances(db, a));
+      KRAY_TRY(impl_->ApplyUnwritten(db, a));
+    }
     return Ok();
   });
   if (!s.ok()) return std::move(s).error();
@@ -262,6 +289,14 @@ Result<AccountStats> Ledger::GetAccountStats(std::string_view who) const {
     out.sent_count = row->has_value() ? static_cast<std::uint64_t>((*row)->first) : 0;
     out.received_count = out.tx_count > out.sent_count ? out.tx_count - out.sent_count : 0;
     out.gas_spent = row->has_value() ? static_cast<Amount>((*row)->second) : 0;
+    auto unwritten = impl_->unwritten.FindIn(out.account_id, db);
+    if (!unwritten.ok()) return std::move(unwritten).error();
+    if (*unwritten && (*unwritten)->own) {
+      const auto& own = *(*unwritten)->own;
+      out.sent_count = own.nonce;
+      out.gas_spent = own.gas_spent;
+      out.received_count = out.tx_count > out.sent_count ? out.tx_count - out.sent_count : 0;
+    }
     return Ok();
   });
   if (!s.ok()) return std::move(s).error();

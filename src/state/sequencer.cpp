@@ -83,6 +83,39 @@ void Sequencer::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(mu_);
+    // Not while a submitter applies a group, nor into a failed store: the
+    // records left are applied at the next open all the same.
+    if (!write_back_ || applying_ || failed_) return;
+    write_back_ = false;
+  }
+  Status s = WriteBackGroup(true);
+  if (!s.ok())
+    spdlog::warn("account rows: the write-back at shutdown failed ({}); done at the next start", s.error().message);
+}
+
+void Sequencer::EnableWriteBack(UnwrittenRows& rows, double sweep_seconds) {
+  exec_.EnableWriteBack(rows, sweep_seconds);
+  write_back_ = true;
+}
+
+Status Sequencer::WriteBackGroup(bool all) {
+  store::Transaction tx(*writer_);
+  Status s = tx.status();
+  if (s.ok()) {
+    if (all) exec_.WriteBackAll();
+    s = exec_.FlushGroup();
+  }
+  // No operation and no account changed: not a group for the commit
+  // metrics, the read cache or after_commit.
+  if (s.ok()) s = tx.Commit();
+  if (s.ok()) exec_.Committed();
+  if (!s.ok()) {
+    tx.Rollback();
+    exec_.Abort();
+  }
+  return s;
 }
 
 std::int64_t Sequencer::Now() const {
@@ -240,7 +273,9 @@ Status Sequencer::CommitGroup(store::Transaction& tx) {
   // served these accounts from memory as they were once the store shows
   // them changed.
   read_cache_.BeginWrite(exec_.WrittenAccounts());
+  exec_.StageUnwritten();  // unwritten_rows.h: for readers whose snapshot holds the group
   Status s = tx.Commit();
+  if (s.ok()) exec_.Committed();  // the unwritten rows' images, for readers (unwritten_rows.h)
   read_cache_.EndWrite(exec_.WrittenAccounts());
   metrics_.commit_seconds.Observe(std::chrono::duration<double>(Clock::now() - commit_start).count());
   if (s.ok() && options_.after_commit) options_.after_commit();
@@ -284,7 +319,19 @@ void Sequencer::Run() {
     }
     const std::int64_t ts = GroupTimestamp();
     AddDueSystemOperations(group, ts);
-    if (!group.empty()) ProcessGroup(group, ts, GroupLog{});
+    if (!group.empty()) {
+      ProcessGroup(group, ts, GroupLog{});
+    } else if (write_back_ && exec_.WriteBackDue()) {
+      // Idle: the sweep goes on by itself (about once a second), so rows
+      // are written back within about `writeback` seconds under no load too.
+      Status s = WriteBackGroup(false);
+      if (!s.ok()) {
+        spdlog::error("sequencer: the account rows' write-back failed: {}", s.error().message);
+        metrics_.groups_failed.Inc();
+        std::lock_guard lock(mu_);
+        failed_ = s.error();
+      }
+    }
     std::lock_guard lock(mu_);
     applying_ = false;
   }

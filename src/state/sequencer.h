@@ -30,6 +30,7 @@
 #include "kray/state/ledger.h"
 #include "kray/store/database.h"
 #include "pending.h"
+#include "unwritten_rows.h"
 
 namespace kray::state {
 
@@ -74,6 +75,9 @@ class Sequencer {
   // that a callback or listener takes.
   void Enqueue(Command command, bool may_apply_here = false);
 
+  // The account rows' write-back (unwritten_rows.h), set before Start():
+  // Stop() then writes every unwritten row back.
+  void EnableWriteBack(UnwrittenRows& rows, double sweep_seconds);
   // The input log (input_log.h), set before Start(); without one every
   // commit syncs.
   void SetInputLog(InputLog* log) { input_log_ = log; }
@@ -109,6 +113,9 @@ class Sequencer {
   };
   void ProcessGroup(std::vector<Command>& group, std::int64_t ts, GroupLog log);
   Status CommitGroup(store::Transaction& tx);
+  // A group of its own, with no operation, that writes back the account
+  // rows whose turn has come (all: every unwritten one).
+  Status WriteBackGroup(bool all);
   void AddDueSystemOperations(std::vector<Command>& group, std::int64_t ts);
   // What the modules say is due at `ts`, read from the store (errors logged).
   std::vector<Operation> DueSystemOperations(std::int64_t ts);
@@ -123,6 +130,7 @@ class Sequencer {
   LedgerMetrics& metrics_;
   Executor exec_;
   InputLog* input_log_ = nullptr;
+  bool write_back_ = false;  // guarded by mu_ once started: Stop() writes back once
   mutable std::mutex listeners_mu_;
   std::vector<ChangeListener*> listeners_;  // guarded by listeners_mu_
 

@@ -41,17 +41,24 @@ Result<const StateCache::AccountEntry*> StateCache::LookupAccount(const std::str
   (*st)->Bind(1, id);
   AccountEntry e;
   std::set<std::string, std::less<>> assets;
+  const auto unwritten = Unwritten(id);
   KRAY_TRY(store::ForEachRow(**st, [&](const store::Statement& s) -> Status {
     std::string asset = s.Text(0);
     if (asset.empty()) {
       e.row = AccountRow{s.Text(1), s.Text(2), static_cast<std::uint64_t>(s.Int64(3)), s.Int64(4),
                          static_cast<Amount>(s.Int64(5))};
+      if (unwritten && unwritten->own) {
+        e.row.nonce = unwritten->own->nonce;
+        e.row.gas_spent = unwritten->own->gas_spent;
+      }
       e.exists = e.in_db = true;
       return Ok();
     }
     BalanceEntry b;
     b.row =
         BalanceRow{static_cast<Amount>(s.Int64(6)), static_cast<Amount>(s.Int64(7)), static_cast<Amount>(s.Int64(8))};
+    if (unwritten)
+      if (auto it = unwritten->balances.find(asset); it != unwritten->balances.end()) b.row = it->second;
     b.exists = b.in_db = true;
     balances_.try_emplace(BalanceKey(id, asset), b);
     assets.insert(std::move(asset));
@@ -80,6 +87,8 @@ Result<const StateCache::BalanceEntry*> StateCache::LookupBalance(const std::str
   if (row->has_value()) {
     e.row = **row;
     e.exists = e.in_db = true;
+    if (const auto unwritten = Unwritten(std::string(id)))
+      if (auto it = unwritten->balances.find(asset); it != unwritten->balances.end()) e.row = it->second;
   }
   return &balances_.emplace(key, e).first->second;
 }
@@ -172,11 +181,14 @@ Status StateCache::LoadAssetList(const std::string& id) {
   if (!st.ok()) return std::move(st).error();
   (*st)->Bind(1, id);
   std::set<std::string, std::less<>> assets;
+  const auto unwritten = Unwritten(id);
   KRAY_TRY(store::ForEachRow(**st, [&](const store::Statement& s) -> Status {
     std::string asset = s.Text(0);
     BalanceEntry e;
     e.row =
         BalanceRow{static_cast<Amount>(s.Int64(1)), static_cast<Amount>(s.Int64(2)), static_cast<Amount>(s.Int64(3))};
+    if (unwritten)
+      if (auto it = unwritten->balances.find(asset); it != unwritten->balances.end()) e.row = it->second;
     e.exists = e.in_db = true;
     balances_.try_emplace(BalanceKey(id, asset), e);  // a cached entry is newer (or the same)
     assets.insert(std::move(asset));
@@ -243,6 +255,17 @@ Status StateCache::FlushAccount(const std::string& id) {
   auto& e = accounts_.at(id);
   if (!e.dirty) return Ok();
   const AccountRow& a = e.row;
+  if (wb_ && e.in_db) {
+    const UnwrittenAccount::Own own{a.nonce, a.gas_spent};
+    AppendOwnImage(wb_->record, id, own);
+    wb_->pending[id].own = own;
+    // A key bound now is written at once (key lookups read the store);
+    // the image above keeps the unwritten rows coherent all the same.
+    if (!wb_->bound_now.contains(id)) {
+      e.dirty = false;
+      return Ok();
+    }
+  }
   // account_rows (schema/core/003_account_rows.sql): the account's own row
   // is the one under asset ''.
   auto st = e.in_db ? db_->Use(
@@ -275,6 +298,13 @@ Status StateCache::FlushBalance(const std::string& key) {
       return Error::Internal("state: a balance row for account " + std::string(id) + ", which does not exist");
   }
   auto& e = balances_.at(key);
+  if (wb_ && e.in_db) {
+    const std::string_view asset = std::string_view(key).substr(sep + 1);
+    AppendBalanceImage(wb_->record, id, asset, e.row);
+    wb_->pending[std::string(id)].balances.insert_or_assign(std::string(asset), e.row);
+    e.dirty = false;
+    return Ok();
+  }
   auto st =
       e.in_db
           ? db_->Use("UPDATE account_rows SET available=?3, staked=?4, locked=?5 WHERE account_id=?1 AND asset=?2")
@@ -312,6 +342,7 @@ Status StateCache::FlushKeyPoints() {
     auto& e = accounts_.at(id);
     if (!e.dirty || !e.row.key_point_due) continue;
     e.row.key_point_due = false;
+    if (wb_) wb_->bound_now.insert(id);
     if (auto key = FromHexFixed<32>(e.row.pubkey)) {
       ids.push_back(&id);
       keys.push_back(*key);
@@ -362,6 +393,7 @@ Status StateCache::Flush() {
   std::sort(dirty_balances_.begin(), dirty_balances_.end());
   KRAY_TRY(FlushKeyPoints());
   KRAY_TRY(FlushAccountRows());
+  if (wb_) KRAY_TRY(WriteRedoAndSweep());
   KRAY_TRY(FlushSupply());
   dirty_accounts_.clear();
   dirty_balances_.clear();
@@ -371,6 +403,18 @@ Status StateCache::Flush() {
 }
 
 void StateCache::Clear() {
+  if (wb_) {  // a rolled-back group: none of its write-back happened
+    wb_->rows->Settle(wb_->pending, false);
+    wb_->record.clear();
+    wb_->pending.clear();
+    wb_->swept.clear();
+    wb_->swept_count = 0;
+    wb_->sweep_ended = false;
+    wb_->redundant_from_now = 0;
+    wb_->delete_through = 0;
+    wb_->group_seq = 0;
+    wb_->bound_now.clear();
+  }
   accounts_.clear();
   balances_.clear();
   asset_lists_.clear();

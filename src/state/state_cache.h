@@ -7,6 +7,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -20,6 +21,7 @@
 #include "kray/core/amount.h"
 #include "kray/core/result.h"
 #include "kray/state/types.h"
+#include "unwritten_rows.h"
 
 namespace kray::store {
 class Database;
@@ -86,6 +88,24 @@ class StateCache {
   void Reserve(std::size_t accounts);
   std::size_t size() const { return accounts_.size() + balances_.size() + supply_.size(); }
 
+  // Root only: from now on Flush() does not UPDATE rows the store has: it
+  // appends their images to the group's redo record and writes them back
+  // later, a slice of the key space per group, the whole of it every
+  // `sweep_seconds` (unwritten_rows.h). `rows` holds the committed images
+  // not written back; a miss reads the store, then takes them from there.
+  void EnableWriteBack(UnwrittenRows& rows, double sweep_seconds);
+  // Root only, after the COMMIT of what Flush() wrote (before anyone is
+  // answered): publishes the group's images, forgets what it wrote back.
+  void Committed();
+  // Root only, just before that COMMIT: stages the group's images for
+  // readers whose snapshot will hold its last operation, `last_seq`.
+  void Stage(std::uint64_t last_seq);
+  // Root only: the next Flush() writes back every unwritten row.
+  void WriteBackAll();
+  // Root only: accounts wait for the sweep, or records for a sweep's end
+  // to delete them (an idle node runs the sweep alone).
+  bool WriteBackDue() const { return wb_ && (wb_->queued > 0 || wb_->redo_seq > wb_->deleted_through); }
+
  private:
   template <class Row>
   struct Entry {
@@ -110,6 +130,11 @@ class StateCache {
   Status FlushAccountRows();
   Status FlushKeyPoints();
   Status FlushSupply();
+  // Write-back: the group's record, then this group's slice of the sweep.
+  Status WriteRedoAndSweep();
+  Status DeleteRedundantRecords(std::int64_t last_seq);
+  // A cached row read from the store, overwritten by its unwritten image.
+  std::optional<UnwrittenAccount> Unwritten(const std::string& id) const;
 
   store::Database* db_ = nullptr;  // root only
   StateCache* parent_ = nullptr;   // child only
@@ -138,6 +163,41 @@ class StateCache {
   static constexpr std::size_t kFreedPerTrim = 10000;
   void FreeDropped(std::size_t n);
   std::unique_ptr<Dropped> dropped_;
+
+  // Root, with EnableWriteBack: the unwritten rows' bookkeeping. Accounts
+  // are swept by key range (kSweepBuckets of them, by the id's first three
+  // hex digits), so a sweep writes each page of account_rows once.
+  static constexpr std::size_t kSweepBuckets = 4096;
+  // Redundant records deleted per group, oldest first: a sweep's ~800 at
+  // once (~30 KB each under load) held the sequencer for tens of ms.
+  static constexpr std::int64_t kRecordsDeletedPerGroup = 32;
+  struct WriteBack {
+    UnwrittenRows* rows = nullptr;
+    std::chrono::nanoseconds slot{};  // a bucket's share of the sweep's period
+    std::chrono::steady_clock::time_point last_slice{};
+    std::vector<std::vector<std::string>> buckets;  // unwritten accounts (repeats allowed)
+    std::size_t sweep_pos = 0;                      // the next bucket to write back
+    std::int64_t redo_seq = -1;                     // the last record's seq (-1: not read yet)
+    // Records up to this seq are redundant once the current sweep ends:
+    // every row they hold is written back by then, as new or newer.
+    std::int64_t sweep_start = 0;
+    std::uint64_t write_back_seq = 0;    // counters row 'write_back_seq': write-backs committed
+    std::size_t queued = 0;              // accounts in `buckets`
+    std::int64_t redundant_through = 0;  // records up to this seq hold no row not written back
+    std::int64_t deleted_through = 0;    // records up to this seq are deleted
+    bool all = false;                    // WriteBackAll()
+    // This group's, applied by Committed() (nothing of it if it rolls back):
+    Bytes record;
+    RedoImages pending;
+    std::vector<std::string> swept;  // accounts written back
+    std::size_t swept_from = 0, swept_count = 0;
+    bool sweep_ended = false;
+    std::int64_t redundant_from_now = 0;        // the records a sweep it ends makes redundant
+    std::int64_t delete_through = 0;            // the records it deletes
+    std::int64_t group_seq = 0;                 // its record's seq (0: none)
+    std::unordered_set<std::string> bound_now;  // keys bound: their rows written at once
+  };
+  std::unique_ptr<WriteBack> wb_;
 };
 
 }  // namespace kray::state

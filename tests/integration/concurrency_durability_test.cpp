@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "kray/core/bytes.h"
+#include "kray/store/database.h"
 #include "kray/testsupport/node.h"
 
 namespace kray::test {
@@ -106,6 +107,106 @@ TEST_F(NodeTest, Kill9AfterAcknowledgedTransfersLosesNothing) {
   // The node keeps working after recovery.
   auto r = Post("/api/transaction/send", LegacyTransfer(dev1_, dev2_.account_id, 1, kN).dump());
   EXPECT_EQ(r.status, 200) << r.body;
+}
+
+// The account rows' write-back (src/state/unwritten_rows.h): with a sweep
+// far longer than the test, the transfers' rows are still records when
+// krayd is killed. Reads saw them before; the offline tools, run on the
+// datadir as the kill left it, see them; the restart writes them back.
+TEST_F(NodeTest, Kill9WithAccountRowsNotWrittenBackLosesNothing) {
+  http_.reset();
+  ASSERT_EQ(node_.Stop(), 0);
+  // A sweep of 300 s reaches dev2's range (kray_18f...) after ~29 s and
+  // dev1's (kray_3f3...) after ~74 s: long after this test.
+  StartNode({"-writeback=300"});
+  constexpr int kN = 30;
+  Amount k1 = Credits(Balance(dev1_.account_id)["balance_credits"]);
+  Amount k2 = Credits(Balance(dev2_.account_id)["balance_credits"]);
+  Amount sent = 0;
+  for (int i = 0; i < kN; ++i) {
+    Amount amt = 1000 + static_cast<Amount>(i);
+    auto r = Post("/api/transaction/send", LegacyTransfer(dev1_, dev2_.account_id, amt, i).dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+    sent += amt;
+    // Each read sees the transfer just confirmed, from the unwritten rows.
+    json b2 = Balance(dev2_.account_id);
+    ASSERT_EQ(Credits(b2["balance_credits"]), k2 + sent);
+    ASSERT_EQ(Balance(dev1_.account_id)["nonce"], i + 1);
+  }
+  ExpectConservation();
+  http_.reset();
+  node_.Kill9();
+
+  // The store's rows are behind: the records hold the transfers' rows.
+  const std::string store_path = datadir_ + "/krayd.sqlite";
+  {
+    store::OpenOptions ro;
+    ro.read_only = true;
+    auto db = store::Database::Open(store_path, ro);
+    ASSERT_TRUE(db.ok());
+    EXPECT_GT(store::QueryInt(**db, "SELECT COUNT(*) FROM account_redo").value(), 0);
+    EXPECT_EQ(store::QueryInt(**db, "SELECT nonce FROM accounts WHERE account_id='" + dev1_.account_id + "'").value(),
+              0);
+  }
+  std::string out;
+  EXPECT_EQ(KraydProcess::RunToExit({"checkconservation", "-datadir=" + datadir_}, datadir_ + ".cc.log", &out), 0)
+      << out;
+  EXPECT_NE(out.find("conservation: OK"), std::string::npos) << out;
+  EXPECT_EQ(KraydProcess::RunToExit({"verify", "-datadir=" + datadir_}, datadir_ + ".verify.log", &out), 0) << out;
+
+  StartNode();
+  EXPECT_NE(ReadFile(node_.log_path()).find("had not written back (it did not stop cleanly)"), std::string::npos);
+  {
+    store::OpenOptions ro;
+    ro.read_only = true;
+    auto db = store::Database::Open(store_path, ro);
+    ASSERT_TRUE(db.ok());
+    EXPECT_EQ(store::QueryInt(**db, "SELECT nonce FROM accounts WHERE account_id='" + dev1_.account_id + "'").value(),
+              kN);
+  }
+  json b1 = Balance(dev1_.account_id), b2 = Balance(dev2_.account_id);
+  EXPECT_EQ(b1["nonce"], kN);
+  EXPECT_EQ(Credits(b1["balance_credits"]), k1 - sent - kN);
+  EXPECT_EQ(Credits(b2["balance_credits"]), k2 + sent);
+  ExpectConservation();
+  auto r = Post("/api/transaction/send", LegacyTransfer(dev1_, dev2_.account_id, 1, kN).dump());
+  EXPECT_EQ(r.status, 200) << r.body;
+  // A clean stop writes every row back.
+  http_.reset();
+  ASSERT_EQ(node_.Stop(), 0);
+  {
+    store::OpenOptions ro;
+    ro.read_only = true;
+    auto db = store::Database::Open(store_path, ro);
+    ASSERT_TRUE(db.ok());
+    EXPECT_EQ(store::QueryInt(**db, "SELECT COUNT(*) FROM account_redo").value(), 0);
+    EXPECT_EQ(store::QueryInt(**db, "SELECT nonce FROM accounts WHERE account_id='" + dev1_.account_id + "'").value(),
+              kN + 1);
+  }
+  StartNode();
+}
+
+// With no load the sweep goes on by itself: the rows are written back and
+// the records deleted within a few sweeps.
+TEST_F(NodeTest, AnIdleNodeWritesTheAccountRowsBack) {
+  http_.reset();
+  ASSERT_EQ(node_.Stop(), 0);
+  StartNode({"-writeback=1"});
+  auto r = Post("/api/transaction/send", LegacyTransfer(dev1_, dev2_.account_id, 5, 0).dump());
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::int64_t nonce = -1, records = -1;
+  for (int i = 0; i < 100 && (nonce != 1 || records != 0); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    store::OpenOptions ro;
+    ro.read_only = true;
+    auto db = store::Database::Open(datadir_ + "/krayd.sqlite", ro);
+    ASSERT_TRUE(db.ok());
+    nonce = store::QueryInt(**db, "SELECT nonce FROM accounts WHERE account_id='" + dev1_.account_id + "'").value();
+    records = store::QueryInt(**db, "SELECT COUNT(*) FROM account_redo").value();
+  }
+  EXPECT_EQ(nonce, 1);
+  EXPECT_EQ(records, 0);
+  EXPECT_EQ(Balance(dev1_.account_id)["nonce"], 1);
 }
 
 TEST_F(NodeTest, GracefulSigtermExitsZeroAndKeepsState) {

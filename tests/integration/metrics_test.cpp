@@ -59,6 +59,7 @@ TEST_F(MetricsTest, OperatorOnlyAndTextFormat) {
                              "krayd_sequencer_group_operations",
                              "krayd_sequencer_commit_duration_seconds",
                              "krayd_sequencer_queue_depth",
+                             "krayd_state_unwritten_accounts",
                              "krayd_operations_total",
                              "krayd_rollup_batch_height",
                              "krayd_rollup_state_root_lag_operations",

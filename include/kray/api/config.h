@@ -39,6 +39,7 @@ struct Config {
   std::uint64_t rolluppersistlagms = 2000;  // ms a small open batch's changes may wait for the close
   std::uint64_t rollupprune = 0;            // proofs at the newest N batches only (0 = every batch)
   std::uint64_t rollupcache = 1024;         // MiB for the rollup's state tree cache
+  std::uint64_t writeback = 10;             // seconds per sweep of the account rows' write-back (0 = off)
   std::string portfile;                     // write the bound port here after listening
   int rpctimeout = 30;                      // seconds: header / body read timeout
   bool acceptlegacy = true;                 // accept legacy-signed transfers (docs/SIGNING.md)

@@ -23,6 +23,7 @@ class Database;
 namespace kray::state {
 
 struct Genesis;
+class UnwrittenRows;
 
 // What executing an operation produced.
 struct Receipt {
@@ -93,6 +94,17 @@ class Executor {
   // Sizes the cache's tables for `accounts` accounts up front, so that they
   // are not rehashed while they fill after a start.
   void ReserveCache(std::size_t accounts);
+  // The account rows' write-back (src/state/unwritten_rows.h): rows the
+  // store has are written back later, every `sweep_seconds` in key order;
+  // `rows` must outlive the executor. Then, just before each group's
+  // COMMIT, StageUnwritten(), and after it (before anyone hears of it),
+  // Committed(); WriteBackAll() makes the next group write every unwritten
+  // row back.
+  void EnableWriteBack(UnwrittenRows& rows, double sweep_seconds);
+  void StageUnwritten();
+  void Committed();
+  void WriteBackAll();
+  bool WriteBackDue() const;
 
   // The next seq and the last timestamp used (loaded from the store).
   Result<std::uint64_t> NextSeq();

@@ -97,6 +97,10 @@ struct LedgerOptions {
   // synchronous FULL or EXTRA; src/state/input_log.h). Off: every commit
   // syncs.
   bool input_log = true;
+  // Account rows the store already has are written back, in key order, a
+  // whole sweep of the key space every this many seconds, instead of at
+  // each group (src/state/unwritten_rows.h); 0: at each group, as before.
+  double account_write_back_seconds = 10;
 };
 
 using ReceiptCallback = std::function<void(Result<Receipt>)>;
@@ -160,6 +164,10 @@ class Ledger {
   Result<ResolvedAccount> ResolveAccount(std::string_view who) const;
 
   // Runs `fn` with a pooled read connection (for modules' own reads).
+  // Accounts `fn` reads (LoadAccountState) include rows not written back
+  // yet; if its snapshot turns out older than a write-back they need
+  // (error `snapshot_stale`), `fn` runs again, up to three times in all:
+  // it must start from scratch each time (assign its results, not append).
   Status WithReader(const std::function<Status(store::Database&)>& fn) const;
 
   const ChainParams& params() const;
@@ -184,6 +192,9 @@ class Ledger {
   };
   HistoryIndexStatus history_index_status() const;
   std::size_t queue_depth() const;
+  // Accounts with rows not written back yet, or written back within
+  // UnwrittenRows::kRetireDelay (config writeback; src/state/unwritten_rows.h).
+  std::size_t unwritten_accounts() const;
   // Group commit and signature measurements (thread-safe reads).
   const LedgerMetrics& metrics() const;
   // The sequencer's clock: wall clock + clock_offset, unix seconds.

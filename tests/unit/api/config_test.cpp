@@ -51,6 +51,7 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(c->rollupprune, 0u);
   EXPECT_EQ(c->rollupcache, 1024u);
   EXPECT_EQ(c->rollupcache, rollup::kDefaultRollupCacheMiB);  // config.h's literal is the rollup's default
+  EXPECT_EQ(c->writeback, 10u);
   EXPECT_EQ(c->conf, "");
 }
 
@@ -69,7 +70,8 @@ TEST_F(ConfigTest, FileThenCommandLineWins) {
                     "rolluppersistms=1000\n"
                     "rolluppersistlagms=0\n"
                     "rollupprune=24\n"
-                    "rollupcache=4096\n");
+                    "rollupcache=4096\n"
+                    "writeback=0\n");
   auto c = ParseConfigArgs({"-conf=" + conf, "-port=7000", "--rpctoken=cli"});
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->conf, conf);
@@ -84,6 +86,7 @@ TEST_F(ConfigTest, FileThenCommandLineWins) {
   EXPECT_EQ(c->rolluppersistlagms, 0u);
   EXPECT_EQ(c->rollupprune, 24u);
   EXPECT_EQ(c->rollupcache, 4096u);
+  EXPECT_EQ(c->writeback, 0u);
   // Relative paths in the file are relative to the file's directory.
   EXPECT_EQ(fs::path(c->datadir), (dir_ / "mydata").lexically_normal());
   EXPECT_EQ(fs::path(c->genesis), (dir_ / "g.json").lexically_normal());
@@ -113,7 +116,7 @@ TEST_F(ConfigTest, BadValuesAreErrors) {
   for (const char* arg :
        {"-port=70000", "-port=abc", "-port=", "-network=moon", "-synchronous=OFF", "-rpcthreads=0", "-ratelimit=-1",
         "-loglevel=loud", "-maxgroup=0", "-rollupprune=-1", "-rollupprune=1000000001", "-rollupcache=15",
-        "-rollupcache=1048577", "-rollupcache=1G", "-port"}) {
+        "-writeback=301", "-writeback=-1", "-writeback=1s", "-rollupcache=1048577", "-rollupcache=1G", "-port"}) {
     auto c = ParseConfigArgs({arg});
     EXPECT_FALSE(c.ok()) << arg;
   }
