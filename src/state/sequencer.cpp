@@ -118,6 +118,11 @@ Status Sequencer::WriteBackGroup(bool all) {
   return s;
 }
 
+bool Sequencer::StoreFailed() const {
+  std::lock_guard lock(mu_);
+  return failed_.has_value();
+}
+
 std::int64_t Sequencer::Now() const {
   return WallSeconds() + options_.clock_offset;
 }
@@ -321,7 +326,7 @@ void Sequencer::Run() {
     AddDueSystemOperations(group, ts);
     if (!group.empty()) {
       ProcessGroup(group, ts, GroupLog{});
-    } else if (write_back_ && exec_.WriteBackDue()) {
+    } else if (write_back_ && exec_.WriteBackDue() && !StoreFailed()) {
       // Idle: the sweep goes on by itself (about once a second), so rows
       // are written back within about `writeback` seconds under no load too.
       Status s = WriteBackGroup(false);

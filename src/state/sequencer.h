@@ -116,6 +116,8 @@ class Sequencer {
   // A group of its own, with no operation, that writes back the account
   // rows whose turn has come (all: every unwritten one).
   Status WriteBackGroup(bool all);
+  // A commit failed earlier (sticky): nothing is written any more.
+  bool StoreFailed() const;
   void AddDueSystemOperations(std::vector<Command>& group, std::int64_t ts);
   // What the modules say is due at `ts`, read from the store (errors logged).
   std::vector<Operation> DueSystemOperations(std::int64_t ts);
