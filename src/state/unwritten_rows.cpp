@@ -93,11 +93,12 @@ Result<std::optional<UnwrittenAccount>> UnwrittenRows::FindIn(const std::string&
       staged_seq = it->second.staged_seq;
     }
   }
-  if (!out) {
-    // None here: the store's rows are the newest, unless this snapshot is
-    // older than a write-back whose accounts were forgotten since.
-    const std::uint64_t erased = erased_through_.load(std::memory_order_acquire);
-    if (erased == 0) return out;
+  // The store's rows are the newest for what is not here, unless this
+  // snapshot is older than a write-back whose accounts were forgotten
+  // since: with none here, all of the account's rows; with images a later
+  // group committed, the rows it did not change.
+  const std::uint64_t erased = erased_through_.load(std::memory_order_acquire);
+  if (erased > 0) {
     auto seen = store::QueryInt(snapshot,
                                 std::string("SELECT value FROM counters WHERE name = '") + kWriteBackSeqCounter + "'");
     if (!seen.ok()) return std::move(seen).error();
@@ -105,8 +106,8 @@ Result<std::optional<UnwrittenAccount>> UnwrittenRows::FindIn(const std::string&
       return Error::Unavailable("snapshot_stale",
                                 "the read's snapshot is older than the account rows' write-back; "
                                 "read again");
-    return out;
   }
+  if (!out) return out;
   if (staged) {
     // Committing now: its images are this snapshot's if it shows the group.
     auto last = LastSeq(snapshot);
