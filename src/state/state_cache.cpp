@@ -57,8 +57,7 @@ Result<const StateCache::AccountEntry*> StateCache::LookupAccount(const std::str
     BalanceEntry b;
     b.row =
         BalanceRow{static_cast<Amount>(s.Int64(6)), static_cast<Amount>(s.Int64(7)), static_cast<Amount>(s.Int64(8))};
-    if (unwritten)
-      if (auto it = unwritten->balances.find(asset); it != unwritten->balances.end()) b.row = it->second;
+    if (unwritten) unwritten->ApplyBalance(asset, b.row);
     b.exists = b.in_db = true;
     balances_.try_emplace(BalanceKey(id, asset), b);
     assets.insert(std::move(asset));
@@ -87,8 +86,7 @@ Result<const StateCache::BalanceEntry*> StateCache::LookupBalance(const std::str
   if (row->has_value()) {
     e.row = **row;
     e.exists = e.in_db = true;
-    if (const auto unwritten = Unwritten(std::string(id)))
-      if (auto it = unwritten->balances.find(asset); it != unwritten->balances.end()) e.row = it->second;
+    if (const auto unwritten = Unwritten(std::string(id))) unwritten->ApplyBalance(asset, e.row);
   }
   return &balances_.emplace(key, e).first->second;
 }
@@ -187,8 +185,7 @@ Status StateCache::LoadAssetList(const std::string& id) {
     BalanceEntry e;
     e.row =
         BalanceRow{static_cast<Amount>(s.Int64(1)), static_cast<Amount>(s.Int64(2)), static_cast<Amount>(s.Int64(3))};
-    if (unwritten)
-      if (auto it = unwritten->balances.find(asset); it != unwritten->balances.end()) e.row = it->second;
+    if (unwritten) unwritten->ApplyBalance(asset, e.row);
     e.exists = e.in_db = true;
     balances_.try_emplace(BalanceKey(id, asset), e);  // a cached entry is newer (or the same)
     assets.insert(std::move(asset));

@@ -55,10 +55,9 @@ Status StateCache::WriteRedoAndSweep() {
     if (!left.ok()) return std::move(left).error();
     if (*left != 0)
       return Error::Internal("account_redo holds records of an earlier run: apply them first (ApplyRedo)");
-    auto write_backs =
-        store::QueryInt(*db_, std::string("SELECT value FROM counters WHERE name = '") + kWriteBackSeqCounter + "'", 0);
+    auto write_backs = ReadWriteBackSeq(*db_);
     if (!write_backs.ok()) return std::move(write_backs).error();
-    w.write_back_seq = static_cast<std::uint64_t>(*write_backs);
+    w.write_back_seq = *write_backs;
     w.redo_seq = 0;
   }
   std::int64_t last_seq = w.redo_seq;

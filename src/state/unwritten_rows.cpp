@@ -99,10 +99,9 @@ Result<std::optional<UnwrittenAccount>> UnwrittenRows::FindIn(const std::string&
   // group committed, the rows it did not change.
   const std::uint64_t erased = erased_through_.load(std::memory_order_acquire);
   if (erased > 0) {
-    auto seen = store::QueryInt(snapshot,
-                                std::string("SELECT value FROM counters WHERE name = '") + kWriteBackSeqCounter + "'");
+    auto seen = ReadWriteBackSeq(snapshot);
     if (!seen.ok()) return std::move(seen).error();
-    if (static_cast<std::uint64_t>(*seen) < erased)
+    if (*seen < erased)
       return Error::Unavailable("snapshot_stale",
                                 "the read's snapshot is older than the account rows' write-back; "
                                 "read again");
@@ -115,6 +114,12 @@ Result<std::optional<UnwrittenAccount>> UnwrittenRows::FindIn(const std::string&
     if (*last >= staged_seq) out->Merge(*staged);
   }
   return out;
+}
+
+Result<std::uint64_t> ReadWriteBackSeq(store::Database& db) {
+  auto v = store::QueryInt(db, std::string("SELECT value FROM counters WHERE name = '") + kWriteBackSeqCounter + "'");
+  if (!v.ok()) return std::move(v).error();
+  return static_cast<std::uint64_t>(*v);
 }
 
 void UnwrittenRows::Stage(const RedoImages& images, std::uint64_t last_seq) {

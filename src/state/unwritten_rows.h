@@ -124,6 +124,8 @@ class UnwrittenRows {
 
 // The counters row every write-back moves (unwritten_rows.h, FindIn).
 inline constexpr const char* kWriteBackSeqCounter = "write_back_seq";
+// Its value in `db` (the caller's snapshot or transaction).
+Result<std::uint64_t> ReadWriteBackSeq(store::Database& db);
 
 // A redo record: for each row, u8 kind (1: the account's own row, 2: a
 // balance row), u8 length + account id, then for kind 1 u64be nonce, u64be

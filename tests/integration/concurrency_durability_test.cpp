@@ -18,6 +18,23 @@ Amount Credits(const json& v) {
   return std::stoull(v.get<std::string>());
 }
 
+// What krayd.sqlite holds behind the node: `account`'s stored nonce (its
+// own row as written back) and the account_redo records left, read with a
+// read-only connection of its own.
+struct StoredRows {
+  std::int64_t nonce = -1;
+  std::int64_t records = -1;
+};
+StoredRows ReadStoredRows(const std::string& datadir, const std::string& account) {
+  store::OpenOptions ro;
+  ro.read_only = true;
+  auto db = store::Database::Open(datadir + "/krayd.sqlite", ro);
+  if (!db.ok()) return {};
+  auto nonce = store::QueryInt(**db, "SELECT nonce FROM accounts WHERE account_id='" + account + "'", -1);
+  auto records = store::QueryInt(**db, "SELECT COUNT(*) FROM account_redo", -1);
+  return {nonce.ok() ? *nonce : -1, records.ok() ? *records : -1};
+}
+
 // Sends two bodies at the same instant from two threads on two connections.
 std::pair<net::HttpResponse, net::HttpResponse> Race(std::uint16_t port, const json& a, const json& b) {
   std::barrier sync(2);
@@ -138,16 +155,9 @@ TEST_F(NodeTest, Kill9WithAccountRowsNotWrittenBackLosesNothing) {
   node_.Kill9();
 
   // The store's rows are behind: the records hold the transfers' rows.
-  const std::string store_path = datadir_ + "/krayd.sqlite";
-  {
-    store::OpenOptions ro;
-    ro.read_only = true;
-    auto db = store::Database::Open(store_path, ro);
-    ASSERT_TRUE(db.ok());
-    EXPECT_GT(store::QueryInt(**db, "SELECT COUNT(*) FROM account_redo").value(), 0);
-    EXPECT_EQ(store::QueryInt(**db, "SELECT nonce FROM accounts WHERE account_id='" + dev1_.account_id + "'").value(),
-              0);
-  }
+  StoredRows stored = ReadStoredRows(datadir_, dev1_.account_id);
+  EXPECT_GT(stored.records, 0);
+  EXPECT_EQ(stored.nonce, 0);
   std::string out;
   EXPECT_EQ(KraydProcess::RunToExit({"checkconservation", "-datadir=" + datadir_}, datadir_ + ".cc.log", &out), 0)
       << out;
@@ -156,14 +166,7 @@ TEST_F(NodeTest, Kill9WithAccountRowsNotWrittenBackLosesNothing) {
 
   StartNode();
   EXPECT_NE(ReadFile(node_.log_path()).find("had not written back (it did not stop cleanly)"), std::string::npos);
-  {
-    store::OpenOptions ro;
-    ro.read_only = true;
-    auto db = store::Database::Open(store_path, ro);
-    ASSERT_TRUE(db.ok());
-    EXPECT_EQ(store::QueryInt(**db, "SELECT nonce FROM accounts WHERE account_id='" + dev1_.account_id + "'").value(),
-              kN);
-  }
+  EXPECT_EQ(ReadStoredRows(datadir_, dev1_.account_id).nonce, kN);
   json b1 = Balance(dev1_.account_id), b2 = Balance(dev2_.account_id);
   EXPECT_EQ(b1["nonce"], kN);
   EXPECT_EQ(Credits(b1["balance_credits"]), k1 - sent - kN);
@@ -174,15 +177,9 @@ TEST_F(NodeTest, Kill9WithAccountRowsNotWrittenBackLosesNothing) {
   // A clean stop writes every row back.
   http_.reset();
   ASSERT_EQ(node_.Stop(), 0);
-  {
-    store::OpenOptions ro;
-    ro.read_only = true;
-    auto db = store::Database::Open(store_path, ro);
-    ASSERT_TRUE(db.ok());
-    EXPECT_EQ(store::QueryInt(**db, "SELECT COUNT(*) FROM account_redo").value(), 0);
-    EXPECT_EQ(store::QueryInt(**db, "SELECT nonce FROM accounts WHERE account_id='" + dev1_.account_id + "'").value(),
-              kN + 1);
-  }
+  stored = ReadStoredRows(datadir_, dev1_.account_id);
+  EXPECT_EQ(stored.records, 0);
+  EXPECT_EQ(stored.nonce, kN + 1);
   StartNode();
 }
 
@@ -194,18 +191,13 @@ TEST_F(NodeTest, AnIdleNodeWritesTheAccountRowsBack) {
   StartNode({"-writeback=1"});
   auto r = Post("/api/transaction/send", LegacyTransfer(dev1_, dev2_.account_id, 5, 0).dump());
   ASSERT_EQ(r.status, 200) << r.body;
-  std::int64_t nonce = -1, records = -1;
-  for (int i = 0; i < 100 && (nonce != 1 || records != 0); ++i) {
+  StoredRows stored;
+  for (int i = 0; i < 100 && (stored.nonce != 1 || stored.records != 0); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    store::OpenOptions ro;
-    ro.read_only = true;
-    auto db = store::Database::Open(datadir_ + "/krayd.sqlite", ro);
-    ASSERT_TRUE(db.ok());
-    nonce = store::QueryInt(**db, "SELECT nonce FROM accounts WHERE account_id='" + dev1_.account_id + "'").value();
-    records = store::QueryInt(**db, "SELECT COUNT(*) FROM account_redo").value();
+    stored = ReadStoredRows(datadir_, dev1_.account_id);
   }
-  EXPECT_EQ(nonce, 1);
-  EXPECT_EQ(records, 0);
+  EXPECT_EQ(stored.nonce, 1);
+  EXPECT_EQ(stored.records, 0);
   EXPECT_EQ(Balance(dev1_.account_id)["nonce"], 1);
 }
 

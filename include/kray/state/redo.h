@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include "kray/core/amount.h"
@@ -38,6 +39,10 @@ struct UnwrittenAccount {
   void Merge(const UnwrittenAccount& newer);
   // Overwrites the account's nonce and the balances it has images for.
   void ApplyTo(Account& a) const;
+  // Overwrites `row` with the image of `asset`'s balance row, if any.
+  void ApplyBalance(std::string_view asset, std::array<Amount, 3>& row) const {
+    if (auto it = balances.find(asset); it != balances.end()) row = it->second;
+  }
 };
 using RedoImages = std::unordered_map<std::string, UnwrittenAccount>;
 
