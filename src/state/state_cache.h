@@ -133,8 +133,9 @@ class StateCache {
   // Write-back: the group's record, then this group's slice of the sweep.
   Status WriteRedoAndSweep();
   Status DeleteRedundantRecords(std::int64_t last_seq);
-  // A cached row read from the store, overwritten by its unwritten image.
-  std::optional<UnwrittenAccount> Unwritten(const std::string& id) const;
+  // A cached row read from the store, overwritten by its unwritten image
+  // (UnwrittenRows::Peek: valid until the next group settles).
+  const UnwrittenAccount* Unwritten(const std::string& id) const;
 
   store::Database* db_ = nullptr;  // root only
   StateCache* parent_ = nullptr;   // child only

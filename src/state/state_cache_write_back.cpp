@@ -29,9 +29,8 @@ std::size_t SweepBucketOf(std::string_view id) {
 
 }  // namespace
 
-std::optional<UnwrittenAccount> StateCache::Unwritten(const std::string& id) const {
-  if (!wb_) return std::nullopt;
-  return wb_->rows->Find(id);
+const UnwrittenAccount* StateCache::Unwritten(const std::string& id) const {
+  return wb_ ? wb_->rows->Peek(id) : nullptr;
 }
 
 void StateCache::EnableWriteBack(UnwrittenRows& rows, double sweep_seconds) {
@@ -90,9 +89,14 @@ Status StateCache::WriteRedoAndSweep() {
   std::sort(ids.begin(), ids.end());
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   for (const auto& id : ids) {
-    UnwrittenAccount images = w.rows->Find(id).value_or(UnwrittenAccount{});
-    if (auto it = w.pending.find(id); it != w.pending.end()) images.Merge(it->second);
-    KRAY_TRY(WriteBackImages(*db_, id, images));
+    const UnwrittenAccount* committed = w.rows->Peek(id);
+    if (auto it = w.pending.find(id); it != w.pending.end()) {
+      UnwrittenAccount images = committed ? *committed : UnwrittenAccount{};
+      images.Merge(it->second);
+      KRAY_TRY(WriteBackImages(*db_, id, images));
+    } else if (committed) {
+      KRAY_TRY(WriteBackImages(*db_, id, *committed));
+    }
     w.swept.push_back(id);
   }
   if (!w.swept.empty()) {

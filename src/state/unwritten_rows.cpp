@@ -79,6 +79,12 @@ std::optional<UnwrittenAccount> UnwrittenRows::Find(const std::string& account_i
   return it->second.committed;
 }
 
+const UnwrittenAccount* UnwrittenRows::Peek(const std::string& account_id) const {
+  const Shard& s = ShardOf(account_id);
+  auto it = s.accounts.find(account_id);
+  return it == s.accounts.end() ? nullptr : &it->second.committed;
+}
+
 Result<std::optional<UnwrittenAccount>> UnwrittenRows::FindIn(const std::string& account_id,
                                                               store::Database& snapshot) const {
   std::optional<UnwrittenAccount> out;
@@ -89,7 +95,7 @@ Result<std::optional<UnwrittenAccount>> UnwrittenRows::FindIn(const std::string&
     std::lock_guard lock(s.mu);
     if (auto it = s.accounts.find(account_id); it != s.accounts.end()) {
       out = it->second.committed;
-      staged = it->second.staged;
+      if (it->second.staged) staged = *it->second.staged;
       staged_seq = it->second.staged_seq;
     }
   }
@@ -123,25 +129,34 @@ Result<std::uint64_t> ReadWriteBackSeq(store::Database& db) {
 }
 
 void UnwrittenRows::Stage(const RedoImages& images, std::uint64_t last_seq) {
+  staged_from_ = &images;
+  staged_entries_.clear();
+  staged_entries_.reserve(images.size());
   for (const auto& [id, images_of] : images) {
     Shard& s = ShardOf(id);
     std::lock_guard lock(s.mu);
     Entry& e = s.accounts[id];
-    e.staged = images_of;
+    e.staged = &images_of;
     e.staged_seq = last_seq;
+    staged_entries_.push_back(&e);  // an unordered_map's entries stay put
   }
 }
 
-std::vector<std::string> UnwrittenRows::Settle(const RedoImages& images, bool committed,
+std::vector<std::string> UnwrittenRows::Settle(RedoImages& images, bool committed,
                                                const std::function<bool(std::string_view)>& written_back_now) {
   std::vector<std::string> to_queue;
-  for (const auto& [id, images_of] : images) {
+  const bool staged = staged_from_ == &images && staged_entries_.size() == images.size();
+  std::size_t i = 0;
+  for (auto& [id, images_of] : images) {
     Shard& s = ShardOf(id);
     std::lock_guard lock(s.mu);
     if (committed) {
-      Entry& e = s.accounts[id];
-      e.committed.Merge(images_of);
-      e.staged.reset();
+      Entry& e = staged ? *staged_entries_[i++] : s.accounts[id];
+      e.staged = nullptr;     // before images_of is moved from
+      if (e.generation == 0)  // never committed: nothing to merge into
+        e.committed = std::move(images_of);
+      else
+        e.committed.Merge(images_of);
       ++e.generation;
       if (!e.queued && !(written_back_now && written_back_now(id))) {
         e.queued = true;
@@ -151,9 +166,11 @@ std::vector<std::string> UnwrittenRows::Settle(const RedoImages& images, bool co
     }
     auto it = s.accounts.find(id);
     if (it == s.accounts.end()) continue;
-    it->second.staged.reset();
+    it->second.staged = nullptr;
     if (it->second.generation == 0) s.accounts.erase(it);  // staged only, never committed
   }
+  staged_from_ = nullptr;
+  staged_entries_.clear();
   return to_queue;
 }
 

@@ -70,18 +70,24 @@ class UnwrittenRows {
 
   // The committed images (the sequencer's own view between groups).
   std::optional<UnwrittenAccount> Find(const std::string& account_id) const;
+  // The same without a copy, for the sequencer alone: the one thread that
+  // changes this table reads it without the lock (readers only read it).
+  // Valid until its next Stage, Settle or EraseRetired.
+  const UnwrittenAccount* Peek(const std::string& account_id) const;
   // A reader's: the committed images, and a staged group's if `snapshot`
   // (the reader's open read transaction) holds its last operation.
   Result<std::optional<UnwrittenAccount>> FindIn(const std::string& account_id, store::Database& snapshot) const;
 
   // Sequencer only. Before the COMMIT of a group whose last operation is
-  // `last_seq`: its images, staged.
+  // `last_seq`: its images, staged. Readers see them through a pointer
+  // into `images`, which must stay unchanged until Settle.
   void Stage(const RedoImages& images, std::uint64_t last_seq);
-  // After it: committed (`images`, the group's, become committed ones) or
-  // not (the staged ones dropped). Committed, returns the accounts that
-  // now wait for the sweep and were not queued for it yet (each is queued
-  // until Retire), except those `written_back_now` says it wrote back.
-  std::vector<std::string> Settle(const RedoImages& images, bool committed,
+  // After it: committed (`images`, the group's, become committed ones,
+  // moved from) or not (the staged ones dropped). Committed, returns the
+  // accounts that now wait for the sweep and were not queued for it yet
+  // (each is queued until Retire), except those `written_back_now` says it
+  // wrote back.
+  std::vector<std::string> Settle(RedoImages& images, bool committed,
                                   const std::function<bool(std::string_view)>& written_back_now = {});
   // After the COMMIT of write-back number `write_back_seq` (the counters
   // row), which wrote these accounts back: they are no longer queued; each
@@ -97,7 +103,9 @@ class UnwrittenRows {
  private:
   struct Entry {
     UnwrittenAccount committed;
-    std::optional<UnwrittenAccount> staged;
+    // The staged group's images (in the sequencer's RedoImages, unchanged
+    // from Stage to Settle, which resets this under the lock first).
+    const UnwrittenAccount* staged = nullptr;
     std::uint64_t staged_seq = 0;
     std::uint64_t generation = 0;  // settled commits: a retirement is void once it moves
     bool queued = false;           // in the sweep's lists (Settle .. Retire)
@@ -117,6 +125,10 @@ class UnwrittenRows {
     std::uint64_t write_back_seq = 0;
   };
   std::deque<Retired> retired_;  // the sequencer's
+  // The sequencer's: the entries Stage put the images of `staged_from_` in,
+  // in its iteration order, so that Settle need not look them up again.
+  const RedoImages* staged_from_ = nullptr;
+  std::vector<Entry*> staged_entries_;
   // The newest write-back whose accounts EraseRetired forgot: a snapshot
   // from before it may miss their rows.
   std::atomic<std::uint64_t> erased_through_{0};

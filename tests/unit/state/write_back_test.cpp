@@ -260,6 +260,52 @@ TEST(WriteBackStaleSnapshot, AnOlderSnapshotThanAForgottenWriteBackIsRefused) {
   EXPECT_EQ(images->balances.at("DOG")[0], 1u);
 }
 
+// A group's images are staged before its COMMIT (readers see them through a
+// pointer into the group's own map) and settled after it: taken whole by an
+// account with no images yet, merged into the images of one that has some,
+// dropped if the group rolls back.
+TEST(UnwrittenRowsStaging, AStagedGroupIsSeenInASnapshotThatHoldsItAndSettledIntoTheImages) {
+  auto db = store::Database::Open(":memory:").value();
+  ModuleRegistry registry;
+  ASSERT_TRUE(registry.Migrate(*db).ok());  // an empty log: the snapshot is at seq 0
+  UnwrittenRows rows;
+  RedoImages first;
+  first[Id(1)].balances["KRAY"] = {60, 0, 0};
+  rows.Stage(first, 0);
+  EXPECT_EQ(rows.FindIn(Id(1), *db).value()->balances.at("KRAY")[0], 60u);
+  rows.Settle(first, true);
+  EXPECT_EQ(rows.Find(Id(1))->balances.at("KRAY")[0], 60u);
+
+  auto later_group = [] {
+    RedoImages g;
+    g[Id(1)].balances["DOG"] = {1, 0, 0};
+    g[Id(1)].own = UnwrittenAccount::Own{3, 0};
+    g[Id(2)].balances["KRAY"] = {5, 0, 0};
+    return g;
+  };
+  RedoImages rolled_back = later_group();
+  rows.Stage(rolled_back, 5);  // its last operation is past this snapshot
+  auto one = rows.FindIn(Id(1), *db).value();
+  EXPECT_FALSE(one->balances.contains("DOG"));
+  EXPECT_FALSE(one->own.has_value());
+  auto two = rows.FindIn(Id(2), *db).value();
+  EXPECT_TRUE(!two || two->balances.empty());
+  rows.Settle(rolled_back, false);
+  EXPECT_FALSE(rows.Find(Id(2)).has_value());  // staged only: forgotten
+  EXPECT_FALSE(rows.Find(Id(1))->balances.contains("DOG"));
+
+  RedoImages committed = later_group();
+  rows.Stage(committed, 0);
+  EXPECT_EQ(rows.FindIn(Id(1), *db).value()->balances.at("DOG")[0], 1u);
+  rows.Settle(committed, true);
+  one = rows.Find(Id(1));
+  EXPECT_EQ(one->balances.at("KRAY")[0], 60u);  // kept from the first group
+  EXPECT_EQ(one->balances.at("DOG")[0], 1u);
+  EXPECT_EQ(one->own->nonce, 3u);
+  EXPECT_EQ(rows.Find(Id(2))->balances.at("KRAY")[0], 5u);
+  EXPECT_EQ(rows.size(), 2u);
+}
+
 // Sweeps run at their pace while groups change random accounts: after
 // every group, the store with its records applied is exactly the state, and
 // so is the store with the rows in memory; records are deleted (the sweeps
