@@ -134,7 +134,7 @@ class StateCache {
   Status WriteRedoAndSweep();
   Status DeleteRedundantRecords(std::int64_t last_seq);
   // A cached row read from the store, overwritten by its unwritten image
-  // (UnwrittenRows::Peek: valid until the next group settles).
+  // (UnwrittenRows::Peek: valid until the next Stage, Settle or EraseRetired).
   const UnwrittenAccount* Unwritten(const std::string& id) const;
 
   store::Database* db_ = nullptr;  // root only

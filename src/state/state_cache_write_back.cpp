@@ -135,7 +135,7 @@ void StateCache::Committed() {
   const auto now = std::chrono::steady_clock::now();
   // Every account this group left unwritten and not queued yet, into its
   // range's list, so the sweep that deletes this group's record has written
-  // its rows back first.
+  // its rows back first. Settle moves images out of `pending`: cleared below.
   const auto to_queue = w.rows->Settle(w.pending, true, [&](std::string_view id) {
     return SweepBucketOf(id) - w.swept_from < w.swept_count;  // written back by this group
   });

@@ -145,13 +145,15 @@ void UnwrittenRows::Stage(const RedoImages& images, std::uint64_t last_seq) {
 std::vector<std::string> UnwrittenRows::Settle(RedoImages& images, bool committed,
                                                const std::function<bool(std::string_view)>& written_back_now) {
   std::vector<std::string> to_queue;
-  const bool staged = staged_from_ == &images && staged_entries_.size() == images.size();
+  const bool staged = staged_from_ == &images;
   std::size_t i = 0;
   for (auto& [id, images_of] : images) {
     Shard& s = ShardOf(id);
     std::lock_guard lock(s.mu);
     if (committed) {
-      Entry& e = staged ? *staged_entries_[i++] : s.accounts[id];
+      // The entry Stage found for these very images, else by name.
+      Entry* found = staged && i < staged_entries_.size() ? staged_entries_[i++] : nullptr;
+      Entry& e = found && found->staged == &images_of ? *found : s.accounts[id];
       e.staged = nullptr;     // before images_of is moved from
       if (e.generation == 0)  // never committed: nothing to merge into
         e.committed = std::move(images_of);

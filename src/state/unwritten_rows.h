@@ -68,11 +68,12 @@ class UnwrittenRows {
  public:
   static constexpr std::chrono::seconds kRetireDelay{2};
 
-  // The committed images (the sequencer's own view between groups).
+  // The committed images, copied under the lock.
   std::optional<UnwrittenAccount> Find(const std::string& account_id) const;
-  // The same without a copy, for the sequencer alone: the one thread that
-  // changes this table reads it without the lock (readers only read it).
-  // Valid until its next Stage, Settle or EraseRetired.
+  // The same without a copy, for the sequencer alone (whichever thread
+  // holds its turn): the only writer of this table reads it without the
+  // lock, as readers only read it. Valid until its next Stage, Settle or
+  // EraseRetired.
   const UnwrittenAccount* Peek(const std::string& account_id) const;
   // A reader's: the committed images, and a staged group's if `snapshot`
   // (the reader's open read transaction) holds its last operation.

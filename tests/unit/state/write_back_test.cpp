@@ -272,8 +272,11 @@ TEST(UnwrittenRowsStaging, AStagedGroupIsSeenInASnapshotThatHoldsItAndSettledInt
   RedoImages first;
   first[Id(1)].balances["KRAY"] = {60, 0, 0};
   rows.Stage(first, 0);
-  EXPECT_EQ(rows.FindIn(Id(1), *db).value()->balances.at("KRAY")[0], 60u);
+  auto seen = rows.FindIn(Id(1), *db).value();
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ(seen->balances.at("KRAY")[0], 60u);
   rows.Settle(first, true);
+  ASSERT_TRUE(rows.Find(Id(1)).has_value());
   EXPECT_EQ(rows.Find(Id(1))->balances.at("KRAY")[0], 60u);
 
   auto later_group = [] {
@@ -286,22 +289,28 @@ TEST(UnwrittenRowsStaging, AStagedGroupIsSeenInASnapshotThatHoldsItAndSettledInt
   RedoImages rolled_back = later_group();
   rows.Stage(rolled_back, 5);  // its last operation is past this snapshot
   auto one = rows.FindIn(Id(1), *db).value();
+  ASSERT_TRUE(one.has_value());
   EXPECT_FALSE(one->balances.contains("DOG"));
   EXPECT_FALSE(one->own.has_value());
   auto two = rows.FindIn(Id(2), *db).value();
   EXPECT_TRUE(!two || two->balances.empty());
   rows.Settle(rolled_back, false);
   EXPECT_FALSE(rows.Find(Id(2)).has_value());  // staged only: forgotten
+  ASSERT_TRUE(rows.Find(Id(1)).has_value());
   EXPECT_FALSE(rows.Find(Id(1))->balances.contains("DOG"));
 
   RedoImages committed = later_group();
   rows.Stage(committed, 0);
-  EXPECT_EQ(rows.FindIn(Id(1), *db).value()->balances.at("DOG")[0], 1u);
+  seen = rows.FindIn(Id(1), *db).value();
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_EQ(seen->balances.at("DOG")[0], 1u);
   rows.Settle(committed, true);
   one = rows.Find(Id(1));
+  ASSERT_TRUE(one.has_value() && one->own.has_value());
   EXPECT_EQ(one->balances.at("KRAY")[0], 60u);  // kept from the first group
   EXPECT_EQ(one->balances.at("DOG")[0], 1u);
   EXPECT_EQ(one->own->nonce, 3u);
+  ASSERT_TRUE(rows.Find(Id(2)).has_value());
   EXPECT_EQ(rows.Find(Id(2))->balances.at("KRAY")[0], 5u);
   EXPECT_EQ(rows.size(), 2u);
 }
