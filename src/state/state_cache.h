@@ -102,9 +102,12 @@ class StateCache {
   void Stage(std::uint64_t last_seq);
   // Root only: the next Flush() writes back every unwritten row.
   void WriteBackAll();
-  // Root only: accounts wait for the sweep, or records for a sweep's end
-  // to delete them (an idle node runs the sweep alone).
-  bool WriteBackDue() const { return wb_ && (wb_->queued > 0 || wb_->redo_seq > wb_->deleted_through); }
+  // Root only: accounts wait for the sweep, records for a sweep's end to
+  // delete them, or written-back accounts to be forgotten (an idle node
+  // runs the sweep alone; forgetting runs after a commit).
+  bool WriteBackDue() const {
+    return wb_ && (wb_->queued > 0 || wb_->redo_seq > wb_->deleted_through || wb_->rows->HasRetired());
+  }
 
  private:
   template <class Row>

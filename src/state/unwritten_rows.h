@@ -100,6 +100,8 @@ class UnwrittenRows {
   void EraseRetired(std::chrono::steady_clock::time_point now);
 
   std::size_t size() const;
+  // Sequencer only: accounts written back and not forgotten yet.
+  bool HasRetired() const { return !retired_.empty(); }
 
  private:
   struct Entry {

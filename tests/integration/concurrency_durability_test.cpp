@@ -183,8 +183,8 @@ TEST_F(NodeTest, Kill9WithAccountRowsNotWrittenBackLosesNothing) {
   StartNode();
 }
 
-// With no load the sweep goes on by itself: the rows are written back and
-// the records deleted within a few sweeps.
+// With no load the sweep goes on by itself: the rows are written back, the
+// records deleted within a few sweeps, and the images in memory forgotten.
 TEST_F(NodeTest, AnIdleNodeWritesTheAccountRowsBack) {
   http_.reset();
   ASSERT_EQ(node_.Stop(), 0);
@@ -199,6 +199,12 @@ TEST_F(NodeTest, AnIdleNodeWritesTheAccountRowsBack) {
   EXPECT_EQ(stored.nonce, 1);
   EXPECT_EQ(stored.records, 0);
   EXPECT_EQ(Balance(dev1_.account_id)["nonce"], 1);
+  std::string metrics;
+  for (int i = 0; i < 100 && metrics.find("\nkrayd_state_unwritten_accounts 0\n") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    metrics = Get("/metrics", true).body;
+  }
+  EXPECT_NE(metrics.find("\nkrayd_state_unwritten_accounts 0\n"), std::string::npos) << metrics;
 }
 
 TEST_F(NodeTest, GracefulSigtermExitsZeroAndKeepsState) {
