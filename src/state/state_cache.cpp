@@ -405,6 +405,7 @@ void StateCache::Clear() {
     wb_->record.clear();
     wb_->pending.clear();
     wb_->swept.clear();
+    wb_->swept_unqueued.clear();
     wb_->swept_count = 0;
     wb_->sweep_ended = false;
     wb_->redundant_from_now = 0;

@@ -179,9 +179,9 @@ class StateCache {
     UnwrittenRows* rows = nullptr;
     std::chrono::nanoseconds slot{};  // a bucket's share of the sweep's period
     std::chrono::steady_clock::time_point last_slice{};
-    std::vector<std::vector<std::string>> buckets;  // unwritten accounts (repeats allowed)
-    std::size_t sweep_pos = 0;                      // the next bucket to write back
-    std::int64_t redo_seq = -1;                     // the last record's seq (-1: not read yet)
+    std::vector<std::vector<UnwrittenRows::Queued>> buckets;  // unwritten accounts, each once
+    std::size_t sweep_pos = 0;                                // the next bucket to write back
+    std::int64_t redo_seq = -1;                               // the last record's seq (-1: not read yet)
     // Records up to this seq are redundant once the current sweep ends:
     // every row they hold is written back by then, as new or newer.
     std::int64_t sweep_start = 0;
@@ -193,7 +193,9 @@ class StateCache {
     // This group's, applied by Committed() (nothing of it if it rolls back):
     Bytes record;
     RedoImages pending;
-    std::vector<std::string> swept;  // accounts written back
+    // Accounts written back: queued ones, and ones only this group changed.
+    std::vector<UnwrittenRows::Queued> swept;
+    std::vector<std::string> swept_unqueued;
     std::size_t swept_from = 0, swept_count = 0;
     bool sweep_ended = false;
     std::int64_t redundant_from_now = 0;        // the records a sweep it ends makes redundant

@@ -79,27 +79,38 @@ Status StateCache::WriteRedoAndSweep() {
   w.swept_from = w.all ? 0 : w.sweep_pos;
   w.swept_count = w.all ? kSweepBuckets : std::min(n, kSweepBuckets - w.sweep_pos);
   auto in_slice = [&](std::string_view id) { return SweepBucketOf(id) - w.swept_from < w.swept_count; };
-  std::vector<std::string> ids;
-  for (std::size_t i = 0; i < w.swept_count; ++i) {
-    auto& bucket = w.buckets[w.swept_from + i];
-    ids.insert(ids.end(), bucket.begin(), bucket.end());
-  }
+  // The slice's accounts in key order, each once: the queued ones (their
+  // images at hand), then the group's own not queued (looked up).
+  struct Item {
+    const std::string* id;
+    const UnwrittenRows::Queued* queued;  // null: not queued
+  };
+  std::vector<Item> items;
+  for (std::size_t i = 0; i < w.swept_count; ++i)
+    for (const auto& q : w.buckets[w.swept_from + i]) items.push_back(Item{&q.id(), &q});
   for (const auto& [id, images] : w.pending)
-    if (in_slice(id)) ids.push_back(id);
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-  for (const auto& id : ids) {
-    const UnwrittenAccount* committed = w.rows->Peek(id);
-    if (auto it = w.pending.find(id); it != w.pending.end()) {
+    if (in_slice(id)) items.push_back(Item{&id, nullptr});
+  std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+    if (const int c = a.id->compare(*b.id); c != 0) return c < 0;
+    return a.queued && !b.queued;  // of an account both queued and the group's, the queued one first
+  });
+  items.erase(std::unique(items.begin(), items.end(), [](const Item& a, const Item& b) { return *a.id == *b.id; }),
+              items.end());
+  for (const Item& item : items) {
+    const UnwrittenAccount* committed = item.queued ? &item.queued->images() : w.rows->Peek(*item.id);
+    if (auto it = w.pending.find(*item.id); it != w.pending.end()) {
       UnwrittenAccount images = committed ? *committed : UnwrittenAccount{};
       images.Merge(it->second);
-      KRAY_TRY(WriteBackImages(*db_, id, images));
+      KRAY_TRY(WriteBackImages(*db_, *item.id, images));
     } else if (committed) {
-      KRAY_TRY(WriteBackImages(*db_, id, *committed));
+      KRAY_TRY(WriteBackImages(*db_, *item.id, *committed));
     }
-    w.swept.push_back(id);
+    if (item.queued)
+      w.swept.push_back(*item.queued);
+    else
+      w.swept_unqueued.push_back(*item.id);
   }
-  if (!w.swept.empty()) {
+  if (!w.swept.empty() || !w.swept_unqueued.empty()) {
     auto st = db_->Use("UPDATE counters SET value = value + 1 WHERE name = ?1");
     if (!st.ok()) return std::move(st).error();
     (*st)->Bind(1, kWriteBackSeqCounter);
@@ -139,7 +150,7 @@ void StateCache::Committed() {
   const auto to_queue = w.rows->Settle(w.pending, true, [&](std::string_view id) {
     return SweepBucketOf(id) - w.swept_from < w.swept_count;  // written back by this group
   });
-  if (!w.swept.empty()) w.rows->Retire(w.swept, now, ++w.write_back_seq);
+  if (!w.swept.empty() || !w.swept_unqueued.empty()) w.rows->Retire(w.swept, w.swept_unqueued, now, ++w.write_back_seq);
   w.rows->EraseRetired(now);
   for (std::size_t i = 0; i < w.swept_count; ++i) {
     auto& bucket = w.buckets[w.swept_from + i];
@@ -147,7 +158,7 @@ void StateCache::Committed() {
     bucket.clear();
     bucket.shrink_to_fit();
   }
-  for (const auto& id : to_queue) w.buckets[SweepBucketOf(id)].push_back(id);
+  for (const auto& q : to_queue) w.buckets[SweepBucketOf(q.id())].push_back(q);
   w.queued += to_queue.size();
   if (w.group_seq != 0) w.redo_seq = w.group_seq;
   if (w.swept_count > 0) {
@@ -167,6 +178,7 @@ void StateCache::Committed() {
   w.record.clear();
   w.pending.clear();
   w.swept.clear();
+  w.swept_unqueued.clear();
   w.swept_count = 0;
   w.sweep_ended = false;
   w.group_seq = 0;

@@ -135,16 +135,16 @@ void UnwrittenRows::Stage(const RedoImages& images, std::uint64_t last_seq) {
   for (const auto& [id, images_of] : images) {
     Shard& s = ShardOf(id);
     std::lock_guard lock(s.mu);
-    Entry& e = s.accounts[id];
-    e.staged = &images_of;
-    e.staged_seq = last_seq;
-    staged_entries_.push_back(&e);  // an unordered_map's entries stay put
+    Node& n = *s.accounts.try_emplace(id).first;
+    n.second.staged = &images_of;
+    n.second.staged_seq = last_seq;
+    staged_entries_.push_back(&n);  // an unordered_map's entries stay put
   }
 }
 
-std::vector<std::string> UnwrittenRows::Settle(RedoImages& images, bool committed,
-                                               const std::function<bool(std::string_view)>& written_back_now) {
-  std::vector<std::string> to_queue;
+std::vector<UnwrittenRows::Queued> UnwrittenRows::Settle(
+    RedoImages& images, bool committed, const std::function<bool(std::string_view)>& written_back_now) {
+  std::vector<Queued> to_queue;
   const bool staged = staged_from_ == &images;
   std::size_t i = 0;
   for (auto& [id, images_of] : images) {
@@ -152,8 +152,9 @@ std::vector<std::string> UnwrittenRows::Settle(RedoImages& images, bool committe
     std::lock_guard lock(s.mu);
     if (committed) {
       // The entry Stage found for these very images, else by name.
-      Entry* found = staged && i < staged_entries_.size() ? staged_entries_[i++] : nullptr;
-      Entry& e = found && found->staged == &images_of ? *found : s.accounts[id];
+      Node* found = staged && i < staged_entries_.size() ? staged_entries_[i++] : nullptr;
+      Node& n = found && found->second.staged == &images_of ? *found : *s.accounts.try_emplace(id).first;
+      Entry& e = n.second;
       e.staged = nullptr;     // before images_of is moved from
       if (e.generation == 0)  // never committed: nothing to merge into
         e.committed = std::move(images_of);
@@ -162,7 +163,7 @@ std::vector<std::string> UnwrittenRows::Settle(RedoImages& images, bool committe
       ++e.generation;
       if (!e.queued && !(written_back_now && written_back_now(id))) {
         e.queued = true;
-        to_queue.push_back(id);
+        to_queue.push_back(Queued(&n));
       }
       continue;
     }
@@ -176,33 +177,36 @@ std::vector<std::string> UnwrittenRows::Settle(RedoImages& images, bool committe
   return to_queue;
 }
 
-void UnwrittenRows::Retire(const std::vector<std::string>& account_ids, std::chrono::steady_clock::time_point now,
-                           std::uint64_t write_back_seq) {
-  for (const auto& id : account_ids) {
+void UnwrittenRows::RetireOne(Node* node, std::chrono::steady_clock::time_point now, std::uint64_t write_back_seq) {
+  // `queued` and `generation` are the sequencer's alone: no lock.
+  node->second.queued = false;
+  retired_.push_back(Retired{now, node, node->second.generation, write_back_seq});
+}
+
+void UnwrittenRows::Retire(const std::vector<Queued>& queued, const std::vector<std::string>& others,
+                           std::chrono::steady_clock::time_point now, std::uint64_t write_back_seq) {
+  for (const Queued& q : queued) RetireOne(q.node_, now, write_back_seq);
+  for (const auto& id : others) {
     Shard& s = ShardOf(id);
     std::lock_guard lock(s.mu);
-    auto it = s.accounts.find(id);
-    if (it == s.accounts.end()) continue;
-    it->second.queued = false;
-    retired_.push_back(Retired{now, id, it->second.generation, write_back_seq});
+    if (auto it = s.accounts.find(id); it != s.accounts.end()) RetireOne(&*it, now, write_back_seq);
   }
 }
 
 void UnwrittenRows::EraseRetired(std::chrono::steady_clock::time_point now) {
   while (!retired_.empty() && now - retired_.front().at >= kRetireDelay) {
     const Retired& r = retired_.front();
-    Shard& s = ShardOf(r.account_id);
-    {
+    const Entry& e = r.node->second;
+    // Committed again since it was written back: unwritten again. (`staged`
+    // is only ever written by this thread: read without the lock.)
+    if (e.generation == r.generation && !e.staged) {
+      Shard& s = ShardOf(r.node->first);
       std::lock_guard lock(s.mu);
-      auto it = s.accounts.find(r.account_id);
-      // Committed again since it was written back: unwritten again.
-      if (it != s.accounts.end() && it->second.generation == r.generation && !it->second.staged) {
-        // Moved before the erase, under the lock a reader that misses the
-        // account takes first: it sees the write-back it needs.
-        if (r.write_back_seq > erased_through_.load(std::memory_order_relaxed))
-          erased_through_.store(r.write_back_seq, std::memory_order_release);
-        s.accounts.erase(it);
-      }
+      // Moved before the erase, under the lock a reader that misses the
+      // account takes first: it sees the write-back it needs.
+      if (r.write_back_seq > erased_through_.load(std::memory_order_relaxed))
+        erased_through_.store(r.write_back_seq, std::memory_order_release);
+      s.accounts.erase(s.accounts.find(r.node->first));
     }
     retired_.pop_front();
   }

@@ -65,8 +65,38 @@ namespace kray::state {
 // each row a reader gets is never older than its snapshot's, at worst
 // newer (a group committed since), as a read a moment later would be.
 class UnwrittenRows {
+ private:
+  struct Entry {
+    UnwrittenAccount committed;
+    // The staged group's images (in the sequencer's RedoImages, unchanged
+    // from Stage to Settle, which resets this under the lock first).
+    const UnwrittenAccount* staged = nullptr;
+    std::uint64_t staged_seq = 0;
+    // Settled commits: a retirement is void once it moves. This and
+    // `queued` are the sequencer's alone (readers never read them).
+    std::uint64_t generation = 0;
+    bool queued = false;  // in the sweep's lists (Settle .. Retire)
+  };
+  using Node = std::pair<const std::string, Entry>;  // an unordered_map's entry: stays put
+
  public:
   static constexpr std::chrono::seconds kRetireDelay{2};
+
+  // An account waiting for the sweep, for the sequencer alone: from the
+  // Settle that queued it to the Retire that takes it, it is never
+  // forgotten, so the sweep and Retire reach it without a lookup.
+  class Queued {
+   public:
+    const std::string& id() const { return node_->first; }
+    // Its committed images (as Peek's: valid until the next Stage, Settle
+    // or EraseRetired).
+    const UnwrittenAccount& images() const { return node_->second.committed; }
+
+   private:
+    friend class UnwrittenRows;
+    explicit Queued(Node* node) : node_(node) {}
+    Node* node_;
+  };
 
   // The committed images, copied under the lock.
   std::optional<UnwrittenAccount> Find(const std::string& account_id) const;
@@ -88,14 +118,14 @@ class UnwrittenRows {
   // accounts that now wait for the sweep and were not queued for it yet
   // (each is queued until Retire), except those `written_back_now` says it
   // wrote back.
-  std::vector<std::string> Settle(RedoImages& images, bool committed,
-                                  const std::function<bool(std::string_view)>& written_back_now = {});
+  std::vector<Queued> Settle(RedoImages& images, bool committed,
+                             const std::function<bool(std::string_view)>& written_back_now = {});
   // After the COMMIT of write-back number `write_back_seq` (the counters
-  // row), which wrote these accounts back: they are no longer queued; each
-  // is forgotten kRetireDelay after `now` unless a group committed images
-  // of it since.
-  void Retire(const std::vector<std::string>& account_ids, std::chrono::steady_clock::time_point now,
-              std::uint64_t write_back_seq);
+  // row), which wrote these accounts back (`queued`, and `others` it had
+  // not queued): they are no longer queued; each is forgotten kRetireDelay
+  // after `now` unless a group committed images of it since.
+  void Retire(const std::vector<Queued>& queued, const std::vector<std::string>& others,
+              std::chrono::steady_clock::time_point now, std::uint64_t write_back_seq);
   // Forgets the accounts retired kRetireDelay before `now` or earlier.
   void EraseRetired(std::chrono::steady_clock::time_point now);
 
@@ -104,15 +134,6 @@ class UnwrittenRows {
   bool HasRetired() const { return !retired_.empty(); }
 
  private:
-  struct Entry {
-    UnwrittenAccount committed;
-    // The staged group's images (in the sequencer's RedoImages, unchanged
-    // from Stage to Settle, which resets this under the lock first).
-    const UnwrittenAccount* staged = nullptr;
-    std::uint64_t staged_seq = 0;
-    std::uint64_t generation = 0;  // settled commits: a retirement is void once it moves
-    bool queued = false;           // in the sweep's lists (Settle .. Retire)
-  };
   static constexpr std::size_t kShards = 32;
   struct Shard {
     mutable std::mutex mu;
@@ -121,17 +142,23 @@ class UnwrittenRows {
   const Shard& ShardOf(const std::string& id) const { return shards_[std::hash<std::string>{}(id) % kShards]; }
   Shard& ShardOf(const std::string& id) { return shards_[std::hash<std::string>{}(id) % kShards]; }
   std::array<Shard, kShards> shards_;
+  // A written-back account's entry, to forget unless it moved since. Its
+  // entry outlives the record: only the record whose generation is the
+  // entry's erases it, and a later record of it needs a later Settle,
+  // which moves the generation (an entry of generation 0, the only kind
+  // Settle erases, is never retired).
   struct Retired {
     std::chrono::steady_clock::time_point at;
-    std::string account_id;
+    Node* node = nullptr;
     std::uint64_t generation = 0;
     std::uint64_t write_back_seq = 0;
   };
+  void RetireOne(Node* node, std::chrono::steady_clock::time_point now, std::uint64_t write_back_seq);
   std::deque<Retired> retired_;  // the sequencer's
   // The sequencer's: the entries Stage put the images of `staged_from_` in,
   // in its iteration order, so that Settle need not look them up again.
   const RedoImages* staged_from_ = nullptr;
-  std::vector<Entry*> staged_entries_;
+  std::vector<Node*> staged_entries_;
   // The newest write-back whose accounts EraseRetired forgot: a snapshot
   // from before it may miss their rows.
   std::atomic<std::uint64_t> erased_through_{0};
