@@ -86,6 +86,8 @@ Status StateCache::WriteRedoAndSweep() {
     const UnwrittenRows::Queued* queued;  // null: not queued
   };
   std::vector<Item> items;
+  w.swept.clear();  // (empty but for a second sweep in one group: each account retired once)
+  w.swept_unqueued.clear();
   for (std::size_t i = 0; i < w.swept_count; ++i)
     for (const auto& q : w.buckets[w.swept_from + i]) items.push_back(Item{&q.id(), &q});
   for (const auto& [id, images] : w.pending)

@@ -185,7 +185,12 @@ void UnwrittenRows::RetireOne(Node* node, std::chrono::steady_clock::time_point 
 
 void UnwrittenRows::Retire(const std::vector<Queued>& queued, const std::vector<std::string>& others,
                            std::chrono::steady_clock::time_point now, std::uint64_t write_back_seq) {
-  for (const Queued& q : queued) RetireOne(q.node_, now, write_back_seq);
+  // Still queued: Settle queued it and no Retire took it yet. A second
+  // record of one generation would let the first forget the entry while
+  // the second still points at it: a sweep run twice in one group is
+  // retired once.
+  for (const Queued& q : queued)
+    if (q.node_->second.queued) RetireOne(q.node_, now, write_back_seq);
   for (const auto& id : others) {
     Shard& s = ShardOf(id);
     std::lock_guard lock(s.mu);
@@ -197,8 +202,9 @@ void UnwrittenRows::EraseRetired(std::chrono::steady_clock::time_point now) {
   while (!retired_.empty() && now - retired_.front().at >= kRetireDelay) {
     const Retired& r = retired_.front();
     const Entry& e = r.node->second;
-    // Committed again since it was written back: unwritten again. (`staged`
-    // is only ever written by this thread: read without the lock.)
+    // Committed again since it was written back: unwritten again. (Only
+    // this thread writes `staged`, so it reads it without the lock; Settle
+    // cleared it before any record is due.)
     if (e.generation == r.generation && !e.staged) {
       Shard& s = ShardOf(r.node->first);
       std::lock_guard lock(s.mu);
@@ -206,7 +212,7 @@ void UnwrittenRows::EraseRetired(std::chrono::steady_clock::time_point now) {
       // account takes first: it sees the write-back it needs.
       if (r.write_back_seq > erased_through_.load(std::memory_order_relaxed))
         erased_through_.store(r.write_back_seq, std::memory_order_release);
-      s.accounts.erase(s.accounts.find(r.node->first));
+      if (auto it = s.accounts.find(r.node->first); it != s.accounts.end()) s.accounts.erase(it);
     }
     retired_.pop_front();
   }
