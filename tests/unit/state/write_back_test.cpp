@@ -71,6 +71,14 @@ class WriteBackTest : public ::testing::Test {
     Commit(root);
   }
 
+  // Fund(root, n), and the balances it leaves, for a test to follow.
+  std::map<std::string, Amount> FundAndModel(StateCache& root, int n) {
+    Fund(root, n);
+    std::map<std::string, Amount> model;
+    for (int i = 0; i < n; ++i) model[Id(i)] = 100;
+    return model;
+  }
+
   Amount Stored(const std::string& id) {
     return static_cast<Amount>(
         store::QueryInt(*db_, "SELECT available FROM balances WHERE account_id='" + id + "' AND asset='KRAY'").value());
@@ -328,9 +336,7 @@ TEST_F(WriteBackTest, SweepsDeleteOnlyRecordsWhoseRowsAreWrittenBack) {
   constexpr int kAccounts = 300;
   StateCache root(*db_);
   root.EnableWriteBack(rows_, 0.02);  // a whole sweep every 20 ms
-  Fund(root, kAccounts);
-  std::map<std::string, Amount> model;
-  for (int i = 0; i < kAccounts; ++i) model[Id(i)] = 100;
+  auto model = FundAndModel(root, kAccounts);
   std::mt19937 rng(7);
   std::int64_t most_records = 0;
   for (int g = 0; g < 120; ++g) {
@@ -373,9 +379,7 @@ TEST_F(WriteBackTest, AccountsWrittenBackAgainAndForgottenKeepTheirNewestRows) {
   constexpr int kAccounts = 40;
   StateCache root(*db_);
   root.EnableWriteBack(rows_, 0.005);
-  Fund(root, kAccounts);
-  std::map<std::string, Amount> model;
-  for (int i = 0; i < kAccounts; ++i) model[Id(i)] = 100;
+  auto model = FundAndModel(root, kAccounts);
   std::mt19937 rng(11);
   std::uint64_t seq = 0;
   for (int g = 0; g < 300; ++g) {
