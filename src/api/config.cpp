@@ -206,6 +206,14 @@ const std::vector<KeyDef>& Keys() {
        [](Parsed& p, const std::string& v, const std::string&) {
          return ParseUnsigned<std::uint64_t>("rollupprune", v, 0, 1000000000, p.cfg.rollupprune);
        }},
+      {{"rollupidle", "1",
+        "Run the rollup index thread in the idle scheduling class, so that batch closes yield the cores to requests; "
+        "a normal thread takes the index over if it falls behind (1/0)"},
+       [](Parsed& p, const std::string& v, const std::string&) -> Status {
+         if (v != "0" && v != "1") return Bad("rollupidle", "'" + v + "' (expected 0 or 1)");
+         p.cfg.rollupidle = v == "1";
+         return Ok();
+       }},
       {{"rollupcache", "1024",
         "MiB of memory for the rollup's state tree (~300 MiB per million accounts); a tree that outgrows it is "
         "read back from the index at every update, several times the CPU (16..1048576)"},

@@ -1,13 +1,18 @@
 // The rollup index (see include/kray/rollup/rollup.h, docs/ROLLUP.md).
 #include "kray/rollup/rollup.h"
 
+#include <linux/ioprio.h>
 #include <pthread.h>
+#include <sched.h>
 #include <spdlog/spdlog.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <future>
@@ -177,6 +182,18 @@ struct Rollup::Impl {
   std::atomic<std::int64_t> wake_at_seq{0};
   std::thread thread;
 
+  // The index's work runs on `thread` in the idle scheduling class, or, once
+  // it fell behind, on `watch_thread` at normal priority
+  // (RollupOptions::idle_priority); whichever runs it holds run_mu.
+  std::mutex run_mu;
+  std::condition_variable watch_cv;            // wakes the watch thread at stop (with mu)
+  std::atomic<std::int64_t> busy_since_ns{0};  // steady clock: the current round's start; 0 while it waits
+  std::atomic<std::int64_t> last_round_ns{0};  // steady clock: the last round's end
+  std::atomic<bool> handed_over{false};
+  enum IdleState : int { kStarting, kIdle, kNormal };
+  std::atomic<int> idle_state{kStarting};
+  std::thread watch_thread;
+
   mutable store::ReaderPool readers{16};
 
   Status Open();
@@ -196,6 +213,9 @@ struct Rollup::Impl {
   Result<std::optional<BatchHeader>> CloseBatch(std::int64_t now);
   Status FoldHeadsIfDue();
   void Run();
+  bool RunOnce(bool on_idle_thread);
+  void Watch();
+  bool FallenBehind() const;
   bool WorkQueued() {
     std::lock_guard lock(mu);
     return !queue.empty();
@@ -535,50 +555,135 @@ void Rollup::Impl::Handle(Work& w) {
   }
 }
 
+namespace {
+
+// The calling thread into the kernel's idle scheduling class, its disk
+// I/O kept in the best-effort class: since Linux 6.0 a thread that never
+// set an I/O priority takes the idle I/O class with SCHED_IDLE, and the
+// index's commits at idle I/O priority wait behind the sequencer's (the
+// index's writers at idle I/O priority measured worse: docs/BENCHMARKS.md,
+// "background writers at idle I/O priority").
+bool EnterIdleSchedulingClass() {
+  sched_param param{};
+  param.sched_priority = 0;
+  if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &param) != 0) return false;
+  if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 4)) != 0)
+    spdlog::warn("rollup: the index thread's I/O priority could not be set ({}): its I/O runs in the idle class",
+                 std::strerror(errno));
+  return true;
+}
+
+std::int64_t SteadyNanoseconds() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
 void Rollup::Impl::Run() {
   pthread_setname_np(pthread_self(), "kray-rollup");
-  for (;;) {
-    std::deque<Work> work;
-    bool stop = false;
-    wake_at_seq.store(status.batched_seq + opts.max_batch_txs);
-    {
-      std::unique_lock lock(mu);
-      cv.wait_for(lock, std::chrono::milliseconds(opts.persist_interval_ms),
-                  [&] { return stopping || !queue.empty(); });
-      work.swap(queue);
-      stop = stopping;
-    }
-    for (auto& w : work) Handle(w);
-    if (failed) {
-      if (stop) break;
-      continue;
-    }
-    std::int64_t now = WallSeconds();
-    Status s = Ok();
-    if (now - status.open_since >= opts.batch_interval) {
-      if (std::max(status.applied_seq, received_seq) > status.batched_seq) {
-        auto closed = CloseBatch(now);
-        if (!closed.ok()) s = std::move(closed).error();
-      } else {
-        status.open_since = now;  // an empty interval produces no batch
-        MarkDirty();
-      }
-    }
-    auto since = std::chrono::steady_clock::now() - last_check;
-    if (s.ok() && stop) {
-      s = Persist();
-    } else if (s.ok() && since >= std::chrono::milliseconds(opts.persist_interval_ms)) {
-      s = PersistIfDue();
-    }
-    // Pruning, in short steps for up to ~50 ms, while no other work waits.
-    for (auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(50); s.ok() && !stop;) {
-      auto pruned = PruneStep();
-      if (!pruned.ok()) s = std::move(pruned).error();
-      if (!pruned.ok() || !*pruned || std::chrono::steady_clock::now() >= until || WorkQueued()) break;
-    }
-    if (!s.ok()) Fail(s.error());
-    if (stop) break;
+  const bool idle = opts.idle_priority && EnterIdleSchedulingClass();
+  if (opts.idle_priority && !idle)
+    spdlog::warn(
+        "rollup: the kernel refused the idle scheduling class to the index thread; it runs at normal "
+        "priority (batch closes then share the cores with requests as equals)");
+  std::unique_lock run(run_mu);
+  last_round_ns.store(SteadyNanoseconds());
+  idle_state.store(idle ? kIdle : kNormal);
+  while (!handed_over.load() && RunOnce(true)) {
   }
+}
+
+// At normal priority, watches the index thread while it runs in the idle
+// class, and takes the index over once that thread falls behind
+// (FallenBehind). The idle thread leaves at the end of its round
+// (run_mu): until then it gets what little CPU the idle class gets on busy
+// cores, a bounded wait.
+void Rollup::Impl::Watch() {
+  pthread_setname_np(pthread_self(), "kray-rollup-w");
+  {
+    std::unique_lock lock(mu);
+    for (;;) {
+      if (stopping || idle_state.load() == kNormal) return;
+      if (idle_state.load() == kIdle && FallenBehind()) break;
+      watch_cv.wait_for(lock, std::chrono::milliseconds(100));
+    }
+    handed_over.store(true);  // under mu: not between the idle thread's look at it and its wait
+  }
+  cv.notify_all();
+  spdlog::warn(
+      "rollup: the index thread (idle scheduling class) fell behind, a round of its work waiting or running "
+      "over {} ms: a thread at normal priority runs the index from now on (rollupidle=0 starts it so)",
+      opts.idle_handover_ms);
+  std::unique_lock run(run_mu);
+  pthread_setname_np(pthread_self(), "kray-rollup");
+  idle_state.store(kNormal);
+  while (RunOnce(false)) {
+  }
+}
+
+// A round runs longer than idle_handover_ms, or none has started for
+// idle_handover_ms beyond the persist_interval_ms a round may wait for work
+// (the idle thread woken, or its timer due, but given no core).
+bool Rollup::Impl::FallenBehind() const {
+  const std::int64_t now = SteadyNanoseconds();
+  const std::int64_t limit = std::chrono::nanoseconds(std::chrono::milliseconds(opts.idle_handover_ms)).count();
+  const std::int64_t wait = std::chrono::nanoseconds(std::chrono::milliseconds(opts.persist_interval_ms)).count();
+  const std::int64_t busy = busy_since_ns.load();
+  return busy != 0 ? now - busy > limit : now - last_round_ns.load() > wait + limit;
+}
+
+// One round of the index's loop: waits for work (up to persist_interval_ms),
+// handles it, then closes, persists and prunes as due. False once stopped.
+// The idle thread, once handed over, leaves at once, its work left queued.
+bool Rollup::Impl::RunOnce(bool on_idle_thread) {
+  std::deque<Work> work;
+  bool stop = false;
+  wake_at_seq.store(status.batched_seq + opts.max_batch_txs);
+  {
+    std::unique_lock lock(mu);
+    const auto leave = [&] { return on_idle_thread && handed_over.load(); };
+    cv.wait_for(lock, std::chrono::milliseconds(opts.persist_interval_ms),
+                [&] { return stopping || leave() || !queue.empty(); });
+    if (leave()) return true;
+    work.swap(queue);
+    stop = stopping;
+  }
+  busy_since_ns.store(SteadyNanoseconds());
+  struct RoundEnd {
+    Impl& m;
+    ~RoundEnd() {
+      m.last_round_ns.store(SteadyNanoseconds());
+      m.busy_since_ns.store(0);
+    }
+  } round_end{*this};
+  for (auto& w : work) Handle(w);
+  if (failed) return !stop;
+  std::int64_t now = WallSeconds();
+  Status s = Ok();
+  if (now - status.open_since >= opts.batch_interval) {
+    if (std::max(status.applied_seq, received_seq) > status.batched_seq) {
+      auto closed = CloseBatch(now);
+      if (!closed.ok()) s = std::move(closed).error();
+    } else {
+      status.open_since = now;  // an empty interval produces no batch
+      MarkDirty();
+    }
+  }
+  auto since = std::chrono::steady_clock::now() - last_check;
+  if (s.ok() && stop) {
+    s = Persist();
+  } else if (s.ok() && since >= std::chrono::milliseconds(opts.persist_interval_ms)) {
+    s = PersistIfDue();
+  }
+  // Pruning, in short steps for up to ~50 ms, while no other work waits.
+  for (auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(50); s.ok() && !stop;) {
+    auto pruned = PruneStep();
+    if (!pruned.ok()) s = std::move(pruned).error();
+    if (!pruned.ok() || !*pruned || std::chrono::steady_clock::now() >= until || WorkQueued()) break;
+  }
+  if (!s.ok()) Fail(s.error());
+  return !stop;
 }
 
 // One step of pruning; false when there is nothing to do. A step either
@@ -646,6 +751,7 @@ Result<std::unique_ptr<Rollup>> Rollup::Open(state::Ledger& ledger, const Rollup
     return std::move(opened).error();
   }
   m.thread = std::thread([&m] { m.Run(); });
+  if (options.idle_priority) m.watch_thread = std::thread([&m] { m.Watch(); });
   return rollup;
 }
 
@@ -687,7 +793,9 @@ Rollup::~Rollup() {
     impl_->stopping = true;
   }
   impl_->cv.notify_all();
+  impl_->watch_cv.notify_all();
   if (impl_->thread.joinable()) impl_->thread.join();
+  if (impl_->watch_thread.joinable()) impl_->watch_thread.join();
 }
 
 void Rollup::OnGroupCommitted(const std::shared_ptr<const state::GroupChanges>& changes) {
@@ -753,6 +861,10 @@ std::uint64_t Rollup::tree_cache_clears() const {
 
 std::size_t Rollup::max_cached_nodes() const {
   return impl_->opts.max_cached_nodes;
+}
+
+bool Rollup::at_idle_priority() const {
+  return impl_->idle_state.load() == Impl::kIdle;
 }
 
 std::uint64_t Rollup::closes_read_from_store() const {

@@ -49,6 +49,7 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(c->rolluppersistms, 250u);
   EXPECT_EQ(c->rolluppersistlagms, 2000u);
   EXPECT_EQ(c->rollupprune, 0u);
+  EXPECT_TRUE(c->rollupidle);
   EXPECT_EQ(c->rollupcache, 1024u);
   EXPECT_EQ(c->rollupcache, rollup::kDefaultRollupCacheMiB);  // config.h's literal is the rollup's default
   EXPECT_EQ(c->writeback, 10u);
@@ -70,6 +71,7 @@ TEST_F(ConfigTest, FileThenCommandLineWins) {
                     "rolluppersistms=1000\n"
                     "rolluppersistlagms=0\n"
                     "rollupprune=24\n"
+                    "rollupidle=0\n"
                     "rollupcache=4096\n"
                     "writeback=0\n");
   auto c = ParseConfigArgs({"-conf=" + conf, "-port=7000", "--rpctoken=cli"});
@@ -85,6 +87,7 @@ TEST_F(ConfigTest, FileThenCommandLineWins) {
   EXPECT_EQ(c->rolluppersistms, 1000u);
   EXPECT_EQ(c->rolluppersistlagms, 0u);
   EXPECT_EQ(c->rollupprune, 24u);
+  EXPECT_FALSE(c->rollupidle);
   EXPECT_EQ(c->rollupcache, 4096u);
   EXPECT_EQ(c->writeback, 0u);
   // Relative paths in the file are relative to the file's directory.
@@ -113,10 +116,26 @@ TEST_F(ConfigTest, UnknownKeysAreErrorsNamingTheKey) {
 }
 
 TEST_F(ConfigTest, BadValuesAreErrors) {
-  for (const char* arg :
-       {"-port=70000", "-port=abc", "-port=", "-network=moon", "-synchronous=OFF", "-rpcthreads=0", "-ratelimit=-1",
-        "-loglevel=loud", "-maxgroup=0", "-rollupprune=-1", "-rollupprune=1000000001", "-rollupcache=15",
-        "-writeback=301", "-writeback=-1", "-writeback=1s", "-rollupcache=1048577", "-rollupcache=1G", "-port"}) {
+  for (const char* arg : {"-port=70000",
+                          "-port=abc",
+                          "-port=",
+                          "-network=moon",
+                          "-synchronous=OFF",
+                          "-rpcthreads=0",
+                          "-ratelimit=-1",
+                          "-loglevel=loud",
+                          "-maxgroup=0",
+                          "-rollupprune=-1",
+                          "-rollupprune=1000000001",
+                          "-rollupcache=15",
+                          "-writeback=301",
+                          "-writeback=-1",
+                          "-writeback=1s",
+                          "-rollupcache=1048577",
+                          "-rollupcache=1G",
+                          "-port",
+                          "-rollupidle=2",
+                          "-rollupidle=yes"}) {
     auto c = ParseConfigArgs({arg});
     EXPECT_FALSE(c.ok()) << arg;
   }
