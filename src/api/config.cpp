@@ -206,12 +206,12 @@ const std::vector<KeyDef>& Keys() {
        [](Parsed& p, const std::string& v, const std::string&) {
          return ParseUnsigned<std::uint64_t>("rollupprune", v, 0, 1000000000, p.cfg.rollupprune);
        }},
-      {{"rollupidle", "1",
-        "Run the rollup index thread in the idle scheduling class, so that batch closes yield the cores to requests; "
-        "a normal thread takes the index over if it falls behind (1/0)"},
+      {{"rolluplowprio", "1",
+        "Run the rollup index thread at the lowest priority (nice 19), so that batch closes yield the cores to "
+        "requests; a normal thread takes the index over if it falls behind (1/0)"},
        [](Parsed& p, const std::string& v, const std::string&) -> Status {
-         if (v != "0" && v != "1") return Bad("rollupidle", "'" + v + "' (expected 0 or 1)");
-         p.cfg.rollupidle = v == "1";
+         if (v != "0" && v != "1") return Bad("rolluplowprio", "'" + v + "' (expected 0 or 1)");
+         p.cfg.rolluplowprio = v == "1";
          return Ok();
        }},
       {{"rollupcache", "1024",

@@ -226,10 +226,10 @@ void WriteRollup(PromText& p, const rollup::Rollup& rollup, const state::Ledger&
            "Times the state tree outgrew the rollup's cache and the cache was emptied (each update then reads its "
            "paths back: raise rollupcache)",
            static_cast<double>(rollup.tree_cache_clears()));
-  p.Single("krayd_rollup_idle_priority", "gauge",
-           "1 while the rollup index thread runs in the idle scheduling class (rollupidle); 0 if not asked for, "
+  p.Single("krayd_rollup_low_priority", "gauge",
+           "1 while the rollup index thread runs at the lowest priority (rolluplowprio); 0 if not asked for, "
            "refused by the kernel, or taken over at normal priority after it fell behind",
-           rollup.at_idle_priority() ? 1.0 : 0.0);
+           rollup.at_low_priority() ? 1.0 : 0.0);
 }
 
 double FileSize(const std::string& path) {

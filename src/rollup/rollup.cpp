@@ -3,8 +3,8 @@
 
 #include <linux/ioprio.h>
 #include <pthread.h>
-#include <sched.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -182,16 +182,16 @@ struct Rollup::Impl {
   std::atomic<std::int64_t> wake_at_seq{0};
   std::thread thread;
 
-  // The index's work runs on `thread` in the idle scheduling class, or, once
-  // it fell behind, on `watch_thread` at normal priority
-  // (RollupOptions::idle_priority); whichever runs it holds run_mu.
+  // The index's work runs on `thread` at the lowest priority, or, once it
+  // fell behind, on `watch_thread` at normal priority
+  // (RollupOptions::low_priority); whichever runs it holds run_mu.
   std::mutex run_mu;
   std::condition_variable watch_cv;            // wakes the watch thread at stop (with mu)
   std::atomic<std::int64_t> busy_since_ns{0};  // steady clock: the current round's start; 0 while it waits
   std::atomic<std::int64_t> last_round_ns{0};  // steady clock: the last round's end
   std::atomic<bool> handed_over{false};
-  enum IdleState : int { kStarting, kIdle, kNormal };
-  std::atomic<int> idle_state{kStarting};
+  enum PriorityState : int { kStarting, kLow, kNormal };
+  std::atomic<int> priority_state{kStarting};
   std::thread watch_thread;
 
   mutable store::ReaderPool readers{16};
@@ -213,7 +213,7 @@ struct Rollup::Impl {
   Result<std::optional<BatchHeader>> CloseBatch(std::int64_t now);
   Status FoldHeadsIfDue();
   void Run();
-  bool RunOnce(bool on_idle_thread);
+  bool RunOnce(bool on_low_thread);
   void Watch();
   bool FallenBehind() const;
   bool WorkQueued() {
@@ -557,18 +557,20 @@ void Rollup::Impl::Handle(Work& w) {
 
 namespace {
 
-// The calling thread into the kernel's idle scheduling class, its disk
-// I/O kept in the best-effort class: since Linux 6.0 a thread that never
-// set an I/O priority takes the idle I/O class with SCHED_IDLE, and the
-// index's commits at idle I/O priority wait behind the sequencer's (the
-// index's writers at idle I/O priority measured worse: docs/BENCHMARKS.md,
-// "background writers at idle I/O priority").
-bool EnterIdleSchedulingClass() {
-  sched_param param{};
-  param.sched_priority = 0;
-  if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &param) != 0) return false;
+// The calling thread at the lowest priority, nice 19, its disk I/O at the
+// default best-effort level (from nice 19 the kernel derives its lowest;
+// the index's writers at idle I/O priority measured worse:
+// docs/BENCHMARKS.md, twenty-first round). Not SCHED_IDLE, though it kept
+// closes out of requests' way better: a thread in the idle class that a
+// normal one waits for (a lock it holds) runs only on a core no normal
+// thread wants, and with three busy loops on the machine requests stalled
+// up to 2 s (p99 1.9 s against 17 ms at nice 0 and 19 ms at nice 19:
+// docs/BENCHMARKS.md, forty-seventh round).
+bool EnterLowestPriority() {
+  const auto tid = static_cast<id_t>(syscall(SYS_gettid));
+  if (setpriority(PRIO_PROCESS, tid, 19) != 0) return false;  // per thread on Linux
   if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 4)) != 0)
-    spdlog::warn("rollup: the index thread's I/O priority could not be set ({}): its I/O runs in the idle class",
+    spdlog::warn("rollup: the index thread's I/O priority could not be set ({}): its I/O runs at the lowest level",
                  std::strerror(errno));
   return true;
 }
@@ -582,52 +584,52 @@ std::int64_t SteadyNanoseconds() {
 
 void Rollup::Impl::Run() {
   pthread_setname_np(pthread_self(), "kray-rollup");
-  const bool idle = opts.idle_priority && EnterIdleSchedulingClass();
-  if (opts.idle_priority && !idle)
+  const bool low = opts.low_priority && EnterLowestPriority();
+  if (opts.low_priority && !low)
     spdlog::warn(
-        "rollup: the kernel refused the idle scheduling class to the index thread; it runs at normal "
-        "priority (batch closes then share the cores with requests as equals)");
+        "rollup: the kernel refused the index thread the lowest priority; it runs at normal priority (batch "
+        "closes then share the cores with requests as equals)");
   std::unique_lock run(run_mu);
   last_round_ns.store(SteadyNanoseconds());
-  idle_state.store(idle ? kIdle : kNormal);
+  priority_state.store(low ? kLow : kNormal);
   while (!handed_over.load() && RunOnce(true)) {
   }
 }
 
-// At normal priority, watches the index thread while it runs in the idle
+// At normal priority, watches the index thread while it runs at the lowest
 // class, and takes the index over once that thread falls behind
-// (FallenBehind). The idle thread leaves at the end of its round
-// (run_mu): until then it gets what little CPU the idle class gets on busy
+// (FallenBehind). The low thread leaves at the end of its round
+// (run_mu): until then it gets what little CPU nice 19 gets on busy
 // cores, a bounded wait.
 void Rollup::Impl::Watch() {
   pthread_setname_np(pthread_self(), "kray-rollup-w");
   {
     std::unique_lock lock(mu);
     for (;;) {
-      if (stopping || idle_state.load() == kNormal) return;
-      if (idle_state.load() == kIdle && FallenBehind()) break;
+      if (stopping || priority_state.load() == kNormal) return;
+      if (priority_state.load() == kLow && FallenBehind()) break;
       watch_cv.wait_for(lock, std::chrono::milliseconds(100));
     }
-    handed_over.store(true);  // under mu: not between the idle thread's look at it and its wait
+    handed_over.store(true);  // under mu: not between the low thread's look at it and its wait
   }
   cv.notify_all();
   spdlog::warn(
-      "rollup: the index thread (idle scheduling class) fell behind, a round of its work waiting or running "
-      "over {} ms: a thread at normal priority runs the index from now on (rollupidle=0 starts it so)",
-      opts.idle_handover_ms);
+      "rollup: the index thread (lowest priority) fell behind, a round of its work waiting or running "
+      "over {} ms: a thread at normal priority runs the index from now on (rolluplowprio=0 starts it so)",
+      opts.takeover_after_ms);
   std::unique_lock run(run_mu);
   pthread_setname_np(pthread_self(), "kray-rollup");
-  idle_state.store(kNormal);
+  priority_state.store(kNormal);
   while (RunOnce(false)) {
   }
 }
 
-// A round runs longer than idle_handover_ms, or none has started for
-// idle_handover_ms beyond the persist_interval_ms a round may wait for work
-// (the idle thread woken, or its timer due, but given no core).
+// A round runs longer than takeover_after_ms, or none has started for
+// takeover_after_ms beyond the persist_interval_ms a round may wait for work
+// (the low thread woken, or its timer due, but given no core).
 bool Rollup::Impl::FallenBehind() const {
   const std::int64_t now = SteadyNanoseconds();
-  const std::int64_t limit = std::chrono::nanoseconds(std::chrono::milliseconds(opts.idle_handover_ms)).count();
+  const std::int64_t limit = std::chrono::nanoseconds(std::chrono::milliseconds(opts.takeover_after_ms)).count();
   const std::int64_t wait = std::chrono::nanoseconds(std::chrono::milliseconds(opts.persist_interval_ms)).count();
   const std::int64_t busy = busy_since_ns.load();
   return busy != 0 ? now - busy > limit : now - last_round_ns.load() > wait + limit;
@@ -635,14 +637,14 @@ bool Rollup::Impl::FallenBehind() const {
 
 // One round of the index's loop: waits for work (up to persist_interval_ms),
 // handles it, then closes, persists and prunes as due. False once stopped.
-// The idle thread, once handed over, leaves at once, its work left queued.
-bool Rollup::Impl::RunOnce(bool on_idle_thread) {
+// The low thread, once handed over, leaves at once, its work left queued.
+bool Rollup::Impl::RunOnce(bool on_low_thread) {
   std::deque<Work> work;
   bool stop = false;
   wake_at_seq.store(status.batched_seq + opts.max_batch_txs);
   {
     std::unique_lock lock(mu);
-    const auto leave = [&] { return on_idle_thread && handed_over.load(); };
+    const auto leave = [&] { return on_low_thread && handed_over.load(); };
     cv.wait_for(lock, std::chrono::milliseconds(opts.persist_interval_ms),
                 [&] { return stopping || leave() || !queue.empty(); });
     if (leave()) return true;
@@ -751,7 +753,7 @@ Result<std::unique_ptr<Rollup>> Rollup::Open(state::Ledger& ledger, const Rollup
     return std::move(opened).error();
   }
   m.thread = std::thread([&m] { m.Run(); });
-  if (options.idle_priority) m.watch_thread = std::thread([&m] { m.Watch(); });
+  if (options.low_priority) m.watch_thread = std::thread([&m] { m.Watch(); });
   return rollup;
 }
 
@@ -863,8 +865,8 @@ std::size_t Rollup::max_cached_nodes() const {
   return impl_->opts.max_cached_nodes;
 }
 
-bool Rollup::at_idle_priority() const {
-  return impl_->idle_state.load() == Impl::kIdle;
+bool Rollup::at_low_priority() const {
+  return impl_->priority_state.load() == Impl::kLow;
 }
 
 std::uint64_t Rollup::closes_read_from_store() const {

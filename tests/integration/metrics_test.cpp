@@ -67,7 +67,7 @@ TEST_F(MetricsTest, OperatorOnlyAndTextFormat) {
                              "krayd_rollup_tree_cache_nodes",
                              "krayd_rollup_tree_cache_max_nodes",
                              "krayd_rollup_tree_cache_clears_total",
-                             "krayd_rollup_idle_priority",
+                             "krayd_rollup_low_priority",
                              "krayd_signature_verifications_total",
                              "krayd_signature_failures_total",
                              "krayd_http_connections_refused_total",
@@ -127,9 +127,9 @@ TEST_F(MetricsTest, CountersFollowWhatTheNodeDid) {
   // The default rollupcache (1024 MiB at 128 bytes a node); a small tree fits it.
   EXPECT_EQ(s["krayd_rollup_tree_cache_max_nodes"], 1024.0 * 1024 * 1024 / 128);
   EXPECT_EQ(s["krayd_rollup_tree_cache_clears_total"], 0);
-  // 1 (rollupidle=1) unless the index fell behind on a busy machine and was
+  // 1 (rolluplowprio=1) unless the index fell behind on a busy machine and was
   // taken over at normal priority: the rollup's own tests check which.
-  EXPECT_TRUE(s["krayd_rollup_idle_priority"] == 1 || s["krayd_rollup_idle_priority"] == 0);
+  EXPECT_TRUE(s["krayd_rollup_low_priority"] == 1 || s["krayd_rollup_low_priority"] == 0);
   EXPECT_EQ(s["krayd_history_index_pass_failures_total"], 0);
   // Present from the first scrape (a fresh node has not filled the WAL yet).
   EXPECT_TRUE(s.count("krayd_store_checkpoints_total{store=\"state\",thread=\"background\"}"));

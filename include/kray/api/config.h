@@ -37,7 +37,7 @@ struct Config {
   std::uint64_t maxbatchtxs = 10000;        // max txs per rollup batch
   std::uint64_t rolluppersistms = 250;      // ms between the rollup index's checks of the open batch
   std::uint64_t rolluppersistlagms = 2000;  // ms a small open batch's changes may wait for the close
-  bool rollupidle = true;                   // the rollup index thread in the idle scheduling class
+  bool rolluplowprio = true;                // the rollup index thread at the lowest priority (nice 19)
   std::uint64_t rollupprune = 0;            // proofs at the newest N batches only (0 = every batch)
   std::uint64_t rollupcache = 1024;         // MiB for the rollup's state tree cache
   std::uint64_t writeback = 10;             // seconds per sweep of the account rows' write-back (0 = off)

@@ -91,21 +91,21 @@ struct RollupOptions {
   // "Pruning").
   std::int64_t prune_keep_batches = 0;
   std::size_t prune_chunk_rows = 500;  // rows deleted per pruning transaction (>= 1)
-  // Config key rollupidle (krayd's default: on). The index thread runs in
-  // the kernel's idle scheduling class (SCHED_IDLE), its disk I/O still
-  // best-effort: a request-serving thread that wakes takes a core from it
-  // at once. A batch close at a million accounts is tens of milliseconds of
-  // CPU on one of two cores; at normal priority the requests it overlapped
-  // waited for it (p50 2-3 ms against 0.5 outside), in the idle class they
-  // do not (docs/BENCHMARKS.md, forty-seventh round). The idle class gets a
-  // core only while no normal thread wants it, and an unprivileged thread
-  // cannot leave it: so once the index falls behind (a round of its work
-  // running longer than `idle_handover_ms`, or none started for that long
-  // beyond the persist_interval_ms a round may wait), a thread at normal
-  // priority (`kray-rollup-w`, watching until then) takes the index over
-  // for the rest of the run, and says so in the log and /metrics.
-  bool idle_priority = false;
-  std::int64_t idle_handover_ms = 2000;
+  // Config key rolluplowprio (krayd's default: on). The index thread runs
+  // at the lowest priority (nice 19; its disk I/O at the default
+  // best-effort level): a request-serving thread that wakes gets a core
+  // before it. A batch close at a million accounts is tens of milliseconds
+  // of CPU on one of two cores; at normal priority the requests it
+  // overlapped waited for it (p50 2-3 ms against 0.5 outside: docs/
+  // BENCHMARKS.md, forty-seventh round). An unprivileged thread cannot
+  // raise its priority again, and at nice 19 it gets little of a core that
+  // other programs keep busy: so once the index falls behind (a round of
+  // its work running longer than `takeover_after_ms`, or none started for
+  // that long beyond the persist_interval_ms a round may wait), a thread at
+  // normal priority (`kray-rollup-w`, watching until then) takes the index
+  // over for the rest of the run, and says so in the log and /metrics.
+  bool low_priority = false;
+  std::int64_t takeover_after_ms = 2000;
 };
 
 class Rollup : public state::ChangeListener {
@@ -158,10 +158,10 @@ class Rollup : public state::ChangeListener {
   // after a write; none while the tree fits).
   std::uint64_t tree_cache_clears() const;
   std::size_t max_cached_nodes() const;
-  // True while the index runs in the idle scheduling class
-  // (RollupOptions::idle_priority); false when it was not asked for, the
+  // True while the index runs at the lowest priority
+  // (RollupOptions::low_priority); false when it was not asked for, the
   // kernel refused it, or a normal thread took the index over.
-  bool at_idle_priority() const;
+  bool at_low_priority() const;
 
   struct Impl;
 

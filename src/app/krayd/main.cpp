@@ -219,7 +219,7 @@ int main(int argc, char** argv) {
   rollup_options.persist_interval_ms = static_cast<std::int64_t>(cfg.rolluppersistms);
   rollup_options.persist_max_lag_ms = static_cast<std::int64_t>(cfg.rolluppersistlagms);
   rollup_options.prune_keep_batches = static_cast<std::int64_t>(cfg.rollupprune);
-  rollup_options.idle_priority = cfg.rollupidle;
+  rollup_options.low_priority = cfg.rolluplowprio;
   rollup_options.max_cached_nodes = kray::rollup::CachedTreeNodesFor(cfg.rollupcache);
   // Declared before the Ledger so it is destroyed after it: the Ledger
   // publishes to the index until its sequencer stops.

@@ -49,7 +49,7 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(c->rolluppersistms, 250u);
   EXPECT_EQ(c->rolluppersistlagms, 2000u);
   EXPECT_EQ(c->rollupprune, 0u);
-  EXPECT_TRUE(c->rollupidle);
+  EXPECT_TRUE(c->rolluplowprio);
   EXPECT_EQ(c->rollupcache, 1024u);
   EXPECT_EQ(c->rollupcache, rollup::kDefaultRollupCacheMiB);  // config.h's literal is the rollup's default
   EXPECT_EQ(c->writeback, 10u);
@@ -71,7 +71,7 @@ TEST_F(ConfigTest, FileThenCommandLineWins) {
                     "rolluppersistms=1000\n"
                     "rolluppersistlagms=0\n"
                     "rollupprune=24\n"
-                    "rollupidle=0\n"
+                    "rolluplowprio=0\n"
                     "rollupcache=4096\n"
                     "writeback=0\n");
   auto c = ParseConfigArgs({"-conf=" + conf, "-port=7000", "--rpctoken=cli"});
@@ -87,7 +87,7 @@ TEST_F(ConfigTest, FileThenCommandLineWins) {
   EXPECT_EQ(c->rolluppersistms, 1000u);
   EXPECT_EQ(c->rolluppersistlagms, 0u);
   EXPECT_EQ(c->rollupprune, 24u);
-  EXPECT_FALSE(c->rollupidle);
+  EXPECT_FALSE(c->rolluplowprio);
   EXPECT_EQ(c->rollupcache, 4096u);
   EXPECT_EQ(c->writeback, 0u);
   // Relative paths in the file are relative to the file's directory.
@@ -134,8 +134,8 @@ TEST_F(ConfigTest, BadValuesAreErrors) {
                           "-rollupcache=1048577",
                           "-rollupcache=1G",
                           "-port",
-                          "-rollupidle=2",
-                          "-rollupidle=yes"}) {
+                          "-rolluplowprio=2",
+                          "-rolluplowprio=yes"}) {
     auto c = ParseConfigArgs({arg});
     EXPECT_FALSE(c.ok()) << arg;
   }

@@ -1,7 +1,7 @@
-// The index thread's scheduling class (RollupOptions::idle_priority) and the
-// takeover at normal priority once the idle thread falls behind.
+// The index thread's priority (RollupOptions::low_priority) and the
+// takeover at normal priority once the low thread falls behind.
 #include <linux/ioprio.h>
-#include <sched.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -17,35 +17,36 @@
 namespace kray::rollup {
 namespace {
 
-// The scheduling policy of each of this process's threads named `name`.
-std::vector<int> PoliciesOf(const std::string& name) {
+// The nice value of each of this process's threads named `name`.
+std::vector<int> NicesOf(const std::string& name) {
   std::vector<int> out;
   std::error_code ec;
   for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
     std::ifstream comm(task.path() / "comm");
     std::string comm_name;
     if (!std::getline(comm, comm_name) || comm_name != name) continue;
-    out.push_back(sched_getscheduler(std::stoi(task.path().filename().string())));
+    out.push_back(getpriority(PRIO_PROCESS, static_cast<id_t>(std::stoi(task.path().filename().string()))));
   }
   return out;
 }
 
-using Policies = std::vector<int>;
+using Nices = std::vector<int>;
 
-// Whether this kernel lets a thread into the idle class (a sandbox may not).
-bool IdleClassAllowed() {
+// The calling thread's nice value (what the threads it starts inherit).
+int OwnNice() {
+  return getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
+}
+
+// Whether this kernel lets a thread lower its own priority (a sandbox may not).
+bool LoweringAllowed() {
   bool allowed = false;
-  std::thread([&] {
-    sched_param param{};
-    allowed = pthread_setschedparam(pthread_self(), SCHED_IDLE, &param) == 0;
-  }).join();
+  std::thread([&] { allowed = setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 19) == 0; }).join();
   return allowed;
 }
 
-// I/O priority class of thread `tid` (ioprio_get), -1 on error.
-int IoClassOf(int tid) {
-  const long prio = syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, tid);
-  return prio < 0 ? -1 : static_cast<int>(IOPRIO_PRIO_CLASS(prio));
+// I/O priority (class and level) of thread `tid` (ioprio_get), -1 on error.
+long IoPriorityOf(int tid) {
+  return syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, tid);
 }
 
 int TidOf(const std::string& name) {
@@ -73,43 +74,43 @@ long CpuTicksOf(int tid) {
   return utime + stime;
 }
 
-class RollupIdleTest : public RollupTest {
+class RollupLowPriorityTest : public RollupTest {
  protected:
   void SetUp() override {
-    if (!IdleClassAllowed()) GTEST_SKIP() << "the kernel refuses SCHED_IDLE here";
-    opts_.idle_priority = true;
+    if (!LoweringAllowed()) GTEST_SKIP() << "the kernel refuses a lower priority here";
+    opts_.low_priority = true;
     RollupTest::SetUp();
   }
 };
 
-TEST_F(RollupIdleTest, TheIndexThreadRunsInTheIdleSchedulingClassUnlessTurnedOff) {
-  ASSERT_TRUE(WaitFor([&] { return rollup_->at_idle_priority(); }));
-  EXPECT_EQ(PoliciesOf("kray-rollup"), Policies{SCHED_IDLE});
-  // Its disk I/O in the best-effort class, not the idle one SCHED_IDLE implies.
-  EXPECT_EQ(IoClassOf(TidOf("kray-rollup")), IOPRIO_CLASS_BE);
+TEST_F(RollupLowPriorityTest, TheIndexThreadRunsAtTheLowestPriorityUnlessTurnedOff) {
+  ASSERT_TRUE(WaitFor([&] { return rollup_->at_low_priority(); }));
+  EXPECT_EQ(NicesOf("kray-rollup"), Nices{19});
+  // Its disk I/O at the default best-effort level, not the lowest one nice 19 implies.
+  EXPECT_EQ(IoPriorityOf(TidOf("kray-rollup")), static_cast<long>(IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 4)));
   // The watch, at normal priority (named once it has started).
-  ASSERT_TRUE(WaitFor([&] { return PoliciesOf("kray-rollup-w") == Policies{SCHED_OTHER}; }));
+  ASSERT_TRUE(WaitFor([&] { return NicesOf("kray-rollup-w") == Nices{OwnNice()}; }));
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());
   ASSERT_TRUE(WaitFor([&] { return IndexStatus().last_batch() == 1; }));
   ASSERT_TRUE(Verify().ok());
 
-  opts_.idle_priority = false;
+  opts_.low_priority = false;
   Restart();
-  ASSERT_TRUE(WaitFor([&] { return PoliciesOf("kray-rollup") == Policies{SCHED_OTHER}; }));
-  EXPECT_FALSE(rollup_->at_idle_priority());
-  EXPECT_TRUE(PoliciesOf("kray-rollup-w").empty());
+  ASSERT_TRUE(WaitFor([&] { return NicesOf("kray-rollup") == Nices{OwnNice()}; }));
+  EXPECT_FALSE(rollup_->at_low_priority());
+  EXPECT_TRUE(NicesOf("kray-rollup-w").empty());
   EXPECT_TRUE(ledger_->CheckConservation()->ok);
 }
 
-// A batch listener holds the idle thread inside a close while transfers go
+// A batch listener holds the low thread inside a close while transfers go
 // on: the watch takes the index over once the close has run longer than
-// idle_handover_ms, after the idle thread finished its round, and the index
+// takeover_after_ms, after the low thread finished its round, and the index
 // goes on from there at normal priority: no batch lost, every root verified.
-TEST_F(RollupIdleTest, ANormalThreadTakesTheIndexOverOnceTheIdleOneFallsBehind) {
-  opts_.idle_handover_ms = 500;
+TEST_F(RollupLowPriorityTest, ANormalThreadTakesTheIndexOverOnceTheLowOneFallsBehind) {
+  opts_.takeover_after_ms = 500;
   opts_.persist_interval_ms = 20;
   Restart();
-  ASSERT_TRUE(WaitFor([&] { return rollup_->at_idle_priority(); }));
+  ASSERT_TRUE(WaitFor([&] { return rollup_->at_low_priority(); }));
   std::atomic<bool> holding{false}, release{false};
   std::vector<std::int64_t> closed;  // on the index thread, read once it was released
   const int listener = rollup_->AddBatchListener([&](const BatchHeader& b) {
@@ -133,13 +134,13 @@ TEST_F(RollupIdleTest, ANormalThreadTakesTheIndexOverOnceTheIdleOneFallsBehind) 
   ASSERT_TRUE(WaitFor([&] { return holding.load(); }));
   for (int i = 0; i < 2; ++i) ASSERT_TRUE(Send(a_, b_.account_id, 1).ok());  // queued behind the close
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  EXPECT_TRUE(rollup_->at_idle_priority()) << "taken over while the idle thread was inside its round";
+  EXPECT_TRUE(rollup_->at_low_priority()) << "taken over while the low thread was inside its round";
   release = true;
-  ASSERT_TRUE(WaitFor([&] { return !rollup_->at_idle_priority(); })) << "never taken over";
-  // The idle thread has left; the watch runs the index under its name.
-  ASSERT_TRUE(WaitFor([&] { return PoliciesOf("kray-rollup") == Policies{SCHED_OTHER}; }));
-  EXPECT_TRUE(PoliciesOf("kray-rollup-w").empty());
-  // It sleeps between its rounds as the idle thread did (a wake-up that
+  ASSERT_TRUE(WaitFor([&] { return !rollup_->at_low_priority(); })) << "never taken over";
+  // The low thread has left; the watch runs the index under its name.
+  ASSERT_TRUE(WaitFor([&] { return NicesOf("kray-rollup") == Nices{OwnNice()}; }));
+  EXPECT_TRUE(NicesOf("kray-rollup-w").empty());
+  // It sleeps between its rounds as the low thread did (a wake-up that
   // stayed set made it spin a core).
   const int tid = TidOf("kray-rollup");
   const long ticks = CpuTicksOf(tid);
@@ -156,8 +157,8 @@ TEST_F(RollupIdleTest, ANormalThreadTakesTheIndexOverOnceTheIdleOneFallsBehind) 
   ASSERT_TRUE(verified.ok()) << verified.error().message;
   EXPECT_TRUE(ledger_->CheckConservation()->ok);
   unlisten.Now();
-  Restart();  // a stop and a start after a takeover: the index opens at idle priority again
-  ASSERT_TRUE(WaitFor([&] { return rollup_->at_idle_priority(); }));
+  Restart();  // a stop and a start after a takeover: the index opens at low priority again
+  ASSERT_TRUE(WaitFor([&] { return rollup_->at_low_priority(); }));
   EXPECT_EQ(IndexStatus().last_batch(), 3);
 }
 
