@@ -65,6 +65,12 @@ Status ParseUnsigned(const std::string& key, const std::string& v, T min, T max,
   return Ok();
 }
 
+Status ParseFlag(const std::string& key, const std::string& v, bool& out) {
+  if (v != "0" && v != "1") return Bad(key, "'" + v + "' (expected 0 or 1)");
+  out = v == "1";
+  return Ok();
+}
+
 Status ParseRate(const std::string& key, const std::string& v, double& out) {
   double x = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
@@ -209,10 +215,8 @@ const std::vector<KeyDef>& Keys() {
       {{"rolluplowprio", "1",
         "Run the rollup index thread at the lowest priority (nice 19), so that batch closes yield the cores to "
         "requests; a normal thread takes the index over if it falls behind (1/0)"},
-       [](Parsed& p, const std::string& v, const std::string&) -> Status {
-         if (v != "0" && v != "1") return Bad("rolluplowprio", "'" + v + "' (expected 0 or 1)");
-         p.cfg.rolluplowprio = v == "1";
-         return Ok();
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseFlag("rolluplowprio", v, p.cfg.rolluplowprio);
        }},
       {{"rollupcache", "1024",
         "MiB of memory for the rollup's state tree (~300 MiB per million accounts); a tree that outgrows it is "
@@ -239,10 +243,8 @@ const std::vector<KeyDef>& Keys() {
       {{"acceptlegacy", "1",
         "Accept transfers signed with the legacy message (1/0). It binds no chain id: a legacy transfer signed "
         "for another krayd chain with the same accounts is valid here too (docs/SIGNING.md)"},
-       [](Parsed& p, const std::string& v, const std::string&) -> Status {
-         if (v != "0" && v != "1") return Bad("acceptlegacy", "'" + v + "' (expected 0 or 1)");
-         p.cfg.acceptlegacy = v == "1";
-         return Ok();
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseFlag("acceptlegacy", v, p.cfg.acceptlegacy);
        }},
       {{"clockoffset", "0",
         "Regtest only: seconds added to the clock that stamps operations (tests advance time without sleeping)"},
@@ -394,10 +396,8 @@ const std::vector<KeyDef>& Keys() {
          return ParseUnsigned<std::uint64_t>("bridgefeebumpseconds", v, 1, 30 * 86400, p.cfg.bridgefeebumpseconds);
        }},
       {{"bridgeanchors", "1", "Publish every closed rollup batch's anchor on Bitcoin, signed 2-of-3 (1/0)"},
-       [](Parsed& p, const std::string& v, const std::string&) -> Status {
-         if (v != "0" && v != "1") return Bad("bridgeanchors", "'" + v + "' (expected 0 or 1)");
-         p.cfg.bridgeanchors = v == "1";
-         return Ok();
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseFlag("bridgeanchors", v, p.cfg.bridgeanchors);
        }},
   };
   return keys;

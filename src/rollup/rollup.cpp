@@ -597,10 +597,10 @@ void Rollup::Impl::Run() {
 }
 
 // At normal priority, watches the index thread while it runs at the lowest
-// class, and takes the index over once that thread falls behind
-// (FallenBehind). The low thread leaves at the end of its round
-// (run_mu): until then it gets what little CPU nice 19 gets on busy
-// cores, a bounded wait.
+// priority, and takes the index over once that thread falls behind
+// (FallenBehind). The low thread leaves at the end of its round (run_mu):
+// until then it gets what little CPU nice 19 gets on busy cores, a bounded
+// wait.
 void Rollup::Impl::Watch() {
   pthread_setname_np(pthread_self(), "kray-rollup-w");
   {
