@@ -40,7 +40,9 @@
 # the rates.
 #
 # Environment: CLOSE_RATE=<n> (default 2000) and CLOSE_DURATION=<s> (default
-# 40) set the paced runs; DURATION=<s> (default 10), TXS=<n> (pre-signed transfers per
+# 120: ~23 closes, ~2,000 requests overlapping one; in 40 s, ~7 closes and
+# ~450 requests, whose p99 is their fifth slowest, swung from +1 to +12 ms
+# between runs: docs/BENCHMARKS.md, forty-seventh round) set the paced runs; DURATION=<s> (default 10), TXS=<n> (pre-signed transfers per
 # run, default 100000) and ACCOUNTS="<n> ..." (default "1000 100000 1000000")
 # shrink it for a quick check of the script; ACTIVE=<n> (default 1000) the
 # active accounts of the --active run, made only if the largest count is
@@ -150,7 +152,7 @@ run batch500c50 --mode=batch --batch=500 --accounts=2000 --txs=$((2 * TXS)) --co
 run balance50 --mode=balance --accounts=2000 --connections=50 --duration="$DURATION"
 run kill9 --kill9 --accounts=2000 --txs=$TXS --connections=50 --duration="$DURATION"
 CLOSE_RATE=${CLOSE_RATE:-2000}
-CLOSE_DURATION=${CLOSE_DURATION:-40}
+CLOSE_DURATION=${CLOSE_DURATION:-120}
 run paced_closes --accounts="$CLOSE_ACCOUNTS" --txs=$((CLOSE_RATE * CLOSE_DURATION)) --connections=50 \
   --duration="$CLOSE_DURATION" --rate="$CLOSE_RATE"
 run paced_no_closes --accounts="$CLOSE_ACCOUNTS" --txs=$((CLOSE_RATE * CLOSE_DURATION)) --connections=50 \
