@@ -1,38 +1,15 @@
 // The rollup index (see include/kray/rollup/rollup.h, docs/ROLLUP.md).
 #include "kray/rollup/rollup.h"
 
-#include <linux/ioprio.h>
-#include <pthread.h>
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <condition_variable>
-#include <cstring>
-#include <deque>
 #include <filesystem>
-#include <future>
-#include <map>
-#include <mutex>
 #include <set>
-#include <thread>
-#include <utility>
-#include <variant>
-#include <vector>
 
-#include "arrived_ops.h"
-#include "kray/rollup/leaf_rows.h"
-#include "kray/rollup/node_store.h"
-#include "kray/state/leaves.h"
 #include "kray/state/op_log.h"
 #include "kray/state/redo.h"
-#include "kray/store/database.h"
-#include "kray/store/reader_pool.h"
-#include "prune.h"
+#include "rollup_impl.h"
 
 namespace kray::rollup {
 
@@ -47,18 +24,6 @@ constexpr int kKeepPagesAbove = kRollupDerivedDepth;
 // Queued groups that wake the index thread before its persist interval
 // (bounds the memory the queue holds between wake-ups).
 constexpr std::size_t kWakeEveryGroups = 256;
-
-std::int64_t WallSeconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-struct SyncRequest {
-  std::promise<Status>* done;
-};
-struct CloseRequest {
-  std::promise<Result<std::optional<BatchHeader>>>* done;
-};
-using Work = std::variant<std::shared_ptr<const state::GroupChanges>, SyncRequest, CloseRequest>;
 
 }  // namespace
 
@@ -125,104 +90,6 @@ Result<Hash256> ApplyLeafChanges(NodeStore& nodes, const std::vector<state::Leaf
 }
 
 // ---------------------------------------------------------------------------
-
-struct Rollup::Impl {
-  Impl(state::Ledger& l, const RollupOptions& o) : ledger(l), registry(l.registry()), opts(o) {}
-
-  state::Ledger& ledger;
-  const state::ModuleRegistry& registry;
-  RollupOptions opts;
-  // Bounds at round seconds (1 among them) so that "every close under 1 s",
-  // issue 9's target, reads straight off the histogram.
-  metrics::Histogram close_seconds{{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 10}};
-  std::string path;
-
-  // Index thread only (after Open).
-  std::unique_ptr<store::Database> db;        // rollup.sqlite, writer
-  std::unique_ptr<store::Database> state_db;  // krayd.sqlite, read-only
-  std::unique_ptr<SqliteNodeStore> sql;
-  std::unique_ptr<CachedNodeStore> cache;
-  RollupStatus status;                                // the head, ahead of what is persisted while dirty
-  std::string prev_root;                              // state root of the last closed batch (or genesis)
-  std::map<Hash256, std::optional<Bytes>> leaf_data;  // to persist at the open version
-  LeafHeads heads;                                    // the leaves' heads not yet folded (leaf_rows.h)
-  // Leaf changes received but not yet applied to the tree (the newest data
-  // per leaf), through operation `received_seq`. Applied before any root is
-  // read: at persist, batch close and sync.
-  std::map<Hash256, state::LeafChange> pending;
-  std::int64_t received_seq = 0;
-  ArrivedOperations arrived;  // the open batch's operations, for its close
-  std::atomic<std::uint64_t> closes_read_from_store{0};
-  std::atomic<std::size_t> cached_tree_nodes{0};
-  std::atomic<std::uint64_t> tree_cache_clears{0};
-  bool dirty = false;
-  // When the oldest change not persisted arrived (valid while dirty).
-  std::chrono::steady_clock::time_point dirty_since;
-  // The last check (PersistIfDue) or persist.
-  std::chrono::steady_clock::time_point last_check = std::chrono::steady_clock::now();
-  std::optional<Error> failed;  // sticky: the index stops; a restart catches up
-  // Pruning's progress through the rows batch `status.oldest_proof_batch`
-  // supersedes. Not persisted: it starts over after a restart.
-  PruneCursor prune;
-  // Guarded by listeners_mu, held while they run so that removal waits.
-  std::mutex listeners_mu;
-  std::vector<std::pair<int, Rollup::BatchListener>> batch_listeners;
-  int next_listener = 1;
-
-  std::mutex mu;
-  std::condition_variable cv;
-  std::deque<Work> queue;  // guarded by mu
-  bool stopping = false;   // guarded by mu
-  // Committed groups wake the index thread only when there is work that
-  // cannot wait for its next persist_interval_ms: a group reaching
-  // `wake_at_seq` (the operation that fills the open batch; set by the index
-  // thread before it sleeps) or kWakeEveryGroups queued. Waking it for every
-  // group cost a futex wake on the writing thread and a context switch per
-  // group, while Handle() only notes the group's leaves.
-  std::atomic<std::int64_t> wake_at_seq{0};
-  std::thread thread;
-
-  // The index's work runs on `thread` at the lowest priority, or, once it
-  // fell behind, on `watch_thread` at normal priority
-  // (RollupOptions::low_priority); whichever runs it holds run_mu.
-  std::mutex run_mu;
-  std::condition_variable watch_cv;            // wakes the watch thread at stop (with mu)
-  std::atomic<std::int64_t> busy_since_ns{0};  // steady clock: the current round's start; 0 while it waits
-  std::atomic<std::int64_t> last_round_ns{0};  // steady clock: the last round's end
-  std::atomic<bool> handed_over{false};
-  enum PriorityState : int { kStarting, kLow, kNormal };
-  std::atomic<int> priority_state{kStarting};
-  std::thread watch_thread;
-
-  mutable store::ReaderPool readers{16};
-
-  Status Open();
-  void OpenTree(std::int64_t version);
-  Status Initialize();
-  Status CatchUp();
-  // Takes the changes' data (moved into leaf_data: at the genesis, every leaf's).
-  Status Apply(std::vector<state::LeafChange> changes, std::int64_t applied_seq);
-  Status ApplyPending();
-  Status Persist();
-  Status PersistIfDue();
-  void MarkDirty();
-  void TrimCache();
-  Result<bool> PruneStep();
-  Status WriteProgress();
-  Result<std::vector<ArrivedOperation>> BatchOperations(std::int64_t first_seq, std::int64_t last_seq);
-  Result<std::optional<BatchHeader>> CloseBatch(std::int64_t now);
-  Status FoldHeadsIfDue();
-  void Run();
-  bool RunOnce(bool on_low_thread);
-  void Watch();
-  bool FallenBehind() const;
-  bool WorkQueued() {
-    std::lock_guard lock(mu);
-    return !queue.empty();
-  }
-  void Handle(Work& w);
-  void Fail(const Error& e);
-};
 
 // The tree's stores, reading and writing at `version` (the open batch).
 void Rollup::Impl::OpenTree(std::int64_t version) {
@@ -553,139 +420,6 @@ void Rollup::Impl::Handle(Work& w) {
     if (!closed.ok()) Fail(closed.error());
     close->done->set_value(std::move(closed));
   }
-}
-
-namespace {
-
-// The calling thread at the lowest priority, nice 19, its disk I/O at the
-// default best-effort level (from nice 19 the kernel derives its lowest;
-// the index's writers at idle I/O priority measured worse:
-// docs/BENCHMARKS.md, twenty-first round). Not SCHED_IDLE, though it kept
-// closes out of requests' way better: a thread in the idle class that a
-// normal one waits for (a lock it holds) runs only on a core no normal
-// thread wants, and with three busy loops on the machine requests stalled
-// up to 2 s (p99 1.9 s against 17 ms at nice 0 and 19 ms at nice 19:
-// docs/BENCHMARKS.md, forty-seventh round).
-bool EnterLowestPriority() {
-  const auto tid = static_cast<id_t>(syscall(SYS_gettid));
-  if (setpriority(PRIO_PROCESS, tid, 19) != 0) return false;  // per thread on Linux
-  if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 4)) != 0)
-    spdlog::warn("rollup: the index thread's I/O priority could not be set ({}): its I/O runs at the lowest level",
-                 std::strerror(errno));
-  return true;
-}
-
-std::int64_t SteadyNanoseconds() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
-void Rollup::Impl::Run() {
-  pthread_setname_np(pthread_self(), "kray-rollup");
-  const bool low = opts.low_priority && EnterLowestPriority();
-  if (opts.low_priority && !low)
-    spdlog::warn(
-        "rollup: the kernel refused the index thread the lowest priority; it runs at normal priority (batch "
-        "closes then share the cores with requests as equals)");
-  std::unique_lock run(run_mu);
-  last_round_ns.store(SteadyNanoseconds());
-  priority_state.store(low ? kLow : kNormal);
-  while (!handed_over.load() && RunOnce(true)) {
-  }
-}
-
-// At normal priority, watches the index thread while it runs at the lowest
-// priority, and takes the index over once that thread falls behind
-// (FallenBehind). The low thread leaves at the end of its round (run_mu):
-// until then it gets what little CPU nice 19 gets on busy cores, a bounded
-// wait.
-void Rollup::Impl::Watch() {
-  pthread_setname_np(pthread_self(), "kray-rollup-w");
-  {
-    std::unique_lock lock(mu);
-    for (;;) {
-      if (stopping || priority_state.load() == kNormal) return;
-      if (priority_state.load() == kLow && FallenBehind()) break;
-      watch_cv.wait_for(lock, std::chrono::milliseconds(100));
-    }
-    handed_over.store(true);  // under mu: not between the low thread's look at it and its wait
-  }
-  cv.notify_all();
-  spdlog::warn(
-      "rollup: the index thread (lowest priority) fell behind, a round of its work waiting or running "
-      "over {} ms: a thread at normal priority runs the index from now on (rolluplowprio=0 starts it so)",
-      opts.takeover_after_ms);
-  std::unique_lock run(run_mu);
-  pthread_setname_np(pthread_self(), "kray-rollup");
-  priority_state.store(kNormal);
-  while (RunOnce(false)) {
-  }
-}
-
-// A round runs longer than takeover_after_ms, or none has started for
-// takeover_after_ms beyond the persist_interval_ms a round may wait for work
-// (the low thread woken, or its timer due, but given no core).
-bool Rollup::Impl::FallenBehind() const {
-  const std::int64_t now = SteadyNanoseconds();
-  const std::int64_t limit = std::chrono::nanoseconds(std::chrono::milliseconds(opts.takeover_after_ms)).count();
-  const std::int64_t wait = std::chrono::nanoseconds(std::chrono::milliseconds(opts.persist_interval_ms)).count();
-  const std::int64_t busy = busy_since_ns.load();
-  return busy != 0 ? now - busy > limit : now - last_round_ns.load() > wait + limit;
-}
-
-// One round of the index's loop: waits for work (up to persist_interval_ms),
-// handles it, then closes, persists and prunes as due. False once stopped.
-// The low thread, once handed over, leaves at once, its work left queued.
-bool Rollup::Impl::RunOnce(bool on_low_thread) {
-  std::deque<Work> work;
-  bool stop = false;
-  wake_at_seq.store(status.batched_seq + opts.max_batch_txs);
-  {
-    std::unique_lock lock(mu);
-    const auto leave = [&] { return on_low_thread && handed_over.load(); };
-    cv.wait_for(lock, std::chrono::milliseconds(opts.persist_interval_ms),
-                [&] { return stopping || leave() || !queue.empty(); });
-    if (leave()) return true;
-    work.swap(queue);
-    stop = stopping;
-  }
-  busy_since_ns.store(SteadyNanoseconds());
-  struct RoundEnd {
-    Impl& m;
-    ~RoundEnd() {
-      m.last_round_ns.store(SteadyNanoseconds());
-      m.busy_since_ns.store(0);
-    }
-  } round_end{*this};
-  for (auto& w : work) Handle(w);
-  if (failed) return !stop;
-  std::int64_t now = WallSeconds();
-  Status s = Ok();
-  if (now - status.open_since >= opts.batch_interval) {
-    if (std::max(status.applied_seq, received_seq) > status.batched_seq) {
-      auto closed = CloseBatch(now);
-      if (!closed.ok()) s = std::move(closed).error();
-    } else {
-      status.open_since = now;  // an empty interval produces no batch
-      MarkDirty();
-    }
-  }
-  auto since = std::chrono::steady_clock::now() - last_check;
-  if (s.ok() && stop) {
-    s = Persist();
-  } else if (s.ok() && since >= std::chrono::milliseconds(opts.persist_interval_ms)) {
-    s = PersistIfDue();
-  }
-  // Pruning, in short steps for up to ~50 ms, while no other work waits.
-  for (auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(50); s.ok() && !stop;) {
-    auto pruned = PruneStep();
-    if (!pruned.ok()) s = std::move(pruned).error();
-    if (!pruned.ok() || !*pruned || std::chrono::steady_clock::now() >= until || WorkQueued()) break;
-  }
-  if (!s.ok()) Fail(s.error());
-  return !stop;
 }
 
 // One step of pruning; false when there is nothing to do. A step either
