@@ -51,6 +51,10 @@ LatencySplit SplitAroundCloses(const std::vector<CloseWindow>& windows, const st
     bool met = std::any_of(windows.begin(), windows.end(),
                            [&](const CloseWindow& w) { return started[i] <= w.end && end >= w.start; });
     (met ? out.during : out.outside).push_back(lat_ms[i]);
+    bool after = !met && std::any_of(windows.begin(), windows.end(), [&](const CloseWindow& w) {
+      return started[i] > w.end && started[i] - w.end <= kAfterClose;
+    });
+    if (after) out.after.push_back(lat_ms[i]);
   }
   return out;
 }

@@ -24,10 +24,14 @@ std::vector<CloseWindow> CloseWindowsFromLog(const std::string& log, std::chrono
                                              Clock::time_point steady_ref);
 
 // The latencies of the requests whose time (request i: from started[i], for
-// lat_ms[i]) met a window, and of the rest.
+// lat_ms[i]) met a window, and of the rest; `after`: those of the rest that
+// started within kAfterClose of a close's end, while the work a close leaves
+// behind runs (leaf heads folded, pruning, the index's WAL checkpointed):
+// what a close costs requests outside its own window.
 struct LatencySplit {
-  std::vector<double> during, outside;
+  std::vector<double> during, outside, after;
 };
+inline constexpr std::chrono::seconds kAfterClose{1};
 LatencySplit SplitAroundCloses(const std::vector<CloseWindow>& windows, const std::vector<Clock::time_point>& started,
                                const std::vector<double>& lat_ms);
 
