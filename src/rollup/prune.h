@@ -1,6 +1,7 @@
 // Pruning the rollup index's history (config rollupprune; docs/ROLLUP.md,
 // "Pruning"): the SQL side, driven one short step at a time by the index
-// thread (rollup.cpp). All functions run on the index's writer connection.
+// thread (Rollup::Impl::PruneStep in rollup.cpp, each round from
+// index_thread.cpp). All functions run on the index's writer connection.
 #pragma once
 
 #include <cstddef>
