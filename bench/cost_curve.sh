@@ -22,8 +22,9 @@
 #   * batch closes at the largest account count under a paced load the
 #     machine can carry (--rate, 2,000 transfers/s: a batch of 10,000 every
 #     5 s), next to the same load with no batch closing during the run
-#     (--maxbatchtxs past the run's transfers): how long a close takes to
-#     persist its root when its thread is not starved by a saturating load,
+#     (--maxbatchtxs past the run's transfers, --maxbatchleaves=0): how long
+#     a close takes to persist its root when its thread is not starved by a
+#     saturating load,
 #     and what closes add to requests' latency (also within the run with
 #     closes: the requests that overlapped one against the rest);
 #   * one long run at 50 connections (2,000 accounts, LONG_DURATION s,
@@ -156,7 +157,7 @@ CLOSE_DURATION=${CLOSE_DURATION:-120}
 run paced_closes --accounts="$CLOSE_ACCOUNTS" --txs=$((CLOSE_RATE * CLOSE_DURATION)) --connections=50 \
   --duration="$CLOSE_DURATION" --rate="$CLOSE_RATE"
 run paced_no_closes --accounts="$CLOSE_ACCOUNTS" --txs=$((CLOSE_RATE * CLOSE_DURATION)) --connections=50 \
-  --duration="$CLOSE_DURATION" --rate="$CLOSE_RATE" --maxbatchtxs=100000000
+  --duration="$CLOSE_DURATION" --rate="$CLOSE_RATE" --maxbatchtxs=100000000 --maxbatchleaves=0
 LONG_DURATION=${LONG_DURATION:-120}
 run long --accounts=2000 --txs=$((LONG_DURATION * 12500)) --connections=50 --duration="$LONG_DURATION" --timeline=10
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)

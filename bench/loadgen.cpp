@@ -14,7 +14,7 @@
 //   kray-loadgen [--mode=transfer|batch|balance|floor] [--accounts=2000] [--txs=40000]
 //                [--connections=50] [--duration=20] [--synchronous=FULL]
 //                [--krayd=<path>] [--maxgroup=2048] [--batch=100] [--kill9]
-//                [--iterations=200] [--keep] [--rate=R] [--maxbatchtxs=N]
+//                [--iterations=200] [--keep] [--rate=R] [--maxbatchtxs=N] [--maxbatchleaves=N]
 //                [--floorevery=MS] [--timeline=S] [--active=K]
 //
 // Modes:
@@ -42,6 +42,9 @@
 // For measuring at a load the machine can carry, e.g. batch closes at a
 // million accounts without the close's thread starved by the load itself.
 // --maxbatchtxs=N: krayd's rollup batch size (its default, 10,000).
+// --maxbatchleaves=N: krayd's bound on the leaves one batch changes (its
+// default, 100,000; 0: none): with --maxbatchtxs past the run's transfers
+// and 0 here, no batch closes.
 // With --rate, krayd logs at info level, and latency_around_closes splits
 // the latencies in two: requests that overlapped a batch close (from the
 // close's start on the rollup thread to its root persisted, as krayd logged
@@ -165,11 +168,12 @@ struct Opts {
   bool kill9 = false;
   int iterations = 200;  // floor mode
   bool keep = false;
-  int rate = 0;            // requests per second across all connections; 0: closed loop
-  int maxbatchtxs = 0;     // krayd -maxbatchtxs; 0: krayd's default
-  int floor_every_ms = 0;  // --floorevery: transfer slices between floor slices; 0: off
-  int timeline_s = 0;      // --timeline: windows of this many seconds; 0: off
-  int active = 0;          // --active: transfers among the first K accounts; 0: all
+  int rate = 0;             // requests per second across all connections; 0: closed loop
+  int maxbatchtxs = 0;      // krayd -maxbatchtxs; 0: krayd's default
+  int maxbatchleaves = -1;  // krayd -maxbatchleaves; -1: krayd's default
+  int floor_every_ms = 0;   // --floorevery: transfer slices between floor slices; 0: off
+  int timeline_s = 0;       // --timeline: windows of this many seconds; 0: off
+  int active = 0;           // --active: transfers among the first K accounts; 0: all
 };
 
 struct Key {
@@ -189,6 +193,10 @@ bool ParseArgs(int argc, char** argv, Opts& o) {
     auto num = [&](int& out) {
       out = std::atoi(v.c_str());
       return out > 0;
+    };
+    auto count = [&](int& out) {  // 0 allowed
+      out = std::atoi(v.c_str());
+      return !v.empty() && v.size() <= 9 && v.find_first_not_of("0123456789") == std::string::npos;
     };
     bool ok = true;
     if (k == "--mode")
@@ -219,6 +227,8 @@ bool ParseArgs(int argc, char** argv, Opts& o) {
       ok = num(o.rate);
     else if (k == "--maxbatchtxs")
       ok = num(o.maxbatchtxs);
+    else if (k == "--maxbatchleaves")
+      ok = count(o.maxbatchleaves);
     else if (k == "--floorevery")
       ok = num(o.floor_every_ms);
     else if (k == "--timeline")
@@ -437,6 +447,7 @@ std::vector<std::string> KraydArgs(const Opts& o, const std::string& dir) {
                                 "-maxconnectionsperip=" + std::to_string(conns),
                                 "-maxconnections=" + std::to_string(std::max(512, conns))};
   if (o.maxbatchtxs > 0) args.push_back("-maxbatchtxs=" + std::to_string(o.maxbatchtxs));
+  if (o.maxbatchleaves >= 0) args.push_back("-maxbatchleaves=" + std::to_string(o.maxbatchleaves));
   return args;
 }
 
@@ -1254,6 +1265,7 @@ int RunNodeMode(const Opts& o, const std::string& dir) {
       {"mode", o.mode}, {"connections", o.connections}, {"accounts", o.accounts}, {"synchronous", o.synchronous}};
   if (o.rate > 0) report["rate_per_second"] = o.rate;  // latency_ms from each request's scheduled start
   if (o.maxbatchtxs > 0) report["maxbatchtxs"] = o.maxbatchtxs;
+  if (o.maxbatchleaves >= 0) report["maxbatchleaves"] = o.maxbatchleaves;
   if (o.active > 0) report["active_accounts"] = o.active;
   Prepared p;
   if (!Prepare(o, dir, p)) return Fail(report, "cannot write " + dir + "/genesis.json");

@@ -194,6 +194,17 @@ const std::vector<KeyDef>& Keys() {
        [](Parsed& p, const std::string& v, const std::string&) {
          return ParseUnsigned<std::uint64_t>("maxbatchtxs", v, 1, 100000000, p.cfg.maxbatchtxs);
        }},
+      {{"maxbatchleaves", "100000",
+        "A rollup batch also closes once it changed this many leaves (accounts, supplies, pools...), checked as the "
+        "index writes the open batch's tree; past a few hundred thousand the index costs more per transfer the "
+        "longer the batch stays open (0 = no bound)"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         if (v == "0") {
+           p.cfg.maxbatchleaves = 0;
+           return Ok();
+         }
+         return ParseUnsigned<std::uint64_t>("maxbatchleaves", v, 1000, 100000000, p.cfg.maxbatchleaves);
+       }},
       {{"rolluppersistms", "250",
         "Milliseconds between the rollup index's checks of the open batch's tree, which write it once enough changes "
         "wait (a batch close writes the rest)"},

@@ -138,6 +138,11 @@ bool Rollup::Impl::RunOnce(bool on_low_thread) {
     s = Persist();
   } else if (s.ok() && since >= std::chrono::milliseconds(opts.persist_interval_ms)) {
     s = PersistIfDue();
+    // Counted as written: a check that wrote the tree may find the batch full.
+    if (s.ok() && OpenBatchFull()) {
+      auto closed = CloseBatch(WallSeconds());
+      if (!closed.ok()) s = std::move(closed).error();
+    }
   }
   // Pruning, in short steps for up to ~50 ms, while no other work waits.
   for (auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(50); s.ok() && !stop;) {

@@ -247,10 +247,20 @@ Result<LeafHeads> LeafHeads::Load(store::Database& db) {
   KRAY_TRY(store::ForEachRow(**st, [&](const store::Statement& r) -> Status {
     auto key = KeyColumn(r, 0, "rollup_leaf_versions");
     if (!key.ok()) return std::move(key).error();
-    heads.newest_[*key] = r.Int64(1);
+    const std::int64_t version = r.Int64(1);
+    heads.newest_[*key] = version;
+    if (version == *open) heads.CountNewRow(version);
     return Ok();
   }));
   return heads;
+}
+
+void LeafHeads::CountNewRow(std::int64_t version) {
+  if (version != counted_version_) {
+    counted_version_ = version;
+    counted_keys_ = 0;
+  }
+  ++counted_keys_;
 }
 
 Status LeafHeads::Write(store::Database& db, const Hash256& key, std::int64_t version,
@@ -276,6 +286,7 @@ Status LeafHeads::Write(store::Database& db, const Hash256& key, std::int64_t ve
     }
   }
   KRAY_TRY(PutRow(db, key, version, data, prev));
+  if (newest != version) CountNewRow(version);
   if (version > through_) {
     newest_[key] = version;
     return Ok();

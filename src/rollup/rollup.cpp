@@ -277,13 +277,14 @@ Result<std::optional<BatchHeader>> Rollup::Impl::CloseBatch(std::int64_t now) {
 }
 
 // After a close (nothing written yet at the open version): the heads of the
-// last kFoldHeadsEvery batches' keys into rollup_leaf_head, in one
+// last kFoldHeadsEvery batches' keys (or fewer batches', once they hold
+// RollupOptions::fold_heads_at_keys keys) into rollup_leaf_head, in one
 // transaction of their own, so that the close's root is not kept waiting
 // (at a million accounts under load ~80,000 heads, most of the table's
 // ~10,500 pages, in ~0.15 s).
 Status Rollup::Impl::FoldHeadsIfDue() {
   const std::int64_t through = status.last_batch();
-  if (through - heads.through() < kFoldHeadsEvery) return Ok();
+  if (through - heads.through() < kFoldHeadsEvery && heads.unfolded_keys() < opts.fold_heads_at_keys) return Ok();
   const auto started = std::chrono::steady_clock::now();
   const std::size_t keys = heads.unfolded_keys();
   store::Transaction tx(*db);

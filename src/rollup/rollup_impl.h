@@ -129,6 +129,11 @@ struct Rollup::Impl {
   Status WriteProgress();
   Result<std::vector<ArrivedOperation>> BatchOperations(std::int64_t first_seq, std::int64_t last_seq);
   Result<std::optional<BatchHeader>> CloseBatch(std::int64_t now);
+  // The open batch has changed max_batch_leaves leaves, as far as written (RollupOptions).
+  bool OpenBatchFull() const {
+    return opts.max_batch_leaves > 0 &&
+           heads.KeysAt(status.open_batch) >= static_cast<std::size_t>(opts.max_batch_leaves);
+  }
   Status FoldHeadsIfDue();
   void Run();
   bool RunOnce(bool on_low_thread);

@@ -35,6 +35,7 @@ struct Config {
   std::uint64_t maxgroup = 2048;            // max txs per group commit
   std::uint64_t batchinterval = 3600;       // seconds between rollup batches
   std::uint64_t maxbatchtxs = 10000;        // max txs per rollup batch
+  std::uint64_t maxbatchleaves = 100000;    // a batch also closes once it changed this many leaves (0: no bound)
   std::uint64_t rolluppersistms = 250;      // ms between the rollup index's checks of the open batch
   std::uint64_t rolluppersistlagms = 2000;  // ms a small open batch's changes may wait for the close
   bool rolluplowprio = true;                // the rollup index thread at the lowest priority (nice 19)

@@ -49,10 +49,11 @@ class Database;
 
 namespace kray::rollup {
 
-// Batches between two folds of the heads: readers look a key up in at most
-// this many versions (+1, the open one) before its head; the index thread
-// holds the keys written since the last fold in memory (under load at a
-// million accounts ~10,000 keys a batch).
+// Batches between two folds of the heads, at most: readers look a key up in
+// at most this many versions (+1, the open one) before its head; the index
+// thread holds the keys written since the last fold in memory (under load
+// at a million accounts ~10,000 keys a batch). The index folds sooner once
+// that many keys wait (RollupOptions::fold_heads_at_keys).
 inline constexpr std::int64_t kFoldHeadsEvery = 8;
 
 // The index thread's heads: the fold position and, for each key written
@@ -75,6 +76,10 @@ class LeafHeads {
 
   std::int64_t through() const { return through_; }
   std::size_t unfolded_keys() const { return newest_.size(); }
+  // How many keys have a row at `version` (written here or, for the open
+  // batch's version, loaded): what the open batch has changed so far.
+  // Counted for the newest version written only; 0 for any other.
+  std::size_t KeysAt(std::int64_t version) const { return version == counted_version_ ? counted_keys_ : 0; }
 
  private:
   // The heads at or below the fold position (what rollup_leaf_head holds),
@@ -107,7 +112,12 @@ class LeafHeads {
     std::map<Hash256, std::int64_t> unindexed_;  // Set() since the last Merge()
   };
 
+  // Counts a key's first row at `version` (KeysAt).
+  void CountNewRow(std::int64_t version);
+
   std::int64_t through_ = -1;
+  std::int64_t counted_version_ = -1;
+  std::size_t counted_keys_ = 0;
   std::map<Hash256, std::int64_t> newest_;  // keys with rows above through_: their newest version
   HeadIndex folded_;                        // keys with rows at or below through_: their newest version there
 };

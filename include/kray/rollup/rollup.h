@@ -106,6 +106,26 @@ struct RollupOptions {
   // over for the rest of the run, and says so in the log and /metrics.
   bool low_priority = false;
   std::int64_t takeover_after_ms = 2000;
+  // Config key maxbatchleaves (0: no bound). The open batch also closes once
+  // it has changed this many leaves, counted as the index writes its tree
+  // (every persist_interval_ms at most), so a batch may pass it by what one
+  // check writes. The open batch's leaf rows are keyed (version, key), its
+  // keys random: once they are hundreds of thousands, each write of the tree
+  // inserts all over a range the page cache no longer holds, and the index
+  // costs more per transfer the longer the batch stays open (at a million
+  // accounts 17 -> 27-30 us after 100 s without a close: docs/
+  // BENCHMARKS.md, forty-ninth and fiftieth rounds). At the default
+  // maxbatchtxs a batch changes at most ~20,000 leaves: the bound is for
+  // an operator who raises maxbatchtxs.
+  std::int64_t max_batch_leaves = 100000;
+  // The leaves' heads are folded every kFoldHeadsEvery batches (leaf_rows.h)
+  // or, after a close, once this many keys wait to be folded, whichever
+  // comes first. A fold is one transaction of the index thread (at nice
+  // 19): eight batches of ~100,000 leaves each (maxbatchleaves) folded at
+  // once took a round of ~1.5 s of CPU at a million accounts and the watch
+  // took the index over (docs/BENCHMARKS.md, fiftieth round). Eight
+  // batches of the default maxbatchtxs change fewer keys. Not a config key.
+  std::size_t fold_heads_at_keys = 200000;
 };
 
 class Rollup : public state::ChangeListener {

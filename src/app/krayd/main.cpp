@@ -216,6 +216,7 @@ int main(int argc, char** argv) {
   kray::rollup::RollupOptions rollup_options;
   rollup_options.batch_interval = static_cast<std::int64_t>(cfg.batchinterval);
   rollup_options.max_batch_txs = static_cast<std::int64_t>(cfg.maxbatchtxs);
+  rollup_options.max_batch_leaves = static_cast<std::int64_t>(cfg.maxbatchleaves);
   rollup_options.persist_interval_ms = static_cast<std::int64_t>(cfg.rolluppersistms);
   rollup_options.persist_max_lag_ms = static_cast<std::int64_t>(cfg.rolluppersistlagms);
   rollup_options.prune_keep_batches = static_cast<std::int64_t>(cfg.rollupprune);

@@ -46,6 +46,8 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(c->maxgroup, 2048u);
   EXPECT_EQ(c->batchinterval, 3600u);
   EXPECT_EQ(c->maxbatchtxs, 10000u);
+  EXPECT_EQ(c->maxbatchleaves, 100000u);
+  EXPECT_EQ(c->maxbatchleaves, static_cast<std::uint64_t>(rollup::RollupOptions{}.max_batch_leaves));
   EXPECT_EQ(c->rolluppersistms, 250u);
   EXPECT_EQ(c->rolluppersistlagms, 2000u);
   EXPECT_EQ(c->rollupprune, 0u);
@@ -68,6 +70,7 @@ TEST_F(ConfigTest, FileThenCommandLineWins) {
                     "ratelimit=20\n"
                     "synchronous=normal\n"
                     "maxbatchtxs=50\n"
+                    "maxbatchleaves=0\n"
                     "rolluppersistms=1000\n"
                     "rolluppersistlagms=0\n"
                     "rollupprune=24\n"
@@ -84,6 +87,7 @@ TEST_F(ConfigTest, FileThenCommandLineWins) {
   EXPECT_EQ(c->ratelimitburst, 40);  // default 2 x rate
   EXPECT_EQ(c->synchronous, "NORMAL");
   EXPECT_EQ(c->maxbatchtxs, 50u);
+  EXPECT_EQ(c->maxbatchleaves, 0u);  // no bound
   EXPECT_EQ(c->rolluppersistms, 1000u);
   EXPECT_EQ(c->rolluppersistlagms, 0u);
   EXPECT_EQ(c->rollupprune, 24u);
@@ -135,7 +139,11 @@ TEST_F(ConfigTest, BadValuesAreErrors) {
                           "-rollupcache=1G",
                           "-port",
                           "-rolluplowprio=2",
-                          "-rolluplowprio=yes"}) {
+                          "-rolluplowprio=yes",
+                          "-maxbatchleaves=999",  // 0, or 1000..10^8
+                          "-maxbatchleaves=100000001",
+                          "-maxbatchleaves=-1",
+                          "-maxbatchleaves="}) {
     auto c = ParseConfigArgs({arg});
     EXPECT_FALSE(c.ok()) << arg;
   }
@@ -144,6 +152,9 @@ TEST_F(ConfigTest, BadValuesAreErrors) {
   EXPECT_FALSE(ParseConfigArgs({"-conf=" + (dir_ / "missing.conf").string()}).ok());
   auto conf_in_conf = Write("c.conf", "conf=other\n");
   EXPECT_FALSE(ParseConfigArgs({"-conf=" + conf_in_conf}).ok());
+  auto leaves = ParseConfigArgs({"-maxbatchleaves=1000"});
+  ASSERT_TRUE(leaves.ok()) << leaves.error().message;
+  EXPECT_EQ(leaves->maxbatchleaves, 1000u);
 }
 
 TEST_F(ConfigTest, NetworkDrivesDefaults) {

@@ -187,6 +187,36 @@ TEST(LeafRowsTest, TheHeadsHeldInMemoryNameEachKeysPreviousVersion) {
   ExpectReadsMatch(*db, writes, 13);
 }
 
+// KeysAt: the keys with a row at the newest version written (what the open
+// batch has changed, for maxbatchleaves), a rewrite within the version
+// counted once, a new version counted from zero, and the open batch's
+// count read back by Load.
+TEST(LeafRowsTest, KeysAtCountsEachKeysFirstRowAtTheNewestVersion) {
+  auto db = OpenIndex();
+  auto heads = LeafHeads::Load(*db);
+  ASSERT_TRUE(heads.ok());
+  EXPECT_EQ(heads->KeysAt(0), 0u);
+  Write(*db, *heads, H("k1"), 0, Data("a"));
+  Write(*db, *heads, H("k2"), 0, Data("b"));
+  FoldHeads(*db, *heads, 0);  // batch 0 closed: batch 1 is open
+  Write(*db, *heads, H("k1"), 1, Data("a1"));
+  Write(*db, *heads, H("k1"), 1, Data("a2"));    // rewritten: still one key
+  Write(*db, *heads, H("k3"), 1, std::nullopt);  // a deletion is a row too
+  EXPECT_EQ(heads->KeysAt(1), 2u);
+  EXPECT_EQ(heads->KeysAt(0), 0u);  // counted for the newest version only
+  auto loaded = LeafHeads::Load(*db);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  EXPECT_EQ(loaded->KeysAt(1), 2u);
+  ASSERT_TRUE(db->Exec("UPDATE rollup_state SET open_batch = 2").ok());
+  Write(*db, *loaded, H("k2"), 2, Data("b2"));
+  EXPECT_EQ(loaded->KeysAt(2), 1u);
+  EXPECT_EQ(loaded->KeysAt(1), 0u);
+  auto reloaded = LeafHeads::Load(*db);
+  ASSERT_TRUE(reloaded.ok()) << reloaded.error().message;
+  EXPECT_EQ(reloaded->KeysAt(2), 1u);
+  EXPECT_EQ(reloaded->KeysAt(1), 0u);  // rows of a closed batch are not the open one's
+}
+
 TEST(LeafRowsTest, AWriteOlderThanTheKeysNewestRowIsRefused) {
   auto db = OpenIndex();
   LeafHeads heads;
