@@ -1002,8 +1002,7 @@ void ReportPhase(const Opts& o, Totals& t, double secs, json& report) {
 // `node_threads`: krayd's CPU by thread name at the start and the end of the
 // phase (empty when krayd was killed in it).
 void ReportCpu(const Opts& o, double node_cpu, double gen_cpu,
-               const std::pair<std::map<std::string, double>, std::map<std::string, double>>& node_threads,
-               json& report) {
+               const std::pair<bench::ThreadCpus, bench::ThreadCpus>& node_threads, json& report) {
   auto per = [](double cpu, std::uint64_t n) { return n ? cpu * 1e6 / static_cast<double>(n) : 0.0; };
   std::uint64_t requests = report["requests"], items = o.mode == "batch" ? report["items"].get<std::uint64_t>() : 0;
   report["krayd_cpu_seconds"] = node_cpu;
@@ -1012,7 +1011,7 @@ void ReportCpu(const Opts& o, double node_cpu, double gen_cpu,
   report["loadgen_cpu_us_per_request"] = per(gen_cpu, requests);
   if (!node_threads.second.empty())
     report["krayd_cpu_us_per_request_by_thread"] =
-        bench::MicrosPerRequest(node_threads.first, node_threads.second, requests);
+        bench::MicrosPerRequest(node_threads.first, node_threads.second, node_cpu, requests);
   if (o.mode != "batch") return;
   report["krayd_cpu_us_per_item"] = per(node_cpu, items);
   report["loadgen_cpu_us_per_item"] = per(gen_cpu, items);
@@ -1291,7 +1290,7 @@ int RunNodeMode(const Opts& o, const std::string& dir) {
   while (ph.ready.load() < o.connections) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   const SequencerCounters seq0 = ReadSequencerCounters(node.port);
   double node_cpu0 = CpuSeconds(node.pid), gen_cpu0 = CpuSeconds(getpid());
-  std::pair<std::map<std::string, double>, std::map<std::string, double>> node_threads;
+  std::pair<bench::ThreadCpus, bench::ThreadCpus> node_threads;
   node_threads.first = bench::CpuSecondsByThread(node.pid);
   auto start = Clock::now();
   const auto start_utc = std::chrono::system_clock::now();

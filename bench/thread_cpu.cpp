@@ -33,25 +33,34 @@ double StatCpuSeconds(const std::string& stat) {
   return (ut + st) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-std::map<std::string, double> CpuSecondsByThread(pid_t pid) {
-  std::map<std::string, double> out;
+ThreadCpus CpuSecondsByThread(pid_t pid) {
+  ThreadCpus out;
   std::error_code ec;
   for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
     std::string name = ReadAll(task.path() / "comm");
     while (!name.empty() && name.back() == '\n') name.pop_back();
     if (name.empty()) continue;  // exited meanwhile
-    out[name] += StatCpuSeconds(ReadAll(task.path() / "stat"));
+    out[std::atol(task.path().filename().c_str())] = {name, StatCpuSeconds(ReadAll(task.path() / "stat"))};
   }
   return out;
 }
 
-std::map<std::string, double> MicrosPerRequest(const std::map<std::string, double>& before,
-                                               const std::map<std::string, double>& after, std::uint64_t n) {
+std::map<std::string, double> MicrosPerRequest(const ThreadCpus& before, const ThreadCpus& after,
+                                               double process_seconds, std::uint64_t n) {
+  std::map<std::string, double> seconds;
+  double live = 0;
+  for (const auto& [tid, t] : after) {
+    auto b = before.find(tid);
+    const double used = t.seconds - (b == before.end() ? 0.0 : b->second.seconds);
+    seconds[t.name] += used;
+    live += used;
+  }
+  // Clock ticks: a few of them apart is rounding, not a thread.
+  if (process_seconds - live > 0.1) seconds["(exited threads)"] = process_seconds - live;
   std::map<std::string, double> out;
   if (n == 0) return out;
-  for (const auto& [name, secs] : after) {
-    auto b = before.find(name);
-    const double us = (secs - (b == before.end() ? 0.0 : b->second)) * 1e6 / static_cast<double>(n);
+  for (const auto& [name, secs] : seconds) {
+    const double us = secs * 1e6 / static_cast<double>(n);
     if (us >= 1.0) out[name] = us;
   }
   return out;
