@@ -39,8 +39,9 @@ ThreadCpus CpuSecondsByThread(pid_t pid) {
   for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
     std::string name = ReadAll(task.path() / "comm");
     while (!name.empty() && name.back() == '\n') name.pop_back();
-    if (name.empty()) continue;  // exited meanwhile
-    out[std::atol(task.path().filename().c_str())] = {name, StatCpuSeconds(ReadAll(task.path() / "stat"))};
+    const std::string stat = ReadAll(task.path() / "stat");
+    if (name.empty() || stat.empty()) continue;  // exited meanwhile
+    out[std::atol(task.path().filename().c_str())] = {name, StatCpuSeconds(stat)};
   }
   return out;
 }

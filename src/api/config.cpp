@@ -199,11 +199,11 @@ const std::vector<KeyDef>& Keys() {
         "index writes the open batch's tree; past a few hundred thousand the index costs more per transfer the "
         "longer the batch stays open (0 = no bound)"},
        [](Parsed& p, const std::string& v, const std::string&) {
-         if (v == "0") {
-           p.cfg.maxbatchleaves = 0;
-           return Ok();
-         }
-         return ParseUnsigned<std::uint64_t>("maxbatchleaves", v, 1000, 100000000, p.cfg.maxbatchleaves);
+         std::uint64_t x = 0;
+         if (!ParseUnsigned<std::uint64_t>("maxbatchleaves", v, 0, 100000000, x).ok() || (x != 0 && x < 1000))
+           return Status(Bad("maxbatchleaves", "'" + v + "' (expected 0 or an integer in [1000, 100000000])"));
+         p.cfg.maxbatchleaves = x;
+         return Ok();
        }},
       {{"rolluppersistms", "250",
         "Milliseconds between the rollup index's checks of the open batch's tree, which write it once enough changes "

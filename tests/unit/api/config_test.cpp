@@ -155,6 +155,10 @@ TEST_F(ConfigTest, BadValuesAreErrors) {
   auto leaves = ParseConfigArgs({"-maxbatchleaves=1000"});
   ASSERT_TRUE(leaves.ok()) << leaves.error().message;
   EXPECT_EQ(leaves->maxbatchleaves, 1000u);
+  auto small = ParseConfigArgs({"-maxbatchleaves=500"});
+  ASSERT_FALSE(small.ok());
+  EXPECT_NE(small.error().message.find("expected 0 or an integer in [1000, 100000000]"), std::string::npos)
+      << small.error().message;
 }
 
 TEST_F(ConfigTest, NetworkDrivesDefaults) {
