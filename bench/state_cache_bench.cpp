@@ -3,14 +3,16 @@
 // transfer costs the sequencer apart from HTTP, signatures and the fsync.
 // Issue 9's curve bends with every account touched; with the store's reads
 // and writes taken out (docs/BENCHMARKS.md, fifty-first round) what is left
-// of the bend is this cache's tables. This measures them in seconds, with
-// far less noise than a kray-loadgen run at a million accounts.
+// of the bend is this cache's tables. This measures them in seconds, not
+// in a kray-loadgen run of minutes at a million accounts (runs still
+// spread ~10 %: compare binaries interleaved).
 //
 // Per transfer, the rows TransferOp changes through UnitOfWork (its gas
 // charge left out): the sender's row (nonce + 1) and balance, the
-// recipient's balance, in a child cache merged into the root; every 16 transfers a group: both accounts' states
-// (what the leaves encode), Stage, Flush and COMMIT (write-back on, a 10-s
-// sweep, as krayd runs), Committed. Transfer j: sender j mod N, recipient
+// recipient's balance, in a child cache merged into the root. Every 16
+// transfers a group: both accounts' states (what the leaves encode),
+// Stage, Flush and COMMIT (write-back on, a 10-s sweep, as krayd runs),
+// Committed. Transfer j: sender j mod N, recipient
 // j + 1 mod N, so at 1M every sender is one the run has not touched yet.
 //
 // Held: the root cache already holds every account (as after the funding
