@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
-#include <unordered_set>
 #include <utility>
 
 #include "key_points.h"
@@ -14,34 +13,94 @@
 namespace kray::state {
 namespace {
 
-std::string BalanceKey(std::string_view id, std::string_view asset) {
-  std::string k;
-  k.reserve(id.size() + asset.size() + 1);
-  k.append(id).push_back('|');
-  k.append(asset);
-  return k;
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
 }
 
 }  // namespace
 
+StateCache::AccountKey::AccountKey(std::string_view id) {
+  bool packed = id.size() == 37 && id.starts_with("kray_");
+  for (std::size_t i = 0; packed && i < packed_.size(); ++i) {
+    const int hi = HexDigit(id[5 + 2 * i]), lo = HexDigit(id[6 + 2 * i]);
+    packed = hi >= 0 && lo >= 0;
+    packed_[i] = static_cast<std::uint8_t>(hi << 4 | lo);
+  }
+  is_packed_ = packed;
+  if (!packed) {
+    packed_ = {};
+    other_ = id;
+  }
+}
+
+std::size_t StateCache::AccountKey::Hash() const {
+  const std::string_view bytes(reinterpret_cast<const char*>(packed_.data()), packed_.size());
+  const std::size_t h = std::hash<std::string_view>{}(bytes);
+  return is_packed_ ? h : h ^ std::hash<std::string>{}(other_);
+}
+
+std::string StateCache::AccountKey::Id() const {
+  if (!is_packed_) return other_;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "kray_";
+  for (const std::uint8_t b : packed_) {
+    id.push_back(kHex[b >> 4]);
+    id.push_back(kHex[b & 15]);
+  }
+  return id;
+}
+
+StateCache::BalanceEntry* StateCache::AccountSlot::FindBalance(std::string_view asset) {
+  for (auto& b : balances)
+    if (b.asset == asset) return &b.entry;
+  return nullptr;
+}
+
+StateCache::BalanceEntry& StateCache::AccountSlot::BalanceFor(std::string_view asset, bool* added) {
+  BalanceEntry* e = FindBalance(asset);
+  if (added) *added = e == nullptr;
+  if (e) return *e;
+  return balances.emplace_back(BalanceSlot{std::string(asset), BalanceEntry{}}).entry;
+}
+
 StateCache::StateCache(store::Database& db) : db_(&db) {}
 StateCache::StateCache(StateCache& parent) : parent_(&parent) {}
 
-Result<const StateCache::AccountEntry*> StateCache::LookupAccount(const std::string& id) {
-  if (auto it = accounts_.find(id); it != accounts_.end()) return &it->second;
-  if (parent_) return parent_->LookupAccount(id);
-  // The account's own row and its balance rows are neighbours in one B-tree
-  // (schema/core/003_account_rows.sql): one range read caches them all, so
-  // the balance reads that follow need no query. A balance entry already
-  // cached is newer than the store's row (or the same): kept.
+StateCache::AccountSlot& StateCache::SlotFor(const AccountKey& key) {
+  return slots_[key];
+}
+
+void StateCache::MarkDirty(AccountSlot& slot, std::string_view id) {
+  if (parent_ || slot.listed_dirty) return;  // a child merges every slot it has
+  slot.listed_dirty = true;
+  dirty_.push_back(DirtyAccount{std::string(id), &slot});
+}
+
+Result<const StateCache::AccountEntry*> StateCache::LookupAccount(const AccountKey& key, std::string_view id) {
+  if (auto it = slots_.find(key); it != slots_.end() && it->second.account_read) return &it->second.account;
+  if (parent_) return parent_->LookupAccount(key, id);
+  auto slot = ReadAccount(key, id);
+  if (!slot.ok()) return std::move(slot).error();
+  return &(*slot)->account;
+}
+
+// The account's own row and its balance rows are neighbours in one B-tree
+// (schema/core/003_account_rows.sql): one range read caches them all, so
+// the balance reads that follow need no query. A balance entry already
+// cached is newer than the store's row (or the same): kept. With the rows
+// this cache created (cached too), the slot then holds every row the
+// account has: its asset list.
+Result<StateCache::AccountSlot*> StateCache::ReadAccount(const AccountKey& key, std::string_view id) {
   auto st = db_->Use(
       "SELECT asset, l1_address, pubkey, nonce, created_at, gas_spent, available, staked, locked FROM account_rows "
       "WHERE account_id=?1");
   if (!st.ok()) return std::move(st).error();
   (*st)->Bind(1, id);
+  AccountSlot& slot = SlotFor(key);
   AccountEntry e;
-  std::set<std::string, std::less<>> assets;
-  const auto unwritten = Unwritten(id);
+  const auto unwritten = Unwritten(std::string(id));
   KRAY_TRY(store::ForEachRow(**st, [&](const store::Statement& s) -> Status {
     std::string asset = s.Text(0);
     if (asset.empty()) {
@@ -54,25 +113,27 @@ Result<const StateCache::AccountEntry*> StateCache::LookupAccount(const std::str
       e.exists = e.in_db = true;
       return Ok();
     }
-    BalanceEntry b;
+    bool added = false;
+    BalanceEntry& b = slot.BalanceFor(asset, &added);
+    if (!added) return Ok();
     b.row =
         BalanceRow{static_cast<Amount>(s.Int64(6)), static_cast<Amount>(s.Int64(7)), static_cast<Amount>(s.Int64(8))};
     if (unwritten) unwritten->ApplyBalance(asset, b.row);
     b.exists = b.in_db = true;
-    balances_.try_emplace(BalanceKey(id, asset), b);
-    assets.insert(std::move(asset));
+    ++entries_;
     return Ok();
   }));
-  // The read saw every balance row the store has, so it is the account's
-  // asset list (AccountState) unless this cache created a row for it before
-  // this read: then LoadAssetList merges those in later.
-  if (e.exists && !unlisted_rows_.contains(id)) asset_lists_.try_emplace(id, std::move(assets));
-  return &accounts_.emplace(id, std::move(e)).first->second;
+  slot.account = std::move(e);
+  slot.account_read = true;
+  slot.assets_complete = true;
+  ++entries_;
+  return &slot;
 }
 
-Result<const StateCache::BalanceEntry*> StateCache::LookupBalance(const std::string& key, std::string_view id,
+Result<const StateCache::BalanceEntry*> StateCache::LookupBalance(const AccountKey& key, std::string_view id,
                                                                   std::string_view asset) {
-  if (auto it = balances_.find(key); it != balances_.end()) return &it->second;
+  if (auto it = slots_.find(key); it != slots_.end())
+    if (const BalanceEntry* e = it->second.FindBalance(asset)) return e;
   if (parent_) return parent_->LookupBalance(key, id, asset);
   auto st = db_->Use("SELECT available, staked, locked FROM balances WHERE account_id=?1 AND asset=?2");
   if (!st.ok()) return std::move(st).error();
@@ -82,13 +143,14 @@ Result<const StateCache::BalanceEntry*> StateCache::LookupBalance(const std::str
                       static_cast<Amount>(s.Int64(2))};
   });
   if (!row.ok()) return std::move(row).error();
-  BalanceEntry e;
+  BalanceEntry& e = SlotFor(key).BalanceFor(asset);
+  ++entries_;
   if (row->has_value()) {
     e.row = **row;
     e.exists = e.in_db = true;
     if (const auto unwritten = Unwritten(std::string(id))) unwritten->ApplyBalance(asset, e.row);
   }
-  return &balances_.emplace(key, e).first->second;
+  return &e;
 }
 
 Result<const StateCache::SupplyEntry*> StateCache::LookupSupply(const std::string& asset) {
@@ -111,41 +173,45 @@ Result<const StateCache::SupplyEntry*> StateCache::LookupSupply(const std::strin
 }
 
 Result<std::optional<AccountRow>> StateCache::FindAccount(std::string_view id) {
-  auto e = LookupAccount(std::string(id));
+  auto e = LookupAccount(AccountKey(id), id);
   if (!e.ok()) return std::move(e).error();
   if (!(*e)->exists) return std::optional<AccountRow>();
   return std::optional<AccountRow>((*e)->row);
 }
 
 void StateCache::PutAccount(std::string_view id, AccountRow row) {
-  std::string key(id);
+  const AccountKey key(id);
   bool in_db = false;
-  if (auto cur = LookupAccount(key); cur.ok()) in_db = (*cur)->in_db;
-  auto& e = accounts_[key];
-  if (!e.dirty) dirty_accounts_.push_back(key);
-  e.row = std::move(row);
-  e.exists = true;
-  e.in_db = in_db;
-  e.dirty = true;
+  if (auto cur = LookupAccount(key, id); cur.ok()) in_db = (*cur)->in_db;
+  AccountSlot& slot = SlotFor(key);
+  if (!slot.account_read) ++entries_;
+  slot.account_read = true;
+  slot.account.row = std::move(row);
+  slot.account.exists = true;
+  slot.account.in_db = in_db;
+  slot.account.dirty = true;
+  MarkDirty(slot, id);
 }
 
 Result<BalanceRow> StateCache::GetBalance(std::string_view id, std::string_view asset) {
-  auto e = LookupBalance(BalanceKey(id, asset), id, asset);
+  auto e = LookupBalance(AccountKey(id), id, asset);
   if (!e.ok()) return std::move(e).error();
   return (*e)->row;
 }
 
 void StateCache::PutBalance(std::string_view id, std::string_view asset, const BalanceRow& v) {
-  if (!parent_) NoteBalanceRow(id, asset);
-  std::string key = BalanceKey(id, asset);
+  const AccountKey key(id);
   bool in_db = false;
   if (auto cur = LookupBalance(key, id, asset); cur.ok()) in_db = (*cur)->in_db;
-  auto& e = balances_[key];
-  if (!e.dirty) dirty_balances_.push_back(key);
+  AccountSlot& slot = SlotFor(key);
+  bool added = false;
+  BalanceEntry& e = slot.BalanceFor(asset, &added);
+  if (added) ++entries_;
   e.row = v;
   e.exists = true;
   e.in_db = in_db;
   e.dirty = true;
+  MarkDirty(slot, id);
 }
 
 Result<SupplyRow> StateCache::GetSupply(std::string_view asset) {
@@ -166,90 +232,78 @@ void StateCache::PutSupply(std::string_view asset, const SupplyRow& v) {
   e.dirty = true;
 }
 
-void StateCache::NoteBalanceRow(std::string_view id, std::string_view asset) {
-  std::string key(id);
-  if (auto it = asset_lists_.find(key); it != asset_lists_.end())
-    it->second.emplace(asset);
-  else if (!accounts_.contains(key))  // else no later LookupAccount reads the store
-    unlisted_rows_.insert(std::move(key));
-}
-
-Status StateCache::LoadAssetList(const std::string& id) {
+// Only when the slot's account entry did not come from ReadAccount (its
+// read failed, or the account was merged in without one).
+Status StateCache::LoadAssetList(AccountSlot& slot, std::string_view id) {
   auto st = db_->Use("SELECT asset, available, staked, locked FROM balances WHERE account_id=?1");
   if (!st.ok()) return std::move(st).error();
   (*st)->Bind(1, id);
-  std::set<std::string, std::less<>> assets;
-  const auto unwritten = Unwritten(id);
+  const auto unwritten = Unwritten(std::string(id));
   KRAY_TRY(store::ForEachRow(**st, [&](const store::Statement& s) -> Status {
-    std::string asset = s.Text(0);
-    BalanceEntry e;
+    const std::string asset = s.Text(0);
+    bool added = false;
+    BalanceEntry& e = slot.BalanceFor(asset, &added);
+    if (!added) return Ok();  // a cached entry is newer (or the same)
     e.row =
         BalanceRow{static_cast<Amount>(s.Int64(1)), static_cast<Amount>(s.Int64(2)), static_cast<Amount>(s.Int64(3))};
     if (unwritten) unwritten->ApplyBalance(asset, e.row);
     e.exists = e.in_db = true;
-    balances_.try_emplace(BalanceKey(id, asset), e);  // a cached entry is newer (or the same)
-    assets.insert(std::move(asset));
+    ++entries_;
     return Ok();
   }));
-  // Rows this cache created and has not flushed yet (none after a Flush).
-  const std::string prefix = id + '|';
-  for (const auto& key : dirty_balances_)
-    if (key.starts_with(prefix) && balances_.at(key).exists) assets.insert(key.substr(prefix.size()));
-  asset_lists_.emplace(id, std::move(assets));
+  slot.assets_complete = true;
   return Ok();
 }
 
-Result<std::optional<Account>> StateCache::AccountState(std::string_view id_view) {
-  const std::string id(id_view);
-  auto entry = LookupAccount(id);
+Result<std::optional<Account>> StateCache::AccountState(std::string_view id) {
+  const AccountKey key(id);
+  auto entry = LookupAccount(key, id);
   if (!entry.ok()) return std::move(entry).error();
   if (!(*entry)->exists) return std::optional<Account>();
+  AccountSlot& slot = SlotFor(key);
+  if (!slot.assets_complete) KRAY_TRY(LoadAssetList(slot, id));
   Account a;
   a.account_id = id;
-  a.l1_address = (*entry)->row.l1_address;
-  a.pubkey_hex = (*entry)->row.pubkey;
-  a.nonce = (*entry)->row.nonce;
-  a.created_at = (*entry)->row.created_at;
-  auto list = asset_lists_.find(id);
-  if (list == asset_lists_.end()) {
-    KRAY_TRY(LoadAssetList(id));
-    list = asset_lists_.find(id);
-  }
-  for (const auto& asset : list->second) {
-    auto row = balances_.find(BalanceKey(id, asset));
-    if (row == balances_.end()) return Error::Internal("state cache: balance row of " + id + " " + asset + " missing");
-    a.balances.push_back(Balance{asset, row->second.row[0], row->second.row[1], row->second.row[2]});
-  }
+  a.l1_address = slot.account.row.l1_address;
+  a.pubkey_hex = slot.account.row.pubkey;
+  a.nonce = slot.account.row.nonce;
+  a.created_at = slot.account.row.created_at;
+  for (const auto& b : slot.balances)
+    if (b.entry.exists) a.balances.push_back(Balance{b.asset, b.entry.row[0], b.entry.row[1], b.entry.row[2]});
+  std::sort(a.balances.begin(), a.balances.end(), [](const Balance& x, const Balance& y) { return x.asset < y.asset; });
   return std::optional<Account>(std::move(a));
 }
 
-namespace {
-// Moves `e` into `map[key]` and records the key in `dirty` the first time
-// it becomes dirty there (so a flush visits dirty entries only).
-template <class Map, class E>
-void MergeEntry(Map& map, std::vector<std::string>& dirty, const std::string& key, E&& e) {
-  auto [it, inserted] = map.try_emplace(key);
-  if (inserted || !it->second.dirty) dirty.push_back(key);
-  it->second = std::forward<E>(e);
-  it->second.dirty = true;
-}
-}  // namespace
-
+// A child's entries are all its own puts (its lookups read through): each
+// becomes the parent's, dirty there.
 void StateCache::MergeIntoParent() {
-  for (auto& [k, e] : accounts_) MergeEntry(parent_->accounts_, parent_->dirty_accounts_, k, std::move(e));
-  for (auto& [k, e] : balances_) {
-    if (e.exists && !parent_->parent_) {
-      const auto sep = k.find('|');
-      parent_->NoteBalanceRow(std::string_view(k).substr(0, sep), std::string_view(k).substr(sep + 1));
+  for (auto& [key, child] : slots_) {
+    AccountSlot& slot = parent_->SlotFor(key);
+    if (child.account_read) {
+      if (!slot.account_read) ++parent_->entries_;
+      slot.account_read = true;
+      slot.account = std::move(child.account);
+      slot.account.dirty = true;
     }
-    MergeEntry(parent_->balances_, parent_->dirty_balances_, k, e);
+    for (auto& b : child.balances) {
+      bool added = false;
+      BalanceEntry& e = slot.BalanceFor(b.asset, &added);
+      if (added) ++parent_->entries_;
+      e = b.entry;
+      e.dirty = true;
+    }
+    if (!parent_->parent_ && !slot.listed_dirty) parent_->MarkDirty(slot, key.Id());
   }
-  for (auto& [k, e] : supply_) MergeEntry(parent_->supply_, parent_->dirty_supply_, k, e);
+  for (auto& [asset, e] : supply_) {
+    auto [it, inserted] = parent_->supply_.try_emplace(asset);
+    if (inserted || !it->second.dirty) parent_->dirty_supply_.push_back(asset);
+    it->second = e;
+    it->second.dirty = true;
+  }
   Clear();
 }
 
-Status StateCache::FlushAccount(const std::string& id) {
-  auto& e = accounts_.at(id);
+Status StateCache::FlushAccount(const std::string& id, AccountEntry& e) {
   if (!e.dirty) return Ok();
   const AccountRow& a = e.row;
   if (wb_ && e.in_db) {
@@ -281,24 +335,11 @@ Status StateCache::FlushAccount(const std::string& id) {
   return Ok();
 }
 
-Status StateCache::FlushBalance(const std::string& key) {
-  if (!balances_.at(key).dirty) return Ok();
-  const auto sep = key.find('|');
-  const std::string_view id = std::string_view(key).substr(0, sep);
-  if (!balances_.at(key).in_db) {
-    // What balances' foreign key to accounts said (schema/core/
-    // 003_account_rows.sql): a new balance row belongs to an account. Its
-    // own row is written first (FlushAccountRows) or was in the store.
-    auto account = LookupAccount(std::string(id));
-    if (!account.ok()) return std::move(account).error();
-    if (!(*account)->exists)
-      return Error::Internal("state: a balance row for account " + std::string(id) + ", which does not exist");
-  }
-  auto& e = balances_.at(key);
+Status StateCache::FlushBalance(const std::string& id, const std::string& asset, BalanceEntry& e) {
+  if (!e.dirty) return Ok();
   if (wb_ && e.in_db) {
-    const std::string_view asset = std::string_view(key).substr(sep + 1);
     AppendBalanceImage(wb_->record, id, asset, e.row);
-    wb_->pending[std::string(id)].balances.insert_or_assign(std::string(asset), e.row);
+    wb_->pending[id].balances.insert_or_assign(asset, e.row);
     e.dirty = false;
     return Ok();
   }
@@ -307,7 +348,7 @@ Status StateCache::FlushBalance(const std::string& key) {
           ? db_->Use("UPDATE account_rows SET available=?3, staked=?4, locked=?5 WHERE account_id=?1 AND asset=?2")
           : db_->Use("INSERT INTO account_rows (account_id, asset, available, staked, locked) VALUES (?1,?2,?3,?4,?5)");
   if (!st.ok()) return std::move(st).error();
-  (*st)->Bind(1, id).Bind(2, std::string_view(key).substr(sep + 1));
+  (*st)->Bind(1, id).Bind(2, asset);
   for (int i = 0; i < 3; ++i) (*st)->Bind(3 + i, static_cast<std::int64_t>(e.row[i]));
   KRAY_TRY((*st)->Run());
   e.in_db = true;
@@ -315,17 +356,30 @@ Status StateCache::FlushBalance(const std::string& key) {
   return Ok();
 }
 
-// Both lists sorted; written as one walk in account_rows' key order
-// (account id, then asset, the account's own row first), so a large flush
-// appends to the B-tree instead of splitting pages it has just filled, and
-// an account's own row is written before its balance rows.
+// Accounts sorted by id, each one's rows by asset: one walk in
+// account_rows' key order (account id, then asset, the account's own row
+// first), so a large flush appends to the B-tree instead of splitting pages
+// it has just filled, and an account's own row is written before its
+// balance rows.
 Status StateCache::FlushAccountRows() {
-  auto a = dirty_accounts_.begin();
-  auto b = dirty_balances_.begin();
-  while (a != dirty_accounts_.end() || b != dirty_balances_.end()) {
-    const bool account_first = b == dirty_balances_.end() ||
-                               (a != dirty_accounts_.end() && *a <= std::string_view(*b).substr(0, b->find('|')));
-    KRAY_TRY(account_first ? FlushAccount(*a++) : FlushBalance(*b++));
+  for (const DirtyAccount& d : dirty_) {
+    AccountSlot& slot = *d.slot;
+    auto& balances = slot.balances;
+    const bool creates_row =
+        std::any_of(balances.begin(), balances.end(), [](const auto& b) { return b.entry.dirty && !b.entry.in_db; });
+    if (creates_row) {
+      // What balances' foreign key to accounts said (schema/core/
+      // 003_account_rows.sql): a new balance row belongs to an account.
+      // Its own row is written first (below) or was in the store. (Looked
+      // up before the walk: a read adds to `balances`.)
+      auto account = LookupAccount(AccountKey(d.id), d.id);
+      if (!account.ok()) return std::move(account).error();
+      if (!(*account)->exists)
+        return Error::Internal("state: a balance row for account " + d.id + ", which does not exist");
+    }
+    KRAY_TRY(FlushAccount(d.id, slot.account));
+    std::sort(balances.begin(), balances.end(), [](const auto& a, const auto& b) { return a.asset < b.asset; });
+    for (auto& b : balances) KRAY_TRY(FlushBalance(d.id, b.asset, b.entry));
   }
   return Ok();
 }
@@ -335,13 +389,13 @@ Status StateCache::FlushAccountRows() {
 Status StateCache::FlushKeyPoints() {
   std::vector<const std::string*> ids;
   std::vector<crypto::XOnlyPubKey> keys;
-  for (const auto& id : dirty_accounts_) {
-    auto& e = accounts_.at(id);
+  for (const DirtyAccount& d : dirty_) {
+    auto& e = d.slot->account;
     if (!e.dirty || !e.row.key_point_due) continue;
     e.row.key_point_due = false;
-    if (wb_) wb_->bound_now.insert(id);
+    if (wb_) wb_->bound_now.insert(d.id);
     if (auto key = FromHexFixed<32>(e.row.pubkey)) {
-      ids.push_back(&id);
+      ids.push_back(&d.id);
       keys.push_back(*key);
     }
   }
@@ -371,14 +425,9 @@ Status StateCache::FlushSupply() {
 }
 
 std::vector<std::string> StateCache::DirtyAccountIds() const {
-  std::unordered_set<std::string_view> seen;
   std::vector<std::string> out;
-  for (const auto& id : dirty_accounts_)
-    if (seen.insert(id).second) out.push_back(id);
-  for (const auto& key : dirty_balances_) {
-    std::string_view id = std::string_view(key).substr(0, key.find('|'));
-    if (seen.insert(id).second) out.emplace_back(id);
-  }
+  out.reserve(dirty_.size());
+  for (const DirtyAccount& d : dirty_) out.push_back(d.id);
   return out;
 }
 
@@ -386,16 +435,14 @@ Status StateCache::Flush() {
   // In key order: rows of neighbouring keys share B-tree pages, and a large
   // flush (a genesis of a million accounts) in arrival order would write
   // every page many times over (once per spill of SQLite's page cache).
-  std::sort(dirty_accounts_.begin(), dirty_accounts_.end());
-  std::sort(dirty_balances_.begin(), dirty_balances_.end());
+  std::sort(dirty_.begin(), dirty_.end(), [](const DirtyAccount& a, const DirtyAccount& b) { return a.id < b.id; });
   KRAY_TRY(FlushKeyPoints());
   KRAY_TRY(FlushAccountRows());
   if (wb_) KRAY_TRY(WriteRedoAndSweep());
   KRAY_TRY(FlushSupply());
-  dirty_accounts_.clear();
-  dirty_balances_.clear();
+  for (const DirtyAccount& d : dirty_) d.slot->listed_dirty = false;
+  dirty_.clear();
   dirty_supply_.clear();
-  unlisted_rows_.clear();  // the store now has every row the cache knows
   return Ok();
 }
 
@@ -413,27 +460,22 @@ void StateCache::Clear() {
     wb_->group_seq = 0;
     wb_->bound_now.clear();
   }
-  accounts_.clear();
-  balances_.clear();
-  asset_lists_.clear();
-  unlisted_rows_.clear();
+  slots_.clear();
+  entries_ = 0;
   supply_.clear();
-  dirty_accounts_.clear();
-  dirty_balances_.clear();
+  dirty_.clear();
   dirty_supply_.clear();
 }
 
 void StateCache::Reserve(std::size_t accounts) {
   reserved_ = accounts;
-  accounts_.reserve(accounts);
-  balances_.reserve(accounts);
-  asset_lists_.reserve(accounts);
+  slots_.reserve(accounts);
 }
 
 void StateCache::Trim(std::size_t max) {
   FreeDropped(kFreedPerTrim);
   if (size() <= max) return;
-  if (!dirty_accounts_.empty() || !dirty_balances_.empty() || !dirty_supply_.empty()) return;  // not between groups
+  if (!dirty_.empty() || !dirty_supply_.empty()) return;  // not between groups
   // Everything at once, freed a slice per group (FreeDropped). Freed in one
   // go, two million entries held the sequencer 0.4 s, and every request
   // with it; freed on another thread, 1.0 s in one run (its frees and the
@@ -442,8 +484,8 @@ void StateCache::Trim(std::size_t max) {
   // slower than refilling from empty (docs/BENCHMARKS.md, forty-second
   // round).
   FreeDropped(SIZE_MAX);
-  dropped_ = std::make_unique<Dropped>(Dropped{std::exchange(accounts_, {}), std::exchange(balances_, {}),
-                                               std::exchange(asset_lists_, {}), std::exchange(supply_, {})});
+  dropped_ = std::make_unique<Dropped>(Dropped{std::exchange(slots_, {}), std::exchange(supply_, {})});
+  entries_ = 0;
   Reserve(reserved_);
 }
 
@@ -452,9 +494,7 @@ void StateCache::FreeDropped(std::size_t n) {
   auto free_from = [&n](auto& map) {
     for (; n > 0 && !map.empty(); --n) map.erase(map.begin());
   };
-  free_from(dropped_->accounts);
-  free_from(dropped_->balances);
-  free_from(dropped_->asset_lists);
+  free_from(dropped_->slots);
   free_from(dropped_->supply);
   if (n > 0) dropped_.reset();  // all freed: the tables' buckets too
 }

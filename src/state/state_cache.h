@@ -7,11 +7,11 @@
 #pragma once
 
 #include <array>
+#include <boost/container/small_vector.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -81,12 +81,12 @@ class StateCache {
   // Between groups (after Flush; else a no-op): drops every entry once
   // more than `max` are cached. What it drops is freed a slice per call.
   void Trim(std::size_t max);
-  // Root only: room for `accounts` accounts of one balance row each
-  // without a rehash. A table rehashed while it fills walks every entry
-  // each time it doubles: 0.1 s on the sequencer at ~700k entries
-  // (docs/BENCHMARKS.md, fortieth round), three tables, after every start.
+  // Root only: room for `accounts` accounts without a rehash. A table
+  // rehashed while it fills walks every entry each time it doubles: 0.1 s
+  // on the sequencer at ~700k entries (docs/BENCHMARKS.md, fortieth
+  // round), after every start.
   void Reserve(std::size_t accounts);
-  std::size_t size() const { return accounts_.size() + balances_.size() + supply_.size(); }
+  std::size_t size() const { return entries_ + supply_.size(); }
 
   // Root only: from now on Flush() does not UPDATE rows the store has: it
   // appends their images to the group's redo record and writes them back
@@ -121,15 +121,63 @@ class StateCache {
   using BalanceEntry = Entry<BalanceRow>;
   using SupplyEntry = Entry<SupplyRow>;
 
-  Result<const AccountEntry*> LookupAccount(const std::string& id);
-  Result<const BalanceEntry*> LookupBalance(const std::string& key, std::string_view id, std::string_view asset);
+  // An account id as a table key: an id of the executor's form ("kray_" +
+  // 32 lowercase hex digits) packed into 16 bytes, so a lookup compares it
+  // in the entry, with no heap string to chase; any other id kept as
+  // written.
+  class AccountKey {
+   public:
+    explicit AccountKey(std::string_view id);
+    bool operator==(const AccountKey&) const = default;
+    std::size_t Hash() const;
+    std::string Id() const;  // the id it was made from
+
+   private:
+    std::array<std::uint8_t, 16> packed_{};
+    bool is_packed_ = false;
+    std::string other_;  // an id not of that form
+  };
+  struct AccountKeyHash {
+    std::size_t operator()(const AccountKey& k) const noexcept { return k.Hash(); }
+  };
+  struct BalanceSlot {
+    std::string asset;
+    BalanceEntry entry;
+  };
+  // Everything cached of one account, in one entry of one table: its row,
+  // its balance rows (by asset, in no order), whether those are all it has.
+  // Three tables keyed by strings (row, balance by "id|asset", asset list)
+  // took three chains of cache misses per account: at a million accounts
+  // the sequencer spent ~4 us more per transfer, twice as long in
+  // bench/state_cache_bench (docs/BENCHMARKS.md, fifty-second round).
+  struct AccountSlot {
+    AccountEntry account;
+    bool account_read = false;  // `account` holds the row or its absence (read, put or merged)
+    // Root: `balances` holds every row the account has (the store's, read
+    // with its own row, and any created here); what AccountState lists.
+    bool assets_complete = false;
+    bool listed_dirty = false;  // in dirty_
+    boost::container::small_vector<BalanceSlot, 1> balances;
+    BalanceEntry* FindBalance(std::string_view asset);
+    // The entry for `asset`, added (not existing, clean) if missing; `added` says so.
+    BalanceEntry& BalanceFor(std::string_view asset, bool* added = nullptr);
+  };
+  using Slots = std::unordered_map<AccountKey, AccountSlot, AccountKeyHash>;
+  struct DirtyAccount {
+    std::string id;
+    AccountSlot* slot;  // a node of slots_: stays put
+  };
+
+  Result<const AccountEntry*> LookupAccount(const AccountKey& key, std::string_view id);
+  Result<const BalanceEntry*> LookupBalance(const AccountKey& key, std::string_view id, std::string_view asset);
   Result<const SupplyEntry*> LookupSupply(const std::string& asset);
-  // Root: records that account `id` has a row for `asset` in its asset
-  // list if known, else in unlisted_rows_ if the account is not cached.
-  void NoteBalanceRow(std::string_view id, std::string_view asset);
-  Status LoadAssetList(const std::string& id);
-  Status FlushAccount(const std::string& id);
-  Status FlushBalance(const std::string& key);
+  Result<AccountSlot*> ReadAccount(const AccountKey& key, std::string_view id);
+  // The account's slot in this cache, added if missing (counted by size()).
+  AccountSlot& SlotFor(const AccountKey& key);
+  void MarkDirty(AccountSlot& slot, std::string_view id);
+  Status LoadAssetList(AccountSlot& slot, std::string_view id);
+  Status FlushAccount(const std::string& id, AccountEntry& e);
+  Status FlushBalance(const std::string& id, const std::string& asset, BalanceEntry& e);
   Status FlushAccountRows();
   Status FlushKeyPoints();
   Status FlushSupply();
@@ -142,26 +190,17 @@ class StateCache {
 
   store::Database* db_ = nullptr;  // root only
   StateCache* parent_ = nullptr;   // child only
-  std::unordered_map<std::string, AccountEntry> accounts_;
-  std::unordered_map<std::string, BalanceEntry> balances_;  // key: id '|' asset
+  Slots slots_;
+  std::size_t entries_ = 0;  // account and balance entries in slots_ (Trim's measure)
   std::unordered_map<std::string, SupplyEntry> supply_;
-  // Root: per account, every asset it has a balance row for, once read
-  // (AccountState); every such row is then in balances_. Forgotten when
-  // Trim drops balance entries.
-  std::unordered_map<std::string, std::set<std::string, std::less<>>> asset_lists_;
-  // Root: accounts not cached that this cache noted a new balance row for
-  // (NoteBalanceRow) since the last Flush: LookupAccount's store read alone
-  // would miss that row, so it does not make their asset list.
-  std::unordered_set<std::string> unlisted_rows_;
-  // Keys of dirty entries (each once), so Flush() visits only those.
-  std::vector<std::string> dirty_accounts_, dirty_balances_, dirty_supply_;
+  // Root: accounts with a dirty entry (each once), so Flush() visits only those.
+  std::vector<DirtyAccount> dirty_;
+  std::vector<std::string> dirty_supply_;
   std::size_t reserved_ = 0;  // Reserve()'s, kept by Trim
   // What Trim dropped and has not freed yet, freed kFreedPerTrim entries
   // a call (~2 ms of the sequencer).
   struct Dropped {
-    std::unordered_map<std::string, AccountEntry> accounts;
-    std::unordered_map<std::string, BalanceEntry> balances;
-    std::unordered_map<std::string, std::set<std::string, std::less<>>> asset_lists;
+    Slots slots;
     std::unordered_map<std::string, SupplyEntry> supply;
   };
   static constexpr std::size_t kFreedPerTrim = 10000;

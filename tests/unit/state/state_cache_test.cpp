@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <utility>
@@ -100,6 +101,47 @@ TEST_F(StateCacheTest, AccountStateReadsRowsTheCacheHasNotSeen) {
   Credit(root, "bob", "RUNE", 9);
   FlushAndCompare(root, "bob");
   FlushAndCompare(root, "nobody");
+}
+
+// The cache packs ids of the executor's form ("kray_" + 32 lowercase hex)
+// into 16 bytes and keeps any other id as written: ids that differ in one
+// digit, in case, in length or in form each keep their own rows, and the
+// rows a merged child changed are written back under the id they came with.
+TEST_F(StateCacheTest, IdsOfEveryFormKeepTheirOwnRows) {
+  const std::string zeros(32, '0');
+  const std::vector<std::string> ids = {
+      "kray_" + zeros,                  // packed
+      "kray_" + zeros.substr(1) + "1",  // packed, one digit apart
+      "kray_" + zeros.substr(1) + "a",  // packed, a letter digit
+      "kray_" + zeros.substr(1) + "A",  // upper case: kept as written
+      "kray_" + zeros.substr(1),        // 31 digits: kept as written
+      "kray_" + zeros + "0",            // 33 digits
+      "KRAY_" + zeros,                  // another prefix
+      "alice",
+  };
+  {
+    StateCache root(*db_);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      root.PutAccount(ids[i], AccountRow{"bcrt1p" + std::to_string(i), "", 0, 1, 0});
+      root.PutBalance(ids[i], "KRAY", BalanceRow{100 + i, 0, 0});
+    }
+    for (const auto& id : ids) FlushAndCompare(root, id);
+  }
+  StateCache root(*db_);
+  for (std::size_t i = 0; i < ids.size(); ++i) Credit(root, ids[i], i % 2 ? "DOG" : "KRAY", i + 1);
+  auto dirty = root.DirtyAccountIds();
+  std::sort(dirty.begin(), dirty.end());
+  auto sorted = ids;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(dirty, sorted);
+  for (const auto& id : ids) FlushAndCompare(root, id);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    auto stored = LoadAccountState(*db_, ids[i]);
+    ASSERT_TRUE(stored.ok()) << ids[i];
+    EXPECT_EQ(stored->l1_address, "bcrt1p" + std::to_string(i));
+    EXPECT_EQ(stored->BalanceOf("KRAY").available, 100 + i + (i % 2 ? 0 : i + 1)) << ids[i];
+    EXPECT_EQ(stored->BalanceOf("DOG").available, i % 2 ? i + 1 : 0) << ids[i];
+  }
 }
 
 // Past its bound the cache forgets everything it has flushed and reads
