@@ -172,7 +172,7 @@ class StateCache {
   Result<const BalanceEntry*> LookupBalance(const AccountKey& key, std::string_view id, std::string_view asset);
   Result<const SupplyEntry*> LookupSupply(const std::string& asset);
   Result<AccountSlot*> ReadAccount(const AccountKey& key, std::string_view id);
-  // The account's slot in this cache, added if missing (counted by size()).
+  // The account's slot in this cache, added (empty) if missing.
   AccountSlot& SlotFor(const AccountKey& key);
   void MarkDirty(AccountSlot& slot, std::string_view id);
   Status LoadAssetList(AccountSlot& slot, std::string_view id);
