@@ -132,8 +132,14 @@ Result<StateCache::AccountSlot*> StateCache::ReadAccount(const AccountKey& key, 
 
 Result<const StateCache::BalanceEntry*> StateCache::LookupBalance(const AccountKey& key, std::string_view id,
                                                                   std::string_view asset) {
-  if (auto it = slots_.find(key); it != slots_.end())
+  // A row that does not exist is not cached: a slot holds only rows an
+  // account has (or had), so its linear search stays short however many
+  // made-up assets (any "LP:pool_…" name is one) a signer asks for.
+  static const BalanceEntry kNoRow{};
+  if (auto it = slots_.find(key); it != slots_.end()) {
     if (const BalanceEntry* e = it->second.FindBalance(asset)) return e;
+    if (!parent_ && it->second.assets_complete) return &kNoRow;
+  }
   if (parent_) return parent_->LookupBalance(key, id, asset);
   auto st = db_->Use("SELECT available, staked, locked FROM balances WHERE account_id=?1 AND asset=?2");
   if (!st.ok()) return std::move(st).error();
@@ -143,13 +149,12 @@ Result<const StateCache::BalanceEntry*> StateCache::LookupBalance(const AccountK
                       static_cast<Amount>(s.Int64(2))};
   });
   if (!row.ok()) return std::move(row).error();
+  if (!row->has_value()) return &kNoRow;
   BalanceEntry& e = SlotFor(key).BalanceFor(asset);
   ++entries_;
-  if (row->has_value()) {
-    e.row = **row;
-    e.exists = e.in_db = true;
-    if (const auto unwritten = Unwritten(std::string(id))) unwritten->ApplyBalance(asset, e.row);
-  }
+  e.row = **row;
+  e.exists = e.in_db = true;
+  if (const auto unwritten = Unwritten(std::string(id))) unwritten->ApplyBalance(asset, e.row);
   return &e;
 }
 

@@ -62,10 +62,10 @@ class StateCache {
   void PutSupply(std::string_view asset, const SupplyRow& v);
 
   // Root only: the account with every balance row it has (sorted by asset),
-  // or nullopt if it does not exist; what the account leaf encodes. The
-  // first call for an account reads its balance rows from the store, so
-  // call it after Flush() (the store then agrees with the cache); later
-  // calls, and rows created through this cache, need no read.
+  // or nullopt if it does not exist; what the account leaf encodes. An
+  // account read through this cache lists its rows with no query; else
+  // (its read failed) they are read from the store, so call it after
+  // Flush() (the store then agrees with the cache).
   Result<std::optional<Account>> AccountState(std::string_view id);
 
   // Child only: moves this cache's changes into the parent (dirty there).
@@ -197,8 +197,8 @@ class StateCache {
   std::vector<DirtyAccount> dirty_;
   std::vector<std::string> dirty_supply_;
   std::size_t reserved_ = 0;  // Reserve()'s, kept by Trim
-  // What Trim dropped and has not freed yet, freed kFreedPerTrim entries
-  // a call (~2 ms of the sequencer).
+  // What Trim dropped and has not freed yet, freed kFreedPerTrim slots (an
+  // account and its rows) a call (~2 ms of the sequencer).
   struct Dropped {
     Slots slots;
     std::unordered_map<std::string, SupplyEntry> supply;

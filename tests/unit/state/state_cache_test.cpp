@@ -144,6 +144,38 @@ TEST_F(StateCacheTest, IdsOfEveryFormKeepTheirOwnRows) {
   }
 }
 
+// A balance row that does not exist is not cached: an account's rows are
+// searched one by one, so a signer asking for many made-up assets (any
+// "LP:pool_…" name passes as an asset) must not make its lookups longer.
+TEST_F(StateCacheTest, RowsThatDoNotExistAreNotCached) {
+  const std::string id = "kray_" + std::string(32, 'b');
+  {
+    StateCache writer(*db_);
+    writer.PutAccount(id, AccountRow{"bcrt1pbee", "", 0, 1, 0});
+    writer.PutBalance(id, "KRAY", BalanceRow{10, 0, 0});
+    store::Transaction tx(*db_);
+    ASSERT_TRUE(writer.Flush().ok());
+    ASSERT_TRUE(tx.Commit().ok());
+  }
+  StateCache root(*db_);
+  for (int i = 0; i < 100; ++i)  // before the account is read: each one a store read
+    EXPECT_EQ(root.GetBalance(id, "LP:pool_a_" + std::to_string(i)).value(), (BalanceRow{0, 0, 0}));
+  EXPECT_EQ(root.size(), 0u);
+  ASSERT_TRUE(root.FindAccount(id).value().has_value());
+  const std::size_t read = root.size();  // the account's row and its KRAY row
+  EXPECT_EQ(read, 2u);
+  for (int i = 0; i < 1000; ++i) {  // after: known absent without a read
+    StateCache child(root);
+    EXPECT_EQ(child.GetBalance(id, "LP:pool_b_" + std::to_string(i)).value(), (BalanceRow{0, 0, 0}));
+  }
+  EXPECT_EQ(root.size(), read);
+  EXPECT_EQ(root.GetBalance(id, "KRAY").value(), (BalanceRow{10, 0, 0}));
+  // A row created for an asset looked up absent before is written and listed.
+  Credit(root, id, "LP:pool_b_7", 3);
+  FlushAndCompare(root, id);
+  EXPECT_EQ(root.AccountState(id).value()->balances.size(), 2u);
+}
+
 // Past its bound the cache forgets everything it has flushed and reads
 // again what the next groups need; a trim in the middle of a group, with
 // rows not flushed yet, drops nothing.
