@@ -8,28 +8,16 @@
 
 #include "key_points.h"
 #include "kray/core/bytes.h"
+#include "kray/state/tx_message.h"
 #include "kray/store/database.h"
 
 namespace kray::state {
-namespace {
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-}  // namespace
-
+// IsAccountId admits lowercase hex only, so Id() gives back the same text.
 StateCache::AccountKey::AccountKey(std::string_view id) {
-  bool packed = id.size() == 37 && id.starts_with("kray_");
-  for (std::size_t i = 0; packed && i < packed_.size(); ++i) {
-    const int hi = HexDigit(id[5 + 2 * i]), lo = HexDigit(id[6 + 2 * i]);
-    packed = hi >= 0 && lo >= 0;
-    packed_[i] = static_cast<std::uint8_t>(hi << 4 | lo);
-  }
-  is_packed_ = packed;
-  if (!packed) {
+  if (IsAccountId(id) && DecodeHexInto(id.substr(5), packed_)) {
+    is_packed_ = true;
+  } else {
     packed_ = {};
     other_ = id;
   }
@@ -42,14 +30,7 @@ std::size_t StateCache::AccountKey::Hash() const {
 }
 
 std::string StateCache::AccountKey::Id() const {
-  if (!is_packed_) return other_;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string id = "kray_";
-  for (const std::uint8_t b : packed_) {
-    id.push_back(kHex[b >> 4]);
-    id.push_back(kHex[b & 15]);
-  }
-  return id;
+  return is_packed_ ? "kray_" + ToHex(packed_) : other_;
 }
 
 StateCache::BalanceEntry* StateCache::AccountSlot::FindBalance(std::string_view asset) {

@@ -22,13 +22,15 @@ std::string ToHex(ByteSpan data);
 // Decodes hex (either case). nullopt on odd length or a non-hex character.
 std::optional<Bytes> FromHex(std::string_view hex);
 
-// Decodes hex of exactly N bytes.
+// Decodes hex (either case) of exactly out.size() bytes into `out`; false
+// (out unspecified) on another length or a non-hex character.
+bool DecodeHexInto(std::string_view hex, std::span<std::uint8_t> out);
+
+// Decodes hex of exactly N bytes (no allocation: callers on hot paths).
 template <std::size_t N>
 std::optional<std::array<std::uint8_t, N>> FromHexFixed(std::string_view hex) {
-  auto bytes = FromHex(hex);
-  if (!bytes || bytes->size() != N) return std::nullopt;
   std::array<std::uint8_t, N> out;
-  std::copy(bytes->begin(), bytes->end(), out.begin());
+  if (!DecodeHexInto(hex, out)) return std::nullopt;
   return out;
 }
 
