@@ -81,6 +81,35 @@ void BM_CanonicalP2trAddress(benchmark::State& state) {
 }
 BENCHMARK(BM_CanonicalP2trAddress);
 
+// An applied transfer as the rollup index receives it: every operation's
+// record hash is computed once on its way into a batch (the tx root), and
+// every group's submitted operations are encoded into the input log.
+state::Operation AppliedTransfer() {
+  const auto& f = F();
+  auto op = *state::BuildOperation(f.params, f.registry, f.Request(7));
+  op.signature = Bytes(64, 0x5a);
+  op.seq = 123456;
+  op.timestamp = 1700000000;
+  op.hash = std::string(64, 'a');
+  op.gas_fee = 1000;
+  op.touched = {{1, f.a.id}, {1, f.b.id}};
+  return op;
+}
+
+void BM_OperationRecordHash(benchmark::State& state) {
+  const auto op = AppliedTransfer();
+  for (auto _ : state) benchmark::DoNotOptimize(state::OperationRecordHash(op));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_OperationRecordHash);
+
+void BM_EncodeSubmittedOperation(benchmark::State& state) {
+  const auto op = AppliedTransfer();
+  for (auto _ : state) benchmark::DoNotOptimize(state::EncodeSubmittedOperation(op));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_EncodeSubmittedOperation);
+
 // The store of the BM_ExecuteGroup* benchmarks: the core tables and the
 // regtest-like genesis (account a funded, b named).
 void ApplyBenchGenesis(store::Database& db) {

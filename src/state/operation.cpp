@@ -53,6 +53,34 @@ void PutI64(Bytes& out, std::int64_t v) {
   PutU64(out, static_cast<std::uint64_t>(v));
 }
 
+std::size_t FieldsSize(const Fields& fields) {
+  std::size_t n = 4;
+  for (const auto& [k, v] : fields) n += 8 + k.size() + v.size();
+  return n;
+}
+
+// The encodings' sizes, reserved before writing them: grown byte by byte
+// from empty, a record's buffer was reallocated and copied about ten times
+// (a third of its hash's cost; docs/BENCHMARKS.md, fifty-third round).
+std::size_t SubmittedSize(const Operation& op) {
+  return 4 + op.type.size() + 1 + 4 + op.signer.size() + 8 + 1 + 4 + op.signature.size() + FieldsSize(op.fields) +
+         FieldsSize(op.evidence);
+}
+
+std::size_t LeafIdsSize(const std::vector<LeafId>& ids) {
+  std::size_t n = 4;
+  for (const auto& id : ids) n += 1 + 4 + id.id.size();
+  return n;
+}
+
+void PutLeafIds(Bytes& out, const std::vector<LeafId>& ids) {
+  PutU32(out, static_cast<std::uint32_t>(ids.size()));
+  for (const auto& id : ids) {
+    out.push_back(id.type);
+    PutLp(out, id.id);
+  }
+}
+
 // What a submitter decides: lp(type) || u8(auth) || lp(signer) ||
 // u64be(nonce) || u8(scheme) || lp(signature) || fields || evidence.
 void PutSubmitted(Bytes& out, const Operation& op) {
@@ -150,6 +178,7 @@ Status NormalizeFields(Fields& fields) {
 
 Bytes EncodeFields(const Fields& fields) {
   Bytes out;
+  out.reserve(FieldsSize(fields));
   PutFields(out, fields);
   return out;
 }
@@ -163,6 +192,7 @@ Result<Fields> DecodeFields(ByteSpan data) {
 
 Bytes EncodeSubmittedOperation(const Operation& op) {
   Bytes out;
+  out.reserve(SubmittedSize(op));
   PutSubmitted(out, op);
   return out;
 }
@@ -192,11 +222,8 @@ Result<Operation> DecodeSubmittedOperation(ByteSpan data) {
 
 Bytes EncodeLeafIds(const std::vector<LeafId>& ids) {
   Bytes out;
-  PutU32(out, static_cast<std::uint32_t>(ids.size()));
-  for (const auto& id : ids) {
-    out.push_back(id.type);
-    PutLp(out, id.id);
-  }
+  out.reserve(LeafIdsSize(ids));
+  PutLeafIds(out, ids);
   return out;
 }
 
@@ -218,6 +245,7 @@ Result<std::vector<LeafId>> DecodeLeafIds(ByteSpan data) {
 
 Hash256 UnsignedOperationId(std::string_view chain_id, const Operation& op) {
   Bytes ser;
+  ser.reserve(4 + chain_id.size() + 4 + op.type.size() + 1 + 8 + 8 + FieldsSize(op.fields) + FieldsSize(op.evidence));
   PutLp(ser, chain_id);
   PutLp(ser, op.type);
   ser.push_back(static_cast<std::uint8_t>(op.auth));
@@ -230,13 +258,13 @@ Hash256 UnsignedOperationId(std::string_view chain_id, const Operation& op) {
 
 Hash256 OperationRecordHash(const Operation& op) {
   Bytes ser;
+  ser.reserve(8 + 4 + op.hash.size() + SubmittedSize(op) + 8 + 8 + LeafIdsSize(op.touched));
   PutU64(ser, op.seq);
   PutLp(ser, op.hash);
   PutSubmitted(ser, op);
   PutI64(ser, op.timestamp);
   PutU64(ser, op.gas_fee);
-  Bytes touched = EncodeLeafIds(op.touched);
-  ser.insert(ser.end(), touched.begin(), touched.end());
+  PutLeafIds(ser, op.touched);
   return crypto::TaggedHash("KRAY/op/record/v1", ser);
 }
 
