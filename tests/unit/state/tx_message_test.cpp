@@ -77,5 +77,23 @@ TEST(SigningDoc, WorkedExampleMatches) {
   EXPECT_TRUE(crypto::SchnorrVerify(*pub, msg, *sig));
 }
 
+// Lower-case hex digits only, in every position (IsAccountId is a table
+// lookup per digit): every byte value in the first and the last digit.
+TEST(AccountId, OnlyLowerCaseHexDigitsMakeAnAccountId) {
+  const std::string base = "kray_" + std::string(32, '0');
+  ASSERT_TRUE(IsAccountId(base));
+  for (std::size_t pos : {std::size_t{5}, base.size() - 1}) {
+    for (int c = 0; c < 256; ++c) {
+      std::string id = base;
+      id[pos] = static_cast<char>(c);
+      const bool digit = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+      EXPECT_EQ(IsAccountId(id), digit) << pos << " " << c;
+    }
+  }
+  EXPECT_FALSE(IsAccountId("kray_" + std::string(31, '0')));
+  EXPECT_FALSE(IsAccountId("kray_" + std::string(33, '0')));
+  EXPECT_FALSE(IsAccountId("krab_" + std::string(32, '0')));
+}
+
 }  // namespace
 }  // namespace kray::state
