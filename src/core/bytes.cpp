@@ -16,9 +16,9 @@ std::string ToHex(ByteSpan data) {
 }
 
 // Each character's digit value, kNotHex for a character that is not a hex
-// digit. A lookup per digit and no branch on it: random hex (account ids,
-// hashes) mispredicted a branch per digit class on about every other digit,
-// ~50 ns per 32 digits (docs/BENCHMARKS.md, fifty-third round).
+// digit. A lookup per digit and no branch on it: on random hex (account
+// ids, hashes) a branch per digit class mispredicted on about one digit in
+// three, ~60 ns per 32 digits (docs/BENCHMARKS.md, fifty-third round).
 constexpr std::uint8_t kNotHex = 0x10;
 constexpr std::array<std::uint8_t, 256> kHexValues = [] {
   std::array<std::uint8_t, 256> t{};

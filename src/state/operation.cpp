@@ -61,7 +61,8 @@ std::size_t FieldsSize(const Fields& fields) {
 
 // The encodings' sizes, reserved before writing them: grown byte by byte
 // from empty, a record's buffer was reallocated and copied about ten times
-// (a third of its hash's cost; docs/BENCHMARKS.md, fifty-third round).
+// (with the touched leaves' separate buffer, a quarter of its hash's cost;
+// docs/BENCHMARKS.md, fifty-third round).
 std::size_t SubmittedSize(const Operation& op) {
   return 4 + op.type.size() + 1 + 4 + op.signer.size() + 8 + 1 + 4 + op.signature.size() + FieldsSize(op.fields) +
          FieldsSize(op.evidence);

@@ -1,7 +1,8 @@
-// The operations' canonical encodings byte for byte, as docs/STATE.md
-// ("Operation encoding") defines them: the record hash is what every
-// batch's tx root commits to, so its bytes may never change with how the
-// code builds them (each encoding reserves its size up front).
+// The operations' canonical encodings byte for byte, as include/kray/state/
+// operation.h and docs/STATE.md ("Operations", its encodings) define them:
+// the record hash is what every batch's tx root commits to, so its bytes
+// may never change with how the code builds them (each encoding reserves
+// its size up front).
 #include <gtest/gtest.h>
 
 #include <string>
@@ -30,7 +31,10 @@ Operation SampleOperation() {
   op.nonce = 0x0102030405060708ULL;
   op.scheme = SigScheme::kV1;
   op.signature = Bytes(64, 0x5a);
-  op.fields = {{"amount", "1500"}, {"asset", "KRAY"}, {"to", "kray_ffeeddccbbaa99887766554433221100"}};
+  op.fields = {{"amount", "1500"},
+               {"asset", "KRAY"},
+               {"memo", std::string(300, 'm')},  // past 255 bytes: the length prefix is four bytes
+               {"to", "kray_ffeeddccbbaa99887766554433221100"}};
   op.evidence = {{"to_address", "bcrt1pexample"}};
   op.seq = 77;
   op.timestamp = -5;  // i64be: two's complement
@@ -99,6 +103,8 @@ TEST(OperationEncoding, RecordHashIsTheDocumentedBytes) {
   Bytes touched = ExpectedLeafIds(op.touched);
   ser.insert(ser.end(), touched.begin(), touched.end());
   EXPECT_EQ(OperationRecordHash(op), crypto::TaggedHash("KRAY/op/record/v1", ser));
+  // As 412a6b4's code (before the encodings reserved their sizes) hashed it.
+  EXPECT_EQ(ToHex(OperationRecordHash(op)), "eecca9e64afb803d08714905a181d59c227a707e7586ed4305d8e20aefe86df8");
 
   // And with nothing optional: no signature, fields, evidence or leaves.
   Operation bare;
@@ -128,6 +134,8 @@ TEST(OperationEncoding, UnsignedIdIsTheDocumentedBytes) {
   ser.insert(ser.end(), f.begin(), f.end());
   ser.insert(ser.end(), e.begin(), e.end());
   EXPECT_EQ(UnsignedOperationId("kray-regtest-1", op), crypto::TaggedHash("KRAY/op/v1", ser));
+  EXPECT_EQ(ToHex(UnsignedOperationId("kray-regtest-1", op)),
+            "46db0e92f85077e7140ca16bb9140b2f05382943190fbeaccdcf8eb838669d44");  // as 412a6b4's code
 }
 
 }  // namespace

@@ -77,8 +77,8 @@ TEST(SigningDoc, WorkedExampleMatches) {
   EXPECT_TRUE(crypto::SchnorrVerify(*pub, msg, *sig));
 }
 
-// Lower-case hex digits only, in every position (IsAccountId is a table
-// lookup per digit): every byte value in the first and the last digit.
+// Lower-case hex digits only (IsAccountId is a table lookup per digit):
+// every byte value in the first and in the last digit.
 TEST(AccountId, OnlyLowerCaseHexDigitsMakeAnAccountId) {
   const std::string base = "kray_" + std::string(32, '0');
   ASSERT_TRUE(IsAccountId(base));
