@@ -235,6 +235,13 @@ const std::vector<KeyDef>& Keys() {
        [](Parsed& p, const std::string& v, const std::string&) {
          return ParseUnsigned<std::uint64_t>("rollupcache", v, 16, 1048576, p.cfg.rollupcache);
        }},
+      {{"groupwait", "0",
+        "Microseconds a group of fewer than 8 operations may wait for more while submissions overlap (many "
+        "clients, a steady load below saturation): fewer commits and fsyncs per transfer, a little more latency; "
+        "one client's requests never wait; 0 never waits (0..10000)"},
+       [](Parsed& p, const std::string& v, const std::string&) {
+         return ParseUnsigned<std::uint64_t>("groupwait", v, 0, 10000, p.cfg.groupwait);
+       }},
       {{"writeback", "10",
         "Seconds per sweep of the account rows' write-back: a changed account row is written back within about "
         "this long, each page of the table once per sweep, and held until then as a small record and in memory "

@@ -150,6 +150,12 @@ void WriteLedger(PromText& p, const state::Ledger& ledger) {
            "Groups recorded in the input log and committed without a sync of their own (applied while the sequencer "
            "was idle)",
            static_cast<double>(m.logged_groups.value()));
+  p.Single("krayd_sequencer_group_waits_total", "counter",
+           "Small groups that waited for more operations while submissions overlapped (config groupwait)",
+           static_cast<double>(m.group_waits.value()));
+  p.Single("krayd_sequencer_operations_gathered_total", "counter",
+           "Operations that joined a group while it waited for more (config groupwait)",
+           static_cast<double>(m.operations_gathered.value()));
   p.Single("krayd_input_log_replayed_total", "counter",
            "Input log records applied again at start-up because the store had lost their commit",
            static_cast<double>(m.input_records_replayed.value()));

@@ -237,10 +237,13 @@ void Ledger::Submit(Operation op, ReceiptCallback done, ApplyOn apply) {
   // The operator's operations are not logged (the replay of a record does
   // not apply them): they commit with a sync of their own.
   const bool loggable = op.auth == Auth::kSigned || op.auth == Auth::kPublic;
-  if (apply == ApplyOn::kCallerIfIdle && loggable && impl_->sequencer->ApplyLoggedIfIdle(op, check, done)) return;
+  auto arrival = impl_->sequencer->Announce();
+  if (apply == ApplyOn::kCallerIfIdle && loggable && impl_->sequencer->ApplyLoggedIfIdle(op, check, done, arrival))
+    return;
   auto ticket = check(op, impl_->options.accept_legacy);
   if (!ticket.ok()) return done(std::move(ticket).error());
-  impl_->sequencer->Enqueue(OperationCommand{std::move(op), std::move(done), *ticket}, apply == ApplyOn::kCallerIfIdle);
+  impl_->sequencer->Enqueue(OperationCommand{std::move(op), std::move(done), *ticket, std::move(arrival)},
+                            apply == ApplyOn::kCallerIfIdle);
 }
 
 Result<std::uint64_t> Ledger::Impl::CheckSubmitted(const Ledger& ledger, Operation& op, bool accept_legacy) {

@@ -13,6 +13,10 @@ namespace {
 
 constexpr std::size_t kMaxQueue = 200000;           // back-pressure: 503 beyond this
 constexpr std::size_t kMaxCachedEntries = 2000000;  // write-cache trim threshold
+// After a wait that gathered nothing, the next `backoff` groups that would
+// wait do not (doubled by each such wait, up to this; one that gathers
+// halves it).
+constexpr std::uint32_t kMaxWaitBackoff = 1024;
 
 std::int64_t WallSeconds() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -47,6 +51,49 @@ Sequencer::Sequencer(std::unique_ptr<store::Database> writer, const LedgerOption
       read_cache_(read_cache),
       metrics_(metrics),
       exec_(*writer_, options_.params, registry_) {}
+
+Arrival& Arrival::operator=(Arrival&& other) noexcept {
+  if (this != &other) {
+    if (seq_) seq_->Depart(1);
+    seq_ = std::exchange(other.seq_, nullptr);
+  }
+  return *this;
+}
+
+Arrival::~Arrival() {
+  if (seq_) seq_->Depart(1);
+}
+
+Arrival Sequencer::Announce() {
+  if (options_.group_wait.count() == 0) return Arrival();  // nothing will wait: nothing to count
+  std::lock_guard lock(mu_);
+  // One client sending one request after another finds none open.
+  overlap_ = overlap_ - overlap_ / 16 + (open_ > 0 ? kOverlapAll / 16 : 0);
+  ++open_;
+  return Arrival(this);
+}
+
+void Sequencer::Depart(std::size_t n) {
+  std::lock_guard lock(mu_);
+  open_ -= n;
+}
+
+void Sequencer::CloseArrivals(std::vector<Command>& group) {
+  std::size_t n = 0;
+  for (auto& c : group) {
+    if (auto* op = std::get_if<OperationCommand>(&c)) n += op->arrival.Release() ? 1 : 0;
+  }
+  if (n > 0) Depart(n);
+}
+
+std::size_t Sequencer::GroupWanted() const {
+  if (options_.group_wait.count() == 0) return 0;
+  return overlap_ >= kOverlapAll / 2 ? std::min(kGatherBelow, options_.max_group) : 0;
+}
+
+bool Sequencer::MayApplyOnCaller() const {
+  return running_ && !applying_ && queue_.empty() && GroupWanted() == 0;
+}
 
 Sequencer::~Sequencer() {
   Stop();
@@ -148,15 +195,16 @@ void Sequencer::Enqueue(Command command, bool may_apply_here) {
     if (auto* op = std::get_if<OperationCommand>(&command)) pending_.Remove(op->ticket);
     return Answer(command, *refuse);
   }
-  if (may_apply_here && running_ && !applying_ && queue_.empty()) {
+  if (may_apply_here && MayApplyOnCaller()) {
     applying_ = true;
     lock.unlock();
     return ApplyHere(std::move(command));
   }
-  bool was_empty = queue_.empty();
   queue_.push_back(std::move(command));
+  // The sequencer sleeps on an empty queue, or waits for a group to grow.
+  const bool wake = gather_need_ > 0 ? queue_.size() >= gather_need_ : queue_.size() == 1;
   lock.unlock();
-  if (was_empty) cv_.notify_one();
+  if (wake) cv_.notify_one();
 }
 
 void Sequencer::ApplyHere(Command command) {
@@ -184,11 +232,11 @@ void Sequencer::ReleaseToken() {
   if (!queue_.empty() || stopping_) cv_.notify_one();
 }
 
-bool Sequencer::ApplyLoggedIfIdle(Operation& op, const OperationCheck& check, ReceiptCallback& done) {
+bool Sequencer::ApplyLoggedIfIdle(Operation& op, const OperationCheck& check, ReceiptCallback& done, Arrival& arrival) {
   if (!input_log_) return false;
   {
     std::lock_guard lock(mu_);
-    if (!running_ || stopping_ || failed_ || applying_ || !queue_.empty()) return false;
+    if (stopping_ || failed_ || !MayApplyOnCaller()) return false;
     applying_ = true;
   }
   try {
@@ -209,7 +257,7 @@ bool Sequencer::ApplyLoggedIfIdle(Operation& op, const OperationCheck& check, Re
     // a sync, after which the log starts again (ProcessGroup).
     auto ticket = check(op, record.accept_legacy);
     if (ticket.ok()) {
-      group.insert(group.begin(), OperationCommand{std::move(op), std::move(done), *ticket});
+      group.insert(group.begin(), OperationCommand{std::move(op), std::move(done), *ticket, std::move(arrival)});
     } else {
       done(std::move(ticket).error());
     }
@@ -249,7 +297,7 @@ Status Sequencer::Replay(std::vector<InputLog::Record> records, const OperationC
       if (encoded(due) != encoded(record->system_ops))
         spdlog::warn("input log record {}: its system operations differ from the ones due; applying the ones due",
                      rec.seq);
-      for (auto& sys : due) group.push_back(OperationCommand{std::move(sys), report});
+      for (auto& sys : due) group.push_back(OperationCommand{std::move(sys), report, 0, {}});
     }
     Operation& op = record->submitted;
     // Only what a submitter may log (Ledger::Submit): the operator's
@@ -259,7 +307,7 @@ Status Sequencer::Replay(std::vector<InputLog::Record> records, const OperationC
                        : Error::Unauthorized("not_logged", "only signed and public operations are logged");
     auto ticket = valid.ok() ? check(op, record->accept_legacy) : Result<std::uint64_t>(valid.error());
     if (ticket.ok()) {
-      group.insert(group.begin(), OperationCommand{std::move(op), report, *ticket});
+      group.insert(group.begin(), OperationCommand{std::move(op), report, *ticket, {}});
     } else {
       report(std::move(ticket).error());
     }
@@ -316,11 +364,9 @@ void Sequencer::Run() {
       cv_.wait_for(lock, std::chrono::seconds(1), [&] { return !applying_ && (stopping_ || !queue_.empty()); });
       if (applying_) continue;  // timed out while a submitter applies a group
       if (queue_.empty() && stopping_) break;
-      while (!queue_.empty() && group.size() < options_.max_group) {
-        group.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
+      TakeQueued(group);
       applying_ = true;
+      GatherMore(lock, group);
     }
     const std::int64_t ts = GroupTimestamp();
     AddDueSystemOperations(group, ts);
@@ -342,6 +388,61 @@ void Sequencer::Run() {
   }
 }
 
+bool Sequencer::HasBarrier(const std::vector<Command>& group) {
+  for (const auto& c : group)
+    if (std::holds_alternative<BarrierCommand>(c)) return true;
+  return false;
+}
+
+void Sequencer::TakeQueued(std::vector<Command>& group) {
+  while (!queue_.empty() && group.size() < options_.max_group) {
+    group.push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+}
+
+void Sequencer::GatherMore(std::unique_lock<std::mutex>& lock, std::vector<Command>& group) {
+  // At most twice what it has: the clients of a group that holds them all
+  // cannot send more before it is answered, and a wait for them would last
+  // until its deadline.
+  if (group.empty()) {
+    // A second without a request: whatever overlapped is over.
+    overlap_ = 0;
+    return;
+  }
+  // Not after a large group: a saturated node's groups are large, and one
+  // that is small now and then has no time to lose. Large as committed: a
+  // group that gathered kGatherBelow lets the next one go without a wait,
+  // which halves what a closed loop of a few clients loses to the waits.
+  // Nor for a barrier (Ledger::Flush), which waits on this group.
+  const std::size_t wanted = std::min(GroupWanted(), 2 * group.size());
+  const bool after_large = last_group_ >= kGatherBelow;
+  last_group_ = group.size();
+  if (group.size() >= wanted || stopping_ || after_large || HasBarrier(group)) return;
+  if (skip_waits_ > 0) {
+    --skip_waits_;
+    return;
+  }
+  const std::size_t had = group.size();
+  const auto deadline = std::chrono::steady_clock::now() + options_.group_wait;
+  while (group.size() < wanted && !stopping_) {
+    gather_need_ = wanted - group.size();
+    const bool timed_out = cv_.wait_until(lock, deadline) == std::cv_status::timeout;
+    TakeQueued(group);
+    if (timed_out) break;
+  }
+  gather_need_ = 0;
+  last_group_ = group.size();
+  metrics_.group_waits.Inc();
+  metrics_.operations_gathered.Inc(group.size() - had);
+  if (group.size() > had) {
+    backoff_ = std::max<std::uint32_t>(1, backoff_ / 2);
+  } else {
+    skip_waits_ = backoff_;
+    backoff_ = std::min(backoff_ * 2, kMaxWaitBackoff);
+  }
+}
+
 std::int64_t Sequencer::GroupTimestamp() {
   // Never earlier than an operation already recorded: replay and expiry
   // rules see a clock that does not run backwards.
@@ -354,13 +455,10 @@ void Sequencer::AddDueSystemOperations(std::vector<Command>& group, std::int64_t
   std::int64_t now = Now();
   if (now == last_system_check_) return;
   last_system_check_ = now;
-  for (auto& op : DueSystemOperations(ts)) {
-    group.push_back(OperationCommand{std::move(op), [](Result<Receipt> r) {
-                                       if (!r.ok())
-                                         spdlog::warn("system operation failed: {} ({})", r.error().message,
-                                                      r.error().code);
-                                     }});
-  }
+  const auto report = [](Result<Receipt> r) {
+    if (!r.ok()) spdlog::warn("system operation failed: {} ({})", r.error().message, r.error().code);
+  };
+  for (auto& op : DueSystemOperations(ts)) group.push_back(OperationCommand{std::move(op), report, 0, {}});
 }
 
 std::vector<Operation> Sequencer::DueSystemOperations(std::int64_t ts) {
@@ -457,6 +555,9 @@ void Sequencer::ProcessGroup(std::vector<Command>& group, std::int64_t ts, Group
     std::lock_guard lock(listeners_mu_);
     for (ChangeListener* l : listeners_) l->OnGroupCommitted(shared);
   }
+  // No longer open before anyone is answered: a submitter's next request
+  // must not find its own last one open.
+  CloseArrivals(group);
   for (std::size_t i = 0; i < group.size(); ++i) {
     if (auto* cmd = std::get_if<OperationCommand>(&group[i])) pending_.Remove(cmd->ticket);
     Answer(group[i], std::move(results[i]));

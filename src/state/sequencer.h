@@ -9,6 +9,22 @@
 // `may_apply_here`). The second saves the two thread hand-offs (submitter ->
 // sequencer -> submitter) that dominate one transfer's latency when the node
 // is not busy; under load the queue is never empty and groups grow as before.
+//
+// Between the two, under a steady load from many clients that keeps the
+// node half busy, requests arrive one at a time and each would commit as a
+// group of one or two: an fsync and a transaction per transfer, about twice
+// a transfer's CPU at saturation (docs/BENCHMARKS.md, fifty-fourth round).
+// So while requests overlap (most of the recent ones arrived while others
+// were open: submitted, not answered yet), a group of fewer than
+// kGatherBelow operations waits up to LedgerOptions::group_wait for more,
+// for at most as many again as it holds (a group that holds every client's
+// request would wait for nothing), and a submitter that finds the sequencer
+// idle queues its operation instead of applying it. One client's requests,
+// one after another, never overlap and never wait; a wait that gathers
+// nothing makes the next ones rarer. Off by default (group_wait 0): a few
+// clients that each send their next request the moment they are answered
+// lose some of their rate to the waits (docs/BENCHMARKS.md, fifty-fourth
+// round).
 #pragma once
 
 #include <condition_variable>
@@ -19,6 +35,7 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -34,11 +51,31 @@
 
 namespace kray::state {
 
+class Sequencer;
+
+// A submitted operation from its arrival (Sequencer::Announce) until it is
+// answered or dropped: how the sequencer knows how many requests are open.
+class Arrival {
+ public:
+  Arrival() = default;
+  Arrival(Arrival&& other) noexcept : seq_(std::exchange(other.seq_, nullptr)) {}
+  Arrival& operator=(Arrival&& other) noexcept;
+  ~Arrival();
+
+ private:
+  friend class Sequencer;
+  explicit Arrival(Sequencer* seq) : seq_(seq) {}
+  // No longer counted here (the caller departs it); whether it was.
+  bool Release() { return std::exchange(seq_, nullptr) != nullptr; }
+  Sequencer* seq_ = nullptr;
+};
+
 // Apply one operation; `ticket` is its entry in PendingOperations (0: none).
 struct OperationCommand {
   Operation op;
   ReceiptCallback done;
   std::uint64_t ticket = 0;
+  Arrival arrival;  // a submitted operation's: open until answered
 };
 // Answered once everything queued before it has been committed.
 struct BarrierCommand {
@@ -54,6 +91,9 @@ using OperationCheck = std::function<Result<std::uint64_t>(Operation& op, bool a
 
 class Sequencer {
  public:
+  // A group waits for more operations only while it has fewer than this.
+  static constexpr std::size_t kGatherBelow = 8;
+
   // `metrics` is recorded into after each group; it must outlive the sequencer.
   // `read_cache` is told, after each COMMIT, which accounts the group wrote.
   Sequencer(std::unique_ptr<store::Database> writer, const LedgerOptions& options, const ModuleRegistry& registry,
@@ -74,6 +114,9 @@ class Sequencer {
   // (its callback and the listeners run here); the caller must hold no lock
   // that a callback or listener takes.
   void Enqueue(Command command, bool may_apply_here = false);
+  // A submission arrives (thread-safe): call before checking it, and keep
+  // the Arrival in its OperationCommand (or drop it with the operation).
+  Arrival Announce();
 
   // The account rows' write-back (unwritten_rows.h), set before Start():
   // Stop() then writes every unwritten row back.
@@ -88,7 +131,9 @@ class Sequencer {
   // record, then publishes the group and answers `done` (a failed check is
   // answered at once); returns true. Otherwise returns false and leaves `op`
   // and `done` alone. Same caller rule as Enqueue's `may_apply_here`.
-  bool ApplyLoggedIfIdle(Operation& op, const OperationCheck& check, ReceiptCallback& done);
+  // Neither applies on the caller's thread while submissions overlap (see
+  // the top of this file).
+  bool ApplyLoggedIfIdle(Operation& op, const OperationCheck& check, ReceiptCallback& done, Arrival& arrival);
   // Before Start(): applies records of the input log that the store does not
   // hold, in order, each as it was applied (its timestamp, its checks, its
   // system operations), each committed with a sync.
@@ -122,6 +167,21 @@ class Sequencer {
   // What the modules say is due at `ts`, read from the store (errors logged).
   std::vector<Operation> DueSystemOperations(std::int64_t ts);
   void ReleaseToken();
+  // mu_ held throughout (the waits release it).
+  void TakeQueued(std::vector<Command>& group);
+  // While requests overlap, kGatherBelow (or max_group if smaller); else 0:
+  // no group waits.
+  std::size_t GroupWanted() const;
+  static bool HasBarrier(const std::vector<Command>& group);
+  bool MayApplyOnCaller() const;
+  // `group` taken off the queue, the token held: waits for more while the
+  // group is smaller than GroupWanted() (see the top of this file). An
+  // empty group (a second without requests) ends the overlap.
+  void GatherMore(std::unique_lock<std::mutex>& lock, std::vector<Command>& group);
+  // The group's submitted operations are answered: no longer open.
+  void CloseArrivals(std::vector<Command>& group);
+  friend class Arrival;
+  void Depart(std::size_t n);
   std::int64_t GroupTimestamp();
 
   std::unique_ptr<store::Database> writer_;
@@ -145,6 +205,22 @@ class Sequencer {
   // exec_, writer_ and last_system_check_ until it clears it.
   bool applying_ = false;
   std::optional<Error> failed_;  // guarded by mu_: sticky after a failed commit
+  // The group wait's state, guarded by mu_ (see the top of this file).
+  static constexpr std::uint32_t kOverlapAll = 1024;
+  // Submitted operations announced and not answered yet.
+  std::size_t open_ = 0;
+  // The share of recent arrivals that found others open: a moving average
+  // over ~16 arrivals, kOverlapAll = all.
+  std::uint32_t overlap_ = 0;
+  // While the sequencer waits for its group to grow: the operations it
+  // still wants (0: not waiting).
+  std::size_t gather_need_ = 0;
+  // The size of the sequencer thread's last group (as committed).
+  std::size_t last_group_ = 0;
+  // After waits that gathered nothing: how many groups will not wait, and
+  // how many the next such wait makes skip.
+  std::uint32_t skip_waits_ = 0;
+  std::uint32_t backoff_ = 1;
   std::thread thread_;
   std::int64_t last_system_check_ = 0;  // the applying thread only
 };

@@ -59,6 +59,8 @@ TEST_F(MetricsTest, OperatorOnlyAndTextFormat) {
                              "krayd_sequencer_group_operations",
                              "krayd_sequencer_commit_duration_seconds",
                              "krayd_sequencer_queue_depth",
+                             "krayd_sequencer_group_waits_total",
+                             "krayd_sequencer_operations_gathered_total",
                              "krayd_state_unwritten_accounts",
                              "krayd_operations_total",
                              "krayd_rollup_batch_height",
@@ -118,6 +120,9 @@ TEST_F(MetricsTest, CountersFollowWhatTheNodeDid) {
   EXPECT_EQ(s["krayd_sequencer_commit_duration_seconds_count"], 3);
   EXPECT_EQ(s["krayd_sequencer_logged_groups_total"], 3);
   EXPECT_EQ(s["krayd_input_log_replayed_total"], 0);
+  // One client, one request after another: no group waited for more.
+  EXPECT_EQ(s["krayd_sequencer_group_waits_total"], 0);
+  EXPECT_EQ(s["krayd_sequencer_operations_gathered_total"], 0);
   EXPECT_EQ(s["krayd_ledger_last_seq"], 2);
   EXPECT_GE(s["krayd_http_connections_accepted_total"], 1);
   EXPECT_GT(s["krayd_store_size_bytes{store=\"state\"}"], 0);

@@ -41,6 +41,7 @@ struct Config {
   bool rolluplowprio = true;                // the rollup index thread at the lowest priority (nice 19)
   std::uint64_t rollupprune = 0;            // proofs at the newest N batches only (0 = every batch)
   std::uint64_t rollupcache = 1024;         // MiB for the rollup's state tree cache
+  std::uint64_t groupwait = 0;              // microseconds a small group may wait for more (0 = never)
   std::uint64_t writeback = 10;             // seconds per sweep of the account rows' write-back (0 = off)
   std::string portfile;                     // write the bound port here after listening
   int rpctimeout = 30;                      // seconds: header / body read timeout

@@ -25,6 +25,7 @@
 // Reads are thread-safe and see the last committed group.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -68,6 +69,9 @@ struct LedgerOptions {
   std::size_t max_group = 2048;      // max operations per group commit
   std::size_t read_connections = 4;  // pooled reader connections (grown on demand)
   bool accept_legacy = true;         // accept legacy-signed transfers (docs/SIGNING.md)
+  // How long a small group may wait for more operations while submissions
+  // overlap (config groupwait; src/state/sequencer.h); 0: never.
+  std::chrono::microseconds group_wait{0};
   // Seconds added to the wall clock when the sequencer stamps operations.
   // Tests advance time with it; krayd refuses it outside regtest.
   std::int64_t clock_offset = 0;

@@ -27,6 +27,10 @@ struct LedgerMetrics {
   // Groups recorded in the input log and committed without a sync (applied
   // by a submitter while the sequencer was idle; src/state/input_log.h).
   metrics::Counter logged_groups;
+  // Small groups that waited for more operations (src/state/sequencer.h),
+  // and the operations those waits gathered.
+  metrics::Counter group_waits;
+  metrics::Counter operations_gathered;
   // Input log records applied again at start-up: answered groups whose
   // commit the store had lost.
   metrics::Counter input_records_replayed;
