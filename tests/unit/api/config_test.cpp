@@ -4,12 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <tuple>
 
 #include "kray/rollup/rollup.h"
+#include "kray/state/ledger.h"
 
 namespace kray::api {
 namespace {
@@ -55,6 +57,8 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(c->rollupcache, 1024u);
   EXPECT_EQ(c->rollupcache, rollup::kDefaultRollupCacheMiB);  // config.h's literal is the rollup's default
   EXPECT_EQ(c->writeback, 10u);
+  EXPECT_EQ(c->groupwait, 0u);
+  EXPECT_EQ(std::chrono::microseconds(c->groupwait), state::LedgerOptions{}.group_wait);  // off in both
   EXPECT_EQ(c->conf, "");
 }
 
@@ -76,7 +80,8 @@ TEST_F(ConfigTest, FileThenCommandLineWins) {
                     "rollupprune=24\n"
                     "rolluplowprio=0\n"
                     "rollupcache=4096\n"
-                    "writeback=0\n");
+                    "writeback=0\n"
+                    "groupwait=300\n");
   auto c = ParseConfigArgs({"-conf=" + conf, "-port=7000", "--rpctoken=cli"});
   ASSERT_TRUE(c.ok()) << c.error().message;
   EXPECT_EQ(c->conf, conf);
@@ -94,6 +99,7 @@ TEST_F(ConfigTest, FileThenCommandLineWins) {
   EXPECT_FALSE(c->rolluplowprio);
   EXPECT_EQ(c->rollupcache, 4096u);
   EXPECT_EQ(c->writeback, 0u);
+  EXPECT_EQ(c->groupwait, 300u);
   // Relative paths in the file are relative to the file's directory.
   EXPECT_EQ(fs::path(c->datadir), (dir_ / "mydata").lexically_normal());
   EXPECT_EQ(fs::path(c->genesis), (dir_ / "g.json").lexically_normal());
@@ -135,6 +141,9 @@ TEST_F(ConfigTest, BadValuesAreErrors) {
                           "-writeback=301",
                           "-writeback=-1",
                           "-writeback=1s",
+                          "-groupwait=10001",
+                          "-groupwait=-1",
+                          "-groupwait=300us",
                           "-rollupcache=1048577",
                           "-rollupcache=1G",
                           "-port",
