@@ -402,27 +402,16 @@ void Sequencer::TakeQueued(std::vector<Command>& group) {
 }
 
 void Sequencer::GatherMore(std::unique_lock<std::mutex>& lock, std::vector<Command>& group) {
-  // At most twice what it has: the clients of a group that holds them all
-  // cannot send more before it is answered, and a wait for them would last
-  // until its deadline.
   if (group.empty()) {
     // A second without a request: whatever overlapped is over.
     overlap_ = 0;
     return;
   }
-  // Not after a large group: a saturated node's groups are large, and one
-  // that is small now and then has no time to lose. Large as committed: a
-  // group that gathered kGatherBelow lets the next one go without a wait,
-  // which halves what a closed loop of a few clients loses to the waits.
-  // Nor for a barrier (Ledger::Flush), which waits on this group.
+  // At most as many again as it has: the clients of a group that holds
+  // them all cannot send more before it is answered, and a wait for them
+  // would last until its deadline.
   const std::size_t wanted = std::min(GroupWanted(), 2 * group.size());
-  const bool after_large = last_group_ >= kGatherBelow;
-  last_group_ = group.size();
-  if (group.size() >= wanted || stopping_ || after_large || HasBarrier(group)) return;
-  if (skip_waits_ > 0) {
-    --skip_waits_;
-    return;
-  }
+  if (!MayWait(group, wanted)) return;
   const std::size_t had = group.size();
   const auto deadline = std::chrono::steady_clock::now() + options_.group_wait;
   while (group.size() < wanted && !stopping_) {
@@ -441,6 +430,20 @@ void Sequencer::GatherMore(std::unique_lock<std::mutex>& lock, std::vector<Comma
     skip_waits_ = backoff_;
     backoff_ = std::min(backoff_ * 2, kMaxWaitBackoff);
   }
+}
+
+bool Sequencer::MayWait(const std::vector<Command>& group, std::size_t wanted) {
+  // Not after a large group: a saturated node's groups are large, and one
+  // that is small now and then has no time to lose. Large as committed: a
+  // group that gathered kGatherBelow lets the next one go without a wait,
+  // which halves what a closed loop of a few clients loses to the waits.
+  // Nor for a barrier (Ledger::Flush), which waits on this group.
+  const bool after_large = last_group_ >= kGatherBelow;
+  last_group_ = group.size();
+  if (group.size() >= wanted || stopping_ || after_large || HasBarrier(group)) return false;
+  if (skip_waits_ == 0) return true;
+  --skip_waits_;
+  return false;
 }
 
 std::int64_t Sequencer::GroupTimestamp() {

@@ -172,6 +172,9 @@ class Sequencer {
   // While requests overlap, kGatherBelow (or max_group if smaller); else 0:
   // no group waits.
   std::size_t GroupWanted() const;
+  // Whether `group` (smaller than `wanted`) waits, as the rules at the top
+  // of this file say; counts it as the last group and the skipped waits.
+  bool MayWait(const std::vector<Command>& group, std::size_t wanted);
   static bool HasBarrier(const std::vector<Command>& group);
   bool MayApplyOnCaller() const;
   // `group` taken off the queue, the token held: waits for more while the
