@@ -131,6 +131,20 @@ TEST_F(GroupWaitTest, ASmallGroupWaitsForMoreWhileSubmissionsOverlap) {
   ExpectConserved();
 }
 
+// A node stopping while a group waits: the wait ends at once and the
+// operation is answered (committed, as every operation taken off the queue).
+TEST_F(GroupWaitTest, AStopEndsAWait) {
+  Open(10s);
+  std::uint64_t nonce = Overlap(0);
+  auto lone = Submit(Signed(nonce));
+  ASSERT_EQ(lone.wait_for(200ms), std::future_status::timeout) << "answered without waiting";
+  const auto started = std::chrono::steady_clock::now();
+  ledger_.reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  ASSERT_EQ(lone.wait_for(0s), std::future_status::ready);
+  EXPECT_TRUE(lone.get().ok());
+}
+
 // The wait ends at its deadline when nothing more comes.
 TEST_F(GroupWaitTest, AWaitEndsAtItsDeadline) {
   Open(300ms);
