@@ -102,11 +102,7 @@ class GroupWaitTest : public ::testing::Test {
     return nonce;
   }
 
-  void ExpectConserved() {
-    auto c = ledger_->CheckConservation();
-    ASSERT_TRUE(c.ok()) << c.error().message;
-    EXPECT_TRUE(c->ok) << c->ToString();
-  }
+  void ExpectConserved() { testing::ExpectConserved(*ledger_); }
 
   TempDir dir_;
   std::shared_ptr<Hold> hold_ = std::make_shared<Hold>();
@@ -229,9 +225,7 @@ TEST(GroupWait, RacingSubmittersAreEachAppliedOnce) {
   EXPECT_EQ(ledger.GetAccount(a.account_id)->nonce, kEach);
   EXPECT_EQ(ledger.GetAccount(b.account_id)->nonce, kEach);
   EXPECT_LT(ledger.GetAccount(a.account_id)->BalanceOf("KRAY").available, a_before);  // sent 3 for each 2 back
-  auto c = ledger.CheckConservation();
-  ASSERT_TRUE(c.ok()) << c.error().message;
-  EXPECT_TRUE(c->ok) << c->ToString();
+  testing::ExpectConserved(ledger);
 }
 
 // group_wait 0: no group ever waits.

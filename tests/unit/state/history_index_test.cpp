@@ -178,11 +178,7 @@ class HistoryIndexTest : public ::testing::Test {
       for (const auto& op : *ops) seqs.push_back(op.seq);
     return seqs;
   }
-  void ExpectConserved() {
-    auto rep = ledger_->CheckConservation();
-    ASSERT_TRUE(rep.ok()) << rep.error().message;
-    EXPECT_TRUE(rep->ok) << rep->ToString();
-  }
+  void ExpectConserved() { testing::ExpectConserved(*ledger_); }
 
   TempDir dir_;
   std::unique_ptr<Ledger> ledger_;

@@ -329,11 +329,7 @@ Amount Balance(Ledger& ledger, const Key& who) {
   return a.ok() ? a->BalanceOf("KRAY").available : 0;
 }
 
-void ExpectConserved(Ledger& ledger) {
-  auto c = ledger.CheckConservation();
-  ASSERT_TRUE(c.ok()) << c.error().message;
-  EXPECT_TRUE(c->ok) << c->ToString();
-}
+using testing::ExpectConserved;
 
 // A copy of a stopped node's datadir.
 void CopyDatadir(const std::string& from, const std::string& to) {

@@ -96,11 +96,7 @@ class LedgerTest : public ::testing::Test {
     return a.ok() ? a->BalanceOf(asset) : Balance{};
   }
   std::uint64_t NonceOf(const std::string& who) { return ledger_->GetAccount(who)->nonce; }
-  void ExpectConserved() {
-    auto rep = ledger_->CheckConservation();
-    ASSERT_TRUE(rep.ok()) << rep.error().message;
-    EXPECT_TRUE(rep->ok) << rep->ToString();
-  }
+  void ExpectConserved() { testing::ExpectConserved(*ledger_); }
 
   TempDir dir_;
   std::unique_ptr<Ledger> ledger_;

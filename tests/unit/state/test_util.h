@@ -2,6 +2,8 @@
 // the example module come from the test-support library).
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <string>
 
 #include "kray/state/ledger.h"
@@ -32,6 +34,13 @@ inline LedgerOptions Options(const TempDir& dir, const std::string& genesis = Re
   o.genesis_path = genesis;
   o.synchronous = "NORMAL";  // tests do not need fsync
   return o;
+}
+
+// Every asset's sums match (Ledger::CheckConservation): how every test ends.
+inline void ExpectConserved(Ledger& ledger) {
+  auto report = ledger.CheckConservation();
+  ASSERT_TRUE(report.ok()) << report.error().message;
+  EXPECT_TRUE(report->ok) << report->ToString();
 }
 
 // A signed transfer through the ledger (from/to exactly as given).
