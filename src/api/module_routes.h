@@ -51,16 +51,10 @@ inline Error BridgeUnavailable() {
                             "the bridge is not available: no L1 backend is configured (bitcoinrpcurl)");
 }
 
-// `fn(db)` on a pooled read connection of the state store.
+// `fn(db)` on a pooled read connection of the state store (Ledger::Read).
 template <class T, class F>
 Result<T> ReadState(const ApiContext& ctx, F fn) {
-  std::optional<Result<T>> out;
-  Status s = ctx.ledger->WithReader([&](store::Database& db) -> Status {
-    out.emplace(fn(db));
-    return Ok();
-  });
-  if (!s.ok()) return std::move(s).error();
-  return std::move(*out);
+  return ctx.ledger->Read<T>(std::move(fn));
 }
 
 // Runs `read` on a pooled read connection of the state store and replies

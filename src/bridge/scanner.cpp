@@ -183,20 +183,7 @@ struct DepositScanner::Impl {
   void NoteL1Error(const Error& e);
   void ReportProgress(std::uint32_t height, std::uint32_t target);
   Status WithReader(const std::function<Status(store::Database&)>& fn) const;
-  template <class T, class F>
-  Result<T> ReadLedger(F fn) const;
 };
-
-template <class T, class F>
-Result<T> DepositScanner::Impl::ReadLedger(F fn) const {
-  std::optional<Result<T>> out;
-  Status s = ledger.WithReader([&](store::Database& db) -> Status {
-    out.emplace(fn(db));
-    return Ok();
-  });
-  if (!s.ok()) return std::move(s).error();
-  return std::move(*out);
-}
 
 Status DepositScanner::Impl::CheckScanState() {
   const std::string descriptor = federation.Descriptor();
@@ -288,7 +275,7 @@ Status DepositScanner::Impl::Open() {
 }
 
 Status DepositScanner::Impl::EnsureWatched() {
-  auto max = ReadLedger<std::uint32_t>([](store::Database& sdb) { return MaxAddressIndex(sdb); });
+  auto max = ledger.Read<std::uint32_t>([](store::Database& sdb) { return MaxAddressIndex(sdb); });
   if (!max.ok()) return std::move(max).error();
   const std::uint64_t want = std::min<std::uint64_t>(std::uint64_t{*max} + opts.lookahead + 1, 0x80000000ULL);
   while (derived < want) {
@@ -720,11 +707,11 @@ Status DepositScanner::Impl::Act(const ObservedDeposit& d) {
   // krayd.sqlite is the truth: an outpoint it already has (a restart after
   // the credit committed, a rescan, a reorg that mined it again) is never
   // submitted again.
-  auto done = ReadLedger<std::optional<DepositRecord>>(
+  auto done = ledger.Read<std::optional<DepositRecord>>(
       [&](store::Database& sdb) { return FindDepositRecord(sdb, d.txid, d.vout); });
   if (!done.ok()) return std::move(done).error();
   if (*done) {
-    auto op = ReadLedger<std::vector<state::Operation>>([&](store::Database& sdb) {
+    auto op = ledger.Read<std::vector<state::Operation>>([&](store::Database& sdb) {
       return state::OperationsTouching(sdb, state::LeafKey(kBridgeDepositLeaf, OutpointId(d.txid, d.vout)), 0, 1);
     });
     std::string hash = op.ok() && !op->empty() ? op->front().hash : d.operation;
@@ -761,7 +748,7 @@ Status DepositScanner::Impl::Act(const ObservedDeposit& d) {
                  {"vout", std::to_string(d.vout)}};
   std::optional<std::string> owner;
   if (d.address_index != 0) {
-    auto o = ReadLedger<std::optional<std::string>>(
+    auto o = ledger.Read<std::optional<std::string>>(
         [&](store::Database& sdb) { return AccountOfIndex(sdb, d.address_index); });
     if (!o.ok()) return std::move(o).error();
     owner = *o;

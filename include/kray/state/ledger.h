@@ -32,6 +32,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "kray/core/params.h"
@@ -173,6 +174,19 @@ class Ledger {
   // (error `snapshot_stale`), `fn` runs again, up to three times in all:
   // it must start from scratch each time (assign its results, not append).
   Status WithReader(const std::function<Status(store::Database&)>& fn) const;
+  // WithReader for a read that returns a value (`fn(db)` gives a Result<T>):
+  // its error `snapshot_stale` runs it again too, any other is its answer.
+  template <class T, class F>
+  Result<T> Read(F fn) const {
+    std::optional<Result<T>> out;
+    Status s = WithReader([&](store::Database& db) -> Status {
+      out.emplace(fn(db));
+      if (!out->ok() && out->error().code == "snapshot_stale") return out->error();
+      return Ok();
+    });
+    if (!s.ok()) return std::move(s).error();
+    return std::move(*out);
+  }
 
   const ChainParams& params() const;
   const ModuleRegistry& registry() const;

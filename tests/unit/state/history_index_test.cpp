@@ -140,7 +140,9 @@ class HistoryIndexTest : public ::testing::Test {
     EXPECT_TRUE(db.ok());
     if (!db.ok()) return sent;
     EXPECT_TRUE((*db)->Migrate("history", HistoryMigrations().first(migrations)).ok());
-    if (!rows.empty()) EXPECT_TRUE((*db)->Exec(rows).ok()) << rows;
+    if (!rows.empty()) {
+      EXPECT_TRUE((*db)->Exec(rows).ok()) << rows;
+    }
     auto st = (*db)->Prepare("UPDATE history_state SET indexed_seq = 3, indexed_hash = ?1");
     EXPECT_TRUE(st.ok());
     if (st.ok()) {

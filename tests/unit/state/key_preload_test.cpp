@@ -64,7 +64,9 @@ TEST(LedgerKeyPreload, EveryBoundKeyIsPreloadedAfterOpenAcrossChunks) {
     return ledger.metrics().keys_preloaded.value();
   };
   for (int open = 0; open < 3; ++open) {  // a first start, a restart, a start after an upgrade
-    if (open == 2) ASSERT_NO_FATAL_FAILURE(AsIfBoundBeforeCore004(dir));
+    if (open == 2) {
+      ASSERT_NO_FATAL_FAILURE(AsIfBoundBeforeCore004(dir));
+    }
     auto ledger = Ledger::Open(Options(dir, dir.file("genesis.json")), CoreOnly());
     ASSERT_TRUE(ledger.ok()) << ledger.error().message;
     EXPECT_EQ(preloaded_within_10s(**ledger), static_cast<std::uint64_t>(kKeyed));

@@ -523,6 +523,40 @@ TEST_F(LedgerTest, MetricsCountGroupsAndSignatureChecks) {
   EXPECT_EQ(m.groups_failed.value(), 0u);
 }
 
+// A read that returns a value (Ledger::Read, the API's ReadState and the
+// deposit scanner's reads) is read again when it reports `snapshot_stale`,
+// as WithReader does for a Status: once stale, it gets a new snapshot; a
+// read stale three times over, or failing otherwise, answers with its error.
+TEST_F(LedgerTest, AValueReadThatFindsItsSnapshotStaleIsReadAgain) {
+  const auto stale = [] { return Error::Unavailable("snapshot_stale", "older than a write-back"); };
+  int calls = 0;
+  auto once = ledger_->Read<std::int64_t>([&](store::Database& db) -> Result<std::int64_t> {
+    if (++calls == 1) return stale();
+    return store::QueryInt(db, "SELECT count(*) FROM accounts");
+  });
+  ASSERT_TRUE(once.ok()) << once.error().code;
+  EXPECT_GT(*once, 0);
+  EXPECT_EQ(calls, 2);
+
+  calls = 0;
+  auto always = ledger_->Read<int>([&](store::Database&) -> Result<int> {
+    ++calls;
+    return stale();
+  });
+  ASSERT_FALSE(always.ok());
+  EXPECT_EQ(always.error().code, "snapshot_stale");
+  EXPECT_EQ(calls, 3);
+
+  calls = 0;
+  auto other = ledger_->Read<int>([&](store::Database&) -> Result<int> {
+    ++calls;
+    return Error::NotFound("nothing_here", "not found");
+  });
+  ASSERT_FALSE(other.ok());
+  EXPECT_EQ(other.error().code, "nothing_here");
+  EXPECT_EQ(calls, 1);
+}
+
 // synchronous=FULL end to end (the tests' ledgers run NORMAL): what was
 // answered is in the store after a reopen.
 TEST_F(LedgerTest, FullSynchronousAnswersAndReopens) {
