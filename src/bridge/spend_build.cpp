@@ -84,7 +84,7 @@ Status SpendCoordinator::Impl::Reconcile() {
   auto reserving = local::SpendsIn(*db, "reserving");
   if (!reserving.ok()) return std::move(reserving).error();
   for (const auto& s : *reserving) {
-    auto l2 = ReadLedger<std::optional<Spend>>([&](store::Database& sdb) { return FindSpend(sdb, s.id); });
+    auto l2 = ledger.Read<std::optional<Spend>>([&](store::Database& sdb) { return FindSpend(sdb, s.id); });
     if (!l2.ok()) return std::move(l2).error();
     store::Transaction tx(*db);
     KRAY_TRY(tx.status());
@@ -97,7 +97,7 @@ Status SpendCoordinator::Impl::Reconcile() {
     }
     KRAY_TRY(tx.Commit());
   }
-  auto open = ReadLedger<std::vector<Spend>>([](store::Database& sdb) { return OpenSpends(sdb); });
+  auto open = ledger.Read<std::vector<Spend>>([](store::Database& sdb) { return OpenSpends(sdb); });
   if (!open.ok()) return std::move(open).error();
   for (const auto& spend : *open) {
     auto local = local::FindSpend(*db, spend.id);
@@ -108,7 +108,7 @@ Status SpendCoordinator::Impl::Reconcile() {
 }
 
 Status SpendCoordinator::Impl::Recover(const Spend& spend) {
-  auto ops = ReadLedger<std::vector<state::Operation>>([&](store::Database& sdb) {
+  auto ops = ledger.Read<std::vector<state::Operation>>([&](store::Database& sdb) {
     return state::OperationsTouching(sdb, state::LeafKey(kBridgeSpendLeaf, spend.id), 0, 100);
   });
   if (!ops.ok()) return std::move(ops).error();
@@ -240,9 +240,9 @@ std::vector<int> SpendCoordinator::Impl::FullSigners(const bitcoin::Psbt& psbt, 
 // --- building ----------------------------------------------------------------
 
 Status SpendCoordinator::Impl::BatchWithdrawals(std::uint32_t tip, std::int64_t now) {
-  auto config = ReadLedger<BridgeConfig>([](store::Database& sdb) { return ReadBridgeConfig(sdb); });
+  auto config = ledger.Read<BridgeConfig>([](store::Database& sdb) { return ReadBridgeConfig(sdb); });
   if (!config.ok()) return std::move(config).error();
-  auto due = ReadLedger<std::vector<Withdrawal>>(
+  auto due = ledger.Read<std::vector<Withdrawal>>(
       [&](store::Database& sdb) { return DueWithdrawals(sdb, now, kMaxDueScanned); });
   if (!due.ok()) return std::move(due).error();
   std::map<std::uint64_t, std::string> waiting;
@@ -373,7 +373,7 @@ Status SpendCoordinator::Impl::CreateSpend(const std::string& kind, const SpendP
 // next batch, forever).
 Status SpendCoordinator::Impl::Anchor(std::uint32_t tip) {
   if (!opts.anchors || !rollup) return Ok();
-  auto config = ReadLedger<BridgeConfig>([](store::Database& sdb) { return ReadBridgeConfig(sdb); });
+  auto config = ledger.Read<BridgeConfig>([](store::Database& sdb) { return ReadBridgeConfig(sdb); });
   if (!config.ok()) return std::move(config).error();
   if (config->fee_account.empty()) return Ok();
   auto active = local::SpendsIn(*db, "signing");
@@ -386,7 +386,7 @@ Status SpendCoordinator::Impl::Anchor(std::uint32_t tip) {
     for (const auto& v : *versions) broadcast |= v.broadcast_at.has_value();
     if (!broadcast) return Ok();
   }
-  auto last_anchored = ReadLedger<std::int64_t>([](store::Database& sdb) { return LastAnchoredBatch(sdb); });
+  auto last_anchored = ledger.Read<std::int64_t>([](store::Database& sdb) { return LastAnchoredBatch(sdb); });
   if (!last_anchored.ok()) return std::move(last_anchored).error();
   std::optional<rollup::BatchHeader> next;
   Status s = rollup->WithReader([&](store::Database& rdb) -> Status {
@@ -397,7 +397,7 @@ Status SpendCoordinator::Impl::Anchor(std::uint32_t tip) {
       if (!header.ok()) return std::move(header).error();
       bool bookkeeping = header->tx_count <= kMaxBookkeepingBatch;
       if (bookkeeping) {
-        auto ops = ReadLedger<std::vector<state::Operation>>([&](store::Database& sdb) {
+        auto ops = ledger.Read<std::vector<state::Operation>>([&](store::Database& sdb) {
           return state::OperationsInRange(sdb, static_cast<std::uint64_t>(header->first_seq),
                                           static_cast<std::uint64_t>(header->last_seq), kMaxBookkeepingBatch);
         });
@@ -405,7 +405,7 @@ Status SpendCoordinator::Impl::Anchor(std::uint32_t tip) {
         for (const auto& op : *ops) {
           if (op.type == kAnchorPublishOp) continue;
           if (op.type == kSpendConfirmedOp) {
-            auto spend = ReadLedger<std::optional<Spend>>(
+            auto spend = ledger.Read<std::optional<Spend>>(
                 [&](store::Database& sdb) { return FindSpend(sdb, op.Field("spend").value_or("")); });
             if (spend.ok() && spend->has_value() && (*spend)->kind == "anchor") continue;
           }

@@ -61,17 +61,6 @@ struct SpendCoordinator::Impl {
   Result<SubmitResult> Submit(std::string_view spend_id, std::string_view psbt_base64);  // under work_mu
   Status WithReader(const std::function<Status(store::Database&)>& fn) const;
 
-  template <class T, class F>
-  Result<T> ReadLedger(F fn) const {
-    std::optional<Result<T>> out;
-    Status s = ledger.WithReader([&](store::Database& sdb) -> Status {
-      out.emplace(fn(sdb));
-      return Ok();
-    });
-    if (!s.ok()) return std::move(s).error();
-    return std::move(*out);
-  }
-
   // --- steps (spend_steps.cpp), all under work_mu ---
   Status Reconcile();
   Status Recover(const Spend& spend);

@@ -60,7 +60,7 @@ Status SpendCoordinator::Impl::CheckContent(const Spend& spend, const std::vecto
 
 Status SpendCoordinator::Impl::SignOwn(const Spend& spend, const local::LocalSpend& l, local::SpendVersion& v) {
   if (!member || Has(v.signers, member_number)) return Ok();
-  auto ws = ReadLedger<std::vector<Withdrawal>>([&](store::Database& sdb) { return SpendWithdrawals(sdb, spend.id); });
+  auto ws = ledger.Read<std::vector<Withdrawal>>([&](store::Database& sdb) { return SpendWithdrawals(sdb, spend.id); });
   if (!ws.ok()) return std::move(ws).error();
   // The signing code itself refuses a withdrawal in its challenge window or
   // challenged, whatever the caller checked.
@@ -82,7 +82,7 @@ Status SpendCoordinator::Impl::SignOwn(const Spend& spend, const local::LocalSpe
 Status SpendCoordinator::Impl::FinalizeAndBroadcast(const Spend& spend, local::LocalSpend& l, local::SpendVersion& v,
                                                     SubmitResult* result) {
   if (v.signers.size() < kFederationThreshold || !v.final_tx.empty()) return Ok();
-  auto ws = ReadLedger<std::vector<Withdrawal>>([&](store::Database& sdb) { return SpendWithdrawals(sdb, spend.id); });
+  auto ws = ledger.Read<std::vector<Withdrawal>>([&](store::Database& sdb) { return SpendWithdrawals(sdb, spend.id); });
   if (!ws.ok()) return std::move(ws).error();
   KRAY_TRY(CheckSignable(spend, *ws, ledger.Now()));
   auto psbt = bitcoin::ParsePsbt(v.psbt);
@@ -192,7 +192,7 @@ Status SpendCoordinator::Impl::RepublishReorged(std::uint32_t tip) {
   auto ids = store::CollectRows<std::string>(**st, [](const store::Statement& r) { return r.Text(0); });
   if (!ids.ok()) return std::move(ids).error();
   for (const auto& id : *ids) {
-    auto l2 = ReadLedger<std::optional<Spend>>([&](store::Database& sdb) { return FindSpend(sdb, id); });
+    auto l2 = ledger.Read<std::optional<Spend>>([&](store::Database& sdb) { return FindSpend(sdb, id); });
     if (!l2.ok()) return std::move(l2).error();
     if (!l2->has_value() || (*l2)->status != "confirmed") continue;
     const Spend& spend = **l2;
@@ -252,7 +252,7 @@ Status SpendCoordinator::Impl::RepublishReorged(std::uint32_t tip) {
 
 Status SpendCoordinator::Impl::Advance(const local::LocalSpend& spend_row, std::uint32_t tip, std::int64_t now) {
   local::LocalSpend l = spend_row;
-  auto l2 = ReadLedger<std::optional<Spend>>([&](store::Database& sdb) { return FindSpend(sdb, l.id); });
+  auto l2 = ledger.Read<std::optional<Spend>>([&](store::Database& sdb) { return FindSpend(sdb, l.id); });
   if (!l2.ok()) return std::move(l2).error();
   if (!l2->has_value()) return Ok();  // not in L2 (Reconcile handles it)
   const Spend& spend = **l2;
@@ -352,7 +352,7 @@ Result<bool> SpendCoordinator::Impl::AdoptMinedVersion(const Spend& spend, const
   bitcoin::Transaction unsigned_tx = tx;
   for (auto& in : unsigned_tx.vin) in.witness.clear();
   auto psbt = MakeSpendPsbt(unsigned_tx, inputs, federation);
-  auto ws = ReadLedger<std::vector<Withdrawal>>([&](store::Database& sdb) { return SpendWithdrawals(sdb, spend.id); });
+  auto ws = ledger.Read<std::vector<Withdrawal>>([&](store::Database& sdb) { return SpendWithdrawals(sdb, spend.id); });
   if (!ws.ok()) return std::move(ws).error();
   Status pays = same_inputs && psbt.ok() ? CheckContent(spend, *ws, *psbt)
                                          : Status(Error::Invalid("spend_tx_mismatch", "it spends other inputs"));
@@ -392,11 +392,11 @@ Result<SubmitResult> SpendCoordinator::Impl::Submit(std::string_view spend_id, s
   if (!found->has_value())
     return Error::NotFound("spend_not_found", "this node has no record of spend " + std::string(spend_id));
   local::LocalSpend l = **found;
-  auto l2 = ReadLedger<std::optional<Spend>>([&](store::Database& sdb) { return FindSpend(sdb, l.id); });
+  auto l2 = ledger.Read<std::optional<Spend>>([&](store::Database& sdb) { return FindSpend(sdb, l.id); });
   if (!l2.ok()) return std::move(l2).error();
   if (!l2->has_value() || l.state != "signing")
     return Error::Conflict("spend_not_signable", "spend " + l.id + " is " + l.state);
-  auto ws = ReadLedger<std::vector<Withdrawal>>([&](store::Database& sdb) { return SpendWithdrawals(sdb, l.id); });
+  auto ws = ledger.Read<std::vector<Withdrawal>>([&](store::Database& sdb) { return SpendWithdrawals(sdb, l.id); });
   if (!ws.ok()) return std::move(ws).error();
   KRAY_TRY(CheckSignable(**l2, *ws, ledger.Now()));
   auto incoming = bitcoin::ParsePsbtBase64(psbt_base64);

@@ -132,7 +132,8 @@ Result<SubmitResult> SpendCoordinator::SubmitSignatures(std::string_view spend_i
 
 AnchorView SpendCoordinator::AnchorOf(std::int64_t batch) const {
   AnchorView view;
-  auto l2 = impl_->ReadLedger<std::optional<Spend>>([&](store::Database& db) { return AnchorSpendOfBatch(db, batch); });
+  auto l2 =
+      impl_->ledger.Read<std::optional<Spend>>([&](store::Database& db) { return AnchorSpendOfBatch(db, batch); });
   if (!l2.ok() || !l2->has_value()) return view;
   const Spend& spend = **l2;
   view.spend_id = spend.id;

@@ -175,7 +175,8 @@ class Ledger {
   // it must start from scratch each time (assign its results, not append).
   Status WithReader(const std::function<Status(store::Database&)>& fn) const;
   // WithReader for a read that returns a value (`fn(db)` gives a Result<T>):
-  // its error `snapshot_stale` runs it again too, any other is its answer.
+  // its error `snapshot_stale` runs it again too, up to three times in all,
+  // so `fn` must be free of side effects; any other error is its answer.
   template <class T, class F>
   Result<T> Read(F fn) const {
     std::optional<Result<T>> out;

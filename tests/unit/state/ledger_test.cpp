@@ -523,10 +523,10 @@ TEST_F(LedgerTest, MetricsCountGroupsAndSignatureChecks) {
   EXPECT_EQ(m.groups_failed.value(), 0u);
 }
 
-// A read that returns a value (Ledger::Read, the API's ReadState and the
-// deposit scanner's reads) is read again when it reports `snapshot_stale`,
-// as WithReader does for a Status: once stale, it gets a new snapshot; a
-// read stale three times over, or failing otherwise, answers with its error.
+// A read that returns a value (Ledger::Read: the API's ReadState, the
+// deposit scanner's and the spend coordinator's reads) runs again when it
+// reports `snapshot_stale`, as WithReader does for a Status; a read stale
+// three times over, or failing otherwise, answers with its error.
 TEST_F(LedgerTest, AValueReadThatFindsItsSnapshotStaleIsReadAgain) {
   const auto stale = [] { return Error::Unavailable("snapshot_stale", "older than a write-back"); };
   int calls = 0;
