@@ -46,7 +46,7 @@ std::optional<std::uint32_t> Confirmations(const bridge::ScannerStatus& s, std::
 
 // Operations that changed the deposit's leaf, oldest first.
 Json DepositOperations(const ApiContext& ctx, const std::string& txid, std::uint32_t vout) {
-  auto ops = ReadState<std::vector<state::Operation>>(ctx, [&](store::Database& db) {
+  auto ops = ctx.ledger->Read<std::vector<state::Operation>>([&](store::Database& db) {
     return state::OperationsTouching(db, state::LeafKey(bridge::kBridgeDepositLeaf, bridge::OutpointId(txid, vout)), 0,
                                      10);
   });
@@ -92,8 +92,8 @@ Json DepositJson(const ApiContext& ctx, const bridge::ScannerStatus& s, const st
     // Not acted on yet: the account it will be credited to, if its address
     // index is assigned by then (index 0 and unassigned ones are held).
     if (obs->address_index != 0) {
-      auto owner = ReadState<std::optional<std::string>>(
-          ctx, [&](store::Database& db) { return bridge::AccountOfIndex(db, obs->address_index); });
+      auto owner = ctx.ledger->Read<std::optional<std::string>>(
+          [&](store::Database& db) { return bridge::AccountOfIndex(db, obs->address_index); });
       if (owner.ok() && *owner) j["account_id"] = **owner;
     }
   }
@@ -166,8 +166,8 @@ void DepositStatus(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   auto outpoint = ParseOutpoint(req);
   if (!outpoint.ok()) return reply(ErrorResponse(outpoint.error()));
   const auto& [txid, vout] = *outpoint;
-  auto rec = ReadState<std::optional<bridge::DepositRecord>>(
-      ctx, [&](store::Database& db) { return bridge::FindDepositRecord(db, txid, vout); });
+  auto rec = ctx.ledger->Read<std::optional<bridge::DepositRecord>>(
+      [&](store::Database& db) { return bridge::FindDepositRecord(db, txid, vout); });
   if (!rec.ok()) return reply(ErrorResponse(rec.error()));
   auto obs = ctx.bridge->FindObserved(txid, vout);
   if (!obs.ok()) return reply(ErrorResponse(obs.error()));
@@ -191,11 +191,11 @@ void AccountDeposits(const ApiContext& ctx, const HttpRequest& req, Reply reply)
   if (!id.ok()) return reply(ErrorResponse(id.error()));
   auto limit = QueryInt(req, "limit", 100, 1, 1000);
   if (!limit.ok()) return reply(ErrorResponse(limit.error()));
-  auto index = ReadState<std::optional<std::uint32_t>>(
-      ctx, [&](store::Database& db) { return bridge::AddressIndexOf(db, id->account_id); });
+  auto index = ctx.ledger->Read<std::optional<std::uint32_t>>(
+      [&](store::Database& db) { return bridge::AddressIndexOf(db, id->account_id); });
   if (!index.ok()) return reply(ErrorResponse(index.error()));
-  auto recs = ReadState<std::vector<bridge::DepositRecord>>(
-      ctx, [&](store::Database& db) { return bridge::AccountDepositRecords(db, id->account_id, *limit); });
+  auto recs = ctx.ledger->Read<std::vector<bridge::DepositRecord>>(
+      [&](store::Database& db) { return bridge::AccountDepositRecords(db, id->account_id, *limit); });
   if (!recs.ok()) return reply(ErrorResponse(recs.error()));
   std::vector<bridge::ObservedDeposit> observed;
   if (*index) {
@@ -219,8 +219,8 @@ void AccountDeposits(const ApiContext& ctx, const HttpRequest& req, Reply reply)
   for (auto& [key, v] : all) {
     if (!v.first && v.second && v.second->status == "credited") {
       // Credited to the index's owner: fetch the record (beyond `limit`).
-      auto r = ReadState<std::optional<bridge::DepositRecord>>(
-          ctx, [&](store::Database& db) { return bridge::FindDepositRecord(db, key.first, key.second); });
+      auto r = ctx.ledger->Read<std::optional<bridge::DepositRecord>>(
+          [&](store::Database& db) { return bridge::FindDepositRecord(db, key.first, key.second); });
       if (r.ok() && *r) v.first = **r;
     }
     list.push_back(DepositJson(ctx, s, v.first, v.second));
@@ -245,8 +245,8 @@ void Unattributed(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   if (!ctx.bridge) return reply(ErrorResponse(BridgeUnavailable()));
   auto limit = QueryInt(req, "limit", 100, 1, 1000);
   if (!limit.ok()) return reply(ErrorResponse(limit.error()));
-  auto recs = ReadState<std::vector<bridge::DepositRecord>>(
-      ctx, [&](store::Database& db) { return bridge::UnattributedDepositRecords(db, *limit); });
+  auto recs = ctx.ledger->Read<std::vector<bridge::DepositRecord>>(
+      [&](store::Database& db) { return bridge::UnattributedDepositRecords(db, *limit); });
   if (!recs.ok()) return reply(ErrorResponse(recs.error()));
   const auto s = ctx.bridge->GetStatus();
   Json arr = Json::array();
@@ -287,9 +287,9 @@ void Info(const ApiContext& ctx, const HttpRequest&, Reply reply) {
   auto alarms = ctx.bridge->Alarms();
   if (!alarms.ok()) return reply(ErrorResponse(alarms.error()));
   auto totals =
-      ReadState<std::map<std::string, Amount>>(ctx, [](store::Database& db) { return bridge::DepositedTotals(db); });
+      ctx.ledger->Read<std::map<std::string, Amount>>([](store::Database& db) { return bridge::DepositedTotals(db); });
   if (!totals.ok()) return reply(ErrorResponse(totals.error()));
-  auto assigned = ReadState<std::uint32_t>(ctx, [](store::Database& db) { return bridge::MaxAddressIndex(db); });
+  auto assigned = ctx.ledger->Read<std::uint32_t>([](store::Database& db) { return bridge::MaxAddressIndex(db); });
   if (!assigned.ok()) return reply(ErrorResponse(assigned.error()));
   Json alarm_list = Json::array();
   for (const auto& a : *alarms) {
@@ -314,7 +314,8 @@ void Info(const ApiContext& ctx, const HttpRequest&, Reply reply) {
   for (const auto& [asset, amount] : *totals) credited[asset] = AmountString(amount);
   auto index0 = fed.Address(0);
   const bool frozen = s.open_alarms > 0;
-  auto config = ReadState<bridge::BridgeConfig>(ctx, [](store::Database& db) { return bridge::ReadBridgeConfig(db); });
+  auto config =
+      ctx.ledger->Read<bridge::BridgeConfig>([](store::Database& db) { return bridge::ReadBridgeConfig(db); });
   if (!config.ok()) return reply(ErrorResponse(config.error()));
   auto holdings = ctx.bridge->Holdings();
   if (!holdings.ok()) return reply(ErrorResponse(holdings.error()));

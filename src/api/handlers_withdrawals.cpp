@@ -31,8 +31,8 @@ Result<std::uint64_t> PathId(const HttpRequest& req) {
 Result<bridge::Withdrawal> LoadWithdrawal(const ApiContext& ctx, const HttpRequest& req) {
   auto id = PathId(req);
   if (!id.ok()) return std::move(id).error();
-  auto w = ReadState<std::optional<bridge::Withdrawal>>(
-      ctx, [&](store::Database& db) { return bridge::FindWithdrawal(db, *id); });
+  auto w = ctx.ledger->Read<std::optional<bridge::Withdrawal>>(
+      [&](store::Database& db) { return bridge::FindWithdrawal(db, *id); });
   if (!w.ok()) return std::move(w).error();
   if (!w->has_value()) return Error::NotFound("withdrawal_not_found", "no withdrawal " + std::to_string(*id));
   return std::move(**w);
@@ -168,8 +168,8 @@ void AccountList(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   if (!limit.ok()) return reply(ErrorResponse(limit.error()));
   auto before = QueryU64(req, "before");
   if (!before.ok()) return reply(ErrorResponse(before.error()));
-  auto list = ReadState<std::vector<bridge::Withdrawal>>(
-      ctx, [&](store::Database& db) { return bridge::AccountWithdrawals(db, id->account_id, *limit, *before); });
+  auto list = ctx.ledger->Read<std::vector<bridge::Withdrawal>>(
+      [&](store::Database& db) { return bridge::AccountWithdrawals(db, id->account_id, *limit, *before); });
   if (!list.ok()) return reply(ErrorResponse(list.error()));
   Json arr = Json::array();
   for (const auto& w : *list) arr.push_back(WithdrawalJson(ctx, w));
@@ -304,7 +304,7 @@ void SpendGet(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   auto id = SpendParam(req);
   if (!id.ok()) return reply(ErrorResponse(id.error()));
   auto l2 =
-      ReadState<std::optional<bridge::Spend>>(ctx, [&](store::Database& db) { return bridge::FindSpend(db, *id); });
+      ctx.ledger->Read<std::optional<bridge::Spend>>([&](store::Database& db) { return bridge::FindSpend(db, *id); });
   if (!l2.ok()) return reply(ErrorResponse(l2.error()));
   auto local = ctx.spends->GetSpend(*id);
   if (!l2->has_value() && !local.ok()) return reply(ErrorResponse(local.error()));
@@ -312,8 +312,8 @@ void SpendGet(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   if (local.ok()) j["psbt"] = local->psbt_base64;
   if (l2->has_value()) {
     const auto& s = **l2;
-    auto ws = ReadState<std::vector<bridge::Withdrawal>>(
-        ctx, [&](store::Database& db) { return bridge::SpendWithdrawals(db, s.id); });
+    auto ws = ctx.ledger->Read<std::vector<bridge::Withdrawal>>(
+        [&](store::Database& db) { return bridge::SpendWithdrawals(db, s.id); });
     if (!ws.ok()) return reply(ErrorResponse(ws.error()));
     Json list = Json::array();
     for (const auto& w : *ws)

@@ -50,12 +50,6 @@ inline Error BridgeUnavailable() {
                             "the bridge is not available: no L1 backend is configured (bitcoinrpcurl)");
 }
 
-// `fn(db)` on a pooled read connection of the state store (Ledger::Read).
-template <class T, class F>
-Result<T> ReadState(const ApiContext& ctx, F fn) {
-  return ctx.ledger->Read<T>(std::move(fn));
-}
-
 // Runs `read` on a pooled read connection of the state store and replies
 // with its JSON (or its error).
 inline void ReadStateReply(const ApiContext& ctx, const Reply& reply,

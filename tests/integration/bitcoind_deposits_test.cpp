@@ -114,7 +114,7 @@ class BitcoindDepositsTest : public BitcoindTest {
     ASSERT_TRUE(rep.ok());
     EXPECT_TRUE(rep->ok) << rep->ToString();
     auto totals =
-        ReadState<std::map<std::string, Amount>>([](store::Database& db) { return bridge::DepositedTotals(db); });
+        ledger_->Read<std::map<std::string, Amount>>([](store::Database& db) { return bridge::DepositedTotals(db); });
     ASSERT_TRUE(totals.ok());
     for (const auto& line : rep->lines) EXPECT_EQ(line.minted, (*totals)[line.asset]) << line.asset;
   }
@@ -127,17 +127,6 @@ class BitcoindDepositsTest : public BitcoindTest {
     vo.params = ledger_->params();
     auto v = rollup::VerifyDatadir(dir_.file("data"), vo, Registry(), nullptr);
     EXPECT_TRUE(v.ok()) << v.error().code << ": " << v.error().message;
-  }
-
-  template <class T, class F>
-  Result<T> ReadState(F fn) {
-    std::optional<Result<T>> out;
-    Status s = ledger_->WithReader([&](store::Database& db) -> Status {
-      out.emplace(fn(db));
-      return Ok();
-    });
-    if (!s.ok()) return std::move(s).error();
-    return std::move(*out);
   }
 
   // bridge_address_assign for `who`; returns the deposit address.
@@ -183,7 +172,7 @@ class BitcoindDepositsTest : public BitcoindTest {
     return o.ok() ? *o : std::nullopt;
   }
   std::optional<bridge::DepositRecord> Record(const std::string& txid, std::uint32_t vout) {
-    auto r = ReadState<std::optional<bridge::DepositRecord>>(
+    auto r = ledger_->Read<std::optional<bridge::DepositRecord>>(
         [&](store::Database& db) { return bridge::FindDepositRecord(db, txid, vout); });
     EXPECT_TRUE(r.ok());
     return r.ok() ? *r : std::nullopt;

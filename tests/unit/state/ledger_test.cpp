@@ -523,8 +523,8 @@ TEST_F(LedgerTest, MetricsCountGroupsAndSignatureChecks) {
   EXPECT_EQ(m.groups_failed.value(), 0u);
 }
 
-// A read that returns a value (Ledger::Read: the API's ReadState, the
-// deposit scanner's and the spend coordinator's reads) runs again when it
+// A read that returns a value (Ledger::Read: the API's bridge reads, the
+// deposit scanner's and the spend coordinator's) runs again when it
 // reports `snapshot_stale`, as WithReader does for a Status; a read stale
 // three times over, or failing otherwise, answers with its error.
 TEST_F(LedgerTest, AValueReadThatFindsItsSnapshotStaleIsReadAgain) {
