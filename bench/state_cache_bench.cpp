@@ -23,6 +23,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <utility>
@@ -71,11 +72,19 @@ struct Node {
     if (!registry.Migrate(*db).ok()) std::abort();
     root = std::make_unique<StateCache>(*db);
     root->Reserve(n);
+    // Cold: funded in commits of kFundChunk accounts, the cache emptied
+    // after each, so that no large cache is freed before the measured one
+    // fills (its pages would be reused unseen by BM_HeldBytesPerAccount).
+    constexpr std::size_t kFundChunk = 10000;
     for (std::size_t i = 0; i < n; ++i) {
       ids.push_back(Id(i));
       root->PutAccount(ids.back(), AccountRow{"bcrt1p" + std::string(56, 'q') + ids.back().substr(5, 6),
                                               std::string(64, 'a'), 0, 1, 0});
       root->PutBalance(ids.back(), "KRAY", BalanceRow{1000000000, 0, 0});
+      if (!held && (i + 1) % kFundChunk == 0) {
+        Commit(*db, *root, 0);
+        root->Trim(0);
+      }
     }
     root->PutSupply("KRAY", SupplyRow{static_cast<Amount>(n) * 1000000000, 0, 0, 0});
     Commit(*db, *root, 0);
@@ -138,6 +147,32 @@ void BM_TransferCold(benchmark::State& state) {
   Run(state, false);
 }
 
+// Resident bytes of this process (/proc/self/statm), 0 if unreadable.
+double ResidentBytes() {
+  std::ifstream statm("/proc/self/statm");
+  double pages = 0, resident = 0;
+  if (!(statm >> pages >> resident)) return 0;
+  return resident * 4096;
+}
+
+// What the cache holds per account of one asset (two entries: its own row
+// and its balance row), every account read from the store into a fresh
+// root: the estimate behind config key accountcache
+// (state::kCachedAccountEntryBytes, include/kray/state/ledger.h).
+void BM_HeldBytesPerAccount(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  Node node(n, false);
+  double before = 0, after = 0;
+  for (auto _ : state) {
+    before = ResidentBytes();
+    for (const auto& id : node.ids) benchmark::DoNotOptimize(node.root->FindAccount(id).value());
+    after = ResidentBytes();
+  }
+  state.counters["entries"] = static_cast<double>(node.root->size());
+  state.counters["bytes_per_account"] = (after - before) / static_cast<double>(n);
+}
+
+BENCHMARK(BM_HeldBytesPerAccount)->Arg(1000000)->Iterations(1)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_TransferHeld)->Arg(1000)->Arg(100000)->Arg(1000000)->Iterations(kTransfers)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_TransferCold)->Arg(1000)->Arg(100000)->Arg(1000000)->Iterations(kTransfers)->Unit(benchmark::kMicrosecond);
 

@@ -143,6 +143,14 @@ void WriteLedger(PromText& p, const state::Ledger& ledger) {
   p.Single("krayd_state_unwritten_accounts", "gauge",
            "Accounts whose changed rows wait for the write-back's sweep (config writeback), held in memory",
            static_cast<double>(ledger.unwritten_accounts()));
+  p.Single("krayd_sequencer_account_cache_max_entries", "gauge",
+           "The sequencer's account cache bound in entries, an account's row and each balance row one each "
+           "(accountcache)",
+           static_cast<double>(ledger.options().max_cached_entries));
+  p.Single("krayd_sequencer_account_cache_clears_total", "counter",
+           "Times the sequencer's account cache passed its bound and was emptied (each account is then read from "
+           "the store again at its next use: raise accountcache)",
+           static_cast<double>(m.account_cache_clears.value()));
   p.Single("krayd_sequencer_failed_groups_total", "counter",
            "Groups whose transaction failed (the node then refuses writes until restarted)",
            static_cast<double>(m.groups_failed.value()));

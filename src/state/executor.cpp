@@ -352,8 +352,8 @@ void Executor::Abort() {
   m.broken.reset();
 }
 
-void Executor::TrimCache(std::size_t max_entries) {
-  impl_->group.Trim(max_entries);
+bool Executor::TrimCache(std::size_t max_entries) {
+  return impl_->group.Trim(max_entries);
 }
 
 void Executor::ReserveCache(std::size_t accounts) {

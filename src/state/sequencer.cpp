@@ -11,8 +11,7 @@
 namespace kray::state {
 namespace {
 
-constexpr std::size_t kMaxQueue = 200000;           // back-pressure: 503 beyond this
-constexpr std::size_t kMaxCachedEntries = 2000000;  // write-cache trim threshold
+constexpr std::size_t kMaxQueue = 200000;  // back-pressure: 503 beyond this
 // After a wait that gathered nothing, the next `backoff` groups that would
 // wait do not (doubled by each such wait, up to this; one that gathers
 // halves it).
@@ -111,11 +110,12 @@ void Sequencer::RemoveListener(ChangeListener* listener) {
 
 void Sequencer::Start() {
   // The cache fills with the accounts transfers touch, up to the trim bound
-  // (an account and its balance row are two entries). The count is a
-  // counter row; if it cannot be read the tables just grow as they fill.
+  // (an account and its balance row are two entries: max_cached_entries).
+  // The count is a counter row; if it cannot be read the tables just grow
+  // as they fill.
   auto accounts = store::QueryInt(*writer_, "SELECT value FROM counters WHERE name='accounts'");
   if (accounts.ok() && *accounts > 0)
-    exec_.ReserveCache(std::min(static_cast<std::size_t>(*accounts), kMaxCachedEntries / 2));
+    exec_.ReserveCache(std::min(static_cast<std::size_t>(*accounts), options_.max_cached_entries / 2));
   {
     std::lock_guard lock(mu_);
     running_ = true;
@@ -541,7 +541,7 @@ void Sequencer::ProcessGroup(std::vector<Command>& group, std::int64_t ts, Group
       for (ChangeListener* l : listeners_) l->OnGroupRolledBack(group_status.error());
     }
   }
-  exec_.TrimCache(kMaxCachedEntries);
+  if (exec_.TrimCache(options_.max_cached_entries)) metrics_.account_cache_clears.Inc();
   if (group_status.ok() && !changes.operations.empty()) {
     metrics_.group_operations.Observe(static_cast<double>(changes.operations.size()));
     metrics_.group_seconds.Observe(std::chrono::duration<double>(Clock::now() - t0).count());

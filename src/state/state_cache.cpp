@@ -458,10 +458,10 @@ void StateCache::Reserve(std::size_t accounts) {
   slots_.reserve(accounts);
 }
 
-void StateCache::Trim(std::size_t max) {
+bool StateCache::Trim(std::size_t max) {
   FreeDropped(kFreedPerTrim);
-  if (size() <= max) return;
-  if (!dirty_.empty() || !dirty_supply_.empty()) return;  // not between groups
+  if (size() <= max) return false;
+  if (!dirty_.empty() || !dirty_supply_.empty()) return false;  // not between groups
   // Everything at once, freed a slice per group (FreeDropped). Freed in one
   // go, two million entries held the sequencer 0.4 s, and every request
   // with it; freed on another thread, 1.0 s in one run (its frees and the
@@ -473,6 +473,7 @@ void StateCache::Trim(std::size_t max) {
   dropped_ = std::make_unique<Dropped>(Dropped{std::exchange(slots_, {}), std::exchange(supply_, {})});
   entries_ = 0;
   Reserve(reserved_);
+  return true;
 }
 
 void StateCache::FreeDropped(std::size_t n) {

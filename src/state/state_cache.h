@@ -79,8 +79,9 @@ class StateCache {
   // Forgets everything (after a rolled-back group).
   void Clear();
   // Between groups (after Flush; else a no-op): drops every entry once
-  // more than `max` are cached. What it drops is freed a slice per call.
-  void Trim(std::size_t max);
+  // more than `max` are cached, and says so. What it drops is freed a
+  // slice per call.
+  bool Trim(std::size_t max);
   // Root only: room for `accounts` accounts without a rehash. A table
   // rehashed while it fills walks every entry each time it doubles: 0.1 s
   // on the sequencer at ~700k entries (docs/BENCHMARKS.md, fortieth

@@ -1,6 +1,7 @@
 // GET /metrics against the real krayd: operator only, the text format's
 // shape (HELP/TYPE, histogram buckets ending in +Inf with _sum and _count),
 // and counters that follow what the node did.
+#include <cmath>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -62,6 +63,8 @@ TEST_F(MetricsTest, OperatorOnlyAndTextFormat) {
                              "krayd_sequencer_group_waits_total",
                              "krayd_sequencer_operations_gathered_total",
                              "krayd_state_unwritten_accounts",
+                             "krayd_sequencer_account_cache_max_entries",
+                             "krayd_sequencer_account_cache_clears_total",
                              "krayd_operations_total",
                              "krayd_rollup_batch_height",
                              "krayd_rollup_state_root_lag_operations",
@@ -132,6 +135,9 @@ TEST_F(MetricsTest, CountersFollowWhatTheNodeDid) {
   // The default rollupcache (1024 MiB at 128 bytes a node); a small tree fits it.
   EXPECT_EQ(s["krayd_rollup_tree_cache_max_nodes"], 1024.0 * 1024 * 1024 / 128);
   EXPECT_EQ(s["krayd_rollup_tree_cache_clears_total"], 0);
+  // The default accountcache (1024 MiB at 150 bytes an entry); a few accounts fit it.
+  EXPECT_EQ(s["krayd_sequencer_account_cache_max_entries"], std::floor(1024.0 * 1024 * 1024 / 150));
+  EXPECT_EQ(s["krayd_sequencer_account_cache_clears_total"], 0);
   // 1 (rolluplowprio=1) unless the index fell behind on a busy machine and was
   // taken over at normal priority: the rollup's own tests check which.
   EXPECT_TRUE(s["krayd_rollup_low_priority"] == 1 || s["krayd_rollup_low_priority"] == 0);

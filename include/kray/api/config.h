@@ -43,6 +43,7 @@ struct Config {
   std::uint64_t rollupcache = 1024;         // MiB for the rollup's state tree cache
   std::uint64_t groupwait = 0;              // microseconds a small group may wait for more (0 = never)
   std::uint64_t writeback = 10;             // seconds per sweep of the account rows' write-back (0 = off)
+  std::uint64_t accountcache = 1024;        // MiB for the sequencer's cache of accounts
   std::string portfile;                     // write the bound port here after listening
   int rpctimeout = 30;                      // seconds: header / body read timeout
   bool acceptlegacy = true;                 // accept legacy-signed transfers (docs/SIGNING.md)

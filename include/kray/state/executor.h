@@ -89,8 +89,9 @@ class Executor {
 
   // Forgets the group's cached state and operations (after a rollback).
   void Abort();
-  // Forgets clean cached state to bound memory (between groups).
-  void TrimCache(std::size_t max_entries);
+  // Forgets clean cached state to bound memory (between groups); true if
+  // it did.
+  bool TrimCache(std::size_t max_entries);
   // Sizes the cache's tables for `accounts` accounts up front, so that they
   // are not rehashed while they fill after a start.
   void ReserveCache(std::size_t accounts);

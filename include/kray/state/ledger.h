@@ -62,6 +62,21 @@ enum class ApplyOn {
   kCallerIfIdle,
 };
 
+// The sequencer's cache of accounts (src/state/state_cache.h): an account's
+// own row and each of its balance rows are an entry each, ~150 bytes an
+// entry held (289 bytes an account of one asset: bench/state_cache_bench,
+// BM_HeldBytesPerAccount). The default of config key accountcache (MiB)
+// holds ~3.6 million accounts of one asset. Bounded at two million entries
+// before, it held a million such accounts: at a million accounts in use it
+// was emptied once all had been touched and every account was read from
+// the store again, the sequencer ~15 % more CPU per transfer
+// (docs/BENCHMARKS.md, fifty-ninth round).
+inline constexpr std::size_t kCachedAccountEntryBytes = 150;
+inline constexpr std::size_t kDefaultAccountCacheMiB = 1024;
+constexpr std::size_t CachedAccountEntriesFor(std::size_t mib) {
+  return mib * (std::size_t{1} << 20) / kCachedAccountEntryBytes;
+}
+
 struct LedgerOptions {
   std::string datadir;  // created if missing; store file is <datadir>/krayd.sqlite
   ChainParams params;
@@ -106,6 +121,11 @@ struct LedgerOptions {
   // whole sweep of the key space every this many seconds, instead of at
   // each group (src/state/unwritten_rows.h); 0: at each group, as before.
   double account_write_back_seconds = 10;
+  // The sequencer's account cache bound, in entries (config accountcache,
+  // CachedAccountEntriesFor). Past it, between two groups, the cache is
+  // emptied (freed a slice per group) and refilled from the store as
+  // accounts are used again.
+  std::size_t max_cached_entries = CachedAccountEntriesFor(kDefaultAccountCacheMiB);
 };
 
 using ReceiptCallback = std::function<void(Result<Receipt>)>;

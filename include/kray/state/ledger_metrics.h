@@ -31,6 +31,9 @@ struct LedgerMetrics {
   // and the operations those waits gathered.
   metrics::Counter group_waits;
   metrics::Counter operations_gathered;
+  // Times the sequencer's account cache passed its bound (config
+  // accountcache) and was emptied, to be refilled from the store.
+  metrics::Counter account_cache_clears;
   // Input log records applied again at start-up: answered groups whose
   // commit the store had lost.
   metrics::Counter input_records_replayed;

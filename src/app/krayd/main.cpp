@@ -70,6 +70,7 @@ kray::Result<kray::state::LedgerOptions> LedgerOptionsFrom(const kray::api::Conf
   o.max_group = cfg.maxgroup;
   o.account_write_back_seconds = static_cast<double>(cfg.writeback);
   o.group_wait = std::chrono::microseconds(cfg.groupwait);
+  o.max_cached_entries = kray::state::CachedAccountEntriesFor(cfg.accountcache);
   o.read_connections = static_cast<std::size_t>(std::max(2, cfg.rpcthreads));
   o.accept_legacy = cfg.acceptlegacy;
   o.clock_offset = cfg.clockoffset;

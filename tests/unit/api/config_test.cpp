@@ -57,6 +57,8 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(c->rollupcache, 1024u);
   EXPECT_EQ(c->rollupcache, rollup::kDefaultRollupCacheMiB);  // config.h's literal is the rollup's default
   EXPECT_EQ(c->writeback, 10u);
+  EXPECT_EQ(c->accountcache, 1024u);
+  EXPECT_EQ(c->accountcache, state::kDefaultAccountCacheMiB);  // config.h's literal is the ledger's default
   EXPECT_EQ(c->groupwait, 0u);
   EXPECT_EQ(std::chrono::microseconds(c->groupwait), state::LedgerOptions{}.group_wait);  // off in both
   EXPECT_EQ(c->conf, "");
@@ -81,6 +83,7 @@ TEST_F(ConfigTest, FileThenCommandLineWins) {
                     "rolluplowprio=0\n"
                     "rollupcache=4096\n"
                     "writeback=0\n"
+                    "accountcache=3000\n"
                     "groupwait=300\n");
   auto c = ParseConfigArgs({"-conf=" + conf, "-port=7000", "--rpctoken=cli"});
   ASSERT_TRUE(c.ok()) << c.error().message;
@@ -99,6 +102,7 @@ TEST_F(ConfigTest, FileThenCommandLineWins) {
   EXPECT_FALSE(c->rolluplowprio);
   EXPECT_EQ(c->rollupcache, 4096u);
   EXPECT_EQ(c->writeback, 0u);
+  EXPECT_EQ(c->accountcache, 3000u);
   EXPECT_EQ(c->groupwait, 300u);
   // Relative paths in the file are relative to the file's directory.
   EXPECT_EQ(fs::path(c->datadir), (dir_ / "mydata").lexically_normal());
@@ -146,6 +150,9 @@ TEST_F(ConfigTest, BadValuesAreErrors) {
                           "-groupwait=300us",
                           "-rollupcache=1048577",
                           "-rollupcache=1G",
+                          "-accountcache=15",
+                          "-accountcache=1048577",
+                          "-accountcache=2G",
                           "-port",
                           "-rolluplowprio=2",
                           "-rolluplowprio=yes",
