@@ -222,7 +222,7 @@ const std::vector<KeyDef>& Keys() {
          return ParseUnsigned<std::uint64_t>("writeback", v, 0, 300, p.cfg.writeback);
        }},
       {{"accountcache", "1024",
-        "MiB of memory for the sequencer's cache of the accounts in use (~275 MiB per million accounts of one "
+        "MiB of memory for the sequencer's cache of the accounts in use (~480 MiB per million accounts of one "
         "asset); past it the cache is emptied and each account read from the store again at its next use "
         "(16..1048576)"},
        [](Parsed& p, const std::string& v, const std::string&) {

@@ -135,8 +135,8 @@ TEST_F(MetricsTest, CountersFollowWhatTheNodeDid) {
   // The default rollupcache (1024 MiB at 128 bytes a node); a small tree fits it.
   EXPECT_EQ(s["krayd_rollup_tree_cache_max_nodes"], 1024.0 * 1024 * 1024 / 128);
   EXPECT_EQ(s["krayd_rollup_tree_cache_clears_total"], 0);
-  // The default accountcache (1024 MiB at 150 bytes an entry); a few accounts fit it.
-  EXPECT_EQ(s["krayd_sequencer_account_cache_max_entries"], std::floor(1024.0 * 1024 * 1024 / 150));
+  // The default accountcache (1024 MiB at 250 bytes an entry); a few accounts fit it.
+  EXPECT_EQ(s["krayd_sequencer_account_cache_max_entries"], std::floor(1024.0 * 1024 * 1024 / 250));
   EXPECT_EQ(s["krayd_sequencer_account_cache_clears_total"], 0);
   // 1 (rolluplowprio=1) unless the index fell behind on a busy machine and was
   // taken over at normal priority: the rollup's own tests check which.

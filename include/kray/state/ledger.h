@@ -63,15 +63,15 @@ enum class ApplyOn {
 };
 
 // The sequencer's cache of accounts (src/state/state_cache.h): an account's
-// own row and each of its balance rows are an entry each, ~150 bytes an
-// entry held (289 bytes an account of one asset: bench/state_cache_bench,
+// own row and each of its balance rows are an entry each, ~250 bytes an
+// entry held (485 bytes an account of one asset: bench/state_cache_bench,
 // BM_HeldBytesPerAccount). The default of config key accountcache (MiB)
-// holds ~3.6 million accounts of one asset. Bounded at two million entries
+// holds ~2.1 million accounts of one asset. Bounded at two million entries
 // before, it held a million such accounts: at a million accounts in use it
 // was emptied once all had been touched and every account was read from
 // the store again, the sequencer ~15 % more CPU per transfer
 // (docs/BENCHMARKS.md, fifty-ninth round).
-inline constexpr std::size_t kCachedAccountEntryBytes = 150;
+inline constexpr std::size_t kCachedAccountEntryBytes = 250;
 inline constexpr std::size_t kDefaultAccountCacheMiB = 1024;
 constexpr std::size_t CachedAccountEntriesFor(std::size_t mib) {
   return mib * (std::size_t{1} << 20) / kCachedAccountEntryBytes;
