@@ -12,8 +12,12 @@
 #     every account has sent a transfer, with what each costs
 #     before the clock (keys, genesis, krayd start-up) and krayd's RSS; and
 #     at 1M accounts with the transfers among 1k of them (--active): what
-#     storing the accounts costs apart from touching each of them; krayd's
-#     CPU per transfer by thread for these runs;
+#     storing the accounts costs apart from touching each of them; and at
+#     1M accounts once every account has sent one transfer (--warmup, not
+#     measured): the second pass over them, what a running node does, which
+#     the first pass (every account read for the first time, as after a
+#     restart) does not show; krayd's CPU per transfer by thread for these
+#     runs;
 #   * POST /api/transaction/batch (500 transfers per request) at 10 and at
 #     50 connections;
 #   * balance reads (GET /api/account/<id>/balance) at 50 connections, in the
@@ -35,8 +39,9 @@
 #
 # Needs jq and a build with kray-loadgen and krayd
 # (cmake --build <build-dir> --target kray-loadgen krayd, or run it as
-# `cmake --build <build-dir> --target cost-curve`). Takes 15-25 minutes (each
-# million-account run: ~1 min deriving keys and ~2-3 min of krayd start-up);
+# `cmake --build <build-dir> --target cost-curve`). Takes 20-30 minutes (each
+# million-account run: ~1 min deriving keys and ~2-3 min of krayd start-up;
+# the second pass's warm-up ~2 min more);
 # not part of ctest. On a shared
 # machine run it under `nice` and read the CPU-per-transfer columns next to
 # the rates.
@@ -157,6 +162,12 @@ if [ "$CLOSE_ACCOUNTS" -gt "$ACTIVE" ]; then
   ACTIVE_RUN=active$CLOSE_ACCOUNTS
   run "$ACTIVE_RUN" --accounts="$CLOSE_ACCOUNTS" --active="$ACTIVE" --txs=$TXS --connections=50 --duration="$DURATION"
 fi
+# The second pass: the first $CLOSE_ACCOUNTS transfers (every account once) before
+# the clock, then twice the other runs' duration (docs/BENCHMARKS.md,
+# fifty-ninth round: the two passes differed by what the node holds).
+SECOND_RUN=second$CLOSE_ACCOUNTS
+run "$SECOND_RUN" --accounts="$CLOSE_ACCOUNTS" --warmup="$CLOSE_ACCOUNTS" --txs=$((CLOSE_ACCOUNTS + 2 * TXS)) \
+  --connections=50 --duration=$((2 * DURATION))
 run batch500 --mode=batch --batch=500 --accounts=2000 --txs=$((2 * TXS)) --connections=10 --duration="$DURATION"
 run batch500c50 --mode=batch --batch=500 --accounts=2000 --txs=$((2 * TXS)) --connections=50 --duration="$DURATION"
 run balance50 --mode=balance --accounts=2000 --connections=50 --duration="$DURATION"
@@ -176,7 +187,9 @@ echo "## Cost curve ($STARTED, $(nproc) cores, commit $(git -C "$(dirname "$0")"
 echo
 echo "Load average before / after: $LOAD_BEFORE / $LOAD_AFTER (the load generator shares the machine's cores)."
 echo "Signed legacy transfers, synchronous=FULL, one ~${DURATION} s run per row (the rows by number of accounts, bar"
-echo "the one with $ACTIVE active: until every account has sent one transfer); CPU columns: µs per transfer"
+echo "the one with $ACTIVE active and the second pass: until every account has sent one transfer; the second pass:"
+echo "~$((2 * DURATION)) s measured after every account had sent one, which took $(q "$SECOND_RUN" '.warmup.seconds | r1') s"
+echo "with $(q "$SECOND_RUN" '.warmup.errors') errors); CPU columns: µs per transfer"
 echo "(per transfer of the batches in the batch row, per read in the balance-read row);"
 echo "the kill -9 run's errors are the requests in flight when krayd was killed."
 echo
@@ -185,6 +198,7 @@ echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for c in 1 10 50 200; do row "$c conns" "conns$c"; done
 for a in $ACCOUNTS; do row "$a accounts" "accounts$a"; done
 [ -n "$ACTIVE_RUN" ] && row "$CLOSE_ACCOUNTS accounts, $ACTIVE active" "$ACTIVE_RUN"
+row "$CLOSE_ACCOUNTS accounts, second pass" "$SECOND_RUN"
 row "batch of 500" batch500
 row "batch of 500" batch500c50
 row "balance reads" balance50
@@ -202,6 +216,7 @@ echo "| run | HTTP | sequencer | rollup | checkpoints | history |"
 echo "|---|---|---|---|---|---|"
 for a in $ACCOUNTS; do thread_row "$a accounts" "accounts$a"; done
 [ -n "$ACTIVE_RUN" ] && thread_row "$CLOSE_ACCOUNTS accounts, $ACTIVE active" "$ACTIVE_RUN"
+thread_row "$CLOSE_ACCOUNTS accounts, second pass" "$SECOND_RUN"
 echo
 echo "### Floor (one connection's p50 target: ≤ 1.5 × floor)"
 echo

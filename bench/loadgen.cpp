@@ -15,7 +15,7 @@
 //                [--connections=50] [--duration=20] [--synchronous=FULL]
 //                [--krayd=<path>] [--maxgroup=2048] [--batch=100] [--kill9]
 //                [--iterations=200] [--keep] [--rate=R] [--maxbatchtxs=N] [--maxbatchleaves=N]
-//                [--floorevery=MS] [--timeline=S] [--active=K]
+//                [--floorevery=MS] [--timeline=S] [--active=K] [--warmup=W]
 //
 // Modes:
 //   transfer  POST /api/transaction/send, one transfer per request.
@@ -72,6 +72,15 @@
 // idle: with K fixed and --accounts growing, what grows is a cost of the
 // accounts stored, not of the accounts a run touches (a million accounts
 // touched once each in a run are a million cold rows and tree paths).
+//
+// --warmup=W (transfer, closed loop): the first W answers are not measured;
+// the clock (--duration), the CPU figures and the sequencer's counters start
+// at the W-th (requests in flight then count in the run). With W =
+// --accounts every account has sent one transfer before the clock: the run
+// measures a node whose accounts are all in use (a second pass over them),
+// not one reading each for the first time, as after a restart. Reports
+// warmup: {transfers, errors (answers other than 200), seconds}; the
+// warm-up may last up to an hour.
 //
 // --timeline=S: the run cut into windows of S seconds by when each answer
 // arrived. Reports timeline: {window_seconds, windows: [{from_s, seconds,
@@ -174,6 +183,7 @@ struct Opts {
   int floor_every_ms = 0;   // --floorevery: transfer slices between floor slices; 0: off
   int timeline_s = 0;       // --timeline: windows of this many seconds; 0: off
   int active = 0;           // --active: transfers among the first K accounts; 0: all
+  int warmup = 0;           // --warmup: transfers answered before the measured phase; 0: none
 };
 
 struct Key {
@@ -235,6 +245,8 @@ bool ParseArgs(int argc, char** argv, Opts& o) {
       ok = num(o.timeline_s);
     else if (k == "--active")
       ok = num(o.active) && o.active >= 2;
+    else if (k == "--warmup")
+      ok = num(o.warmup);
     else
       ok = false;
     if (!ok) {
@@ -252,6 +264,10 @@ bool ParseArgs(int argc, char** argv, Opts& o) {
   }
   if (o.floor_every_ms > 0 && (o.mode != "transfer" || o.connections != 1 || o.rate > 0 || o.kill9)) {
     std::cerr << "error: --floorevery needs --mode=transfer --connections=1, without --rate or --kill9\n";
+    return false;
+  }
+  if (o.warmup > 0 && (o.mode != "transfer" || o.rate > 0 || o.kill9 || o.floor_every_ms > 0 || o.warmup >= o.txs)) {
+    std::cerr << "error: --warmup needs --mode=transfer, fewer than --txs, without --rate, --kill9 or --floorevery\n";
     return false;
   }
   return true;
@@ -534,9 +550,15 @@ struct ConnStats {
 };
 
 // Shared by the connection threads and the main thread. `deadline` is set
-// before `go`, and read only after it.
+// before `go`, and read only after it (and re-set by the connections' thread
+// when a --warmup ends).
 struct Phase {
   std::atomic<bool> go{false}, killed{false};
+  // --warmup: set by the connections' thread once the warm-up's last answer
+  // arrived, after `measure_from`; from then that thread owns `deadline`.
+  std::atomic<bool> measuring{false};
+  Clock::time_point measure_from;
+  std::atomic<std::uint64_t> warmup_errors{0};  // warm-up answers other than 200
   std::atomic<int> ready{0}, done{0};
   std::atomic<std::uint64_t> sent{0};  // transfers sent
   Clock::time_point deadline;
@@ -806,6 +828,7 @@ class EventedConnections {
 
   void Complete(std::size_t c) {
     Conn& k = conns_[c];
+    if (warming_ < static_cast<std::uint64_t>(o_.warmup)) return WarmUp(c);
     ConnStats& cs = stats_[c];
     cs.lat_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - k.started).count());
     cs.started.push_back(k.started);
@@ -820,6 +843,19 @@ class EventedConnections {
     StartNext(c);
   }
 
+  // --warmup: an answer before the measured phase, counted and dropped. At
+  // the last one the phase starts: requests in flight then count in it.
+  void WarmUp(std::size_t c) {
+    if (conns_[c].status != 200) ph_.warmup_errors++;
+    if (++warming_ == static_cast<std::uint64_t>(o_.warmup)) {
+      const auto now = Clock::now();
+      ph_.measure_from = now;
+      ph_.deadline = now + std::chrono::seconds(o_.duration);
+      ph_.measuring = true;
+    }
+    StartNext(c);
+  }
+
   const Opts& o_;
   const std::uint16_t port_;
   const Work& work_;
@@ -830,6 +866,7 @@ class EventedConnections {
   int ep_ = -1, open_ = 0;
   Clock::time_point t0_;                // the measured phase's start
   std::uint64_t scheduled_ = 0;         // --rate: requests started so far
+  std::uint64_t warming_ = 0;           // --warmup: answers so far, up to the warm-up's
   std::deque<std::size_t> idle_;        // --rate: connections waiting for a due request
   std::chrono::milliseconds slice_{0};  // --floorevery
   Clock::time_point next_slice_end_;
@@ -1259,6 +1296,23 @@ int Fail(json report, const std::string& err) {
   return 1;
 }
 
+// --warmup: lets the connections go, then waits until the warm-up's last
+// answer (the measured phase's start) or its time limit. False if the
+// warm-up did not end.
+constexpr int kWarmupLimitS = 3600;
+bool WarmUp(const Opts& o, Phase& ph, json& report) {
+  const auto t0 = Clock::now(), limit = t0 + std::chrono::seconds(kWarmupLimitS);
+  ph.deadline = limit;
+  ph.go = true;
+  while (!ph.measuring.load() && ph.done.load() < o.connections && Clock::now() < limit)
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  report["warmup"] = {{"transfers", o.warmup},
+                      {"errors", ph.warmup_errors.load()},
+                      {"seconds", ph.measuring.load() ? std::chrono::duration<double>(ph.measure_from - t0).count()
+                                                      : SecondsSince(t0)}};
+  return ph.measuring.load();
+}
+
 int RunNodeMode(const Opts& o, const std::string& dir) {
   json report{
       {"mode", o.mode}, {"connections", o.connections}, {"accounts", o.accounts}, {"synchronous", o.synchronous}};
@@ -1288,14 +1342,22 @@ int RunNodeMode(const Opts& o, const std::string& dir) {
                          [&] { MeasureFloorSlice(node, dir, stats[0], floor_slices); });
   std::thread generator([&] { driver.Run(); });
   while (ph.ready.load() < o.connections) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  const SequencerCounters seq0 = ReadSequencerCounters(node.port);
+  if (o.warmup > 0 && !WarmUp(o, ph, report)) {
+    StopKrayd(node);  // first: a connection waiting for an answer ends with it
+    generator.join();
+    return Fail(report, "the warm-up ended before its last answer (connections closed, or " +
+                            std::to_string(kWarmupLimitS) + " s passed)");
+  }
   double node_cpu0 = CpuSeconds(node.pid), gen_cpu0 = CpuSeconds(getpid());
   std::pair<bench::ThreadCpus, bench::ThreadCpus> node_threads;
   node_threads.first = bench::CpuSecondsByThread(node.pid);
-  auto start = Clock::now();
+  const SequencerCounters seq0 = ReadSequencerCounters(node.port);
+  auto start = o.warmup > 0 ? ph.measure_from : Clock::now();
   const auto start_utc = std::chrono::system_clock::now();
-  ph.deadline = start + std::chrono::seconds(o.duration);
-  ph.go = true;
+  if (o.warmup == 0) {
+    ph.deadline = start + std::chrono::seconds(o.duration);
+    ph.go = true;
+  }
   std::optional<KillPoint> killed;
   if (o.kill9) killed = KillMidFlight(o, node, ph, p.items, start);
   generator.join();
