@@ -2,6 +2,7 @@
 // and setter, with the value parsers they share.
 #include "config_keys.h"
 
+#include <cctype>
 #include <charconv>
 #include <filesystem>
 
