@@ -74,13 +74,16 @@
 // touched once each in a run are a million cold rows and tree paths).
 //
 // --warmup=W (transfer, closed loop): the first W answers are not measured;
-// the clock (--duration), the CPU figures and the sequencer's counters start
-// at the W-th (requests in flight then count in the run). With W =
-// --accounts every account has sent one transfer before the clock: the run
-// measures a node whose accounts are all in use (a second pass over them),
-// not one reading each for the first time, as after a restart. Reports
-// warmup: {transfers, errors (answers other than 200), seconds}; the
-// warm-up may last up to an hour.
+// the clock (--duration) starts at the W-th answer, the CPU figures within a
+// poll of it (~0.2 ms), the sequencer's counters a few ms later (read over
+// HTTP); requests in flight then count in the run. With W = --accounts every account but the last
+// few of the slower connections has sent one transfer before the clock:
+// the run measures a node whose accounts are all in use (a second pass
+// over them), not one reading each for the first time, as after a
+// restart. Reports warmup: {transfers (W), answered, errors (answers other
+// than 200), io_errors (connections lost in it, not in the run's
+// io_errors), connections_open (at the clock), seconds}; the warm-up may
+// last up to an hour.
 //
 // --timeline=S: the run cut into windows of S seconds by when each answer
 // arrived. Reports timeline: {window_seconds, windows: [{from_s, seconds,
@@ -558,7 +561,8 @@ struct Phase {
   // arrived, after `measure_from`; from then that thread owns `deadline`.
   std::atomic<bool> measuring{false};
   Clock::time_point measure_from;
-  std::atomic<std::uint64_t> warmup_errors{0};  // warm-up answers other than 200
+  std::atomic<std::uint64_t> warmup_answered{0}, warmup_errors{0};  // answers; those other than 200
+  std::atomic<std::uint64_t> warmup_io_errors{0};                   // connections lost in it
   std::atomic<int> ready{0}, done{0};
   std::atomic<std::uint64_t> sent{0};  // transfers sent
   Clock::time_point deadline;
@@ -725,7 +729,10 @@ class EventedConnections {
   }
 
   void Fail(std::size_t c) {
-    stats_[c].io_errors++;
+    if (warming_ < static_cast<std::uint64_t>(o_.warmup))
+      ph_.warmup_io_errors++;  // not the measured phase's
+    else
+      stats_[c].io_errors++;
     Finish(c);
   }
 
@@ -847,6 +854,7 @@ class EventedConnections {
   // the last one the phase starts: requests in flight then count in it.
   void WarmUp(std::size_t c) {
     if (conns_[c].status != 200) ph_.warmup_errors++;
+    ph_.warmup_answered++;
     if (++warming_ == static_cast<std::uint64_t>(o_.warmup)) {
       const auto now = Clock::now();
       ph_.measure_from = now;
@@ -864,7 +872,7 @@ class EventedConnections {
   std::vector<ConnStats>& stats_;
   std::vector<Conn> conns_;
   int ep_ = -1, open_ = 0;
-  Clock::time_point t0_;                // the measured phase's start
+  Clock::time_point t0_;                // the phase's start (with --warmup, the warm-up's)
   std::uint64_t scheduled_ = 0;         // --rate: requests started so far
   std::uint64_t warming_ = 0;           // --warmup: answers so far, up to the warm-up's
   std::deque<std::size_t> idle_;        // --rate: connections waiting for a due request
@@ -1304,13 +1312,17 @@ bool WarmUp(const Opts& o, Phase& ph, json& report) {
   const auto t0 = Clock::now(), limit = t0 + std::chrono::seconds(kWarmupLimitS);
   ph.deadline = limit;
   ph.go = true;
-  while (!ph.measuring.load() && ph.done.load() < o.connections && Clock::now() < limit)
+  bool measuring = false;
+  while (!(measuring = ph.measuring.load()) && ph.done.load() < o.connections && Clock::now() < limit)
     std::this_thread::sleep_for(std::chrono::microseconds(200));
-  report["warmup"] = {{"transfers", o.warmup},
-                      {"errors", ph.warmup_errors.load()},
-                      {"seconds", ph.measuring.load() ? std::chrono::duration<double>(ph.measure_from - t0).count()
-                                                      : SecondsSince(t0)}};
-  return ph.measuring.load();
+  report["warmup"] = {
+      {"transfers", o.warmup},
+      {"answered", ph.warmup_answered.load()},
+      {"errors", ph.warmup_errors.load()},
+      {"io_errors", ph.warmup_io_errors.load()},
+      {"connections_open", o.connections - ph.done.load()},  // at the clock: fewer if some were lost
+      {"seconds", measuring ? std::chrono::duration<double>(ph.measure_from - t0).count() : SecondsSince(t0)}};
+  return measuring;
 }
 
 int RunNodeMode(const Opts& o, const std::string& dir) {
@@ -1343,7 +1355,11 @@ int RunNodeMode(const Opts& o, const std::string& dir) {
   std::thread generator([&] { driver.Run(); });
   while (ph.ready.load() < o.connections) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   if (o.warmup > 0 && !WarmUp(o, ph, report)) {
-    StopKrayd(node);  // first: a connection waiting for an answer ends with it
+    // A node that stopped answering may not stop on SIGTERM either; killed
+    // first, so a connection waiting for an answer ends with it.
+    kill(node.pid, SIGKILL);
+    waitpid(node.pid, nullptr, 0);
+    node.pid = -1;
     generator.join();
     return Fail(report, "the warm-up ended before its last answer (connections closed, or " +
                             std::to_string(kWarmupLimitS) + " s passed)");
