@@ -76,11 +76,11 @@
 // --warmup=W (transfer, closed loop): the first W answers are not measured;
 // the clock (--duration) starts at the W-th answer, the CPU figures within a
 // poll of it (~0.2 ms), the sequencer's counters a few ms later (read over
-// HTTP); requests in flight then count in the run. With W = --accounts every account but the last
-// few of the slower connections has sent one transfer before the clock:
-// the run measures a node whose accounts are all in use (a second pass
-// over them), not one reading each for the first time, as after a
-// restart. Reports warmup: {transfers (W), answered, errors (answers other
+// HTTP); requests in flight then count in the run. With W = --accounts
+// every account but the last few of the slower connections has sent one
+// transfer before the clock: the run measures a node whose accounts are all
+// in use (a second pass over them), not one reading each for the first
+// time, as after a restart. Reports warmup: {transfers (W), answered, errors (answers other
 // than 200), io_errors (connections lost in it, not in the run's
 // io_errors), connections_open (at the clock), seconds}; the warm-up may
 // last up to an hour.
