@@ -119,7 +119,8 @@ thread_row() {
   cells=$(q "$name" '.krayd_cpu_us_per_request_by_thread as $t
     | ([$t | to_entries[] | select(.key | startswith("kray-") | not) | .value] | add) as $http
     | "\($http | r1) | \($t["kray-sequencer"] | r1) | \($t["kray-rollup"] | r1)"
-      + " | \($t["kray-checkpoint"] | r1) | \($t["kray-history"] | r1)"')
+      + " | \($t["kray-checkpoint"] | r1) | \($t["kray-history"] | r1)"
+      + " | \(if .krayd_written_bytes_per_request == null then null else .krayd_written_bytes_per_request / 1000 end | r1)"')
   echo "| $label | $cells |"
 }
 
@@ -214,10 +215,12 @@ echo "| accounts | keys s | genesis write s | genesis MiB | presign s | krayd st
 echo "|---|---|---|---|---|---|---|---|"
 for a in $ACCOUNTS; do startup_row "$a" "accounts$a"; done
 echo
-echo "### krayd's CPU per transfer by thread (µs; HTTP: the threads without a kray- name)"
+echo "### krayd's CPU per transfer by thread (µs; HTTP: the threads without a kray- name) and the kB it wrote per transfer"
 echo
-echo "| run | HTTP | sequencer | rollup | checkpoints | history |"
-echo "|---|---|---|---|---|---|"
+echo "(kB passed to write calls: WAL frames, checkpoint copies, the index's and the rollup's stores; /proc/<pid>/io wchar)"
+echo
+echo "| run | HTTP | sequencer | rollup | checkpoints | history | kB written |"
+echo "|---|---|---|---|---|---|---|"
 for a in $ACCOUNTS; do thread_row "$a accounts" "accounts$a"; done
 [ -n "$ACTIVE_RUN" ] && thread_row "$CLOSE_ACCOUNTS accounts, $ACTIVE active" "$ACTIVE_RUN"
 thread_row "$CLOSE_ACCOUNTS accounts, second pass" "$SECOND_RUN"

@@ -113,7 +113,11 @@
 // Without --kill9 it also reports sequencer: {groups_per_second,
 // operations_per_group, commit_ms_mean (a group's COMMIT: WAL write and
 // fsync), group_ms_mean (execute and commit), busy_fraction (the groups' time
-// over the run's)}, from krayd's /metrics before and after the run.
+// over the run's)}, from krayd's /metrics before and after the run, and
+// krayd_written_bytes_per_request (bytes krayd passed to write calls during
+// the measured phase, from /proc/<pid>/io's wchar) and
+// krayd_storage_written_bytes_per_request (write_bytes: sent to storage);
+// per item in batch mode; null without the kernel's I/O accounting.
 // Exit code 1 if krayd does not start (the JSON then has "error"). krayd runs
 // with -maxconnectionsperip raised to fit --connections (its default, 64,
 // would close the connections past it).
@@ -424,6 +428,25 @@ bool Prepare(const Opts& o, const std::string& dir, Prepared& p) {
 // utime+stime of a process in seconds.
 double CpuSeconds(pid_t pid) {
   return bench::StatCpuSeconds(ReadFile("/proc/" + std::to_string(pid) + "/stat"));
+}
+
+// What a process wrote so far, from /proc/<pid>/io: `wchar`, the bytes it
+// passed to write calls (WAL frames, checkpoint copies, logs), and
+// `write_bytes`, those it caused to be sent to storage (the page cache's
+// writeback counted at flush, so it lags and rounds to pages). Absent
+// (-1) where the kernel keeps no I/O accounting.
+struct WrittenBytes {
+  double to_write_calls = -1;
+  double to_storage = -1;
+};
+WrittenBytes ReadWrittenBytes(pid_t pid) {
+  WrittenBytes w;
+  std::istringstream in(ReadFile("/proc/" + std::to_string(pid) + "/io"));
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("wchar:", 0) == 0) w.to_write_calls = std::atof(line.c_str() + 6);
+    if (line.rfind("write_bytes:", 0) == 0) w.to_storage = std::atof(line.c_str() + 12);
+  }
+  return w;
 }
 
 // Peak resident set (VmHWM) of a process in MiB, from /proc/<pid>/status.
@@ -1062,6 +1085,22 @@ void ReportCpu(const Opts& o, double node_cpu, double gen_cpu,
   report["loadgen_cpu_us_per_item"] = per(gen_cpu, items);
 }
 
+// What krayd wrote during the measured phase, in bytes per request (and per
+// item of a batch): at a million accounts the account table's pages, each
+// written back once per sweep, are a third of it (docs/BENCHMARKS.md,
+// sixty-first round).
+void ReportWrites(const Opts& o, const WrittenBytes& before, const WrittenBytes& after, json& report) {
+  const std::uint64_t requests = report["requests"];
+  const std::uint64_t n = o.mode == "batch" ? report["items"].get<std::uint64_t>() : requests;
+  auto per = [&](double b, double a) -> json {
+    if (b < 0 || a < 0 || n == 0) return nullptr;
+    return (a - b) / static_cast<double>(n);
+  };
+  const std::string unit = o.mode == "batch" ? "item" : "request";
+  report["krayd_written_bytes_per_" + unit] = per(before.to_write_calls, after.to_write_calls);
+  report["krayd_storage_written_bytes_per_" + unit] = per(before.to_storage, after.to_storage);
+}
+
 // krayd's /metrics as (series, value) pairs: a series is the line up to its
 // last space (name and labels), the value what follows. Empty if unavailable.
 std::vector<std::pair<std::string, double>> MetricSamples(net::HttpClient& http) {
@@ -1367,6 +1406,7 @@ int RunNodeMode(const Opts& o, const std::string& dir) {
   double node_cpu0 = CpuSeconds(node.pid), gen_cpu0 = CpuSeconds(getpid());
   std::pair<bench::ThreadCpus, bench::ThreadCpus> node_threads;
   node_threads.first = bench::CpuSecondsByThread(node.pid);
+  const WrittenBytes written0 = ReadWrittenBytes(node.pid);
   const SequencerCounters seq0 = ReadSequencerCounters(node.port);
   auto start = o.warmup > 0 ? ph.measure_from : Clock::now();
   const auto start_utc = std::chrono::system_clock::now();
@@ -1380,6 +1420,7 @@ int RunNodeMode(const Opts& o, const std::string& dir) {
   double secs = SecondsSince(start);
   if (!killed) ReportSequencer(seq0, ReadSequencerCounters(node.port), secs, report);
   if (!killed) node_threads.second = bench::CpuSecondsByThread(node.pid);
+  const WrittenBytes written1 = killed ? WrittenBytes{} : ReadWrittenBytes(node.pid);
   double node_cpu = (killed ? killed->cpu_seconds : CpuSeconds(node.pid)) - node_cpu0;
   double gen_cpu = CpuSeconds(getpid()) - gen_cpu0;
 
@@ -1389,6 +1430,7 @@ int RunNodeMode(const Opts& o, const std::string& dir) {
   if (o.timeline_s > 0) report["timeline"] = Timeline(totals, unsorted_lat, start, secs, o.timeline_s);
   ReportPhase(o, totals, secs, report);
   ReportCpu(o, node_cpu, gen_cpu, node_threads, report);
+  if (!killed) ReportWrites(o, written0, written1, report);
   if (o.floor_every_ms > 0) ReportFloorSlices(floor_slices, stats[0].lat_ms, report["latency_ms"]["p50"], report);
   bool durable = true;
   if (killed)
