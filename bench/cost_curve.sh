@@ -17,7 +17,7 @@
 #     measured): the second pass over them, what a running node does, which
 #     the first pass (every account read for the first time, as after a
 #     restart) does not show; krayd's CPU per transfer by thread for these
-#     runs;
+#     runs, and the bytes it wrote per transfer;
 #   * POST /api/transaction/batch (500 transfers per request) at 10 and at
 #     50 connections;
 #   * balance reads (GET /api/account/<id>/balance) at 50 connections, in the
@@ -217,7 +217,7 @@ for a in $ACCOUNTS; do startup_row "$a" "accounts$a"; done
 echo
 echo "### krayd's CPU per transfer by thread (µs; HTTP: the threads without a kray- name) and the kB it wrote per transfer"
 echo
-echo "(kB passed to write calls: WAL frames, checkpoint copies, the index's and the rollup's stores; /proc/<pid>/io wchar)"
+echo "(kB per transfer krayd passed to write calls, /proc/<pid>/io wchar: its stores' WAL frames and checkpoint copies, its log)"
 echo
 echo "| run | HTTP | sequencer | rollup | checkpoints | history | kB written |"
 echo "|---|---|---|---|---|---|---|"

@@ -113,11 +113,12 @@
 // Without --kill9 it also reports sequencer: {groups_per_second,
 // operations_per_group, commit_ms_mean (a group's COMMIT: WAL write and
 // fsync), group_ms_mean (execute and commit), busy_fraction (the groups' time
-// over the run's)}, from krayd's /metrics before and after the run, and
-// krayd_written_bytes_per_request (bytes krayd passed to write calls during
-// the measured phase, from /proc/<pid>/io's wchar) and
-// krayd_storage_written_bytes_per_request (write_bytes: sent to storage);
-// per item in batch mode; null without the kernel's I/O accounting.
+// over the run's)}, from krayd's /metrics before and after the run. Without
+// --kill9 it also reports krayd_written_bytes_per_request (the bytes krayd
+// passed to write calls during the measured phase, /proc/<pid>/io's wchar)
+// and krayd_storage_written_bytes_per_request (write_bytes: the file pages
+// it dirtied, 4 KiB each); per item in batch mode; null without the
+// kernel's I/O accounting.
 // Exit code 1 if krayd does not start (the JSON then has "error"). krayd runs
 // with -maxconnectionsperip raised to fit --connections (its default, 64,
 // would close the connections past it).
@@ -431,10 +432,11 @@ double CpuSeconds(pid_t pid) {
 }
 
 // What a process wrote so far, from /proc/<pid>/io: `wchar`, the bytes it
-// passed to write calls (WAL frames, checkpoint copies, logs), and
-// `write_bytes`, those it caused to be sent to storage (the page cache's
-// writeback counted at flush, so it lags and rounds to pages). Absent
-// (-1) where the kernel keeps no I/O accounting.
+// passed to write calls (its stores' WAL frames and checkpoint copies, its
+// log), and `write_bytes`, 4 KiB for each file page it turned from clean to
+// dirty, charged then, not at writeback (a page dirtied again before its
+// flush counts once; the mmap'd -shm index's pages count with no write
+// call). -1 where the kernel keeps no I/O accounting.
 struct WrittenBytes {
   double to_write_calls = -1;
   double to_storage = -1;
@@ -1085,10 +1087,9 @@ void ReportCpu(const Opts& o, double node_cpu, double gen_cpu,
   report["loadgen_cpu_us_per_item"] = per(gen_cpu, items);
 }
 
-// What krayd wrote during the measured phase, in bytes per request (and per
-// item of a batch): at a million accounts the account table's pages, each
-// written back once per sweep, are a third of it (docs/BENCHMARKS.md,
-// sixty-first round).
+// What krayd wrote during the measured phase, in bytes per request (per
+// item in batch mode): issue 9's measure of what storing a transfer costs,
+// apart from the CPU (docs/BENCHMARKS.md, sixty-first round).
 void ReportWrites(const Opts& o, const WrittenBytes& before, const WrittenBytes& after, json& report) {
   const std::uint64_t requests = report["requests"];
   const std::uint64_t n = o.mode == "batch" ? report["items"].get<std::uint64_t>() : requests;
@@ -1404,9 +1405,9 @@ int RunNodeMode(const Opts& o, const std::string& dir) {
                             std::to_string(kWarmupLimitS) + " s passed)");
   }
   double node_cpu0 = CpuSeconds(node.pid), gen_cpu0 = CpuSeconds(getpid());
+  const WrittenBytes written0 = ReadWrittenBytes(node.pid);
   std::pair<bench::ThreadCpus, bench::ThreadCpus> node_threads;
   node_threads.first = bench::CpuSecondsByThread(node.pid);
-  const WrittenBytes written0 = ReadWrittenBytes(node.pid);
   const SequencerCounters seq0 = ReadSequencerCounters(node.port);
   auto start = o.warmup > 0 ? ph.measure_from : Clock::now();
   const auto start_utc = std::chrono::system_clock::now();
