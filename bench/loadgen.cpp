@@ -113,12 +113,12 @@
 // Without --kill9 it also reports sequencer: {groups_per_second,
 // operations_per_group, commit_ms_mean (a group's COMMIT: WAL write and
 // fsync), group_ms_mean (execute and commit), busy_fraction (the groups' time
-// over the run's)}, from krayd's /metrics before and after the run. Without
-// --kill9 it also reports krayd_written_bytes_per_request (the bytes krayd
-// passed to write calls during the measured phase, /proc/<pid>/io's wchar)
-// and krayd_storage_written_bytes_per_request (write_bytes: the file pages
-// it dirtied, 4 KiB each); per item in batch mode; null without the
-// kernel's I/O accounting.
+// over the run's)}, from krayd's /metrics before and after the run; and
+// krayd_written_bytes_per_request (the bytes krayd passed to write calls
+// during the measured phase, /proc/<pid>/io's wchar) and
+// krayd_storage_written_bytes_per_request (write_bytes: the file pages it
+// dirtied, 4 KiB each); per item in batch mode; null without the kernel's
+// I/O accounting.
 // Exit code 1 if krayd does not start (the JSON then has "error"). krayd runs
 // with -maxconnectionsperip raised to fit --connections (its default, 64,
 // would close the connections past it).
