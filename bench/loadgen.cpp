@@ -109,7 +109,9 @@
 // genesis_bytes (writing the genesis), presign_seconds, startup_seconds
 // (spawn to port file written and first /health answered; port_file_seconds
 // to the port file alone), and krayd_rss_mib (VmHWM of krayd just before it is
-// stopped; with --kill9 the larger of the killed and the restarted process).
+// stopped; with --kill9 the larger of the killed and the restarted process)
+// and krayd_huge_pages_mib (how much of its resident memory is on transparent
+// huge pages then, AnonHugePages; null where the kernel does not say).
 // Without --kill9 it also reports sequencer: {groups_per_second,
 // operations_per_group, commit_ms_mean (a group's COMMIT: WAL write and
 // fsync), group_ms_mean (execute and commit), busy_fraction (the groups' time
@@ -457,6 +459,16 @@ double PeakRssMiB(pid_t pid) {
   for (std::string line; std::getline(in, line);)
     if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
   return 0;
+}
+
+// The part of a process's resident memory on transparent huge pages
+// (AnonHugePages of /proc/<pid>/smaps_rollup) in MiB; -1 where the kernel
+// does not say.
+double HugePagesMiB(pid_t pid) {
+  std::istringstream in(ReadFile("/proc/" + std::to_string(pid) + "/smaps_rollup"));
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("AnonHugePages:", 0) == 0) return std::atof(line.c_str() + 14) / 1024.0;
+  return -1;
 }
 
 double Pct(std::vector<double>& v, double p) {
@@ -1440,6 +1452,8 @@ int RunNodeMode(const Opts& o, const std::string& dir) {
     ReportNodeChecks(node.port, report);
   if (node.pid > 0) {
     report["krayd_rss_mib"] = std::max(PeakRssMiB(node.pid), killed ? killed->rss_mib : 0.0);
+    const double huge = HugePagesMiB(node.pid);
+    report["krayd_huge_pages_mib"] = huge < 0 ? json(nullptr) : json(huge);
     report["krayd_exit_code"] = StopKrayd(node);
   }
   if (o.rate > 0 && !killed) {  // the log is complete once krayd has exited

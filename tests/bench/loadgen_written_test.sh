@@ -5,7 +5,8 @@
 # sixty-first round). Every group commits at least one WAL frame (a 4 KiB
 # page and its header) and is fsynced, so a transfer's share is at least
 # ~1 kB with four connections; a --kill9 run, whose krayd is gone at the
-# clock's end, reports neither figure.
+# clock's end, reports neither figure. The transfer run also reports how
+# much of krayd's memory is on transparent huge pages (sixty-second round).
 # Usage: loadgen_written_test.sh <kray-loadgen>
 set -eu
 LOADGEN=$1
@@ -17,7 +18,11 @@ tmp=$(mktemp -d)
 trap 'status=$?; [ $status -ne 0 ] && cat "$tmp"/*.err >&2 2>/dev/null; rm -rf "$tmp"' EXIT
 # --duration is a cap: a run ends when its transfers are used up.
 TMPDIR=$tmp "$LOADGEN" --accounts=200 --txs=4000 --connections=4 --duration=60 >"$tmp/t.json" 2>"$tmp/t.err"
-jq -c '{accepted, krayd_written_bytes_per_request, krayd_storage_written_bytes_per_request}' "$tmp/t.json"
+jq -c '{accepted, krayd_written_bytes_per_request, krayd_storage_written_bytes_per_request, krayd_huge_pages_mib}' "$tmp/t.json"
+# How much of krayd's memory is on transparent huge pages: a number (0 for
+# a node this small, whose threads' first mimalloc segments take no huge
+# pages), or null without /proc/<pid>/smaps_rollup.
+jq -e '.krayd_huge_pages_mib | type == "number" and . >= 0' "$tmp/t.json" >/dev/null
 # Storage: >= 0, as pages dirtied on tmpfs are not charged.
 jq -e '.accepted == 4000 and .conservation_ok == true
        and (.krayd_written_bytes_per_request | type == "number" and . > 100 and . < 1000000)
