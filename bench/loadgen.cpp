@@ -111,7 +111,8 @@
 // to the port file alone), and krayd_rss_mib (VmHWM of krayd just before it is
 // stopped; with --kill9 the larger of the killed and the restarted process)
 // and krayd_huge_pages_mib (how much of its resident memory is on transparent
-// huge pages then, AnonHugePages; null where the kernel does not say).
+// huge pages then, AnonHugePages; with --kill9 the restarted process's; null
+// where the kernel does not say; pages of a hugetlbfs pool not included).
 // Without --kill9 it also reports sequencer: {groups_per_second,
 // operations_per_group, commit_ms_mean (a group's COMMIT: WAL write and
 // fsync), group_ms_mean (execute and commit), busy_fraction (the groups' time

@@ -21,6 +21,7 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
+#include <string>
 
 #include "../node/modules.h"
 #include "bridge_setup.h"
@@ -142,7 +143,8 @@ int VerifyCommand(const kray::api::Config& cfg) {
 }
 
 // Which allocator serves malloc: with KRAY_MIMALLOC (src/app/CMakeLists.txt)
-// mimalloc should, for every thread; the log says if it does not.
+// mimalloc should, for every thread; the log says if it does not, and
+// whether 2 MiB pages were asked for (TuneAllocator).
 std::string AllocatorName() {
 #ifdef KRAY_MIMALLOC
   void* probe = std::malloc(64);
@@ -152,10 +154,20 @@ std::string AllocatorName() {
   const std::string name =
       "mimalloc " + std::to_string(v / 100) + "." + std::to_string(v / 10 % 10) + "." + std::to_string(v % 10);
   if (!served) return "glibc malloc (" + name + " is linked but does not serve malloc)";
-  return mi_option_is_enabled(mi_option_large_os_pages) ? name + ", large OS pages" : name;
+  return mi_option_is_enabled(mi_option_large_os_pages) ? name + ", large OS pages requested" : name;
 #else
   return "glibc malloc";
 #endif
+}
+
+// Whether the kernel grants transparent huge pages to memory that asks for
+// them: /sys/kernel/mm/transparent_hugepage/enabled marks "always" or
+// "madvise" (not "never"; no file: no THP in the kernel).
+bool TransparentHugePagesOffered() {
+  std::ifstream in("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string modes;
+  if (!std::getline(in, modes)) return false;
+  return modes.find("[always]") != std::string::npos || modes.find("[madvise]") != std::string::npos;
 }
 
 // mimalloc returns freed pages to the OS 25 ms after they fall empty. Under
@@ -165,20 +177,24 @@ std::string AllocatorName() {
 // A delay set in the environment (MIMALLOC_DECOMMIT_DELAY, as mimalloc reads
 // it) still decides: this only changes the default.
 //
-// mimalloc asks for 2 MiB pages (transparent huge pages, where the kernel
-// allows them for regions that ask: /sys/kernel/mm/transparent_hugepage/
-// enabled "madvise" or "always"). At a million accounts krayd holds ~3 GiB
-// read at random places (the sequencer's accounts, the state tree, SQLite's
-// page caches); with 4 KiB pages such reads likely miss the TLB as well (a
-// VM's miss walks two page tables; this one has no counters to show it).
-// With 2 MiB pages krayd spent 1-11 % less CPU per transfer there, for
-// 2-3.5 % more memory held (docs/BENCHMARKS.md, sixty-second round). Set
-// here, after mimalloc's own start, it misses the main thread's first
-// segment. MIMALLOC_LARGE_OS_PAGES=0 in the environment turns it off.
+// Where the kernel offers transparent huge pages, mimalloc asks for 2 MiB
+// pages (large_os_pages). At a million accounts krayd holds ~3 GiB read at
+// random places (the sequencer's accounts, the state tree, SQLite's page
+// caches); with 2 MiB pages more than half of it was on huge pages and a
+// second pass over a million accounts ran faster in each of three pairs,
+// at 3.5-10.6 % less CPU per transfer (docs/BENCHMARKS.md, sixty-second
+// round; fewer TLB misses is the likely reason, not shown). The costs, from
+// mimalloc 2.0.9's source: memory on large OS pages is never decommitted,
+// so krayd keeps what it took at its peak (and decommit_delay no longer
+// applies to it); where a hugetlbfs pool is reserved (vm.nr_hugepages),
+// mimalloc takes 2 MiB pages from it first. Set here, after mimalloc's own
+// start, the option misses the main thread's first segment, as mimalloc's
+// eager_commit_delay keeps every other thread's first one on 4 KiB pages.
+// MIMALLOC_LARGE_OS_PAGES in the environment still decides.
 void TuneAllocator() {
 #ifdef KRAY_MIMALLOC
   mi_option_set_default(mi_option_decommit_delay, 1000);
-  mi_option_set_default(mi_option_large_os_pages, 1);
+  if (TransparentHugePagesOffered()) mi_option_set_default(mi_option_large_os_pages, 1);
 #endif
 }
 
