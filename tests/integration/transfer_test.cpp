@@ -41,8 +41,8 @@ TEST_F(NodeTest, MimallocServesTheNodesAllocations) {
   if (std::getenv("MIMALLOC_LARGE_OS_PAGES") == nullptr) {
     const std::string thp = ReadFile("/sys/kernel/mm/transparent_hugepage/enabled");
     const bool offered = thp.find("[always]") != std::string::npos || thp.find("[madvise]") != std::string::npos;
-    EXPECT_EQ(log.find(", large OS pages requested") != std::string::npos, offered)
-        << "THP: " << thp << "\n" << log.substr(0, 2000);
+    EXPECT_EQ(log.find(", large OS pages requested") != std::string::npos, offered) << "THP: " << thp << "\n"
+                                                                                    << log.substr(0, 2000);
   }
 }
 

@@ -181,9 +181,10 @@ bool TransparentHugePagesOffered() {
 // pages (large_os_pages). At a million accounts krayd holds ~3 GiB read at
 // random places (the sequencer's accounts, the state tree, SQLite's page
 // caches); with 2 MiB pages more than half of it was on huge pages and a
-// second pass over a million accounts ran faster in each of three pairs,
-// at 3.5-10.6 % less CPU per transfer (docs/BENCHMARKS.md, sixty-second
-// round; fewer TLB misses is the likely reason, not shown). The costs, from
+// second pass over a million accounts ran faster in each of five pairs, at
+// 3.5-10.6 % less CPU per transfer in a slow hour, 3.8-4.7 % in a fast one
+// (docs/BENCHMARKS.md, sixty-second round; fewer TLB misses is the likely
+// reason, not shown). The costs, from
 // mimalloc 2.0.9's source: memory on large OS pages is never decommitted,
 // so krayd keeps what it took at its peak (and decommit_delay no longer
 // applies to it); where a hugetlbfs pool is reserved (vm.nr_hugepages),
