@@ -153,6 +153,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -434,6 +435,15 @@ double CpuSeconds(pid_t pid) {
   return bench::StatCpuSeconds(ReadFile("/proc/" + std::to_string(pid) + "/stat"));
 }
 
+// The number after `key` on the line of a /proc file's text that starts
+// with it ("VmHWM:   123 kB" → 123); -1 without such a line.
+double ProcNumber(const std::string& text, std::string_view key) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(key, 0) == 0) return std::atof(line.c_str() + key.size());
+  return -1;
+}
+
 // What a process wrote so far, from /proc/<pid>/io: `wchar`, the bytes it
 // passed to write calls (its stores' WAL frames and checkpoint copies, its
 // log), and `write_bytes`, 4 KiB for each file page it turned from clean to
@@ -445,31 +455,22 @@ struct WrittenBytes {
   double to_storage = -1;
 };
 WrittenBytes ReadWrittenBytes(pid_t pid) {
-  WrittenBytes w;
-  std::istringstream in(ReadFile("/proc/" + std::to_string(pid) + "/io"));
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("wchar:", 0) == 0) w.to_write_calls = std::atof(line.c_str() + 6);
-    if (line.rfind("write_bytes:", 0) == 0) w.to_storage = std::atof(line.c_str() + 12);
-  }
-  return w;
+  const std::string io = ReadFile("/proc/" + std::to_string(pid) + "/io");
+  return WrittenBytes{ProcNumber(io, "wchar:"), ProcNumber(io, "write_bytes:")};
 }
 
 // Peak resident set (VmHWM) of a process in MiB, from /proc/<pid>/status.
 double PeakRssMiB(pid_t pid) {
-  std::istringstream in(ReadFile("/proc/" + std::to_string(pid) + "/status"));
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
-  return 0;
+  const double kib = ProcNumber(ReadFile("/proc/" + std::to_string(pid) + "/status"), "VmHWM:");
+  return kib < 0 ? 0 : kib / 1024.0;
 }
 
 // The part of a process's resident memory on transparent huge pages
 // (AnonHugePages of /proc/<pid>/smaps_rollup) in MiB; -1 where the kernel
 // does not say.
 double HugePagesMiB(pid_t pid) {
-  std::istringstream in(ReadFile("/proc/" + std::to_string(pid) + "/smaps_rollup"));
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("AnonHugePages:", 0) == 0) return std::atof(line.c_str() + 14) / 1024.0;
-  return -1;
+  const double kib = ProcNumber(ReadFile("/proc/" + std::to_string(pid) + "/smaps_rollup"), "AnonHugePages:");
+  return kib < 0 ? -1 : kib / 1024.0;
 }
 
 double Pct(std::vector<double>& v, double p) {
