@@ -93,9 +93,7 @@ struct Node {
     const std::string& to = ids[(next + 1) % ids.size()];
     ++next;
     StateCache op(*root);
-    AccountRow sender = op.FindAccount(from).value().value();
-    ++sender.nonce;
-    op.PutAccount(from, std::move(sender));
+    ++op.MutableAccount(from).value()->nonce;
     BalanceRow debit = op.GetBalance(from, "KRAY").value();
     debit[0] -= 1;
     op.PutBalance(from, "KRAY", debit);

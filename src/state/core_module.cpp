@@ -129,9 +129,9 @@ class TransferOp : public OperationType {
             .With("have", std::to_string(gas_bal->available));
       }
     }
-    auto recipient = ctx.FindAccount(to);
+    auto recipient = ctx.AccountExists(to);
     if (!recipient.ok()) return std::move(recipient).error();
-    if (!recipient->has_value()) {
+    if (!*recipient) {
       auto addr = op.Evidence("to_address");
       if (!addr) return Error::NotFound("account_not_found", "recipient account " + to + " not found");
       KRAY_TRY(ctx.CreateAccount(*addr, ""));

@@ -141,9 +141,9 @@ Result<std::int64_t> Executor::LastTimestamp() {
 }
 
 Result<std::optional<crypto::XOnlyPubKey>> Executor::BoundKey(std::string_view account_id) {
-  auto row = impl_->group.FindAccount(account_id);
+  auto row = impl_->group.PeekAccount(account_id);
   if (!row.ok()) return std::move(row).error();
-  if (!row->has_value() || (*row)->pubkey.empty()) return std::optional<crypto::XOnlyPubKey>();
+  if (!*row || (*row)->pubkey.empty()) return std::optional<crypto::XOnlyPubKey>();
   auto key = FromHexFixed<32>((*row)->pubkey);
   if (!key) return Error::Internal("stored pubkey of " + std::string(account_id) + " is not 32 bytes of hex");
   return std::optional<crypto::XOnlyPubKey>(*key);
@@ -196,12 +196,10 @@ Result<Receipt> Executor::Execute(Operation op, std::int64_t timestamp) {
   for (const auto& leaf : u.touched())
     if (leaf.type != kSupplyLeaf) op.touched.push_back(leaf);
   if (is_signed) {
-    auto signer = u.FindAccount(op.signer);
-    if (signer.ok() && signer->has_value()) receipt.new_nonce = (*signer)->nonce;
+    auto signer = u.PeekAccount(op.signer);
+    if (signer.ok() && *signer) receipt.new_nonce = (*signer)->nonce;
   }
   receipt.result = std::move(u.result());
-  std::size_t created = u.accounts_created();
-  std::set<LeafId> touched = u.touched();
   Status committed = u.Commit();
   if (!committed.ok()) {
     m.broken = committed.error();  // its SQL may be half kept: the group must not commit
@@ -209,8 +207,9 @@ Result<Receipt> Executor::Execute(Operation op, std::int64_t timestamp) {
   }
   m.next_seq = op.seq + 1;
   m.last_ts = timestamp;
-  m.accounts_created += created;
-  m.leaves.insert(touched.begin(), touched.end());
+  // Commit() leaves the unit's touched leaves and created count alone.
+  m.accounts_created += u.accounts_created();
+  u.MoveTouchedInto(m.leaves);
   m.ops.push_back(op);
   receipt.op = std::move(op);
   return receipt;
@@ -228,16 +227,20 @@ Status Executor::Impl::WriteOperations() {
     if (!st.ok()) return std::move(st).error();
     auto hash = FromHexFixed<32>(op.hash);
     if (!hash) return Error::Internal("operation hash is not 32 bytes of hex");
+    const Bytes fields = EncodeFields(op.fields), evidence = EncodeFields(op.evidence);
+    const Bytes touched = EncodeLeafIds(op.touched);
+    // Bound without copies: all of it outlives Run(), which resets `s`.
+    constexpr auto kNoCopy = store::Statement::Copy::kNo;
     auto& s = **st;
-    s.Bind(1, static_cast<std::int64_t>(op.seq)).BindBlob(2, *hash).Bind(3, op.type);
-    s.Bind(4, static_cast<std::int64_t>(op.auth)).BindTextOrNull(5, op.signer);
+    s.Bind(1, static_cast<std::int64_t>(op.seq)).BindBlob(2, *hash, kNoCopy).Bind(3, op.type, kNoCopy);
+    s.Bind(4, static_cast<std::int64_t>(op.auth)).BindTextOrNull(5, op.signer, kNoCopy);
     s.Bind(6, static_cast<std::int64_t>(op.nonce)).Bind(7, static_cast<std::int64_t>(op.scheme));
     if (op.signature.empty())
       s.BindNull(8);
     else
-      s.BindBlob(8, op.signature);
-    s.BindBlob(9, EncodeFields(op.fields)).BindBlob(10, EncodeFields(op.evidence));
-    s.Bind(11, op.timestamp).Bind(12, static_cast<std::int64_t>(op.gas_fee)).BindBlob(13, EncodeLeafIds(op.touched));
+      s.BindBlob(8, op.signature, kNoCopy);
+    s.BindBlob(9, fields, kNoCopy).BindBlob(10, evidence, kNoCopy);
+    s.Bind(11, op.timestamp).Bind(12, static_cast<std::int64_t>(op.gas_fee)).BindBlob(13, touched, kNoCopy);
     KRAY_TRY(s.Run());
     for (const auto& leaf : op.touched) {
       // Accounts' histories are the history index's (history_index.h): a

@@ -159,10 +159,34 @@ Result<const StateCache::SupplyEntry*> StateCache::LookupSupply(const std::strin
 }
 
 Result<std::optional<AccountRow>> StateCache::FindAccount(std::string_view id) {
+  auto row = PeekAccount(id);
+  if (!row.ok()) return std::move(row).error();
+  if (!*row) return std::optional<AccountRow>();
+  return std::optional<AccountRow>(**row);
+}
+
+Result<const AccountRow*> StateCache::PeekAccount(std::string_view id) {
   auto e = LookupAccount(AccountKey(id), id);
   if (!e.ok()) return std::move(e).error();
-  if (!(*e)->exists) return std::optional<AccountRow>();
-  return std::optional<AccountRow>((*e)->row);
+  return (*e)->exists ? &(*e)->row : nullptr;
+}
+
+Result<AccountRow*> StateCache::MutableAccount(std::string_view id) {
+  const AccountKey key(id);
+  auto cur = LookupAccount(key, id);
+  if (!cur.ok()) return std::move(cur).error();
+  if (!(*cur)->exists) return static_cast<AccountRow*>(nullptr);
+  AccountSlot& slot = SlotFor(key);
+  if (&slot.account != *cur) {  // a parent's entry: this cache's own copy
+    if (!slot.account_read) ++entries_;
+    slot.account_read = true;
+    slot.account.row = (*cur)->row;
+    slot.account.exists = true;
+    slot.account.in_db = (*cur)->in_db;
+  }
+  slot.account.dirty = true;
+  MarkDirty(slot, id);
+  return &slot.account.row;
 }
 
 void StateCache::PutAccount(std::string_view id, AccountRow row) {

@@ -55,7 +55,20 @@ class StateCache {
 
   // The account row, or nullopt if the account does not exist.
   Result<std::optional<AccountRow>> FindAccount(std::string_view id);
+  // The same row in place, or nullptr: no copy of its strings (up to two
+  // allocations and two frees a copy; a transfer read the signer's and
+  // the recipient's rows five times). Valid until an entry is erased
+  // (Clear, Trim, MergeIntoParent) in this cache or its parents; in a
+  // child, a pointer to the parent's row does not see MutableAccount()'s
+  // copy.
+  Result<const AccountRow*> PeekAccount(std::string_view id);
   void PutAccount(std::string_view id, AccountRow row);
+  // The row to change in place, or nullptr if the account does not exist:
+  // PutAccount() without building a whole row. The first call for an
+  // account copies the row into this cache (a child keeps its own version
+  // until it merges), later ones return the same; the row is dirty from
+  // then on, changed or not. Valid as PeekAccount()'s.
+  Result<AccountRow*> MutableAccount(std::string_view id);
   Result<BalanceRow> GetBalance(std::string_view id, std::string_view asset);
   void PutBalance(std::string_view id, std::string_view asset, const BalanceRow& v);
   Result<SupplyRow> GetSupply(std::string_view asset);

@@ -45,9 +45,9 @@ UnitOfWork::~UnitOfWork() {
 }
 
 Result<std::optional<Account>> UnitOfWork::FindAccount(std::string_view id) {
-  auto row = cache_.FindAccount(id);
+  auto row = cache_.PeekAccount(id);
   if (!row.ok()) return std::move(row).error();
-  if (!row->has_value()) return std::optional<Account>();
+  if (!*row) return std::optional<Account>();
   Account a;
   a.account_id = std::string(id);
   a.l1_address = (*row)->l1_address;
@@ -57,11 +57,17 @@ Result<std::optional<Account>> UnitOfWork::FindAccount(std::string_view id) {
   return std::optional<Account>(std::move(a));
 }
 
+Result<bool> UnitOfWork::AccountExists(std::string_view id) {
+  auto row = cache_.PeekAccount(id);
+  if (!row.ok()) return std::move(row).error();
+  return *row != nullptr;
+}
+
 Status UnitOfWork::CreateAccount(std::string_view l1_address, std::string_view pubkey_hex) {
   std::string id = AccountIdFromAddress(l1_address);
-  auto row = cache_.FindAccount(id);
+  auto row = cache_.PeekAccount(id);
   if (!row.ok()) return std::move(row).error();
-  if (row->has_value()) return Error::Conflict("account_exists", "account " + id + " already exists");
+  if (*row) return Error::Conflict("account_exists", "account " + id + " already exists");
   cache_.PutAccount(id, AccountRow{std::string(l1_address), std::string(pubkey_hex), 0, now_, 0, !pubkey_hex.empty()});
   TouchAccount(id);
   ++accounts_created_;
@@ -69,32 +75,32 @@ Status UnitOfWork::CreateAccount(std::string_view l1_address, std::string_view p
 }
 
 Status UnitOfWork::BindPubkey(std::string_view id, std::string_view pubkey_hex) {
-  auto row = cache_.FindAccount(id);
+  auto row = cache_.PeekAccount(id);
   if (!row.ok()) return std::move(row).error();
-  if (!row->has_value()) return NotFoundAccount(id);
-  AccountRow a = **row;
-  if (!a.pubkey.empty()) {
-    if (a.pubkey == pubkey_hex) return Ok();
+  if (!*row) return NotFoundAccount(id);
+  if (!(*row)->pubkey.empty()) {
+    if ((*row)->pubkey == pubkey_hex) return Ok();
     return Error::Conflict("pubkey_already_bound", "account " + std::string(id) + " already has a different key bound");
   }
-  a.pubkey = std::string(pubkey_hex);
-  a.key_point_due = true;
-  cache_.PutAccount(id, std::move(a));
+  auto a = cache_.MutableAccount(id);
+  if (!a.ok()) return std::move(a).error();
+  (*a)->pubkey = std::string(pubkey_hex);
+  (*a)->key_point_due = true;
   TouchAccount(id);
   return Ok();
 }
 
 Status UnitOfWork::UseNonce(std::string_view id, std::uint64_t nonce) {
-  auto row = cache_.FindAccount(id);
+  auto row = cache_.PeekAccount(id);
   if (!row.ok()) return std::move(row).error();
-  if (!row->has_value()) return NotFoundAccount(id);
-  AccountRow a = **row;
-  if (a.nonce != nonce) {
+  if (!*row) return NotFoundAccount(id);
+  if ((*row)->nonce != nonce) {
     return Error::Conflict("nonce_conflict", "nonce mismatch for " + std::string(id) + ": expected " +
-                                                 std::to_string(a.nonce) + ", got " + std::to_string(nonce));
+                                                 std::to_string((*row)->nonce) + ", got " + std::to_string(nonce));
   }
-  a.nonce = nonce + 1;
-  cache_.PutAccount(id, std::move(a));
+  auto a = cache_.MutableAccount(id);
+  if (!a.ok()) return std::move(a).error();
+  (*a)->nonce = nonce + 1;
   TouchAccount(id);
   return Ok();
 }
@@ -106,9 +112,9 @@ Result<Balance> UnitOfWork::GetBalance(std::string_view id, std::string_view ass
 }
 
 Status UnitOfWork::Credit(std::string_view id, std::string_view asset, Bucket bucket, Amount amount) {
-  auto row = cache_.FindAccount(id);
+  auto row = cache_.PeekAccount(id);
   if (!row.ok()) return std::move(row).error();
-  if (!row->has_value()) return NotFoundAccount(id);
+  if (!*row) return NotFoundAccount(id);
   auto b = cache_.GetBalance(id, asset);
   if (!b.ok()) return std::move(b).error();
   auto& v = (*b)[static_cast<int>(bucket)];
@@ -154,12 +160,10 @@ Result<SupplyRow> UnitOfWork::MutableSupply(std::string_view asset) {
 Status UnitOfWork::ChargeGas(std::string_view id, Amount fee) {
   if (fee == 0) return Ok();
   KRAY_TRY(Debit(id, kGasAsset, Bucket::kAvailable, fee));
-  auto row = cache_.FindAccount(id);
-  if (!row.ok()) return std::move(row).error();
-  if (!row->has_value()) return NotFoundAccount(id);
-  AccountRow a = **row;
-  a.gas_spent = CheckedAdd(a.gas_spent, fee).value_or(kMaxAmount);
-  cache_.PutAccount(id, std::move(a));
+  auto a = cache_.MutableAccount(id);
+  if (!a.ok()) return std::move(a).error();
+  if (!*a) return NotFoundAccount(id);
+  (*a)->gas_spent = CheckedAdd((*a)->gas_spent, fee).value_or(kMaxAmount);
   auto s = MutableSupply(kGasAsset);
   if (!s.ok()) return std::move(s).error();
   GasSplit split = SplitGas(fee);

@@ -7,12 +7,30 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include "kray/state/op_context.h"
 #include "kray/store/database.h"
 #include "state_cache.h"
 
 namespace kray::state {
+
+// A leaf's type and id, to look one up without building its id string.
+struct LeafIdView {
+  std::uint8_t type = 0;
+  std::string_view id;
+};
+// LeafId's order (LeafId::operator<), between LeafIds and LeafIdViews alike.
+struct LeafIdLess {
+  using is_transparent = void;
+  static LeafIdView View(const LeafId& l) { return {l.type, l.id}; }
+  static LeafIdView View(const LeafIdView& v) { return v; }
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const {
+    const LeafIdView x = View(a), y = View(b);
+    return x.type != y.type ? x.type < y.type : x.id < y.id;
+  }
+};
 
 class UnitOfWork : public OpContext {
  public:
@@ -22,6 +40,7 @@ class UnitOfWork : public OpContext {
   const ChainParams& params() const override { return params_; }
   std::int64_t now() const override { return now_; }
   Result<std::optional<Account>> FindAccount(std::string_view account_id) override;
+  Result<bool> AccountExists(std::string_view account_id) override;
   Status CreateAccount(std::string_view l1_address, std::string_view pubkey_hex) override;
   Status BindPubkey(std::string_view account_id, std::string_view pubkey_hex) override;
   Result<Balance> GetBalance(std::string_view account_id, std::string_view asset) override;
@@ -40,6 +59,8 @@ class UnitOfWork : public OpContext {
   void MarkNoChange() override { no_change_ = true; }
 
   // Host-only steps (not part of a module's OpContext).
+  // The account's row in place, or nullptr (StateCache::PeekAccount).
+  Result<const AccountRow*> PeekAccount(std::string_view id) { return cache_.PeekAccount(id); }
   // Checks nonce == the account's next nonce and increments it.
   // Conflict "nonce_conflict" ("expected N, got M").
   Status UseNonce(std::string_view account_id, std::uint64_t nonce);
@@ -54,15 +75,27 @@ class UnitOfWork : public OpContext {
   Status Commit();
   void Rollback();
 
-  const std::set<LeafId>& touched() const { return touched_; }
+  // Leaves are ordered by LeafIdLess, so that touching one already touched
+  // (an account is touched by each change to it, ~5 times a transfer)
+  // builds no id string.
+  using TouchedLeaves = std::set<LeafId, LeafIdLess>;
+  const TouchedLeaves& touched() const { return touched_; }
+  // Moves the leaves into `leaves` (those it lacks), with no copy: the
+  // unit's set loses them.
+  void MoveTouchedInto(std::set<LeafId>& leaves) { leaves.merge(touched_); }
   Fields& result() { return result_; }
   bool no_change() const { return no_change_; }
   std::size_t accounts_created() const { return accounts_created_; }
 
  private:
   Result<SupplyRow> MutableSupply(std::string_view asset);
-  void TouchAccount(std::string_view id) { touched_.insert(LeafId{kAccountLeaf, std::string(id)}); }
-  void TouchSupply(std::string_view asset) { touched_.insert(LeafId{kSupplyLeaf, std::string(asset)}); }
+  void TouchAccount(std::string_view id) { TouchLeaf(kAccountLeaf, id); }
+  void TouchSupply(std::string_view asset) { TouchLeaf(kSupplyLeaf, asset); }
+  void TouchLeaf(std::uint8_t type, std::string_view id) {
+    auto it = touched_.lower_bound(LeafIdView{type, id});
+    if (it == touched_.end() || it->type != type || it->id != id)
+      touched_.emplace_hint(it, LeafId{type, std::string(id)});
+  }
 
   StateCache cache_;
   store::Database& db_;
@@ -70,7 +103,7 @@ class UnitOfWork : public OpContext {
   std::int64_t now_;
   std::optional<store::Savepoint> savepoint_;
   std::optional<Error> broken_;  // the savepoint could not be opened
-  std::set<LeafId> touched_;     // core and module leaves, supply included
+  TouchedLeaves touched_;        // core and module leaves, supply included
   Fields result_;
   bool no_change_ = false;
   bool done_ = false;

@@ -26,6 +26,10 @@ Error SqlError(sqlite3* db, int rc, std::string_view what) {
   return Error{ErrorKind::kInternal, "store_error", msg};
 }
 
+sqlite3_destructor_type Destructor(Statement::Copy copy) {
+  return copy == Statement::Copy::kYes ? SQLITE_TRANSIENT : SQLITE_STATIC;
+}
+
 }  // namespace
 
 Result<Synchronous> ParseSynchronous(std::string_view text) {
@@ -66,18 +70,18 @@ Statement& Statement::Bind(int idx, std::int64_t v) {
   if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
   return *this;
 }
-Statement& Statement::Bind(int idx, std::string_view v) {
-  int rc = sqlite3_bind_text(stmt_, idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+Statement& Statement::Bind(int idx, std::string_view v, Copy copy) {
+  int rc = sqlite3_bind_text(stmt_, idx, v.data(), static_cast<int>(v.size()), Destructor(copy));
   if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
   return *this;
 }
-Statement& Statement::BindBlob(int idx, ByteSpan v) {
-  int rc = sqlite3_bind_blob(stmt_, idx, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+Statement& Statement::BindBlob(int idx, ByteSpan v, Copy copy) {
+  int rc = sqlite3_bind_blob(stmt_, idx, v.data(), static_cast<int>(v.size()), Destructor(copy));
   if (rc != SQLITE_OK && bind_rc_ == SQLITE_OK) bind_rc_ = rc;
   return *this;
 }
-Statement& Statement::BindTextOrNull(int idx, std::string_view v) {
-  return v.empty() ? BindNull(idx) : Bind(idx, v);
+Statement& Statement::BindTextOrNull(int idx, std::string_view v, Copy copy) {
+  return v.empty() ? BindNull(idx) : Bind(idx, v, copy);
 }
 Statement& Statement::BindNull(int idx) {
   int rc = sqlite3_bind_null(stmt_, idx);

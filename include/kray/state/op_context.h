@@ -36,6 +36,8 @@ class OpContext {
   // --- accounts ---
   // The account without balances, or nullopt.
   virtual Result<std::optional<Account>> FindAccount(std::string_view account_id) = 0;
+  // Whether the account exists, without a copy of it.
+  virtual Result<bool> AccountExists(std::string_view account_id) = 0;
   // NotFound "account_not_found".
   Result<Account> GetAccount(std::string_view account_id);
   // Creates an account for a canonical L1 address, with or without a key.

@@ -176,6 +176,51 @@ TEST_F(StateCacheTest, RowsThatDoNotExistAreNotCached) {
   EXPECT_EQ(root.AccountState(id).value()->balances.size(), 2u);
 }
 
+// A row changed in place (MutableAccount) is a child's own copy until the
+// child merges: the parent reads the old row meanwhile, a child dropped
+// (an operation that failed) leaves it as it was, and a merged change is
+// what the store gets. Rows that do not exist are not made.
+TEST_F(StateCacheTest, RowsChangedInPlaceStayTheChildsUntilItMerges) {
+  const std::string id = "kray_" + std::string(32, 'c');
+  {
+    StateCache writer(*db_);
+    writer.PutAccount(id, AccountRow{"bcrt1pcee", "", 4, 1, 0});
+    writer.PutBalance(id, "KRAY", BalanceRow{10, 0, 0});
+    store::Transaction tx(*db_);
+    ASSERT_TRUE(writer.Flush().ok());
+    ASSERT_TRUE(tx.Commit().ok());
+  }
+  StateCache root(*db_);
+  EXPECT_EQ(root.PeekAccount("kray_" + std::string(32, 'd')).value(), nullptr);
+  EXPECT_EQ(root.MutableAccount("kray_" + std::string(32, 'd')).value(), nullptr);
+  EXPECT_TRUE(root.DirtyAccountIds().empty());
+  {
+    StateCache dropped(root);
+    AccountRow* row = dropped.MutableAccount(id).value();
+    ASSERT_NE(row, nullptr);
+    row->nonce = 99;
+    EXPECT_EQ(dropped.PeekAccount(id).value()->nonce, 99u);
+    EXPECT_EQ(root.PeekAccount(id).value()->nonce, 4u);
+  }
+  EXPECT_EQ(root.PeekAccount(id).value()->nonce, 4u);
+  {
+    StateCache child(root);
+    AccountRow* first = child.MutableAccount(id).value();
+    first->nonce = 5;
+    AccountRow* again = child.MutableAccount(id).value();
+    EXPECT_EQ(again, first);  // the child's copy, not a second one
+    again->gas_spent = 7;
+    EXPECT_EQ(root.PeekAccount(id).value()->nonce, 4u);
+    child.MergeIntoParent();
+  }
+  const AccountRow* merged = root.PeekAccount(id).value();
+  EXPECT_EQ(merged->nonce, 5u);
+  EXPECT_EQ(merged->gas_spent, 7u);
+  EXPECT_EQ(merged->l1_address, "bcrt1pcee");
+  FlushAndCompare(root, id);
+  EXPECT_EQ(LoadAccountState(*db_, id).value().nonce, 5u);
+}
+
 // Past its bound the cache forgets everything it has flushed and reads
 // again what the next groups need; a trim in the middle of a group, with
 // rows not flushed yet, drops nothing.

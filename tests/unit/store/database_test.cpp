@@ -165,6 +165,40 @@ TEST(Store, BindsAndReadsEveryType) {
   EXPECT_FALSE((*db)->Prepare("SELEC nonsense").ok());
 }
 
+// Values bound without a copy (Copy::kNo) are read at Run(), which resets
+// the statement and clears its bindings: a buffer changed or freed after
+// Run() changes nothing written, and the next use binds afresh.
+TEST(Store, ValuesBoundWithoutACopyAreWrittenAsTheyWereAtRun) {
+  auto db = Database::Open(":memory:");
+  ASSERT_TRUE(db.ok()) << db.error().message;
+  ASSERT_TRUE((*db)->Exec("CREATE TABLE t (s TEXT, b BLOB, n TEXT)").ok());
+  constexpr auto kNoCopy = Statement::Copy::kNo;
+  for (int i = 0; i < 2; ++i) {
+    auto ins = (*db)->Use("INSERT INTO t VALUES (?1, ?2, ?3)");
+    ASSERT_TRUE(ins.ok());
+    std::string text = "row " + std::to_string(i) + std::string(40, 'x');
+    Bytes blob(64, static_cast<std::uint8_t>(i));
+    // A view of `text`, not `i == 0 ? "" : text`: that makes a temporary
+    // string, gone before Run() (what kNo's callers must not do).
+    const std::string_view maybe = i == 0 ? std::string_view() : std::string_view(text);
+    (*ins)->Bind(1, text, kNoCopy).BindBlob(2, blob, kNoCopy).BindTextOrNull(3, maybe, kNoCopy);
+    ASSERT_TRUE((*ins)->Run().ok());
+    text.assign(text.size(), '?');  // after Run(): not what was written
+    blob.assign(blob.size(), 0xee);
+  }
+  auto sel = (*db)->Use("SELECT s, b, n FROM t ORDER BY s");
+  ASSERT_TRUE(sel.ok());
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE((*sel)->Step().value());
+    const std::string text = "row " + std::to_string(i) + std::string(40, 'x');
+    EXPECT_EQ((*sel)->Text(0), text);
+    EXPECT_EQ((*sel)->Blob(1), Bytes(64, static_cast<std::uint8_t>(i)));
+    EXPECT_EQ((*sel)->IsNull(2), i == 0);
+    if (i == 1) EXPECT_EQ((*sel)->Text(2), text);
+  }
+  EXPECT_FALSE((*sel)->Step().value());
+}
+
 // A constraint that fires is a storage error (a bug in the writer), never a
 // client's 409: it must reach the API as an internal error.
 TEST(Store, ConstraintViolationIsInternalNotConflict) {
