@@ -58,9 +58,9 @@ class StateCache {
   // The same row in place, or nullptr: no copy of its strings (up to two
   // allocations and two frees a copy; a transfer read the signer's and
   // the recipient's rows five times). Valid until an entry is erased
-  // (Clear, Trim, MergeIntoParent) in this cache or its parents; in a
-  // child, a pointer to the parent's row does not see MutableAccount()'s
-  // copy.
+  // (Clear, Trim, MergeIntoParent) in this cache or its parents, not
+  // moved by insertions: `Slots` is node-based (keep it so). In a child, a
+  // pointer to the parent's row does not see MutableAccount()'s copy.
   Result<const AccountRow*> PeekAccount(std::string_view id);
   void PutAccount(std::string_view id, AccountRow row);
   // The row to change in place, or nullptr if the account does not exist:

@@ -168,9 +168,10 @@ class Statement {
   ~Statement();
 
   // Whether SQLite copies a bound text or blob. kNo: `v` must stay valid
-  // until the statement is next reset (Run(), Reset(), the end of its
-  // StatementHandle), and SQLite spares a malloc and a memcpy per value:
-  // for the rows written for every operation.
+  // until the statement's bindings are cleared (Run(), Reset(),
+  // Database::Use(), the end of its StatementHandle; a failed Step() keeps
+  // them), and SQLite spares a malloc and a memcpy per value: for the rows
+  // written for every operation.
   enum class Copy { kYes, kNo };
   Statement& Bind(int idx, std::int64_t v);
   Statement& Bind(int idx, std::string_view v, Copy copy = Copy::kYes);  // text

@@ -53,6 +53,17 @@ class StateCacheTest : public ::testing::Test {
     }
   }
 
+  // Writes an account's row and its KRAY row to the store, through a cache
+  // of its own (as an earlier run of the node would have).
+  void StoreAccount(const std::string& id, const AccountRow& row, Amount kray) {
+    StateCache writer(*db_);
+    writer.PutAccount(id, row);
+    writer.PutBalance(id, "KRAY", BalanceRow{kray, 0, 0});
+    store::Transaction tx(*db_);
+    ASSERT_TRUE(writer.Flush().ok());
+    ASSERT_TRUE(tx.Commit().ok());
+  }
+
   // One operation's changes: a child cache merged into the root.
   void Credit(StateCache& root, const std::string& id, const std::string& asset, Amount amount) {
     StateCache child(root);
@@ -149,14 +160,7 @@ TEST_F(StateCacheTest, IdsOfEveryFormKeepTheirOwnRows) {
 // "LP:pool_…" name passes as an asset) must not make its lookups longer.
 TEST_F(StateCacheTest, RowsThatDoNotExistAreNotCached) {
   const std::string id = "kray_" + std::string(32, 'b');
-  {
-    StateCache writer(*db_);
-    writer.PutAccount(id, AccountRow{"bcrt1pbee", "", 0, 1, 0});
-    writer.PutBalance(id, "KRAY", BalanceRow{10, 0, 0});
-    store::Transaction tx(*db_);
-    ASSERT_TRUE(writer.Flush().ok());
-    ASSERT_TRUE(tx.Commit().ok());
-  }
+  StoreAccount(id, AccountRow{"bcrt1pbee", "", 0, 1, 0}, 10);
   StateCache root(*db_);
   for (int i = 0; i < 100; ++i)  // before the account is read: each one a store read
     EXPECT_EQ(root.GetBalance(id, "LP:pool_a_" + std::to_string(i)).value(), (BalanceRow{0, 0, 0}));
@@ -182,14 +186,7 @@ TEST_F(StateCacheTest, RowsThatDoNotExistAreNotCached) {
 // what the store gets. Rows that do not exist are not made.
 TEST_F(StateCacheTest, RowsChangedInPlaceStayTheChildsUntilItMerges) {
   const std::string id = "kray_" + std::string(32, 'c');
-  {
-    StateCache writer(*db_);
-    writer.PutAccount(id, AccountRow{"bcrt1pcee", "", 4, 1, 0});
-    writer.PutBalance(id, "KRAY", BalanceRow{10, 0, 0});
-    store::Transaction tx(*db_);
-    ASSERT_TRUE(writer.Flush().ok());
-    ASSERT_TRUE(tx.Commit().ok());
-  }
+  StoreAccount(id, AccountRow{"bcrt1pcee", "", 4, 1, 0}, 10);
   StateCache root(*db_);
   EXPECT_EQ(root.PeekAccount("kray_" + std::string(32, 'd')).value(), nullptr);
   EXPECT_EQ(root.MutableAccount("kray_" + std::string(32, 'd')).value(), nullptr);
