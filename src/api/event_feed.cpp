@@ -267,7 +267,8 @@ void EventFeed::Impl::Dispatch(const state::GroupChanges& changes) {
       }
       return it->second ? &*it->second : nullptr;
     };
-    for (const auto& op : changes.operations) {
+    for (const auto& shared : changes.operations) {
+      const state::Operation& op = *shared;
       if (op.seq <= last_seq) continue;
       Json op_json = OperationJson(op, "confirmed", std::nullopt);
       const ReplayKey key{op.seq, std::nullopt};

@@ -52,7 +52,7 @@ void Create(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
                    if (!acct.ok()) return ErrorResponse(acct.error());
                    Json j = AccountSummary(*acct);
                    j["balance_credits"] = AmountString(acct->BalanceOf(std::string(kGasAsset)).available);
-                   if (!r->no_change) j["tx_hash"] = r->op.hash;
+                   if (!r->no_change) j["tx_hash"] = r->op->hash;
                    return JsonResponse(j);
                  }));
 }

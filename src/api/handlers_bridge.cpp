@@ -138,7 +138,7 @@ void Initiate(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
         const auto& federation = c->bridge->federation();
         auto address = federation.Address(static_cast<std::uint32_t>(*index));
         if (!address.ok()) return ErrorResponse(address.error());
-        const std::string account(receipt->op.Field("account").value_or(""));
+        const std::string account(receipt->op->Field("account").value_or(""));
         auto acct = c->ledger->GetAccount(account);
         const auto& opts = c->bridge->options();
         Json runes = Json::array();
@@ -156,7 +156,7 @@ void Initiate(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
                                        " sats) or accepted runes to deposit_address. The deposit is credited to " +
                                        account + " after " + std::to_string(opts.confirmations) +
                                        " confirmations; follow it with GET /api/bridge/deposit/<txid>/<vout>/status."}};
-        if (!receipt->no_change) j["tx_hash"] = receipt->op.hash;
+        if (!receipt->no_change) j["tx_hash"] = receipt->op->hash;
         return JsonResponse(j);
       }));
 }

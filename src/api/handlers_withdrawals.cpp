@@ -147,7 +147,7 @@ void Request(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
         auto deadline = state::FindField(r->result, "deadline");
         j["withdrawal_id"] = id ? std::stoull(std::string(*id)) : 0;
         j["deadline"] = deadline ? std::stoll(std::string(*deadline)) : 0;
-        j["challenge_period_seconds"] = deadline ? std::stoll(std::string(*deadline)) - r->op.timestamp : 0;
+        j["challenge_period_seconds"] = deadline ? std::stoll(std::string(*deadline)) - r->op->timestamp : 0;
         j["withdrawal_status"] = "pending";
         return JsonResponse(j);
       }));
@@ -226,7 +226,7 @@ void Resolve(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
                             AnswerLater(std::move(reply), [](const Result<state::Receipt>& r) -> HttpResponse {
                               if (!r.ok()) return ErrorResponse(r.error());
                               Json j = ReceiptJson(*r);
-                              j["withdrawal_status"] = r->op.Field("action") == "refund" ? "refunded" : "pending";
+                              j["withdrawal_status"] = r->op->Field("action") == "refund" ? "refunded" : "pending";
                               return JsonResponse(j);
                             }));
 }

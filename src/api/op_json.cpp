@@ -42,24 +42,25 @@ Json OperationJson(const state::Operation& op, std::string_view status, std::opt
 }
 
 void WriteReceipt(JsonObjectWriter& w, const state::Receipt& r, std::string_view status) {
+  const state::Operation& op = *r.op;
   JsonObjectWriter result;
   for (const auto& [k, v] : r.result) result.String(k, v);
-  w.String("tx_hash", r.op.hash)
+  w.String("tx_hash", op.hash)
       .String("status", status)
-      .Unsigned("seq", r.op.seq)
-      .String("op", r.op.type)
-      .String("auth", state::AuthName(r.op.auth))
-      .String("gas_fee", AmountString(r.op.gas_fee))
-      .Signed("confirmed_at", r.op.timestamp)
+      .Unsigned("seq", op.seq)
+      .String("op", op.type)
+      .String("auth", state::AuthName(op.auth))
+      .String("gas_fee", AmountString(op.gas_fee))
+      .Signed("confirmed_at", op.timestamp)
       .Raw("result", result.Finish());
-  if (r.op.auth == state::Auth::kSigned) w.String("signer", r.op.signer).Unsigned("new_nonce", r.new_nonce);
-  if (r.op.type == state::kTransferOp) {
+  if (op.auth == state::Auth::kSigned) w.String("signer", op.signer).Unsigned("new_nonce", r.new_nonce);
+  if (op.type == state::kTransferOp) {
     // The transfer fields of OperationJson, without the memo.
-    w.String("from", r.op.signer)
-        .String("to", r.op.Field("to").value_or(""))
-        .String("asset", r.op.Field("asset").value_or(""))
-        .String("amount", r.op.Field("amount").value_or("0"));
-    if (auto addr = r.op.Evidence("to_address")) w.String("to_address", *addr);
+    w.String("from", op.signer)
+        .String("to", op.Field("to").value_or(""))
+        .String("asset", op.Field("asset").value_or(""))
+        .String("amount", op.Field("amount").value_or("0"));
+    if (auto addr = op.Evidence("to_address")) w.String("to_address", *addr);
   }
 }
 

@@ -9,7 +9,6 @@
 #include "kray/crypto/hash.h"
 #include "kray/state/leaves.h"
 #include "kray/state/op_context.h"
-#include "kray/state/request.h"
 #include "kray/state/tx_message.h"
 #include "kray/store/database.h"
 #include "module_parts.h"
@@ -170,18 +169,14 @@ class AddressAssignOp : public state::OperationType {
   std::string_view signer_field() const override { return "account"; }
   bool consumes_nonce() const override { return false; }
 
-  Status Check(const ChainParams& params, const Operation& op) const override {
+  Status Check(const ChainParams&, const Operation& op) const override {
     if (op.auth != state::Auth::kPublic)
       return Error::Invalid("wrong_authorisation", "bridge_address_assign is public: send it without a signature");
     auto account = op.Field("account");
     if (!account || !state::IsAccountId(*account)) return Error::Invalid("invalid_account", "account must be an id");
     if (op.evidence.empty()) return Ok();
-    KRAY_TRY(ExactEvidence(op, {"account_address"}));
-    auto addr = *op.Evidence("account_address");
-    auto canonical = state::CanonicalP2trAddress(params, addr);
-    if (!canonical.ok() || *canonical != addr || state::AccountIdFromAddress(addr) != *account)
-      return BadEvidence("account_address does not name the account");
-    return Ok();
+    // account_address: ValidateOperation checks it names `account` (keep_address).
+    return ExactEvidence(op, {"account_address"});
   }
 
   Status Apply(OpContext& ctx, const Operation& op) const override {
@@ -193,13 +188,7 @@ class AddressAssignOp : public state::OperationType {
       ctx.MarkNoChange();  // idempotent: the account keeps its address
       return Ok();
     }
-    auto acct = ctx.FindAccount(account);
-    if (!acct.ok()) return std::move(acct).error();
-    if (!acct->has_value()) {
-      auto addr = op.Evidence("account_address");
-      if (!addr) return Error::NotFound("account_not_found", "account " + account + " not found");
-      KRAY_TRY(ctx.CreateAccount(*addr, ""));
-    }
+    KRAY_TRY(ctx.EnsureAccount(account, op.Evidence("account_address")));
     auto max = MaxAddressIndex(ctx.Sql());
     if (!max.ok()) return std::move(max).error();
     if (*max >= kMaxIndex)

@@ -670,11 +670,11 @@ Result<std::string> DepositScanner::Impl::Funding(const ObservedDeposit& d) {
 void DepositScanner::Impl::Record(const ObservedDeposit& d, const Result<state::Receipt>& r) {
   Status s = Ok();
   if (r.ok()) {
-    const std::string status = r->op.type == kDepositCreditOp ? "credited" : "unattributed";
-    s = scan::SetDepositStatus(*db, d.txid, d.vout, status, "", r->op.hash);
+    const std::string status = r->op->type == kDepositCreditOp ? "credited" : "unattributed";
+    s = scan::SetDepositStatus(*db, d.txid, d.vout, status, "", r->op->hash);
     changed.emplace_back(d.txid, d.vout);
-    spdlog::info("bridge: deposit {}:{} {} by operation {} (seq {}): {}", d.txid, d.vout, status, r->op.hash, r->op.seq,
-                 d.assets);
+    spdlog::info("bridge: deposit {}:{} {} by operation {} (seq {}): {}", d.txid, d.vout, status, r->op->hash,
+                 r->op->seq, d.assets);
   } else if (r.error().kind == ErrorKind::kUnavailable || r.error().code == "deposit_index_assigned") {
     // Back-pressure, shutdown, or the index was assigned meanwhile: retried.
     spdlog::info("bridge: deposit {}:{} not acted on yet: {}", d.txid, d.vout, r.error().message);

@@ -364,7 +364,7 @@ Status SpendCoordinator::Impl::CreateSpend(const std::string& kind, const SpendP
   KRAY_TRY(local::SetSpendState(*db, id, "signing"));
   KRAY_TRY(tx.Commit());
   spdlog::info("bridge: {} spend {} created by operation {} (seq {}): {} inputs, fee {} sats, reserve {} sats", kind,
-               id, receipt->op.hash, receipt->op.seq, plan.inputs.size(), plan.fee, reserve);
+               id, receipt->op->hash, receipt->op->seq, plan.inputs.size(), plan.fee, reserve);
   return Ok();
 }
 

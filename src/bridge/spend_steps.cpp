@@ -172,7 +172,7 @@ Status SpendCoordinator::Impl::Settle(const local::LocalSpend& l, const local::S
   if (!r.ok() && r.error().code != "spend_already_confirmed") return std::move(r).error();
   KRAY_TRY(local::SetSpendState(*db, l.id, "done"));
   if (r.ok())
-    spdlog::info("bridge: {} spend {} settled by operation {}: txid {} at height {}", l.kind, l.id, r->op.hash, v.txid,
+    spdlog::info("bridge: {} spend {} settled by operation {}: txid {} at height {}", l.kind, l.id, r->op->hash, v.txid,
                  mined.height);
   return Ok();
 }

@@ -100,16 +100,6 @@ Result<Amount> PayProceeds(state::OpContext& ctx, std::string_view seller, Amoun
   return fee;
 }
 
-Status EnsureRecipient(state::OpContext& ctx, const state::Operation& op, std::string_view field) {
-  std::string to(op.Field(field).value_or(""));
-  auto found = ctx.FindAccount(to);
-  if (!found.ok()) return std::move(found).error();
-  if (found->has_value()) return Ok();
-  auto addr = op.Evidence(std::string(field) + "_address");
-  if (!addr) return Error::NotFound("account_not_found", "recipient account " + to + " not found");
-  return ctx.CreateAccount(*addr, "");
-}
-
 state::LeafId ListingLeaf(std::uint64_t id) {
   return state::LeafId{kListingLeaf, std::to_string(id)};
 }

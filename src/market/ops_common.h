@@ -62,11 +62,6 @@ Status RequireKray(state::OpContext& ctx, std::string_view account, Amount price
 // Returns the fee.
 Result<Amount> PayProceeds(state::OpContext& ctx, std::string_view seller, Amount price, std::uint32_t fee_bps);
 
-// The recipient account of a transfer-like operation: exists, or is created
-// from the evidence "<field>_address" (named by address); NotFound
-// "account_not_found" otherwise.
-Status EnsureRecipient(state::OpContext& ctx, const state::Operation& op, std::string_view field);
-
 // Leaf ids.
 state::LeafId ListingLeaf(std::uint64_t id);
 state::LeafId OfferLeaf(std::uint64_t id);

@@ -4,7 +4,6 @@
 #include <array>
 
 #include "kray/market/market.h"
-#include "kray/state/request.h"
 #include "kray/state/tx_message.h"
 #include "ops_common.h"
 #include "store.h"
@@ -22,7 +21,7 @@ class InscriptionTransferOp : public state::OperationType {
   std::span<const FieldSpec> fields() const override { return kFields; }
   std::string_view signer_field() const override { return "from_account"; }
   Amount gas() const override { return GasFor(TxType::kTransfer); }
-  Status Check(const ChainParams& params, const state::Operation& op) const override {
+  Status Check(const ChainParams&, const state::Operation& op) const override {
     auto id = op.Field("inscription_id").value_or("");
     if (!IsInscriptionId(id))
       return Error::Invalid("invalid_inscription_id",
@@ -30,13 +29,8 @@ class InscriptionTransferOp : public state::OperationType {
     auto to = op.Field("to_account").value_or("");
     if (!state::IsAccountId(to)) return Error::Invalid("invalid_account", "recipient must be an account id");
     if (to == op.signer) return Error::Invalid("self_transfer", "sender and recipient are the same account");
-    KRAY_TRY(OnlyEvidence(op, {"to_account_address"}));
-    if (auto addr = op.Evidence("to_account_address")) {
-      auto canonical = state::CanonicalP2trAddress(params, *addr);
-      if (!canonical.ok() || *canonical != *addr || state::AccountIdFromAddress(*addr) != to)
-        return Error::Invalid("invalid_evidence", "to_account_address does not name the recipient account");
-    }
-    return Ok();
+    // to_account_address: ValidateOperation checks it names `to` (keep_address).
+    return OnlyEvidence(op, {"to_account_address"});
   }
   Status Apply(state::OpContext& ctx, const state::Operation& op) const override {
     const std::string id(*op.Field("inscription_id"));
@@ -49,7 +43,7 @@ class InscriptionTransferOp : public state::OperationType {
     if ((*ins)->listing_id != 0)
       return Error::Conflict("inscription_escrowed", "inscription " + id + " is escrowed by listing " +
                                                          std::to_string((*ins)->listing_id) + ": cancel it first");
-    KRAY_TRY(EnsureRecipient(ctx, op, "to_account"));
+    KRAY_TRY(ctx.EnsureAccount(to, op.Evidence("to_account_address")));
     KRAY_TRY(UpdateInscription(ctx.Sql(), id, to, 0));
     ctx.Touch(InscriptionLeaf(id));
     ctx.SetResult("inscription_id", id);

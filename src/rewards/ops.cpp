@@ -82,17 +82,6 @@ Result<Reward> RequireReward(state::OpContext& ctx, const state::Operation& op) 
   return std::move(**r);
 }
 
-// The reward's account: exists, or is created from the evidence
-// "account_id_address" (named by an address that has no account yet).
-Status EnsureAccount(state::OpContext& ctx, const state::Operation& op) {
-  auto found = ctx.FindAccount(FieldText(op, "account_id"));
-  if (!found.ok()) return std::move(found).error();
-  if (found->has_value()) return Ok();
-  auto addr = op.Evidence("account_id_address");
-  if (!addr) return Error::NotFound("account_not_found", "account " + FieldText(op, "account_id") + " not found");
-  return ctx.CreateAccount(*addr, "");
-}
-
 std::string Described(const Reward& r) {
   return "reward " + std::to_string(r.reward_id) + " (" + std::string(RewardTypeName(r.type)) + " to " + r.account_id +
          ")";
@@ -118,6 +107,7 @@ class AwardOp : public state::OperationType {
       return Error::Invalid("invalid_field", "placement must be at least 1");
     if (f.referred_account && FieldText(op, "referred_account") == FieldText(op, "account_id"))
       return Error::Invalid("self_referral", "an account cannot be rewarded for referring itself");
+    // account_id_address: ValidateOperation checks it names `account_id` (keep_address).
     return OnlyEvidence(op, {"account_id_address"});
   }
   Status Apply(state::OpContext& ctx, const state::Operation& op) const override {
@@ -127,7 +117,7 @@ class AwardOp : public state::OperationType {
     r.account_id = FieldText(op, "account_id");
     if (r.account_id == config->treasury)
       return Error::Invalid("treasury_recipient", "the treasury cannot be rewarded from itself");
-    KRAY_TRY(EnsureAccount(ctx, op));
+    KRAY_TRY(ctx.EnsureAccount(r.account_id, op.Evidence("account_id_address")));
     r.amount = FieldU64(op, "amount");
     r.type = *ParseRewardType(FieldText(op, "reward_type"));
     r.achievement_id = FieldText(op, "achievement_id");
@@ -180,7 +170,7 @@ class AwardOp : public state::OperationType {
   }
 
   static constexpr std::array<FieldSpec, 8> kFields = {{
-      {"account_id", FieldKind::kAccount, true, std::nullopt, {}, 256, true},
+      {"account_id", FieldKind::kAccount, true, std::nullopt, {}, 256, /*keep_address=*/true},
       {"achievement_id", FieldKind::kId, false, std::nullopt, {}, kMaxIdLen},
       {"amount", FieldKind::kAmount},
       {"game_id", FieldKind::kId, false, std::nullopt, {}, kMaxIdLen},

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -28,8 +29,9 @@ struct ArrivedOperation {
 class ArrivedOperations {
  public:
   // Adds `ops` (one group, in seq order) to the run.
-  void Note(const std::vector<state::Operation>& ops) {
-    for (const auto& op : ops) {
+  void Note(const std::vector<std::shared_ptr<const state::Operation>>& ops) {
+    for (const auto& shared : ops) {
+      const state::Operation& op = *shared;
       const auto seq = static_cast<std::int64_t>(op.seq);
       if (seq != next()) {  // a gap: a new run starts here
         entries_.clear();

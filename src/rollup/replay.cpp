@@ -158,10 +158,10 @@ Status ChainReplayer::Replay(std::int64_t batch, const std::vector<state::Operat
       Status sig = state::VerifyOperationSignature(m.params, *type, op, parsed);
       if (!sig.ok()) return fail(sig.error().code + ": " + sig.error().message);
     }
-    auto receipt = m.exec->Execute(op, rec.timestamp);
+    auto receipt = m.exec->Execute(std::move(op), rec.timestamp);
     if (!receipt.ok()) return fail(receipt.error().code + ": " + receipt.error().message);
     if (receipt->no_change) return fail("the operation changes nothing, yet it was recorded");
-    const state::Operation& replayed = receipt->op;
+    const state::Operation& replayed = *receipt->op;
     if (replayed.seq != rec.seq || replayed.hash != rec.hash || replayed.gas_fee != rec.gas_fee)
       return fail("re-executing it gives seq " + std::to_string(replayed.seq) + ", id " + replayed.hash + ", gas " +
                   std::to_string(replayed.gas_fee) + ", not what was recorded");

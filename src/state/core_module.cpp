@@ -53,16 +53,24 @@ class TransferOp : public OperationType {
     return LegacyApplies(op) ? SigScheme::kLegacy : SigScheme::kV1;
   }
 
-  Result<Hash256> LegacyMessage(const Operation& op) const override {
+  // Checked without the hash: it was computed twice a legacy transfer,
+  // here for ValidateOperation and again for the signature (~6,000
+  // instructions each, docs/BENCHMARKS.md, sixty-fourth round).
+  Status CheckLegacy(const Operation& op) const override {
     if (!LegacyApplies(op)) {
       return Error::Invalid("legacy_signature_not_allowed",
                             "the legacy signature format is only accepted for KRAY transfers with empty data; "
                             "sign the v1 message (docs/SIGNING.md)");
     }
-    auto from = op.Evidence("legacy_signer");
-    auto to = op.Evidence("legacy_to");
-    if (!from || !to) return Error::Invalid("invalid_evidence", "a legacy transfer must carry the strings it signed");
-    return LegacyTransferMessage(*from, *to, FieldAmount(op, "amount"), op.nonce);
+    if (!op.Evidence("legacy_signer") || !op.Evidence("legacy_to"))
+      return Error::Invalid("invalid_evidence", "a legacy transfer must carry the strings it signed");
+    return Ok();
+  }
+
+  Result<Hash256> LegacyMessage(const Operation& op) const override {
+    KRAY_TRY(CheckLegacy(op));
+    return LegacyTransferMessage(*op.Evidence("legacy_signer"), *op.Evidence("legacy_to"), FieldAmount(op, "amount"),
+                                 op.nonce);
   }
 
   Status Check(const ChainParams& params, const Operation& op) const override {
@@ -75,12 +83,8 @@ class TransferOp : public OperationType {
     auto to = op.Field("to");
     if (!to || !IsAccountId(*to)) return Error::Invalid("invalid_account", "recipient must be an account id");
     if (*to == op.signer) return Error::Invalid("self_transfer", "sender and recipient are the same account");
+    // to_address: ValidateOperation checks it names `to` (keep_address).
     KRAY_TRY(OnlyEvidence(op, {"to_address", "legacy_signer", "legacy_to"}));
-    if (auto addr = op.Evidence("to_address")) {
-      auto canonical = CanonicalP2trAddress(params, *addr);
-      if (!canonical.ok() || *canonical != *addr || AccountIdFromAddress(*addr) != *to)
-        return Error::Invalid("invalid_evidence", "to_address does not name the recipient account");
-    }
     // The strings a legacy message signed must name the recorded accounts,
     // so a record cannot be re-pointed under an old signature.
     auto legacy_from = op.Evidence("legacy_signer");
@@ -129,13 +133,7 @@ class TransferOp : public OperationType {
             .With("have", std::to_string(gas_bal->available));
       }
     }
-    auto recipient = ctx.AccountExists(to);
-    if (!recipient.ok()) return std::move(recipient).error();
-    if (!*recipient) {
-      auto addr = op.Evidence("to_address");
-      if (!addr) return Error::NotFound("account_not_found", "recipient account " + to + " not found");
-      KRAY_TRY(ctx.CreateAccount(*addr, ""));
-    }
+    KRAY_TRY(ctx.EnsureAccount(to, op.Evidence("to_address")));
     KRAY_TRY(ctx.Debit(op.signer, asset, Bucket::kAvailable, amount));
     return ctx.Credit(to, asset, Bucket::kAvailable, amount);
   }

@@ -1,12 +1,14 @@
 // Validation, authorisation and execution of operations (see executor.h).
 #include "kray/state/executor.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
 #include "kray/crypto/hash.h"
 #include "kray/state/genesis.h"
 #include "kray/state/leaves.h"
+#include "kray/state/request.h"
 #include "kray/state/tx_message.h"
 #include "kray/store/database.h"
 #include "unit_of_work.h"
@@ -24,6 +26,24 @@ bool IsSorted(const Fields& f) {
   for (std::size_t i = 1; i < f.size(); ++i)
     if (!(f[i - 1].first < f[i].first)) return false;
   return true;
+}
+
+// A field that keeps the address it was named by (FieldSpec::keep_address)
+// may carry it as evidence "<name>_address", from which the account is
+// created if it does not exist: it must be the canonical P2TR address of
+// the network whose id the field holds. (A signature binds the id only.)
+Status CheckAddressEvidence(const ChainParams& params, const OperationType& type, const Operation& op) {
+  for (const auto& spec : type.fields()) {
+    if (!spec.keep_address) continue;
+    const std::string key = std::string(spec.name) + "_address";
+    auto addr = op.Evidence(key);
+    if (!addr) continue;
+    auto named = ResolveAccount(params, *addr);  // an account id resolves to no address
+    if (!named.ok() || named->address != *addr || named->account_id != op.Field(spec.name))
+      return Error::Invalid("invalid_evidence", key + " is not the canonical address of account '" +
+                                                    std::string(op.Field(spec.name).value_or("")) + "'");
+  }
+  return Ok();
 }
 
 }  // namespace
@@ -49,8 +69,9 @@ Status ValidateOperation(const ChainParams& params, const ModuleRegistry& regist
       return Error::Invalid("invalid_field", "only signed operations carry a signer, nonce or signature");
   }
   KRAY_TRY(type->Check(params, op));
+  KRAY_TRY(CheckAddressEvidence(params, *type, op));
   if (op.auth == Auth::kSigned) {
-    if (op.scheme == SigScheme::kLegacy) KRAY_TRY(type->LegacyMessage(op));  // allowed for this op?
+    if (op.scheme == SigScheme::kLegacy) KRAY_TRY(type->CheckLegacy(op));  // allowed for this op?
     op.hash = ToHex(SigningMessageV1(params.chain_id, op.type, op.signer, op.nonce, op.fields));
     op.gas_fee = type->gas();
   } else {
@@ -98,9 +119,11 @@ struct Executor::Impl {
   const ChainParams& params;
   const ModuleRegistry& registry;
   StateCache group;
-  std::vector<std::string> written_accounts;  // by the last FinishGroup()
-  std::vector<Operation> ops;                 // executed in this group, in seq order
-  std::set<LeafId> leaves;                    // changed in this group, supply included
+  std::vector<std::string> written_accounts;          // by the last FinishGroup()
+  std::vector<std::shared_ptr<const Operation>> ops;  // executed in this group, in seq order
+  // Changed in this group and in no operation's `touched` list: supply
+  // leaves, and the genesis's. EncodeLeaves() adds the operations' lists.
+  std::set<LeafId> unlisted_leaves;
   std::size_t accounts_created = 0;
   std::optional<std::uint64_t> next_seq;
   std::optional<std::int64_t> last_ts;
@@ -164,8 +187,9 @@ Status Executor::ApplyGenesis(const Genesis& genesis) {
     KRAY_TRY(m->ApplyGenesis(u, it == genesis.module_sections.end() ? std::string_view() : it->second));
   }
   impl_->accounts_created += u.accounts_created();
-  impl_->leaves.insert(u.touched().begin(), u.touched().end());
-  return u.Commit();
+  KRAY_TRY(u.Commit());
+  u.TakeTouched([&](LeafId&& leaf) { impl_->unlisted_leaves.insert(std::move(leaf)); });
+  return Ok();
 }
 
 Result<Receipt> Executor::Execute(Operation op, std::int64_t timestamp) {
@@ -180,7 +204,7 @@ Result<Receipt> Executor::Execute(Operation op, std::int64_t timestamp) {
   Receipt receipt;
   if (u.no_change()) {
     u.Rollback();
-    receipt.op = std::move(op);
+    receipt.op = std::make_shared<const Operation>(std::move(op));
     receipt.result = std::move(u.result());
     receipt.no_change = true;
     return receipt;
@@ -192,9 +216,6 @@ Result<Receipt> Executor::Execute(Operation op, std::int64_t timestamp) {
   op.timestamp = timestamp;
   op.gas_fee = is_signed ? type->gas() : 0;
   if (!is_signed) op.hash = ToHex(UnsignedOperationId(m.params.chain_id, op));
-  op.touched.clear();
-  for (const auto& leaf : u.touched())
-    if (leaf.type != kSupplyLeaf) op.touched.push_back(leaf);
   if (is_signed) {
     auto signer = u.PeekAccount(op.signer);
     if (signer.ok() && *signer) receipt.new_nonce = (*signer)->nonce;
@@ -209,9 +230,15 @@ Result<Receipt> Executor::Execute(Operation op, std::int64_t timestamp) {
   m.last_ts = timestamp;
   // Commit() leaves the unit's touched leaves and created count alone.
   m.accounts_created += u.accounts_created();
-  u.MoveTouchedInto(m.leaves);
-  m.ops.push_back(op);
-  receipt.op = std::move(op);
+  op.touched.clear();
+  u.TakeTouched([&](LeafId&& leaf) {
+    if (leaf.type == kSupplyLeaf)
+      m.unlisted_leaves.insert(std::move(leaf));  // no node for one the group has
+    else
+      op.touched.push_back(std::move(leaf));
+  });
+  receipt.op = std::make_shared<const Operation>(std::move(op));
+  m.ops.push_back(receipt.op);
   return receipt;
 }
 
@@ -220,7 +247,8 @@ void Executor::ExpectOperations(std::size_t n) {
 }
 
 Status Executor::Impl::WriteOperations() {
-  for (const auto& op : ops) {
+  for (const auto& shared : ops) {
+    const Operation& op = *shared;
     auto st = db.Use(
         "INSERT INTO operations (seq, hash, type, auth, signer, nonce, scheme, signature, fields, evidence, "
         "timestamp, gas_fee, touched) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)");
@@ -258,9 +286,9 @@ Status Executor::Impl::WriteOperations() {
 Status Executor::Impl::WriteCounters() {
   std::map<std::string, std::pair<std::int64_t, std::int64_t>> by_type;
   for (const auto& op : ops) {
-    auto& [count, gas] = by_type[op.type];
+    auto& [count, gas] = by_type[op->type];
     ++count;
-    gas += static_cast<std::int64_t>(op.gas_fee);
+    gas += static_cast<std::int64_t>(op->gas_fee);
   }
   for (const auto& [type, totals] : by_type) {
     auto st = db.Use(
@@ -291,9 +319,18 @@ Result<std::optional<Bytes>> Executor::Impl::EncodeCachedAccount(std::string_vie
 }
 
 Result<std::vector<LeafChange>> Executor::Impl::EncodeLeaves() {
+  // Every leaf once: the operations' lists and the unlisted ones, by
+  // pointer (sorting LeafIds would move their strings).
+  std::vector<const LeafId*> ids;
+  for (const auto& op : ops)
+    for (const auto& leaf : op->touched) ids.push_back(&leaf);
+  for (const auto& leaf : unlisted_leaves) ids.push_back(&leaf);
+  std::sort(ids.begin(), ids.end(), [](const LeafId* a, const LeafId* b) { return *a < *b; });
+  ids.erase(std::unique(ids.begin(), ids.end(), [](const LeafId* a, const LeafId* b) { return *a == *b; }), ids.end());
   std::vector<LeafChange> out;
-  out.reserve(leaves.size());
-  for (const auto& id : leaves) {
+  out.reserve(ids.size());
+  for (const LeafId* leaf : ids) {
+    const LeafId& id = *leaf;
     const LeafType* lt = registry.FindLeafType(id.type);
     if (!lt) return Error::Internal("no module registers leaf type " + std::to_string(id.type));
     // Account leaves from the group's cache, which holds what was just
@@ -317,7 +354,7 @@ Status Executor::Impl::WriteGroup() {
 
 void Executor::Impl::EndGroup() {
   ops.clear();
-  leaves.clear();
+  unlisted_leaves.clear();
   accounts_created = 0;
 }
 
@@ -348,7 +385,7 @@ void Executor::Abort() {
   Impl& m = *impl_;
   m.group.Clear();
   m.ops.clear();
-  m.leaves.clear();
+  m.unlisted_leaves.clear();
   m.accounts_created = 0;
   m.next_seq.reset();
   m.last_ts.reset();

@@ -10,6 +10,12 @@ Result<Hash256> OperationType::LegacyMessage(const Operation&) const {
                         "operation '" + std::string(name()) + "' must be signed with the v1 message (docs/SIGNING.md)");
 }
 
+Status OperationType::CheckLegacy(const Operation& op) const {
+  auto message = LegacyMessage(op);
+  if (!message.ok()) return std::move(message).error();
+  return Ok();
+}
+
 Status Module::ApplyGenesis(OpContext&, std::string_view section_json) const {
   if (section_json.empty()) return Ok();
   return Error::Invalid("invalid_genesis", "module " + std::string(name()) + " takes no genesis section");

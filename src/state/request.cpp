@@ -72,54 +72,80 @@ const FieldSpec* FindSpec(const OperationType& type, std::string_view name) {
 namespace {
 
 // Canonicalising an address costs a bech32m decode and a libsecp256k1 point
-// decompression (~9 us); the same few accounts are named over and over, so
-// successful results are memoised (a pure function of hrp and text). Bounded:
-// a shard that fills up is cleared. Thread-safe.
-class CanonicalAddressCache {
+// decompression (~9 us), its account id a SHA-256; the same few accounts
+// are named over and over (a legacy transfer names each of its two
+// accounts twice), so successful results are memoised, both pure functions
+// of hrp and text. Bounded: a shard that fills up is cleared. Thread-safe.
+class AddressCache {
  public:
-  std::optional<std::string> Find(std::string_view key) {
+  std::optional<ResolvedAccount> Find(const std::string& key) {
     Shard& s = ShardOf(key);
     std::shared_lock lock(s.mu);
-    auto it = s.map.find(std::string(key));
+    auto it = s.map.find(key);
     if (it == s.map.end()) return std::nullopt;
-    return it->second;
+    const Entry& e = it->second;
+    ResolvedAccount r{std::string(), e.address};
+    r.account_id.reserve(kIdPrefix.size() + e.id_hex.size());
+    r.account_id.append(kIdPrefix).append(e.id_hex.data(), e.id_hex.size());
+    return r;
   }
-  void Put(std::string key, std::string value) {
+  void Put(std::string key, const ResolvedAccount& r) {
+    Entry e{r.address, {}};
+    if (r.account_id.size() != kIdPrefix.size() + e.id_hex.size()) return;  // not of AccountIdFromAddress's form
+    std::copy(r.account_id.begin() + kIdPrefix.size(), r.account_id.end(), e.id_hex.begin());
     Shard& s = ShardOf(key);
     std::unique_lock lock(s.mu);
     if (s.map.size() >= kPerShard) s.map.clear();
-    s.map.emplace(std::move(key), std::move(value));
+    s.map.emplace(std::move(key), std::move(e));
   }
 
  private:
   static constexpr std::size_t kShards = 16, kPerShard = 1 << 16;
+  static constexpr std::string_view kIdPrefix = "kray_";
+  // The id's hex digits in place: up to a million entries, a heap block
+  // each would be ~50 MB more.
+  struct Entry {
+    std::string address;
+    std::array<char, 32> id_hex;
+  };
   struct Shard {
     std::shared_mutex mu;
-    std::unordered_map<std::string, std::string> map;  // guarded by mu
+    std::unordered_map<std::string, Entry> map;  // guarded by mu
   };
   Shard& ShardOf(std::string_view key) { return shards_[std::hash<std::string_view>{}(key) % kShards]; }
   std::array<Shard, kShards> shards_;
 };
 
-CanonicalAddressCache& AddressCache() {
-  static CanonicalAddressCache cache;
+AddressCache& Addresses() {
+  static AddressCache cache;
   return cache;
 }
 
-}  // namespace
-
-Result<std::string> CanonicalP2trAddress(const ChainParams& params, std::string_view text) {
-  std::string key = std::string(params.hrp()) + '\0' + std::string(text);
-  if (auto hit = AddressCache().Find(key)) return *hit;
-  auto canonical = bitcoin::CanonicalP2trAddress(params.hrp(), text);
+// A P2TR address of the network: its canonical form and its account id.
+Result<ResolvedAccount> ResolveP2trAddress(const ChainParams& params, std::string_view text) {
+  const std::string_view hrp = params.hrp();
+  std::string key;
+  key.reserve(hrp.size() + 1 + text.size());
+  key.append(hrp).append(1, '\0').append(text);
+  if (auto hit = Addresses().Find(key)) return std::move(*hit);
+  auto canonical = bitcoin::CanonicalP2trAddress(hrp, text);
   if (!canonical.ok()) {
     // One stable code for the API; the bitcoin module's code says which rule failed.
     return Error::Invalid("invalid_address", "'" + std::string(text) + "' is not a usable P2TR address of " +
                                                  std::string(NetworkName(params.network)) + ": " +
                                                  canonical.error().message + " (" + canonical.error().code + ")");
   }
-  AddressCache().Put(std::move(key), *canonical);
-  return canonical;
+  ResolvedAccount resolved{AccountIdFromAddress(*canonical), std::move(*canonical)};
+  Addresses().Put(std::move(key), resolved);
+  return resolved;
+}
+
+}  // namespace
+
+Result<std::string> CanonicalP2trAddress(const ChainParams& params, std::string_view text) {
+  auto resolved = ResolveP2trAddress(params, text);
+  if (!resolved.ok()) return std::move(resolved).error();
+  return std::move(resolved->address);
 }
 
 Result<ResolvedAccount> ResolveAccount(const ChainParams& params, std::string_view who) {
@@ -130,13 +156,13 @@ Result<ResolvedAccount> ResolveAccount(const ChainParams& params, std::string_vi
                             "'" + std::string(who) + "' is not a valid account id (kray_ + 32 lowercase hex)");
     return ResolvedAccount{std::string(who), ""};
   }
-  auto addr = CanonicalP2trAddress(params, who);
-  if (!addr.ok()) {
+  auto resolved = ResolveP2trAddress(params, who);
+  if (!resolved.ok()) {
     return Error::Invalid("invalid_account", "'" + std::string(who) + "' is neither an account id nor a usable " +
                                                  "P2TR address of " + std::string(NetworkName(params.network)) + ": " +
-                                                 addr.error().message);
+                                                 resolved.error().message);
   }
-  return ResolvedAccount{AccountIdFromAddress(*addr), *addr};
+  return resolved;
 }
 
 Result<std::string> CanonicalFieldValue(const ChainParams& params, const ModuleRegistry& registry,

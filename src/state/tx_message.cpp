@@ -71,8 +71,8 @@ Hash256 TransferMessageV1(std::string_view chain_id, std::string_view op, std::s
 }
 
 std::string AccountIdFromAddress(std::string_view l1_address) {
-  Hash256 h = crypto::Sha256(AsBytes(l1_address));
-  return "kray_" + ToHex(h).substr(0, 32);
+  const Hash256 h = crypto::Sha256(AsBytes(l1_address));
+  return "kray_" + ToHex(ByteSpan(h).first(16));  // the first 32 hex digits
 }
 
 // A lookup per digit and no branch on it (ids are random hex: a branch per

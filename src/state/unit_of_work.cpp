@@ -17,6 +17,19 @@ Result<Account> OpContext::GetAccount(std::string_view account_id) {
   return std::move(**a);
 }
 
+Status OpContext::EnsureAccount(std::string_view account_id, std::optional<std::string_view> address) {
+  auto exists = AccountExists(account_id);
+  if (!exists.ok()) return std::move(exists).error();
+  if (*exists) return Ok();
+  if (!address) return Error::NotFound("account_not_found", "account " + std::string(account_id) + " not found");
+  // ValidateOperation tied the address to the id (FieldSpec::keep_address);
+  // checked again where it matters, once per account created.
+  if (AccountIdFromAddress(*address) != account_id)
+    return Error::Invalid("invalid_evidence",
+                          "address " + std::string(*address) + " is not account " + std::string(account_id) + "'s");
+  return CreateAccount(*address, "");
+}
+
 Status OpContext::Move(std::string_view account_id, std::string_view asset, Bucket from, Bucket to, Amount amount) {
   KRAY_TRY(Debit(account_id, asset, from, amount));
   return Credit(account_id, asset, to, amount);
@@ -42,6 +55,25 @@ UnitOfWork::UnitOfWork(StateCache& group, store::Database& db, const ChainParams
 
 UnitOfWork::~UnitOfWork() {
   if (!done_) Rollback();
+}
+
+void UnitOfWork::Touch(LeafId leaf) {
+  TouchLeaf(leaf.type, leaf.id);
+}
+
+void UnitOfWork::TouchLeaf(std::uint8_t type, std::string_view id) {
+  if (spilled_.empty()) {
+    const auto same = [&](const LeafId& l) { return l.type == type && l.id == id; };
+    if (std::any_of(listed_.begin(), listed_.end(), same)) return;
+    if (listed_.size() < kListed) {
+      listed_.push_back(LeafId{type, std::string(id)});
+      return;
+    }
+    for (auto& leaf : listed_) spilled_[leaf.type].insert(std::move(leaf.id));
+    listed_.clear();
+  }
+  auto& ids = spilled_[type];
+  if (ids.find(id) == ids.end()) ids.emplace(id);
 }
 
 Result<std::optional<Account>> UnitOfWork::FindAccount(std::string_view id) {

@@ -4,6 +4,10 @@
 // drops both. Not thread-safe.
 #pragma once
 
+#include <algorithm>
+#include <boost/container/small_vector.hpp>
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -14,23 +18,6 @@
 #include "state_cache.h"
 
 namespace kray::state {
-
-// A leaf's type and id, to look one up without building its id string.
-struct LeafIdView {
-  std::uint8_t type = 0;
-  std::string_view id;
-};
-// LeafId's order (LeafId::operator<), between LeafIds and LeafIdViews alike.
-struct LeafIdLess {
-  using is_transparent = void;
-  static LeafIdView View(const LeafId& l) { return {l.type, l.id}; }
-  static LeafIdView View(const LeafIdView& v) { return v; }
-  template <class A, class B>
-  bool operator()(const A& a, const B& b) const {
-    const LeafIdView x = View(a), y = View(b);
-    return x.type != y.type ? x.type < y.type : x.id < y.id;
-  }
-};
 
 class UnitOfWork : public OpContext {
  public:
@@ -54,7 +41,7 @@ class UnitOfWork : public OpContext {
   Status AddModuleValueToFeePool(std::string_view asset, Amount amount) override;
   Status TakeFromFeePool(std::string_view asset, Amount amount) override;
   store::Database& Sql() override;
-  void Touch(LeafId leaf) override { touched_.insert(std::move(leaf)); }
+  void Touch(LeafId leaf) override;
   void SetResult(std::string key, std::string value) override { SetField(result_, std::move(key), std::move(value)); }
   void MarkNoChange() override { no_change_ = true; }
 
@@ -75,14 +62,17 @@ class UnitOfWork : public OpContext {
   Status Commit();
   void Rollback();
 
-  // Leaves are ordered by LeafIdLess, so that touching one already touched
-  // (an account is touched by each change to it, ~5 times a transfer)
-  // builds no id string.
-  using TouchedLeaves = std::set<LeafId, LeafIdLess>;
-  const TouchedLeaves& touched() const { return touched_; }
-  // Moves the leaves into `leaves` (those it lacks), with no copy: the
-  // unit's set loses them.
-  void MoveTouchedInto(std::set<LeafId>& leaves) { leaves.merge(touched_); }
+  // Hands over the leaves touched, each once, in LeafId order (moved out:
+  // the unit forgets them), to `take(LeafId&&)`.
+  template <class Take>
+  void TakeTouched(Take&& take) {
+    std::sort(listed_.begin(), listed_.end());
+    for (auto& leaf : listed_) take(std::move(leaf));
+    listed_.clear();
+    for (auto& [type, ids] : spilled_)  // by type, then id: LeafId order
+      while (!ids.empty()) take(LeafId{type, std::move(ids.extract(ids.begin()).value())});
+    spilled_.clear();
+  }
   Fields& result() { return result_; }
   bool no_change() const { return no_change_; }
   std::size_t accounts_created() const { return accounts_created_; }
@@ -91,11 +81,7 @@ class UnitOfWork : public OpContext {
   Result<SupplyRow> MutableSupply(std::string_view asset);
   void TouchAccount(std::string_view id) { TouchLeaf(kAccountLeaf, id); }
   void TouchSupply(std::string_view asset) { TouchLeaf(kSupplyLeaf, asset); }
-  void TouchLeaf(std::uint8_t type, std::string_view id) {
-    auto it = touched_.lower_bound(LeafIdView{type, id});
-    if (it == touched_.end() || it->type != type || it->id != id)
-      touched_.emplace_hint(it, LeafId{type, std::string(id)});
-  }
+  void TouchLeaf(std::uint8_t type, std::string_view id);
 
   StateCache cache_;
   store::Database& db_;
@@ -103,7 +89,15 @@ class UnitOfWork : public OpContext {
   std::int64_t now_;
   std::optional<store::Savepoint> savepoint_;
   std::optional<Error> broken_;  // the savepoint could not be opened
-  TouchedLeaves touched_;        // core and module leaves, supply included
+  // Core and module leaves touched, supply included, each once. An
+  // operation touches a few, most of them many times (a transfer: two
+  // accounts ~5 times and the gas supply), so up to kListed are listed in
+  // place and searched in order: no node, and no id string once a leaf is
+  // listed. Past kListed (the genesis, a market sweep, a batch) they move
+  // to sets by type, searched without building the id string either.
+  static constexpr std::size_t kListed = 8;
+  boost::container::small_vector<LeafId, kListed> listed_;
+  std::map<std::uint8_t, std::set<std::string, std::less<>>> spilled_;
   Fields result_;
   bool no_change_ = false;
   bool done_ = false;

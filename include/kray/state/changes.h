@@ -23,13 +23,14 @@ struct LeafChange {
 };
 
 struct GroupChanges {
-  // The operations applied, in seq order (contiguous seqs).
-  std::vector<Operation> operations;
+  // The operations applied, in seq order (contiguous seqs); each shared
+  // with the receipt its submitter is answered with. Never null.
+  std::vector<std::shared_ptr<const Operation>> operations;
   // Every leaf changed by them (each once, sorted by key), including supply
   // leaves, with its data after the last of them.
   std::vector<LeafChange> leaves;
-  std::uint64_t first_seq() const { return operations.empty() ? 0 : operations.front().seq; }
-  std::uint64_t last_seq() const { return operations.empty() ? 0 : operations.back().seq; }
+  std::uint64_t first_seq() const { return operations.empty() ? 0 : operations.front()->seq; }
+  std::uint64_t last_seq() const { return operations.empty() ? 0 : operations.back()->seq; }
 };
 
 // Called on the sequencer thread: keep it short (queue the work).

@@ -57,7 +57,9 @@ struct FieldSpec {
   std::string_view request_name = {};  // name in REST request bodies, when it differs
   std::size_t max_len = 256;
   // kAccount: when named by address, keep the canonical address as evidence
-  // "<name>_address" (so the operation can create that account).
+  // "<name>_address" (so the operation can create that account, with
+  // OpContext::EnsureAccount). ValidateOperation refuses such evidence that
+  // is not the canonical address of the field's account.
   bool keep_address = false;
 };
 
@@ -82,6 +84,10 @@ class OperationType {
   // The legacy message of `op`, for types that accept the legacy scheme
   // (Invalid "legacy_signature_not_allowed" otherwise).
   virtual Result<Hash256> LegacyMessage(const Operation& op) const;
+  // Whether LegacyMessage() gives a message, without hashing it
+  // (ValidateOperation asks; the signature check hashes it): the error it
+  // would give, or Ok. By default LegacyMessage() itself.
+  virtual Status CheckLegacy(const Operation& op) const;
   // The key a signature must verify against, when it is not the signer's
   // bound key (a proof of possession signs with the key it binds).
   virtual std::optional<crypto::XOnlyPubKey> SigningKey(const Operation& op) const { return std::nullopt; }

@@ -40,6 +40,11 @@ class OpContext {
   virtual Result<bool> AccountExists(std::string_view account_id) = 0;
   // NotFound "account_not_found".
   Result<Account> GetAccount(std::string_view account_id);
+  // The account exists, or is created keyless for `address`: the canonical
+  // L1 address the request named it by, which the operation carries as
+  // evidence (its Check has tied it to the id). NotFound
+  // "account_not_found" when it does not exist and there is no address.
+  Status EnsureAccount(std::string_view account_id, std::optional<std::string_view> address);
   // Creates an account for a canonical L1 address, with or without a key.
   // Conflict "account_exists".
   virtual Status CreateAccount(std::string_view l1_address, std::string_view pubkey_hex) = 0;

@@ -81,79 +81,85 @@ TEST(JsonWriter, ObjectMembersComeOutInNlohmannsOrderAndTheLastOfAKeyWins) {
 Json ReferenceReceipt(const state::Receipt& r, std::string_view status) {
   Json result = Json::object();
   for (const auto& [k, v] : r.result) result[k] = v;
-  Json j = {{"tx_hash", r.op.hash},
+  Json j = {{"tx_hash", r.op->hash},
             {"status", status},
-            {"seq", r.op.seq},
-            {"op", r.op.type},
-            {"auth", state::AuthName(r.op.auth)},
-            {"gas_fee", AmountString(r.op.gas_fee)},
-            {"confirmed_at", r.op.timestamp},
+            {"seq", r.op->seq},
+            {"op", r.op->type},
+            {"auth", state::AuthName(r.op->auth)},
+            {"gas_fee", AmountString(r.op->gas_fee)},
+            {"confirmed_at", r.op->timestamp},
             {"result", result}};
-  if (r.op.auth == state::Auth::kSigned) {
-    j["signer"] = r.op.signer;
+  if (r.op->auth == state::Auth::kSigned) {
+    j["signer"] = r.op->signer;
     j["new_nonce"] = r.new_nonce;
   }
-  if (r.op.type == state::kTransferOp) {
-    j["from"] = r.op.signer;
-    j["to"] = r.op.Field("to").value_or("");
-    j["asset"] = r.op.Field("asset").value_or("");
-    j["amount"] = r.op.Field("amount").value_or("0");
-    if (auto addr = r.op.Evidence("to_address")) j["to_address"] = *addr;
+  if (r.op->type == state::kTransferOp) {
+    j["from"] = r.op->signer;
+    j["to"] = r.op->Field("to").value_or("");
+    j["asset"] = r.op->Field("asset").value_or("");
+    j["amount"] = r.op->Field("amount").value_or("0");
+    if (auto addr = r.op->Evidence("to_address")) j["to_address"] = *addr;
   }
   return j;
 }
 
-state::Receipt TransferReceipt() {
+state::Operation TransferOperation() {
+  state::Operation op;
+  op.type = std::string(state::kTransferOp);
+  op.auth = state::Auth::kSigned;
+  op.signer = "kray1sender";
+  op.seq = 123456789;
+  op.timestamp = 1764600000;
+  op.hash = std::string(64, 'a');
+  op.gas_fee = 1500;
+  op.fields = {{"amount", "250"}, {"asset", "KRAY"}, {"data", "memo \"quoted\"\n"}, {"to", "kray1receiver"}};
+  return op;
+}
+
+state::Receipt ReceiptOf(state::Operation op, std::uint64_t new_nonce, state::Fields result = {}) {
   state::Receipt r;
-  r.op.type = std::string(state::kTransferOp);
-  r.op.auth = state::Auth::kSigned;
-  r.op.signer = "kray1sender";
-  r.op.seq = 123456789;
-  r.op.timestamp = 1764600000;
-  r.op.hash = std::string(64, 'a');
-  r.op.gas_fee = 1500;
-  r.op.fields = {{"amount", "250"}, {"asset", "KRAY"}, {"data", "memo \"quoted\"\n"}, {"to", "kray1receiver"}};
-  r.new_nonce = 42;
+  r.op = std::make_shared<const state::Operation>(std::move(op));
+  r.new_nonce = new_nonce;
+  r.result = std::move(result);
   return r;
 }
 
 TEST(JsonWriter, ReceiptsAreWhatNlohmannWouldHaveWritten) {
   std::vector<state::Receipt> receipts;
-  receipts.push_back(TransferReceipt());
-  auto with_address = TransferReceipt();
-  with_address.op.evidence = {{"to_address", "bc1q\xff"}};  // invalid UTF-8 is replaced
-  receipts.push_back(with_address);
-  auto no_fields = TransferReceipt();
-  no_fields.op.fields.clear();  // the defaults: "" and "0"
-  receipts.push_back(no_fields);
-  state::Receipt system;
-  system.op.type = "rewards.epoch";
-  system.op.auth = state::Auth::kSystem;
-  system.op.seq = 1;
-  system.op.timestamp = -5;
-  system.op.hash = "b";
-  system.result = {{"minted", "10"}, {"epoch", "3"}, {"note", "é\x01"}};
-  receipts.push_back(system);
+  receipts.push_back(ReceiptOf(TransferOperation(), 42));
+  auto with_address = TransferOperation();
+  with_address.evidence = {{"to_address", "bc1q\xff"}};  // invalid UTF-8 is replaced
+  receipts.push_back(ReceiptOf(with_address, 42));
+  auto no_fields = TransferOperation();
+  no_fields.fields.clear();  // the defaults: "" and "0"
+  receipts.push_back(ReceiptOf(no_fields, 42));
+  state::Operation system;
+  system.type = "rewards.epoch";
+  system.auth = state::Auth::kSystem;
+  system.seq = 1;
+  system.timestamp = -5;
+  system.hash = "b";
+  const state::Fields result = {{"minted", "10"}, {"epoch", "3"}, {"note", "é\x01"}};
+  receipts.push_back(ReceiptOf(system, 0, result));
   auto op_signed = system;
-  op_signed.op.auth = state::Auth::kSigned;
-  op_signed.op.signer = "kray1signer";
-  op_signed.new_nonce = std::numeric_limits<std::uint64_t>::max();
-  receipts.push_back(op_signed);
+  op_signed.auth = state::Auth::kSigned;
+  op_signed.signer = "kray1signer";
+  receipts.push_back(ReceiptOf(op_signed, std::numeric_limits<std::uint64_t>::max(), result));
 
   for (const auto& r : receipts) {
     for (std::string_view status : {"confirmed", "unchanged"}) {
       const std::string expected = ReferenceReceipt(r, status).dump(-1, ' ', false, Json::error_handler_t::replace);
-      EXPECT_EQ(ReceiptBody(r, status), expected) << r.op.type;
+      EXPECT_EQ(ReceiptBody(r, status), expected) << r.op->type;
     }
     EXPECT_EQ(ReceiptJson(r), Json::parse(ReceiptBody(r)));
     auto response = ReceiptResponse(r);
     EXPECT_EQ(response.status, 200);
     EXPECT_EQ(response.body, ReceiptBody(r));
   }
-  auto repeat = TransferReceipt();
+  auto repeat = ReceiptOf(TransferOperation(), 42);
   repeat.no_change = true;
   EXPECT_EQ(Json::parse(ReceiptOrUnchangedResponse(repeat).body)["status"], "unchanged");
-  EXPECT_EQ(Json::parse(ReceiptOrUnchangedResponse(TransferReceipt()).body)["status"], "confirmed");
+  EXPECT_EQ(Json::parse(ReceiptOrUnchangedResponse(ReceiptOf(TransferOperation(), 42)).body)["status"], "confirmed");
 }
 
 }  // namespace

@@ -10,9 +10,11 @@
 #include "kray/crypto/hash.h"
 #include "kray/rollup/rollup.h"
 #include "kray/rollup/verify.h"
+#include "kray/state/executor.h"
 #include "kray/state/leaves.h"
 #include "kray/state/ledger.h"
 #include "kray/state/op_log.h"
+#include "kray/state/request.h"
 #include "kray/store/database.h"
 #include "kray/testsupport/keys.h"
 #include "kray/testsupport/ops.h"
@@ -188,9 +190,22 @@ TEST_F(BridgeModuleTest, AddressIndexesAreAssignedOnceInOrder) {
   auto tb = Assign("tb1p5mlukaswwcm5awfd26l3n0dy6sf2al6d47sp6nm8np43meh3j0tqlv4xv9");
   ASSERT_FALSE(tb.ok());
   EXPECT_EQ(tb.error().code, "invalid_account");
+  // The address it keeps to create the account must be that account's.
+  state::OperationRequest named;
+  named.type = std::string(kAddressAssignOp);
+  named.auth = state::Auth::kPublic;
+  named.fields = {{"account", test::KeyFromSeed("bridge-fresh-2").address}};
+  auto op = state::BuildOperation(ledger_->params(), ledger_->registry(), named);
+  ASSERT_TRUE(op.ok()) << op.error().message;
+  for (const std::string& other : {test::KeyFromSeed("someone-else").address, dev1_.account_id}) {
+    state::Operation forged = *op;
+    state::SetField(forged.evidence, "account_address", other);
+    EXPECT_EQ(state::ValidateOperation(ledger_->params(), ledger_->registry(), forged).error().code, "invalid_evidence")
+        << other;
+  }
   // The leaf is committed.
   bool seen = false;
-  for (const auto& leaf : a->op.touched) seen |= leaf == state::LeafId{kBridgeAddressLeaf, dev1_.account_id};
+  for (const auto& leaf : a->op->touched) seen |= leaf == state::LeafId{kBridgeAddressLeaf, dev1_.account_id};
   EXPECT_TRUE(seen);
   // It is public: a signed one is refused.
   state::OperationRequest r;
@@ -207,8 +222,8 @@ TEST_F(BridgeModuleTest, CreditMintsOncePerOutpoint) {
   auto r = ledger_->SubmitSync(Credit(dev1_.account_id, "BTC:50000,DOG:700", Txid(1), 1, 1));
   ASSERT_TRUE(r.ok()) << r.error().code << ": " << r.error().message;
   EXPECT_EQ(Available(dev1_.account_id, "BTC"), btc0 + 50000);
-  EXPECT_EQ(r->op.auth, state::Auth::kSystem);
-  EXPECT_EQ(r->op.hash.size(), 64u);
+  EXPECT_EQ(r->op->auth, state::Auth::kSystem);
+  EXPECT_EQ(r->op->hash.size(), 64u);
   auto rec = Read<std::optional<DepositRecord>>([](store::Database& db) { return FindDepositRecord(db, Txid(1), 1); });
   ASSERT_TRUE(rec.ok() && rec->has_value());
   EXPECT_EQ((*rec)->status, "credited");

@@ -214,12 +214,12 @@ TEST_F(WithdrawalsTest, RequestLocksAmountAndFeeInTheModule) {
   const Amount btc = Available(dev1_, "BTC"), kray = Available(dev1_, "KRAY");
   auto r = Request(dev1_, "BTC", 100000, dest_);
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->op.gas_fee, 0u);  // the fee is locked, not charged
+  EXPECT_EQ(r->op->gas_fee, 0u);  // the fee is locked, not charged
   EXPECT_EQ(Available(dev1_, "BTC"), btc - 100000);
   EXPECT_EQ(Available(dev1_, "KRAY"), kray - 100);
   Withdrawal w = Get(1);
   EXPECT_EQ(w.status, "pending");
-  EXPECT_EQ(w.deadline, r->op.timestamp + kPeriod);
+  EXPECT_EQ(w.deadline, r->op->timestamp + kPeriod);
   EXPECT_EQ(w.l1_address, dest_);
   EXPECT_EQ(w.fee, 100u);
   auto rep = ledger_->CheckConservation();

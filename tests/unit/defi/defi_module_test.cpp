@@ -48,7 +48,7 @@ TEST(DefiModule, PoolCreateDebitsBothSidesAndMintsLpUnits) {
   ASSERT_EQ(c.genesis_error(), "");
   auto r = CreateKrayBtc(c);
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->op.gas_fee, 20u);  // GasFor(kDefiComplex)
+  EXPECT_EQ(r->op->gas_fee, 20u);  // GasFor(kDefiComplex)
   EXPECT_EQ(ResultOf(*r, "pool_id"), "pool_kray_btc");
   EXPECT_EQ(ResultOf(*r, "lp_asset"), "LP:pool_kray_btc");
   EXPECT_EQ(ResultOf(*r, "liquidity"), "1413213");  // isqrt(1e6 * 2e6) - 1000
@@ -98,8 +98,8 @@ TEST(DefiModule, PoolCreateDebitsBothSidesAndMintsLpUnits) {
       EXPECT_EQ(ToHex(*leaf.data), ToHex(expected));
     }
   EXPECT_TRUE(found);
-  EXPECT_NE(std::find(r->op.touched.begin(), r->op.touched.end(), state::LeafId{kPoolLeaf, "pool_kray_btc"}),
-            r->op.touched.end());
+  EXPECT_NE(std::find(r->op->touched.begin(), r->op->touched.end(), state::LeafId{kPoolLeaf, "pool_kray_btc"}),
+            r->op->touched.end());
 }
 
 TEST(DefiModule, PoolCreateRefusals) {
@@ -159,7 +159,7 @@ TEST(DefiModule, SwapHandComputedBothWays) {
             {{"pool_id", "pool_kray_btc"}, {"token_in", "KRAY"}, {"amount_in", "10000"}, {"min_amount_out", "19743"}},
             t0 + 1);
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->op.gas_fee, 5u);  // GasFor(kSwap)
+  EXPECT_EQ(r->op->gas_fee, 5u);  // GasFor(kSwap)
   EXPECT_EQ(ResultOf(*r, "amount_out"), "19743");
   EXPECT_EQ(ResultOf(*r, "token_out"), "BTC");
   EXPECT_EQ(c.Balance(kDev2.account_id, "KRAY"), kKray - 10000 - 5);
@@ -268,7 +268,7 @@ TEST(DefiModule, RouteAlongAPathWithOneMinimum) {
   ExpectRefused(c, "swap_route", kDev2, route("DOG,KRAY,BTC", "1000000", "38238"), "slippage_exceeded", t0 + 1);
   auto r = c.Run("swap_route", kDev2, route("DOG,KRAY,BTC", "1000000", "38237"), t0 + 1);
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->op.gas_fee, 20u);
+  EXPECT_EQ(r->op->gas_fee, 20u);
   EXPECT_EQ(ResultOf(*r, "amount_out"), "38237");
   EXPECT_EQ(ResultOf(*r, "amounts"), "1000000,19550,38237");
   EXPECT_EQ(c.Balance(kDev2.account_id, "DOG"), kDog - 1000000);

@@ -102,18 +102,18 @@ TEST(MarketGenesis, BadSectionsAreRefusedNamingTheEntry) {
 TEST_F(MarketTest, ListThenBuyMovesBothLegsAndTheFee) {
   auto listed = Do(a_, "market_list", {{"asset", "DOG"}, {"amount", "1000"}, {"price_credits", "10001"}});
   ASSERT_TRUE(listed.ok()) << listed.error().message;
-  EXPECT_EQ(listed->op.gas_fee, 10u);  // GasFor(kMarketList)
+  EXPECT_EQ(listed->op->gas_fee, 10u);  // GasFor(kMarketList)
   EXPECT_EQ(ResultField(*listed, "listing_id"), "1");
   // The escrow left the seller's spendable balance and is the module's term.
   EXPECT_EQ(Avail(a_, "DOG"), kDog0 - 1000);
   EXPECT_EQ(Term("DOG", "market.listings"), 1000u);
-  EXPECT_NE(std::find(listed->op.touched.begin(), listed->op.touched.end(), state::LeafId{kListingLeaf, "1"}),
-            listed->op.touched.end());
+  EXPECT_NE(std::find(listed->op->touched.begin(), listed->op->touched.end(), state::LeafId{kListingLeaf, "1"}),
+            listed->op->touched.end());
   ExpectConserved();
 
   auto bought = Do(b_, "market_buy", {{"listing_id", "1"}});
   ASSERT_TRUE(bought.ok()) << bought.error().message;
-  EXPECT_EQ(bought->op.gas_fee, 5u);  // GasFor(kMarketBuy)
+  EXPECT_EQ(bought->op->gas_fee, 5u);  // GasFor(kMarketBuy)
   // fee = floor(10001 * 250 / 10000) = 250: the seller gets 9751.
   EXPECT_EQ(ResultField(*bought, "fee_credits"), "250");
   EXPECT_EQ(Avail(b_, "KRAY"), kKray0 - 10001 - 5);
@@ -125,7 +125,7 @@ TEST_F(MarketTest, ListThenBuyMovesBothLegsAndTheFee) {
   Listing l = ListingNow(1);
   EXPECT_EQ(l.status, ListingStatus::kSold);
   EXPECT_EQ(l.buyer, b_.account_id);
-  EXPECT_EQ(l.closed_at, bought->op.timestamp);
+  EXPECT_EQ(l.closed_at, bought->op->timestamp);
   EXPECT_EQ(l.fee_bps, 250u);
 }
 
@@ -227,8 +227,8 @@ TEST_F(MarketTest, InscriptionEscrowOwnershipAndTransfer) {
   EXPECT_EQ(now.owner, b_.account_id);
   EXPECT_EQ(now.listing_id, 0u);
   EXPECT_EQ(Avail(a_, "KRAY"), kKray0 - 10 + 5000 - 125);  // 250 bps of 5000
-  EXPECT_NE(std::find(bought->op.touched.begin(), bought->op.touched.end(), state::LeafId{kInscriptionLeaf, kIns1}),
-            bought->op.touched.end());
+  EXPECT_NE(std::find(bought->op->touched.begin(), bought->op->touched.end(), state::LeafId{kInscriptionLeaf, kIns1}),
+            bought->op->touched.end());
 
   // The former owner cannot move it; the new one can, to an address that has
   // no account yet (created without a key, as a transfer does).
@@ -239,8 +239,8 @@ TEST_F(MarketTest, InscriptionEscrowOwnershipAndTransfer) {
   TestKey fresh = test::KeyFromSeed("market-inscription-recipient");
   auto moved = Do(b_, "inscription_transfer", {{"inscription_id", kIns1}, {"to_account", fresh.address}});
   ASSERT_TRUE(moved.ok()) << moved.error().message;
-  EXPECT_EQ(moved->op.gas_fee, 1u);
-  EXPECT_EQ(moved->op.Evidence("to_account_address"), fresh.address);
+  EXPECT_EQ(moved->op->gas_fee, 1u);
+  EXPECT_EQ(moved->op->Evidence("to_account_address"), fresh.address);
   EXPECT_EQ(InscriptionNow(kIns1).owner, fresh.account_id);
   EXPECT_TRUE(ledger_->GetAccount(fresh.account_id).ok());
   // To an unknown account id (not an address): 404, nothing created.
@@ -264,7 +264,7 @@ TEST_F(MarketTest, CancelledInscriptionListingReturnsTheItem) {
 TEST_F(MarketTest, RuneOfferEscrowsThePriceAndAcceptMovesBoth) {
   auto offered = Do(b_, "market_offer", {{"asset", "DOG"}, {"amount", "700"}, {"price_credits", "4000"}});
   ASSERT_TRUE(offered.ok()) << offered.error().message;
-  EXPECT_EQ(offered->op.gas_fee, 10u);
+  EXPECT_EQ(offered->op->gas_fee, 10u);
   std::string id = ResultField(*offered, "offer_id");
   EXPECT_EQ(id, "1");
   EXPECT_EQ(Avail(b_, "KRAY"), kKray0 - 4000 - 10);
@@ -272,7 +272,7 @@ TEST_F(MarketTest, RuneOfferEscrowsThePriceAndAcceptMovesBoth) {
   EXPECT_EQ(Code(Do(b_, "market_offer_accept", {{"offer_id", id}})), "own_offer");
   auto accepted = Do(a_, "market_offer_accept", {{"offer_id", id}});
   ASSERT_TRUE(accepted.ok()) << accepted.error().message;
-  EXPECT_EQ(accepted->op.gas_fee, 5u);
+  EXPECT_EQ(accepted->op->gas_fee, 5u);
   EXPECT_EQ(Avail(a_, "DOG"), kDog0 - 700);
   EXPECT_EQ(Avail(b_, "DOG"), kDog0 + 700);
   EXPECT_EQ(Avail(a_, "KRAY"), kKray0 - 5 + 4000 - 100);
@@ -350,7 +350,7 @@ TEST_F(MarketTest, SweepBuysCheapestPerUnitFirstWithinTheCap) {
   // before l3 (the first that would exceed the cap ends it).
   auto capped = Do(b_, "market_sweep", {{"asset", "DOG"}, {"max_listings", "3"}, {"max_total_credits", "8549"}});
   ASSERT_TRUE(capped.ok()) << capped.error().message;
-  EXPECT_EQ(capped->op.gas_fee, 20u);
+  EXPECT_EQ(capped->op->gas_fee, 20u);
   EXPECT_EQ(ResultField(*capped, "listing_ids"), std::to_string(l2) + "," + std::to_string(l4));
   EXPECT_EQ(ResultField(*capped, "total_price_credits"), "550");
   EXPECT_EQ(ResultField(*capped, "amount"), "110");
@@ -612,7 +612,7 @@ TEST_F(MarketTest, LeafEncodingsAreTheDocumentedLayouts) {
   state::PutLp(o, kIns1);
   state::PutU64(o, 42);
   state::PutU32(o, 250);
-  state::PutU64(o, static_cast<std::uint64_t>(offer->op.timestamp));
+  state::PutU64(o, static_cast<std::uint64_t>(offer->op->timestamp));
   state::PutU64(o, 0);
   o.push_back(0);
   state::PutLp(o, "");

@@ -16,6 +16,7 @@
 #include "kray/rollup/verify.h"
 #include "kray/state/conservation.h"
 #include "kray/state/ledger.h"
+#include "kray/state/request.h"
 #include "kray/testsupport/keys.h"
 #include "kray/testsupport/ops.h"
 #include "kray/testsupport/temp_dir.h"
@@ -145,7 +146,7 @@ TEST_F(RewardsTest, AwardsReserveFromTheTreasuryOnceEachAndClaimsPay) {
   auto daily = Award(a, 100, "daily");
   ASSERT_TRUE(daily.ok()) << daily.error().message;
   EXPECT_EQ(std::string(*state::FindField(daily->result, "reward_id")), "1");
-  EXPECT_EQ(daily->op.gas_fee, 0u);
+  EXPECT_EQ(daily->op->gas_fee, 0u);
   EXPECT_EQ(Available(t), kTreasuryFunds - 100);
   EXPECT_EQ(Escrow(), 100u);
   EXPECT_EQ(Code(Award(a, 100, "daily")), "reward_already_awarded");  // same UTC day
@@ -192,13 +193,13 @@ TEST_F(RewardsTest, AwardsReserveFromTheTreasuryOnceEachAndClaimsPay) {
   const Amount before = Available(a);
   auto claim = Claim(a_, 1);
   ASSERT_TRUE(claim.ok()) << claim.error().message;
-  EXPECT_EQ(claim->op.gas_fee, 1u);
+  EXPECT_EQ(claim->op->gas_fee, 1u);
   EXPECT_EQ(Available(a), before + 100 - 1);
   EXPECT_EQ(Code(Claim(a_, 1)), "reward_claimed");
   EXPECT_EQ(Code(Claim(a_, 999)), "reward_not_found");
   EXPECT_EQ(Escrow(), kTreasuryFunds - 100);
   EXPECT_EQ(Find(1)->status, RewardStatus::kClaimed);
-  EXPECT_EQ(Find(1)->closed_at, claim->op.timestamp);
+  EXPECT_EQ(Find(1)->closed_at, claim->op->timestamp);
 
   auto stats = [&] {
     RewardStats s;
@@ -220,6 +221,35 @@ TEST_F(RewardsTest, AwardsReserveFromTheTreasuryOnceEachAndClaimsPay) {
   EXPECT_EQ(stats.pending.amount, static_cast<u128>(kTreasuryFunds - 100));
   EXPECT_EQ(*stats.treasury, t);
   EXPECT_EQ(stats.treasury_available, 0u);
+}
+
+// The address an award carries to create its account must be that
+// account's: before ValidateOperation checked every kept address, an award
+// to one account with another's address created the other's account and
+// left the reward to an account that did not exist.
+TEST_F(RewardsTest, AnAwardsAddressMustBeItsAccounts) {
+  const TestKey c = test::KeyFromSeed("rewards-evidence-c"), d = test::KeyFromSeed("rewards-evidence-d");
+  state::OperationRequest r;
+  r.type = "reward_award";
+  r.auth = state::Auth::kOperator;
+  r.fields = {{"account_id", c.address}, {"amount", "5"}, {"reward_type", "loyalty"}};
+  auto op = state::BuildOperation(ledger_->params(), Registry(), r);
+  ASSERT_TRUE(op.ok()) << op.error().message;
+  ASSERT_EQ(op->Evidence("account_id_address"), c.address);
+  state::Operation other = *op;
+  other.evidence = {{"account_id_address", d.address}};
+  auto refused = ledger_->SubmitSync(std::move(other));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code, "invalid_evidence");
+  EXPECT_FALSE(ledger_->GetAccount(c.account_id).ok());
+  EXPECT_FALSE(ledger_->GetAccount(d.account_id).ok());
+  auto awarded = ledger_->SubmitSync(std::move(*op));
+  ASSERT_TRUE(awarded.ok()) << awarded.error().message;
+  EXPECT_TRUE(ledger_->GetAccount(c.account_id).ok());
+  EXPECT_FALSE(ledger_->GetAccount(d.account_id).ok());
+  auto rep = ledger_->CheckConservation();
+  ASSERT_TRUE(rep.ok());
+  EXPECT_TRUE(rep->ok) << rep->ToString();
 }
 
 TEST_F(RewardsTest, UnclaimedRewardsExpireBackToTheTreasuryAndReplay) {

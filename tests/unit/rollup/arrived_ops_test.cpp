@@ -16,9 +16,9 @@ state::Operation Op(std::uint64_t seq, Amount gas) {
   return op;
 }
 
-std::vector<state::Operation> Group(std::uint64_t first, std::uint64_t last) {
-  std::vector<state::Operation> g;
-  for (auto s = first; s <= last; ++s) g.push_back(Op(s, s * 10));
+std::vector<std::shared_ptr<const state::Operation>> Group(std::uint64_t first, std::uint64_t last) {
+  std::vector<std::shared_ptr<const state::Operation>> g;
+  for (auto s = first; s <= last; ++s) g.push_back(std::make_shared<const state::Operation>(Op(s, s * 10)));
   return g;
 }
 

@@ -139,7 +139,7 @@ TEST_F(RollupTest, LegacyKrayTransferRewrittenAsBtcFailsBothVerifiers) {
   Restart();
   auto r = Send(a_, b_.account_id, 5000, "KRAY", "legacy");
   ASSERT_TRUE(r.ok()) << r.error().message;
-  state::Operation forged = r->op;
+  state::Operation forged = *r->op;
   Stop();
   {
     auto db = store::Database::Open(dir_.file("data/krayd.sqlite"));
@@ -242,7 +242,7 @@ TEST_F(RollupTest, PropertyEveryOperationTypeReplaysAndEveryFlipIsCaught) {
   auto submit = [&](Result<state::Operation> op) {
     if (!op.ok()) return;  // e.g. a self-transfer drawn at random
     auto r = ledger_->SubmitSync(std::move(*op));
-    if (r.ok() && !r->no_change) types_seen.insert(r->op.type);
+    if (r.ok() && !r->no_change) types_seen.insert(r->op->type);
   };
   for (int batch = 0; batch < 3; ++batch) {
     for (int i = 0; i < 12; ++i) {
@@ -289,7 +289,7 @@ TEST_F(RollupTest, PropertyEveryOperationTypeReplaysAndEveryFlipIsCaught) {
             rel.auth = state::Auth::kOperator;
             rel.fields = {{"id", id}};
             auto done = ledger_->SubmitRequestSync(rel);
-            if (done.ok()) types_seen.insert(done->op.type);
+            if (done.ok()) types_seen.insert(done->op->type);
           }
           break;
         }

@@ -394,10 +394,10 @@ TEST(LedgerInputLog, AnsweredGroupsTheStoreLostAreAppliedAgainAtOpen) {
   ASSERT_TRUE(l.ok()) << l.error().message;
   Ledger& ledger = **l;
   for (const Receipt& r : answered) {
-    auto found = ledger.GetOperation(r.op.hash);
-    ASSERT_TRUE(found.ok()) << "answered " << r.op.hash << " lost: " << found.error().message;
-    EXPECT_EQ(found->op.seq, r.op.seq);
-    EXPECT_EQ(found->op.timestamp, r.op.timestamp);
+    auto found = ledger.GetOperation(r.op->hash);
+    ASSERT_TRUE(found.ok()) << "answered " << r.op->hash << " lost: " << found.error().message;
+    EXPECT_EQ(found->op.seq, r.op->seq);
+    EXPECT_EQ(found->op.timestamp, r.op->timestamp);
   }
   EXPECT_EQ(Balance(ledger, a), a_after);
   EXPECT_EQ(Balance(ledger, b), b_after);

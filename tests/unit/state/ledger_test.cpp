@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <future>
 #include <random>
@@ -134,15 +136,15 @@ TEST_F(LedgerTest, LegacyTransferMovesFundsAndSplitsGas) {
   // from as address, to as id: the signature covers the strings as sent.
   auto r = Send(a_, a_.address, b_.account_id, 5000, 0);
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->op.scheme, SigScheme::kLegacy);
-  EXPECT_EQ(r->op.signer, a_.account_id);
-  EXPECT_EQ(r->op.Field("to"), b_.account_id);
-  EXPECT_EQ(r->op.Evidence("legacy_signer"), a_.address);
-  EXPECT_EQ(r->op.gas_fee, 1u);
+  EXPECT_EQ(r->op->scheme, SigScheme::kLegacy);
+  EXPECT_EQ(r->op->signer, a_.account_id);
+  EXPECT_EQ(r->op->Field("to"), b_.account_id);
+  EXPECT_EQ(r->op->Evidence("legacy_signer"), a_.address);
+  EXPECT_EQ(r->op->gas_fee, 1u);
   EXPECT_EQ(r->new_nonce, 1u);
-  EXPECT_EQ(r->op.seq, 1u);
+  EXPECT_EQ(r->op->seq, 1u);
   // The id is the v1 message of the resolved content, whichever scheme signed it.
-  EXPECT_EQ(r->op.hash,
+  EXPECT_EQ(r->op->hash,
             ToHex(TransferMessageV1("kray-regtest-1", "transfer", a_.account_id, b_.account_id, "KRAY", 5000, 0, "")));
   EXPECT_EQ(Bal(a_.account_id).available, kGenesisKray - 5001);
   EXPECT_EQ(Bal(b_.account_id).available, kGenesisKray + 5000);
@@ -152,7 +154,7 @@ TEST_F(LedgerTest, LegacyTransferMovesFundsAndSplitsGas) {
   EXPECT_EQ(stats->by_type["transfer"], 1u);
   EXPECT_EQ(stats->gas_collected, 1u);
   EXPECT_EQ(stats->gas_burned + stats->fee_pool, 1u);  // odd fee: 1 burned, 0 to the pool
-  auto found = ledger_->GetOperation(r->op.hash);
+  auto found = ledger_->GetOperation(r->op->hash);
   ASSERT_TRUE(found.ok());
   EXPECT_FALSE(found->pending);
   EXPECT_EQ(found->op.scheme, SigScheme::kLegacy);
@@ -165,7 +167,7 @@ TEST_F(LedgerTest, LegacyTransferMovesFundsAndSplitsGas) {
 TEST_F(LedgerTest, V1TransferOfAnotherAssetPaysGasInKray) {
   auto r = Send(a_, a_.account_id, b_.address, 1234, 0, "BTC", "memo");
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->op.scheme, SigScheme::kV1);
+  EXPECT_EQ(r->op->scheme, SigScheme::kV1);
   EXPECT_EQ(Bal(a_.account_id, "BTC").available, 100000000u - 1234);
   EXPECT_EQ(Bal(b_.account_id, "BTC").available, 100000000u + 1234);
   EXPECT_EQ(Bal(a_.account_id).available, kGenesisKray - 1);
@@ -227,8 +229,8 @@ TEST_F(LedgerTest, AddressCaseRules) {
   for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   auto r = Send(a_, a_.account_id, upper, 7, 0);  // legacy: signs the uppercase string as sent
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->op.Field("to"), b_.account_id);
-  EXPECT_EQ(r->op.Evidence("legacy_to"), upper);
+  EXPECT_EQ(r->op->Field("to"), b_.account_id);
+  EXPECT_EQ(r->op->Evidence("legacy_to"), upper);
   std::string mixed = b_.address;
   mixed[5] = static_cast<char>(std::toupper(static_cast<unsigned char>(mixed[5])));
   EXPECT_EQ(Send(a_, a_.account_id, mixed, 7, 1).error().code, "invalid_account");
@@ -270,11 +272,34 @@ TEST_F(LedgerTest, InsufficientBalanceWritesNothing) {
   ExpectConserved();
 }
 
+// The address a transfer carries to create its recipient must be that
+// recipient's canonical address: the v1 signature binds the id only.
+TEST_F(LedgerTest, ATransfersToAddressMustBeItsRecipientsCanonicalAddress) {
+  Key c = testing::KeyFromSeed("evidence-recipient"), d = testing::KeyFromSeed("evidence-other");
+  auto signed_op = test::SignOperation(ledger_->params(), ledger_->registry(),
+                                       test::TransferRequest(a_.account_id, c.address, 700, 0, "KRAY", "", "v1"), a_);
+  ASSERT_TRUE(signed_op.ok()) << signed_op.error().message;
+  ASSERT_EQ(signed_op->Evidence("to_address"), c.address);
+  std::string upper = c.address;
+  std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char ch) { return std::toupper(ch); });
+  for (const std::string& named : {d.address, c.account_id, upper}) {
+    Operation op = *signed_op;
+    op.evidence = {{"to_address", named}};
+    auto r = ledger_->SubmitSync(std::move(op));
+    ASSERT_FALSE(r.ok()) << named;
+    EXPECT_EQ(r.error().code, "invalid_evidence") << named;
+  }
+  auto sent = ledger_->SubmitSync(std::move(*signed_op));
+  ASSERT_TRUE(sent.ok()) << sent.error().message;
+  EXPECT_EQ(ledger_->GetAccount(c.account_id)->l1_address, c.address);
+  ExpectConserved();
+}
+
 TEST_F(LedgerTest, TransferToNewAddressCreatesKeylessAccount) {
   Key c = testing::KeyFromSeed("fresh-user");
   auto sent = Send(a_, a_.account_id, c.address, 700, 0);
   ASSERT_TRUE(sent.ok());
-  EXPECT_EQ(sent->op.Evidence("to_address"), c.address);
+  EXPECT_EQ(sent->op->Evidence("to_address"), c.address);
   auto acct = ledger_->GetAccount(c.account_id);
   ASSERT_TRUE(acct.ok());
   EXPECT_EQ(acct->l1_address, c.address);
@@ -309,7 +334,7 @@ TEST_F(LedgerTest, CreateAccountChecksBip86AndIsIdempotent) {
   EXPECT_EQ(ledger_->SubmitRequestSync(bad).error().code, "invalid_pubkey");
   auto first = Create(c);
   ASSERT_TRUE(first.ok()) << first.error().message;
-  EXPECT_EQ(first->op.auth, Auth::kPublic);
+  EXPECT_EQ(first->op->auth, Auth::kPublic);
   std::uint64_t ops_after_first = ledger_->GetTxStats()->total;
   auto again = Create(c);
   ASSERT_TRUE(again.ok());
@@ -373,9 +398,9 @@ TEST_F(LedgerTest, SignedAccountCreateProvesPossession) {
   Key c = testing::KeyFromSeed("pop");
   auto r = Create(c, /*sign=*/true);
   ASSERT_TRUE(r.ok()) << r.error().message;
-  EXPECT_EQ(r->op.auth, Auth::kSigned);
-  EXPECT_EQ(r->op.signer, c.account_id);
-  EXPECT_EQ(r->op.gas_fee, 0u);
+  EXPECT_EQ(r->op->auth, Auth::kSigned);
+  EXPECT_EQ(r->op->signer, c.account_id);
+  EXPECT_EQ(r->op->gas_fee, 0u);
   EXPECT_EQ(NonceOf(c.account_id), 0u);  // a proof of possession consumes no nonce
   // Signed by another key: refused.
   Key d = testing::KeyFromSeed("pop-2");
@@ -422,7 +447,7 @@ TEST_F(LedgerTest, SubmitManyGivesEachItsOwnResult) {
   EXPECT_TRUE(res[0].ok());
   EXPECT_EQ(res[1].error().code, "nonce_conflict");
   EXPECT_TRUE(res[2].ok());
-  EXPECT_LT(res[0]->op.seq, res[2]->op.seq);
+  EXPECT_LT(res[0]->op->seq, res[2]->op->seq);
 }
 
 TEST_F(LedgerTest, RestartPreservesStateAndHistoryPages) {
@@ -501,8 +526,8 @@ TEST_F(LedgerTest, TimestampsComeFromTheSequencerClock) {
   std::int64_t now = ledger_->Now();
   auto r = Send(a_, a_.account_id, b_.account_id, 1, 0);
   ASSERT_TRUE(r.ok());
-  EXPECT_GE(r->op.timestamp, now);
-  EXPECT_GT(r->op.timestamp, ledger_->Now() - 86400);
+  EXPECT_GE(r->op->timestamp, now);
+  EXPECT_GT(r->op->timestamp, ledger_->Now() - 86400);
 }
 
 // The hook /metrics reads: group commits and signature checks are measured.

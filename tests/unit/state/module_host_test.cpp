@@ -9,8 +9,8 @@
 #include <future>
 #include <optional>
 #include <set>
-#include <tuple>
 #include <thread>
+#include <tuple>
 
 #include "kray/state/conservation.h"
 #include "kray/state/core_module.h"
@@ -118,14 +118,17 @@ TEST(ModuleHost, EveryHookOfTheExampleModule) {
   // A signed operation: gas, nonce, module SQL, a module leaf in the change set.
   auto locked = Lock(ledger, a, "e1", 1000, ledger.Now() + 5, 0);
   ASSERT_TRUE(locked.ok()) << locked.error().message;
-  EXPECT_EQ(locked->op.gas_fee, 2u);
+  EXPECT_EQ(locked->op->gas_fee, 2u);
   EXPECT_EQ(ledger.GetAccount(a.account_id)->BalanceOf("BTC").available, 100000000u - 1000);
   ASSERT_EQ(rec.groups.size(), 1u);
   bool saw_leaf = false;
   for (const auto& c : rec.groups[0].leaves)
     if (c.id.type == test::kExampleLeaf && c.id.id == "e1") saw_leaf = c.data.has_value();
   EXPECT_TRUE(saw_leaf);
-  EXPECT_EQ(std::count(locked->op.touched.begin(), locked->op.touched.end(), LeafId{test::kExampleLeaf, "e1"}), 1);
+  EXPECT_EQ(std::count(locked->op->touched.begin(), locked->op->touched.end(), LeafId{test::kExampleLeaf, "e1"}), 1);
+  // The receipt's operation is the change set's, not a copy of it.
+  ASSERT_EQ(rec.groups[0].operations.size(), 1u);
+  EXPECT_EQ(rec.groups[0].operations[0].get(), locked->op.get());
 
   // A failing operation keeps none of its module SQL (savepoint) or cache.
   auto dup = Lock(ledger, a, "e1", 1, ledger.Now() + 5, 1);
@@ -141,8 +144,8 @@ TEST(ModuleHost, EveryHookOfTheExampleModule) {
   release.fields = {{"id", "e1"}};
   auto released = ledger.SubmitRequestSync(release);
   ASSERT_TRUE(released.ok()) << released.error().message;
-  EXPECT_EQ(released->op.auth, Auth::kOperator);
-  EXPECT_EQ(released->op.hash.size(), 64u);
+  EXPECT_EQ(released->op->auth, Auth::kOperator);
+  EXPECT_EQ(released->op->hash.size(), 64u);
   EXPECT_EQ(ledger.GetAccount(a.account_id)->BalanceOf("BTC").available, 100000000u);
   // ...which cannot be signed in by an account or submitted as another kind.
   release.auth = Auth::kSigned;
@@ -484,7 +487,7 @@ TEST(ApplyOnCaller, AnIdleSequencerLetsTheCallerApplyABusyOneQueues) {
   ASSERT_TRUE(first.has_value()) << "not applied before Submit returned";
   ASSERT_TRUE(first->ok()) << first->error().message;
   EXPECT_EQ(first_on, std::this_thread::get_id());
-  EXPECT_FALSE(ledger.GetOperation((*first)->op.hash)->pending);
+  EXPECT_FALSE(ledger.GetOperation((*first)->op->hash)->pending);
 
   // Another caller applies a parking operation on its own thread; meanwhile
   // ours must not wait for it: it is queued.
@@ -522,7 +525,7 @@ TEST(ApplyOnCaller, AnIdleSequencerLetsTheCallerApplyABusyOneQueues) {
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_NE(second_on, std::this_thread::get_id());
   EXPECT_NE(second_on, parker_on);
-  EXPECT_EQ(r->op.seq, (*first)->op.seq + 1);  // the parked operation failed and took no seq
+  EXPECT_EQ(r->op->seq, (*first)->op->seq + 1);  // the parked operation failed and took no seq
   EXPECT_TRUE(ledger.CheckConservation()->ok);
 }
 

@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include "kray/crypto/hash.h"
 #include "kray/crypto/secp256k1.h"
+#include "kray/state/request.h"
 
 namespace kray::state {
 namespace {
@@ -57,6 +61,35 @@ TEST(AccountId, IsKrayPrefixAndHashOfAddress) {
   EXPECT_FALSE(IsAccountId("kray_3F385EB703A5FC2BACBEE9B1B7DE87DD"));
   EXPECT_FALSE(IsAccountId("kray_3f38"));
   EXPECT_FALSE(IsAccountId(addr));
+}
+
+// Resolving an address is memoised (src/state/request.cpp): a repeat, in
+// either case, gives what the first resolution gave, and an address seen on
+// one network stays foreign to another (the memo's key holds the hrp).
+TEST(ResolveAccount, AnAddressResolvesTheSameEveryTimeAndOnlyOnItsNetwork) {
+  const std::string addr = "bcrt1p5mlukaswwcm5awfd26l3n0dy6sf2al6d47sp6nm8np43meh3j0tq6kghfj";
+  std::string upper = addr;
+  std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
+  ChainParams regtest;
+  for (const std::string& named : {addr, addr, upper, upper}) {
+    auto r = ResolveAccount(regtest, named);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    EXPECT_EQ(r->account_id, "kray_3f385eb703a5fc2bacbee9b1b7de87dd");
+    EXPECT_EQ(r->address, addr);
+    auto canonical = CanonicalP2trAddress(regtest, named);
+    ASSERT_TRUE(canonical.ok());
+    EXPECT_EQ(*canonical, addr);
+  }
+  ChainParams mainnet;
+  mainnet.network = Network::kMainnet;
+  auto foreign = ResolveAccount(mainnet, addr);
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_EQ(foreign.error().code, "invalid_account");
+  EXPECT_FALSE(CanonicalP2trAddress(mainnet, addr).ok());
+  // An account id names no address.
+  auto id = ResolveAccount(regtest, "kray_3f385eb703a5fc2bacbee9b1b7de87dd");
+  ASSERT_TRUE(id.ok());
+  EXPECT_EQ(id->address, "");
 }
 
 // The worked example in docs/SIGNING.md (dev account 1 -> dev account 2).

@@ -194,7 +194,9 @@ TEST(Store, ValuesBoundWithoutACopyAreWrittenAsTheyWereAtRun) {
     EXPECT_EQ((*sel)->Text(0), text);
     EXPECT_EQ((*sel)->Blob(1), Bytes(64, static_cast<std::uint8_t>(i)));
     EXPECT_EQ((*sel)->IsNull(2), i == 0);
-    if (i == 1) EXPECT_EQ((*sel)->Text(2), text);
+    if (i == 1) {
+      EXPECT_EQ((*sel)->Text(2), text);
+    }
   }
   EXPECT_FALSE((*sel)->Step().value());
 }

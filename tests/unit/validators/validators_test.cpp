@@ -60,7 +60,7 @@ TEST_F(ValidatorsTest, RegisterLocksRealStakeAndEveryRuleIsChecked) {
   auto r = Register(a_, v1_, kMinStake);
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(ResultField(*r, "validator_id"), ValidatorId(v1_.pub));
-  EXPECT_EQ(r->op.gas_fee, 2u);
+  EXPECT_EQ(r->op->gas_fee, 2u);
   EXPECT_EQ(Kray(a_).available, before.available - kMinStake - 2);
   EXPECT_EQ(Kray(a_).staked, kMinStake);
   EXPECT_EQ(Code(Register(a_, v2_, kMinStake)), "account_has_validator");
@@ -74,7 +74,7 @@ TEST_F(ValidatorsTest, RegisterLocksRealStakeAndEveryRuleIsChecked) {
   auto un = Do(a_, "unstake", {{"amount", "6"}});
   ASSERT_TRUE(un.ok()) << un.error().message;
   EXPECT_EQ(ResultField(*un, "unbonding_id"), "1");
-  EXPECT_EQ(ResultField(*un, "ends_at"), std::to_string(un->op.timestamp + 604800));
+  EXPECT_EQ(ResultField(*un, "ends_at"), std::to_string(un->op->timestamp + 604800));
   EXPECT_EQ(ResultField(*un, "active"), "false");
   // Unbonding stake stays locked in the staked bucket until the period ends.
   EXPECT_EQ(Kray(a_).staked, kMinStake + 5);
@@ -289,7 +289,7 @@ TEST_F(ValidatorsTest, RecordingSurvivesRestartsWithoutSkippingOrPayingTwice) {
   EXPECT_EQ(submit(9, h2_first, h2_last, 2, h2.state_root, h2.tx_root), "batch_out_of_order");
   auto staked = Do(a_, "stake", {{"amount", "1"}});
   ASSERT_TRUE(staked.ok());
-  const std::uint64_t last = staked->op.seq;
+  const std::uint64_t last = staked->op->seq;
   auto recorded_op = Read([&](store::Database& db) { return state::OperationsInRange(db, last, last); });
   ASSERT_TRUE(recorded_op.ok() && recorded_op->size() == 1u);
   const std::string tx_root = ToHex(rollup::OperationsTxRoot(*recorded_op));
@@ -390,7 +390,7 @@ TEST_F(ValidatorsTest, DowntimeSlashesTenPercentOncePerWindow) {
   // A heartbeat keeps it live from now.
   auto live = Heartbeat(v2_, static_cast<std::uint64_t>(ledger_->Now()));
   ASSERT_TRUE(live.ok()) << live.error().message;
-  EXPECT_EQ(ValidatorNow(v2_).last_active, live->op.timestamp);
+  EXPECT_EQ(ValidatorNow(v2_).last_active, live->op->timestamp);
 }
 
 TEST_F(ValidatorsTest, UnbondingReturnsStakeWhenThePeriodEnds) {
