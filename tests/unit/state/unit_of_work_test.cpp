@@ -1,6 +1,6 @@
 // UnitOfWork's touched leaves (src/state/unit_of_work.h): listed in place
-// while an operation touches a few, moved to a set past kListed (the
-// genesis touches every account). Either way the executor gets each leaf
+// while an operation touches a few, moved to sets by type past kListed
+// (the genesis, a market sweep). Either way the executor gets each leaf
 // once, in LeafId order: what an operation records as `touched` and what
 // replay compares.
 #include "../../../src/state/unit_of_work.h"
