@@ -12,6 +12,7 @@
 #include "key_points.h"
 #include "kray/state/genesis.h"
 #include "kray/state/leaves.h"
+#include "kray/state/request.h"
 #include "ledger_impl.h"
 
 namespace kray::state {
@@ -228,9 +229,25 @@ void Ledger::RemoveListener(ChangeListener* listener) {
   impl_->sequencer->RemoveListener(listener);
 }
 
+namespace {
+
+// Only a committed signed operation, which cost its signer a nonce and gas,
+// may grow the address memo's large tier (KeepResolvedAddresses): an
+// address is resolved before its signature is checked.
+ReceiptCallback KeepAddressesOnceCommitted(const ChainParams& params, ReceiptCallback done) {
+  return [&params, done = std::move(done)](Result<Receipt> r) {
+    if (r.ok() && r->op && !r->no_change) KeepResolvedAddresses(params, *r->op);
+    done(std::move(r));
+  };
+}
+
+}  // namespace
+
 void Ledger::Submit(Operation op, ReceiptCallback done, ApplyOn apply) {
   Status valid = ValidateOperation(impl_->options.params, impl_->registry, op);
   if (!valid.ok()) return done(std::move(valid).error());
+  if (op.auth == Auth::kSigned && NamesAnAddress(op))
+    done = KeepAddressesOnceCommitted(impl_->options.params, std::move(done));
   OperationCheck check = [this](Operation& o, bool accept_legacy) {
     return impl_->CheckSubmitted(*this, o, accept_legacy);
   };

@@ -75,14 +75,25 @@ namespace {
 // decompression (~9 us), its account id a SHA-256; the same few accounts
 // are named over and over (a legacy transfer names each of its two
 // accounts twice), so successful results are memoised, both pure functions
-// of hrp and text. Bounded: a shard that fills up is cleared. Thread-safe.
+// of hrp and text. Thread-safe.
+//
+// Two tiers, because an address is resolved before any signature is
+// checked: `recent` holds whatever any request resolved and is small
+// (16 x 1,024 entries, ~4 MB: an unauthenticated caller sending fresh
+// addresses can only churn it), `kept` holds the addresses that committed
+// signed operations were built from (KeepResolvedAddresses) and is large
+// (16 x 65,536, ~270 MB at its bound): filling it takes committed
+// operations, each a nonce and gas. A shard's tier that fills up is cleared.
 class AddressCache {
  public:
   std::optional<ResolvedAccount> Find(const std::string& key) {
     Shard& s = ShardOf(key);
     std::shared_lock lock(s.mu);
-    auto it = s.map.find(key);
-    if (it == s.map.end()) return std::nullopt;
+    auto it = s.kept.find(key);
+    if (it == s.kept.end()) {
+      it = s.recent.find(key);
+      if (it == s.recent.end()) return std::nullopt;
+    }
     const Entry& e = it->second;
     ResolvedAccount r{std::string(), e.address};
     r.account_id.reserve(kIdPrefix.size() + e.id_hex.size());
@@ -95,12 +106,35 @@ class AddressCache {
     std::copy(r.account_id.begin() + kIdPrefix.size(), r.account_id.end(), e.id_hex.begin());
     Shard& s = ShardOf(key);
     std::unique_lock lock(s.mu);
-    if (s.map.size() >= kPerShard) s.map.clear();
-    s.map.emplace(std::move(key), std::move(e));
+    if (s.recent.size() >= kRecentPerShard) s.recent.clear();
+    s.recent.emplace(std::move(key), std::move(e));
+  }
+  // Moves a recent entry to the kept tier (nothing if it is not recent:
+  // already kept, or cleared since it was resolved).
+  void Keep(const std::string& key) {
+    Shard& s = ShardOf(key);
+    {
+      std::shared_lock lock(s.mu);
+      if (s.kept.count(key) || !s.recent.count(key)) return;
+    }
+    std::unique_lock lock(s.mu);
+    auto node = s.recent.extract(key);
+    if (node.empty()) return;
+    if (s.kept.size() >= kKeptPerShard) s.kept.clear();
+    s.kept.insert(std::move(node));
+  }
+  AddressMemoSize Size() {
+    AddressMemoSize n;
+    for (Shard& s : shards_) {
+      std::shared_lock lock(s.mu);
+      n.recent += s.recent.size();
+      n.kept += s.kept.size();
+    }
+    return n;
   }
 
  private:
-  static constexpr std::size_t kShards = 16, kPerShard = 1 << 16;
+  static constexpr std::size_t kShards = 16, kRecentPerShard = 1 << 10, kKeptPerShard = 1 << 16;
   static constexpr std::string_view kIdPrefix = "kray_";
   // The id's hex digits in place: up to a million entries, a heap block
   // each would be ~50 MB more.
@@ -108,9 +142,10 @@ class AddressCache {
     std::string address;
     std::array<char, 32> id_hex;
   };
+  using Map = std::unordered_map<std::string, Entry>;
   struct Shard {
     std::shared_mutex mu;
-    std::unordered_map<std::string, Entry> map;  // guarded by mu
+    Map recent, kept;  // guarded by mu
   };
   Shard& ShardOf(std::string_view key) { return shards_[std::hash<std::string_view>{}(key) % kShards]; }
   std::array<Shard, kShards> shards_;
@@ -121,14 +156,19 @@ AddressCache& Addresses() {
   return cache;
 }
 
-// A P2TR address of the network: its canonical form and its account id.
-Result<ResolvedAccount> ResolveP2trAddress(const ChainParams& params, std::string_view text) {
+std::string MemoKey(const ChainParams& params, std::string_view text) {
   const std::string_view hrp = params.hrp();
   std::string key;
   key.reserve(hrp.size() + 1 + text.size());
   key.append(hrp).append(1, '\0').append(text);
+  return key;
+}
+
+// A P2TR address of the network: its canonical form and its account id.
+Result<ResolvedAccount> ResolveP2trAddress(const ChainParams& params, std::string_view text) {
+  std::string key = MemoKey(params, text);
   if (auto hit = Addresses().Find(key)) return std::move(*hit);
-  auto canonical = bitcoin::CanonicalP2trAddress(hrp, text);
+  auto canonical = bitcoin::CanonicalP2trAddress(params.hrp(), text);
   if (!canonical.ok()) {
     // One stable code for the API; the bitcoin module's code says which rule failed.
     return Error::Invalid("invalid_address", "'" + std::string(text) + "' is not a usable P2TR address of " +
@@ -140,7 +180,28 @@ Result<ResolvedAccount> ResolveP2trAddress(const ChainParams& params, std::strin
   return resolved;
 }
 
+// Evidence that holds an address as a request named it: "<field>_address"
+// (canonical) and the legacy scheme's raw strings, unless they are ids.
+bool IsResolvedAddress(std::string_view name, std::string_view value) {
+  if (name.size() > 8 && name.substr(name.size() - 8) == "_address") return true;
+  return name.substr(0, 7) == "legacy_" && value.substr(0, 5) != "kray_";
+}
+
 }  // namespace
+
+bool NamesAnAddress(const Operation& op) {
+  return std::any_of(op.evidence.begin(), op.evidence.end(),
+                     [](const auto& e) { return IsResolvedAddress(e.first, e.second); });
+}
+
+void KeepResolvedAddresses(const ChainParams& params, const Operation& op) {
+  for (const auto& [name, value] : op.evidence)
+    if (IsResolvedAddress(name, value)) Addresses().Keep(MemoKey(params, value));
+}
+
+AddressMemoSize AddressMemoEntries() {
+  return Addresses().Size();
+}
 
 Result<std::string> CanonicalP2trAddress(const ChainParams& params, std::string_view text) {
   auto resolved = ResolveP2trAddress(params, text);

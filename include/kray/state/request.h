@@ -60,6 +60,19 @@ struct ResolvedAccount {
 };
 Result<ResolvedAccount> ResolveAccount(const ChainParams& params, std::string_view who);
 
+// Resolved addresses are memoised in two tiers (src/state/request.cpp): a
+// small one that any request fills (an address is resolved before its
+// signature is checked), and a large one for the addresses committed
+// signed operations were built from. The Ledger calls this once `op` has
+// committed: its addresses ("<field>_address" and "legacy_*" evidence)
+// move to the large tier. NamesAnAddress: whether it has any.
+bool NamesAnAddress(const Operation& op);
+void KeepResolvedAddresses(const ChainParams& params, const Operation& op);
+struct AddressMemoSize {
+  std::size_t recent = 0, kept = 0;
+};
+AddressMemoSize AddressMemoEntries();  // entries in each tier (tests)
+
 // The canonical (lower-case) P2TR address of the network, or Invalid
 // "invalid_address": mixed case, other network, not witness v1 with a 32-byte
 // program, or an output key that is not a valid x-only point (unspendable).
