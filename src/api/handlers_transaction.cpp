@@ -45,7 +45,8 @@ Result<state::Operation> ParseTransfer(const ApiContext& ctx, const Json& body) 
   }
   auto req = RequestFromBody(body, TransferType(ctx), {"tx_type"});
   if (!req.ok()) return std::move(req).error();
-  return state::BuildOperation(ctx.ledger->params(), ctx.ledger->registry(), *req);
+  // Submit and SubmitMany validate it (its errors come back in its answer).
+  return state::BuildOperation(ctx.ledger->params(), ctx.ledger->registry(), *req, state::Validation::kAtSubmit);
 }
 
 void Send(const ApiContext& ctx, const HttpRequest& req, Reply reply) {

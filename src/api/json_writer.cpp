@@ -93,7 +93,15 @@ JsonObjectWriter& JsonObjectWriter::Raw(std::string_view key, std::string json) 
 
 std::string JsonObjectWriter::Finish() {
   // Stable, so that of two equal keys the one added last is the later one.
-  std::stable_sort(members_.begin(), members_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  // A receipt's few members by insertion (std::stable_sort allocates a
+  // buffer); an account's balances by asset may be thousands.
+  if (members_.size() <= kInsertionSortMax) {
+    for (std::size_t i = 1; i < members_.size(); ++i)
+      for (std::size_t j = i; j > 0 && members_[j].first < members_[j - 1].first; --j)
+        std::swap(members_[j], members_[j - 1]);
+  } else {
+    std::stable_sort(members_.begin(), members_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  }
   std::size_t size = 2;
   for (const auto& [key, value] : members_) size += key.size() + value.size() + 4;
   std::string out;

@@ -9,11 +9,11 @@
 // response was built, and tests compare the two.
 #pragma once
 
+#include <boost/container/small_vector.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <utility>
-#include <vector>
 
 namespace kray::api {
 
@@ -37,7 +37,9 @@ class JsonObjectWriter {
   std::string Finish();
 
  private:
-  std::vector<std::pair<std::string_view, std::string>> members_;
+  static constexpr std::size_t kInsertionSortMax = 32;
+  // A receipt has 15 members: in place, with no reallocation as it grows.
+  boost::container::small_vector<std::pair<std::string_view, std::string>, 16> members_;
 };
 
 }  // namespace kray::api

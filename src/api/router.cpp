@@ -10,8 +10,8 @@
 
 namespace kray::api {
 
-std::vector<std::string_view> SplitPath(std::string_view path) {
-  std::vector<std::string_view> out;
+PathSegments SplitPath(std::string_view path) {
+  PathSegments out;
   if (path.empty() || path.front() != '/') return out;
   path.remove_prefix(1);
   if (!path.empty() && path.back() == '/') path.remove_suffix(1);
@@ -73,7 +73,7 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
   if (path.empty() || path.front() != '/') return m;
   const Route* best_any = nullptr;     // most specific route matching the path
   const Route* best_method = nullptr;  // most specific route with this method
-  std::vector<const Route*> matching;
+  boost::container::small_vector<const Route*, 8> matching;
   for (const auto& r : routes_) {
     if (r.segments.size() != parts.size()) continue;
     bool ok = true;

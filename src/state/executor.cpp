@@ -128,6 +128,7 @@ struct Executor::Impl {
   std::optional<std::uint64_t> next_seq;
   std::optional<std::int64_t> last_ts;
   std::optional<Error> broken;  // sticky for the group: a unit could not be committed cleanly
+  Account leaf_account;         // EncodeCachedAccount's, reused (no allocation per leaf)
 
   Impl(store::Database& d, const ChainParams& p, const ModuleRegistry& r) : db(d), params(p), registry(r), group(d) {}
 
@@ -310,10 +311,10 @@ Status Executor::Impl::WriteCounters() {
 }
 
 Result<std::optional<Bytes>> Executor::Impl::EncodeCachedAccount(std::string_view id) {
-  auto account = group.AccountState(id);
-  if (!account.ok()) return std::move(account).error();
-  if (!account->has_value()) return std::optional<Bytes>();
-  auto data = EncodeAccountLeaf(**account);
+  auto exists = group.AccountState(id, leaf_account);
+  if (!exists.ok()) return std::move(exists).error();
+  if (!*exists) return std::optional<Bytes>();
+  auto data = EncodeAccountLeaf(leaf_account);
   if (!data.ok()) return std::move(data).error();
   return std::optional<Bytes>(std::move(*data));
 }

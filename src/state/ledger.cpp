@@ -303,9 +303,9 @@ Result<std::uint64_t> Ledger::Impl::CheckSubmitted(const Ledger& ledger, Operati
 }
 
 void Ledger::SubmitRequest(const OperationRequest& request, ReceiptCallback done, ApplyOn apply) {
-  auto op = BuildOperation(impl_->options.params, impl_->registry, request);
+  auto op = BuildOperation(impl_->options.params, impl_->registry, request, Validation::kAtSubmit);
   if (!op.ok()) return done(std::move(op).error());
-  Submit(std::move(*op), std::move(done), apply);
+  Submit(std::move(*op), std::move(done), apply);  // validates it
 }
 
 void Ledger::SubmitMany(std::vector<Operation> ops, std::function<void(std::vector<Result<Receipt>>)> done) {

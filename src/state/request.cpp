@@ -238,8 +238,8 @@ Result<std::string> CanonicalFieldValue(const ChainParams& params, const ModuleR
     case FieldKind::kAccount: {
       auto r = ResolveAccount(params, raw);
       if (!r.ok()) return std::move(r).error();
-      if (address_out) *address_out = r->address;
-      return r->account_id;
+      if (address_out) *address_out = std::move(r->address);
+      return std::move(r->account_id);
     }
     case FieldKind::kAmount:
       return CanonicalDecimal(spec, raw, "invalid_amount");
@@ -265,8 +265,8 @@ Result<std::string> CanonicalFieldValue(const ChainParams& params, const ModuleR
   return BadField(spec, "has an unknown kind");
 }
 
-Result<Operation> BuildOperation(const ChainParams& params, const ModuleRegistry& registry,
-                                 const OperationRequest& req) {
+Result<Operation> BuildOperation(const ChainParams& params, const ModuleRegistry& registry, const OperationRequest& req,
+                                 Validation validation) {
   const OperationType* type = registry.FindOperation(req.type);
   if (!type) return Error::Invalid("unknown_operation", "unknown operation type '" + req.type + "'");
   Operation op;
@@ -303,7 +303,7 @@ Result<Operation> BuildOperation(const ChainParams& params, const ModuleRegistry
     }
     auto signer = ResolveAccount(params, req.signer);
     if (!signer.ok()) return std::move(signer).error();
-    op.signer = signer->account_id;
+    op.signer = std::move(signer->account_id);
     if (type->consumes_nonce()) {
       if (!req.nonce) return Error::Invalid("missing_field", "missing field 'nonce'");
       op.nonce = *req.nonce;
@@ -330,7 +330,7 @@ Result<Operation> BuildOperation(const ChainParams& params, const ModuleRegistry
     return Error::Invalid("invalid_field", "operation '" + req.type + "' is " + std::string(AuthName(op.auth)) +
                                                ": it takes no signer or signature");
   }
-  KRAY_TRY(ValidateOperation(params, registry, op));
+  if (validation == Validation::kNow) KRAY_TRY(ValidateOperation(params, registry, op));
   return op;
 }
 

@@ -265,22 +265,30 @@ Status StateCache::LoadAssetList(AccountSlot& slot, std::string_view id) {
   return Ok();
 }
 
-Result<std::optional<Account>> StateCache::AccountState(std::string_view id) {
+Result<bool> StateCache::AccountState(std::string_view id, Account& a) {
   const AccountKey key(id);
   auto entry = LookupAccount(key, id);
   if (!entry.ok()) return std::move(entry).error();
-  if (!(*entry)->exists) return std::optional<Account>();
+  if (!(*entry)->exists) return false;
   AccountSlot& slot = SlotFor(key);
   if (!slot.assets_complete) KRAY_TRY(LoadAssetList(slot, id));
-  Account a;
-  a.account_id = id;
-  a.l1_address = slot.account.row.l1_address;
-  a.pubkey_hex = slot.account.row.pubkey;
+  a.account_id.assign(id);
+  a.l1_address.assign(slot.account.row.l1_address);
+  a.pubkey_hex.assign(slot.account.row.pubkey);
   a.nonce = slot.account.row.nonce;
   a.created_at = slot.account.row.created_at;
+  a.balances.clear();
   for (const auto& b : slot.balances)
     if (b.entry.exists) a.balances.push_back(Balance{b.asset, b.entry.row[0], b.entry.row[1], b.entry.row[2]});
   std::sort(a.balances.begin(), a.balances.end(), [](const Balance& x, const Balance& y) { return x.asset < y.asset; });
+  return true;
+}
+
+Result<std::optional<Account>> StateCache::AccountState(std::string_view id) {
+  Account a;
+  auto exists = AccountState(id, a);
+  if (!exists.ok()) return std::move(exists).error();
+  if (!*exists) return std::optional<Account>();
   return std::optional<Account>(std::move(a));
 }
 

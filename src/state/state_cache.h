@@ -74,12 +74,15 @@ class StateCache {
   Result<SupplyRow> GetSupply(std::string_view asset);
   void PutSupply(std::string_view asset, const SupplyRow& v);
 
-  // Root only: the account with every balance row it has (sorted by asset),
-  // or nullopt if it does not exist; what the account leaf encodes. An
-  // account read through this cache lists its rows with no query; else
+  // Root only: fills `out` with the account and every balance row it has
+  // (sorted by asset); false if it does not exist. What the account leaf
+  // encodes. `out` is the caller's to reuse: its strings keep their
+  // capacity from one account to the next (every field is overwritten).
+  // An account read through this cache lists its rows with no query; else
   // (its read failed) they are read from the store, so call it after
   // Flush() (the store then agrees with the cache).
-  Result<std::optional<Account>> AccountState(std::string_view id);
+  Result<bool> AccountState(std::string_view id, Account& out);
+  Result<std::optional<Account>> AccountState(std::string_view id);  // the same, in a new Account
 
   // Child only: moves this cache's changes into the parent (dirty there).
   void MergeIntoParent();

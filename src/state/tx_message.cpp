@@ -2,21 +2,54 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/container/small_vector.hpp>
 
 #include "kray/crypto/hash.h"
 
 namespace kray::state {
 namespace {
 
-void PutU32(Bytes& out, std::uint32_t v) {
+// Appends to a Bytes or a small_vector alike.
+template <class Out>
+void PutU32(Out& out, std::uint32_t v) {
   for (int i = 3; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
 }
-void PutU64(Bytes& out, std::uint64_t v) {
+template <class Out>
+void PutU64(Out& out, std::uint64_t v) {
   for (int i = 7; i >= 0; --i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
 }
-void PutLp(Bytes& out, std::string_view s) {
+template <class Out>
+void PutLp(Out& out, std::string_view s) {
   PutU32(out, static_cast<std::uint32_t>(s.size()));
   out.insert(out.end(), s.begin(), s.end());
+}
+
+// The fields in key order, by pointer: the encoding does not depend on the
+// order callers list them, and sorting copies no string.
+using SortedFields = boost::container::small_vector<const MessageFields::value_type*, 8>;
+SortedFields SortFields(const MessageFields& fields) {
+  SortedFields sorted;
+  for (const auto& f : fields) sorted.push_back(&f);
+  std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
+  return sorted;
+}
+
+// SerializeV1's bytes into `out`, reserved to their exact size.
+template <class Out>
+void PutV1(Out& out, std::string_view chain_id, std::string_view op, std::string_view account_id, std::uint64_t nonce,
+           const SortedFields& fields) {
+  std::size_t size = 4 + chain_id.size() + 4 + op.size() + 4 + account_id.size() + 8 + 4;
+  for (const auto* f : fields) size += 4 + f->first.size() + 4 + f->second.size();
+  out.reserve(size);
+  PutLp(out, chain_id);
+  PutLp(out, op);
+  PutLp(out, account_id);
+  PutU64(out, nonce);
+  PutU32(out, static_cast<std::uint32_t>(fields.size()));
+  for (const auto* f : fields) {
+    PutLp(out, f->first);
+    PutLp(out, f->second);
+  }
 }
 
 }  // namespace
@@ -35,26 +68,20 @@ Hash256 LegacyTransferMessage(std::string_view from, std::string_view to, Amount
 
 Bytes SerializeV1(std::string_view chain_id, std::string_view op, std::string_view account_id, std::uint64_t nonce,
                   MessageFields fields) {
-  // Sorting makes the encoding independent of the order callers list fields.
-  std::sort(fields.begin(), fields.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   Bytes out;
-  out.reserve(64 + chain_id.size() + op.size() + account_id.size() + fields.size() * 48);
-  PutLp(out, chain_id);
-  PutLp(out, op);
-  PutLp(out, account_id);
-  PutU64(out, nonce);
-  PutU32(out, static_cast<std::uint32_t>(fields.size()));
-  for (const auto& [k, v] : fields) {
-    PutLp(out, k);
-    PutLp(out, v);
-  }
+  PutV1(out, chain_id, op, account_id, nonce, SortFields(fields));
   return out;
 }
 
+// Every signed operation's id (and a v1 signature's message): built on the
+// stack for the usual operation, with the tag's prefix hashed once.
 Hash256 SigningMessageV1(std::string_view chain_id, std::string_view op, std::string_view account_id,
                          std::uint64_t nonce, const MessageFields& fields) {
-  Bytes ser = SerializeV1(chain_id, op, account_id, nonce, fields);
-  return crypto::TaggedHash(kTxTagV1, ser);
+  static const crypto::Sha256Hasher primed = crypto::TaggedHasher(kTxTagV1);
+  boost::container::small_vector<std::uint8_t, 512> ser;
+  PutV1(ser, chain_id, op, account_id, nonce, SortFields(fields));
+  crypto::Sha256Hasher h = primed;
+  return h.Write(ByteSpan(ser.data(), ser.size())).Finalize();
 }
 
 MessageFields TransferFields(std::string_view to_id, std::string_view asset, Amount amount, std::string_view data) {

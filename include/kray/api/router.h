@@ -15,6 +15,7 @@
 // Thread-safety: Add() before serving; Dispatch() is then safe from any thread.
 #pragma once
 
+#include <boost/container/small_vector.hpp>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -44,7 +45,7 @@ class Router {
   struct Match {
     bool path_known = false;           // some pattern matches the path
     const Handler* handler = nullptr;  // the route for this method, if any
-    std::string pattern;               // the matched pattern
+    std::string_view pattern;          // the matched pattern (the router's, alive as long as it is)
     int index = -1;                    // the matched route's index in Routes(), -1 if none
     KeyValues params;
     std::string allow;  // methods allowed on this path, "GET, POST"
@@ -76,6 +77,7 @@ class Router {
 // Splits a path into segments: "/a/b/" -> {"a","b"} (one trailing slash is
 // ignored, like Express's non-strict routing). Empty inner segments are kept
 // (so "//x" never matches a route).
-std::vector<std::string_view> SplitPath(std::string_view path);
+using PathSegments = boost::container::small_vector<std::string_view, 8>;  // in place: one per request
+PathSegments SplitPath(std::string_view path);
 
 }  // namespace kray::api

@@ -41,8 +41,14 @@ struct OperationRequest {
 // missing_field 'nonce', plus the type's own Check errors.
 // For the legacy scheme the exact strings a legacy message covers are kept
 // as evidence: "legacy_signer" and "legacy_<field>" for each account field.
+//
+// kNow ends with ValidateOperation: the operation is complete (op.hash and
+// gas_fee set). kAtSubmit leaves that to Ledger::Submit, which validates
+// every operation it is given: for a caller that submits the result at
+// once, the same errors, but the checks and the v1 hash run once, not twice.
+enum class Validation { kNow, kAtSubmit };
 Result<Operation> BuildOperation(const ChainParams& params, const ModuleRegistry& registry,
-                                 const OperationRequest& request);
+                                 const OperationRequest& request, Validation validation = Validation::kNow);
 
 // The canonical value of one field (also used by kray-cli).
 // `address_out` receives the canonical L1 address when an account was named by one.

@@ -76,6 +76,23 @@ TEST(JsonWriter, ObjectMembersComeOutInNlohmannsOrderAndTheLastOfAKeyWins) {
   EXPECT_EQ(w.Finish(), "{}");  // Finish leaves the writer empty
 }
 
+// Few members are sorted by insertion, many by std::stable_sort: either
+// way in nlohmann's order, the last of a repeated key winning.
+TEST(JsonWriter, SmallAndLargeObjectsSortTheSameWay) {
+  for (int n : {2, 20, 32, 33, 100, 1000}) {
+    std::vector<std::string> keys;
+    keys.reserve(static_cast<std::size_t>(n));  // the writer holds views
+    JsonObjectWriter w;
+    Json expected = Json::object();
+    for (int i = 0; i < n; ++i) {
+      keys.push_back("k" + std::to_string((i * 37) % (n / 2 + 1)));
+      w.Unsigned(keys.back(), static_cast<std::uint64_t>(i));
+      expected[keys.back()] = i;
+    }
+    EXPECT_EQ(w.Finish(), expected.dump()) << n << " members";
+  }
+}
+
 // The receipt as the API built it with nlohmann before it was written as
 // text: the oracle the writer must match byte for byte.
 Json ReferenceReceipt(const state::Receipt& r, std::string_view status) {
