@@ -38,8 +38,9 @@ class JsonObjectWriter {
 
  private:
   static constexpr std::size_t kInsertionSortMax = 32;
-  // A receipt has 15 members: in place, with no reallocation as it grows.
-  boost::container::small_vector<std::pair<std::string_view, std::string>, 16> members_;
+  // A receipt has up to 15 members, a batch item's 17: in place, with no
+  // reallocation as it grows.
+  boost::container::small_vector<std::pair<std::string_view, std::string>, 20> members_;
 };
 
 }  // namespace kray::api

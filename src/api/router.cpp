@@ -104,7 +104,6 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
   }
   if (chosen) {
     m.handler = &chosen->handler;
-    m.pattern = chosen->pattern;
     m.index = static_cast<int>(chosen - routes_.data());
     for (std::size_t i = 0; i < parts.size(); ++i) {
       if (chosen->segments[i].is_param) {

@@ -117,10 +117,11 @@ class AddressCache {
       std::shared_lock lock(s.mu);
       if (s.kept.count(key) || !s.recent.count(key)) return;
     }
+    Map full;  // a full tier's ~65,536 entries are freed after the lock is released
     std::unique_lock lock(s.mu);
     auto node = s.recent.extract(key);
     if (node.empty()) return;
-    if (s.kept.size() >= kKeptPerShard) s.kept.clear();
+    if (s.kept.size() >= kKeptPerShard) full.swap(s.kept);
     s.kept.insert(std::move(node));
   }
   AddressMemoSize Size() {
@@ -156,11 +157,15 @@ AddressCache& Addresses() {
   return cache;
 }
 
-std::string MemoKey(const ChainParams& params, std::string_view text) {
+void MemoKeyInto(std::string& key, const ChainParams& params, std::string_view text) {
   const std::string_view hrp = params.hrp();
-  std::string key;
+  key.clear();
   key.reserve(hrp.size() + 1 + text.size());
   key.append(hrp).append(1, '\0').append(text);
+}
+std::string MemoKey(const ChainParams& params, std::string_view text) {
+  std::string key;
+  MemoKeyInto(key, params, text);
   return key;
 }
 
@@ -195,8 +200,14 @@ bool NamesAnAddress(const Operation& op) {
 }
 
 void KeepResolvedAddresses(const ChainParams& params, const Operation& op) {
-  for (const auto& [name, value] : op.evidence)
-    if (IsResolvedAddress(name, value)) Addresses().Keep(MemoKey(params, value));
+  // On the sequencer thread (it answers receipts): the key is built in a
+  // buffer that keeps its capacity, not allocated per address.
+  thread_local std::string key;
+  for (const auto& [name, value] : op.evidence) {
+    if (!IsResolvedAddress(name, value)) continue;
+    MemoKeyInto(key, params, value);
+    Addresses().Keep(key);
+  }
 }
 
 AddressMemoSize AddressMemoEntries() {

@@ -67,7 +67,7 @@ Hash256 LegacyTransferMessage(std::string_view from, std::string_view to, Amount
 }
 
 Bytes SerializeV1(std::string_view chain_id, std::string_view op, std::string_view account_id, std::uint64_t nonce,
-                  MessageFields fields) {
+                  const MessageFields& fields) {
   Bytes out;
   PutV1(out, chain_id, op, account_id, nonce, SortFields(fields));
   return out;

@@ -71,6 +71,30 @@ TEST_F(ErrorsTest, BadAmount) {
   ExpectSendError(n, 400, "invalid_type");
 }
 
+// Errors found by validating the built operation (the type's Check), which
+// /send and /batch leave to the Ledger's Submit (Validation::kAtSubmit):
+// the same code and status from both, and nothing changes.
+TEST_F(ErrorsTest, ValidationErrorsAreTheSameFromSendAndBatch) {
+  json zero = LegacyTransfer(dev1_, dev2_.account_id, 10, 0);
+  zero["amount"] = "0";
+  const std::vector<std::pair<json, std::string>> cases = {
+      {zero, "invalid_amount"},
+      {LegacyTransfer(dev1_, dev1_.account_id, 10, 0), "self_transfer"},
+      {V1Transfer(dev1_, dev1_.address, "KRAY", 10, 0), "self_transfer"}};
+  for (const auto& [body, code] : cases) {
+    SCOPED_TRACE(code + " " + body.dump());
+    ExpectSendError(body, 400, code);
+    const std::string before = StateSnapshot();
+    auto r = Post("/api/transaction/batch", json{{"transactions", json::array({body})}}.dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+    json j = json::parse(r.body);
+    EXPECT_EQ(j["rejected"], 1) << r.body;
+    EXPECT_EQ(j["results"][0]["code"], code) << r.body;
+    EXPECT_EQ(j["results"][0]["http_status"], 400) << r.body;
+    EXPECT_EQ(StateSnapshot(), before);
+  }
+}
+
 // A nonce must be canonical too; "01" would name nonce 1.
 TEST_F(ErrorsTest, NonceWithLeadingZero) {
   json b = LegacyTransfer(dev1_, dev2_.account_id, 10, 1);

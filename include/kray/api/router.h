@@ -45,7 +45,6 @@ class Router {
   struct Match {
     bool path_known = false;           // some pattern matches the path
     const Handler* handler = nullptr;  // the route for this method, if any
-    std::string_view pattern;          // the matched pattern (the router's, alive as long as it is)
     int index = -1;                    // the matched route's index in Routes(), -1 if none
     KeyValues params;
     std::string allow;  // methods allowed on this path, "GET, POST"

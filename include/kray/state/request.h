@@ -45,7 +45,8 @@ struct OperationRequest {
 // kNow ends with ValidateOperation: the operation is complete (op.hash and
 // gas_fee set). kAtSubmit leaves that to Ledger::Submit, which validates
 // every operation it is given: for a caller that submits the result at
-// once, the same errors, but the checks and the v1 hash run once, not twice.
+// once, the same errors (the type's Check errors then come from Submit),
+// but the checks and the v1 hash run once, not twice.
 enum class Validation { kNow, kAtSubmit };
 Result<Operation> BuildOperation(const ChainParams& params, const ModuleRegistry& registry,
                                  const OperationRequest& request, Validation validation = Validation::kNow);

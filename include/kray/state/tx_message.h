@@ -37,7 +37,7 @@ using MessageFields = std::vector<std::pair<std::string, std::string>>;
 
 // The canonical v1 serialization (before hashing); fields are sorted by key.
 Bytes SerializeV1(std::string_view chain_id, std::string_view op, std::string_view account_id, std::uint64_t nonce,
-                  MessageFields fields);
+                  const MessageFields& fields);
 // TaggedHash(kTxTagV1, SerializeV1(...)): the 32-byte message that is signed.
 Hash256 SigningMessageV1(std::string_view chain_id, std::string_view op, std::string_view account_id,
                          std::uint64_t nonce, const MessageFields& fields);
