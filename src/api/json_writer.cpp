@@ -92,15 +92,19 @@ JsonObjectWriter& JsonObjectWriter::Raw(std::string_view key, std::string json) 
 }
 
 std::string JsonObjectWriter::Finish() {
-  // Stable, so that of two equal keys the one added last is the later one.
-  // A receipt's few members by insertion (std::stable_sort allocates a
-  // buffer); an account's balances by asset may be thousands.
-  if (members_.size() <= kInsertionSortMax) {
-    for (std::size_t i = 1; i < members_.size(); ++i)
-      for (std::size_t j = i; j > 0 && members_[j].first < members_[j - 1].first; --j)
-        std::swap(members_[j], members_[j - 1]);
+  // The members' order by key, stable, so that of two equal keys the one
+  // added last is the later one. Indices are sorted, not the members (a
+  // swap of a member moves a string): a receipt's few by insertion
+  // (std::stable_sort allocates a buffer), an account's balances by asset,
+  // which may be thousands, by std::stable_sort.
+  boost::container::small_vector<std::uint32_t, kInsertionSortMax> order(members_.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(i);
+  auto before = [this](std::uint32_t a, std::uint32_t b) { return members_[a].first < members_[b].first; };
+  if (order.size() <= kInsertionSortMax) {
+    for (std::size_t i = 1; i < order.size(); ++i)
+      for (std::size_t j = i; j > 0 && before(order[j], order[j - 1]); --j) std::swap(order[j], order[j - 1]);
   } else {
-    std::stable_sort(members_.begin(), members_.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::stable_sort(order.begin(), order.end(), before);
   }
   std::size_t size = 2;
   for (const auto& [key, value] : members_) size += key.size() + value.size() + 4;
@@ -108,13 +112,14 @@ std::string JsonObjectWriter::Finish() {
   out.reserve(size);
   out += '{';
   bool first = true;
-  for (std::size_t i = 0; i < members_.size(); ++i) {
-    if (i + 1 < members_.size() && members_[i + 1].first == members_[i].first) continue;
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    const auto& [key, value] = members_[order[k]];
+    if (k + 1 < order.size() && members_[order[k + 1]].first == key) continue;
     if (!first) out += ',';
     first = false;
-    AppendJsonString(out, members_[i].first);
+    AppendJsonString(out, key);
     out += ':';
-    out += members_[i].second;
+    out += value;
   }
   out += '}';
   members_.clear();

@@ -79,7 +79,7 @@ Hash256 LeafValueHash(ByteSpan data) {
 }
 
 // One buffer of the exact size: written byte by byte, an account leaf was
-// reallocated about six times, twice per transfer in the sequencer.
+// reallocated about seven times, twice per transfer in the sequencer.
 Result<Bytes> EncodeAccountLeaf(const Account& account) {
   std::optional<std::array<std::uint8_t, 32>> key;
   if (!account.pubkey_hex.empty()) {

@@ -200,8 +200,9 @@ bool NamesAnAddress(const Operation& op) {
 }
 
 void KeepResolvedAddresses(const ChainParams& params, const Operation& op) {
-  // On the sequencer thread (it answers receipts): the key is built in a
-  // buffer that keeps its capacity, not allocated per address.
+  // On the thread that applied the group (the sequencer's, or a caller's
+  // when the sequencer was idle), which then answers: the key is built in
+  // a buffer that keeps its capacity, not allocated per address.
   thread_local std::string key;
   for (const auto& [name, value] : op.evidence) {
     if (!IsResolvedAddress(name, value)) continue;
