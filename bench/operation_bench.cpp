@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <new>
 
+#include "alloc_count.h"
 #include "kray/bitcoin/taproot_key.h"
 #include "kray/core/bytes.h"
 #include "kray/crypto/hash.h"
@@ -21,35 +22,6 @@
 #include "kray/state/request.h"
 #include "kray/state/tx_message.h"
 #include "kray/store/database.h"
-
-namespace {
-
-// Every operator new(size_t) of this process, counted (below; the array
-// and nothrow forms call it, the aligned ones do not): the executor's
-// benchmarks report how many a transfer costs, a figure that does not move
-// with this machine's pace as its times do (SQLite's own mallocs are not
-// counted). A load and a store, not a locked add: the benchmarks run on one
-// thread, and the times should not pay for the count.
-std::atomic<std::uint64_t> g_allocations{0};
-
-}  // namespace
-
-// GCC's -Wmismatched-new-delete takes the free() below for one of memory
-// from the built-in operator new; here both are these replacements.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-void* operator new(std::size_t n) {
-  g_allocations.store(g_allocations.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-#pragma GCC diagnostic pop
 
 namespace {
 
@@ -170,13 +142,13 @@ void ExecuteGroups(benchmark::State& state, store::Database& db, int group, cons
       auto req = f.Request(nonce);
       req.fields[0].second = to(nonce++);  // to_account
       auto op = *state::BuildOperation(f.params, f.registry, req);
-      const std::uint64_t before = g_allocations.load(std::memory_order_relaxed);
+      const std::uint64_t before = bench::Allocations();
       benchmark::DoNotOptimize(exec.Execute(std::move(op), 2));
-      allocations += g_allocations.load(std::memory_order_relaxed) - before;
+      allocations += bench::Allocations() - before;
     }
-    const std::uint64_t before = g_allocations.load(std::memory_order_relaxed);
+    const std::uint64_t before = bench::Allocations();
     benchmark::DoNotOptimize(exec.FinishGroup());
-    allocations += g_allocations.load(std::memory_order_relaxed) - before;
+    allocations += bench::Allocations() - before;
     if (!tx.Commit().ok()) state.SkipWithError("commit failed");
   }
   state.SetItemsProcessed(state.iterations() * group);

@@ -21,7 +21,7 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake ninja-build pkg-config ccache curl ca-certificates \
   libboost-dev libsqlite3-dev libsecp256k1-dev libssl-dev libmimalloc-dev \
-  nlohmann-json3-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev \
+  nlohmann-json3-dev libsimdjson-dev libspdlog-dev libgtest-dev libgmock-dev libbenchmark-dev \
   dpkg-dev file systemd prometheus chromium jq >/dev/null
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   $SUDO apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null

@@ -165,7 +165,9 @@ void DepositStatus(const ApiContext& ctx, const HttpRequest& req, Reply reply) {
   if (!ctx.bridge) return reply(ErrorResponse(BridgeUnavailable()));
   auto outpoint = ParseOutpoint(req);
   if (!outpoint.ok()) return reply(ErrorResponse(outpoint.error()));
-  const auto& [txid, vout] = *outpoint;
+  // Not a structured binding: clang 14 (the fuzz build) cannot capture one.
+  const auto& txid = outpoint->first;
+  const auto vout = outpoint->second;
   auto rec = ctx.ledger->Read<std::optional<bridge::DepositRecord>>(
       [&](store::Database& db) { return bridge::FindDepositRecord(db, txid, vout); });
   if (!rec.ok()) return reply(ErrorResponse(rec.error()));
@@ -216,7 +218,10 @@ void AccountDeposits(const ApiContext& ctx, const HttpRequest& req, Reply reply)
     all[{o.txid, o.vout}].second = o;
   }
   std::vector<Json> list;
-  for (auto& [key, v] : all) {
+  for (auto& entry : all) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one.
+    const auto& key = entry.first;
+    auto& v = entry.second;
     if (!v.first && v.second && v.second->status == "credited") {
       // Credited to the index's owner: fetch the record (beyond `limit`).
       auto r = ctx.ledger->Read<std::optional<bridge::DepositRecord>>(

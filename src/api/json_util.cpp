@@ -9,6 +9,8 @@
 #include <optional>
 #include <vector>
 
+#include "flat_json.h"
+
 namespace kray::api {
 
 namespace {
@@ -113,23 +115,30 @@ Result<Json> ParseJsonObject(std::string_view body) {
   return j;
 }
 
-Result<std::string> RequireString(const Json& obj, std::string_view key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return Error::Invalid("missing_field", "missing field " + Quoted(key));
-  if (!it->is_string()) return Error::Invalid("invalid_type", "field " + Quoted(key) + " must be a string");
-  return it->get<std::string>();
+namespace {
+
+// The helpers below over a tree (Json) or a flat body (FlatObject): one body
+// of code, so both give the same values and errors.
+template <class Obj>
+Result<std::string> RequireStringIn(const Obj& obj, std::string_view key) {
+  const auto* v = Member(obj, key);
+  if (!v || v->is_null()) return Error::Invalid("missing_field", "missing field " + Quoted(key));
+  if (!v->is_string()) return Error::Invalid("invalid_type", "field " + Quoted(key) + " must be a string");
+  return std::string(StringOf(*v));
 }
 
-Result<std::string> OptionalString(const Json& obj, std::string_view key, std::string_view fallback) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return std::string(fallback);
-  if (!it->is_string()) return Error::Invalid("invalid_type", "field " + Quoted(key) + " must be a string");
-  return it->get<std::string>();
+template <class Obj>
+Result<std::string> OptionalStringIn(const Obj& obj, std::string_view key, std::string_view fallback) {
+  const auto* v = Member(obj, key);
+  if (!v || v->is_null()) return std::string(fallback);
+  if (!v->is_string()) return Error::Invalid("invalid_type", "field " + Quoted(key) + " must be a string");
+  return std::string(StringOf(*v));
 }
 
-Result<Amount> ParseAmountValue(const Json& v, std::string_view key) {
+template <class Value>
+Result<Amount> AmountOf(const Value& v, std::string_view key) {
   if (v.is_string()) {
-    auto r = ParseAmount(v.get_ref<const std::string&>());
+    auto r = ParseAmount(StringOf(v));
     if (!r.ok()) {
       return Error::Invalid("invalid_amount", "field " + Quoted(key) +
                                                   " must be a non-negative integer <= 9223372036854775807 "
@@ -139,16 +148,16 @@ Result<Amount> ParseAmountValue(const Json& v, std::string_view key) {
     return *r;
   }
   if (v.is_number_unsigned()) {
-    auto u = v.get<std::uint64_t>();
+    auto u = UnsignedOf(v);
     if (u > kMaxAmount) return Error::Invalid("invalid_amount", "field " + Quoted(key) + " exceeds 2^63-1");
     return static_cast<Amount>(u);
   }
   if (v.is_number_integer()) {  // signed and not unsigned: negative
-    auto i = v.get<std::int64_t>();
+    auto i = SignedOf(v);
     if (i < 0) return Error::Invalid("invalid_amount", "field " + Quoted(key) + " must not be negative");
     return static_cast<Amount>(i);
   }
-  if (v.is_number_float() && v.get<double>() == 0 && std::signbit(v.get<double>())) {
+  if (v.is_number_float() && FloatOf(v) == 0 && std::signbit(FloatOf(v))) {
     // The literal -0 (ParseJsonObject keeps it as -0.0): not the canonical 0.
     return Error::Invalid("invalid_amount", "field " + Quoted(key) + " must not be negative (-0)");
   }
@@ -159,6 +168,39 @@ Result<Amount> ParseAmountValue(const Json& v, std::string_view key) {
   return Error::Invalid("invalid_type", "field " + Quoted(key) + " must be a decimal string or a JSON integer");
 }
 
+template <class Obj>
+Result<std::uint64_t> RequireU64In(const Obj& obj, std::string_view key) {
+  const auto* v = Member(obj, key);
+  if (!v || v->is_null()) return Error::Invalid("missing_field", "missing field " + Quoted(key));
+  auto r = AmountOf(*v, key);
+  if (!r.ok()) {
+    Error e = std::move(r).error();
+    if (e.code == "invalid_amount") e.code = "invalid_field";
+    return e;
+  }
+  return *r;
+}
+
+}  // namespace
+
+Result<std::string> RequireString(const Json& obj, std::string_view key) {
+  return RequireStringIn(obj, key);
+}
+Result<std::string> RequireString(const FlatObject& obj, std::string_view key) {
+  return RequireStringIn(obj, key);
+}
+
+Result<std::string> OptionalString(const Json& obj, std::string_view key, std::string_view fallback) {
+  return OptionalStringIn(obj, key, fallback);
+}
+Result<std::string> OptionalString(const FlatObject& obj, std::string_view key, std::string_view fallback) {
+  return OptionalStringIn(obj, key, fallback);
+}
+
+Result<Amount> ParseAmountValue(const Json& v, std::string_view key) {
+  return AmountOf(v, key);
+}
+
 Result<Amount> RequireAmount(const Json& obj, std::string_view key) {
   auto it = obj.find(key);
   if (it == obj.end() || it->is_null()) return Error::Invalid("missing_field", "missing field " + Quoted(key));
@@ -166,15 +208,10 @@ Result<Amount> RequireAmount(const Json& obj, std::string_view key) {
 }
 
 Result<std::uint64_t> RequireU64(const Json& obj, std::string_view key) {
-  auto it = obj.find(key);
-  if (it == obj.end() || it->is_null()) return Error::Invalid("missing_field", "missing field " + Quoted(key));
-  auto r = ParseAmountValue(*it, key);
-  if (!r.ok()) {
-    Error e = std::move(r).error();
-    if (e.code == "invalid_amount") e.code = "invalid_field";
-    return e;
-  }
-  return *r;
+  return RequireU64In(obj, key);
+}
+Result<std::uint64_t> RequireU64(const FlatObject& obj, std::string_view key) {
+  return RequireU64In(obj, key);
 }
 
 Result<int> QueryInt(const HttpRequest& req, std::string_view key, int fallback, int min, int max) {

@@ -32,7 +32,10 @@ inline void SubmitBodyAs(const ApiContext& ctx, const HttpRequest& req, Reply re
   }
   auto request = RequestFromBody(*body, *type);
   if (!request.ok()) return reply(ErrorResponse(request.error()));
-  for (auto& [key, value] : extra) {
+  for (auto& entry : extra) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one.
+    const std::string& key = entry.first;
+    const std::string& value = entry.second;
     for (const auto& [k, v] : request->fields)
       if (k == key && v != value)
         return reply(ErrorResponse(Error::Invalid("invalid_field", "field '" + key + "' disagrees with the path")));

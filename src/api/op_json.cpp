@@ -91,11 +91,16 @@ state::ReceiptCallback AnswerLater(Reply reply, std::function<HttpResponse(const
   };
 }
 
-Result<std::string> FieldText(const Json& value, std::string_view key) {
-  if (value.is_string()) return value.get<std::string>();
-  if (value.is_number_unsigned()) return std::to_string(value.get<std::uint64_t>());
+namespace {
+
+// Over a tree (Json) or a flat body (FlatObject, FlatValue): one body of
+// code, so both give the same request and the same errors.
+template <class Value>
+Result<std::string> FieldTextOf(const Value& value, std::string_view key) {
+  if (value.is_string()) return std::string(StringOf(value));
+  if (value.is_number_unsigned()) return std::to_string(UnsignedOf(value));
   if (value.is_number_integer()) {
-    auto v = value.get<std::int64_t>();
+    auto v = SignedOf(value);
     if (v < 0) return Error::Invalid("invalid_amount", "field '" + std::string(key) + "' must not be negative");
     return std::to_string(v);
   }
@@ -106,13 +111,15 @@ Result<std::string> FieldText(const Json& value, std::string_view key) {
   return Error::Invalid("invalid_type", "field '" + std::string(key) + "' must be a string or an integer");
 }
 
-Result<state::OperationRequest> RequestFromBody(const Json& body, const state::OperationType& type,
-                                                std::initializer_list<std::string_view> extra_ignored) {
+template <class Obj>
+Result<state::OperationRequest> RequestFrom(const Obj& body, const state::OperationType& type,
+                                            std::initializer_list<std::string_view> extra_ignored) {
   if (!body.is_object()) return Error::Invalid("invalid_type", "an operation must be a JSON object");
   state::OperationRequest req;
   req.type = std::string(type.name());
   req.auth = type.auth();
-  const bool has_signature = body.contains("signature") && !body["signature"].is_null();
+  const auto* signature = Member(body, "signature");
+  const bool has_signature = signature && !signature->is_null();
   if (type.auth() == state::Auth::kPublic && type.may_be_signed() && has_signature) req.auth = state::Auth::kSigned;
   if (has_signature && req.auth != state::Auth::kSigned)
     return Error::Invalid(
@@ -129,7 +136,8 @@ Result<state::OperationRequest> RequestFromBody(const Json& body, const state::O
     auto sig = RequireString(body, "signature");
     if (!sig.ok()) return std::move(sig).error();
     req.signature_hex = std::move(*sig);
-    if (type.consumes_nonce() || (body.contains("nonce") && !body["nonce"].is_null())) {
+    const auto* nonce_value = Member(body, "nonce");
+    if (type.consumes_nonce() || (nonce_value && !nonce_value->is_null())) {
       auto nonce = RequireU64(body, "nonce");
       if (!nonce.ok()) return std::move(nonce).error();
       req.nonce = *nonce;
@@ -138,17 +146,34 @@ Result<state::OperationRequest> RequestFromBody(const Json& body, const state::O
     if (!scheme.ok()) return std::move(scheme).error();
     req.sig_scheme = std::move(*scheme);
   }
-  for (const auto& [key, value] : body.items()) {
-    if (key == "signature" || key == "nonce" || key == "sig_scheme") continue;
-    if (key == signer_field && !signer_is_field) continue;
+  KRAY_TRY(ForEachMember(body, [&](std::string_view key, const auto& value) -> Status {
+    if (key == "signature" || key == "nonce" || key == "sig_scheme") return Ok();
+    if (key == signer_field && !signer_is_field) return Ok();
     bool ignored = false;
     for (auto e : extra_ignored) ignored = ignored || key == e;
-    if (ignored || value.is_null()) continue;
-    auto text = FieldText(value, key);
+    if (ignored || value.is_null()) return Ok();
+    auto text = FieldTextOf(value, key);
     if (!text.ok()) return std::move(text).error();
-    req.fields.emplace_back(key, std::move(*text));
-  }
+    req.fields.emplace_back(std::string(key), std::move(*text));
+    return Ok();
+  }));
   return req;
+}
+
+}  // namespace
+
+Result<std::string> FieldText(const Json& value, std::string_view key) {
+  return FieldTextOf(value, key);
+}
+
+Result<state::OperationRequest> RequestFromBody(const Json& body, const state::OperationType& type,
+                                                std::initializer_list<std::string_view> extra_ignored) {
+  return RequestFrom(body, type, extra_ignored);
+}
+
+Result<state::OperationRequest> RequestFromBody(const FlatObject& body, const state::OperationType& type,
+                                                std::initializer_list<std::string_view> extra_ignored) {
+  return RequestFrom(body, type, extra_ignored);
 }
 
 Status CheckOperator(const HttpRequest& req, const ApiContext& ctx) {

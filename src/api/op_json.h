@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "flat_json.h"
 #include "json_writer.h"
 #include "kray/api/handlers.h"
 #include "kray/api/json_util.h"
@@ -56,6 +57,9 @@ Result<std::string> FieldText(const Json& value, std::string_view key);
 // field (strings as sent; JSON integers in decimal; anything else is 400
 // invalid_type). Amount-like fields are checked later, by their FieldSpec.
 Result<state::OperationRequest> RequestFromBody(const Json& body, const state::OperationType& type,
+                                                std::initializer_list<std::string_view> extra_ignored = {});
+// The same over a flat body (flat_json.h): the same request, the same errors.
+Result<state::OperationRequest> RequestFromBody(const FlatObject& body, const state::OperationType& type,
                                                 std::initializer_list<std::string_view> extra_ignored = {});
 
 // OperationJson of a committed operation with the batch that holds it

@@ -145,7 +145,10 @@ Status SqliteRunesStore::Apply(const RunesWriteBatch& batch) {
       s.Bind(1, static_cast<std::int64_t>(id.block)).Bind(2, static_cast<std::int64_t>(id.tx));
     }));
   }
-  for (const auto& [outpoint, balances] : batch.put_balances) {
+  for (const auto& entry : batch.put_balances) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one.
+    const auto& outpoint = entry.first;
+    const auto& balances = entry.second;
     // An outpoint's balances are replaced as a whole.
     KRAY_TRY(run("DELETE FROM runes_balances WHERE txid=?1 AND vout=?2",
                  [&](auto& s) { s.BindBlob(1, outpoint.txid).Bind(2, static_cast<std::int64_t>(outpoint.n)); }));

@@ -142,7 +142,10 @@ Result<SpendPlan> PlanWithdrawalSpend(const std::vector<Payment>& payments, std:
   std::map<bitcoin::RuneId, u128> needed;
   for (const auto& p : payments)
     if (p.rune) needed[*p.rune] += static_cast<u128>(p.amount);
-  for (const auto& [id, want] : needed) {
+  for (const auto& need : needed) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture one.
+    const bitcoin::RuneId& id = need.first;
+    const u128 want = need.second;
     u128 have = 0;
     for (const auto& in : plan.inputs) have += RuneAmountOf(in, id);
     std::stable_sort(available.begin(), available.end(), [&](const SpendInput& a, const SpendInput& b) {

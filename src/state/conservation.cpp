@@ -73,7 +73,11 @@ Result<ConservationReport> CheckConservation(store::Database& db, const ModuleRe
     if (!stored.ok()) return std::move(stored).error();
     for (const auto& [id, images] : *redo) {
       for (const auto& [asset, row] : images.balances) {
-        auto& [added, replaced] = images_for[asset];
+        // Named references, not a structured binding: clang 14 (the fuzz
+        // build, docs/FUZZING.md) cannot capture a binding in the lambda.
+        auto& sums = images_for[asset];
+        u128& added = sums.first;
+        u128& replaced = sums.second;
         stored->Reset();
         stored->Bind(1, id).Bind(2, asset);
         KRAY_TRY(store::ForEachRow(*stored, [&](const store::Statement& r) -> Status {

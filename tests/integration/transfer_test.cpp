@@ -184,6 +184,46 @@ TEST_F(NodeTest, BatchEachItemHasItsOwnResult) {
   for (int i : {0, 1, 4}) GetJson("/api/transaction/" + j["results"][i]["tx_hash"].get<std::string>());
 }
 
+// A body krayd reads without a tree (flat: src/api/flat_json.h) and one it
+// reads with nlohmann's (an escape sends any body there) mean the same: the
+// same receipts and balances, for /send and for /batch.
+TEST_F(NodeTest, EscapedAndFlatBodiesMeanTheSame) {
+  const Amount k2 = Credits(Balance(dev2_.account_id)["balance_credits"]);
+  // "kray_…" with its first letter written as \u006b.
+  auto escaped = [](const json& body) {
+    std::string text = body.dump();
+    const std::string to = "\"to_account\":\"k";
+    const auto at = text.find(to);
+    EXPECT_NE(at, std::string::npos) << text;
+    return text.replace(at + to.size() - 1, 1, "\\u006b");
+  };
+  const std::string tree_body = escaped(LegacyTransfer(dev1_, dev2_.account_id, 10, 0));
+  ASSERT_NE(tree_body.find("\\u006b"), std::string::npos);
+  auto tree = Post("/api/transaction/send", tree_body);
+  auto flat = Post("/api/transaction/send", LegacyTransfer(dev1_, dev2_.account_id, 10, 1).dump());
+  ASSERT_EQ(tree.status, 200) << tree.body;
+  ASSERT_EQ(flat.status, 200) << flat.body;
+  json a = json::parse(tree.body), b = json::parse(flat.body);
+  for (const char* key : {"status", "from", "to", "amount", "gas_fee", "op", "auth"}) EXPECT_EQ(a[key], b[key]) << key;
+  EXPECT_EQ(a["to"], dev2_.account_id);
+
+  // A batch with one escaped item goes to the tree whole; one without, flat.
+  const std::string tree_batch = "{\"transactions\":[" + escaped(LegacyTransfer(dev1_, dev2_.account_id, 10, 2)) + "," +
+                                 LegacyTransfer(dev1_, dev2_.account_id, 10, 3).dump() + "]}";
+  const std::string flat_batch = json{{"transactions", json::array({LegacyTransfer(dev1_, dev2_.account_id, 10, 4),
+                                                                    LegacyTransfer(dev1_, dev2_.account_id, 10, 5)})}}
+                                     .dump();
+  for (const auto& body : {tree_batch, flat_batch}) {
+    auto r = Post("/api/transaction/batch", body);
+    ASSERT_EQ(r.status, 200) << r.body;
+    json j = json::parse(r.body);
+    EXPECT_EQ(j["accepted"], 2) << r.body;
+    for (const auto& item : j["results"]) EXPECT_EQ(item["to"], dev2_.account_id) << r.body;
+  }
+  EXPECT_EQ(Balance(dev1_.account_id)["nonce"], 6);
+  EXPECT_EQ(Credits(Balance(dev2_.account_id)["balance_credits"]), k2 + 60);
+}
+
 TEST_F(NodeTest, AccountCreate) {
   TestKey k = RandomKey();
   json body{{"l1_address", k.address}, {"pubkey", ToHex(k.pub)}};

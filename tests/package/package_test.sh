@@ -110,7 +110,7 @@ DEB=$(ls "$WORK"/cpack/krayd_*.deb 2>/dev/null | head -n 1)
 INFO=$(dpkg-deb -I "$DEB")
 expect_in "$INFO" "Package: krayd" "dpkg-deb -I"
 DEPENDS=$(dpkg-deb -f "$DEB" Depends)
-for lib in libsqlite3-0 libsecp256k1-1 libmimalloc2.0 libssl3 libspdlog1.10 libfmt9 libstdc++6 libc6 passwd; do
+for lib in libsqlite3-0 libsecp256k1-1 libmimalloc2.0 libsimdjson14 libssl3 libspdlog1.10 libfmt9 libstdc++6 libc6 passwd; do
   expect_in "$DEPENDS" "$lib" "Depends"
 done
 CONTENTS=$(dpkg-deb -c "$DEB")
