@@ -52,14 +52,14 @@ Result<state::Operation> ParseTransfer(const ApiContext& ctx, const Body& body) 
 }
 
 // A FlatBody for `text`: for a body up to kReusedBodyBytes (a transfer's is
-// ~400 bytes) the HTTP thread's own, its buffers reused, so reading a body
-// allocates nothing of its own; a larger one (a batch of more than ~40
-// items) gets a FlatBody in `own`: growing its buffers costs such a batch
-// little against its parse (bench/request_body_bench: BM_BatchBodyFlat
-// against BM_BatchBodyFlatReused, within this machine's noise). So a thread
-// keeps at most what a 16 KiB body needs (~0.5 MB). The views are read
-// before the handler returns, and a handler never runs inside another on
-// the same thread.
+// ~300 bytes) the HTTP thread's own, its buffers reused, so reading a body
+// allocates nothing of its own; a larger one (a batch of more than ~55
+// items) gets a FlatBody in `own`: reuse would save such a batch at most
+// ~8 % of its parse, inconsistently (bench/request_body_bench:
+// BM_BatchBodyFlat against BM_BatchBodyFlatReused; docs/BENCHMARKS.md,
+// sixty-sixth round). So a thread keeps at most what a 16 KiB body needs
+// (~0.5 MB, an estimate). The views are read before the handler returns,
+// and a handler never runs inside another on the same thread.
 FlatBody& FlatBodyFor(std::string_view text, std::optional<FlatBody>& own) {
   constexpr std::size_t kReusedBodyBytes = 16 * 1024;
   thread_local FlatBody reused;
