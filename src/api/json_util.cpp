@@ -100,6 +100,11 @@ class StrictDomBuilder {
 }  // namespace
 
 Result<Json> ParseJsonObject(std::string_view body) {
+  // nlohmann's lexer takes a NUL byte for the end of the text, so
+  // {"amount":"1"}<NUL>{"amount":"9"} parsed as the first object. A raw NUL
+  // is valid nowhere in JSON (in a string it must be escaped).
+  if (body.find('\0') != std::string_view::npos)
+    return Error::Invalid("invalid_json", "request body is not valid JSON");
   Json j;
   StrictDomBuilder builder(j);
   // strict=true: trailing characters after the value are an error.

@@ -28,6 +28,12 @@ TEST_F(ErrorsTest, BadJson) {
   ExpectError("/api/transaction/send", "{\"from_account\": ", 400, "invalid_json");
   ExpectError("/api/transaction/send", "not json at all", 400, "invalid_json");
   ExpectError("/api/account/create", "[1,2", 400, "invalid_json");
+  // A valid signed transfer, then a NUL byte: nlohmann alone stops at the NUL
+  // and would accept (and apply) the transfer before it.
+  const std::string transfer = LegacyTransfer(dev1_, dev2_.account_id, 10, 0).dump();
+  ExpectError("/api/transaction/send", transfer + std::string(1, '\0') + "{}", 400, "invalid_json");
+  ExpectError("/api/transaction/batch", "{\"transactions\":[" + transfer + "]}" + std::string(1, '\0'), 400,
+              "invalid_json");
 }
 
 TEST_F(ErrorsTest, MissingField) {

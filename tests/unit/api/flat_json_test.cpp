@@ -163,8 +163,8 @@ TEST(FlatJson, DeclinesEverythingElse) {
     EXPECT_FALSE(flat.ParseObject(std::string("{\"a\":\"1\"}\0", 10)));  // a NUL after the object
     EXPECT_FALSE(flat.ParseObject(std::string("{\"a\":\"1\0\"}", 10)));  // a NUL in a string
     EXPECT_FALSE(flat.ParseObject(std::string("{\"a\":1\0}", 8)));
-    // nlohmann takes a NUL for the end of the text and accepts this; the flat
-    // path declines it, so the tree decides, as before.
+    // nlohmann alone takes a NUL for the end of the text; ParseJsonObject
+    // refuses a NUL anywhere (json_util_test), and so does the flat path.
     EXPECT_FALSE(flat.ParseObject(std::string("{\"a\":\"1\"}\0junk", 14)));
   });
 }

@@ -84,6 +84,13 @@ TEST(JsonBody, InvalidJsonAndNonObjects) {
     EXPECT_EQ(HttpStatusFor(r.error().kind), 400);
   }
   EXPECT_TRUE(ParseJsonObject("  {\"a\": [1, {\"b\": null}]}  ").ok());
+  // A NUL byte anywhere: nlohmann would stop at it and accept what came before.
+  for (const std::string body : {std::string("{\"a\":\"1\"}\0{\"a\":\"9\"}", 20), std::string("{\"a\":\"1\"}\0", 10),
+                                 std::string("{\"a\":\"1\0\"}", 10), std::string("\0{\"a\":\"1\"}", 10)}) {
+    auto r = ParseJsonObject(body);
+    ASSERT_FALSE(r.ok()) << body.size();
+    EXPECT_EQ(r.error().code, "invalid_json");
+  }
 }
 
 TEST(JsonBody, DeepNestingDoesNotCrash) {
