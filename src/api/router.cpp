@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <exception>
+#include <span>
 
 #include "kray/api/json_util.h"
 
@@ -43,7 +44,19 @@ void Router::Add(std::string method, std::string_view pattern, Handler handler) 
       return;
     }
   }
+  const std::size_t length = segs.size();
+  const std::string second = length >= 2 && !segs[1].is_param ? segs[1].text : std::string();
+  const bool any_second = length < 2 || segs[1].is_param;
+  const auto index = static_cast<std::uint32_t>(routes_.size());
   routes_.push_back(Route{std::move(method), std::string(pattern), std::move(segs), std::move(handler)});
+  // Indexed once it is in routes_: an allocation that fails leaves no index
+  // to a route that is not there.
+  if (by_length_.size() <= length) by_length_.resize(length + 1);
+  Candidates& c = by_length_[length];
+  if (any_second)
+    c.any_second.push_back(index);
+  else
+    c.by_second[second].push_back(index);
 }
 
 std::vector<Router::RouteInfo> Router::Routes() const {
@@ -73,9 +86,20 @@ Router::Match Router::Find(std::string_view method, std::string_view path) const
   if (path.empty() || path.front() != '/') return m;
   const Route* best_any = nullptr;     // most specific route matching the path
   const Route* best_method = nullptr;  // most specific route with this method
+  if (parts.size() >= by_length_.size()) return m;
+  const Candidates& c = by_length_[parts.size()];
+  std::span<const std::uint32_t> listed;
+  if (parts.size() >= 2) {
+    if (auto it = c.by_second.find(parts[1]); it != c.by_second.end()) listed = it->second;
+  }
+  const std::span<const std::uint32_t> any = c.any_second;
   boost::container::small_vector<const Route*, 8> matching;
-  for (const auto& r : routes_) {
-    if (r.segments.size() != parts.size()) continue;
+  // The two lists merged, so routes are visited in registration order as
+  // when every route was scanned (equally specific routes are in the same
+  // list anyway: the second segment is a literal in both or in neither).
+  for (std::size_t a = 0, b = 0; a < listed.size() || b < any.size();) {
+    const bool from_listed = b == any.size() || (a < listed.size() && listed[a] < any[b]);
+    const Route& r = routes_[from_listed ? listed[a++] : any[b++]];
     bool ok = true;
     for (std::size_t i = 0; i < parts.size() && ok; ++i) {
       const auto& seg = r.segments[i];

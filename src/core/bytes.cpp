@@ -28,17 +28,32 @@ constexpr std::array<std::uint8_t, 256> kHexValues = [] {
   for (int c = 'A'; c <= 'F'; ++c) t[c] = static_cast<std::uint8_t>(c - 'A' + 10);
   return t;
 }();
+constexpr std::array<std::uint8_t, 256> kLowerHexValues = [] {
+  std::array<std::uint8_t, 256> t = kHexValues;
+  for (int c = 'A'; c <= 'F'; ++c) t[c] = kNotHex;
+  return t;
+}();
 
-bool DecodeHexInto(std::string_view hex, std::span<std::uint8_t> out) {
+namespace {
+bool DecodeWith(const std::array<std::uint8_t, 256>& values, std::string_view hex, std::span<std::uint8_t> out) {
   if (hex.size() != 2 * out.size()) return false;
   std::uint8_t seen = 0;  // every digit's value or'ed: kNotHex once any is not one
   for (std::size_t i = 0; i < out.size(); ++i) {
-    const std::uint8_t hi = kHexValues[static_cast<unsigned char>(hex[2 * i])];
-    const std::uint8_t lo = kHexValues[static_cast<unsigned char>(hex[2 * i + 1])];
+    const std::uint8_t hi = values[static_cast<unsigned char>(hex[2 * i])];
+    const std::uint8_t lo = values[static_cast<unsigned char>(hex[2 * i + 1])];
     seen |= hi | lo;
     out[i] = static_cast<std::uint8_t>(hi << 4 | lo);
   }
   return (seen & kNotHex) == 0;
+}
+}  // namespace
+
+bool DecodeHexInto(std::string_view hex, std::span<std::uint8_t> out) {
+  return DecodeWith(kHexValues, hex, out);
+}
+
+bool DecodeLowerHexInto(std::string_view hex, std::span<std::uint8_t> out) {
+  return DecodeWith(kLowerHexValues, hex, out);
 }
 
 std::optional<Bytes> FromHex(std::string_view hex) {

@@ -103,9 +103,8 @@ std::string AccountIdFromAddress(std::string_view l1_address) {
 }
 
 // A lookup per digit and no branch on it (ids are random hex: a branch per
-// digit class mispredicted on about one digit in three; the sequencer's
-// StateCache asks this of every id it looks up, requests and operations
-// of every id they name).
+// digit class mispredicted on about one digit in three; requests and
+// operations ask this of every id they name).
 bool IsAccountId(std::string_view s) {
   static constexpr std::array<bool, 256> kLowerHex = [] {
     std::array<bool, 256> t{};

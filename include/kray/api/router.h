@@ -16,7 +16,9 @@
 #pragma once
 
 #include <boost/container/small_vector.hpp>
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -71,6 +73,15 @@ class Router {
     Handler handler;
   };
   std::vector<Route> routes_;
+  // Indices into routes_, each list in registration order, by segment count
+  // and then by the second segment: a path is compared only with the
+  // patterns that can match it (~90 routes, most of them "/api/<area>/...",
+  // and every request is routed).
+  struct Candidates {
+    std::map<std::string, std::vector<std::uint32_t>, std::less<>> by_second;  // its second segment a literal
+    std::vector<std::uint32_t> any_second;  // its second segment a parameter, or none
+  };
+  std::vector<Candidates> by_length_;
 };
 
 // Splits a path into segments: "/a/b/" -> {"a","b"} (one trailing slash is

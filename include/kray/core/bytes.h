@@ -25,6 +25,10 @@ std::optional<Bytes> FromHex(std::string_view hex);
 // Decodes hex (either case) of exactly out.size() bytes into `out`; false
 // (out unspecified) on another length or a non-hex character.
 bool DecodeHexInto(std::string_view hex, std::span<std::uint8_t> out);
+// The same for lowercase hex only (the canonical form this project writes):
+// false on an uppercase digit too. One pass where checking the case first
+// (IsAccountId) and then decoding read each digit twice.
+bool DecodeLowerHexInto(std::string_view hex, std::span<std::uint8_t> out);
 
 // Decodes hex of exactly N bytes (no allocation: callers on hot paths).
 template <std::size_t N>

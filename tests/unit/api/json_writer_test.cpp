@@ -34,6 +34,37 @@ TEST(JsonWriter, EveryByteAloneAndBetweenTextIsEscapedAsNlohmannDoes) {
   EXPECT_EQ(Written("q\"b\\n\n\x01\x1f\x7f"), "\"q\\\"b\\\\n\\n\\u0001\\u001f\x7f\"");
 }
 
+TEST(JsonWriter, EveryByteAtEveryPlaceOfAWordIsEscapedAsNlohmannDoes) {
+  // The writer passes eight plain bytes at a time: each byte value at each
+  // place of strings of 1 to 24 bytes (up to three words, every length of
+  // tail), among plain neighbours of every kind (digits, hex, 0x20 and the
+  // bytes next to it and to '"' and '\\', which a borrow passes through;
+  // 0x7f).
+  const std::string plains[] = {std::string(24, '7'), "0123456789abcdef!#[]~ } ", std::string(24, '\x7f')};
+  for (const std::string& plain : plains) {
+    for (std::size_t length = 1; length <= plain.size(); ++length) {
+      for (std::size_t at = 0; at < length; ++at) {
+        for (int b = 0; b < 256; ++b) {
+          std::string s = plain.substr(0, length);
+          s[at] = static_cast<char>(b);
+          ASSERT_EQ(Written(s), NlohmannString(s)) << "byte " << b << " at " << at << " of " << length;
+        }
+      }
+    }
+  }
+}
+
+TEST(JsonWriter, AppendingKeepsWhatWasThere) {
+  // The non-ASCII path is taken from the middle of a word, after escapes:
+  // what was in the buffer before stays, and nothing of the first attempt.
+  std::string out = "{\"k\":";
+  AppendJsonString(out,
+                   "ab\"cdefgh\n"
+                   "ijklmnop\xc3\xa9q");
+  EXPECT_EQ(out, "{\"k\":" + NlohmannString("ab\"cdefgh\n"
+                                            "ijklmnop\xc3\xa9q"));
+}
+
 TEST(JsonWriter, RandomStringsMatchNlohmannIncludingInvalidUtf8) {
   // An alphabet weighted to the cases that differ: controls, quotes,
   // backslashes, DEL, valid multi-byte sequences and stray bytes.
@@ -43,7 +74,7 @@ TEST(JsonWriter, RandomStringsMatchNlohmannIncludingInvalidUtf8) {
   std::mt19937 rng(7);
   for (int round = 0; round < 20000; ++round) {
     std::string s;
-    const int n = static_cast<int>(rng() % 12);
+    const int n = static_cast<int>(rng() % 40);
     for (int i = 0; i < n; ++i) s += pieces[rng() % pieces.size()];
     ASSERT_EQ(Written(s), NlohmannString(s)) << "round " << round;
   }
@@ -90,6 +121,29 @@ TEST(JsonWriter, SmallAndLargeObjectsSortTheSameWay) {
       expected[keys.back()] = i;
     }
     EXPECT_EQ(w.Finish(), expected.dump()) << n << " members";
+  }
+}
+
+TEST(JsonWriter, KeysOfEveryFirstByteAndLengthSortAsNlohmannDoes) {
+  // The sort decides on the first byte when it can: keys that differ there
+  // (ASCII both cases, multi-byte UTF-8 above 0x7f), that share it, that
+  // are empty or a prefix of another, repeated (the last one wins).
+  const std::vector<std::string> pieces = {"", "a", "b", "B", "_", "0", "é", "€", "😀", "ab", "a\"", "~"};
+  std::mt19937 rng(11);
+  for (int round = 0; round < 2000; ++round) {
+    const std::size_t n = 1 + rng() % (round % 2 == 0 ? 12 : 80);  // by insertion and by std::stable_sort
+    std::vector<std::string> keys;
+    keys.reserve(n);  // the writer holds views
+    JsonObjectWriter w;
+    Json expected = Json::object();
+    for (std::size_t i = 0; i < n; ++i) {
+      std::string key;
+      for (std::size_t p = rng() % 4; p > 0; --p) key += pieces[rng() % pieces.size()];
+      keys.push_back(std::move(key));
+      w.Unsigned(keys.back(), i);
+      expected[keys.back()] = i;
+    }
+    ASSERT_EQ(w.Finish(), expected.dump()) << "round " << round;
   }
 }
 

@@ -102,6 +102,45 @@ TEST(Router, TrailingSlashAndDecodedParams) {
   EXPECT_EQ(Call(r, "GET", "/api/account//balance").status, 404);
 }
 
+TEST(Router, APathIsMatchedAgainstThePatternsOfItsLength) {
+  // Routes are looked up by segment count: each length finds its own, a
+  // length no route has (longer than any, or none at all) is a 404.
+  Router r;
+  r.Add("GET", "/", Tag("root"));
+  r.Add("GET", "/a/:x/c", Tag("three"));
+  r.Add("GET", "/a", Tag("one"));
+  r.Add("POST", "/a/b/c/d", Tag("four"));
+  r.Add("GET", "/a/:x", Tag("two"));
+  EXPECT_EQ(Call(r, "GET", "/").body, "root");
+  EXPECT_EQ(Call(r, "GET", "/a").body, "one");
+  EXPECT_EQ(Call(r, "GET", "/a/b").body, "two|x=b");
+  EXPECT_EQ(Call(r, "GET", "/a/b/c").body, "three|x=b");
+  EXPECT_EQ(Call(r, "POST", "/a/b/c/d").body, "four");
+  EXPECT_EQ(Call(r, "GET", "/a/b/c/d").status, 405);
+  EXPECT_EQ(Call(r, "GET", "/a/b/c/d/e").status, 404);
+  EXPECT_EQ(Call(r, "GET", "/a/b/c/d/e/f/g/h/i/j/k").status, 404);
+  EXPECT_EQ(Call(r, "GET", "/b/c").status, 404);
+  EXPECT_EQ(r.Find("GET", "/a/b/c").index, 1);  // Routes()' index, not the length's
+  // Then by the second segment: a literal there and a parameter there are
+  // both candidates; of equals the first registered wins, Allow in order.
+  r.Add("GET", "/m/:p/z", Tag("p"));
+  r.Add("POST", "/m/k/z", Tag("k"));
+  r.Add("PUT", "/m/:q/z", Tag("q"));
+  r.Add("GET", "/m/:r/z", Tag("r"));
+  EXPECT_EQ(Call(r, "POST", "/m/k/z").body, "k");
+  EXPECT_EQ(Call(r, "GET", "/m/k/z").status, 405);
+  EXPECT_EQ(r.Find("DELETE", "/m/k/z").allow, "POST");
+  EXPECT_EQ(Call(r, "GET", "/m/j/z").body, "p|p=j");
+  EXPECT_EQ(Call(r, "PUT", "/m/j/z").body, "q|q=j");
+  EXPECT_EQ(r.Find("DELETE", "/m/j/z").allow, "GET, PUT");
+  EXPECT_EQ(Call(r, "GET", "/a/m/z").status, 404);
+  // A second segment some route has as a literal, answered by a parameter.
+  EXPECT_EQ(Call(r, "GET", "/a/k/c").body, "three|x=k");
+  Router empty;
+  EXPECT_EQ(Call(empty, "GET", "/").status, 404);
+  EXPECT_EQ(Call(empty, "GET", "/a").status, 404);
+}
+
 TEST(Router, ThrowingHandlerGives500NotCrash) {
   Router r;
   r.Add("GET", "/boom", [](const HttpRequest&, Reply) { throw std::runtime_error("bug"); });

@@ -39,6 +39,25 @@ TEST(Hex, EveryByteValueDecodesExactlyWhenItIsAHexDigit) {
   }
 }
 
+TEST(Hex, LowerHexDecodesOnlyLowerCaseDigits) {
+  for (int c = 0; c < 256; ++c) {
+    const char ch = static_cast<char>(c);
+    const int v = (c >= 'A' && c <= 'F') ? -1 : DigitValue(c);
+    for (const std::string& pair : {std::string{ch, '7'}, std::string{'7', ch}}) {
+      std::array<std::uint8_t, 1> out{};
+      EXPECT_EQ(DecodeLowerHexInto(pair, out), v >= 0) << c;
+      if (v < 0) continue;
+      EXPECT_EQ(out[0], pair[0] == ch ? v << 4 | 7 : 0x70 | v) << c;
+    }
+  }
+  std::array<std::uint8_t, 2> out{};
+  EXPECT_TRUE(DecodeLowerHexInto("beef", out));
+  EXPECT_EQ(out, (std::array<std::uint8_t, 2>{0xbe, 0xef}));
+  EXPECT_FALSE(DecodeLowerHexInto("beEf", out));
+  EXPECT_FALSE(DecodeLowerHexInto("bee", out));
+  EXPECT_FALSE(DecodeLowerHexInto("beef00", out));
+}
+
 TEST(Hex, AnInvalidDigitAnywhereFailsTheWhole) {
   const std::string good = "00112233445566778899aabbccddeeffAABBCCDDEEFF";
   ASSERT_TRUE(FromHex(good).has_value());
