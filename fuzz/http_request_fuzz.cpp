@@ -9,7 +9,9 @@
 // kinds only; the conversion's invariants hold; an accepted JSON object
 // re-parses from its own dump; accepted transfers are within the documented
 // bounds; a canonical address is lower case and canonical again; a body the
-// flat path reads (FlatBody) is read by the tree too, into the same requests.
+// flat path reads (FlatBody) is read by the tree too, into the same requests;
+// the input's bytes as a JSON string are written as nlohmann writes them
+// (AppendJsonString, which every response's strings go through).
 // Build and run: docs/FUZZING.md.
 #include <cstddef>
 #include <cstdint>
@@ -18,6 +20,7 @@
 #include <string_view>
 
 #include "../src/api/flat_json.h"
+#include "../src/api/json_writer.h"
 #include "../src/api/op_json.h"
 #include "kray/api/json_util.h"
 #include "kray/api/request_parser.h"
@@ -153,8 +156,16 @@ void CheckBody(const std::string& text) {
 
 }  // namespace
 
+// Appended after text already in the buffer, which must stay as it was.
+void CheckJsonString(std::string_view bytes) {
+  std::string out = "{\"k\":";
+  kray::api::AppendJsonString(out, bytes);
+  Check(out == "{\"k\":" + Json(std::string(bytes)).dump(-1, ' ', false, Json::error_handler_t::replace));
+}
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view raw(reinterpret_cast<const char*>(data), size);
+  CheckJsonString(raw);
   auto parsed = kray::api::ParseHttpRequest(raw);
   if (!parsed.ok()) {
     Check(parsed.error().kind == ErrorKind::kInvalidInput || parsed.error().kind == ErrorKind::kTooLarge);

@@ -50,9 +50,9 @@ bool AppendEscapedAscii(std::string& out, unsigned char c) {
 // 0x80 and above: what AppendJsonString must look at byte by byte. Exact for
 // the word as a whole: without such a byte no subtraction borrows, and
 // every chain of borrows starts at one (the lowest one gets none and sets
-// its own high bit). Responses are mostly hex, ids and
-// digits: eight bytes are passed in a few instructions instead of two
-// comparisons each (docs/BENCHMARKS.md, sixty-seventh round).
+// its own high bit). Responses are mostly hex, ids and digits: eight bytes
+// pass in a few instructions instead of two comparisons each
+// (docs/BENCHMARKS.md, sixty-seventh round).
 bool NeedsCare(std::uint64_t word) {
   constexpr std::uint64_t kOnes = 0x0101010101010101ull;
   constexpr std::uint64_t kHighBits = 0x8080808080808080ull;

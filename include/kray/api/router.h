@@ -75,7 +75,7 @@ class Router {
   std::vector<Route> routes_;
   // Indices into routes_, each list in registration order, by segment count
   // and then by the second segment: a path is compared only with the
-  // patterns that can match it (~90 routes, most of them "/api/<area>/...",
+  // patterns that can match it (88 routes, most of them "/api/<area>/...",
   // and every request is routed).
   struct Candidates {
     std::map<std::string, std::vector<std::uint32_t>, std::less<>> by_second;  // its second segment a literal
