@@ -193,8 +193,9 @@ Status Executor::ApplyGenesis(const Genesis& genesis) {
   return Ok();
 }
 
-Result<Receipt> Executor::Execute(Operation op, std::int64_t timestamp) {
+Result<Receipt> Executor::Execute(std::shared_ptr<Operation> shared, std::int64_t timestamp) {
   Impl& m = *impl_;
+  Operation& op = *shared;
   if (m.broken) return *m.broken;
   const OperationType* type = m.registry.FindOperation(op.type);
   if (!type) return Error::Invalid("unknown_operation", "unknown operation type '" + op.type + "'");
@@ -205,7 +206,7 @@ Result<Receipt> Executor::Execute(Operation op, std::int64_t timestamp) {
   Receipt receipt;
   if (u.no_change()) {
     u.Rollback();
-    receipt.op = std::make_shared<const Operation>(std::move(op));
+    receipt.op = std::move(shared);
     receipt.result = std::move(u.result());
     receipt.no_change = true;
     return receipt;
@@ -238,7 +239,7 @@ Result<Receipt> Executor::Execute(Operation op, std::int64_t timestamp) {
     else
       op.touched.push_back(std::move(leaf));
   });
-  receipt.op = std::make_shared<const Operation>(std::move(op));
+  receipt.op = std::move(shared);
   m.ops.push_back(receipt.op);
   return receipt;
 }

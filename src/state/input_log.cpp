@@ -245,15 +245,22 @@ void InputLog::SyncLoop() {
   }
 }
 
-Bytes EncodeLoggedGroup(const LoggedGroup& group) {
+Bytes EncodeLoggedGroup(std::int64_t timestamp, bool accept_legacy, const Operation& submitted,
+                        std::span<const Operation* const> system_ops) {
   Bytes out;
   out.push_back(kGroupVersion);
-  PutU64(out, static_cast<std::uint64_t>(group.timestamp));
-  out.push_back(group.accept_legacy ? 1 : 0);
-  PutLp(out, ByteSpan(EncodeSubmittedOperation(group.submitted)));
-  PutU32(out, static_cast<std::uint32_t>(group.system_ops.size()));
-  for (const auto& op : group.system_ops) PutLp(out, ByteSpan(EncodeSubmittedOperation(op)));
+  PutU64(out, static_cast<std::uint64_t>(timestamp));
+  out.push_back(accept_legacy ? 1 : 0);
+  PutLp(out, ByteSpan(EncodeSubmittedOperation(submitted)));
+  PutU32(out, static_cast<std::uint32_t>(system_ops.size()));
+  for (const Operation* op : system_ops) PutLp(out, ByteSpan(EncodeSubmittedOperation(*op)));
   return out;
+}
+
+Bytes EncodeLoggedGroup(const LoggedGroup& group) {
+  std::vector<const Operation*> system_ops;
+  for (const Operation& op : group.system_ops) system_ops.push_back(&op);
+  return EncodeLoggedGroup(group.timestamp, group.accept_legacy, group.submitted, system_ops);
 }
 
 Result<LoggedGroup> DecodeLoggedGroup(ByteSpan payload) {

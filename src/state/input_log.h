@@ -29,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -137,6 +138,9 @@ struct LoggedGroup {
   std::vector<Operation> system_ops;  // due system operations, applied after it
 };
 Bytes EncodeLoggedGroup(const LoggedGroup& group);
+// The same record from the group's operations where they are (no copies).
+Bytes EncodeLoggedGroup(std::int64_t timestamp, bool accept_legacy, const Operation& submitted,
+                        std::span<const Operation* const> system_ops);
 Result<LoggedGroup> DecodeLoggedGroup(ByteSpan payload);
 
 }  // namespace kray::state

@@ -191,7 +191,7 @@ Status Ledger::OpenInputLog() {
     }
     spdlog::warn("input log: applying again {} group(s) the store does not hold (records {}..{})", records.size(),
                  records.front().seq, records.back().seq);
-    KRAY_TRY(m.sequencer->Replay(std::move(records), [this](Operation& op, bool accept_legacy) {
+    KRAY_TRY(m.sequencer->Replay(std::move(records), [this](const std::shared_ptr<Operation>& op, bool accept_legacy) {
       return impl_->CheckSubmitted(*this, op, accept_legacy);
     }));
   }
@@ -248,22 +248,26 @@ void Ledger::Submit(Operation op, ReceiptCallback done, ApplyOn apply) {
   if (!valid.ok()) return done(std::move(valid).error());
   if (op.auth == Auth::kSigned && NamesAnAddress(op))
     done = KeepAddressesOnceCommitted(impl_->options.params, std::move(done));
-  OperationCheck check = [this](Operation& o, bool accept_legacy) {
+  OperationCheck check = [this](const std::shared_ptr<Operation>& o, bool accept_legacy) {
     return impl_->CheckSubmitted(*this, o, accept_legacy);
   };
   // The operator's operations are not logged (the replay of a record does
   // not apply them): they commit with a sync of their own.
   const bool loggable = op.auth == Auth::kSigned || op.auth == Auth::kPublic;
+  // Shared from here on by the pending index, the sequencer and the receipt.
+  auto shared = std::make_shared<Operation>(std::move(op));
   auto arrival = impl_->sequencer->Announce();
-  if (apply == ApplyOn::kCallerIfIdle && loggable && impl_->sequencer->ApplyLoggedIfIdle(op, check, done, arrival))
+  if (apply == ApplyOn::kCallerIfIdle && loggable && impl_->sequencer->ApplyLoggedIfIdle(shared, check, done, arrival))
     return;
-  auto ticket = check(op, impl_->options.accept_legacy);
+  auto ticket = check(shared, impl_->options.accept_legacy);
   if (!ticket.ok()) return done(std::move(ticket).error());
-  impl_->sequencer->Enqueue(OperationCommand{std::move(op), std::move(done), *ticket, std::move(arrival)},
+  impl_->sequencer->Enqueue(OperationCommand{std::move(shared), std::move(done), *ticket, std::move(arrival)},
                             apply == ApplyOn::kCallerIfIdle);
 }
 
-Result<std::uint64_t> Ledger::Impl::CheckSubmitted(const Ledger& ledger, Operation& op, bool accept_legacy) {
+Result<std::uint64_t> Ledger::Impl::CheckSubmitted(const Ledger& ledger, const std::shared_ptr<Operation>& shared,
+                                                   bool accept_legacy) {
+  const Operation& op = *shared;
   const OperationType* type = registry.FindOperation(op.type);  // exists: validated
   if (op.auth == Auth::kSigned) {
     if (op.scheme == SigScheme::kLegacy && !accept_legacy) {
@@ -297,9 +301,10 @@ Result<std::uint64_t> Ledger::Impl::CheckSubmitted(const Ledger& ledger, Operati
       return ledger.WithReader(fn);
     }));
   }
+  // Only a signed operation has its hash before it is applied.
   if (op.hash.empty()) return std::uint64_t{0};
   if (pending.Find(op.hash)) return Error::Conflict("already_pending", "operation " + op.hash + " is already queued");
-  return pending.Add(op);
+  return pending.Add(shared);
 }
 
 void Ledger::SubmitRequest(const OperationRequest& request, ReceiptCallback done, ApplyOn apply) {

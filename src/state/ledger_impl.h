@@ -72,7 +72,7 @@ struct Ledger::Impl {
   // legacy setting, its signature, the type's Precheck, the pending index);
   // returns its pending ticket. Submit runs it, and so does the replay of
   // the input log, with the setting the record holds.
-  Result<std::uint64_t> CheckSubmitted(const Ledger& ledger, Operation& op, bool accept_legacy);
+  Result<std::uint64_t> CheckSubmitted(const Ledger& ledger, const std::shared_ptr<Operation>& op, bool accept_legacy);
   // Body of key_preloader: bound keys in account_id order, a read
   // transaction per chunk (so none holds back the WAL), until stopping or
   // the cache's preload share is full.

@@ -284,6 +284,7 @@ Result<Operation> BuildOperation(const ChainParams& params, const ModuleRegistry
   Operation op;
   op.type = req.type;
   op.auth = req.auth;
+  op.fields.reserve(type->fields().size());  // every field the type has, at most: never regrown
   std::vector<const FieldSpec*> seen;
   Fields legacy_raw;  // raw account strings, kept as evidence for the legacy scheme
   for (const auto& [name, raw] : req.fields) {
@@ -335,8 +336,9 @@ Result<Operation> BuildOperation(const ChainParams& params, const ModuleRegistry
       op.scheme = *scheme;
     }
     if (op.scheme == SigScheme::kLegacy) {
+      op.evidence.reserve(op.evidence.size() + 1 + legacy_raw.size());
       SetField(op.evidence, "legacy_signer", req.signer);
-      for (auto& [k, v] : legacy_raw) SetField(op.evidence, k, v);
+      for (auto& [k, v] : legacy_raw) SetField(op.evidence, std::move(k), std::move(v));
     }
   } else if (!req.signer.empty() || !req.signature_hex.empty() || !req.sig_scheme.empty() || req.nonce) {
     return Error::Invalid("invalid_field", "operation '" + req.type + "' is " + std::string(AuthName(op.auth)) +

@@ -232,7 +232,8 @@ void Sequencer::ReleaseToken() {
   if (!queue_.empty() || stopping_) cv_.notify_one();
 }
 
-bool Sequencer::ApplyLoggedIfIdle(Operation& op, const OperationCheck& check, ReceiptCallback& done, Arrival& arrival) {
+bool Sequencer::ApplyLoggedIfIdle(std::shared_ptr<Operation>& op, const OperationCheck& check, ReceiptCallback& done,
+                                  Arrival& arrival) {
   if (!input_log_) return false;
   {
     std::lock_guard lock(mu_);
@@ -243,10 +244,11 @@ bool Sequencer::ApplyLoggedIfIdle(Operation& op, const OperationCheck& check, Re
     std::vector<Command> group;
     const std::int64_t ts = GroupTimestamp();
     AddDueSystemOperations(group, ts);
-    LoggedGroup record{ts, options_.accept_legacy, op, {}};
-    for (const auto& c : group) record.system_ops.push_back(std::get<OperationCommand>(c).op);
+    const bool accept_legacy = options_.accept_legacy;
+    std::vector<const Operation*> system_ops;
+    for (const auto& c : group) system_ops.push_back(std::get<OperationCommand>(c).op.get());
     GroupLog log;
-    auto seq = input_log_->Append(EncodeLoggedGroup(record));
+    auto seq = input_log_->Append(EncodeLoggedGroup(ts, accept_legacy, *op, system_ops));
     if (!seq.ok()) spdlog::error("sequencer: {}; committing with a sync instead", seq.error().message);
     if (seq.ok() && seq->has_value()) {
       log = {**seq, false};
@@ -255,7 +257,7 @@ bool Sequencer::ApplyLoggedIfIdle(Operation& op, const OperationCheck& check, Re
     }
     // Without a record (the log is full, or failed), the group commits with
     // a sync, after which the log starts again (ProcessGroup).
-    auto ticket = check(op, record.accept_legacy);
+    auto ticket = check(op, accept_legacy);
     if (ticket.ok()) {
       group.insert(group.begin(), OperationCommand{std::move(op), std::move(done), *ticket, std::move(arrival)});
     } else {
@@ -297,13 +299,14 @@ Status Sequencer::Replay(std::vector<InputLog::Record> records, const OperationC
       if (encoded(due) != encoded(record->system_ops))
         spdlog::warn("input log record {}: its system operations differ from the ones due; applying the ones due",
                      rec.seq);
-      for (auto& sys : due) group.push_back(OperationCommand{std::move(sys), report, 0, {}});
+      for (auto& sys : due)
+        group.push_back(OperationCommand{std::make_shared<Operation>(std::move(sys)), report, 0, {}});
     }
-    Operation& op = record->submitted;
+    auto op = std::make_shared<Operation>(std::move(record->submitted));
     // Only what a submitter may log (Ledger::Submit): the operator's
     // operations always commit with a sync of their own.
-    Status valid = op.auth == Auth::kSigned || op.auth == Auth::kPublic
-                       ? ValidateOperation(options_.params, registry_, op)
+    Status valid = op->auth == Auth::kSigned || op->auth == Auth::kPublic
+                       ? ValidateOperation(options_.params, registry_, *op)
                        : Error::Unauthorized("not_logged", "only signed and public operations are logged");
     auto ticket = valid.ok() ? check(op, record->accept_legacy) : Result<std::uint64_t>(valid.error());
     if (ticket.ok()) {
@@ -461,7 +464,8 @@ void Sequencer::AddDueSystemOperations(std::vector<Command>& group, std::int64_t
   const auto report = [](Result<Receipt> r) {
     if (!r.ok()) spdlog::warn("system operation failed: {} ({})", r.error().message, r.error().code);
   };
-  for (auto& op : DueSystemOperations(ts)) group.push_back(OperationCommand{std::move(op), report, 0, {}});
+  for (auto& op : DueSystemOperations(ts))
+    group.push_back(OperationCommand{std::make_shared<Operation>(std::move(op)), report, 0, {}});
 }
 
 std::vector<Operation> Sequencer::DueSystemOperations(std::int64_t ts) {
@@ -501,8 +505,8 @@ void Sequencer::ProcessGroup(std::vector<Command>& group, std::int64_t ts, Group
         }
         // Operations from Submit() were validated there; system operations
         // are validated here, by the same code.
-        Status valid = cmd->op.auth == Auth::kSystem ? ValidateOperation(options_.params, registry_, cmd->op) : Ok();
-        // Moved: the receipt carries the operation back to its submitter.
+        Status valid = cmd->op->auth == Auth::kSystem ? ValidateOperation(options_.params, registry_, *cmd->op) : Ok();
+        // The receipt carries the operation back to its submitter.
         results.push_back(valid.ok() ? exec_.Execute(std::move(cmd->op), ts) : Result<Receipt>(valid.error()));
       }
       auto finished = exec_.FinishGroup();

@@ -70,9 +70,10 @@ class Arrival {
   Sequencer* seq_ = nullptr;
 };
 
-// Apply one operation; `ticket` is its entry in PendingOperations (0: none).
+// Apply one operation; `ticket` is its entry in PendingOperations (0: none),
+// which shares `op` (the sequencer writes only what it assigns: pending.h).
 struct OperationCommand {
-  Operation op;
+  std::shared_ptr<Operation> op;
   ReceiptCallback done;
   std::uint64_t ticket = 0;
   Arrival arrival;  // a submitted operation's: open until answered
@@ -87,7 +88,7 @@ using Command = std::variant<OperationCommand, BarrierCommand>;
 // (Ledger::Submit's checks: signature, precheck, the pending index), run on
 // the applying thread for a logged group. `accept_legacy` is the setting the
 // group was recorded with. Returns the operation's pending ticket.
-using OperationCheck = std::function<Result<std::uint64_t>(Operation& op, bool accept_legacy)>;
+using OperationCheck = std::function<Result<std::uint64_t>(const std::shared_ptr<Operation>& op, bool accept_legacy)>;
 
 class Sequencer {
  public:
@@ -133,7 +134,8 @@ class Sequencer {
   // and `done` alone. Same caller rule as Enqueue's `may_apply_here`.
   // Neither applies on the caller's thread while submissions overlap (see
   // the top of this file).
-  bool ApplyLoggedIfIdle(Operation& op, const OperationCheck& check, ReceiptCallback& done, Arrival& arrival);
+  bool ApplyLoggedIfIdle(std::shared_ptr<Operation>& op, const OperationCheck& check, ReceiptCallback& done,
+                         Arrival& arrival);
   // Before Start(): applies records of the input log that the store does not
   // hold, in order, each as it was applied (its timestamp, its checks, its
   // system operations), each committed with a sync.

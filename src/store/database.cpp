@@ -235,7 +235,7 @@ Result<Statement> Database::Prepare(std::string_view sql) {
   return Statement(st, db_);
 }
 
-Status Database::ExecCached(const std::string& sql) {
+Status Database::ExecCached(std::string_view sql) {
   auto st = Use(sql);
   if (!st.ok()) return std::move(st).error();
   return (*st)->Run();
@@ -247,12 +247,12 @@ bool Database::SetCommitsSynced(bool synced) {
   return SetWalCommitSyncs(wal, synced);
 }
 
-Result<StatementHandle> Database::Use(const std::string& sql) {
+Result<StatementHandle> Database::Use(std::string_view sql) {
   auto it = cache_.find(sql);
   if (it == cache_.end()) {
     auto st = Prepare(sql);
     if (!st.ok()) return std::move(st).error();
-    it = cache_.emplace(sql, std::make_unique<Statement>(std::move(*st))).first;
+    it = cache_.emplace(std::string(sql), std::make_unique<Statement>(std::move(*st))).first;
   } else {
     it->second->Reset();
   }

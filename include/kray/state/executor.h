@@ -72,8 +72,14 @@ class Executor {
   // Runs a validated, authorised operation as one unit of work at
   // `timestamp`: the signer's nonce, the type's Apply, the gas, all or
   // nothing. On success the operation gets the next seq (unless it changed
-  // nothing) and its changes stay cached until FinishGroup().
-  Result<Receipt> Execute(Operation op, std::int64_t timestamp);
+  // nothing) and its changes stay cached until FinishGroup(). The receipt
+  // holds `op`; the executor writes only what it assigns (seq, timestamp,
+  // gas_fee, touched, and an unsigned operation's hash), so others may read
+  // the rest meanwhile (the pending index does).
+  Result<Receipt> Execute(std::shared_ptr<Operation> op, std::int64_t timestamp);
+  Result<Receipt> Execute(Operation op, std::int64_t timestamp) {
+    return Execute(std::make_shared<Operation>(std::move(op)), timestamp);
+  }
   // Room for `n` operations in the group's records, so that a large group's
   // list is not reallocated as it grows.
   void ExpectOperations(std::size_t n);

@@ -118,7 +118,7 @@ class Database {
   // Executes ONE statement without results through the statement cache (no
   // parsing after the first call): for what runs on every request, such as
   // BEGIN and COMMIT.
-  Status ExecCached(const std::string& sql);
+  Status ExecCached(std::string_view sql);
 
   // Prepares a new statement owned by the caller.
   Result<Statement> Prepare(std::string_view sql);
@@ -126,7 +126,9 @@ class Database {
   // A statement cached on this connection (prepared on first use), borrowed
   // for the handle's scope: it is reset and its bindings cleared when the
   // handle is destroyed, so no read snapshot outlives the caller's use.
-  Result<StatementHandle> Use(const std::string& sql);
+  // Found by the text itself: a literal makes no std::string (most of the
+  // SQL is longer than a short string's 15 bytes, so each would allocate).
+  Result<StatementHandle> Use(std::string_view sql);
 
   // Applies every migration of `component` newer than its recorded version,
   // each in its own transaction, in version order. Idempotent. A recorded
@@ -155,7 +157,12 @@ class Database {
   Status CheckFormat(bool writable);
   sqlite3* db_ = nullptr;
   std::string path_;
-  std::unordered_map<std::string, std::unique_ptr<Statement>> cache_;
+  // Hashes a std::string and a std::string_view alike, so Use() finds by view.
+  struct SqlHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view sql) const noexcept { return std::hash<std::string_view>{}(sql); }
+  };
+  std::unordered_map<std::string, std::unique_ptr<Statement>, SqlHash, std::equal_to<>> cache_;
   std::unique_ptr<WalCheckpointer> checkpointer_;  // stopped first in ~Database
 };
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
 
 #include "kray/testsupport/temp_dir.h"
 
@@ -143,6 +144,29 @@ TEST(Store, StatementHandlesResetAtEndOfScope) {
   auto rows = CollectRows<std::string>(**st, [](const Statement& s) { return s.Text(0); });
   ASSERT_TRUE(rows.ok());
   EXPECT_EQ(*rows, (std::vector<std::string>{"a", "b", "c"}));
+}
+
+// Use() finds a cached statement by its text, whether given as a literal,
+// a std::string or a view into a larger buffer; each text prepares once.
+TEST(Store, UseFindsOneStatementPerTextHoweverTheTextIsGiven) {
+  auto db = Database::Open(":memory:");
+  ASSERT_TRUE(db.ok()) << db.error().message;
+  ASSERT_TRUE((*db)->Migrate("alpha", kV1).ok());
+  const auto at = [&](auto sql) {
+    auto st = (*db)->Use(sql);
+    EXPECT_TRUE(st.ok());
+    return st.ok() ? &**st : nullptr;
+  };
+  Statement* by_literal = at("SELECT k FROM t WHERE v > ?1 ORDER BY k");
+  ASSERT_NE(by_literal, nullptr);
+  EXPECT_EQ(at(std::string("SELECT k FROM t WHERE v > ?1 ORDER BY k")), by_literal);
+  const std::string buffer = "xxSELECT k FROM t WHERE v > ?1 ORDER BY kyy";
+  EXPECT_EQ(at(std::string_view(buffer).substr(2, buffer.size() - 4)), by_literal);
+  Statement* other = at("SELECT k FROM t WHERE v > ?1 ORDER BY k DESC");
+  EXPECT_NE(other, by_literal);
+  EXPECT_EQ(at(std::string_view("SELECT k FROM t WHERE v > ?1 ORDER BY k DESC")), other);
+  EXPECT_FALSE((*db)->Use(std::string_view("SELECT nothing FROM nowhere")).ok());
+  EXPECT_TRUE((*db)->ExecCached(std::string_view("SELECT 1")).ok());
 }
 
 TEST(Store, BindsAndReadsEveryType) {
