@@ -121,6 +121,7 @@ struct Executor::Impl {
   StateCache group;
   std::vector<std::string> written_accounts;          // by the last FinishGroup()
   std::vector<std::shared_ptr<const Operation>> ops;  // executed in this group, in seq order
+  Bytes record_blobs;                                 // WriteOperations' encodings of one operation, reused
   // Changed in this group and in no operation's `touched` list: supply
   // leaves, and the genesis's. EncodeLeaves() adds the operations' lists.
   std::set<LeafId> unlisted_leaves;
@@ -257,8 +258,16 @@ Status Executor::Impl::WriteOperations() {
     if (!st.ok()) return std::move(st).error();
     auto hash = FromHexFixed<32>(op.hash);
     if (!hash) return Error::Internal("operation hash is not 32 bytes of hex");
-    const Bytes fields = EncodeFields(op.fields), evidence = EncodeFields(op.evidence);
-    const Bytes touched = EncodeLeafIds(op.touched);
+    // The fields, evidence and touched leaves encoded one after another.
+    record_blobs.clear();
+    AppendFields(record_blobs, op.fields);
+    const std::size_t evidence_at = record_blobs.size();
+    AppendFields(record_blobs, op.evidence);
+    const std::size_t touched_at = record_blobs.size();
+    AppendLeafIds(record_blobs, op.touched);
+    const ByteSpan blobs(record_blobs);
+    const ByteSpan fields = blobs.first(evidence_at), evidence = blobs.subspan(evidence_at, touched_at - evidence_at),
+                   touched = blobs.subspan(touched_at);
     // Bound without copies: all of it outlives Run(), which resets `s`.
     constexpr auto kNoCopy = store::Statement::Copy::kNo;
     auto& s = **st;

@@ -301,9 +301,11 @@ Result<std::uint64_t> Ledger::Impl::CheckSubmitted(const Ledger& ledger, const s
       return ledger.WithReader(fn);
     }));
   }
-  // Only a signed operation has its hash before it is applied.
-  if (op.hash.empty()) return std::uint64_t{0};
-  if (pending.Find(op.hash)) return Error::Conflict("already_pending", "operation " + op.hash + " is already queued");
+  // Only a signed operation has its hash before it is applied; the index
+  // shares the operation, whose hash must then not change (pending.h).
+  if (op.auth != Auth::kSigned || op.hash.empty()) return std::uint64_t{0};
+  if (pending.Contains(op.hash))
+    return Error::Conflict("already_pending", "operation " + op.hash + " is already queued");
   return pending.Add(shared);
 }
 

@@ -184,6 +184,10 @@ Bytes EncodeFields(const Fields& fields) {
   return out;
 }
 
+void AppendFields(Bytes& out, const Fields& fields) {
+  PutFields(out, fields);
+}
+
 Result<Fields> DecodeFields(ByteSpan data) {
   Reader r{data};
   auto out = ReadFields(r);
@@ -226,6 +230,10 @@ Bytes EncodeLeafIds(const std::vector<LeafId>& ids) {
   out.reserve(LeafIdsSize(ids));
   PutLeafIds(out, ids);
   return out;
+}
+
+void AppendLeafIds(Bytes& out, const std::vector<LeafId>& ids) {
+  PutLeafIds(out, ids);
 }
 
 Result<std::vector<LeafId>> DecodeLeafIds(ByteSpan data) {

@@ -6,8 +6,8 @@
 // sequencer fills in what it assigns (seq, timestamp, gas_fee, touched)
 // while readers here copy the rest. So what a submitter decided, and the
 // hash, must not change once the operation is added (the executor writes
-// the hash of unsigned operations only, which are never added: they have
-// no hash before they are applied).
+// the hash of unsigned operations only, which Ledger's CheckSubmitted never
+// adds).
 #pragma once
 
 #include <cstdint>
@@ -26,7 +26,7 @@ namespace kray::state {
 
 class PendingOperations {
  public:
-  // Returns a ticket for Remove(). `op` has a hash (a signed operation).
+  // Returns a ticket for Remove(). `op` is signed (see above).
   std::uint64_t Add(std::shared_ptr<const Operation> op) {
     // Read before another thread may write it (the sequencer sets it again).
     const Amount gas_fee = op->gas_fee;
@@ -34,11 +34,14 @@ class PendingOperations {
     std::uint64_t ticket = next_++;
     const std::string_view hash = op->hash;
     by_ticket_.emplace(ticket, Entry{std::move(op), gas_fee});
+    if (hash.empty()) return ticket;  // listed, not found by hash (as before)
     // The latest of equal operations is the one found; its key, a view of
     // its own hash, replaces the other's, which may be removed first.
     if (auto [it, added] = by_hash_.try_emplace(hash, ticket); !added) {
-      by_hash_.erase(it);
-      by_hash_.emplace(hash, ticket);
+      auto node = by_hash_.extract(it);  // re-keyed in place: nothing allocated
+      node.key() = hash;
+      node.mapped() = ticket;
+      by_hash_.insert(std::move(node));
     }
     return ticket;
   }
@@ -51,6 +54,10 @@ class PendingOperations {
     if (h != by_hash_.end() && h->second == ticket) by_hash_.erase(h);
     last = std::move(it->second.op);
     by_ticket_.erase(it);
+  }
+  bool Contains(std::string_view hash) const {
+    std::lock_guard lock(mu_);
+    return by_hash_.contains(hash);
   }
   // As submitted: seq, timestamp and touched unset.
   std::optional<Operation> Find(std::string_view hash) const {

@@ -82,6 +82,8 @@ struct Operation {
 // --- canonical encodings (docs/STATE.md, "Operation encoding") ---
 // lp(s) = u32be(len) || s. Fields: u32be(n) || n x [lp(key) || lp(value)].
 Bytes EncodeFields(const Fields& fields);
+// The same bytes appended to `out` (for a buffer the caller reuses).
+void AppendFields(Bytes& out, const Fields& fields);
 // Strict: sorted unique keys, bounded sizes, no trailing bytes.
 Result<Fields> DecodeFields(ByteSpan data);
 // What a submitter decides of an operation (the input log's records,
@@ -93,6 +95,7 @@ Bytes EncodeSubmittedOperation(const Operation& op);
 Result<Operation> DecodeSubmittedOperation(ByteSpan data);
 // Leaf ids: u32be(n) || n x [u8(type) || lp(id)].
 Bytes EncodeLeafIds(const std::vector<LeafId>& ids);
+void AppendLeafIds(Bytes& out, const std::vector<LeafId>& ids);
 Result<std::vector<LeafId>> DecodeLeafIds(ByteSpan data);
 
 // The id of an operation that is not signed: TaggedHash("KRAY/op/v1",

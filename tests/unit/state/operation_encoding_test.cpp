@@ -91,6 +91,20 @@ TEST(OperationEncoding, FieldsSubmittedAndLeafIdsAreTheDocumentedBytes) {
   EXPECT_EQ(back->signature, op.signature);
 }
 
+// The appending forms write the same bytes after whatever the buffer holds
+// (the executor encodes an operation's three lists into one reused buffer).
+TEST(OperationEncoding, AppendedFieldsAndLeafIdsAreTheSameBytesAfterWhatWasThere) {
+  const Operation op = SampleOperation();
+  Bytes buffer = {0xaa, 0xbb};
+  AppendFields(buffer, op.fields);
+  AppendFields(buffer, {});
+  AppendLeafIds(buffer, op.touched);
+  Bytes expected = {0xaa, 0xbb};
+  for (const Bytes& part : {ExpectedFields(op.fields), ExpectedFields({}), ExpectedLeafIds(op.touched)})
+    expected.insert(expected.end(), part.begin(), part.end());
+  EXPECT_EQ(buffer, expected);
+}
+
 TEST(OperationEncoding, RecordHashIsTheDocumentedBytes) {
   const Operation op = SampleOperation();
   Bytes ser;

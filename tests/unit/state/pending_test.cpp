@@ -58,6 +58,7 @@ TEST(PendingOperations, EqualOperationsRemovedInEitherOrder) {
       // the first's memory is gone now, and the key must not point into it.
       pending.Remove(first);
       EXPECT_EQ(pending.Find(std::string(64, '2'))->nonce, 2u);
+      EXPECT_TRUE(pending.Contains(std::string(64, '2')));
       pending.Remove(second);
     } else {
       pending.Remove(second);
@@ -66,6 +67,7 @@ TEST(PendingOperations, EqualOperationsRemovedInEitherOrder) {
       pending.Remove(first);
     }
     EXPECT_FALSE(pending.Find(hash));
+    EXPECT_FALSE(pending.Contains(hash));
     EXPECT_EQ(pending.size(), 0u);
     EXPECT_TRUE(pending.Oldest(10).empty());
     pending.Remove(first);  // twice: nothing
@@ -84,6 +86,17 @@ TEST(PendingOperations, OldestInArrivalOrderUpToTheLimit) {
   EXPECT_EQ(oldest[2].nonce, 3u);
   EXPECT_FALSE(pending.Find(std::string(64, 'b')));
   EXPECT_EQ(pending.Find(std::string(64, 'e'))->nonce, 4u);
+}
+
+TEST(PendingOperations, WithoutAHashListedButNotFound) {
+  PendingOperations pending;
+  const std::uint64_t ticket = pending.Add(Signed("", 6));
+  EXPECT_FALSE(pending.Contains(""));
+  EXPECT_FALSE(pending.Find(""));
+  ASSERT_EQ(pending.Oldest(10).size(), 1u);
+  EXPECT_EQ(pending.Oldest(10)[0].nonce, 6u);
+  pending.Remove(ticket);
+  EXPECT_EQ(pending.size(), 0u);
 }
 
 }  // namespace
