@@ -50,19 +50,27 @@ struct Holds {
   }
 };
 
+// A ledger whose sequencer (after each COMMIT) and lookups (between the log
+// and the pending index) stop at `holds`' hooks when asked to.
+std::unique_ptr<Ledger> OpenHeld(const testing::TempDir& dir, const std::shared_ptr<Holds>& holds) {
+  auto options = testing::Options(dir);
+  options.after_commit = holds->HookFor(&Holds::sequencer);
+  options.between_log_and_pending = holds->HookFor(&Holds::reader);
+  static const ModuleRegistry registry;
+  auto opened = Ledger::Open(options, registry);
+  EXPECT_TRUE(opened.ok()) << opened.error().message;
+  return opened.ok() ? std::move(*opened) : nullptr;
+}
+
 // The log is read before the COMMIT, the queue after the operation has left
 // it. The answer must be the committed operation, never "tx_not_found" (a
 // wallet polling its transfer saw it).
 TEST(LookupRace, LookupByIdWhileTheOperationCommitsFindsIt) {
   testing::TempDir dir;
   auto holds = std::make_shared<Holds>();
-  auto options = testing::Options(dir);
-  options.after_commit = holds->HookFor(&Holds::sequencer);
-  options.between_log_and_pending = holds->HookFor(&Holds::reader);
-  static const ModuleRegistry registry;
-  auto opened = Ledger::Open(options, registry);
-  ASSERT_TRUE(opened.ok()) << opened.error().message;
-  Ledger& ledger = **opened;
+  auto opened = OpenHeld(dir, holds);
+  ASSERT_TRUE(opened);
+  Ledger& ledger = *opened;
   const testing::Key a = testing::Dev1(), b = testing::Dev2();
   auto submit = [&](std::uint64_t nonce) {
     auto op = test::SignOperation(ledger.params(), ledger.registry(),
@@ -108,13 +116,9 @@ TEST(LookupRace, LookupByIdWhileTheOperationCommitsFindsIt) {
 TEST(LookupRace, APendingLookupSeesTheOperationAsSubmittedWhileItIsApplied) {
   testing::TempDir dir;
   auto holds = std::make_shared<Holds>();
-  auto options = testing::Options(dir);
-  options.after_commit = holds->HookFor(&Holds::sequencer);
-  options.between_log_and_pending = holds->HookFor(&Holds::reader);
-  static const ModuleRegistry registry;
-  auto opened = Ledger::Open(options, registry);
-  ASSERT_TRUE(opened.ok()) << opened.error().message;
-  Ledger& ledger = **opened;
+  auto opened = OpenHeld(dir, holds);
+  ASSERT_TRUE(opened);
+  Ledger& ledger = *opened;
   const testing::Key a = testing::Dev1(), b = testing::Dev2();
   auto op = test::SignOperation(ledger.params(), ledger.registry(),
                                 test::TransferRequest(a.account_id, b.account_id, 7, 0), a);
