@@ -1,6 +1,7 @@
 #include "kray/store/database.h"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <string>
 #include <string_view>
@@ -167,6 +168,26 @@ TEST(Store, UseFindsOneStatementPerTextHoweverTheTextIsGiven) {
   EXPECT_EQ(at(std::string_view("SELECT k FROM t WHERE v > ?1 ORDER BY k DESC")), other);
   EXPECT_FALSE((*db)->Use(std::string_view("SELECT nothing FROM nowhere")).ok());
   EXPECT_TRUE((*db)->ExecCached(std::string_view("SELECT 1")).ok());
+}
+
+// The first Open turns SQLite's memory statistics off: kept, they take one
+// process-wide mutex around every sqlite3_malloc and sqlite3_free, on every
+// thread that uses SQLite. With them off the counters stay at zero.
+TEST(Store, SqliteKeepsNoMemoryStatistics) {
+  TempDir dir;
+  auto db = Database::Open(dir.file("a.sqlite"));
+  ASSERT_TRUE(db.ok()) << db.error().message;
+  ASSERT_TRUE((*db)->Migrate("alpha", kV1).ok());
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(
+        (*db)->Exec("INSERT INTO t (k, v) VALUES ('k" + std::to_string(i) + "', " + std::to_string(i) + ")").ok());
+  }
+  EXPECT_EQ(Int(**db, "SELECT SUM(v) FROM t"), 4950);
+  EXPECT_EQ(sqlite3_memory_used(), 0);
+  sqlite3_int64 count = -1, highest = -1;
+  ASSERT_EQ(sqlite3_status64(SQLITE_STATUS_MALLOC_COUNT, &count, &highest, 0), SQLITE_OK);
+  EXPECT_EQ(count, 0);
+  EXPECT_EQ(highest, 0);
 }
 
 TEST(Store, BindsAndReadsEveryType) {
