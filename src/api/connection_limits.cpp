@@ -1,6 +1,8 @@
 // Connection and body-byte caps for the HTTP server (see connection_limits.h).
 #include "kray/api/connection_limits.h"
 
+#include <algorithm>
+
 namespace kray::api {
 
 const char* AdmissionCapName(Admission a) {
@@ -24,7 +26,7 @@ Admission ConnectionLimits::Open(const std::string& client_ip) {
   if (it != per_ip_.end() && it->second >= caps_.max_connections_per_ip) return Admission::kTooManyFromClient;
   if (it == per_ip_.end()) it = per_ip_.emplace(client_ip, 0).first;
   ++it->second;
-  ++open_;
+  open_.fetch_add(1, std::memory_order_relaxed);
   return Admission::kAdmitted;
 }
 
@@ -33,26 +35,30 @@ void ConnectionLimits::Close(const std::string& client_ip) {
   auto it = per_ip_.find(client_ip);
   if (it == per_ip_.end()) return;           // not admitted: nothing to undo
   if (--it->second == 0) per_ip_.erase(it);  // the map stays as small as the set of connected clients
-  --open_;
+  open_.fetch_sub(1, std::memory_order_relaxed);
 }
 
 bool ConnectionLimits::ReserveBody(std::size_t bytes) {
   if (bytes == 0) return true;
-  std::lock_guard lock(mu_);
-  // Written to avoid overflow: bytes may be anything a client declared.
-  if (bytes > caps_.max_buffered_body_bytes || body_bytes_ > caps_.max_buffered_body_bytes - bytes) return false;
-  body_bytes_ += bytes;
+  if (bytes > caps_.max_buffered_body_bytes) return false;
+  std::size_t reserved = body_bytes_.load(std::memory_order_relaxed);
+  do {
+    // Written to avoid overflow: bytes may be anything a client declared.
+    if (reserved > caps_.max_buffered_body_bytes - bytes) return false;
+  } while (!body_bytes_.compare_exchange_weak(reserved, reserved + bytes, std::memory_order_relaxed));
   return true;
 }
 
 void ConnectionLimits::ReleaseBody(std::size_t bytes) {
-  std::lock_guard lock(mu_);
-  body_bytes_ -= bytes <= body_bytes_ ? bytes : body_bytes_;
+  std::size_t reserved = body_bytes_.load(std::memory_order_relaxed);
+  std::size_t left;
+  do {
+    left = reserved - std::min(bytes, reserved);  // never below zero
+  } while (!body_bytes_.compare_exchange_weak(reserved, left, std::memory_order_relaxed));
 }
 
 std::size_t ConnectionLimits::open_connections() const {
-  std::lock_guard lock(mu_);
-  return open_;
+  return open_.load(std::memory_order_relaxed);
 }
 
 std::size_t ConnectionLimits::open_connections_from(const std::string& client_ip) const {
@@ -62,8 +68,7 @@ std::size_t ConnectionLimits::open_connections_from(const std::string& client_ip
 }
 
 std::size_t ConnectionLimits::reserved_body_bytes() const {
-  std::lock_guard lock(mu_);
-  return body_bytes_;
+  return body_bytes_.load(std::memory_order_relaxed);
 }
 
 std::uint64_t LogThrottle::Record(Clock::time_point now) {

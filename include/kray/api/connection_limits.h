@@ -5,9 +5,13 @@
 // so it is unit-tested without sockets.
 //
 // Thread-safety: every method of ConnectionLimits and LogThrottle may be
-// called concurrently from any thread (one internal mutex each).
+// called concurrently from any thread. Opening and closing a connection take
+// a mutex (the per-IP counts); the body budget and the open count, which
+// every request reads or changes on both HTTP workers, are atomics, so a
+// request takes no lock shared between the workers' cores.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -58,9 +62,9 @@ class ConnectionLimits {
  private:
   const ConnectionCaps caps_;
   mutable std::mutex mu_;
-  std::size_t open_ = 0;                                 // guarded by mu_
+  std::atomic<std::size_t> open_{0};                     // changed under mu_, read without it
   std::unordered_map<std::string, std::size_t> per_ip_;  // guarded by mu_; no zero entries
-  std::size_t body_bytes_ = 0;                           // guarded by mu_
+  std::atomic<std::size_t> body_bytes_{0};
 };
 
 // At most one log line per `interval` for a recurring event (a failing

@@ -87,6 +87,37 @@ TEST(ConnectionLimits, ConcurrentOpenCloseBalances) {
   EXPECT_EQ(l.reserved_body_bytes(), 0u);
 }
 
+// The body budget is an atomic that both HTTP workers change without a lock:
+// however the reservations interleave, no more are held at once than the
+// budget fits, and every byte comes back.
+TEST(ConnectionLimits, ConcurrentBodyReservationsNeverExceedTheBudget) {
+  ConnectionLimits l({64, 64, 1000});
+  std::atomic<int> holding{0}, most{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20000; ++i) {
+        if (!l.ReserveBody(300)) {
+          ++refused;
+          continue;
+        }
+        const int now = ++holding;  // at most 3 reservations of 300 fit in 1000
+        for (int seen = most.load(); now > seen && !most.compare_exchange_weak(seen, now);) {
+        }
+        EXPECT_LE(l.reserved_body_bytes(), 1000u);
+        --holding;
+        l.ReleaseBody(300);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_LE(most.load(), 3);
+  ::testing::Test::RecordProperty("refused", refused.load());  // how often the budget was full
+  EXPECT_EQ(l.reserved_body_bytes(), 0u);
+  l.ReleaseBody(5);  // more than is held: clamped at zero, as before
+  EXPECT_EQ(l.reserved_body_bytes(), 0u);
+}
+
 TEST(LogThrottle, OneLinePerIntervalWithTheCount) {
   LogThrottle t(1s);
   auto t0 = LogThrottle::Clock::now();
