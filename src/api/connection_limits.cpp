@@ -21,7 +21,7 @@ ConnectionLimits::ConnectionLimits(ConnectionCaps caps) : caps_(caps) {}
 
 Admission ConnectionLimits::Open(const std::string& client_ip) {
   std::lock_guard lock(mu_);
-  if (open_ >= caps_.max_connections) return Admission::kTooManyConnections;
+  if (open_.load(std::memory_order_relaxed) >= caps_.max_connections) return Admission::kTooManyConnections;
   auto it = per_ip_.find(client_ip);
   if (it != per_ip_.end() && it->second >= caps_.max_connections_per_ip) return Admission::kTooManyFromClient;
   if (it == per_ip_.end()) it = per_ip_.emplace(client_ip, 0).first;
@@ -50,6 +50,7 @@ bool ConnectionLimits::ReserveBody(std::size_t bytes) {
 }
 
 void ConnectionLimits::ReleaseBody(std::size_t bytes) {
+  if (bytes == 0) return;  // most releases (a request without a body): no write to the shared line
   std::size_t reserved = body_bytes_.load(std::memory_order_relaxed);
   std::size_t left;
   do {

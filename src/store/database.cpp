@@ -1,5 +1,6 @@
 #include "kray/store/database.h"
 
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -148,18 +149,24 @@ Bytes Statement::Blob(int col) const {
 namespace {
 
 // Process-wide settings, which SQLite accepts only before it initialises
-// (registering the VFS does); the first Open makes them.
+// (registering the VFS does); the first Open makes them. Either refused
+// (something initialised SQLite first) costs speed, not correctness: said
+// once in the log.
 void ConfigureSqliteOnce() {
   static const bool configured = [] {
     // SQLite's memory statistics (on unless built with
     // SQLITE_DEFAULT_MEMSTATUS=0, as Debian's is not) take one process-wide
     // mutex around every sqlite3_malloc and sqlite3_free: ~40 lock/unlock
-    // pairs a transfer under callgrind, shared by the sequencer, the history and rollup
-    // threads and every reader. krayd reads none of those statistics
-    // (sqlite3_memory_used, sqlite3_status) and sets no soft heap limit.
-    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
-    InstallPageCache();
-    return true;
+    // pairs a transfer under callgrind, shared by the sequencer, the history
+    // and rollup threads and every reader. krayd reads none of those
+    // statistics (sqlite3_memory_used, sqlite3_status) and sets no soft
+    // heap limit.
+    const bool memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+    const bool page_cache = InstallPageCache();
+    if (!memstatus_off || !page_cache)
+      spdlog::warn("SQLite was initialised before krayd configured it: memory statistics {}, page cache wrapper {}",
+                   memstatus_off ? "off" : "left on", page_cache ? "installed" : "not installed");
+    return memstatus_off && page_cache;
   }();
   (void)configured;
 }

@@ -64,7 +64,7 @@ class ConnectionLimits {
   mutable std::mutex mu_;
   std::atomic<std::size_t> open_{0};                     // changed under mu_, read without it
   std::unordered_map<std::string, std::size_t> per_ip_;  // guarded by mu_; no zero entries
-  std::atomic<std::size_t> body_bytes_{0};
+  std::atomic<std::size_t> body_bytes_{0};               // lock-free: reserved by compare-exchange
 };
 
 // At most one log line per `interval` for a recurring event (a failing
