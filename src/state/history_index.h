@@ -86,8 +86,18 @@ class HistoryIndex : public ChangeListener {
   void Start();
   void Stop();
 
-  // Wakes the thread (the rows are read back from the log).
+  // Hands the group to the thread and wakes it. The thread takes the
+  // operations of groups that continue its position from here; after a gap
+  // (its start, groups committed before it was attached, more than
+  // kMaxArrivedOperations waiting) it reads the log instead. Why: reading
+  // back rows the sequencer has just written cost the thread ~10,800
+  // instructions a transfer under callgrind and ~0.3 reads of a WAL page
+  // (a system call) for what the group already holds in memory
+  // (docs/BENCHMARKS.md, seventieth round).
   void OnGroupCommitted(const std::shared_ptr<const GroupChanges>& changes) override;
+  // Operations waiting to be taken from memory at most: past it the
+  // waiting groups are dropped and read from the log.
+  static constexpr std::size_t kMaxArrivedOperations = kPassOperations;
 
   // Reads, each in one snapshot of the index (file and memory). `indexed_seq`:
   // the answer covers every operation with seq <= it and none after.
@@ -122,6 +132,10 @@ class HistoryIndex : public ChangeListener {
     return tail_.read_seq;
   }
   std::uint64_t passes() const { return passes_.load(std::memory_order_acquire); }  // completed, by the thread
+  // Operations the thread took from committed groups in memory, and read
+  // from the log, since the start.
+  std::uint64_t taken_from_groups() const { return taken_from_groups_.load(std::memory_order_relaxed); }
+  std::uint64_t read_from_log() const { return read_from_log_.load(std::memory_order_relaxed); }
   std::uint64_t passes_failed() const { return passes_failed_.load(std::memory_order_relaxed); }
   // Generations the id lookups and the account reads probed in the file,
   // since the start.
@@ -157,8 +171,20 @@ class HistoryIndex : public ChangeListener {
                int interval_ms, int write_intervals, int generation_bits);
   std::int64_t Generation(std::uint64_t seq) const { return static_cast<std::int64_t>(seq >> generation_bits_); }
   void Run();
+  // Moves the operations that continue the tail into it: from the groups
+  // that arrived, else (a gap, or none arrived) at most kPassOperations
+  // from the log. Returns how many it read from the log.
+  Result<std::size_t> ReadNext();
+  // Takes the arrived groups that continue the tail; false if one does not
+  // (or groups were dropped): the log has what is missing.
+  bool TakeArrived();
   // Reads at most kPassOperations from the log into the tail; returns how many.
   Result<std::size_t> ReadLog();
+  using Arrived = std::pair<Hash256, std::uint64_t>;  // an id or an account key, and a seq
+  // Adds what was read (ids and account keys with their seqs, ascending)
+  // up to `last_seq`, whose id is `last_hash`, to the tail.
+  void AddToTail(const std::vector<Arrived>& ids, const std::vector<Arrived>& accounts, std::uint64_t last_seq,
+                 Bytes last_hash);
   // Writes the tail to the file in one transaction, then empties it.
   Status WriteTail();
   Status CheckPosition();
@@ -220,6 +246,8 @@ class HistoryIndex : public ChangeListener {
   std::atomic<std::uint64_t> passes_failed_{0};
   std::atomic<std::uint64_t> id_probes_{0};
   std::atomic<std::uint64_t> account_probes_{0};
+  std::atomic<std::uint64_t> taken_from_groups_{0};
+  std::atomic<std::uint64_t> read_from_log_{0};
   mutable std::mutex filters_mu_;
   std::shared_ptr<const Filters> filters_;  // guarded by filters_mu_; replaced, never changed
   mutable std::mutex tail_mu_;
@@ -229,6 +257,11 @@ class HistoryIndex : public ChangeListener {
   std::condition_variable cv_;
   bool woken_ = false;     // guarded by mu_
   bool stopping_ = false;  // guarded by mu_
+  // Committed groups not yet taken (guarded by mu_), their operations, and
+  // whether some were dropped since the thread last took them.
+  std::vector<std::shared_ptr<const GroupChanges>> arrived_;
+  std::size_t arrived_operations_ = 0;
+  bool arrived_dropped_ = false;
   std::thread thread_;
 };
 

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -336,6 +337,113 @@ TEST_F(HistoryIndexTest, APassWritesItsFramesInFewWrites) {
   const std::uint64_t issued = after.issued - before.issued;
   EXPECT_GE(requested, 20u);  // the pass's frames went through the batching VFS
   EXPECT_LE(issued * 4, requested) << issued << " of " << requested;
+}
+
+// Six transfers a -> b in the log (seqs 1..6), the ledger closed, and an
+// index of its own at `file` that has not started: the tests hand it the
+// committed groups themselves, as the sequencer would.
+class HistoryFromGroupsTest : public HistoryIndexTest {
+ protected:
+  void SetUp() override {
+    Open();
+    for (std::uint64_t n = 0; n < 6; ++n) sent_.push_back(Send(100 + n, n));
+    ledger_.reset();
+  }
+  std::unique_ptr<HistoryIndex> OpenIndex(const std::string& file) {
+    auto index = HistoryIndex::Open(dir_.file(file), dir_.file("data") + "/krayd.sqlite", kNever);
+    EXPECT_TRUE(index.ok()) << index.error().message;
+    return index.ok() ? std::move(*index) : nullptr;
+  }
+  // The sent operations [first, last) as one committed group, with the
+  // leaves they changed and their keys as the sequencer lists them (or
+  // without: the index then makes the keys itself).
+  std::shared_ptr<const GroupChanges> Group(std::size_t first, std::size_t last, bool with_leaves = true) const {
+    auto g = std::make_shared<GroupChanges>();
+    for (std::size_t i = first; i < last; ++i) {
+      g->operations.push_back(sent_[i].op);
+      for (const auto& leaf : sent_[i].op->touched) {
+        const bool listed =
+            std::any_of(g->leaves.begin(), g->leaves.end(), [&](const LeafChange& c) { return c.id == leaf; });
+        if (with_leaves && !listed) g->leaves.push_back(LeafChange{leaf, LeafKey(leaf.type, leaf.id), std::nullopt});
+      }
+    }
+    return g;
+  }
+  // Starts the index; its first pass ends with everything written.
+  static void StartAndWait(HistoryIndex& index) {
+    index.Start();
+    for (int i = 0; i < 500 && index.indexed_seq() < 6; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ASSERT_EQ(index.indexed_seq(), 6u);
+  }
+  // The index answers every read as one that read the whole log does.
+  void ExpectSameAnswers(HistoryIndex& index, HistoryIndex& from_log) {
+    for (const auto& r : sent_) {
+      const Hash256 id = *FromHexFixed<32>(r.op->hash);
+      EXPECT_EQ(index.FindHash(id)->seqs, from_log.FindHash(id)->seqs);
+      EXPECT_EQ(index.FindHash(id)->seqs, std::vector<std::uint64_t>{r.op->seq});
+    }
+    for (const auto& who : {a_.account_id, b_.account_id, c_}) {
+      const Hash256 key = AccountKey(who);
+      EXPECT_EQ(index.AccountSeqs(key, 0, 10)->seqs, from_log.AccountSeqs(key, 0, 10)->seqs) << who;
+      EXPECT_EQ(index.CountAccount(key)->count, from_log.CountAccount(key)->count) << who;
+    }
+    EXPECT_EQ(index.AccountSeqs(AccountKey(b_.account_id), 0, 10)->seqs,
+              (std::vector<std::uint64_t>{6, 5, 4, 3, 2, 1}));
+  }
+  std::vector<Receipt> sent_;
+};
+
+// Groups that continue the index's position are taken from memory, not
+// read back from the log, and index the same rows.
+TEST_F(HistoryFromGroupsTest, GroupsThatContinueThePositionAreNotReadFromTheLog) {
+  auto from_log = OpenIndex("from_log.sqlite");
+  ASSERT_NO_FATAL_FAILURE(StartAndWait(*from_log));
+  EXPECT_EQ(from_log->read_from_log(), 6u);
+  auto index = OpenIndex("from_groups.sqlite");
+  index->OnGroupCommitted(Group(0, 2));
+  index->OnGroupCommitted(Group(2, 4, /*with_leaves=*/false));
+  index->OnGroupCommitted(Group(4, 6));
+  ASSERT_NO_FATAL_FAILURE(StartAndWait(*index));
+  EXPECT_EQ(index->taken_from_groups(), 6u);
+  EXPECT_EQ(index->read_from_log(), 0u);
+  ExpectSameAnswers(*index, *from_log);
+}
+
+// After a gap (groups the index never got) it reads the log, from its own
+// position: nothing is skipped, nothing taken twice.
+TEST_F(HistoryFromGroupsTest, AGapIsReadFromTheLog) {
+  auto from_log = OpenIndex("from_log.sqlite");
+  ASSERT_NO_FATAL_FAILURE(StartAndWait(*from_log));
+  auto index = OpenIndex("from_groups.sqlite");
+  index->OnGroupCommitted(Group(0, 2));
+  index->OnGroupCommitted(Group(4, 6));  // 3 and 4 missing
+  ASSERT_NO_FATAL_FAILURE(StartAndWait(*index));
+  EXPECT_EQ(index->taken_from_groups(), 2u);
+  EXPECT_EQ(index->read_from_log(), 4u);
+  ExpectSameAnswers(*index, *from_log);
+}
+
+// Past kMaxArrivedOperations waiting, the groups are dropped (the index is
+// behind) and the log read instead: memory stays bounded.
+TEST_F(HistoryFromGroupsTest, TooManyWaitingGroupsAreDroppedForTheLog) {
+  auto from_log = OpenIndex("from_log.sqlite");
+  ASSERT_NO_FATAL_FAILURE(StartAndWait(*from_log));
+  auto index = OpenIndex("from_groups.sqlite");
+  const auto group = Group(0, 6);
+  for (std::size_t n = 0; n <= HistoryIndex::kMaxArrivedOperations / 6; ++n) index->OnGroupCommitted(group);
+  ASSERT_NO_FATAL_FAILURE(StartAndWait(*index));
+  EXPECT_EQ(index->taken_from_groups(), 0u);
+  EXPECT_EQ(index->read_from_log(), 6u);
+  ExpectSameAnswers(*index, *from_log);
+}
+
+// A null or empty change set only wakes the thread.
+TEST_F(HistoryFromGroupsTest, AnEmptyChangeSetOnlyWakesTheThread) {
+  auto index = OpenIndex("from_groups.sqlite");
+  index->OnGroupCommitted(nullptr);
+  index->OnGroupCommitted(std::make_shared<GroupChanges>());
+  ASSERT_NO_FATAL_FAILURE(StartAndWait(*index));
+  EXPECT_EQ(index->read_from_log(), 6u);
 }
 
 // An index whose position does not match the log (a replaced krayd.sqlite,
