@@ -290,56 +290,75 @@ std::size_t HistoryIndex::IdHash::operator()(const Hash256& h) const {
   return static_cast<std::size_t>(Mix(v ^ seed));
 }
 
-Result<std::size_t> HistoryIndex::ReadNext() {
-  if (TakeArrived()) return std::size_t{0};
-  auto n = ReadLog();
-  if (n.ok()) read_from_log_.fetch_add(*n, std::memory_order_relaxed);
-  return n;
+Result<bool> HistoryIndex::ReadNext() {
+  const Taken taken = TakeArrived();
+  if (taken.all) return false;
+  // The rest from the log, the pass within kPassOperations (taken <=
+  // kMaxArrivedOperations == kPassOperations).
+  const std::size_t room = kPassOperations - taken.operations;
+  auto n = ReadLog(room);
+  if (!n.ok()) return std::move(n).error();
+  read_from_log_.fetch_add(*n, std::memory_order_relaxed);
+  return *n == room;
 }
 
-bool HistoryIndex::TakeArrived() {
-  std::vector<std::shared_ptr<const GroupChanges>> groups;
+HistoryIndex::Taken HistoryIndex::TakeArrived() {
+  std::vector<std::shared_ptr<const GroupChanges>> groups;  // freed here, on this thread
   {
     std::lock_guard lock(mu_);
     groups.swap(arrived_);
     arrived_operations_ = 0;
-    if (std::exchange(arrived_dropped_, false)) return false;
+    if (std::exchange(arrived_dropped_, false)) return {};
   }
-  if (groups.empty()) return false;  // the log may hold what came before the first group
-  std::vector<Arrived> ids, accounts;
+  // None arrived: the log may still have operations no group brought (those
+  // before the index was attached); an idle pass finds out.
+  if (groups.empty()) return {};
+  std::vector<KeySeq> ids, accounts;
   std::uint64_t last_seq = tail_.read_seq;  // only this thread changes it
-  std::unordered_map<std::string_view, const Hash256*> account_keys;
+  bool gap = false;
   for (const auto& group : groups) {
     if (group->last_seq() <= last_seq) continue;  // read from the log already
-    if (group->first_seq() != last_seq + 1) break;
-    // The group's changed leaves carry their keys: a key is a tagged
-    // SHA-256 of the id (~2,400 instructions under callgrind), made once.
-    account_keys.clear();
-    for (const auto& leaf : group->leaves) {
-      if (leaf.id.type == kAccountLeaf) account_keys.emplace(leaf.id.id, &leaf.key);
-    }
-    for (const auto& op : group->operations) {
-      Hash256 id;
-      if (!DecodeHexInto(op->hash, id)) return false;  // as the log writes it; else the log decides
-      ids.emplace_back(id, op->seq);
-      for (const auto& leaf : op->touched) {
-        if (leaf.type != kAccountLeaf) continue;
-        const auto known = account_keys.find(leaf.id);
-        accounts.emplace_back(known != account_keys.end() ? *known->second : AccountKey(leaf.id), op->seq);
-      }
+    const std::size_t ids_before = ids.size(), accounts_before = accounts.size();
+    if (!TakeGroup(*group, last_seq, ids, accounts)) {
+      ids.resize(ids_before);
+      accounts.resize(accounts_before);
+      gap = true;
+      break;
     }
     last_seq = group->last_seq();
   }
-  if (ids.empty()) return false;
+  if (ids.empty()) return {};
   AddToTail(ids, accounts, last_seq, Bytes(ids.back().first.begin(), ids.back().first.end()));
   taken_from_groups_.fetch_add(ids.size(), std::memory_order_relaxed);
-  // A group after a gap is left to the log: the next pass reads from there.
-  return last_seq == groups.back()->last_seq();
+  return {ids.size(), !gap};
 }
 
-Result<std::size_t> HistoryIndex::ReadLog() {
+bool HistoryIndex::TakeGroup(const GroupChanges& group, std::uint64_t after_seq, std::vector<KeySeq>& ids,
+                             std::vector<KeySeq>& accounts) {
+  // The group's changed leaves carry their keys: a key is a tagged SHA-256
+  // of the id (~2,400 instructions under callgrind), made once.
+  account_keys_.clear();
+  for (const auto& leaf : group.leaves) {
+    if (leaf.id.type == kAccountLeaf) account_keys_.emplace(leaf.id.id, &leaf.key);
+  }
+  std::uint64_t expected = after_seq + 1;
+  for (const auto& op : group.operations) {
+    Hash256 id;
+    // Not the next seq, or an id the log would not store: the log decides.
+    if (op->seq != expected++ || !DecodeHexInto(op->hash, id)) return false;
+    ids.emplace_back(id, op->seq);
+    for (const auto& leaf : op->touched) {
+      if (leaf.type != kAccountLeaf) continue;
+      const auto known = account_keys_.find(leaf.id);
+      accounts.emplace_back(known != account_keys_.end() ? *known->second : AccountKey(leaf.id), op->seq);
+    }
+  }
+  return true;
+}
+
+Result<std::size_t> HistoryIndex::ReadLog(std::size_t max) {
   const std::uint64_t from = tail_.read_seq;  // only this thread changes it
-  std::vector<Arrived> ids, accounts;
+  std::vector<KeySeq> ids, accounts;
   std::uint64_t last_seq = from;
   Bytes last_hash;
   {
@@ -347,7 +366,7 @@ Result<std::size_t> HistoryIndex::ReadLog() {
     KRAY_TRY(snapshot.status());
     auto st = state_->Use("SELECT seq, hash, touched FROM operations WHERE seq > ?1 ORDER BY seq LIMIT ?2");
     if (!st.ok()) return std::move(st).error();
-    (*st)->Bind(1, Clamp(from)).Bind(2, static_cast<std::int64_t>(kPassOperations));
+    (*st)->Bind(1, Clamp(from)).Bind(2, static_cast<std::int64_t>(max));
     KRAY_TRY(store::ForEachRow(**st, [&](const store::Statement& s) -> Status {
       last_seq = static_cast<std::uint64_t>(s.Int64(0));
       last_hash = s.Blob(1);
@@ -367,7 +386,7 @@ Result<std::size_t> HistoryIndex::ReadLog() {
   return ids.size();
 }
 
-void HistoryIndex::AddToTail(const std::vector<Arrived>& ids, const std::vector<Arrived>& accounts,
+void HistoryIndex::AddToTail(const std::vector<KeySeq>& ids, const std::vector<KeySeq>& accounts,
                              std::uint64_t last_seq, Bytes last_hash) {
   std::lock_guard lock(tail_mu_);
   for (const auto& [id, seq] : ids) {
@@ -462,13 +481,12 @@ void HistoryIndex::Stop() {
 void HistoryIndex::OnGroupCommitted(const std::shared_ptr<const GroupChanges>& changes) {
   {
     std::lock_guard lock(mu_);
-    if (changes && !changes->operations.empty()) {
-      arrived_operations_ += changes->operations.size();
-      if (arrived_operations_ <= kMaxArrivedOperations) {
+    if (changes && !changes->operations.empty() && !arrived_dropped_) {
+      if (arrived_operations_ + changes->operations.size() <= kMaxArrivedOperations) {
         arrived_.push_back(changes);
+        arrived_operations_ += changes->operations.size();
       } else {
-        arrived_.clear();  // the thread is behind: it reads the log
-        arrived_dropped_ = true;
+        arrived_dropped_ = true;  // the thread is behind: it reads the log (and frees these)
       }
     }
     if (woken_) return;
@@ -491,9 +509,9 @@ void HistoryIndex::Run() {
       if (stopping_) return;
       woken_ = false;
     }
-    Result<std::size_t> n = std::size_t{0};
-    if (tail_.operations < kMaxTailOperations) n = ReadNext();
-    Status s = n.ok() ? Ok() : Status(n.error());
+    Result<bool> more_waiting = false;
+    if (tail_.operations < kMaxTailOperations) more_waiting = ReadNext();
+    Status s = more_waiting.ok() ? Ok() : Status(more_waiting.error());
     // What was read is written even if this read failed (a damaged log row
     // must not keep earlier operations in memory only).
     const auto now = std::chrono::steady_clock::now();
@@ -514,7 +532,7 @@ void HistoryIndex::Run() {
     } else {
       passes_.fetch_add(1, std::memory_order_release);
     }
-    more = s.ok() && *n == kPassOperations;  // after a failure, wait before retrying
+    more = s.ok() && *more_waiting;  // after a failure, wait before retrying
     if (more) continue;
     // Let rows accumulate: a write visits each page it touches once.
     std::unique_lock lock(mu_);

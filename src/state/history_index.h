@@ -10,7 +10,8 @@
 // since its last pass in one transaction sorted by key, so rows that share a
 // page share its write.
 //
-// The thread reads the log every interval_ms but writes to the file only
+// The thread reads what was committed every interval_ms (from the groups
+// the sequencer hands it, or from the log) but writes to the file only
 // every kWriteIntervals * interval_ms (or once kPassOperations wait): the
 // rows it has read and not yet written (the tail) stay in memory, and reads
 // take them from there. Why: once the tables outgrow a pass, each row of a
@@ -36,6 +37,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -50,8 +52,8 @@ namespace kray::state {
 
 class HistoryIndex : public ChangeListener {
  public:
-  // The thread reads the log at least this long after its previous read
-  // (unless more than kPassOperations were waiting).
+  // The thread reads what was committed at least this long after its
+  // previous read (unless more than kPassOperations were waiting).
   static constexpr int kDefaultIntervalMs = 50;
   // It writes what it read to the file every this many intervals, or sooner
   // once kPassOperations are in memory: the longer, the more rows share a page.
@@ -89,14 +91,16 @@ class HistoryIndex : public ChangeListener {
   // Hands the group to the thread and wakes it. The thread takes the
   // operations of groups that continue its position from here; after a gap
   // (its start, groups committed before it was attached, more than
-  // kMaxArrivedOperations waiting) it reads the log instead. Why: reading
-  // back rows the sequencer has just written cost the thread ~10,800
-  // instructions a transfer under callgrind and ~0.3 reads of a WAL page
-  // (a system call) for what the group already holds in memory
+  // kMaxArrivedOperations waiting), or when none arrived, it reads the log
+  // instead. Why: reading back the rows the sequencer had just written
+  // cost the thread 10,439 instructions a transfer under callgrind (taking
+  // them from the group: 2,487) and a read of a WAL page (a system call)
+  // every ~4 transfers, for what the group holds in memory
   // (docs/BENCHMARKS.md, seventieth round).
   void OnGroupCommitted(const std::shared_ptr<const GroupChanges>& changes) override;
-  // Operations waiting to be taken from memory at most: past it the
-  // waiting groups are dropped and read from the log.
+  // Operations waiting to be taken from memory at most (one pass's worth:
+  // more means the thread is behind, and the log serves it as well): past
+  // it the groups that arrive are dropped, and read from the log.
   static constexpr std::size_t kMaxArrivedOperations = kPassOperations;
 
   // Reads, each in one snapshot of the index (file and memory). `indexed_seq`:
@@ -126,14 +130,14 @@ class HistoryIndex : public ChangeListener {
   const std::string& path() const { return db_->path(); }
   // The file's position (what memory holds is past it).
   std::uint64_t indexed_seq() const { return indexed_seq_.load(std::memory_order_acquire); }
-  // What the thread has read from the log (in the file or in memory).
+  // What the thread has read of the log (in the file or in memory).
   std::uint64_t read_seq() const {
     std::lock_guard lock(tail_mu_);
     return tail_.read_seq;
   }
   std::uint64_t passes() const { return passes_.load(std::memory_order_acquire); }  // completed, by the thread
   // Operations the thread took from committed groups in memory, and read
-  // from the log, since the start.
+  // from the log, since the start (tests; the two sum to what it read).
   std::uint64_t taken_from_groups() const { return taken_from_groups_.load(std::memory_order_relaxed); }
   std::uint64_t read_from_log() const { return read_from_log_.load(std::memory_order_relaxed); }
   std::uint64_t passes_failed() const { return passes_failed_.load(std::memory_order_relaxed); }
@@ -171,19 +175,30 @@ class HistoryIndex : public ChangeListener {
                int interval_ms, int write_intervals, int generation_bits);
   std::int64_t Generation(std::uint64_t seq) const { return static_cast<std::int64_t>(seq >> generation_bits_); }
   void Run();
-  // Moves the operations that continue the tail into it: from the groups
-  // that arrived, else (a gap, or none arrived) at most kPassOperations
-  // from the log. Returns how many it read from the log.
-  Result<std::size_t> ReadNext();
-  // Takes the arrived groups that continue the tail; false if one does not
-  // (or groups were dropped): the log has what is missing.
-  bool TakeArrived();
-  // Reads at most kPassOperations from the log into the tail; returns how many.
-  Result<std::size_t> ReadLog();
-  using Arrived = std::pair<Hash256, std::uint64_t>;  // an id or an account key, and a seq
+  // Moves the operations that continue the tail into it: the arrived
+  // groups' up to the first gap (none arrived, groups dropped, a group that
+  // does not continue it), then the log's, at most kPassOperations in all.
+  // Returns whether more may be waiting: the thread then goes on without
+  // its pause.
+  Result<bool> ReadNext();
+  struct Taken {
+    std::size_t operations = 0;  // taken from the groups
+    bool all = false;            // every group that arrived; else the log has the next operation
+  };
+  // Takes what continues the tail from the groups that arrived (and frees
+  // them, on the thread).
+  Taken TakeArrived();
+  using KeySeq = std::pair<Hash256, std::uint64_t>;  // an id or an account key, and a seq
+  // Appends `group`'s ids and account keys if its operations continue
+  // `after_seq` one by one and their ids are hex; else false (what it
+  // appended is the caller's to drop).
+  bool TakeGroup(const GroupChanges& group, std::uint64_t after_seq, std::vector<KeySeq>& ids,
+                 std::vector<KeySeq>& accounts);
+  // Reads at most `max` operations from the log into the tail; returns how many.
+  Result<std::size_t> ReadLog(std::size_t max);
   // Adds what was read (ids and account keys with their seqs, ascending)
   // up to `last_seq`, whose id is `last_hash`, to the tail.
-  void AddToTail(const std::vector<Arrived>& ids, const std::vector<Arrived>& accounts, std::uint64_t last_seq,
+  void AddToTail(const std::vector<KeySeq>& ids, const std::vector<KeySeq>& accounts, std::uint64_t last_seq,
                  Bytes last_hash);
   // Writes the tail to the file in one transaction, then empties it.
   Status WriteTail();
@@ -221,7 +236,7 @@ class HistoryIndex : public ChangeListener {
   struct IdHash {
     std::size_t operator()(const Hash256& h) const;
   };
-  // The operations read from the log and not yet written: seqs in
+  // The operations read (from groups or the log) and not yet written: seqs in
   // (indexed_seq_, read_seq], except between a write's commit and its
   // emptying of the tail. Only the thread changes it, under tail_mu_;
   // reads copy what they need under tail_mu_ before reading the file, so
@@ -262,6 +277,9 @@ class HistoryIndex : public ChangeListener {
   std::vector<std::shared_ptr<const GroupChanges>> arrived_;
   std::size_t arrived_operations_ = 0;
   bool arrived_dropped_ = false;
+  // TakeGroup's map of a group's account leaves to their keys (the thread's,
+  // kept for its buckets).
+  std::unordered_map<std::string_view, const Hash256*> account_keys_;
   std::thread thread_;
 };
 

@@ -379,8 +379,10 @@ class HistoryFromGroupsTest : public HistoryIndexTest {
   void ExpectSameAnswers(HistoryIndex& index, HistoryIndex& from_log) {
     for (const auto& r : sent_) {
       const Hash256 id = *FromHexFixed<32>(r.op->hash);
-      EXPECT_EQ(index.FindHash(id)->seqs, from_log.FindHash(id)->seqs);
-      EXPECT_EQ(index.FindHash(id)->seqs, std::vector<std::uint64_t>{r.op->seq});
+      auto found = index.FindHash(id), expected = from_log.FindHash(id);
+      ASSERT_TRUE(found.ok() && expected.ok());
+      EXPECT_EQ(found->seqs, expected->seqs);
+      EXPECT_EQ(found->seqs, std::vector<std::uint64_t>{r.op->seq});
     }
     for (const auto& who : {a_.account_id, b_.account_id, c_}) {
       const Hash256 key = AccountKey(who);
@@ -397,9 +399,11 @@ class HistoryFromGroupsTest : public HistoryIndexTest {
 // read back from the log, and index the same rows.
 TEST_F(HistoryFromGroupsTest, GroupsThatContinueThePositionAreNotReadFromTheLog) {
   auto from_log = OpenIndex("from_log.sqlite");
+  ASSERT_TRUE(from_log);
   ASSERT_NO_FATAL_FAILURE(StartAndWait(*from_log));
   EXPECT_EQ(from_log->read_from_log(), 6u);
   auto index = OpenIndex("from_groups.sqlite");
+  ASSERT_TRUE(index);
   index->OnGroupCommitted(Group(0, 2));
   index->OnGroupCommitted(Group(2, 4, /*with_leaves=*/false));
   index->OnGroupCommitted(Group(4, 6));
@@ -413,8 +417,10 @@ TEST_F(HistoryFromGroupsTest, GroupsThatContinueThePositionAreNotReadFromTheLog)
 // position: nothing is skipped, nothing taken twice.
 TEST_F(HistoryFromGroupsTest, AGapIsReadFromTheLog) {
   auto from_log = OpenIndex("from_log.sqlite");
+  ASSERT_TRUE(from_log);
   ASSERT_NO_FATAL_FAILURE(StartAndWait(*from_log));
   auto index = OpenIndex("from_groups.sqlite");
+  ASSERT_TRUE(index);
   index->OnGroupCommitted(Group(0, 2));
   index->OnGroupCommitted(Group(4, 6));  // 3 and 4 missing
   ASSERT_NO_FATAL_FAILURE(StartAndWait(*index));
@@ -427,8 +433,10 @@ TEST_F(HistoryFromGroupsTest, AGapIsReadFromTheLog) {
 // behind) and the log read instead: memory stays bounded.
 TEST_F(HistoryFromGroupsTest, TooManyWaitingGroupsAreDroppedForTheLog) {
   auto from_log = OpenIndex("from_log.sqlite");
+  ASSERT_TRUE(from_log);
   ASSERT_NO_FATAL_FAILURE(StartAndWait(*from_log));
   auto index = OpenIndex("from_groups.sqlite");
+  ASSERT_TRUE(index);
   const auto group = Group(0, 6);
   for (std::size_t n = 0; n <= HistoryIndex::kMaxArrivedOperations / 6; ++n) index->OnGroupCommitted(group);
   ASSERT_NO_FATAL_FAILURE(StartAndWait(*index));
@@ -440,10 +448,56 @@ TEST_F(HistoryFromGroupsTest, TooManyWaitingGroupsAreDroppedForTheLog) {
 // A null or empty change set only wakes the thread.
 TEST_F(HistoryFromGroupsTest, AnEmptyChangeSetOnlyWakesTheThread) {
   auto index = OpenIndex("from_groups.sqlite");
+  ASSERT_TRUE(index);
   index->OnGroupCommitted(nullptr);
   index->OnGroupCommitted(std::make_shared<GroupChanges>());
   ASSERT_NO_FATAL_FAILURE(StartAndWait(*index));
+  EXPECT_EQ(index->taken_from_groups(), 0u);
   EXPECT_EQ(index->read_from_log(), 6u);
+}
+
+// A group the index has already taken (handed twice) is skipped, not a gap.
+TEST_F(HistoryFromGroupsTest, AGroupAlreadyTakenIsSkipped) {
+  auto from_log = OpenIndex("from_log.sqlite");
+  ASSERT_TRUE(from_log);
+  ASSERT_NO_FATAL_FAILURE(StartAndWait(*from_log));
+  auto index = OpenIndex("from_groups.sqlite");
+  ASSERT_TRUE(index);
+  index->OnGroupCommitted(Group(0, 2));
+  index->OnGroupCommitted(Group(0, 2));
+  index->OnGroupCommitted(Group(2, 6));
+  ASSERT_NO_FATAL_FAILURE(StartAndWait(*index));
+  EXPECT_EQ(index->taken_from_groups(), 6u);
+  EXPECT_EQ(index->read_from_log(), 0u);
+  ExpectSameAnswers(*index, *from_log);
+}
+
+// A group whose operations do not follow one another, or whose id is not
+// hex, is not taken: the log decides, from the last group taken.
+TEST_F(HistoryFromGroupsTest, AGroupThatIsNotWhatTheLogHoldsIsReadFromTheLog) {
+  auto from_log = OpenIndex("from_log.sqlite");
+  ASSERT_TRUE(from_log);
+  ASSERT_NO_FATAL_FAILURE(StartAndWait(*from_log));
+  for (bool bad_id : {false, true}) {
+    SCOPED_TRACE(bad_id ? "an id that is not hex" : "seqs 3, 5, 4");
+    auto index = OpenIndex(bad_id ? "bad_id.sqlite" : "out_of_order.sqlite");
+    ASSERT_TRUE(index);
+    auto odd = std::make_shared<GroupChanges>(*Group(2, 5));
+    if (bad_id) {
+      auto op = std::make_shared<Operation>(*odd->operations[1]);
+      op->hash = std::string(64, 'z');
+      odd->operations[1] = op;
+    } else {
+      std::swap(odd->operations[1], odd->operations[2]);
+    }
+    index->OnGroupCommitted(Group(0, 2));
+    index->OnGroupCommitted(odd);
+    index->OnGroupCommitted(Group(5, 6));
+    ASSERT_NO_FATAL_FAILURE(StartAndWait(*index));
+    EXPECT_EQ(index->taken_from_groups(), 2u);
+    EXPECT_EQ(index->read_from_log(), 4u);
+    ExpectSameAnswers(*index, *from_log);
+  }
 }
 
 // An index whose position does not match the log (a replaced krayd.sqlite,
