@@ -95,7 +95,7 @@ class HistoryIndex : public ChangeListener {
   // instead. Why: reading back the rows the sequencer had just written
   // cost the thread 10,439 instructions a transfer under callgrind (taking
   // them from the group: 2,510) and a read of a WAL page (a system call)
-  // every ~4 transfers, for what the group holds in memory
+  // every ~6 transfers, for what the group holds in memory
   // (docs/BENCHMARKS.md, seventieth round).
   void OnGroupCommitted(const std::shared_ptr<const GroupChanges>& changes) override;
   // Operations waiting to be taken from memory at most (one pass's worth:

@@ -340,19 +340,37 @@ TEST_F(HistoryIndexTest, APassWritesItsFramesInFewWrites) {
 }
 
 // Six transfers a -> b in the log (seqs 1..6), the ledger closed, and an
-// index of its own at `file` that has not started: the tests hand it the
-// committed groups themselves, as the sequencer would.
+// index that read them all from the log (`from_log_`). Each test hands the
+// committed groups to an index of its own that has not started, as the
+// sequencer would, and compares its answers with `from_log_`'s.
 class HistoryFromGroupsTest : public HistoryIndexTest {
  protected:
   void SetUp() override {
     Open();
     for (std::uint64_t n = 0; n < 6; ++n) sent_.push_back(Send(100 + n, n));
     ledger_.reset();
+    from_log_ = OpenIndex("from_log.sqlite");
+    ASSERT_TRUE(from_log_);
+    ASSERT_NO_FATAL_FAILURE(StartAndWait(*from_log_));
+    ASSERT_EQ(from_log_->read_from_log(), 6u);
   }
   std::unique_ptr<HistoryIndex> OpenIndex(const std::string& file) {
     auto index = HistoryIndex::Open(dir_.file(file), dir_.file("data") + "/krayd.sqlite", kNever);
     EXPECT_TRUE(index.ok()) << index.error().message;
     return index.ok() ? std::move(*index) : nullptr;
+  }
+  // A new index at `file` handed `groups` before its start: it takes
+  // `taken` operations from them and reads `from_log` from the log, and
+  // answers as from_log_ does.
+  void ExpectIndexed(const std::vector<std::shared_ptr<const GroupChanges>>& groups, std::uint64_t taken,
+                     std::uint64_t from_log, const std::string& file = "from_groups.sqlite") {
+    auto index = OpenIndex(file);
+    ASSERT_TRUE(index);
+    for (const auto& g : groups) index->OnGroupCommitted(g);
+    ASSERT_NO_FATAL_FAILURE(StartAndWait(*index));
+    EXPECT_EQ(index->taken_from_groups(), taken);
+    EXPECT_EQ(index->read_from_log(), from_log);
+    ExpectSameAnswers(*index, *from_log_);
   }
   // The sent operations [first, last) as one committed group, with the
   // leaves they changed and their keys as the sequencer lists them (or
@@ -393,111 +411,49 @@ class HistoryFromGroupsTest : public HistoryIndexTest {
               (std::vector<std::uint64_t>{6, 5, 4, 3, 2, 1}));
   }
   std::vector<Receipt> sent_;
+  std::unique_ptr<HistoryIndex> from_log_;
 };
 
 // Groups that continue the index's position are taken from memory, not
 // read back from the log, and index the same rows.
 TEST_F(HistoryFromGroupsTest, GroupsThatContinueThePositionAreNotReadFromTheLog) {
-  auto from_log = OpenIndex("from_log.sqlite");
-  ASSERT_TRUE(from_log);
-  ASSERT_NO_FATAL_FAILURE(StartAndWait(*from_log));
-  EXPECT_EQ(from_log->read_from_log(), 6u);
-  auto index = OpenIndex("from_groups.sqlite");
-  ASSERT_TRUE(index);
-  index->OnGroupCommitted(Group(0, 2));
-  index->OnGroupCommitted(Group(2, 4, /*with_leaves=*/false));
-  index->OnGroupCommitted(Group(4, 6));
-  ASSERT_NO_FATAL_FAILURE(StartAndWait(*index));
-  EXPECT_EQ(index->taken_from_groups(), 6u);
-  EXPECT_EQ(index->read_from_log(), 0u);
-  ExpectSameAnswers(*index, *from_log);
+  ExpectIndexed({Group(0, 2), Group(2, 4, /*with_leaves=*/false), Group(4, 6)}, 6, 0);
 }
 
 // After a gap (groups the index never got) it reads the log, from its own
 // position: nothing is skipped, nothing taken twice.
 TEST_F(HistoryFromGroupsTest, AGapIsReadFromTheLog) {
-  auto from_log = OpenIndex("from_log.sqlite");
-  ASSERT_TRUE(from_log);
-  ASSERT_NO_FATAL_FAILURE(StartAndWait(*from_log));
-  auto index = OpenIndex("from_groups.sqlite");
-  ASSERT_TRUE(index);
-  index->OnGroupCommitted(Group(0, 2));
-  index->OnGroupCommitted(Group(4, 6));  // 3 and 4 missing
-  ASSERT_NO_FATAL_FAILURE(StartAndWait(*index));
-  EXPECT_EQ(index->taken_from_groups(), 2u);
-  EXPECT_EQ(index->read_from_log(), 4u);
-  ExpectSameAnswers(*index, *from_log);
+  ExpectIndexed({Group(0, 2), Group(4, 6)}, 2, 4);  // 3 and 4 missing
 }
 
 // Past kMaxArrivedOperations waiting, the groups are dropped (the index is
 // behind) and the log read instead: memory stays bounded.
 TEST_F(HistoryFromGroupsTest, TooManyWaitingGroupsAreDroppedForTheLog) {
-  auto from_log = OpenIndex("from_log.sqlite");
-  ASSERT_TRUE(from_log);
-  ASSERT_NO_FATAL_FAILURE(StartAndWait(*from_log));
-  auto index = OpenIndex("from_groups.sqlite");
-  ASSERT_TRUE(index);
-  const auto group = Group(0, 6);
-  for (std::size_t n = 0; n <= HistoryIndex::kMaxArrivedOperations / 6; ++n) index->OnGroupCommitted(group);
-  ASSERT_NO_FATAL_FAILURE(StartAndWait(*index));
-  EXPECT_EQ(index->taken_from_groups(), 0u);
-  EXPECT_EQ(index->read_from_log(), 6u);
-  ExpectSameAnswers(*index, *from_log);
+  const std::vector groups(HistoryIndex::kMaxArrivedOperations / 6 + 1, Group(0, 6));
+  ExpectIndexed(groups, 0, 6);
 }
 
 // A null or empty change set only wakes the thread.
 TEST_F(HistoryFromGroupsTest, AnEmptyChangeSetOnlyWakesTheThread) {
-  auto index = OpenIndex("from_groups.sqlite");
-  ASSERT_TRUE(index);
-  index->OnGroupCommitted(nullptr);
-  index->OnGroupCommitted(std::make_shared<GroupChanges>());
-  ASSERT_NO_FATAL_FAILURE(StartAndWait(*index));
-  EXPECT_EQ(index->taken_from_groups(), 0u);
-  EXPECT_EQ(index->read_from_log(), 6u);
+  ExpectIndexed({nullptr, std::make_shared<GroupChanges>()}, 0, 6);
 }
 
 // A group the index has already taken (handed twice) is skipped, not a gap.
 TEST_F(HistoryFromGroupsTest, AGroupAlreadyTakenIsSkipped) {
-  auto from_log = OpenIndex("from_log.sqlite");
-  ASSERT_TRUE(from_log);
-  ASSERT_NO_FATAL_FAILURE(StartAndWait(*from_log));
-  auto index = OpenIndex("from_groups.sqlite");
-  ASSERT_TRUE(index);
-  index->OnGroupCommitted(Group(0, 2));
-  index->OnGroupCommitted(Group(0, 2));
-  index->OnGroupCommitted(Group(2, 6));
-  ASSERT_NO_FATAL_FAILURE(StartAndWait(*index));
-  EXPECT_EQ(index->taken_from_groups(), 6u);
-  EXPECT_EQ(index->read_from_log(), 0u);
-  ExpectSameAnswers(*index, *from_log);
+  ExpectIndexed({Group(0, 2), Group(0, 2), Group(2, 6)}, 6, 0);
 }
 
 // A group whose operations do not follow one another, or whose id is not
 // hex, is not taken: the log decides, from the last group taken.
 TEST_F(HistoryFromGroupsTest, AGroupThatIsNotWhatTheLogHoldsIsReadFromTheLog) {
-  auto from_log = OpenIndex("from_log.sqlite");
-  ASSERT_TRUE(from_log);
-  ASSERT_NO_FATAL_FAILURE(StartAndWait(*from_log));
-  for (bool bad_id : {false, true}) {
-    SCOPED_TRACE(bad_id ? "an id that is not hex" : "seqs 3, 5, 4");
-    auto index = OpenIndex(bad_id ? "bad_id.sqlite" : "out_of_order.sqlite");
-    ASSERT_TRUE(index);
-    auto odd = std::make_shared<GroupChanges>(*Group(2, 5));
-    if (bad_id) {
-      auto op = std::make_shared<Operation>(*odd->operations[1]);
-      op->hash = std::string(64, 'z');
-      odd->operations[1] = op;
-    } else {
-      std::swap(odd->operations[1], odd->operations[2]);
-    }
-    index->OnGroupCommitted(Group(0, 2));
-    index->OnGroupCommitted(odd);
-    index->OnGroupCommitted(Group(5, 6));
-    ASSERT_NO_FATAL_FAILURE(StartAndWait(*index));
-    EXPECT_EQ(index->taken_from_groups(), 2u);
-    EXPECT_EQ(index->read_from_log(), 4u);
-    ExpectSameAnswers(*index, *from_log);
-  }
+  auto out_of_order = std::make_shared<GroupChanges>(*Group(2, 5));
+  std::swap(out_of_order->operations[1], out_of_order->operations[2]);  // seqs 3, 5, 4
+  ExpectIndexed({Group(0, 2), out_of_order, Group(5, 6)}, 2, 4, "out_of_order.sqlite");
+  auto bad_id = std::make_shared<GroupChanges>(*Group(2, 5));
+  auto op = std::make_shared<Operation>(*bad_id->operations[1]);
+  op->hash = std::string(64, 'z');
+  bad_id->operations[1] = op;
+  ExpectIndexed({Group(0, 2), bad_id, Group(5, 6)}, 2, 4, "bad_id.sqlite");
 }
 
 // An index whose position does not match the log (a replaced krayd.sqlite,
