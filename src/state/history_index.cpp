@@ -177,6 +177,15 @@ Status HistoryIndex::CheckPosition() {
     if (!logged.ok()) return std::move(logged).error();
     matches = logged->has_value() && **logged == hash;
   }
+  // Nor may the file hold rows past its position (a write commits its rows
+  // with the position): a position rewound by hand would have the thread
+  // write them again, fail on the repeats forever and let reads count them
+  // twice, from memory and from the file.
+  if (matches && seq != 0) {
+    auto past = RowsPastPosition(seq);
+    if (!past.ok()) return std::move(past).error();
+    matches = !*past;
+  }
   // At position 0 the tables must be empty too (an edited file would make
   // every pass fail on a repeated id).
   if (!matches || seq == 0) {
@@ -202,6 +211,19 @@ Status HistoryIndex::CheckPosition() {
     tail_.read_seq = *indexed;
   }
   return LoadFilters();
+}
+
+// Rows past `seq` can only be in its generation or later ones: the scan is
+// bounded by a generation's rows, not the file's.
+Result<bool> HistoryIndex::RowsPastPosition(std::uint64_t seq) {
+  auto st = db_->Use(
+      "SELECT EXISTS (SELECT 1 FROM op_ids WHERE gen >= ?1 AND seq > ?2) "
+      "OR EXISTS (SELECT 1 FROM account_ops WHERE gen >= ?1 AND seq > ?2)");
+  if (!st.ok()) return std::move(st).error();
+  (*st)->Bind(1, Generation(seq)).Bind(2, Clamp(seq));
+  auto past = store::FirstRow<bool>(**st, [](const store::Statement& s) { return s.Int64(0) != 0; });
+  if (!past.ok()) return std::move(past).error();
+  return past->value_or(false);
 }
 
 std::shared_ptr<const HistoryIndex::Filters> HistoryIndex::filters() const {

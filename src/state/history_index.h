@@ -203,6 +203,8 @@ class HistoryIndex : public ChangeListener {
   // Writes the tail to the file in one transaction, then empties it.
   Status WriteTail();
   Status CheckPosition();
+  // Whether the file holds rows of operations after `seq` (an edited file).
+  Result<bool> RowsPastPosition(std::uint64_t seq);
   using Filters = std::vector<std::shared_ptr<const GenerationFilters>>;  // index: generation
   // Filters of the generations complete at `indexed_seq` that `filters`
   // lacks, built from the file's rows and stored in it (in the caller's

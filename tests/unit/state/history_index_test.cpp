@@ -468,6 +468,23 @@ TEST_F(HistoryIndexTest, AnIndexThatDoesNotMatchTheLogIsRebuilt) {
   ExpectConserved();
 }
 
+// A position rewound by hand with the rows after it kept (it names an
+// operation of the log, with its id) is rebuilt too: else the thread would
+// write those rows again and fail forever, and reads would count them
+// twice.
+TEST_F(HistoryIndexTest, AnIndexWithRowsPastItsPositionIsRebuilt) {
+  const auto sent = SendIndexed(6);
+  ledger_.reset();
+  EditHistory("UPDATE history_state SET indexed_seq = 3, indexed_hash = X'" + sent[2].op->hash + "'");
+  Open(/*interval_ms=*/10);
+  WaitIndexed(6);
+  EXPECT_EQ(HistorySeqs(0, 10, 0), (std::vector<std::uint64_t>{6, 5, 4, 3, 2, 1}));
+  EXPECT_EQ(ledger_->GetAccountStats(b_.account_id)->tx_count, 6u);
+  EXPECT_EQ(ledger_->history_index_status().passes_failed, 0u);
+  ExpectFoundById(sent);
+  ExpectConserved();
+}
+
 // Position 0 means an empty index: rows an edited file kept there would make
 // every pass fail on a repeated id.
 TEST_F(HistoryIndexTest, AnIndexAtPositionZeroStartsEmpty) {
