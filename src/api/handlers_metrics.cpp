@@ -199,6 +199,12 @@ void WriteOperations(PromText& p, const state::Ledger& ledger) {
            "Committed operations the history index has not reached (reads take them from the log; past "
            "100,000 they answer 503 history_catching_up)",
            static_cast<double>(last_seq > history.read_seq ? last_seq - history.read_seq : 0));
+  p.Family("krayd_history_index_operations_total", "counter",
+           "Operations the history index took since the start, by source: the committed groups handed to it in "
+           "memory, or read back from the log (after a start, a gap, or groups past its queue's bound)");
+  p.Sample("krayd_history_index_operations_total", {{"source", "groups"}},
+           static_cast<double>(history.taken_from_groups));
+  p.Sample("krayd_history_index_operations_total", {{"source", "log"}}, static_cast<double>(history.read_from_log));
   p.Single("krayd_history_index_pass_failures_total", "counter",
            "Passes of the history index that failed (logged; each is retried)",
            static_cast<double>(history.passes_failed));

@@ -137,7 +137,7 @@ class HistoryIndex : public ChangeListener {
   }
   std::uint64_t passes() const { return passes_.load(std::memory_order_acquire); }  // completed, by the thread
   // Operations the thread took from committed groups in memory, and read
-  // from the log, since the start (tests; the two sum to what it read).
+  // from the log, since the start (the two sum to what it read; /metrics).
   std::uint64_t taken_from_groups() const { return taken_from_groups_.load(std::memory_order_relaxed); }
   std::uint64_t read_from_log() const { return read_from_log_.load(std::memory_order_relaxed); }
   std::uint64_t passes_failed() const { return passes_failed_.load(std::memory_order_relaxed); }

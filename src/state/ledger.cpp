@@ -398,7 +398,8 @@ std::string Ledger::datadir() const {
 }
 Ledger::HistoryIndexStatus Ledger::history_index_status() const {
   const HistoryIndex& h = *impl_->history;
-  return {h.path(), h.indexed_seq(), h.read_seq(), h.passes(), h.passes_failed(), h.id_probes(), h.account_probes()};
+  return {h.path(),      h.indexed_seq(),    h.read_seq(),          h.passes(),       h.passes_failed(),
+          h.id_probes(), h.account_probes(), h.taken_from_groups(), h.read_from_log()};
 }
 
 std::string Ledger::store_path() const {

@@ -83,6 +83,7 @@ TEST_F(MetricsTest, OperatorOnlyAndTextFormat) {
                              "krayd_store_checkpoint_failures_total",
                              "krayd_history_index_lag_operations",
                              "krayd_history_index_pass_failures_total",
+                             "krayd_history_index_operations_total",
                              "process_cpu_seconds_total",
                              "process_resident_memory_bytes",
                              "krayd_feed_connections"}) {
@@ -152,6 +153,34 @@ TEST_F(MetricsTest, CountersFollowWhatTheNodeDid) {
   EXPECT_GT(s["process_resident_memory_bytes"], 1e6);
   EXPECT_GT(s["process_start_time_seconds"], 1.7e9);
   EXPECT_GE(s["process_open_fds"], 5);
+}
+
+// The history index takes what the sequencer commits from memory: once it has
+// read the log's end (genesis, at its start), the next transfers reach it as
+// committed groups, not as reads of the log (src/state/history_index.h).
+TEST_F(MetricsTest, HistoryIndexTakesCommittedGroupsNotTheLog) {
+  auto caught_up = [&] {
+    for (int i = 0; i < 200; ++i) {
+      auto s = Scrape();
+      if (s["krayd_history_index_lag_operations"] == 0) return s;
+      std::this_thread::sleep_for(std::chrono::milliseconds(25));
+    }
+    ADD_FAILURE() << "the history index did not reach the log's end: " << text_;
+    return Scrape();
+  };
+  const auto before = caught_up();
+  const std::string groups = "krayd_history_index_operations_total{source=\"groups\"}";
+  const std::string log = "krayd_history_index_operations_total{source=\"log\"}";
+  ASSERT_TRUE(before.count(groups) && before.count(log)) << text_;
+  EXPECT_EQ(before.at(groups) + before.at(log), before.at("krayd_ledger_last_seq"));
+  for (int nonce = 0; nonce < 3; ++nonce) {
+    auto r = Post("/api/transaction/send", LegacyTransfer(dev1_, dev2_.account_id, 10, nonce).dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+  }
+  const auto after = caught_up();
+  EXPECT_EQ(after.at(groups), before.at(groups) + 3);
+  EXPECT_EQ(after.at(log), before.at(log));
+  EXPECT_EQ(after.at(groups) + after.at(log), after.at("krayd_ledger_last_seq"));
 }
 
 class RateLimitedMetricsTest : public MetricsTest {

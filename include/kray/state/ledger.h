@@ -99,8 +99,10 @@ struct LedgerOptions {
   // before the look among queued operations (a test holds it while the
   // operation commits).
   std::function<void()> between_log_and_pending;
-  // Minimum time between the history index's reads of the log
-  // (src/state/history_index.h). Tests make it long to read through the log's tail.
+  // Minimum time between the history index's passes (each takes the
+  // committed groups handed to it, or reads the log;
+  // src/state/history_index.h). Tests make it long to read through the log's
+  // tail.
   int history_interval_ms = 50;
   // The history index writes its file every this many history intervals;
   // what it read meanwhile serves reads from memory (src/state/history_index.h).
@@ -228,6 +230,11 @@ class Ledger {
     std::uint64_t passes_failed = 0;   // since the start (each is retried)
     std::uint64_t id_probes = 0;       // generations of the file id lookups probed, since the start
     std::uint64_t account_probes = 0;  // and account history reads and counts
+    // Operations the index took from committed groups in memory, and read
+    // back from the log (after a start, a gap or dropped groups), since the
+    // start: a node under load should read almost none from the log.
+    std::uint64_t taken_from_groups = 0;
+    std::uint64_t read_from_log = 0;
   };
   HistoryIndexStatus history_index_status() const;
   std::size_t queue_depth() const;
