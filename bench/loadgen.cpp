@@ -116,7 +116,9 @@
 // Without --kill9 it also reports sequencer: {groups_per_second,
 // operations_per_group, commit_ms_mean (a group's COMMIT: WAL write and
 // fsync), group_ms_mean (execute and commit), busy_fraction (the groups' time
-// over the run's)}, from krayd's /metrics before and after the run; and
+// over the run's)} and history_index: {operations_from_groups,
+// operations_from_log} (where the history index took the run's operations
+// from), from krayd's /metrics before and after the run; and
 // krayd_written_bytes_per_request (the bytes krayd passed to write calls
 // during the measured phase, /proc/<pid>/io's wchar) and
 // krayd_storage_written_bytes_per_request (write_bytes: the file pages it
@@ -1161,6 +1163,7 @@ void ReportBatchCloses(net::HttpClient& http, json& report) {
 struct SequencerCounters {
   bool ok = false;
   double groups = 0, operations = 0, commit_seconds = 0, group_seconds = 0;
+  double history_from_groups = 0, history_from_log = 0;  // the history index's sources
 };
 
 SequencerCounters ReadSequencerCounters(std::uint16_t port) {
@@ -1173,6 +1176,8 @@ SequencerCounters ReadSequencerCounters(std::uint16_t port) {
     if (series == "krayd_sequencer_group_operations_sum") c.operations = v;
     if (series == "krayd_sequencer_commit_duration_seconds_sum") c.commit_seconds = v;
     if (series == "krayd_sequencer_group_duration_seconds_sum") c.group_seconds = v;
+    if (series == "krayd_history_index_operations_total{source=\"groups\"}") c.history_from_groups = v;
+    if (series == "krayd_history_index_operations_total{source=\"log\"}") c.history_from_log = v;
   }
   c.ok = true;
   return c;
@@ -1187,6 +1192,8 @@ void ReportSequencer(const SequencerCounters& before, const SequencerCounters& a
                          {"commit_ms_mean", 1e3 * per_group(after.commit_seconds - before.commit_seconds)},
                          {"group_ms_mean", 1e3 * per_group(after.group_seconds - before.group_seconds)},
                          {"busy_fraction", (after.group_seconds - before.group_seconds) / secs}};
+  report["history_index"] = {{"operations_from_groups", after.history_from_groups - before.history_from_groups},
+                             {"operations_from_log", after.history_from_log - before.history_from_log}};
 }
 
 // Conservation and the node's transaction count (operator and stats endpoints).

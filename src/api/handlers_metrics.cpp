@@ -201,7 +201,8 @@ void WriteOperations(PromText& p, const state::Ledger& ledger) {
            static_cast<double>(last_seq > history.read_seq ? last_seq - history.read_seq : 0));
   p.Family("krayd_history_index_operations_total", "counter",
            "Operations the history index took since the start, by source: the committed groups handed to it in "
-           "memory, or read back from the log (after a start, a gap, or groups past its queue's bound)");
+           "memory, or read back from the log (at a start, after a gap or groups past its queue's bound, and what "
+           "committed while a pass began, before its group was handed over)");
   p.Sample("krayd_history_index_operations_total", {{"source", "groups"}},
            static_cast<double>(history.taken_from_groups));
   p.Sample("krayd_history_index_operations_total", {{"source", "log"}}, static_cast<double>(history.read_from_log));

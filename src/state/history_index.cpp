@@ -208,12 +208,12 @@ Result<std::size_t> HistoryIndex::ReadLog(std::size_t max) {
       return Ok();
     }));
   }
-  if (!ids.empty()) AddToTail(ids, accounts, last_seq, std::move(last_hash));
+  if (!ids.empty()) AddToTail(ids, accounts, last_seq, std::move(last_hash), &HistoryIndex::read_from_log_);
   return ids.size();
 }
 
 void HistoryIndex::AddToTail(const std::vector<KeySeq>& ids, const std::vector<KeySeq>& accounts,
-                             std::uint64_t last_seq, Bytes last_hash) {
+                             std::uint64_t last_seq, Bytes last_hash, std::uint64_t HistoryIndex::*source) {
   std::lock_guard lock(tail_mu_);
   for (const auto& [id, seq] : ids) {
     // Ids are unique by construction (schema/core/002); a repeat would be a
@@ -228,6 +228,7 @@ void HistoryIndex::AddToTail(const std::vector<KeySeq>& ids, const std::vector<K
   }
   for (const auto& [key, seq] : accounts) tail_.accounts[key].push_back(seq);
   tail_.operations += ids.size();
+  this->*source += ids.size();
   tail_.read_seq = last_seq;
   tail_.read_hash = std::move(last_hash);
 }

@@ -136,10 +136,20 @@ class HistoryIndex : public ChangeListener {
     return tail_.read_seq;
   }
   std::uint64_t passes() const { return passes_.load(std::memory_order_acquire); }  // completed, by the thread
-  // Operations the thread took from committed groups in memory, and read
-  // from the log, since the start (the two sum to what it read; /metrics).
-  std::uint64_t taken_from_groups() const { return taken_from_groups_.load(std::memory_order_relaxed); }
-  std::uint64_t read_from_log() const { return read_from_log_.load(std::memory_order_relaxed); }
+  // The same position with the operations the thread took since the start
+  // from committed groups in memory and read from the log, at one moment:
+  // the two sum to read_seq less the position it started from (/metrics).
+  struct Reads {
+    std::uint64_t read_seq = 0;
+    std::uint64_t taken_from_groups = 0;
+    std::uint64_t read_from_log = 0;
+  };
+  Reads reads() const {
+    std::lock_guard lock(tail_mu_);
+    return {tail_.read_seq, taken_from_groups_, read_from_log_};
+  }
+  std::uint64_t taken_from_groups() const { return reads().taken_from_groups; }
+  std::uint64_t read_from_log() const { return reads().read_from_log; }
   std::uint64_t passes_failed() const { return passes_failed_.load(std::memory_order_relaxed); }
   // Generations the id lookups and the account reads probed in the file,
   // since the start.
@@ -197,9 +207,10 @@ class HistoryIndex : public ChangeListener {
   // Reads at most `max` operations from the log into the tail; returns how many.
   Result<std::size_t> ReadLog(std::size_t max);
   // Adds what was read (ids and account keys with their seqs, ascending)
-  // up to `last_seq`, whose id is `last_hash`, to the tail.
+  // up to `last_seq`, whose id is `last_hash`, to the tail, and counts the
+  // operations in `source`'s counter (taken_from_groups_ or read_from_log_).
   void AddToTail(const std::vector<KeySeq>& ids, const std::vector<KeySeq>& accounts, std::uint64_t last_seq,
-                 Bytes last_hash);
+                 Bytes last_hash, std::uint64_t HistoryIndex::*source);
   // Writes the tail to the file in one transaction, then empties it.
   Status WriteTail();
   Status CheckPosition();
@@ -263,12 +274,15 @@ class HistoryIndex : public ChangeListener {
   std::atomic<std::uint64_t> passes_failed_{0};
   std::atomic<std::uint64_t> id_probes_{0};
   std::atomic<std::uint64_t> account_probes_{0};
-  std::atomic<std::uint64_t> taken_from_groups_{0};
-  std::atomic<std::uint64_t> read_from_log_{0};
   mutable std::mutex filters_mu_;
   std::shared_ptr<const Filters> filters_;  // guarded by filters_mu_; replaced, never changed
   mutable std::mutex tail_mu_;
   Tail tail_;
+  // Operations the thread added to the tail from committed groups and from
+  // the log since the start (guarded by tail_mu_, so a status read sees
+  // them with the read_seq they got to).
+  std::uint64_t taken_from_groups_ = 0;
+  std::uint64_t read_from_log_ = 0;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -35,7 +35,6 @@ Result<bool> HistoryIndex::ReadNext() {
   const std::size_t room = kPassOperations - taken.operations;
   auto n = ReadLog(room);
   if (!n.ok()) return std::move(n).error();
-  read_from_log_.fetch_add(*n, std::memory_order_relaxed);
   return *n == room;
 }
 
@@ -65,8 +64,8 @@ HistoryIndex::Taken HistoryIndex::TakeArrived() {
     last_seq = group->last_seq();
   }
   if (ids.empty()) return {};
-  AddToTail(ids, accounts, last_seq, Bytes(ids.back().first.begin(), ids.back().first.end()));
-  taken_from_groups_.fetch_add(ids.size(), std::memory_order_relaxed);
+  AddToTail(ids, accounts, last_seq, Bytes(ids.back().first.begin(), ids.back().first.end()),
+            &HistoryIndex::taken_from_groups_);
   return {ids.size(), !gap};
 }
 

@@ -398,8 +398,9 @@ std::string Ledger::datadir() const {
 }
 Ledger::HistoryIndexStatus Ledger::history_index_status() const {
   const HistoryIndex& h = *impl_->history;
-  return {h.path(),      h.indexed_seq(),    h.read_seq(),          h.passes(),       h.passes_failed(),
-          h.id_probes(), h.account_probes(), h.taken_from_groups(), h.read_from_log()};
+  const HistoryIndex::Reads reads = h.reads();  // the position and its counters together
+  return {h.path(),      h.indexed_seq(),    reads.read_seq,          h.passes(),         h.passes_failed(),
+          h.id_probes(), h.account_probes(), reads.taken_from_groups, reads.read_from_log};
 }
 
 std::string Ledger::store_path() const {

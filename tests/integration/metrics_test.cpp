@@ -155,32 +155,42 @@ TEST_F(MetricsTest, CountersFollowWhatTheNodeDid) {
   EXPECT_GE(s["process_open_fds"], 5);
 }
 
-// The history index takes what the sequencer commits from memory: once it has
-// read the log's end (genesis, at its start), the next transfers reach it as
-// committed groups, not as reads of the log (src/state/history_index.h).
+// The history index takes what the sequencer commits from the committed
+// groups handed to it in memory (src/state/history_index.h), and counts
+// each operation once, by where it took it from. Every pass also reads the
+// log's end (the log is the truth): an operation committed while a pass
+// begins, before its group is handed over (a logged group waits for its
+// input record's sync in between), is read from there instead, and its
+// group skipped when it arrives. So the test asks for transfers taken from
+// groups, not for all of them (with the groups path switched off: none).
 TEST_F(MetricsTest, HistoryIndexTakesCommittedGroupsNotTheLog) {
+  const std::string groups = "krayd_history_index_operations_total{source=\"groups\"}";
+  const std::string log = "krayd_history_index_operations_total{source=\"log\"}";
+  // The index at the log's end, every operation counted (a fresh node
+  // started at position 0).
   auto caught_up = [&] {
-    for (int i = 0; i < 200; ++i) {
+    for (int i = 0; i < 400; ++i) {
       auto s = Scrape();
-      if (s["krayd_history_index_lag_operations"] == 0) return s;
+      if (s.count(groups) && s.count(log) && s["krayd_history_index_lag_operations"] == 0 &&
+          s[groups] + s[log] == s["krayd_ledger_last_seq"])
+        return s;
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
     ADD_FAILURE() << "the history index did not reach the log's end: " << text_;
     return Scrape();
   };
+  // The log is empty at the start (a genesis writes no operation).
+  auto r = Post("/api/transaction/send", LegacyTransfer(dev1_, dev2_.account_id, 10, 0).dump());
+  ASSERT_EQ(r.status, 200) << r.body;
   const auto before = caught_up();
-  const std::string groups = "krayd_history_index_operations_total{source=\"groups\"}";
-  const std::string log = "krayd_history_index_operations_total{source=\"log\"}";
-  ASSERT_TRUE(before.count(groups) && before.count(log)) << text_;
-  EXPECT_EQ(before.at(groups) + before.at(log), before.at("krayd_ledger_last_seq"));
-  for (int nonce = 0; nonce < 3; ++nonce) {
-    auto r = Post("/api/transaction/send", LegacyTransfer(dev1_, dev2_.account_id, 10, nonce).dump());
+  ASSERT_EQ(before.at("krayd_ledger_last_seq"), 1) << text_;
+  for (int nonce = 1; nonce <= 6; ++nonce) {
+    r = Post("/api/transaction/send", LegacyTransfer(dev1_, dev2_.account_id, 10, nonce).dump());
     ASSERT_EQ(r.status, 200) << r.body;
   }
   const auto after = caught_up();
-  EXPECT_EQ(after.at(groups), before.at(groups) + 3);
-  EXPECT_EQ(after.at(log), before.at(log));
-  EXPECT_EQ(after.at(groups) + after.at(log), after.at("krayd_ledger_last_seq"));
+  ASSERT_EQ(after.at("krayd_ledger_last_seq"), 7) << text_;
+  EXPECT_GE(after.at(groups) - before.at(groups), 1) << text_;
 }
 
 class RateLimitedMetricsTest : public MetricsTest {

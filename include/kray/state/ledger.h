@@ -231,8 +231,9 @@ class Ledger {
     std::uint64_t id_probes = 0;       // generations of the file id lookups probed, since the start
     std::uint64_t account_probes = 0;  // and account history reads and counts
     // Operations the index took from committed groups in memory, and read
-    // back from the log (after a start, a gap or dropped groups), since the
-    // start: a node under load should read almost none from the log.
+    // back from the log (at a start, after a gap or dropped groups, and what
+    // committed while a pass began, before its group was handed over), since
+    // the start, as of read_seq: a node under load reads few from the log.
     std::uint64_t taken_from_groups = 0;
     std::uint64_t read_from_log = 0;
   };

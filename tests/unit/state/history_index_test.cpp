@@ -4,7 +4,6 @@
 // start-up against the log, rebuilt when edited, migrated.
 #include <gtest/gtest.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
