@@ -17,7 +17,8 @@
 #     measured): the second pass over them, what a running node does, which
 #     the first pass (every account read for the first time, as after a
 #     restart) does not show; krayd's CPU per transfer by thread for these
-#     runs, and the bytes it wrote per transfer;
+#     runs, the bytes it wrote per transfer, and how busy its sequencer was
+#     (the serial stage: its groups' time, size and COMMIT);
 #   * POST /api/transaction/batch (500 transfers per request) at 10 and at
 #     50 connections;
 #   * balance reads (GET /api/account/<id>/balance) at 50 connections, in the
@@ -89,6 +90,7 @@ run() {
 # jq over one run's JSON; prints "failed: <why>" if the run has no figures.
 JQDEFS='def r1: if type == "number" then (. * 10 + 0.5 | floor) / 10 else "–" end;
         def r0: if type == "number" then (. + 0.5 | floor) else "–" end;
+        def r2: if type == "number" then (. * 100 + 0.5 | floor) / 100 else "–" end;
         def r3: if type == "number" then (. * 1000 + 0.5 | floor) / 1000 else "–" end;'
 q() {
   local name=$1 filter=$2 f=$OUT/$1.json
@@ -120,7 +122,9 @@ thread_row() {
     | ([$t | to_entries[] | select(.key | startswith("kray-") | not) | .value] | add) as $http
     | "\($http | r1) | \($t["kray-sequencer"] | r1) | \($t["kray-rollup"] | r1)"
       + " | \($t["kray-checkpoint"] | r1) | \($t["kray-history"] | r1)"
-      + " | \(if .krayd_written_bytes_per_request == null then null else .krayd_written_bytes_per_request / 1000 end | r1)"')
+      + " | \(if .krayd_written_bytes_per_request == null then null else .krayd_written_bytes_per_request / 1000 end | r1)"
+      + " | \(.sequencer.busy_fraction | r2) | \(.sequencer.operations_per_group | r1)"
+      + " | \(.sequencer.group_ms_mean | r2) (\(.sequencer.commit_ms_mean | r2))"')
   echo "| $label | $cells |"
 }
 
@@ -217,10 +221,11 @@ for a in $ACCOUNTS; do startup_row "$a" "accounts$a"; done
 echo
 echo "### krayd's CPU per transfer by thread (µs; HTTP: the threads without a kray- name) and the kB it wrote per transfer"
 echo
-echo "(kB per transfer krayd passed to write calls, /proc/<pid>/io wchar: its stores' WAL frames and checkpoint copies, its log)"
+echo "(kB per transfer krayd passed to write calls, /proc/<pid>/io wchar: its stores' WAL frames and checkpoint copies, its log;"
+echo "the sequencer's groups from /metrics: busy = their time over the run's, a group = execute + COMMIT, its COMMIT = WAL write + fsync)"
 echo
-echo "| run | HTTP | sequencer | rollup | checkpoints | history | kB written |"
-echo "|---|---|---|---|---|---|---|"
+echo "| run | HTTP | sequencer | rollup | checkpoints | history | kB written | sequencer busy | operations a group | group ms (commit ms) |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for a in $ACCOUNTS; do thread_row "$a accounts" "accounts$a"; done
 [ -n "$ACTIVE_RUN" ] && thread_row "$CLOSE_ACCOUNTS accounts, $ACTIVE active" "$ACTIVE_RUN"
 thread_row "$CLOSE_ACCOUNTS accounts, second pass" "$SECOND_RUN"
